@@ -1,0 +1,11 @@
+//! Bilingual (English/Chinese) natural-language understanding for operations chat.
+//!
+//! Free text in, the contract's parse result out: intent with a calibrated confidence,
+//! entities with character spans, and a clarification when the parser is unsure.
+
+pub mod result;
+
+pub use result::{
+    ClarifyOption, ClarifyReason, Clarification, Entity, EntityKind, Extractor, IntentName,
+    IntentScore, Outcome, ParseResult,
+};
