@@ -1,1 +1,4 @@
-fn main() { eprintln!("bot: not built yet (see issue 5)"); std::process::exit(2); }
+fn main() {
+    eprintln!("bot: not built yet (see issue 5)");
+    std::process::exit(2);
+}

@@ -6,6 +6,19 @@
 pub mod result;
 
 pub use result::{
-    ClarifyOption, ClarifyReason, Clarification, Entity, EntityKind, Extractor, IntentName,
+    Clarification, ClarifyOption, ClarifyReason, Entity, EntityKind, Extractor, IntentName,
     IntentScore, Outcome, ParseResult,
 };
+pub mod classifier;
+pub mod error;
+pub mod model;
+pub mod runtime;
+pub mod train;
+
+pub use error::{NluError, Result};
+pub mod eval;
+pub mod parser;
+
+pub use classifier::RuntimeOptions;
+pub use model::Thresholds;
+pub use parser::{default_model_dir, Parser, ParserOptions};

@@ -1,0 +1,148 @@
+//! The sentence encoder: tokenizer plus the ONNX graph that maps token ids to a normalized
+//! sentence embedding (multilingual-e5-small; mean pooling and L2 normalization are inside
+//! the graph).
+//!
+//! Each text is encoded alone, as a batch of one, so that no padding enters the int8 model's
+//! dynamic activation scales: a text embeds the same way at training time, in `parse` and
+//! in `parse_batch`.
+
+use super::session_pool::SessionPool;
+use crate::error::{NluError, Result};
+use ndarray::Array2;
+use ort::value::TensorRef;
+use std::path::{Path, PathBuf};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+/// File names inside an encoder directory.
+pub const ENCODER_FILE: &str = "encoder.onnx";
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// The prefix multilingual-e5 expects before a query.
+pub const QUERY_PREFIX: &str = "query: ";
+
+/// Token ids of one text, with `<s>` and `</s>`, truncated to the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub ids: Vec<i64>,
+}
+
+/// Tokenizer and encoder session.
+#[derive(Debug)]
+pub struct Encoder {
+    dir: PathBuf,
+    tokenizer: Tokenizer,
+    pool: SessionPool,
+    dim: usize,
+    max_tokens: usize,
+}
+
+impl Encoder {
+    /// Loads `encoder.onnx` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path, max_tokens: usize, threads: usize, sessions: usize) -> Result<Self> {
+        let tok_path = dir.join(TOKENIZER_FILE);
+        if !tok_path.is_file() {
+            return Err(NluError::ModelDir {
+                path: dir.to_path_buf(),
+                reason: format!("{TOKENIZER_FILE} is missing"),
+            });
+        }
+        let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| NluError::Tokenizer {
+            path: tok_path.clone(),
+            reason: e.to_string(),
+        })?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| NluError::Tokenizer {
+                path: tok_path.clone(),
+                reason: e.to_string(),
+            })?;
+        tokenizer.with_padding(None);
+        let onnx = dir.join(ENCODER_FILE);
+        if !onnx.is_file() {
+            return Err(NluError::ModelDir {
+                path: dir.to_path_buf(),
+                reason: format!("{ENCODER_FILE} is missing"),
+            });
+        }
+        let pool = SessionPool::load(&onnx, threads, sessions)?;
+        let dim = pool.with_first(|s| {
+            s.outputs()
+                .first()
+                .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
+                .unwrap_or(-1)
+        });
+        let dim = usize::try_from(dim).map_err(|_| {
+            NluError::onnx(
+                &onnx,
+                "the first output is not a [batch, dim] sentence embedding",
+            )
+        })?;
+        Ok(Encoder {
+            dir: dir.to_path_buf(),
+            tokenizer,
+            pool,
+            dim,
+            max_tokens,
+        })
+    }
+
+    /// The directory the encoder was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The embedding size (384 for multilingual-e5-small).
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The longest token sequence the encoder sees; longer texts are truncated.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// Tokenizes a text with the query prefix, truncating to the window.
+    pub fn tokenize(&self, text: &str) -> Result<Tokens> {
+        let input = format!("{QUERY_PREFIX}{text}");
+        let enc = self
+            .tokenizer
+            .encode(input.as_str(), true)
+            .map_err(|e| NluError::Tokenizer {
+                path: self.dir.join(TOKENIZER_FILE),
+                reason: e.to_string(),
+            })?;
+        Ok(Tokens {
+            ids: enc.get_ids().iter().map(|&i| i64::from(i)).collect(),
+        })
+    }
+
+    /// Runs the encoder on one tokenized text and returns its unit-length embedding.
+    pub fn embed_tokens(&self, tokens: &Tokens) -> Result<Vec<f32>> {
+        let n = tokens.ids.len();
+        let ids = Array2::from_shape_vec((1, n), tokens.ids.clone())
+            .map_err(|e| NluError::onnx(self.pool.path(), e))?;
+        let mask = Array2::<i64>::ones((1, n));
+        self.pool.run(|session| {
+            let path = self.pool.path();
+            let ids_t = TensorRef::from_array_view(&ids).map_err(|e| NluError::onnx(path, e))?;
+            let mask_t = TensorRef::from_array_view(&mask).map_err(|e| NluError::onnx(path, e))?;
+            let outputs = session
+                .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
+                .map_err(|e| NluError::onnx(path, e))?;
+            let (_, data) = outputs[0]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| NluError::onnx(path, e))?;
+            Ok(data.to_vec())
+        })
+    }
+
+    /// Tokenizes and embeds one text.
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        self.embed_tokens(&self.tokenize(text)?)
+    }
+}

@@ -1,0 +1,103 @@
+//! Intent classification: tokenizer, encoder session, trained head.
+
+pub mod encoder;
+pub mod features;
+pub mod head;
+pub(crate) mod session_pool;
+
+use crate::error::Result;
+use crate::model::ModelMeta;
+use encoder::Encoder;
+use head::Head;
+use std::path::Path;
+
+/// How many threads and sessions the classifier may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeOptions {
+    /// Threads ONNX Runtime uses inside one encoder run.
+    pub intra_threads: usize,
+    /// Most sessions created for concurrent callers (each holds a copy of the weights).
+    pub max_sessions: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            intra_threads: 1,
+            max_sessions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        }
+    }
+}
+
+/// Encoder and head of a model directory.
+#[derive(Debug)]
+pub struct Classifier {
+    pub(crate) meta: ModelMeta,
+    pub(crate) encoder: Encoder,
+    head: Head,
+}
+
+/// What the classifier says about one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// Token ids the encoder saw (after truncation).
+    pub tokens: Vec<i64>,
+    /// Calibrated probability of each label, in the order of [`Classifier::labels`].
+    pub probabilities: Vec<f32>,
+}
+
+impl Classifier {
+    /// Loads a model directory (its `model.json`, `head.onnx` and the encoder it names).
+    pub fn load(dir: &Path, options: RuntimeOptions) -> Result<Self> {
+        let meta = ModelMeta::load(dir)?;
+        let encoder = Encoder::load(
+            &meta.encoder_dir(dir),
+            meta.max_tokens,
+            options.intra_threads,
+            options.max_sessions,
+        )?;
+        let head = Head::load(
+            &dir.join(head::HEAD_FILE),
+            meta.labels.len(),
+            options.max_sessions,
+        )?;
+        Ok(Classifier {
+            meta,
+            encoder,
+            head,
+        })
+    }
+
+    /// The labels, in the head's output order.
+    pub fn labels(&self) -> &[String] {
+        &self.meta.labels
+    }
+
+    /// The model's metadata.
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    /// The encoder (tokenizer and embedding).
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// Classifies one text.
+    pub fn classify(&self, text: &str) -> Result<Classification> {
+        let tokens = self.encoder.tokenize(text)?;
+        let embedding = self.encoder.embed_tokens(&tokens)?;
+        let probabilities = self.head.probabilities(&embedding, &tokens.ids)?;
+        Ok(Classification {
+            tokens: tokens.ids,
+            probabilities,
+        })
+    }
+
+    /// Runs only the head on an embedding and its token ids.
+    pub fn head_probabilities(&self, embedding: &[f32], ids: &[i64]) -> Result<Vec<f32>> {
+        self.head.probabilities(embedding, ids)
+    }
+}

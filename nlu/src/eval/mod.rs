@@ -1,0 +1,454 @@
+//! Evaluation: the contract's case format and metrics.
+//!
+//! Scoring follows `nlu-contract.md`: intent accuracy (an `out_of_scope` case is right when
+//! the outcome is `out_of_scope`), macro F1 over intents, out-of-scope recall and precision,
+//! entity precision/recall/F1 over (kind, value) pairs on the cases of the seven job intents,
+//! each overall and per language; plus the share of in-scope cases sent to out-of-scope,
+//! the expected calibration error, and the most confused intent pairs.
+
+use crate::error::{NluError, Result};
+use crate::result::{EntityKind, IntentName, Outcome, ParseResult};
+use crate::train::calibrate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// An expected entity of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedEntity {
+    pub entity: EntityKind,
+    /// The normalized value; for `time`, `*` (or absent) scores presence only.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// One evaluation case (a line of the JSONL file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub text: String,
+    pub intent: IntentName,
+    #[serde(default)]
+    pub entities: Vec<ExpectedEntity>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// Reference time (RFC 3339) for resolving time expressions.
+    #[serde(default)]
+    pub now: Option<String>,
+}
+
+/// Reads a JSONL file of cases; blank lines are skipped; errors name the line.
+pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
+    let bytes = std::fs::read(path).map_err(|e| NluError::io(path, e))?;
+    let mut out = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let err = |reason: String| NluError::Cases {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason,
+        };
+        let line = std::str::from_utf8(line).map_err(|e| err(format!("not UTF-8: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let case: Case = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        out.push(case);
+    }
+    if out.is_empty() {
+        return Err(NluError::Cases {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: "no cases".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Precision, recall and F1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Prf {
+    pub precision: f32,
+    pub recall: f32,
+    pub f1: f32,
+    pub support: usize,
+}
+
+impl Prf {
+    fn from_counts(tp: usize, fp: usize, fn_: usize) -> Prf {
+        let p = if tp + fp == 0 {
+            1.0
+        } else {
+            tp as f32 / (tp + fp) as f32
+        };
+        let r = if tp + fn_ == 0 {
+            1.0
+        } else {
+            tp as f32 / (tp + fn_) as f32
+        };
+        let f1 = if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        };
+        Prf {
+            precision: p,
+            recall: r,
+            f1,
+            support: tp + fn_,
+        }
+    }
+}
+
+/// Metrics over a group of cases (all, or one language).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    pub cases: usize,
+    pub intent_accuracy: f32,
+    pub macro_f1: f32,
+    pub out_of_scope: Prf,
+    /// Share of in-scope cases whose outcome was `out_of_scope`.
+    pub in_scope_rejected: f32,
+    /// Share of cases whose outcome was `clarify`.
+    pub clarify_rate: f32,
+    pub entities: Prf,
+    pub expected_calibration_error: f32,
+    pub per_intent: BTreeMap<String, Prf>,
+}
+
+/// A case the parser got wrong.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Miss {
+    pub text: String,
+    pub lang: Option<String>,
+    pub expected: IntentName,
+    pub got: IntentName,
+    pub outcome: Outcome,
+    pub confidence: f32,
+    pub missing_entities: Vec<String>,
+    pub extra_entities: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub overall: Metrics,
+    pub per_language: BTreeMap<String, Metrics>,
+    /// (expected, got, count), most frequent first.
+    pub confusions: Vec<(IntentName, IntentName, usize)>,
+    pub misses: Vec<Miss>,
+    pub reliability: Vec<calibrate::Bin>,
+}
+
+/// The intent a result reports for scoring: `out_of_scope` whenever the outcome says so.
+fn reported(r: &ParseResult) -> IntentName {
+    if r.outcome == Outcome::OutOfScope {
+        IntentName::OutOfScope
+    } else {
+        r.intent.name
+    }
+}
+
+fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<String>) {
+    let expected: Vec<(EntityKind, Option<String>)> = case
+        .entities
+        .iter()
+        .map(|e| {
+            // a time's value is scored only when the case gives the reference time
+            let v = match (&e.entity, e.value.as_deref()) {
+                (EntityKind::Time, Some(v)) if case.now.is_some() && v != "*" => Some(v.to_string()),
+                (EntityKind::Time, _) => None,
+                (_, v) => v.map(str::to_string),
+            };
+            (e.entity, v)
+        })
+        .collect();
+    let mut got: Vec<(EntityKind, String)> = result
+        .entities
+        .iter()
+        .map(|e| (e.entity, e.value.clone()))
+        .collect();
+    let mut tp = 0;
+    let mut missing = Vec::new();
+    for (kind, value) in &expected {
+        let pos = got.iter().position(|(k, v)| {
+            k == kind && value.as_ref().is_none_or(|want| want == v)
+        });
+        match pos {
+            Some(p) => {
+                got.remove(p);
+                tp += 1;
+            }
+            None => missing.push(format!("{kind}={}", value.as_deref().unwrap_or("*"))),
+        }
+    }
+    let extra = got.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    (tp, missing, extra)
+}
+
+fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
+    let n = cases.len();
+    let mut right = 0;
+    let mut per_intent: BTreeMap<IntentName, (usize, usize, usize)> = BTreeMap::new();
+    let (mut ent_tp, mut ent_fp, mut ent_fn) = (0, 0, 0);
+    let (mut in_scope, mut rejected, mut clarify) = (0, 0, 0);
+    let mut conf = Vec::new();
+    let mut correct = Vec::new();
+    for (case, r) in cases.iter().zip(results) {
+        let got = reported(r);
+        let ok = got == case.intent;
+        right += usize::from(ok);
+        conf.push(r.intent.confidence);
+        correct.push(ok);
+        let e = per_intent.entry(case.intent).or_default();
+        if ok {
+            e.0 += 1;
+        } else {
+            e.2 += 1;
+            per_intent.entry(got).or_default().1 += 1;
+        }
+        if case.intent != IntentName::OutOfScope {
+            in_scope += 1;
+            rejected += usize::from(r.outcome == Outcome::OutOfScope);
+        }
+        clarify += usize::from(r.outcome == Outcome::Clarify);
+        if case.intent.is_job_intent() {
+            let (tp, missing, extra) = entity_pairs(case, r);
+            ent_tp += tp;
+            ent_fn += missing.len();
+            ent_fp += extra.len();
+        }
+    }
+    let per_intent: BTreeMap<String, Prf> = per_intent
+        .into_iter()
+        .map(|(k, (tp, fp, fn_))| (k.to_string(), Prf::from_counts(tp, fp, fn_)))
+        .collect();
+    let with_support: Vec<&Prf> = per_intent.values().filter(|p| p.support > 0).collect();
+    let macro_f1 = with_support.iter().map(|p| p.f1).sum::<f32>() / with_support.len().max(1) as f32;
+    Metrics {
+        cases: n,
+        intent_accuracy: right as f32 / n.max(1) as f32,
+        macro_f1,
+        out_of_scope: per_intent
+            .get(IntentName::OutOfScope.as_str())
+            .copied()
+            .unwrap_or_default(),
+        in_scope_rejected: rejected as f32 / in_scope.max(1) as f32,
+        clarify_rate: clarify as f32 / n.max(1) as f32,
+        entities: Prf::from_counts(ent_tp, ent_fp, ent_fn),
+        expected_calibration_error: calibrate::expected_calibration_error(&conf, &correct, 15),
+        per_intent,
+    }
+}
+
+/// Scores parse results against their cases.
+pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
+    let all_c: Vec<&Case> = cases.iter().collect();
+    let all_r: Vec<&ParseResult> = results.iter().collect();
+    let overall = metrics(&all_c, &all_r);
+    let mut per_language = BTreeMap::new();
+    let mut langs: Vec<String> = cases.iter().filter_map(|c| c.lang.clone()).collect();
+    langs.sort();
+    langs.dedup();
+    for lang in langs {
+        let idx: Vec<usize> = (0..cases.len())
+            .filter(|&i| cases[i].lang.as_deref() == Some(lang.as_str()))
+            .collect();
+        let c: Vec<&Case> = idx.iter().map(|&i| &cases[i]).collect();
+        let r: Vec<&ParseResult> = idx.iter().map(|&i| &results[i]).collect();
+        per_language.insert(lang, metrics(&c, &r));
+    }
+    let mut confusion: BTreeMap<(IntentName, IntentName), usize> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for (case, r) in cases.iter().zip(results) {
+        let got = reported(r);
+        let (_, missing, extra) = if case.intent.is_job_intent() {
+            entity_pairs(case, r)
+        } else {
+            (0, Vec::new(), Vec::new())
+        };
+        if got != case.intent {
+            *confusion.entry((case.intent, got)).or_default() += 1;
+        }
+        if got != case.intent || !missing.is_empty() || !extra.is_empty() {
+            misses.push(Miss {
+                text: case.text.clone(),
+                lang: case.lang.clone(),
+                expected: case.intent,
+                got,
+                outcome: r.outcome,
+                confidence: r.intent.confidence,
+                missing_entities: missing,
+                extra_entities: extra,
+            });
+        }
+    }
+    let mut confusions: Vec<(IntentName, IntentName, usize)> =
+        confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    confusions.sort_by(|a, b| b.2.cmp(&a.2));
+    let conf: Vec<f32> = results.iter().map(|r| r.intent.confidence).collect();
+    let correct: Vec<bool> = cases
+        .iter()
+        .zip(results)
+        .map(|(c, r)| reported(r) == c.intent)
+        .collect();
+    Report {
+        overall,
+        per_language,
+        confusions,
+        misses,
+        reliability: calibrate::reliability(&conf, &correct, 10),
+    }
+}
+
+impl Report {
+    /// A readable text report.
+    pub fn to_text(&self, max_misses: usize) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let row = |s: &mut String, name: &str, m: &Metrics| {
+            let _ = writeln!(
+                s,
+                "{name:<8} {:>6} {:>9.1}% {:>9.3} {:>8.1}% {:>8.1}% {:>9.1}% {:>8.1}% {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+                m.cases,
+                100.0 * m.intent_accuracy,
+                m.macro_f1,
+                100.0 * m.out_of_scope.recall,
+                100.0 * m.out_of_scope.precision,
+                100.0 * m.in_scope_rejected,
+                100.0 * m.clarify_rate,
+                m.entities.precision,
+                m.entities.recall,
+                m.entities.f1,
+                m.expected_calibration_error,
+            );
+        };
+        let _ = writeln!(
+            s,
+            "{:<8} {:>6} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>7} {:>7} {:>7}",
+            "", "cases", "accuracy", "macro-F1", "OOS-rec", "OOS-prec", "rejected", "clarify", "ent-P", "ent-R", "ent-F1", "ECE"
+        );
+        row(&mut s, "all", &self.overall);
+        for (lang, m) in &self.per_language {
+            row(&mut s, lang, m);
+        }
+        if !self.confusions.is_empty() {
+            let _ = writeln!(s, "\nmost confused (expected -> got):");
+            for (a, b, n) in self.confusions.iter().take(10) {
+                let _ = writeln!(s, "  {n:>3}  {a} -> {b}");
+            }
+        }
+        let wrong: Vec<&Miss> = self.misses.iter().filter(|m| m.expected != m.got).collect();
+        if !wrong.is_empty() {
+            let _ = writeln!(s, "\nmisclassified ({}):", wrong.len());
+            for m in wrong.iter().take(max_misses) {
+                let _ = writeln!(
+                    s,
+                    "  [{}] {:?}: expected {}, got {} ({:?}, {:.2})",
+                    m.lang.as_deref().unwrap_or("-"),
+                    m.text,
+                    m.expected,
+                    m.got,
+                    m.outcome,
+                    m.confidence
+                );
+            }
+        }
+        let ent: Vec<&Miss> = self
+            .misses
+            .iter()
+            .filter(|m| !m.missing_entities.is_empty() || !m.extra_entities.is_empty())
+            .collect();
+        if !ent.is_empty() {
+            let _ = writeln!(s, "\nentity errors ({}):", ent.len());
+            for m in ent.iter().take(max_misses) {
+                let _ = writeln!(
+                    s,
+                    "  [{}] {:?}: missing [{}] extra [{}]",
+                    m.lang.as_deref().unwrap_or("-"),
+                    m.text,
+                    m.missing_entities.join(", "),
+                    m.extra_entities.join(", ")
+                );
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::{Entity, Extractor, IntentScore};
+
+    fn result(intent: IntentName, outcome: Outcome, entities: Vec<(EntityKind, &str)>) -> ParseResult {
+        ParseResult {
+            text: String::new(),
+            intent: IntentScore {
+                name: intent,
+                confidence: 0.9,
+            },
+            intent_ranking: vec![],
+            entities: entities
+                .into_iter()
+                .map(|(k, v)| Entity {
+                    entity: k,
+                    value: v.into(),
+                    start: 0,
+                    end: 0,
+                    text: String::new(),
+                    confidence: 1.0,
+                    extractor: Extractor::Regex,
+                })
+                .collect(),
+            outcome,
+            clarification: None,
+        }
+    }
+
+    fn case(line: &str) -> Case {
+        serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn scores_intents_entities_and_out_of_scope() {
+        let cases = vec![
+            case(r#"{"text":"a","intent":"deploy_app","entities":[{"entity":"app","value":"api"},{"entity":"time","value":"*"}],"lang":"en"}"#),
+            case(r#"{"text":"b","intent":"out_of_scope","entities":[],"lang":"en"}"#),
+            case(r#"{"text":"c","intent":"job_status","entities":[{"entity":"execution_id","value":"12"}],"lang":"zh"}"#),
+            case(r#"{"text":"d","intent":"help","entities":[],"lang":"zh"}"#),
+        ];
+        let results = vec![
+            result(IntentName::DeployApp, Outcome::Understood, vec![(EntityKind::App, "api"), (EntityKind::Time, "2026-01-01T00:00:00Z"), (EntityKind::Count, "3")]),
+            // low confidence fallback: intent field still says help, outcome out_of_scope
+            result(IntentName::Help, Outcome::OutOfScope, vec![]),
+            result(IntentName::JobStatus, Outcome::Clarify, vec![]),
+            result(IntentName::Help, Outcome::OutOfScope, vec![]),
+        ];
+        let r = evaluate(&cases, &results);
+        assert_eq!(r.overall.intent_accuracy, 0.75);
+        assert_eq!(r.overall.out_of_scope.recall, 1.0);
+        assert_eq!(r.overall.out_of_scope.precision, 0.5);
+        assert!((r.overall.in_scope_rejected - 1.0 / 3.0).abs() < 1e-6);
+        // entities: tp 2 (app, time), fp 1 (count), fn 1 (execution_id)
+        assert!((r.overall.entities.precision - 2.0 / 3.0).abs() < 1e-6);
+        assert!((r.overall.entities.recall - 2.0 / 3.0).abs() < 1e-6);
+        assert_eq!(r.per_language["en"].intent_accuracy, 1.0);
+        assert_eq!(r.per_language["zh"].intent_accuracy, 0.5);
+        assert_eq!(r.confusions, vec![(IntentName::Help, IntentName::OutOfScope, 1)]);
+        assert!(r.to_text(10).contains("help -> out_of_scope"));
+    }
+
+    #[test]
+    fn malformed_lines_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.jsonl");
+        std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"help\"}\n\n{\"text\": 3}\n").unwrap();
+        let e = read_cases(&p).unwrap_err().to_string();
+        assert!(e.contains("c.jsonl:3:"), "{e}");
+        std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"fly\"}\n").unwrap();
+        let e = read_cases(&p).unwrap_err().to_string();
+        assert!(e.contains(":1:") && e.contains("fly"), "{e}");
+        std::fs::write(&p, b"{\"text\":\"\xff\",\"intent\":\"help\"}\n").unwrap();
+        let e = read_cases(&p).unwrap_err().to_string();
+        assert!(e.contains(":1:") && e.contains("UTF-8"), "{e}");
+    }
+}

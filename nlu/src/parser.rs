@@ -1,0 +1,319 @@
+//! The parser: runs the classifier and the entity extractors on a text and applies the
+//! fallback policy, producing the contract's [`ParseResult`].
+
+use crate::classifier::{Classifier, RuntimeOptions};
+use crate::error::{NluError, Result};
+use crate::model::Thresholds;
+use crate::result::{
+    ClarifyOption, ClarifyReason, Clarification, IntentName, IntentScore, Outcome, ParseResult,
+};
+use std::path::{Path, PathBuf};
+
+/// Texts longer than this many characters are cut before classification (the encoder sees
+/// at most its token window anyway); entities are still looked for in the whole text up to
+/// [`MAX_ENTITY_CHARS`].
+pub const MAX_CLASSIFY_CHARS: usize = 2_000;
+
+/// Entity extraction looks at no more than this many characters.
+pub const MAX_ENTITY_CHARS: usize = 10_000;
+
+/// How a [`Parser`] is loaded.
+#[derive(Debug, Clone, Default)]
+pub struct ParserOptions {
+    /// Replace the thresholds stored with the model.
+    pub thresholds: Option<Thresholds>,
+    /// Threads and sessions of ONNX Runtime.
+    pub runtime: RuntimeOptions,
+}
+
+/// Parses free text into intents and entities.
+///
+/// Load it once and share it: it is `Send + Sync`, and concurrent callers each get their
+/// own ONNX Runtime session from a small pool.
+///
+/// ```no_run
+/// let parser = nlu::Parser::load(&nlu::default_model_dir()?)?;
+/// let result = parser.parse("deploy api 2.4.1 to staging")?;
+/// assert_eq!(result.intent.name, nlu::IntentName::DeployApp);
+/// println!("{}", serde_json::to_string(&result).unwrap());
+/// # Ok::<(), nlu::NluError>(())
+/// ```
+#[derive(Debug)]
+pub struct Parser {
+    classifier: Classifier,
+    intents: Vec<IntentName>,
+    thresholds: Thresholds,
+}
+
+impl Parser {
+    /// Loads a model directory with default options.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_with(dir, ParserOptions::default())
+    }
+
+    /// Loads a model directory.
+    pub fn load_with(dir: &Path, options: ParserOptions) -> Result<Self> {
+        let classifier = Classifier::load(dir, options.runtime)?;
+        let intents = classifier
+            .labels()
+            .iter()
+            .map(|l| l.parse::<IntentName>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| NluError::ModelDir {
+                path: dir.to_path_buf(),
+                reason: format!("{e}: this model was not trained for the parser's intents"),
+            })?;
+        let thresholds = options
+            .thresholds
+            .unwrap_or(classifier.meta().thresholds);
+        Ok(Parser {
+            classifier,
+            intents,
+            thresholds,
+        })
+    }
+
+    /// The thresholds in force.
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    /// The classifier (encoder and head).
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// Parses one text.
+    pub fn parse(&self, text: &str) -> Result<ParseResult> {
+        let clean = sanitize(text, MAX_CLASSIFY_CHARS);
+        if clean.trim().is_empty() {
+            return Ok(empty_result(text));
+        }
+        let c = self.classifier.classify(&clean)?;
+        Ok(decide(&self.intents, self.thresholds, text, &c.probabilities))
+    }
+
+    /// Parses several texts; the results are the same as parsing each alone.
+    pub fn parse_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<ParseResult>> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(texts.len().max(1));
+        if threads <= 1 {
+            return texts.iter().map(|t| self.parse(t.as_ref())).collect();
+        }
+        let chunk = texts.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<ParseResult>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = texts
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|t| self.parse(t.as_ref())).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(NluError::Training("a parsing thread panicked".into())))
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(texts.len());
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
+}
+
+/// Turns calibrated probabilities into the contract's result: `out_of_scope` when that class
+/// wins or the top probability is under the fallback threshold, `clarify` when the top two
+/// in-scope intents are closer than the ambiguity margin, else `understood`.
+pub fn decide(
+    intents: &[IntentName],
+    thresholds: Thresholds,
+    text: &str,
+    probs: &[f32],
+) -> ParseResult {
+        let mut ranking: Vec<IntentScore> = intents
+            .iter()
+            .zip(probs)
+            .map(|(&name, &confidence)| IntentScore { name, confidence })
+            .collect();
+        ranking.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        let top = ranking[0].clone();
+        let second_in_scope = ranking
+            .iter()
+            .skip(1)
+            .find(|s| s.name != IntentName::OutOfScope)
+            .cloned();
+        let (intent, outcome, clarification) = if top.name == IntentName::OutOfScope {
+            (top.clone(), Outcome::OutOfScope, None)
+        } else if top.confidence < thresholds.fallback {
+            // not confident enough: the chance that the best guess is wrong
+            let confidence = 1.0 - top.confidence;
+            (
+                IntentScore {
+                    name: IntentName::OutOfScope,
+                    confidence,
+                },
+                Outcome::OutOfScope,
+                None,
+            )
+        } else if second_in_scope.is_some_and(|s| top.confidence - s.confidence < thresholds.ambiguity_margin) {
+            let options = ranking
+                .iter()
+                .filter(|s| s.name != IntentName::OutOfScope)
+                .filter(|s| top.confidence - s.confidence < thresholds.ambiguity_margin)
+                .take(3)
+                .map(|s| ClarifyOption {
+                    intent: s.name,
+                    label: s.name.label().to_string(),
+                    entity: None,
+                })
+                .collect::<Vec<_>>();
+            (
+                top.clone(),
+                Outcome::Clarify,
+                Some(Clarification {
+                    reason: ClarifyReason::AmbiguousIntent,
+                    options,
+                }),
+            )
+        } else {
+            (top.clone(), Outcome::Understood, None)
+        };
+        ParseResult {
+            text: text.to_string(),
+            intent,
+            intent_ranking: ranking,
+            entities: Vec::new(),
+            outcome,
+            clarification,
+        }
+}
+
+/// The result for a text with nothing to classify.
+fn empty_result(text: &str) -> ParseResult {
+    let intent = IntentScore {
+        name: IntentName::OutOfScope,
+        confidence: 1.0,
+    };
+    ParseResult {
+        text: text.to_string(),
+        intent: intent.clone(),
+        intent_ranking: vec![intent],
+        entities: Vec::new(),
+        outcome: Outcome::OutOfScope,
+        clarification: None,
+    }
+}
+
+/// Replaces control characters with spaces and cuts the text to `max_chars` characters.
+pub fn sanitize(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The model directory used when none is given: `$NLU_MODEL`, else `models/ops-intents`
+/// in the current directory, the executable's directory or one of their parents, else the
+/// one beside this crate's sources.
+pub fn default_model_dir() -> Result<PathBuf> {
+    find_project_file("NLU_MODEL", Path::new("models/ops-intents/model.json"))
+        .map(|p| p.parent().map(Path::to_path_buf).unwrap_or(p))
+}
+
+/// Looks for `relative` (a file) from an environment variable or the usual roots.
+pub(crate) fn find_project_file(var: &str, relative: &Path) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Ok(PathBuf::from(p));
+    }
+    let mut roots = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.push(cwd);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(d) = exe.parent() {
+            roots.push(d.to_path_buf());
+        }
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots
+        .iter()
+        .flat_map(|r| r.ancestors())
+        .map(|d| d.join(relative))
+        .find(|p| p.is_file())
+        .ok_or_else(|| NluError::ModelDir {
+            path: relative.to_path_buf(),
+            reason: format!("not found from the current directory or the executable; set {var}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_controls_and_cuts() {
+        assert_eq!(sanitize("a\u{0}b\tc\u{7f}", 100), "a b c ");
+        assert_eq!(sanitize("部署到生产", 2), "部署");
+    }
+
+    const INTENTS: [IntentName; 4] = [
+        IntentName::RunJob,
+        IntentName::JobStatus,
+        IntentName::Help,
+        IntentName::OutOfScope,
+    ];
+    const T: Thresholds = Thresholds {
+        fallback: 0.5,
+        ambiguity_margin: 0.1,
+    };
+
+    #[test]
+    fn confident_top_is_understood() {
+        let r = decide(&INTENTS, T, "x", &[0.9, 0.05, 0.03, 0.02]);
+        assert_eq!(r.outcome, Outcome::Understood);
+        assert_eq!(r.intent.name, IntentName::RunJob);
+        assert_eq!(r.intent_ranking[1].name, IntentName::JobStatus);
+        assert!(r.clarification.is_none());
+    }
+
+    #[test]
+    fn close_top_two_ask_to_clarify() {
+        let r = decide(&INTENTS, T, "x", &[0.52, 0.45, 0.02, 0.01]);
+        assert_eq!(r.outcome, Outcome::Clarify);
+        let c = r.clarification.unwrap();
+        assert_eq!(c.reason, ClarifyReason::AmbiguousIntent);
+        let opts: Vec<_> = c.options.iter().map(|o| o.intent).collect();
+        assert_eq!(opts, vec![IntentName::RunJob, IntentName::JobStatus]);
+        assert_eq!(c.options[1].label, "check the status of a run");
+    }
+
+    #[test]
+    fn low_confidence_falls_back() {
+        let r = decide(&INTENTS, T, "x", &[0.4, 0.2, 0.2, 0.2]);
+        assert_eq!(r.outcome, Outcome::OutOfScope);
+        assert_eq!(r.intent.name, IntentName::OutOfScope);
+        assert!((r.intent.confidence - 0.6).abs() < 1e-6);
+        assert_eq!(r.intent_ranking[0].name, IntentName::RunJob);
+    }
+
+    #[test]
+    fn out_of_scope_class_wins() {
+        let r = decide(&INTENTS, T, "x", &[0.1, 0.1, 0.1, 0.7]);
+        assert_eq!(r.outcome, Outcome::OutOfScope);
+        assert!((r.intent.confidence - 0.7).abs() < 1e-6);
+        // an out-of-scope runner-up never makes a clarification
+        let r = decide(&INTENTS, T, "x", &[0.5, 0.02, 0.02, 0.46]);
+        assert_eq!(r.outcome, Outcome::Understood);
+    }
+
+    #[test]
+    fn empty_text_is_out_of_scope() {
+        let r = empty_result("  ");
+        assert_eq!(r.outcome, Outcome::OutOfScope);
+        assert_eq!(r.intent.name, IntentName::OutOfScope);
+    }
+}

@@ -1,0 +1,382 @@
+//! Training the head: embed the examples with the frozen encoder, fit a logistic regression
+//! over embedding and n-gram features, calibrate it on out-of-fold predictions, choose the
+//! fallback thresholds, and write the model directory.
+
+pub mod calibrate;
+pub mod logreg;
+pub mod rasa;
+
+use crate::classifier::encoder::Encoder;
+use crate::classifier::features;
+use crate::classifier::head::{softmax, HeadWeights, HEAD_FILE};
+use crate::error::{NluError, Result};
+use crate::model::{ModelMeta, Thresholds, TrainingSummary, FORMAT};
+use calibrate::ThresholdTargets;
+use logreg::{Dataset, FitOptions};
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
+
+/// Settings of a training run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainOptions {
+    /// n-gram hash slots.
+    pub buckets: usize,
+    /// L2 penalty of the logistic regression.
+    pub l2: f32,
+    /// Folds for out-of-fold calibration and thresholds.
+    pub folds: usize,
+    /// Seed of the fold assignment.
+    pub seed: u64,
+    /// Rates the thresholds are chosen for.
+    pub targets: ThresholdTargets,
+    /// Token window of the encoder.
+    pub max_tokens: usize,
+    /// Show a progress bar while embedding.
+    pub progress: bool,
+    /// Most L-BFGS iterations per fit.
+    pub max_iter: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            buckets: 8192,
+            l2: 1e-6,
+            folds: 5,
+            seed: 17,
+            targets: ThresholdTargets::default(),
+            max_tokens: 128,
+            progress: true,
+            max_iter: 300,
+        }
+    }
+}
+
+/// Embeddings and token ids of a list of texts.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub embeddings: Array2<f32>,
+    pub tokens: Vec<Vec<i64>>,
+}
+
+/// Embeds `texts` with the encoder, on as many threads as the machine has.
+pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<Embedded> {
+    let n = texts.len();
+    let dim = encoder.dim();
+    let bar = if progress {
+        indicatif::ProgressBar::new(n as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "embedding {bar:40} {pos}/{len} [{elapsed} < {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .min(n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, Vec<i64>, Vec<f32>)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break;
+                        }
+                        let tokens = encoder.tokenize(&texts[i])?;
+                        let emb = encoder.embed_tokens(&tokens)?;
+                        out.push((i, tokens.ids, emb));
+                        bar.inc(1);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(NluError::Training("an embedding thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let mut embeddings = Array2::zeros((n, dim));
+    let mut tokens = vec![Vec::new(); n];
+    for r in results {
+        for (i, ids, emb) in r? {
+            if emb.len() != dim {
+                return Err(NluError::Training(format!(
+                    "encoder returned {} values, expected {dim}",
+                    emb.len()
+                )));
+            }
+            embeddings
+                .row_mut(i)
+                .assign(&ndarray::ArrayView1::from(&emb));
+            tokens[i] = ids;
+        }
+    }
+    Ok(Embedded { embeddings, tokens })
+}
+
+/// A trained head with its thresholds, ready to be saved.
+#[derive(Debug, Clone)]
+pub struct TrainedModel {
+    pub labels: Vec<String>,
+    pub head: HeadWeights,
+    pub thresholds: Thresholds,
+    pub summary: TrainingSummary,
+}
+
+/// Stratified fold number of each row.
+fn fold_assignment(labels: &[usize], classes: usize, folds: usize, seed: u64) -> Vec<usize> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut fold = vec![0; labels.len()];
+    for c in 0..classes {
+        let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
+        idx.shuffle(&mut rng);
+        for (rank, i) in idx.into_iter().enumerate() {
+            fold[i] = rank % folds;
+        }
+    }
+    fold
+}
+
+/// Fits, calibrates and sets thresholds for a head over already embedded texts.
+///
+/// `labels[i]` indexes `label_names`; the label `out_of_scope`, if present, is the
+/// out-of-scope class for threshold selection.
+pub fn fit_head(
+    data: &Embedded,
+    labels: &[usize],
+    label_names: &[String],
+    options: &TrainOptions,
+) -> Result<TrainedModel> {
+    let start = Instant::now();
+    let classes = label_names.len();
+    let n = labels.len();
+    if classes < 2 {
+        return Err(NluError::Training("need at least two intents".into()));
+    }
+    let mut per_class = vec![0usize; classes];
+    for &y in labels {
+        per_class[y] += 1;
+    }
+    if let Some(c) = per_class.iter().position(|&k| k < options.folds.max(2)) {
+        return Err(NluError::Training(format!(
+            "intent `{}` has {} examples; each needs at least {}",
+            label_names[c],
+            per_class[c],
+            options.folds.max(2)
+        )));
+    }
+    let slots: Vec<Vec<usize>> = data
+        .tokens
+        .iter()
+        .map(|ids| features::slots(ids, options.buckets))
+        .collect();
+    let idf = features::idf(&slots, options.buckets);
+    let sparse = slots.iter().map(|s| features::featurize(s, &idf)).collect();
+    let dataset = Dataset {
+        dense: data.embeddings.clone(),
+        sparse,
+        labels: labels.to_vec(),
+        classes,
+        buckets: options.buckets,
+    };
+    let fit_opts = FitOptions {
+        l2: options.l2,
+        max_iter: options.max_iter,
+        ..Default::default()
+    };
+    // out-of-fold logits
+    let folds = options.folds.max(2);
+    let assignment = fold_assignment(labels, classes, folds, options.seed);
+    let mut oof: Vec<Vec<f32>> = vec![Vec::new(); n];
+    for f in 0..folds {
+        let train_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] != f).collect();
+        let test_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] == f).collect();
+        let w = logreg::fit(&dataset.subset(&train_idx), &fit_opts);
+        let z = w.logits(&dataset.subset(&test_idx));
+        for (row, &i) in z.outer_iter().zip(&test_idx) {
+            oof[i] = row.to_vec();
+        }
+        tracing::debug!(fold = f, iterations = w.iterations, "fold fitted");
+    }
+    let temperature = calibrate::fit_temperature(&oof, labels);
+    let probs_raw: Vec<Vec<f32>> = oof.iter().map(|z| softmax(z)).collect();
+    let probs: Vec<Vec<f32>> = oof
+        .iter()
+        .map(|z| softmax(&z.iter().map(|v| v / temperature).collect::<Vec<_>>()))
+        .collect();
+    let top = |p: &Vec<f32>| logreg::argmax(p).unwrap_or(0);
+    let correct: Vec<bool> = probs
+        .iter()
+        .zip(labels)
+        .map(|(p, &y)| top(p) == y)
+        .collect();
+    let conf_raw: Vec<f32> = probs_raw.iter().map(|p| p[top(p)]).collect();
+    let conf: Vec<f32> = probs.iter().map(|p| p[top(p)]).collect();
+    let oos = label_names.iter().position(|l| l == "out_of_scope");
+    let thresholds = calibrate::choose_thresholds(&probs, labels, oos, options.targets);
+    let rejected = |p: &Vec<f32>| Some(top(p)) == oos || p[top(p)] < thresholds.fallback;
+    let in_scope: Vec<usize> = (0..n).filter(|&i| Some(labels[i]) != oos).collect();
+    let out_scope: Vec<usize> = (0..n).filter(|&i| Some(labels[i]) == oos).collect();
+    let rate = |idx: &[usize]| {
+        idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
+    };
+    // the final model on all rows
+    let w = logreg::fit(&dataset, &fit_opts);
+    let head = HeadWeights {
+        dim: dataset.dim(),
+        buckets: options.buckets,
+        classes,
+        dense: w.dense.iter().copied().collect(),
+        sparse: w.sparse.iter().copied().collect(),
+        bias: w.bias.clone(),
+        idf,
+        temperature,
+    };
+    let summary = TrainingSummary {
+        examples: n,
+        examples_per_intent: label_names.iter().cloned().zip(per_class).collect(),
+        folds,
+        l2: options.l2,
+        oof_accuracy: correct.iter().filter(|&&c| c).count() as f32 / n as f32,
+        oof_ece_before: calibrate::expected_calibration_error(&conf_raw, &correct, 15),
+        oof_ece_after: calibrate::expected_calibration_error(&conf, &correct, 15),
+        oof_in_scope_rejected: rate(&in_scope),
+        oof_out_of_scope_recall: if out_scope.is_empty() {
+            0.0
+        } else {
+            rate(&out_scope)
+        },
+        seconds: start.elapsed().as_secs_f32(),
+    };
+    Ok(TrainedModel {
+        labels: label_names.to_vec(),
+        head,
+        thresholds,
+        summary,
+    })
+}
+
+/// Writes `model.json` and `head.onnx` of a trained model into `out`.
+pub fn save(model: &TrainedModel, out: &Path, encoder_dir: &Path, max_tokens: usize) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| NluError::io(out, e))?;
+    let graph = model.head.to_graph(&model.labels);
+    let head_path = out.join(HEAD_FILE);
+    std::fs::write(&head_path, graph.to_bytes()).map_err(|e| NluError::io(&head_path, e))?;
+    let meta = ModelMeta {
+        format: FORMAT.to_string(),
+        encoder: relative_path(out, encoder_dir),
+        labels: model.labels.clone(),
+        max_tokens,
+        buckets: model.head.buckets,
+        temperature: model.head.temperature,
+        thresholds: model.thresholds,
+        training: model.summary.clone(),
+    };
+    meta.save(out)
+}
+
+/// Trains a model from a directory of Rasa YAML files and writes it to `out`.
+pub fn train_dir(
+    data_dir: &Path,
+    out: &Path,
+    encoder_dir: &Path,
+    options: &TrainOptions,
+) -> Result<TrainedModel> {
+    let data = rasa::read_dir(data_dir)?;
+    for ex in &data.examples {
+        if ex.intent.parse::<crate::IntentName>().is_err() {
+            return Err(NluError::TrainingData {
+                path: ex.file.clone(),
+                line: Some(ex.line),
+                reason: format!(
+                    "unknown intent `{}`; the contract's intents are {}",
+                    ex.intent,
+                    crate::IntentName::ALL.map(|i| i.as_str()).join(", ")
+                ),
+            });
+        }
+    }
+    let mut label_names: Vec<String> = data.examples.iter().map(|e| e.intent.clone()).collect();
+    label_names.sort_by_key(|l| {
+        l.parse::<crate::IntentName>()
+            .map(|i| i as usize)
+            .unwrap_or(usize::MAX)
+    });
+    label_names.dedup();
+    let labels: Vec<usize> = data
+        .examples
+        .iter()
+        .map(|e| label_names.iter().position(|l| *l == e.intent).unwrap_or(0))
+        .collect();
+    let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+    let encoder = Encoder::load(encoder_dir, options.max_tokens, 1, 4)?;
+    tracing::info!(
+        examples = texts.len(),
+        intents = label_names.len(),
+        "embedding training data"
+    );
+    let embedded = embed_all(&encoder, &texts, options.progress)?;
+    let model = fit_head(&embedded, &labels, &label_names, options)?;
+    save(&model, out, encoder_dir, options.max_tokens)?;
+    Ok(model)
+}
+
+/// `to` expressed relative to `from` when both resolve, else `to` made absolute.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let (Ok(from), Ok(to)) = (from.canonicalize(), to.canonicalize()) else {
+        return std::path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
+    };
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_stratified() {
+        let labels: Vec<usize> = (0..50).map(|i| i % 2).collect();
+        let f = fold_assignment(&labels, 2, 5, 1);
+        for fold in 0..5 {
+            let in_fold: Vec<usize> = (0..50).filter(|&i| f[i] == fold).collect();
+            assert_eq!(in_fold.len(), 10);
+            assert_eq!(in_fold.iter().filter(|&&i| labels[i] == 0).count(), 5);
+        }
+    }
+
+    #[test]
+    fn relative_paths_between_siblings() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("models/a");
+        let b = dir.path().join("models/enc");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        assert_eq!(relative_path(&a, &b), PathBuf::from("../enc"));
+    }
+}
