@@ -417,7 +417,11 @@ struct RawParam {
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn column_of(text: &str, offset: usize) -> usize {
@@ -426,7 +430,8 @@ fn column_of(text: &str, offset: usize) -> usize {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |p| p + 1);
-    text.get(line_start..end).map_or(1, |s| s.chars().count() + 1)
+    text.get(line_start..end)
+        .map_or(1, |s| s.chars().count() + 1)
 }
 
 /// The `[[section]]` header in force at a byte offset.
@@ -751,8 +756,11 @@ run = { command = "backup.sh" }
 
     #[test]
     fn missing_id_names_the_section() {
-        let e = Catalog::from_toml_str("[[apps]]\nid = \"a\"\n\n[[hosts]]\naliases = [\"x\"]\n", "f.toml")
-            .unwrap_err();
+        let e = Catalog::from_toml_str(
+            "[[apps]]\nid = \"a\"\n\n[[hosts]]\naliases = [\"x\"]\n",
+            "f.toml",
+        )
+        .unwrap_err();
         match &e {
             CatalogError::MissingId { section, .. } => assert_eq!(section, "hosts"),
             other => panic!("{other}"),

@@ -38,7 +38,7 @@ pub use classifier::RuntimeOptions;
 pub use entities::{Ambiguity, EntityExtractor, ExtractContext, Extraction};
 pub use error::{NluError, Result};
 pub use model::Thresholds;
-pub use parser::{default_model_dir, Parser, ParserOptions};
+pub use parser::{default_catalog_path, default_model_dir, Parser, ParserOptions};
 pub use result::{
     Clarification, ClarifyOption, ClarifyReason, Entity, EntityKind, Extractor, IntentName,
     IntentScore, Outcome, ParseResult,

@@ -1,13 +1,19 @@
 //! The parser: runs the classifier and the entity extractors on a text and applies the
 //! fallback policy, producing the contract's [`ParseResult`].
 
+use crate::catalog::Catalog;
 use crate::classifier::{Classifier, RuntimeOptions};
+use crate::entities::{EntityExtractor, ExtractContext, Extraction};
 use crate::error::{NluError, Result};
 use crate::model::Thresholds;
 use crate::result::{
-    ClarifyOption, ClarifyReason, Clarification, IntentName, IntentScore, Outcome, ParseResult,
+    Clarification, ClarifyOption, ClarifyReason, IntentName, IntentScore, Outcome, ParseResult,
 };
+use arc_swap::ArcSwap;
+use chrono::DateTime;
+use chrono_tz::Tz;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Texts longer than this many characters are cut before classification (the encoder sees
 /// at most its token window anyway); entities are still looked for in the whole text up to
@@ -18,18 +24,35 @@ pub const MAX_CLASSIFY_CHARS: usize = 2_000;
 pub const MAX_ENTITY_CHARS: usize = 10_000;
 
 /// How a [`Parser`] is loaded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ParserOptions {
     /// Replace the thresholds stored with the model.
     pub thresholds: Option<Thresholds>,
     /// Threads and sessions of ONNX Runtime.
     pub runtime: RuntimeOptions,
+    /// The catalog whose jobs, apps, environments and hosts are recognized (empty if none;
+    /// replace it later with [`Parser::set_catalog`]).
+    pub catalog: Option<Catalog>,
+    /// The time zone in which [`Parser::parse`] resolves time expressions.
+    pub time_zone: Tz,
+}
+
+impl Default for ParserOptions {
+    fn default() -> Self {
+        ParserOptions {
+            thresholds: None,
+            runtime: RuntimeOptions::default(),
+            catalog: None,
+            time_zone: chrono_tz::UTC,
+        }
+    }
 }
 
 /// Parses free text into intents and entities.
 ///
 /// Load it once and share it: it is `Send + Sync`, and concurrent callers each get their
-/// own ONNX Runtime session from a small pool.
+/// own ONNX Runtime session from a small pool. The catalog can be replaced while other
+/// threads parse ([`Parser::set_catalog`]): each parse uses one catalog, old or new.
 ///
 /// ```no_run
 /// let parser = nlu::Parser::load(&nlu::default_model_dir()?)?;
@@ -43,6 +66,8 @@ pub struct Parser {
     classifier: Classifier,
     intents: Vec<IntentName>,
     thresholds: Thresholds,
+    extractor: ArcSwap<EntityExtractor>,
+    time_zone: Tz,
 }
 
 impl Parser {
@@ -63,14 +88,27 @@ impl Parser {
                 path: dir.to_path_buf(),
                 reason: format!("{e}: this model was not trained for the parser's intents"),
             })?;
-        let thresholds = options
-            .thresholds
-            .unwrap_or(classifier.meta().thresholds);
+        let thresholds = options.thresholds.unwrap_or(classifier.meta().thresholds);
+        let catalog = options.catalog.unwrap_or_default();
         Ok(Parser {
             classifier,
             intents,
             thresholds,
+            extractor: ArcSwap::from_pointee(EntityExtractor::new(&catalog)),
+            time_zone: options.time_zone,
         })
+    }
+
+    /// Replaces the catalog: names added to it are recognized from the next parse on, with
+    /// no retraining. Safe while other threads parse.
+    pub fn set_catalog(&self, catalog: &Catalog) {
+        self.extractor
+            .store(Arc::new(EntityExtractor::new(catalog)));
+    }
+
+    /// The time zone of [`Parser::parse`].
+    pub fn time_zone(&self) -> Tz {
+        self.time_zone
     }
 
     /// The thresholds in force.
@@ -83,46 +121,92 @@ impl Parser {
         &self.classifier
     }
 
-    /// Parses one text.
+    /// Parses one text, resolving times against the current time in the parser's zone.
     pub fn parse(&self, text: &str) -> Result<ParseResult> {
+        self.parse_at(text, chrono::Utc::now().with_timezone(&self.time_zone))
+    }
+
+    /// Parses one text, resolving times against `now`.
+    pub fn parse_at(&self, text: &str, now: DateTime<Tz>) -> Result<ParseResult> {
         let clean = sanitize(text, MAX_CLASSIFY_CHARS);
         if clean.trim().is_empty() {
             return Ok(empty_result(text));
         }
         let c = self.classifier.classify(&clean)?;
-        Ok(decide(&self.intents, self.thresholds, text, &c.probabilities))
+        let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
+        let scope: String = text.chars().take(MAX_ENTITY_CHARS).collect();
+        let ctx = ExtractContext {
+            now,
+            intent: Some(result.intent.name),
+        };
+        let extraction = self.extractor.load().extract(&scope, &ctx);
+        apply_entities(&mut result, extraction);
+        Ok(result)
     }
 
-    /// Parses several texts; the results are the same as parsing each alone.
+    /// Parses several texts on all cores; the results are the same as parsing each alone.
     pub fn parse_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<ParseResult>> {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(texts.len().max(1));
-        if threads <= 1 {
-            return texts.iter().map(|t| self.parse(t.as_ref())).collect();
-        }
-        let chunk = texts.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<ParseResult>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = texts
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|t| self.parse(t.as_ref())).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(NluError::Training("a parsing thread panicked".into())))
-                })
-                .collect()
-        });
-        let mut out = Vec::with_capacity(texts.len());
-        for p in parts {
-            out.extend(p?);
-        }
-        Ok(out)
+        parallel_map(texts, |t| self.parse(t.as_ref()))
     }
+}
 
+/// Maps `f` over `items` on as many threads as the machine has, keeping the order.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len().max(1));
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(NluError::Training("a worker thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Puts the extracted entities into the result; an ambiguous catalog name in a text about
+/// jobs turns an `understood` outcome into `clarify`, offering the candidates.
+fn apply_entities(result: &mut ParseResult, extraction: Extraction) {
+    result.entities = extraction.entities;
+    let Some(amb) = extraction.ambiguities.first() else {
+        return;
+    };
+    if result.outcome != Outcome::Understood || !result.intent.name.is_job_intent() {
+        return;
+    }
+    result.outcome = Outcome::Clarify;
+    result.clarification = Some(Clarification {
+        reason: ClarifyReason::AmbiguousEntity,
+        options: amb
+            .candidates
+            .iter()
+            .map(|c| ClarifyOption {
+                intent: result.intent.name,
+                label: format!("{} ({})", c.value, c.entity),
+                entity: Some(c.clone()),
+            })
+            .collect(),
+    });
 }
 
 /// Turns calibrated probabilities into the contract's result: `out_of_scope` when that class
@@ -134,62 +218,64 @@ pub fn decide(
     text: &str,
     probs: &[f32],
 ) -> ParseResult {
-        let mut ranking: Vec<IntentScore> = intents
+    let mut ranking: Vec<IntentScore> = intents
+        .iter()
+        .zip(probs)
+        .map(|(&name, &confidence)| IntentScore { name, confidence })
+        .collect();
+    ranking.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    let top = ranking[0].clone();
+    let second_in_scope = ranking
+        .iter()
+        .skip(1)
+        .find(|s| s.name != IntentName::OutOfScope)
+        .cloned();
+    let (intent, outcome, clarification) = if top.name == IntentName::OutOfScope {
+        (top.clone(), Outcome::OutOfScope, None)
+    } else if top.confidence < thresholds.fallback {
+        // not confident enough: the chance that the best guess is wrong
+        let confidence = 1.0 - top.confidence;
+        (
+            IntentScore {
+                name: IntentName::OutOfScope,
+                confidence,
+            },
+            Outcome::OutOfScope,
+            None,
+        )
+    } else if second_in_scope
+        .is_some_and(|s| top.confidence - s.confidence < thresholds.ambiguity_margin)
+    {
+        let options = ranking
             .iter()
-            .zip(probs)
-            .map(|(&name, &confidence)| IntentScore { name, confidence })
-            .collect();
-        ranking.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        let top = ranking[0].clone();
-        let second_in_scope = ranking
-            .iter()
-            .skip(1)
-            .find(|s| s.name != IntentName::OutOfScope)
-            .cloned();
-        let (intent, outcome, clarification) = if top.name == IntentName::OutOfScope {
-            (top.clone(), Outcome::OutOfScope, None)
-        } else if top.confidence < thresholds.fallback {
-            // not confident enough: the chance that the best guess is wrong
-            let confidence = 1.0 - top.confidence;
-            (
-                IntentScore {
-                    name: IntentName::OutOfScope,
-                    confidence,
-                },
-                Outcome::OutOfScope,
-                None,
-            )
-        } else if second_in_scope.is_some_and(|s| top.confidence - s.confidence < thresholds.ambiguity_margin) {
-            let options = ranking
-                .iter()
-                .filter(|s| s.name != IntentName::OutOfScope)
-                .filter(|s| top.confidence - s.confidence < thresholds.ambiguity_margin)
-                .take(3)
-                .map(|s| ClarifyOption {
-                    intent: s.name,
-                    label: s.name.label().to_string(),
-                    entity: None,
-                })
-                .collect::<Vec<_>>();
-            (
-                top.clone(),
-                Outcome::Clarify,
-                Some(Clarification {
-                    reason: ClarifyReason::AmbiguousIntent,
-                    options,
-                }),
-            )
-        } else {
-            (top.clone(), Outcome::Understood, None)
-        };
-        ParseResult {
-            text: text.to_string(),
-            intent,
-            intent_ranking: ranking,
-            entities: Vec::new(),
-            outcome,
-            clarification,
-        }
+            .filter(|s| s.name != IntentName::OutOfScope)
+            .filter(|s| top.confidence - s.confidence < thresholds.ambiguity_margin)
+            .take(3)
+            .map(|s| ClarifyOption {
+                intent: s.name,
+                label: s.name.label().to_string(),
+                entity: None,
+            })
+            .collect::<Vec<_>>();
+        (
+            top.clone(),
+            Outcome::Clarify,
+            Some(Clarification {
+                reason: ClarifyReason::AmbiguousIntent,
+                options,
+            }),
+        )
+    } else {
+        (top.clone(), Outcome::Understood, None)
+    };
+    ParseResult {
+        text: text.to_string(),
+        intent,
+        intent_ranking: ranking,
+        entities: Vec::new(),
+        outcome,
+        clarification,
+    }
 }
 
 /// The result for a text with nothing to classify.
@@ -222,6 +308,12 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
 pub fn default_model_dir() -> Result<PathBuf> {
     find_project_file("NLU_MODEL", Path::new("models/ops-intents/model.json"))
         .map(|p| p.parent().map(Path::to_path_buf).unwrap_or(p))
+}
+
+/// The catalog used when none is given: `$NLU_CATALOG`, else `config/catalog.toml` found
+/// like the model directory.
+pub fn default_catalog_path() -> Result<PathBuf> {
+    find_project_file("NLU_CATALOG", Path::new("config/catalog.toml"))
 }
 
 /// Looks for `relative` (a file) from an environment variable or the usual roots.

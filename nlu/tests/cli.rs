@@ -47,7 +47,10 @@ fn parse_reads_stdin_lines() {
     let o = nlu(&["parse"], Some("help\r\n\nthanks!\n".as_bytes()));
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8(o.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["intent"]["name"], "help");
     assert_eq!(lines[0]["text"], "help");
@@ -71,7 +74,10 @@ fn missing_model_dir_is_a_clear_error() {
     let o = nlu(&["parse", "--model", "/nonexistent/model", "hi"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("/nonexistent/model") && e.contains("not a directory"), "{e}");
+    assert!(
+        e.contains("/nonexistent/model") && e.contains("not a directory"),
+        "{e}"
+    );
 }
 
 fn copy_model(to: &std::path::Path) {
@@ -105,7 +111,11 @@ fn malformed_model_json_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m");
     copy_model(&m);
-    std::fs::write(m.join("model.json"), "{\"format\": \"nlu-model/1\",\n  \"labels\": [").unwrap();
+    std::fs::write(
+        m.join("model.json"),
+        "{\"format\": \"nlu-model/1\",\n  \"labels\": [",
+    )
+    .unwrap();
     let o = nlu(&["parse", "--model", m.to_str().unwrap(), "hi"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
@@ -122,7 +132,13 @@ fn malformed_training_yaml_names_file_and_line() {
     .unwrap();
     let out = tmp.path().join("out");
     let o = nlu(
-        &["train", "--data", tmp.path().to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "train",
+            "--data",
+            tmp.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(o.status.code(), Some(1));

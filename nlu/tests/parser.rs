@@ -15,7 +15,10 @@ fn intent_of(text: &str) -> (IntentName, Outcome) {
 fn known_english_utterances() {
     let cases = [
         ("run backup-database on db-02", IntentName::RunJob),
-        ("kick off log rotation on web-02 tonight at 11pm", IntentName::RunJob),
+        (
+            "kick off log rotation on web-02 tonight at 11pm",
+            IntentName::RunJob,
+        ),
         ("deploy api 2.4.1 to staging", IntentName::DeployApp),
         ("ship checkout to prod", IntentName::DeployApp),
         ("status of #4812", IntentName::JobStatus),
@@ -75,7 +78,10 @@ fn close_intents_ask_to_clarify() {
     assert_eq!(r.outcome, Outcome::Clarify, "{r:?}");
     let c = r.clarification.expect("options");
     let opts: Vec<IntentName> = c.options.iter().map(|o| o.intent).collect();
-    assert!(opts.contains(&IntentName::JobStatus) && opts.contains(&IntentName::WatchJob), "{opts:?}");
+    assert!(
+        opts.contains(&IntentName::JobStatus) && opts.contains(&IntentName::WatchJob),
+        "{opts:?}"
+    );
     assert_eq!(opts[0], r.intent.name, "best option first");
     assert!(c.options.iter().all(|o| !o.label.is_empty()));
 }
@@ -95,16 +101,25 @@ fn thresholds_can_be_overridden() {
     .unwrap();
     let r = strict.parse("deploy api 2.4.1 to staging").unwrap();
     assert_eq!(r.outcome, Outcome::OutOfScope);
-    assert_eq!(r.intent_ranking[0].name, IntentName::DeployApp, "ranking is kept");
+    assert_eq!(
+        r.intent_ranking[0].name,
+        IntentName::DeployApp,
+        "ranking is kept"
+    );
 }
 
 #[test]
 fn confidences_are_a_distribution_sorted_best_first() {
-    let r = common::parser().parse("restart checkout in staging").unwrap();
+    let r = common::parser()
+        .parse("restart checkout in staging")
+        .unwrap();
     assert_eq!(r.intent_ranking.len(), 12);
     let sum: f32 = r.intent_ranking.iter().map(|s| s.confidence).sum();
     assert!((sum - 1.0).abs() < 1e-4, "{sum}");
-    assert!(r.intent_ranking.windows(2).all(|w| w[0].confidence >= w[1].confidence));
+    assert!(r
+        .intent_ranking
+        .windows(2)
+        .all(|w| w[0].confidence >= w[1].confidence));
     assert_eq!(r.intent, r.intent_ranking[0]);
 }
 
@@ -134,14 +149,30 @@ fn awkward_text_is_handled() {
         assert!(r.intent.confidence.is_finite());
     }
     let r = common::parser().parse(&long).unwrap();
-    assert_eq!(r.intent.name, IntentName::RunJob, "a long text is truncated, not rejected");
-    let tokens = common::parser().classifier().encoder().tokenize(&long).unwrap();
-    assert_eq!(tokens.ids.len(), common::parser().classifier().encoder().max_tokens());
+    assert_eq!(
+        r.intent.name,
+        IntentName::RunJob,
+        "a long text is truncated, not rejected"
+    );
+    let tokens = common::parser()
+        .classifier()
+        .encoder()
+        .tokenize(&long)
+        .unwrap();
+    assert_eq!(
+        tokens.ids.len(),
+        common::parser().classifier().encoder().max_tokens()
+    );
 }
 
 #[test]
 fn batch_equals_single() {
-    let texts = ["cancel 4812", "部署 web 到测试环境", "hello", "draw me a cat"];
+    let texts = [
+        "cancel 4812",
+        "部署 web 到测试环境",
+        "hello",
+        "draw me a cat",
+    ];
     let batch = common::parser().parse_batch(&texts).unwrap();
     for (t, b) in texts.iter().zip(&batch) {
         assert_eq!(&common::parser().parse(t).unwrap(), b);
@@ -157,7 +188,11 @@ fn one_parser_serves_many_threads() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let p = Arc::clone(&parser);
-            std::thread::spawn(move || (0..5).map(|_| p.parse("status of #4812").unwrap()).collect::<Vec<_>>())
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|_| p.parse("status of #4812").unwrap())
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
     for h in handles {
@@ -172,7 +207,14 @@ fn result_serializes_as_the_contract_says() {
     let r = common::parser().parse("deploy api 2.4.1 to prod").unwrap();
     let v: serde_json::Value = serde_json::to_value(&r).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    for k in ["text", "intent", "intent_ranking", "entities", "outcome", "clarification"] {
+    for k in [
+        "text",
+        "intent",
+        "intent_ranking",
+        "entities",
+        "outcome",
+        "clarification",
+    ] {
         assert!(keys.contains(&k), "missing {k}");
     }
     assert_eq!(v["intent"]["name"], "deploy_app");

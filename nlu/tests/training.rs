@@ -60,9 +60,10 @@ fn trained_head_matches_its_onnx_graph() {
     for text in ["run the backup on db-02", "4812 呢", "sing a song", "x"] {
         let tokens = classifier.encoder().tokenize(text).unwrap();
         let emb = classifier.encoder().embed_tokens(&tokens).unwrap();
-        let rust = model
-            .head
-            .probabilities(&emb, &features::featurize(&features::slots(&tokens.ids, 512), &model.head.idf));
+        let rust = model.head.probabilities(
+            &emb,
+            &features::featurize(&features::slots(&tokens.ids, 512), &model.head.idf),
+        );
         let onnx = classifier.head_probabilities(&emb, &tokens.ids).unwrap();
         for (a, b) in rust.iter().zip(&onnx) {
             assert!((a - b).abs() < 1e-5, "{text}: rust {rust:?} onnx {onnx:?}");
@@ -70,7 +71,10 @@ fn trained_head_matches_its_onnx_graph() {
     }
     // the parser loads it, and it has learned something
     let parser = nlu::Parser::load(&out).unwrap();
-    assert_eq!(parser.parse("status of #5").unwrap().intent_ranking[0].name, nlu::IntentName::JobStatus);
+    assert_eq!(
+        parser.parse("status of #5").unwrap().intent_ranking[0].name,
+        nlu::IntentName::JobStatus
+    );
 }
 
 #[test]
@@ -81,10 +85,18 @@ fn unknown_intents_are_refused_with_their_line() {
         "version: \"3.1\"\nnlu:\n- intent: run_job\n  examples: |\n    - run it\n- intent: fly_plane\n  examples: |\n    - take off\n",
     )
     .unwrap();
-    let err = train::train_dir(tmp.path(), &tmp.path().join("m"), &common::encoder_dir(), &TrainOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("a.yml:8") && err.contains("fly_plane"), "{err}");
+    let err = train::train_dir(
+        tmp.path(),
+        &tmp.path().join("m"),
+        &common::encoder_dir(),
+        &TrainOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("a.yml:8") && err.contains("fly_plane"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,8 +107,13 @@ fn too_few_examples_are_refused() {
         "nlu:\n- intent: run_job\n  examples: |\n    - run it\n- intent: help\n  examples: |\n    - help\n",
     )
     .unwrap();
-    let err = train::train_dir(tmp.path(), &tmp.path().join("m"), &common::encoder_dir(), &TrainOptions::default())
-        .unwrap_err()
-        .to_string();
+    let err = train::train_dir(
+        tmp.path(),
+        &tmp.path().join("m"),
+        &common::encoder_dir(),
+        &TrainOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("has 1 examples"), "{err}");
 }

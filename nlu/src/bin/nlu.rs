@@ -1,6 +1,8 @@
 //! The `nlu` command: parse, train and evaluate. Argument parsing and wiring only.
 
 use anyhow::{Context, Result};
+use chrono::DateTime;
+use chrono_tz::Tz;
 use clap::{Parser as ClapParser, Subcommand};
 use nlu::eval;
 use nlu::train::{self, TrainOptions};
@@ -8,7 +10,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 #[derive(ClapParser)]
-#[command(name = "nlu", version, about = "Bilingual intent and entity parser for operations chat")]
+#[command(
+    name = "nlu",
+    version,
+    about = "Bilingual intent and entity parser for operations chat"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,9 +24,8 @@ struct Cli {
 enum Command {
     /// Parse each TEXT (or each line of stdin) and print one JSON parse result per line.
     Parse {
-        /// Model directory (default: the committed models/ops-intents).
-        #[arg(long)]
-        model: Option<PathBuf>,
+        #[command(flatten)]
+        common: ParseArgs,
         /// Texts to parse; without any, lines of stdin.
         text: Vec<String>,
     },
@@ -50,9 +55,8 @@ enum Command {
         /// JSONL file of evaluation cases (the contract's format).
         #[arg(long)]
         cases: PathBuf,
-        /// Model directory (default: the committed models/ops-intents).
-        #[arg(long)]
-        model: Option<PathBuf>,
+        #[command(flatten)]
+        common: ParseArgs,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -60,6 +64,72 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         show: usize,
     },
+}
+
+/// Options shared by `parse` and `eval`.
+#[derive(clap::Args)]
+struct ParseArgs {
+    /// Model directory (default: the committed models/ops-intents).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Catalog of jobs, apps, environments and hosts (default: config/catalog.toml).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// Reference time for time expressions, RFC 3339 (default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// Time zone for time expressions, e.g. Asia/Shanghai (default: the offset of --now, else UTC).
+    #[arg(long)]
+    tz: Option<String>,
+}
+
+impl ParseArgs {
+    fn load(&self) -> Result<(nlu::Parser, Option<DateTime<Tz>>)> {
+        let catalog_path = match &self.catalog {
+            Some(p) => p.clone(),
+            None => nlu::default_catalog_path()?,
+        };
+        let catalog = nlu::Catalog::load(&catalog_path)?;
+        let fixed = self
+            .now
+            .as_deref()
+            .map(|n| {
+                DateTime::parse_from_rfc3339(n).with_context(|| {
+                    format!("--now {n:?} is not an RFC 3339 time such as 2026-11-27T09:30:00+08:00")
+                })
+            })
+            .transpose()?;
+        let zone: Tz = match (&self.tz, &fixed) {
+            (Some(z), _) => z.parse().map_err(|e| {
+                anyhow::anyhow!("--tz {z:?}: {e} (use an IANA name such as Asia/Shanghai)")
+            })?,
+            (None, Some(t)) => zone_of_offset(t.offset().local_minus_utc()),
+            (None, None) => chrono_tz::UTC,
+        };
+        let parser = nlu::Parser::load_with(
+            &model_dir(self.model.clone())?,
+            nlu::ParserOptions {
+                catalog: Some(catalog),
+                time_zone: zone,
+                ..Default::default()
+            },
+        )?;
+        Ok((parser, fixed.map(|t| t.with_timezone(&zone))))
+    }
+}
+
+/// A zone with a fixed offset (`Etc/GMT-8` is UTC+8), or UTC for offsets that are not whole hours.
+fn zone_of_offset(seconds: i32) -> Tz {
+    if seconds % 3600 != 0 {
+        return chrono_tz::UTC;
+    }
+    let hours = -seconds / 3600;
+    let name = match hours {
+        0 => "UTC".to_string(),
+        h if h > 0 => format!("Etc/GMT+{h}"),
+        h => format!("Etc/GMT{h}"),
+    };
+    name.parse().unwrap_or(chrono_tz::UTC)
 }
 
 fn model_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
@@ -85,12 +155,15 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Parse { model, text } => {
-            let parser = nlu::Parser::load(&model_dir(model)?)?;
+        Command::Parse { common, text } => {
+            let (parser, now) = common.load()?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             let mut emit = |t: &str| -> Result<()> {
-                let r = parser.parse(t)?;
+                let r = match now {
+                    Some(now) => parser.parse_at(t, now)?,
+                    None => parser.parse(t)?,
+                };
                 serde_json::to_writer(&mut out, &r)?;
                 out.write_all(b"\n")?;
                 Ok(())
@@ -156,14 +229,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval {
             cases,
-            model,
+            common,
             json,
             show,
         } => {
             let cases = eval::read_cases(&cases)?;
-            let parser = nlu::Parser::load(&model_dir(model)?)?;
-            let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
-            let results = parser.parse_batch(&texts)?;
+            let (parser, now) = common.load()?;
+            let results = eval::parse_cases(&parser, &cases, now)?;
             let report = eval::evaluate(&cases, &results);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -51,6 +51,10 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
             continue;
         }
         let case: Case = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        if let Some(now) = &case.now {
+            chrono::DateTime::parse_from_rfc3339(now)
+                .map_err(|e| err(format!("`now` {now:?} is not an RFC 3339 time: {e}")))?;
+        }
         out.push(case);
     }
     if out.is_empty() {
@@ -61,6 +65,30 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
         });
     }
     Ok(out)
+}
+
+/// Parses every case (on all cores): at the case's own `now` when it has one, else at
+/// `default_now`, else at the current time.
+pub fn parse_cases(
+    parser: &crate::Parser,
+    cases: &[Case],
+    default_now: Option<chrono::DateTime<chrono_tz::Tz>>,
+) -> Result<Vec<ParseResult>> {
+    crate::parser::parallel_map(cases, |c| {
+        let now = match &c.now {
+            Some(n) => chrono::DateTime::parse_from_rfc3339(n)
+                .map_err(|e| NluError::Cases {
+                    path: std::path::PathBuf::from("(case)"),
+                    line: 0,
+                    reason: format!("`now` of {:?} is not RFC 3339: {e}", c.text),
+                })?
+                .with_timezone(&parser.time_zone()),
+            None => {
+                default_now.unwrap_or_else(|| chrono::Utc::now().with_timezone(&parser.time_zone()))
+            }
+        };
+        parser.parse_at(&c.text, now)
+    })
 }
 
 /// Precision, recall and F1.
@@ -154,7 +182,9 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
         .map(|e| {
             // a time's value is scored only when the case gives the reference time
             let v = match (&e.entity, e.value.as_deref()) {
-                (EntityKind::Time, Some(v)) if case.now.is_some() && v != "*" => Some(v.to_string()),
+                (EntityKind::Time, Some(v)) if case.now.is_some() && v != "*" => {
+                    Some(v.to_string())
+                }
                 (EntityKind::Time, _) => None,
                 (_, v) => v.map(str::to_string),
             };
@@ -169,9 +199,9 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
     let mut tp = 0;
     let mut missing = Vec::new();
     for (kind, value) in &expected {
-        let pos = got.iter().position(|(k, v)| {
-            k == kind && value.as_ref().is_none_or(|want| want == v)
-        });
+        let pos = got
+            .iter()
+            .position(|(k, v)| k == kind && value.as_ref().is_none_or(|want| want == v));
         match pos {
             Some(p) => {
                 got.remove(p);
@@ -222,7 +252,8 @@ fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
         .map(|(k, (tp, fp, fn_))| (k.to_string(), Prf::from_counts(tp, fp, fn_)))
         .collect();
     let with_support: Vec<&Prf> = per_intent.values().filter(|p| p.support > 0).collect();
-    let macro_f1 = with_support.iter().map(|p| p.f1).sum::<f32>() / with_support.len().max(1) as f32;
+    let macro_f1 =
+        with_support.iter().map(|p| p.f1).sum::<f32>() / with_support.len().max(1) as f32;
     Metrics {
         cases: n,
         intent_accuracy: right as f32 / n.max(1) as f32,
@@ -324,7 +355,18 @@ impl Report {
         let _ = writeln!(
             s,
             "{:<8} {:>6} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>7} {:>7} {:>7}",
-            "", "cases", "accuracy", "macro-F1", "OOS-rec", "OOS-prec", "rejected", "clarify", "ent-P", "ent-R", "ent-F1", "ECE"
+            "",
+            "cases",
+            "accuracy",
+            "macro-F1",
+            "OOS-rec",
+            "OOS-prec",
+            "rejected",
+            "clarify",
+            "ent-P",
+            "ent-R",
+            "ent-F1",
+            "ECE"
         );
         row(&mut s, "all", &self.overall);
         for (lang, m) in &self.per_language {
@@ -379,7 +421,11 @@ mod tests {
     use super::*;
     use crate::result::{Entity, Extractor, IntentScore};
 
-    fn result(intent: IntentName, outcome: Outcome, entities: Vec<(EntityKind, &str)>) -> ParseResult {
+    fn result(
+        intent: IntentName,
+        outcome: Outcome,
+        entities: Vec<(EntityKind, &str)>,
+    ) -> ParseResult {
         ParseResult {
             text: String::new(),
             intent: IntentScore {
@@ -411,13 +457,25 @@ mod tests {
     #[test]
     fn scores_intents_entities_and_out_of_scope() {
         let cases = vec![
-            case(r#"{"text":"a","intent":"deploy_app","entities":[{"entity":"app","value":"api"},{"entity":"time","value":"*"}],"lang":"en"}"#),
+            case(
+                r#"{"text":"a","intent":"deploy_app","entities":[{"entity":"app","value":"api"},{"entity":"time","value":"*"}],"lang":"en"}"#,
+            ),
             case(r#"{"text":"b","intent":"out_of_scope","entities":[],"lang":"en"}"#),
-            case(r#"{"text":"c","intent":"job_status","entities":[{"entity":"execution_id","value":"12"}],"lang":"zh"}"#),
+            case(
+                r#"{"text":"c","intent":"job_status","entities":[{"entity":"execution_id","value":"12"}],"lang":"zh"}"#,
+            ),
             case(r#"{"text":"d","intent":"help","entities":[],"lang":"zh"}"#),
         ];
         let results = vec![
-            result(IntentName::DeployApp, Outcome::Understood, vec![(EntityKind::App, "api"), (EntityKind::Time, "2026-01-01T00:00:00Z"), (EntityKind::Count, "3")]),
+            result(
+                IntentName::DeployApp,
+                Outcome::Understood,
+                vec![
+                    (EntityKind::App, "api"),
+                    (EntityKind::Time, "2026-01-01T00:00:00Z"),
+                    (EntityKind::Count, "3"),
+                ],
+            ),
             // low confidence fallback: intent field still says help, outcome out_of_scope
             result(IntentName::Help, Outcome::OutOfScope, vec![]),
             result(IntentName::JobStatus, Outcome::Clarify, vec![]),
@@ -433,7 +491,10 @@ mod tests {
         assert!((r.overall.entities.recall - 2.0 / 3.0).abs() < 1e-6);
         assert_eq!(r.per_language["en"].intent_accuracy, 1.0);
         assert_eq!(r.per_language["zh"].intent_accuracy, 0.5);
-        assert_eq!(r.confusions, vec![(IntentName::Help, IntentName::OutOfScope, 1)]);
+        assert_eq!(
+            r.confusions,
+            vec![(IntentName::Help, IntentName::OutOfScope, 1)]
+        );
         assert!(r.to_text(10).contains("help -> out_of_scope"));
     }
 
@@ -441,7 +502,11 @@ mod tests {
     fn malformed_lines_name_their_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.jsonl");
-        std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"help\"}\n\n{\"text\": 3}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"text\":\"a\",\"intent\":\"help\"}\n\n{\"text\": 3}\n",
+        )
+        .unwrap();
         let e = read_cases(&p).unwrap_err().to_string();
         assert!(e.contains("c.jsonl:3:"), "{e}");
         std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"fly\"}\n").unwrap();
