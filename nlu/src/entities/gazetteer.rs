@@ -554,8 +554,8 @@ impl Gazetteer {
                         if f.digits != qd {
                             continue;
                         }
-                        let d = strsim::osa_distance(q, &f.name);
-                        if d == 0 || d > allowed || is_inflection(q, &f.name) {
+                        let Some(d) = typo_distance(q, &f.name, allowed) else { continue };
+                        if is_inflection(q, &f.name) {
                             continue;
                         }
                         best.push((f.entry, d, f.len));
@@ -594,6 +594,35 @@ fn partial_keys(w: &str) -> Vec<String> {
         }
     }
     keys
+}
+
+/// The edit distance of a typo, or `None` when `q` is not a typo of `name`. Multi-word names
+/// compare word by word: same number of words, each word within its own tolerance (none up to
+/// 3 letters, one up to 8, two beyond), so "deploy to" is not a typo of "deploy job".
+fn typo_distance(q: &str, name: &str, allowed: usize) -> Option<usize> {
+    let (qw, nw) = (words_of(q), words_of(name));
+    let d = if qw.len() == 1 && nw.len() == 1 {
+        strsim::osa_distance(q, name)
+    } else {
+        if qw.len() != nw.len() {
+            return None;
+        }
+        let mut total = 0;
+        for (a, b) in qw.iter().zip(&nw) {
+            let d = strsim::osa_distance(a, b);
+            let per_word = match b.chars().count() {
+                0..=3 => 0,
+                4..=8 => 1,
+                _ => 2,
+            };
+            if d > per_word {
+                return None;
+            }
+            total += d;
+        }
+        total
+    };
+    (d > 0 && d <= allowed).then_some(d)
 }
 
 /// "restarts", "migrated", "scaling": an inflected form of the name, not a typo.
