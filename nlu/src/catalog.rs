@@ -26,6 +26,9 @@
 //! kind, aliases that do not collide with another entry of the same kind, known parameter
 //! kinds, and defaults that are among the choices. Errors name the file and the 1-based line.
 
+// Load errors carry the file, line and names for a helpful message; they happen once, at load.
+#![allow(clippy::result_large_err)]
+
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -417,7 +420,11 @@ struct RawParam {
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn column_of(text: &str, offset: usize) -> usize {
@@ -426,7 +433,8 @@ fn column_of(text: &str, offset: usize) -> usize {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |p| p + 1);
-    text.get(line_start..end).map_or(1, |s| s.chars().count() + 1)
+    text.get(line_start..end)
+        .map_or(1, |s| s.chars().count() + 1)
 }
 
 /// The `[[section]]` header in force at a byte offset.
@@ -478,7 +486,12 @@ struct Checker<'a> {
 impl<'a> Checker<'a> {
     fn new(text: &str, file: &'a str) -> Self {
         let line_starts = std::iter::once(0)
-            .chain(text.bytes().enumerate().filter(|b| b.1 == b'\n').map(|b| b.0 + 1))
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|b| b.1 == b'\n')
+                    .map(|b| b.0 + 1),
+            )
             .collect();
         Checker { file, line_starts }
     }
@@ -770,8 +783,11 @@ run = { command = "backup.sh" }
 
     #[test]
     fn missing_id_names_the_section() {
-        let e = Catalog::from_toml_str("[[apps]]\nid = \"a\"\n\n[[hosts]]\naliases = [\"x\"]\n", "f.toml")
-            .unwrap_err();
+        let e = Catalog::from_toml_str(
+            "[[apps]]\nid = \"a\"\n\n[[hosts]]\naliases = [\"x\"]\n",
+            "f.toml",
+        )
+        .unwrap_err();
         match &e {
             CatalogError::MissingId { section, .. } => assert_eq!(section, "hosts"),
             other => panic!("{other}"),

@@ -7,9 +7,9 @@ pub mod catalog;
 pub mod entities;
 pub mod result;
 
-pub use result::{
-    ClarifyOption, ClarifyReason, Clarification, Entity, EntityKind, Extractor, IntentName,
-    IntentScore, Outcome, ParseResult,
-};
 pub use catalog::{Catalog, CatalogError};
 pub use entities::{Ambiguity, EntityExtractor, ExtractContext, Extraction};
+pub use result::{
+    Clarification, ClarifyOption, ClarifyReason, Entity, EntityKind, Extractor, IntentName,
+    IntentScore, Outcome, ParseResult,
+};

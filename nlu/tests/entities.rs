@@ -58,7 +58,11 @@ fn assert_spans_valid(text: &str, x: &Extraction) {
     for e in &x.entities {
         assert!(e.start < e.end && e.end <= chars.len(), "{e:?}");
         assert_eq!(chars[e.start..e.end].iter().collect::<String>(), e.text);
-        assert!(e.start >= last_end, "overlapping spans in {text:?}: {:?}", x.entities);
+        assert!(
+            e.start >= last_end,
+            "overlapping spans in {text:?}: {:?}",
+            x.entities
+        );
         last_end = e.end;
     }
 }
@@ -164,9 +168,16 @@ fn error_alias_collides_within_a_kind() {
     }
     // An alias that equals another entry's id collides too.
     let e = load_err("[[apps]]\nid = \"web\"\n[[apps]]\nid = \"site\"\naliases = [\"web\"]\n");
-    assert!(matches!(e, CatalogError::AliasCollision { line: 5, .. }), "{e}");
+    assert!(
+        matches!(e, CatalogError::AliasCollision { line: 5, .. }),
+        "{e}"
+    );
     // Across kinds the same name is allowed (it becomes an ambiguity at parse time).
-    Catalog::from_toml_str("[[apps]]\nid = \"web\"\n[[hosts]]\nid = \"web\"\n", "ok.toml").unwrap();
+    Catalog::from_toml_str(
+        "[[apps]]\nid = \"web\"\n[[hosts]]\nid = \"web\"\n",
+        "ok.toml",
+    )
+    .unwrap();
 }
 
 #[test]
@@ -202,9 +213,15 @@ fn error_default_not_in_choices() {
 #[test]
 fn error_other_checks() {
     let e = load_err("[[jobs]]\nid = \"a\"\n  [[jobs.parameters]]\n  name = \"n\"\n  kind = \"integer\"\n  default = \"many\"\n");
-    assert!(matches!(e, CatalogError::InvalidDefault { line: 6, .. }), "{e}");
+    assert!(
+        matches!(e, CatalogError::InvalidDefault { line: 6, .. }),
+        "{e}"
+    );
     let e = load_err("[[jobs]]\nid = \"a\"\n  [[jobs.parameters]]\n  name = \"n\"\n  kind = \"integer\"\n  [[jobs.parameters]]\n  name = \"n\"\n  kind = \"string\"\n");
-    assert!(matches!(e, CatalogError::DuplicateParameter { line: 7, .. }), "{e}");
+    assert!(
+        matches!(e, CatalogError::DuplicateParameter { line: 7, .. }),
+        "{e}"
+    );
     let e = load_err("[[hosts]]\nid = \"  \"\n");
     assert!(matches!(e, CatalogError::EmptyName { line: 2, .. }), "{e}");
     let e = Catalog::load(Path::new("/nonexistent/catalog.toml")).unwrap_err();
@@ -232,7 +249,11 @@ fn gazetteer_english() {
     );
     assert_eq!(
         pairs("restart checkout in staging"),
-        vec![p("job", "restart-service"), p("app", "checkout"), p("environment", "staging")]
+        vec![
+            p("job", "restart-service"),
+            p("app", "checkout"),
+            p("environment", "staging")
+        ]
     );
     assert_eq!(
         pairs("Deploy the Payment Service to PROD"),
@@ -255,7 +276,11 @@ fn gazetteer_chinese() {
     );
     assert_eq!(
         pairs("重启预发的认证服务"),
-        vec![p("job", "restart-service"), p("environment", "staging"), p("app", "auth")]
+        vec![
+            p("job", "restart-service"),
+            p("environment", "staging"),
+            p("app", "auth")
+        ]
     );
     assert_eq!(
         pairs("把支付服务发布到生产环境"),
@@ -274,12 +299,24 @@ fn gazetteer_word_boundaries_and_guards() {
     assert_eq!(pairs("run scale-service"), vec![p("job", "scale-service")]);
     assert!(pairs("let me test this quickly").is_empty());
     assert!(pairs("is the site live?").is_empty());
-    assert_eq!(pairs("ship it to live"), vec![p("environment", "production")]);
-    assert_eq!(pairs("deploy web to the test environment"), vec![p("app", "web"), p("environment", "testing")]);
+    assert_eq!(
+        pairs("ship it to live"),
+        vec![p("environment", "production")]
+    );
+    assert_eq!(
+        pairs("deploy web to the test environment"),
+        vec![p("app", "web"), p("environment", "testing")]
+    );
     assert_eq!(pairs("at this stage"), vec![]);
-    assert_eq!(pairs("deploy web to stage"), vec![p("app", "web"), p("environment", "staging")]);
+    assert_eq!(
+        pairs("deploy web to stage"),
+        vec![p("app", "web"), p("environment", "staging")]
+    );
     // no job for "deploy ... app" unless the job's own name is there
-    assert_eq!(pairs("deploy the app to prod"), vec![p("environment", "production")]);
+    assert_eq!(
+        pairs("deploy the app to prod"),
+        vec![p("environment", "production")]
+    );
     assert_eq!(pairs("run deploy-app"), vec![p("job", "deploy-app")]);
     assert_eq!(pairs("start the deploy job"), vec![p("job", "deploy-app")]);
 }
@@ -289,7 +326,11 @@ fn gazetteer_phrases() {
     let x = extract("flush the api cache in prod");
     assert_eq!(
         pairs_of(&x),
-        vec![p("job", "clear-cache"), p("app", "api"), p("environment", "production")]
+        vec![
+            p("job", "clear-cache"),
+            p("app", "api"),
+            p("environment", "production")
+        ]
     );
     assert_eq!(x.entities[0].text, "flush");
     assert!((x.entities[0].confidence - 0.9).abs() < 1e-6);
@@ -311,12 +352,18 @@ fn gazetteer_phrases() {
 #[test]
 fn gazetteer_typos() {
     let x = extract("run backup-databse on db-01");
-    assert_eq!(pairs_of(&x), vec![p("job", "backup-database"), p("host", "db-01")]);
+    assert_eq!(
+        pairs_of(&x),
+        vec![p("job", "backup-database"), p("host", "db-01")]
+    );
     let c = x.entities[0].confidence;
     assert!((0.8..0.95).contains(&c), "typo confidence {c}");
     assert_eq!(pairs("rotate-lgos on web-03")[0], p("job", "rotate-logs"));
     assert_eq!(pairs("deploy web to stg")[1], p("environment", "staging"));
-    assert_eq!(pairs("deploy to prodution")[0], p("environment", "production"));
+    assert_eq!(
+        pairs("deploy to prodution")[0],
+        p("environment", "production")
+    );
     assert_eq!(pairs("restart chekout")[1], p("app", "checkout"));
     // short words are not typos of anything; digits must agree
     assert!(pairs("ship it to prd").iter().any(|e| e.1 == "production"));
@@ -332,8 +379,14 @@ fn gazetteer_partial_match() {
     let x = extract("is the backup done?");
     assert_eq!(pairs_of(&x), vec![p("job", "backup-database")]);
     assert!((x.entities[0].confidence - 0.6).abs() < 1e-6);
-    assert_eq!(pairs("back up db-01"), vec![p("job", "backup-database"), p("host", "db-01")]);
-    assert_eq!(pairs("最近5次备份"), vec![p("count", "5"), p("job", "backup-database")]);
+    assert_eq!(
+        pairs("back up db-01"),
+        vec![p("job", "backup-database"), p("host", "db-01")]
+    );
+    assert_eq!(
+        pairs("最近5次备份"),
+        vec![p("count", "5"), p("job", "backup-database")]
+    );
 }
 
 const TWO_BACKUPS: &str = r#"
@@ -366,7 +419,11 @@ fn ambiguity_asks_instead_of_guessing() {
     // one name for entries of two kinds
     let x = ex.extract("restart search", &ctx());
     assert_eq!(x.ambiguities.len(), 1);
-    let kinds: Vec<_> = x.ambiguities[0].candidates.iter().map(|c| c.entity).collect();
+    let kinds: Vec<_> = x.ambiguities[0]
+        .candidates
+        .iter()
+        .map(|c| c.entity)
+        .collect();
     assert_eq!(kinds, vec![EntityKind::App, EntityKind::Host]);
     // in the reference catalog "restart" alone is clear
     let x = extract("restart");
@@ -396,8 +453,14 @@ fn execution_ids_both_languages() {
     let x = EX.extract("what's the status of 1234", &c);
     assert_eq!(pairs_of(&x), vec![p("execution_id", "1234")]);
     let c = ctx().with_intent(IntentName::CancelJob);
-    assert_eq!(pairs_of(&EX.extract("停掉 4812", &c)), vec![p("execution_id", "4812")]);
-    assert_eq!(pairs_of(&EX.extract("4812 怎么样了", &c)), vec![p("execution_id", "4812")]);
+    assert_eq!(
+        pairs_of(&EX.extract("停掉 4812", &c)),
+        vec![p("execution_id", "4812")]
+    );
+    assert_eq!(
+        pairs_of(&EX.extract("4812 怎么样了", &c)),
+        vec![p("execution_id", "4812")]
+    );
     assert_eq!(
         pairs_of(&EX.extract("cancel the backup in 30 minutes", &c))[1].0,
         "time"
@@ -408,20 +471,38 @@ fn execution_ids_both_languages() {
 fn versions_hosts_params() {
     assert_eq!(
         pairs("ship payment v2.0.1 to live"),
-        vec![p("app", "payment"), p("version", "2.0.1"), p("environment", "production")]
+        vec![
+            p("app", "payment"),
+            p("version", "2.0.1"),
+            p("environment", "production")
+        ]
     );
     assert_eq!(pairs("deploy api@2.5.0")[1], p("version", "2.5.0"));
-    assert_eq!(pairs("deploy web 1.12.0-rc1 to qa")[1], p("version", "1.12.0-rc1"));
+    assert_eq!(
+        pairs("deploy web 1.12.0-rc1 to qa")[1],
+        p("version", "1.12.0-rc1")
+    );
     assert_eq!(pairs("deploy api@latest")[1], p("version", "latest"));
-    assert_eq!(pairs("把 checkout 1.2.0 部署到测试环境")[1], p("version", "1.2.0"));
+    assert_eq!(
+        pairs("把 checkout 1.2.0 部署到测试环境")[1],
+        p("version", "1.2.0")
+    );
     assert_eq!(pairs("清理 10.0.3.17 的磁盘")[0], p("host", "10.0.3.17"));
     assert_eq!(
         pairs("run rotate-logs --keep-days 14 on web-01"),
-        vec![p("job", "rotate-logs"), p("param", "keep-days=14"), p("host", "web-01")]
+        vec![
+            p("job", "rotate-logs"),
+            p("param", "keep-days=14"),
+            p("host", "web-01")
+        ]
     );
     assert_eq!(
         pairs(r#"run sync-config message="a=b c" env=prod"#),
-        vec![p("job", "sync-config"), p("param", "message=a=b c"), p("param", "env=prod")]
+        vec![
+            p("job", "sync-config"),
+            p("param", "message=a=b c"),
+            p("param", "env=prod")
+        ]
     );
 }
 
@@ -433,9 +514,17 @@ fn counts_and_statuses_both_languages() {
     );
     assert_eq!(
         pairs("scale search to 3 replicas in production"),
-        vec![p("job", "scale-service"), p("app", "search"), p("count", "3"), p("environment", "production")]
+        vec![
+            p("job", "scale-service"),
+            p("app", "search"),
+            p("count", "3"),
+            p("environment", "production")
+        ]
     );
-    assert_eq!(pairs("最近5次失败的作业"), vec![p("count", "5"), p("status", "failed")]);
+    assert_eq!(
+        pairs("最近5次失败的作业"),
+        vec![p("count", "5"), p("status", "failed")]
+    );
     assert_eq!(pairs("扩容到十个副本")[1], p("count", "10"));
     assert_eq!(pairs("失败了五次")[1], p("count", "5"));
     assert_eq!(pairs("最近二十三次")[0], p("count", "23"));
@@ -454,23 +543,54 @@ fn counts_and_statuses_both_languages() {
 #[test]
 fn time_english_and_chinese() {
     for (text, value) in [
-        ("rotate logs on web-01 at 23:00", "2026-11-27T23:00:00+08:00"),
+        (
+            "rotate logs on web-01 at 23:00",
+            "2026-11-27T23:00:00+08:00",
+        ),
         ("run it in 30 minutes", "2026-11-27T16:00:00+08:00"),
-        ("kick off log rotation on web-02 tonight at 11pm", "2026-11-27T23:00:00+08:00"),
+        (
+            "kick off log rotation on web-02 tonight at 11pm",
+            "2026-11-27T23:00:00+08:00",
+        ),
         ("backup db-01 tomorrow morning", "2026-11-28T09:00:00+08:00"),
         ("明天早上8点备份数据库", "2026-11-28T08:00:00+08:00"),
         ("今晚11点切割日志", "2026-11-27T23:00:00+08:00"),
         ("下周一巡检", "2026-11-30T00:00:00+08:00"),
-        ("what failed yesterday", "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00"),
-        ("failures in the last 24 hours", "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00"),
-        ("runs this week", "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00"),
-        ("since monday", "2026-11-23T00:00:00+08:00/2026-11-27T15:30:00+08:00"),
-        ("昨天失败的任务", "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00"),
-        ("最近24小时的运行", "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00"),
-        ("本周的失败", "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00"),
+        (
+            "what failed yesterday",
+            "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00",
+        ),
+        (
+            "failures in the last 24 hours",
+            "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00",
+        ),
+        (
+            "runs this week",
+            "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00",
+        ),
+        (
+            "since monday",
+            "2026-11-23T00:00:00+08:00/2026-11-27T15:30:00+08:00",
+        ),
+        (
+            "昨天失败的任务",
+            "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00",
+        ),
+        (
+            "最近24小时的运行",
+            "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00",
+        ),
+        (
+            "本周的失败",
+            "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00",
+        ),
     ] {
         let x = extract(text);
-        let t: Vec<_> = x.entities.iter().filter(|e| e.entity == EntityKind::Time).collect();
+        let t: Vec<_> = x
+            .entities
+            .iter()
+            .filter(|e| e.entity == EntityKind::Time)
+            .collect();
         assert_eq!(t.len(), 1, "{text}: {:?}", x.entities);
         assert_eq!(t[0].value, value, "{text}");
         assert_eq!(t[0].extractor, Extractor::Time);
@@ -479,7 +599,9 @@ fn time_english_and_chinese() {
 
 #[test]
 fn time_in_another_zone() {
-    let utc = chrono_tz::UTC.with_ymd_and_hms(2026, 11, 27, 7, 30, 0).unwrap();
+    let utc = chrono_tz::UTC
+        .with_ymd_and_hms(2026, 11, 27, 7, 30, 0)
+        .unwrap();
     let x = EX.extract("rotate logs at 23:00", &ExtractContext::new(utc));
     assert_eq!(x.entities[1].value, "2026-11-27T23:00:00+00:00");
 }
@@ -519,7 +641,10 @@ fn one_span_one_entity_most_specific_wins() {
     let x = extract("restart the checkout service in prod");
     assert_eq!(x.entities[1].text, "checkout service");
     // "smoke test" (job) wins over "test" (environment)
-    assert_eq!(pairs("run a smoke test in staging"), vec![p("job", "health-check"), p("environment", "staging")]);
+    assert_eq!(
+        pairs("run a smoke test in staging"),
+        vec![p("job", "health-check"), p("environment", "staging")]
+    );
     // a parameter keeps its value whole
     assert_eq!(pairs("env=prod"), vec![p("param", "env=prod")]);
     // "测试环境" wins over "测试"
@@ -536,13 +661,25 @@ fn spans_are_character_offsets_on_multibyte_text() {
     let x = extract(text);
     assert_spans_valid(text, &x);
     let host = &x.entities[0];
-    assert_eq!((host.value.as_str(), host.start, host.end), ("web-02", 6, 12));
+    assert_eq!(
+        (host.value.as_str(), host.start, host.end),
+        ("web-02", 6, 12)
+    );
     let job = &x.entities[1];
-    assert_eq!((job.text.as_str(), job.start, job.end), ("切割日志", 14, 18));
+    assert_eq!(
+        (job.text.as_str(), job.start, job.end),
+        ("切割日志", 14, 18)
+    );
     let time = &x.entities[2];
-    assert_eq!((time.text.as_str(), time.start, time.end), ("明天早上8点", 19, 25));
+    assert_eq!(
+        (time.text.as_str(), time.start, time.end),
+        ("明天早上8点", 19, 25)
+    );
     let version = &x.entities[3];
-    assert_eq!((version.text.as_str(), version.start, version.end), ("v1.2.0", 26, 32));
+    assert_eq!(
+        (version.text.as_str(), version.start, version.end),
+        ("v1.2.0", 26, 32)
+    );
     // Every entity says who produced it.
     assert_eq!(host.extractor, Extractor::Gazetteer);
     assert_eq!(version.extractor, Extractor::Regex);
@@ -579,7 +716,12 @@ fn dev_sample_sentences_have_no_overlaps() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| (e["entity"].as_str().unwrap().into(), e["value"].as_str().unwrap().into()))
+            .map(|e| {
+                (
+                    e["entity"].as_str().unwrap().into(),
+                    e["value"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         got.sort();
         want.sort();
@@ -590,7 +732,10 @@ fn dev_sample_sentences_have_no_overlaps() {
             eprintln!("{s}: got {got:?}, want {want:?}");
         }
     }
-    assert_eq!(right, total, "every dev-sample case gets exactly its entities");
+    assert_eq!(
+        right, total,
+        "every dev-sample case gets exactly its entities"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -659,8 +804,30 @@ fn catalog_swap_while_extracting_from_several_threads() {
 /// A catalog of about 10,000 entries, plus the reference one.
 fn big_catalog() -> Catalog {
     let mut c = CATALOG.clone();
-    let verbs = ["reindex", "compact", "vacuum", "snapshot", "rebalance", "warmup", "export", "import", "archive", "verify"];
-    let nouns = ["orders", "users", "ledger", "sessions", "metrics", "events", "invoices", "catalogue", "reports", "queues"];
+    let verbs = [
+        "reindex",
+        "compact",
+        "vacuum",
+        "snapshot",
+        "rebalance",
+        "warmup",
+        "export",
+        "import",
+        "archive",
+        "verify",
+    ];
+    let nouns = [
+        "orders",
+        "users",
+        "ledger",
+        "sessions",
+        "metrics",
+        "events",
+        "invoices",
+        "catalogue",
+        "reports",
+        "queues",
+    ];
     for i in 0..7000 {
         c.jobs.push(nlu::catalog::Job {
             id: format!("{}-{}-{i}", verbs[i % 10], nouns[(i / 10) % 10]),
@@ -671,13 +838,22 @@ fn big_catalog() -> Catalog {
         });
     }
     for i in 0..1500 {
-        c.apps.push(NamedItem { id: format!("svc{i}"), aliases: vec![format!("服务{i}号")] });
+        c.apps.push(NamedItem {
+            id: format!("svc{i}"),
+            aliases: vec![format!("服务{i}号")],
+        });
     }
     for i in 0..500 {
-        c.environments.push(NamedItem { id: format!("region-{i}"), aliases: vec![] });
+        c.environments.push(NamedItem {
+            id: format!("region-{i}"),
+            aliases: vec![],
+        });
     }
     for i in 0..1000 {
-        c.hosts.push(NamedItem { id: format!("node-{i:04}"), aliases: vec![] });
+        c.hosts.push(NamedItem {
+            id: format!("node-{i:04}"),
+            aliases: vec![],
+        });
     }
     c
 }
@@ -693,16 +869,33 @@ fn ten_thousand_entry_catalog_stays_correct() {
     let ex = EntityExtractor::new(&cat);
     let c = ctx();
     let x = ex.extract("run backup-database on db-02", &c);
-    assert_eq!(pairs_of(&x), vec![p("job", "backup-database"), p("host", "db-02")]);
+    assert_eq!(
+        pairs_of(&x),
+        vec![p("job", "backup-database"), p("host", "db-02")]
+    );
     let x = ex.extract("run compact-ledger-4521 on node-0042 in region-7", &c);
     assert_eq!(
         pairs_of(&x),
-        vec![p("job", "compact-ledger-4521"), p("host", "node-0042"), p("environment", "region-7")]
+        vec![
+            p("job", "compact-ledger-4521"),
+            p("host", "node-0042"),
+            p("environment", "region-7")
+        ]
     );
     let x = ex.extract("run compcat-ledger-4521", &c);
     assert_eq!(pairs_of(&x), vec![p("job", "compact-ledger-4521")]);
     let x = ex.extract("部署服务17号到生产", &c);
-    assert_eq!(pairs_of(&x), vec![p("app", "svc17"), p("environment", "production")]);
+    assert_eq!(
+        pairs_of(&x),
+        vec![p("app", "svc17"), p("environment", "production")]
+    );
     let x = ex.extract("restart checkout in staging", &c);
-    assert_eq!(pairs_of(&x), vec![p("job", "restart-service"), p("app", "checkout"), p("environment", "staging")]);
+    assert_eq!(
+        pairs_of(&x),
+        vec![
+            p("job", "restart-service"),
+            p("app", "checkout"),
+            p("environment", "staging")
+        ]
+    );
 }

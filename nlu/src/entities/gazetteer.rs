@@ -40,12 +40,63 @@ const PHRASE_BLOCKERS: &[&str] = &[
 
 /// Common English words never read as typos of a catalog name.
 const NOT_TYPOS: &[&str] = &[
-    "status", "state", "stale", "started", "start", "stop", "latest", "staging", "testing",
-    "please", "schedule", "scheduled", "service", "services", "about", "there", "where",
-    "which", "would", "could", "should", "these", "those", "check", "cancel", "cancelled",
-    "success", "failed", "failure", "running", "deploy", "deployed", "release", "restore",
-    "stores", "score", "scare", "scalar", "delete", "update", "yesterday", "today", "tomorrow",
-    "minutes", "hours", "replicas", "version", "history", "backup", "backups", "search",
+    "status",
+    "state",
+    "stale",
+    "started",
+    "start",
+    "stop",
+    "latest",
+    "staging",
+    "testing",
+    "please",
+    "schedule",
+    "scheduled",
+    "service",
+    "services",
+    "about",
+    "there",
+    "where",
+    "which",
+    "would",
+    "could",
+    "should",
+    "these",
+    "those",
+    "check",
+    "cancel",
+    "cancelled",
+    "success",
+    "failed",
+    "failure",
+    "running",
+    "deploy",
+    "deployed",
+    "release",
+    "restore",
+    "stores",
+    "score",
+    "scare",
+    "scalar",
+    "delete",
+    "update",
+    "yesterday",
+    "today",
+    "tomorrow",
+    "minutes",
+    "hours",
+    "replicas",
+    "version",
+    "history",
+    "backup",
+    "backups",
+    "search",
+];
+
+/// Words that never start or end a multi-word typo.
+const FUNCTION_WORDS: &[&str] = &[
+    "in", "on", "to", "the", "of", "for", "at", "a", "an", "and", "with", "from", "my", "me",
+    "please", "is", "it", "run", "then",
 ];
 
 /// Environment names that are also everyday English words: they need a context.
@@ -132,7 +183,10 @@ pub(crate) struct Gazetteer {
 }
 
 fn norm(s: &str) -> String {
-    normalize_name(s).chars().map(super::normalize_char).collect()
+    normalize_name(s)
+        .chars()
+        .map(super::normalize_char)
+        .collect()
 }
 
 fn is_latin_name(s: &str) -> bool {
@@ -189,13 +243,11 @@ fn tokenize(t: &Text) -> Vec<Token> {
         }
         let start = i;
         while i < n {
-            if is_latin_word(t.chars[i]) {
-                i += 1;
-            } else if matches!(t.chars[i], '-' | '.')
+            let joiner = matches!(t.chars[i], '-' | '.')
                 && i + 1 < n
                 && is_latin_word(t.chars[i + 1])
-                && i > start
-            {
+                && i > start;
+            if is_latin_word(t.chars[i]) || joiner {
                 i += 1;
             } else {
                 break;
@@ -218,13 +270,22 @@ impl Gazetteer {
         let mut pat_map: HashMap<String, Vec<PatEntry>> = HashMap::new();
         let mut phrases = Vec::new();
         let sections = [
-            (EntityKind::Job, catalog.names(crate::catalog::Section::Jobs)),
-            (EntityKind::App, catalog.names(crate::catalog::Section::Apps)),
+            (
+                EntityKind::Job,
+                catalog.names(crate::catalog::Section::Jobs),
+            ),
+            (
+                EntityKind::App,
+                catalog.names(crate::catalog::Section::Apps),
+            ),
             (
                 EntityKind::Environment,
                 catalog.names(crate::catalog::Section::Environments),
             ),
-            (EntityKind::Host, catalog.names(crate::catalog::Section::Hosts)),
+            (
+                EntityKind::Host,
+                catalog.names(crate::catalog::Section::Hosts),
+            ),
         ];
         let add = |map: &mut HashMap<String, Vec<PatEntry>>, key: String, pe: PatEntry| {
             if key.is_empty() {
@@ -232,8 +293,7 @@ impl Gazetteer {
             }
             let v = map.entry(key).or_default();
             if let Some(old) = v.iter_mut().find(|o| o.entry == pe.entry) {
-                if pe.tier > old.tier || (pe.tier == old.tier && pe.confidence > old.confidence)
-                {
+                if pe.tier > old.tier || (pe.tier == old.tier && pe.confidence > old.confidence) {
                     *old = pe;
                 }
             } else {
@@ -252,13 +312,12 @@ impl Gazetteer {
                 });
                 for name in std::iter::once(id).chain(aliases.iter().map(String::as_str)) {
                     let n = norm(name);
-                    let guard = if kind == EntityKind::Environment
-                        && GUARDED_ENV.contains(&n.as_str())
-                    {
-                        Guard::EnvContext
-                    } else {
-                        Guard::None
-                    };
+                    let guard =
+                        if kind == EntityKind::Environment && GUARDED_ENV.contains(&n.as_str()) {
+                            Guard::EnvContext
+                        } else {
+                            Guard::None
+                        };
                     let pe = |confidence: f32| PatEntry {
                         entry: e,
                         confidence,
@@ -339,8 +398,7 @@ impl Gazetteer {
         }
         for (key, jobs) in zh_halves {
             // Only halves that name one job, and are not names themselves.
-            if jobs.len() == 1 && !names.contains(&key) && !ZH_NOT_PARTIAL.contains(&key.as_str())
-            {
+            if jobs.len() == 1 && !names.contains(&key) && !ZH_NOT_PARTIAL.contains(&key.as_str()) {
                 add(
                     &mut pat_map,
                     key,
@@ -361,7 +419,10 @@ impl Gazetteer {
             if !is_latin_name(name) || max_edits(len) == 0 {
                 continue;
             }
-            for pe in pes.iter().filter(|p| p.tier == tier::NAME && p.guard == Guard::None) {
+            for pe in pes
+                .iter()
+                .filter(|p| p.tier == tier::NAME && p.guard == Guard::None)
+            {
                 let first = name.chars().next().unwrap_or(' ');
                 let idx = fuzzy_names.len() as u32;
                 fuzzy_names.push(FuzzyName {
@@ -453,17 +514,22 @@ impl Gazetteer {
         self.find_typos(t, &tokens, out);
     }
 
-    fn token_matches(&self, t: &Text, tokens: &[Token], i: usize, alts: &[String]) -> Option<usize> {
+    fn token_matches(
+        &self,
+        t: &Text,
+        tokens: &[Token],
+        i: usize,
+        alts: &[String],
+    ) -> Option<usize> {
         let tok = t.norm_slice(tokens[i].start, tokens[i].end);
         if alts.iter().any(|a| a == tok) {
             return Some(1);
         }
         if i + 1 < tokens.len() && tokens[i + 1].joined {
             let next = t.norm_slice(tokens[i + 1].start, tokens[i + 1].end);
-            if alts
-                .iter()
-                .any(|a| a.len() == tok.len() + next.len() && a.starts_with(tok) && a.ends_with(next))
-            {
+            if alts.iter().any(|a| {
+                a.len() == tok.len() + next.len() && a.starts_with(tok) && a.ends_with(next)
+            }) {
                 return Some(2);
             }
         }
@@ -475,11 +541,16 @@ impl Gazetteer {
             let tok = t.norm_slice(tokens[i].start, tokens[i].end);
             let mut keys = vec![tok.to_string()];
             if i + 1 < tokens.len() && tokens[i + 1].joined {
-                keys.push(format!("{tok}{}", t.norm_slice(tokens[i + 1].start, tokens[i + 1].end)));
+                keys.push(format!(
+                    "{tok}{}",
+                    t.norm_slice(tokens[i + 1].start, tokens[i + 1].end)
+                ));
             }
             let mut seen = HashSet::new();
             for key in keys {
-                let Some(list) = self.phrase_index.get(&key) else { continue };
+                let Some(list) = self.phrase_index.get(&key) else {
+                    continue;
+                };
                 for &pi in list {
                     if !seen.insert(pi) {
                         continue;
@@ -535,16 +606,27 @@ impl Gazetteer {
                     break;
                 }
                 let (s, e) = (tokens[i].start, tokens[i + n - 1].end);
+                let edge_words = [
+                    t.norm_slice(tokens[i].start, tokens[i].end),
+                    t.norm_slice(tokens[i + n - 1].start, tokens[i + n - 1].end),
+                ];
+                if n > 1 && edge_words.iter().any(|w| FUNCTION_WORDS.contains(w)) {
+                    continue;
+                }
                 let q = t.norm_slice(s, e);
                 let qlen = e - s;
                 if qlen < 5 || self.names.contains(q) || NOT_TYPOS.contains(&q) {
                     continue;
                 }
-                let Some(first) = q.chars().next() else { continue };
+                let Some(first) = q.chars().next() else {
+                    continue;
+                };
                 let qd = digits(q);
                 let mut best: Vec<(u32, usize, usize)> = Vec::new(); // entry, dist, name len
                 for len in qlen.saturating_sub(2)..=qlen + 2 {
-                    let Some(list) = self.fuzzy.get(&(first, len)) else { continue };
+                    let Some(list) = self.fuzzy.get(&(first, len)) else {
+                        continue;
+                    };
                     let allowed = max_edits(len);
                     if qlen.abs_diff(len) > allowed {
                         continue;
@@ -554,14 +636,18 @@ impl Gazetteer {
                         if f.digits != qd {
                             continue;
                         }
-                        let Some(d) = typo_distance(q, &f.name, allowed) else { continue };
+                        let Some(d) = typo_distance(q, &f.name, allowed) else {
+                            continue;
+                        };
                         if is_inflection(q, &f.name) {
                             continue;
                         }
                         best.push((f.entry, d, f.len));
                     }
                 }
-                let Some(min) = best.iter().map(|b| b.1).min() else { continue };
+                let Some(min) = best.iter().map(|b| b.1).min() else {
+                    continue;
+                };
                 let top: Vec<(u32, f32)> = best
                     .iter()
                     .filter(|b| b.1 == min)
@@ -726,9 +812,14 @@ id = "rotate-logs"
     fn word_boundaries() {
         let g = Gazetteer::new(&cat());
         let f = find(&g, "scale-service on web-01");
-        assert!(f.iter().any(|x| x.1 == "scale-service" && x.2 == 0 && x.3 == 13));
+        assert!(f
+            .iter()
+            .any(|x| x.1 == "scale-service" && x.2 == 0 && x.3 == 13));
         assert!(!f.iter().any(|x| x.1 == "web"), "{f:?}");
-        assert!(!f.iter().any(|x| x.3 == 5), "scale inside scale-service: {f:?}");
+        assert!(
+            !f.iter().any(|x| x.3 == 5),
+            "scale inside scale-service: {f:?}"
+        );
         let f = find(&g, "rescaled");
         assert!(f.is_empty(), "{f:?}");
     }
@@ -738,7 +829,9 @@ id = "rotate-logs"
         let g = Gazetteer::new(&cat());
         assert!(find(&g, "let me test this").is_empty());
         assert!(find(&g, "deploy to test").iter().any(|x| x.1 == "testing"));
-        assert!(find(&g, "in the live environment").iter().any(|x| x.1 == "production"));
+        assert!(find(&g, "in the live environment")
+            .iter()
+            .any(|x| x.1 == "production"));
         assert!(find(&g, "is it live").is_empty());
         assert!(find(&g, "部署到test").iter().any(|x| x.1 == "testing"));
     }
@@ -746,10 +839,17 @@ id = "rotate-logs"
     #[test]
     fn typos_and_partials() {
         let g = Gazetteer::new(&cat());
-        assert!(find(&g, "run rotate-lgos").iter().any(|x| x.1 == "rotate-logs"));
+        assert!(find(&g, "run rotate-lgos")
+            .iter()
+            .any(|x| x.1 == "rotate-logs"));
         let f = find(&g, "is the backup done");
-        assert!(f.iter().any(|x| x.1 == "backup-database" && x.4 == 1), "{f:?}");
-        assert!(find(&g, "restarts of web-04").iter().all(|x| x.3 <= 8 || x.1 != "web-01"));
+        assert!(
+            f.iter().any(|x| x.1 == "backup-database" && x.4 == 1),
+            "{f:?}"
+        );
+        assert!(find(&g, "restarts of web-04")
+            .iter()
+            .all(|x| x.3 <= 8 || x.1 != "web-01"));
         assert!(is_inflection("restarts", "restart"));
         assert!(is_inflection("migrated", "migrate"));
         assert!(!is_inflection("rotate-lgos", "rotate-logs"));
@@ -759,7 +859,11 @@ id = "rotate-logs"
     fn chinese_substrings_and_halves() {
         let g = Gazetteer::new(&cat());
         let f = find(&g, "做一次数据库备份");
-        assert!(f.iter().any(|x| x.1 == "backup-database" && (x.2, x.3) == (3, 8)));
-        assert!(find(&g, "备份一下").iter().any(|x| x.1 == "backup-database"));
+        assert!(f
+            .iter()
+            .any(|x| x.1 == "backup-database" && (x.2, x.3) == (3, 8)));
+        assert!(find(&g, "备份一下")
+            .iter()
+            .any(|x| x.1 == "backup-database"));
     }
 }

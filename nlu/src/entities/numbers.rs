@@ -136,15 +136,19 @@ static ZH_COUNT_UNIT: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
-static ZH_COUNT_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?:最近|最后|前|近)\s*(?P<n>{ZH_NUM})"))
-    .unwrap()
-});
+static ZH_COUNT_AFTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?:最近|最后|前|近)\s*(?P<n>{ZH_NUM})")).unwrap());
 
 /// Finds counts.
 pub(crate) fn find_counts(t: &Text, out: &mut Vec<Cand>) {
     let text = t.norm.as_str();
-    for re in [&*EN_COUNT_AFTER, &*EN_COUNT_UNIT, &*EN_SCALE_TO, &*ZH_COUNT_UNIT, &*ZH_COUNT_AFTER] {
+    for re in [
+        &*EN_COUNT_AFTER,
+        &*EN_COUNT_UNIT,
+        &*EN_SCALE_TO,
+        &*ZH_COUNT_UNIT,
+        &*ZH_COUNT_AFTER,
+    ] {
         for caps in re.captures_iter(text) {
             let Some(m) = caps.name("n") else { continue };
             let raw = m.as_str();
@@ -154,7 +158,9 @@ pub(crate) fn find_counts(t: &Text, out: &mut Vec<Cand>) {
             }
             // Digits must not continue a larger number, a version or a time.
             let after = &text[m.end()..];
-            if after.starts_with(['.', ':', '-']) && after[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            if after.starts_with(['.', ':', '-'])
+                && after[1..].starts_with(|c: char| c.is_ascii_digit())
+            {
                 continue;
             }
             let Some(v) = parse_number(raw) else { continue };
@@ -211,7 +217,10 @@ mod tests {
     #[test]
     fn finds_counts_in_both_languages() {
         assert_eq!(counts("show the last 5 runs"), vec![("5".into(), 14, 15)]);
-        assert_eq!(counts("scale search to 6 replicas"), vec![("6".into(), 16, 17)]);
+        assert_eq!(
+            counts("scale search to 6 replicas"),
+            vec![("6".into(), 16, 17)]
+        );
         assert_eq!(counts("最近5次"), vec![("5".into(), 2, 3)]);
         assert_eq!(counts("失败了五次"), vec![("5".into(), 3, 4)]);
         assert_eq!(counts("开十个副本"), vec![("10".into(), 1, 2)]);

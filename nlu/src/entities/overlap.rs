@@ -44,7 +44,10 @@ pub(crate) fn resolve(t: &Text, cands: Vec<Cand>) -> Extraction {
             values.push((c.kind, c.value.clone()));
             values.extend(c.alts.iter().cloned());
             // prefer a candidate without gaps as the representative
-            if first.as_ref().is_none_or(|f| f.segments.is_some() && c.segments.is_none()) {
+            if first
+                .as_ref()
+                .is_none_or(|f| f.segments.is_some() && c.segments.is_none())
+            {
                 first = Some(c);
             }
         }
@@ -161,7 +164,10 @@ mod tests {
         phrase.segments = Some(vec![(0, 5), (14, 19)]);
         let out = resolve(
             &t,
-            vec![phrase, cand(EntityKind::App, "api", 10, 13, 1.0, tier::NAME)],
+            vec![
+                phrase,
+                cand(EntityKind::App, "api", 10, 13, 1.0, tier::NAME),
+            ],
         );
         assert_eq!(out.entities.len(), 2);
         assert_eq!(out.entities[0].text, "flush");

@@ -54,10 +54,14 @@ const EN_UNIT: &str = r"seconds?|secs?|minutes?|mins?|m|hours?|hrs?|h|days?|d|we
 const EN_WD: &str = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday";
 
 static EN_IN: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"^(?:with)?in\s+(?:the\s+next\s+)?(?P<n>{EN_N})\s*(?P<u>{EN_UNIT})(?-u:\b)"))
+    re(&format!(
+        r"^(?:with)?in\s+(?:the\s+next\s+)?(?P<n>{EN_N})\s*(?P<u>{EN_UNIT})(?-u:\b)"
+    ))
 });
 static EN_FROM_NOW: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"^(?P<n>{EN_N})\s*(?P<u>{EN_UNIT})\s+(?P<dir>from now|later|ago|before now)(?-u:\b)"))
+    re(&format!(
+        r"^(?P<n>{EN_N})\s*(?P<u>{EN_UNIT})\s+(?P<dir>from now|later|ago|before now)(?-u:\b)"
+    ))
 });
 static EN_LAST: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
@@ -77,7 +81,9 @@ static EN_THIS_PART: LazyLock<Regex> =
 static EN_PART: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*(?:in\s+the\s+)?(?P<part>morning|afternoon|evening|night)(?-u:\b)"));
 static EN_CLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:(?P<at>at|@|by|around|for)\s*)?(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>a\.?m\.?|p\.?m\.?)|(?P<h2>\d{1,2}):(?P<mi2>\d{2})|(?P<nm>noon|midnight))")
+    re(
+        r"^(?:(?P<at>at|@|by|around|for)\s*)?(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>a\.?m\.?|p\.?m\.?)|(?P<h2>\d{1,2}):(?P<mi2>\d{2})|(?P<nm>noon|midnight))",
+    )
 });
 static EN_AT_HOUR: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:at|@)\s*(?P<h>\d{1,2})"));
 static EN_JOIN: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(?:,\s*)?(?:on\s+)?"));
@@ -97,15 +103,21 @@ static ZH_LAST: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static ZH_CAL: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:(?P<this>本|这个?|今)|(?P<last>上个?))(?P<u>周|星期|礼拜|月|年)(?:[一二三四五六日天1-7])?")
+    re(
+        r"^(?:(?P<this>本|这个?|今)|(?P<last>上个?))(?P<u>周|星期|礼拜|月|年)(?:[一二三四五六日天1-7])?",
+    )
 });
 static ZH_DAY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:(?P<rel>今天|今日|今晚|今早|今夜|明天|明日|明晚|明早|后天|大后天|昨天|昨日|昨晚|前天)|(?P<wm>下下|下|上|这|本)?个?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))")
+    re(
+        r"^(?:(?P<rel>今天|今日|今晚|今早|今夜|明天|明日|明晚|明早|后天|大后天|昨天|昨日|昨晚|前天)|(?P<wm>下下|下|上|这|本)?个?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))",
+    )
 });
 static ZH_PART: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*的?\s*(?P<part>早上|早晨|上午|中午|下午|傍晚|晚上|夜里|半夜|凌晨)"));
 static ZH_CLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*(?:(?P<h>\d{1,2}|[零一二两三四五六七八九十]{1,3})\s*(?:点钟?|时)(?:\s*(?P<half>半)|\s*(?P<q>一刻|三刻)|\s*(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})\s*分?)?|(?P<h2>\d{1,2})[:：](?P<mi2>\d{2}))")
+    re(
+        r"^\s*(?:(?P<h>\d{1,2}|[零一二两三四五六七八九十]{1,3})\s*(?:点钟?|时)(?:\s*(?P<half>半)|\s*(?P<q>一刻|三刻)|\s*(?P<mi>\d{1,2}|[零一二三四五六七八九十]{1,3})\s*分?)?|(?P<h2>\d{1,2})[:：](?P<mi2>\d{2}))",
+    )
 });
 static ZH_SINCE_PRE: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:自从|自|从)\s*"));
 static ZH_SINCE_POST: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(?:开始|以来|起|至今|到现在)"));
@@ -139,7 +151,10 @@ fn local(now: &DateTime<Tz>, date: NaiveDate, h: u32, m: u32) -> DateTime<Tz> {
     let naive = date.and_hms_opt(h, m, 0).unwrap_or_default();
     tz.from_local_datetime(&naive)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })
         .unwrap_or(*now)
 }
 
@@ -220,7 +235,11 @@ fn calendar(now: &DateTime<Tz>, unit: &str, back: u32) -> When {
     };
     let b = if unit == "month" {
         // the first day of the month after `a`
-        let (y, m) = if a.month() == 12 { (a.year() + 1, 1) } else { (a.year(), a.month() + 1) };
+        let (y, m) = if a.month() == 12 {
+            (a.year() + 1, 1)
+        } else {
+            (a.year(), a.month() + 1)
+        };
         NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(b)
     } else {
         b
@@ -243,7 +262,17 @@ fn part_hours(part: &str) -> (u32, u32, u32) {
 fn is_pm_part(part: &str) -> bool {
     matches!(
         part,
-        "afternoon" | "evening" | "night" | "下午" | "傍晚" | "晚上" | "夜里" | "今晚" | "明晚" | "昨晚" | "今夜"
+        "afternoon"
+            | "evening"
+            | "night"
+            | "下午"
+            | "傍晚"
+            | "晚上"
+            | "夜里"
+            | "今晚"
+            | "明晚"
+            | "昨晚"
+            | "今夜"
     )
 }
 
@@ -256,8 +285,26 @@ struct Day {
 
 fn intern_part(p: &str) -> &'static str {
     const PARTS: &[&str] = &[
-        "morning", "afternoon", "evening", "night", "早上", "早晨", "上午", "中午", "下午", "傍晚",
-        "晚上", "夜里", "半夜", "凌晨", "今早", "明早", "今晚", "明晚", "昨晚", "今夜",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "早上",
+        "早晨",
+        "上午",
+        "中午",
+        "下午",
+        "傍晚",
+        "晚上",
+        "夜里",
+        "半夜",
+        "凌晨",
+        "今早",
+        "明早",
+        "今晚",
+        "明晚",
+        "昨晚",
+        "今夜",
     ];
     PARTS.iter().find(|x| **x == p).copied().unwrap_or("night")
 }
@@ -283,10 +330,18 @@ fn weekday_date(today: NaiveDate, wd: u32, modifier: &str) -> NaiveDate {
 }
 
 fn en_weekday(s: &str) -> u32 {
-    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-        .iter()
-        .position(|w| *w == s)
-        .unwrap_or(0) as u32
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .position(|w| *w == s)
+    .unwrap_or(0) as u32
 }
 
 fn zh_weekday(s: &str) -> u32 {
@@ -365,7 +420,11 @@ fn combine(now: &DateTime<Tz>, day: Option<Day>, clock: Option<(u32, u32, bool)>
 
 fn en_clock(c: &Captures) -> Option<(u32, u32, bool)> {
     if let Some(nm) = c.name("nm") {
-        return Some(if nm.as_str() == "noon" { (12, 0, true) } else { (0, 0, true) });
+        return Some(if nm.as_str() == "noon" {
+            (12, 0, true)
+        } else {
+            (0, 0, true)
+        });
     }
     if let Some(h) = c.name("h") {
         let mut h: u32 = h.as_str().parse().ok()?;
@@ -409,9 +468,12 @@ fn parse_en_clock(s: &str) -> Option<((u32, u32, bool), usize)> {
     // "at 5 replicas" is not a time
     let next = rest.trim_start();
     if next.starts_with(|c: char| c.is_ascii_alphabetic())
-        && !["on", "in", "tomorrow", "tonight", "today", "and", "to", "for", "the", "next", "this", "please", "then"]
-            .iter()
-            .any(|w| next.starts_with(w))
+        && ![
+            "on", "in", "tomorrow", "tonight", "today", "and", "to", "for", "the", "next", "this",
+            "please", "then",
+        ]
+        .iter()
+        .any(|w| next.starts_with(w))
     {
         return None;
     }
@@ -450,7 +512,11 @@ fn parse_en_day(s: &str, now: &DateTime<Tz>) -> Option<(Day, usize)> {
     } else {
         let wd = en_weekday(c.name("wd")?.as_str());
         let md = c.name("md").map_or("", |m| m.as_str());
-        let md = if md.starts_with("this") && md.contains("coming") { "coming" } else { md };
+        let md = if md.starts_with("this") && md.contains("coming") {
+            "coming"
+        } else {
+            md
+        };
         (weekday_date(today, wd, md), None)
     };
     if part.is_none() {
@@ -471,7 +537,10 @@ fn parse_en(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
     if let Some(c) = EN_FROM_NOW.captures(s) {
         let d = unit_duration(&c["u"], en_amount(&c["n"])?)?;
         let past = matches!(&c["dir"], "ago" | "before now");
-        return Some((When::At(if past { *now - d } else { *now + d }), c.get(0)?.end()));
+        return Some((
+            When::At(if past { *now - d } else { *now + d }),
+            c.get(0)?.end(),
+        ));
     }
     if let Some(c) = EN_CAL.captures(s) {
         let back = u32::from(&c["w"] != "this" && &c["w"] != "current");
@@ -489,11 +558,25 @@ fn parse_en(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
         let off = c.get(0)?.end();
         let rest = &s[off..];
         let start = if let Some((day, e)) = parse_en_day(rest, now) {
-            let w = combine(now, Some(Day { part: None, ..past_day(day, now) }), None)?;
+            let w = combine(
+                now,
+                Some(Day {
+                    part: None,
+                    ..past_day(day, now)
+                }),
+                None,
+            )?;
             Some((w.start().min(*now), e))
         } else if let Some((clock, e)) = parse_en_clock(rest) {
             let at = local(now, now.date_naive(), clock.0, clock.1);
-            Some((if at > *now { at - Duration::days(1) } else { at }, e))
+            Some((
+                if at > *now {
+                    at - Duration::days(1)
+                } else {
+                    at
+                },
+                e,
+            ))
         } else if let Some((w, e)) = parse_en(rest, now) {
             Some((w.start(), e))
         } else {
@@ -504,7 +587,11 @@ fn parse_en(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
         }
     }
     if let Some(c) = ISO_DATE.captures(s) {
-        let date = NaiveDate::from_ymd_opt(c["y"].parse().ok()?, c["mo"].parse().ok()?, c["d"].parse().ok()?)?;
+        let date = NaiveDate::from_ymd_opt(
+            c["y"].parse().ok()?,
+            c["mo"].parse().ok()?,
+            c["d"].parse().ok()?,
+        )?;
         let end = c.get(0)?.end();
         let clock = match (c.name("h"), c.name("mi")) {
             (Some(h), Some(m)) => Some((h.as_str().parse().ok()?, m.as_str().parse().ok()?, true)),
@@ -536,14 +623,23 @@ fn zh_clock(c: &Captures) -> Option<(u32, u32, bool)> {
         return Some((h, m.as_str().parse().ok()?, h >= 13));
     }
     let hs = c.name("h")?.as_str();
-    let h = hs.parse::<u32>().ok().or_else(|| parse_zh_number(hs).map(|v| v as u32))?;
+    let h = hs
+        .parse::<u32>()
+        .ok()
+        .or_else(|| parse_zh_number(hs).map(|v| v as u32))?;
     let m = if c.name("half").is_some() {
         30
     } else if let Some(q) = c.name("q") {
-        if q.as_str() == "一刻" { 15 } else { 45 }
+        if q.as_str() == "一刻" {
+            15
+        } else {
+            45
+        }
     } else if let Some(mi) = c.name("mi") {
         let ms = mi.as_str();
-        ms.parse::<u32>().ok().or_else(|| parse_zh_number(ms).map(|v| v as u32))?
+        ms.parse::<u32>()
+            .ok()
+            .or_else(|| parse_zh_number(ms).map(|v| v as u32))?
     } else {
         0
     };
@@ -615,10 +711,18 @@ fn parse_zh(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
     if let Some(c) = ZH_REL.captures(s) {
         let d = unit_duration(&c["u"], zh_amount(&c["n"])?)?;
         let past = c["dir"].ends_with('前');
-        return Some((When::At(if past { *now - d } else { *now + d }), c.get(0)?.end()));
+        return Some((
+            When::At(if past { *now - d } else { *now + d }),
+            c.get(0)?.end(),
+        ));
     }
     if let Some(c) = ZH_CAL.captures(s) {
-        if c.get(0)?.as_str().chars().last().is_some_and(|x| "一二三四五六日天1234567".contains(x)) {
+        if c.get(0)?
+            .as_str()
+            .chars()
+            .last()
+            .is_some_and(|x| "一二三四五六日天1234567".contains(x))
+        {
             // "上周一": a day, handled below
         } else {
             let unit = match &c["u"] {
@@ -626,7 +730,10 @@ fn parse_zh(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
                 "年" => "year",
                 _ => "week",
             };
-            return Some((calendar(now, unit, u32::from(c.name("last").is_some())), c.get(0)?.end()));
+            return Some((
+                calendar(now, unit, u32::from(c.name("last").is_some())),
+                c.get(0)?.end(),
+            ));
         }
     }
     if let Some(c) = ZH_LAST.captures(s) {
@@ -644,9 +751,15 @@ fn parse_zh(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
         if let Some(post) = ZH_SINCE_POST.find(&s[end..]) {
             // "since" looks back: a weekday is the last one, not the next
             let st = match parse_zh_day(&s[pre..], now) {
-                Some((day, de)) if de == e => {
-                    combine(now, Some(Day { part: None, ..past_day(day, now) }), None)?.start()
-                }
+                Some((day, de)) if de == e => combine(
+                    now,
+                    Some(Day {
+                        part: None,
+                        ..past_day(day, now)
+                    }),
+                    None,
+                )?
+                .start(),
                 _ => w.start(),
             };
             return Some((When::Span(st.min(*now), *now), end + post.end()));
@@ -660,6 +773,88 @@ fn parse_zh(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
     None
 }
 
+/// Words that can start an English time expression; others are skipped without trying the
+/// patterns (the patterns are the costly part of extraction).
+const EN_STARTS: &[&str] = &[
+    "in",
+    "within",
+    "from",
+    "since",
+    "this",
+    "last",
+    "past",
+    "previous",
+    "recent",
+    "current",
+    "during",
+    "over",
+    "for",
+    "the",
+    "today",
+    "tonight",
+    "tomorrow",
+    "tmrw",
+    "tmr",
+    "yesterday",
+    "day",
+    "next",
+    "on",
+    "coming",
+    "at",
+    "by",
+    "around",
+    "noon",
+    "midnight",
+    "an",
+    "a",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "fifteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "forty-five",
+    "fifty",
+    "sixty",
+    "few",
+    "couple",
+    "half",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+fn en_may_start(s: &str) -> bool {
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '@') {
+        return true;
+    }
+    let w = s
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    EN_STARTS.contains(&w)
+}
+
+fn zh_may_start(c: char) -> bool {
+    c.is_ascii_digit()
+        || "零〇一二两三四五六七八九十百半今明后昨前大下上这本周星礼最过近自从早中午傍晚夜凌"
+            .contains(c)
+}
+
 /// Finds time expressions.
 pub(crate) fn find(t: &Text, now: DateTime<Tz>, out: &mut Vec<Cand>) {
     let n = t.len();
@@ -667,9 +862,13 @@ pub(crate) fn find(t: &Text, now: DateTime<Tz>, out: &mut Vec<Cand>) {
     while i < n {
         let c = t.chars[i];
         let prev = t.before(i);
-        let latin_start = (c.is_ascii_alphanumeric() || c == '@') && !prev.is_some_and(is_latin_word);
-        let zh_start = is_cjk(c) || (c.is_ascii_digit() && !prev.is_some_and(|p| p.is_ascii_digit() || p == '.'));
+        let latin_start =
+            (c.is_ascii_alphanumeric() || c == '@') && !prev.is_some_and(is_latin_word);
+        let zh_start = is_cjk(c)
+            || (c.is_ascii_digit() && !prev.is_some_and(|p| p.is_ascii_digit() || p == '.'));
         let rest = &t.norm[t.norm_byte(i)..];
+        let latin_start = latin_start && en_may_start(rest);
+        let zh_start = zh_start && zh_may_start(c);
         let found = if latin_start {
             parse_en(rest, &now).or_else(|| if zh_start { parse_zh(rest, &now) } else { None })
         } else if zh_start {
@@ -730,13 +929,28 @@ mod tests {
 
     #[test]
     fn english_instants() {
-        assert_eq!(one("run it in 30 minutes"), ("in 30 minutes".into(), "2026-11-27T16:00:00+08:00".into()));
+        assert_eq!(
+            one("run it in 30 minutes"),
+            ("in 30 minutes".into(), "2026-11-27T16:00:00+08:00".into())
+        );
         assert_eq!(one("in half an hour").1, "2026-11-27T16:00:00+08:00");
-        assert_eq!(one("rotate logs on web-01 at 23:00"), ("at 23:00".into(), "2026-11-27T23:00:00+08:00".into()));
+        assert_eq!(
+            one("rotate logs on web-01 at 23:00"),
+            ("at 23:00".into(), "2026-11-27T23:00:00+08:00".into())
+        );
         assert_eq!(one("at 9:15").1, "2026-11-28T09:15:00+08:00");
-        assert_eq!(one("tonight at 11pm"), ("tonight at 11pm".into(), "2026-11-27T23:00:00+08:00".into()));
+        assert_eq!(
+            one("tonight at 11pm"),
+            ("tonight at 11pm".into(), "2026-11-27T23:00:00+08:00".into())
+        );
         assert_eq!(one("tonight at 11").1, "2026-11-27T23:00:00+08:00");
-        assert_eq!(one("tomorrow morning"), ("tomorrow morning".into(), "2026-11-28T09:00:00+08:00".into()));
+        assert_eq!(
+            one("tomorrow morning"),
+            (
+                "tomorrow morning".into(),
+                "2026-11-28T09:00:00+08:00".into()
+            )
+        );
         assert_eq!(one("tomorrow at 8am").1, "2026-11-28T08:00:00+08:00");
         assert_eq!(one("next monday").1, "2026-11-30T00:00:00+08:00");
         assert_eq!(one("on friday at 6pm").1, "2026-11-27T18:00:00+08:00");
@@ -747,21 +961,60 @@ mod tests {
 
     #[test]
     fn english_ranges() {
-        assert_eq!(one("what failed yesterday"), ("yesterday".into(), "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00".into()));
-        assert_eq!(one("what failed today").1, "2026-11-27T00:00:00+08:00/2026-11-28T00:00:00+08:00");
-        assert_eq!(one("in the last 24 hours").1, "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00");
-        assert_eq!(one("runs this week").1, "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00");
-        assert_eq!(one("last week").1, "2026-11-16T00:00:00+08:00/2026-11-23T00:00:00+08:00");
-        assert_eq!(one("this month").1, "2026-11-01T00:00:00+08:00/2026-12-01T00:00:00+08:00");
-        assert_eq!(one("since monday"), ("since monday".into(), "2026-11-23T00:00:00+08:00/2026-11-27T15:30:00+08:00".into()));
-        assert_eq!(one("the past week").1, "2026-11-20T15:30:00+08:00/2026-11-27T15:30:00+08:00");
-        assert_eq!(one("last monday").1, "2026-11-23T00:00:00+08:00/2026-11-24T00:00:00+08:00");
+        assert_eq!(
+            one("what failed yesterday"),
+            (
+                "yesterday".into(),
+                "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00".into()
+            )
+        );
+        assert_eq!(
+            one("what failed today").1,
+            "2026-11-27T00:00:00+08:00/2026-11-28T00:00:00+08:00"
+        );
+        assert_eq!(
+            one("in the last 24 hours").1,
+            "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00"
+        );
+        assert_eq!(
+            one("runs this week").1,
+            "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00"
+        );
+        assert_eq!(
+            one("last week").1,
+            "2026-11-16T00:00:00+08:00/2026-11-23T00:00:00+08:00"
+        );
+        assert_eq!(
+            one("this month").1,
+            "2026-11-01T00:00:00+08:00/2026-12-01T00:00:00+08:00"
+        );
+        assert_eq!(
+            one("since monday"),
+            (
+                "since monday".into(),
+                "2026-11-23T00:00:00+08:00/2026-11-27T15:30:00+08:00".into()
+            )
+        );
+        assert_eq!(
+            one("the past week").1,
+            "2026-11-20T15:30:00+08:00/2026-11-27T15:30:00+08:00"
+        );
+        assert_eq!(
+            one("last monday").1,
+            "2026-11-23T00:00:00+08:00/2026-11-24T00:00:00+08:00"
+        );
     }
 
     #[test]
     fn chinese_instants() {
-        assert_eq!(one("明天早上8点跑备份"), ("明天早上8点".into(), "2026-11-28T08:00:00+08:00".into()));
-        assert_eq!(one("今晚11点"), ("今晚11点".into(), "2026-11-27T23:00:00+08:00".into()));
+        assert_eq!(
+            one("明天早上8点跑备份"),
+            ("明天早上8点".into(), "2026-11-28T08:00:00+08:00".into())
+        );
+        assert_eq!(
+            one("今晚11点"),
+            ("今晚11点".into(), "2026-11-27T23:00:00+08:00".into())
+        );
         assert_eq!(one("下周一").1, "2026-11-30T00:00:00+08:00");
         assert_eq!(one("30分钟后重启").1, "2026-11-27T16:00:00+08:00");
         assert_eq!(one("半小时后").1, "2026-11-27T16:00:00+08:00");
@@ -773,13 +1026,37 @@ mod tests {
 
     #[test]
     fn chinese_ranges() {
-        assert_eq!(one("昨天失败的任务"), ("昨天".into(), "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00".into()));
-        assert_eq!(one("最近24小时").1, "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00");
-        assert_eq!(one("本周的运行").1, "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00");
-        assert_eq!(one("上周").1, "2026-11-16T00:00:00+08:00/2026-11-23T00:00:00+08:00");
-        assert_eq!(one("过去一周").1, "2026-11-20T15:30:00+08:00/2026-11-27T15:30:00+08:00");
-        assert_eq!(one("从周一开始").1, "2026-11-23T00:00:00+08:00/2026-11-27T15:30:00+08:00");
-        assert_eq!(one("上周一").1, "2026-11-16T00:00:00+08:00/2026-11-17T00:00:00+08:00");
+        assert_eq!(
+            one("昨天失败的任务"),
+            (
+                "昨天".into(),
+                "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00".into()
+            )
+        );
+        assert_eq!(
+            one("最近24小时").1,
+            "2026-11-26T15:30:00+08:00/2026-11-27T15:30:00+08:00"
+        );
+        assert_eq!(
+            one("本周的运行").1,
+            "2026-11-23T00:00:00+08:00/2026-11-30T00:00:00+08:00"
+        );
+        assert_eq!(
+            one("上周").1,
+            "2026-11-16T00:00:00+08:00/2026-11-23T00:00:00+08:00"
+        );
+        assert_eq!(
+            one("过去一周").1,
+            "2026-11-20T15:30:00+08:00/2026-11-27T15:30:00+08:00"
+        );
+        assert_eq!(
+            one("从周一开始").1,
+            "2026-11-23T00:00:00+08:00/2026-11-27T15:30:00+08:00"
+        );
+        assert_eq!(
+            one("上周一").1,
+            "2026-11-16T00:00:00+08:00/2026-11-17T00:00:00+08:00"
+        );
     }
 
     #[test]
@@ -797,12 +1074,17 @@ mod tests {
     fn other_zones() {
         let t = Text::new("at 23:00");
         let mut out = Vec::new();
-        let ny = chrono_tz::America::New_York.with_ymd_and_hms(2026, 3, 7, 12, 0, 0).unwrap();
+        let ny = chrono_tz::America::New_York
+            .with_ymd_and_hms(2026, 3, 7, 12, 0, 0)
+            .unwrap();
         find(&t, ny, &mut out);
         assert_eq!(out[0].value, "2026-03-07T23:00:00-05:00");
         let t = Text::new("tomorrow at 23:00");
         let mut out = Vec::new();
         find(&t, ny, &mut out);
-        assert_eq!(out[0].value, "2026-03-08T23:00:00-04:00", "across the DST change");
+        assert_eq!(
+            out[0].value, "2026-03-08T23:00:00-04:00",
+            "across the DST change"
+        );
     }
 }
