@@ -26,6 +26,9 @@
 //! kind, aliases that do not collide with another entry of the same kind, known parameter
 //! kinds, and defaults that are among the choices. Errors name the file and the 1-based line.
 
+// Load errors carry the file, line and names for a helpful message; they happen once, at load.
+#![allow(clippy::result_large_err)]
+
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -475,13 +478,33 @@ pub(crate) fn normalize_name(s: &str) -> String {
 }
 
 struct Checker<'a> {
-    text: &'a str,
     file: &'a str,
+    /// Byte offsets where lines start, for line numbers in O(log n).
+    line_starts: Vec<usize>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(text: &str, file: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|b| b.1 == b'\n')
+                    .map(|b| b.0 + 1),
+            )
+            .collect();
+        Checker { file, line_starts }
+    }
+
+    fn line_at(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
     fn line(&self, s: &Spanned<String>) -> usize {
-        line_of(self.text, s.span().start)
+        self.line_at(s.span().start)
     }
 
     /// Checks ids and aliases of one section.
@@ -553,7 +576,7 @@ impl Checker<'_> {
 
 impl RawCatalog {
     fn validate_and_convert(self, text: &str, file: &str) -> Result<Catalog, CatalogError> {
-        let ck = Checker { text, file };
+        let ck = Checker::new(text, file);
         ck.check_names(
             Section::Jobs,
             self.jobs.iter().map(|j| (&j.id, j.aliases.as_slice())),
@@ -603,7 +626,7 @@ impl RawCatalog {
                 let default = match &p.default {
                     None => None,
                     Some(v) => {
-                        let dline = line_of(text, v.span().start);
+                        let dline = ck.line_at(v.span().start);
                         let s = match v.get_ref() {
                             toml::Value::String(s) => s.clone(),
                             toml::Value::Integer(i) => i.to_string(),
@@ -741,6 +764,10 @@ run = { command = "backup.sh" }
     fn line_and_section_helpers() {
         let t = "a\nb\n[[jobs]]\nx = 1\n";
         assert_eq!(line_of(t, 0), 1);
+        let ck = Checker::new(t, "f");
+        for off in 0..t.len() {
+            assert_eq!(ck.line_at(off), line_of(t, off), "{off}");
+        }
         assert_eq!(line_of(t, 2), 2);
         assert_eq!(section_at(t, t.find("x").unwrap()).as_deref(), Some("jobs"));
         assert_eq!(column_of(t, t.find("x").unwrap()), 1);

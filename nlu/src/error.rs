@@ -48,6 +48,10 @@ pub enum NluError {
     /// Training could not produce a model.
     #[error("training failed: {0}")]
     Training(String),
+
+    /// The catalog is invalid.
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
 }
 
 impl NluError {

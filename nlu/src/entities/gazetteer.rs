@@ -93,6 +93,12 @@ const NOT_TYPOS: &[&str] = &[
     "search",
 ];
 
+/// Words that never start or end a multi-word typo.
+const FUNCTION_WORDS: &[&str] = &[
+    "in", "on", "to", "the", "of", "for", "at", "a", "an", "and", "with", "from", "my", "me",
+    "please", "is", "it", "run", "then",
+];
+
 /// Environment names that are also everyday English words: they need a context.
 const GUARDED_ENV: &[&str] = &["test", "testing", "live", "stage"];
 const ENV_PREPOSITIONS: &[&str] = &[
@@ -237,13 +243,11 @@ fn tokenize(t: &Text) -> Vec<Token> {
         }
         let start = i;
         while i < n {
-            if is_latin_word(t.chars[i]) {
-                i += 1;
-            } else if matches!(t.chars[i], '-' | '.')
+            let joiner = matches!(t.chars[i], '-' | '.')
                 && i + 1 < n
                 && is_latin_word(t.chars[i + 1])
-                && i > start
-            {
+                && i > start;
+            if is_latin_word(t.chars[i]) || joiner {
                 i += 1;
             } else {
                 break;
@@ -602,6 +606,13 @@ impl Gazetteer {
                     break;
                 }
                 let (s, e) = (tokens[i].start, tokens[i + n - 1].end);
+                let edge_words = [
+                    t.norm_slice(tokens[i].start, tokens[i].end),
+                    t.norm_slice(tokens[i + n - 1].start, tokens[i + n - 1].end),
+                ];
+                if n > 1 && edge_words.iter().any(|w| FUNCTION_WORDS.contains(w)) {
+                    continue;
+                }
                 let q = t.norm_slice(s, e);
                 let qlen = e - s;
                 if qlen < 5 || self.names.contains(q) || NOT_TYPOS.contains(&q) {
@@ -625,8 +636,10 @@ impl Gazetteer {
                         if f.digits != qd {
                             continue;
                         }
-                        let d = strsim::osa_distance(q, &f.name);
-                        if d == 0 || d > allowed || is_inflection(q, &f.name) {
+                        let Some(d) = typo_distance(q, &f.name, allowed) else {
+                            continue;
+                        };
+                        if is_inflection(q, &f.name) {
                             continue;
                         }
                         best.push((f.entry, d, f.len));
@@ -667,6 +680,35 @@ fn partial_keys(w: &str) -> Vec<String> {
         }
     }
     keys
+}
+
+/// The edit distance of a typo, or `None` when `q` is not a typo of `name`. Multi-word names
+/// compare word by word: same number of words, each word within its own tolerance (none up to
+/// 3 letters, one up to 8, two beyond), so "deploy to" is not a typo of "deploy job".
+fn typo_distance(q: &str, name: &str, allowed: usize) -> Option<usize> {
+    let (qw, nw) = (words_of(q), words_of(name));
+    let d = if qw.len() == 1 && nw.len() == 1 {
+        strsim::osa_distance(q, name)
+    } else {
+        if qw.len() != nw.len() {
+            return None;
+        }
+        let mut total = 0;
+        for (a, b) in qw.iter().zip(&nw) {
+            let d = strsim::osa_distance(a, b);
+            let per_word = match b.chars().count() {
+                0..=3 => 0,
+                4..=8 => 1,
+                _ => 2,
+            };
+            if d > per_word {
+                return None;
+            }
+            total += d;
+        }
+        total
+    };
+    (d > 0 && d <= allowed).then_some(d)
 }
 
 /// "restarts", "migrated", "scaling": an inflected form of the name, not a typo.

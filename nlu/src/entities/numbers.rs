@@ -121,12 +121,12 @@ static EN_COUNT_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EN_COUNT_UNIT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?:^|[^\w.:#@=/-])(?P<n>{EN_NUM})\s+(?:more\s+|failed\s+|successful\s+|recent\s+)?(?:{EN_UNITS})\b"
+        r"(?:^|[^\w.:#@=/-])(?P<n>{EN_NUM})\s+(?:more\s+|failed\s+|successful\s+|recent\s+|most\s+recent\s+|latest\s+|last\s+)?(?:{EN_UNITS})\b"
     ))
     .unwrap()
 });
 static EN_SCALE_TO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:scale|resize|autoscale)\b[^.;!?]*?\bto\s+(?P<n>\d{1,4})\b(?:\s*$|\s*[,!?]|\s+(?:in|on|for|at)\b)")
+    Regex::new(r"\b(?:scale|resize|autoscale|replicas?|instances?)\b[^.;!?]*?\bto\s+(?P<n>\d{1,4})\b(?:\s*$|\s*[,!?]|\s+(?:in|on|for|at)\b)")
         .unwrap()
 });
 const ZH_NUM: &str = r"\d+|[零〇一二两三四五六七八九十百千万]+";
@@ -226,6 +226,14 @@ mod tests {
         assert_eq!(counts("开十个副本"), vec![("10".into(), 1, 2)]);
         assert_eq!(counts("last three deployments")[0].0, "3");
         assert!(counts("跑一个备份").is_empty());
+        assert_eq!(
+            counts("set replicas to 4 for search"),
+            vec![("4".into(), 16, 17)]
+        );
+        assert_eq!(
+            counts("show 10 most recent runs"),
+            vec![("10".into(), 5, 7)]
+        );
         assert!(counts("version 1.2 runs").is_empty());
     }
 }

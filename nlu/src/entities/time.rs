@@ -773,6 +773,88 @@ fn parse_zh(s: &str, now: &DateTime<Tz>) -> Option<(When, usize)> {
     None
 }
 
+/// Words that can start an English time expression; others are skipped without trying the
+/// patterns (the patterns are the costly part of extraction).
+const EN_STARTS: &[&str] = &[
+    "in",
+    "within",
+    "from",
+    "since",
+    "this",
+    "last",
+    "past",
+    "previous",
+    "recent",
+    "current",
+    "during",
+    "over",
+    "for",
+    "the",
+    "today",
+    "tonight",
+    "tomorrow",
+    "tmrw",
+    "tmr",
+    "yesterday",
+    "day",
+    "next",
+    "on",
+    "coming",
+    "at",
+    "by",
+    "around",
+    "noon",
+    "midnight",
+    "an",
+    "a",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "fifteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "forty-five",
+    "fifty",
+    "sixty",
+    "few",
+    "couple",
+    "half",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+fn en_may_start(s: &str) -> bool {
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '@') {
+        return true;
+    }
+    let w = s
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    EN_STARTS.contains(&w)
+}
+
+fn zh_may_start(c: char) -> bool {
+    c.is_ascii_digit()
+        || "零〇一二两三四五六七八九十百半今明后昨前大下上这本周星礼最过近自从早中午傍晚夜凌"
+            .contains(c)
+}
+
 /// Finds time expressions.
 pub(crate) fn find(t: &Text, now: DateTime<Tz>, out: &mut Vec<Cand>) {
     let n = t.len();
@@ -785,6 +867,8 @@ pub(crate) fn find(t: &Text, now: DateTime<Tz>, out: &mut Vec<Cand>) {
         let zh_start = is_cjk(c)
             || (c.is_ascii_digit() && !prev.is_some_and(|p| p.is_ascii_digit() || p == '.'));
         let rest = &t.norm[t.norm_byte(i)..];
+        let latin_start = latin_start && en_may_start(rest);
+        let zh_start = zh_start && zh_may_start(c);
         let found = if latin_start {
             parse_en(rest, &now).or_else(|| if zh_start { parse_zh(rest, &now) } else { None })
         } else if zh_start {
