@@ -1,0 +1,180 @@
+//! Entities through the whole parser: values, character spans on multibyte text, the
+//! reference time, entity ambiguity turned into a clarification, and a catalog swapped
+//! while other threads parse.
+
+mod common;
+
+use chrono::TimeZone;
+use nlu::{Catalog, ClarifyReason, EntityKind, Extractor, IntentName, Outcome, Parser, ParserOptions};
+use std::sync::{Arc, OnceLock};
+
+fn parser() -> &'static Parser {
+    static P: OnceLock<Parser> = OnceLock::new();
+    P.get_or_init(|| {
+        let catalog = Catalog::load(&common::repo_root().join("config/catalog.toml")).unwrap();
+        Parser::load_with(
+            &common::model_dir(),
+            ParserOptions {
+                catalog: Some(catalog),
+                time_zone: chrono_tz::Asia::Shanghai,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    })
+}
+
+fn now() -> chrono::DateTime<chrono_tz::Tz> {
+    chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap()
+}
+
+fn entities(text: &str) -> Vec<(EntityKind, String, usize, usize, String)> {
+    parser()
+        .parse_at(text, now())
+        .unwrap()
+        .entities
+        .into_iter()
+        .map(|e| (e.entity, e.value, e.start, e.end, e.text))
+        .collect()
+}
+
+fn e(k: EntityKind, v: &str, s: usize, end: usize, t: &str) -> (EntityKind, String, usize, usize, String) {
+    (k, v.to_string(), s, end, t.to_string())
+}
+
+#[test]
+fn english_entities_with_spans() {
+    assert_eq!(
+        entities("deploy api 2.4.1 to prod"),
+        vec![
+            e(EntityKind::App, "api", 7, 10, "api"),
+            e(EntityKind::Version, "2.4.1", 11, 16, "2.4.1"),
+            e(EntityKind::Environment, "production", 20, 24, "prod"),
+        ]
+    );
+    assert_eq!(
+        entities("run backup-database on db-01 tonight at 11pm"),
+        vec![
+            e(EntityKind::Job, "backup-database", 4, 19, "backup-database"),
+            e(EntityKind::Host, "db-01", 23, 28, "db-01"),
+            e(EntityKind::Time, "2026-11-27T23:00:00+08:00", 29, 44, "tonight at 11pm"),
+        ]
+    );
+}
+
+#[test]
+fn chinese_and_emoji_spans_count_characters() {
+    let r = parser().parse_at("🚀 重启预发的认证服务", now()).unwrap();
+    assert_eq!(r.intent.name, IntentName::RunJob);
+    let got: Vec<_> = r.entities.iter().map(|x| (x.entity, x.value.as_str(), x.start, x.end, x.text.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (EntityKind::Job, "restart-service", 2, 4, "重启"),
+            (EntityKind::Environment, "staging", 4, 6, "预发"),
+            (EntityKind::App, "auth", 7, 11, "认证服务"),
+        ]
+    );
+    for x in &r.entities {
+        let span: String = r.text.chars().skip(x.start).take(x.end - x.start).collect();
+        assert_eq!(span, x.text);
+    }
+    assert!(r.entities.iter().all(|x| x.extractor == Extractor::Gazetteer));
+}
+
+#[test]
+fn bare_number_is_an_execution_id_when_the_intent_is_about_one() {
+    let r = parser().parse_at("4812 怎么样了", now()).unwrap();
+    assert_eq!(r.intent.name, IntentName::JobStatus);
+    assert_eq!(r.entities.len(), 1);
+    assert_eq!((r.entities[0].entity, r.entities[0].value.as_str()), (EntityKind::ExecutionId, "4812"));
+}
+
+#[test]
+fn times_resolve_against_the_reference_time() {
+    let r = parser().parse_at("what failed yesterday?", now()).unwrap();
+    let t = r.entities.iter().find(|x| x.entity == EntityKind::Time).expect("time");
+    assert_eq!(t.value, "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00");
+    let s = r.entities.iter().find(|x| x.entity == EntityKind::Status).expect("status");
+    assert_eq!(s.value, "failed");
+}
+
+const TWO_BACKUPS: &str = r#"
+[[hosts]]
+id = "db-01"
+[[jobs]]
+id = "backup-database"
+description = "Back up a database"
+[[jobs]]
+id = "backup-files"
+description = "Back up files"
+"#;
+
+#[test]
+fn an_ambiguous_name_asks_which_one() {
+    let p = Parser::load_with(
+        &common::model_dir(),
+        ParserOptions {
+            catalog: Some(Catalog::from_toml_str(TWO_BACKUPS, "inline").unwrap()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let r = p.parse_at("run the backup on db-01", now()).unwrap();
+    assert_eq!(r.intent.name, IntentName::RunJob);
+    assert_eq!(r.outcome, Outcome::Clarify, "{r:?}");
+    let c = r.clarification.unwrap();
+    assert_eq!(c.reason, ClarifyReason::AmbiguousEntity);
+    let values: Vec<&str> = c.options.iter().map(|o| o.entity.as_ref().unwrap().value.as_str()).collect();
+    assert_eq!(values, vec!["backup-database", "backup-files"]);
+    assert!(c.options.iter().all(|o| o.intent == IntentName::RunJob));
+    assert_eq!(c.options[0].label, "backup-database (job)");
+    assert!(r.entities.iter().any(|x| x.entity == EntityKind::Host), "the unambiguous entities stay");
+}
+
+#[test]
+fn a_new_job_is_recognized_at_once_while_others_parse() {
+    let p = Arc::new(
+        Parser::load_with(
+            &common::model_dir(),
+            ParserOptions {
+                catalog: Some(Catalog::from_toml_str(TWO_BACKUPS, "inline").unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let text = "run purge-queue on db-01";
+    let before = p.parse_at(text, now()).unwrap();
+    assert!(!before.entities.iter().any(|x| x.entity == EntityKind::Job));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (p, stop) = (Arc::clone(&p), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = p.parse_at(text, now()).unwrap();
+                    assert!(r.entities.iter().any(|x| x.entity == EntityKind::Host));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut catalog = Catalog::from_toml_str(TWO_BACKUPS, "inline").unwrap();
+    catalog.jobs.push(
+        Catalog::from_toml_str("[[jobs]]\nid = \"purge-queue\"\n", "inline")
+            .unwrap()
+            .jobs
+            .remove(0),
+    );
+    p.set_catalog(&catalog);
+    let after = p.parse_at(text, now()).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    let job = after.entities.iter().find(|x| x.entity == EntityKind::Job).expect("job now known");
+    assert_eq!(job.value, "purge-queue");
+}
