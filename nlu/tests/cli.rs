@@ -184,3 +184,32 @@ fn eval_reports_metrics_per_language() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("accuracy") && text.contains("zh"), "{text}");
 }
+
+#[test]
+fn malformed_catalog_names_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("catalog.toml");
+    std::fs::write(&p, "[[apps]]\nid = \"api\"\n[[apps]]\nid = \"api\"\n").unwrap();
+    let o = nlu(&["parse", "--catalog", p.to_str().unwrap(), "hi"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("catalog.toml:4") && e.contains("api"), "{e}");
+}
+
+#[test]
+fn reference_time_and_zone_resolve_times() {
+    let o = nlu(
+        &["parse", "--now", "2026-11-27T09:30:00+08:00", "rotate logs on web-01 tonight at 11pm"],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let time = v["entities"].as_array().unwrap().iter().find(|e| e["entity"] == "time").unwrap();
+    assert_eq!(time["value"], "2026-11-27T23:00:00+08:00");
+    let o = nlu(&["parse", "--now", "yesterday", "hi"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("RFC 3339"), "{}", stderr(&o));
+    let o = nlu(&["parse", "--tz", "Mars/Olympus", "hi"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("IANA"), "{}", stderr(&o));
+}
