@@ -51,7 +51,13 @@ pub enum NluError {
 
     /// The catalog is invalid.
     #[error(transparent)]
-    Catalog(#[from] crate::catalog::CatalogError),
+    Catalog(Box<crate::catalog::CatalogError>),
+}
+
+impl From<crate::catalog::CatalogError> for NluError {
+    fn from(e: crate::catalog::CatalogError) -> Self {
+        NluError::Catalog(Box::new(e))
+    }
 }
 
 impl NluError {

@@ -28,6 +28,7 @@ pub mod entities;
 pub mod error;
 pub mod eval;
 pub mod model;
+pub(crate) mod parallel;
 pub mod parser;
 pub mod result;
 pub mod runtime;

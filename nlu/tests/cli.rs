@@ -199,12 +199,22 @@ fn malformed_catalog_names_file_and_line() {
 #[test]
 fn reference_time_and_zone_resolve_times() {
     let o = nlu(
-        &["parse", "--now", "2026-11-27T09:30:00+08:00", "rotate logs on web-01 tonight at 11pm"],
+        &[
+            "parse",
+            "--now",
+            "2026-11-27T09:30:00+08:00",
+            "rotate logs on web-01 tonight at 11pm",
+        ],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let time = v["entities"].as_array().unwrap().iter().find(|e| e["entity"] == "time").unwrap();
+    let time = v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "time")
+        .unwrap();
     assert_eq!(time["value"], "2026-11-27T23:00:00+08:00");
     let o = nlu(&["parse", "--now", "yesterday", "hi"], None);
     assert_eq!(o.status.code(), Some(1));

@@ -5,7 +5,9 @@
 mod common;
 
 use chrono::TimeZone;
-use nlu::{Catalog, ClarifyReason, EntityKind, Extractor, IntentName, Outcome, Parser, ParserOptions};
+use nlu::{
+    Catalog, ClarifyReason, EntityKind, Extractor, IntentName, Outcome, Parser, ParserOptions,
+};
 use std::sync::{Arc, OnceLock};
 
 fn parser() -> &'static Parser {
@@ -25,7 +27,9 @@ fn parser() -> &'static Parser {
 }
 
 fn now() -> chrono::DateTime<chrono_tz::Tz> {
-    chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap()
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, 11, 27, 9, 30, 0)
+        .unwrap()
 }
 
 fn entities(text: &str) -> Vec<(EntityKind, String, usize, usize, String)> {
@@ -38,7 +42,13 @@ fn entities(text: &str) -> Vec<(EntityKind, String, usize, usize, String)> {
         .collect()
 }
 
-fn e(k: EntityKind, v: &str, s: usize, end: usize, t: &str) -> (EntityKind, String, usize, usize, String) {
+fn e(
+    k: EntityKind,
+    v: &str,
+    s: usize,
+    end: usize,
+    t: &str,
+) -> (EntityKind, String, usize, usize, String) {
     (k, v.to_string(), s, end, t.to_string())
 }
 
@@ -57,7 +67,13 @@ fn english_entities_with_spans() {
         vec![
             e(EntityKind::Job, "backup-database", 4, 19, "backup-database"),
             e(EntityKind::Host, "db-01", 23, 28, "db-01"),
-            e(EntityKind::Time, "2026-11-27T23:00:00+08:00", 29, 44, "tonight at 11pm"),
+            e(
+                EntityKind::Time,
+                "2026-11-27T23:00:00+08:00",
+                29,
+                44,
+                "tonight at 11pm"
+            ),
         ]
     );
 }
@@ -66,7 +82,11 @@ fn english_entities_with_spans() {
 fn chinese_and_emoji_spans_count_characters() {
     let r = parser().parse_at("🚀 重启预发的认证服务", now()).unwrap();
     assert_eq!(r.intent.name, IntentName::RunJob);
-    let got: Vec<_> = r.entities.iter().map(|x| (x.entity, x.value.as_str(), x.start, x.end, x.text.as_str())).collect();
+    let got: Vec<_> = r
+        .entities
+        .iter()
+        .map(|x| (x.entity, x.value.as_str(), x.start, x.end, x.text.as_str()))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -79,7 +99,10 @@ fn chinese_and_emoji_spans_count_characters() {
         let span: String = r.text.chars().skip(x.start).take(x.end - x.start).collect();
         assert_eq!(span, x.text);
     }
-    assert!(r.entities.iter().all(|x| x.extractor == Extractor::Gazetteer));
+    assert!(r
+        .entities
+        .iter()
+        .all(|x| x.extractor == Extractor::Gazetteer));
 }
 
 #[test]
@@ -87,15 +110,29 @@ fn bare_number_is_an_execution_id_when_the_intent_is_about_one() {
     let r = parser().parse_at("4812 怎么样了", now()).unwrap();
     assert_eq!(r.intent.name, IntentName::JobStatus);
     assert_eq!(r.entities.len(), 1);
-    assert_eq!((r.entities[0].entity, r.entities[0].value.as_str()), (EntityKind::ExecutionId, "4812"));
+    assert_eq!(
+        (r.entities[0].entity, r.entities[0].value.as_str()),
+        (EntityKind::ExecutionId, "4812")
+    );
 }
 
 #[test]
 fn times_resolve_against_the_reference_time() {
     let r = parser().parse_at("what failed yesterday?", now()).unwrap();
-    let t = r.entities.iter().find(|x| x.entity == EntityKind::Time).expect("time");
-    assert_eq!(t.value, "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00");
-    let s = r.entities.iter().find(|x| x.entity == EntityKind::Status).expect("status");
+    let t = r
+        .entities
+        .iter()
+        .find(|x| x.entity == EntityKind::Time)
+        .expect("time");
+    assert_eq!(
+        t.value,
+        "2026-11-26T00:00:00+08:00/2026-11-27T00:00:00+08:00"
+    );
+    let s = r
+        .entities
+        .iter()
+        .find(|x| x.entity == EntityKind::Status)
+        .expect("status");
     assert_eq!(s.value, "failed");
 }
 
@@ -125,11 +162,18 @@ fn an_ambiguous_name_asks_which_one() {
     assert_eq!(r.outcome, Outcome::Clarify, "{r:?}");
     let c = r.clarification.unwrap();
     assert_eq!(c.reason, ClarifyReason::AmbiguousEntity);
-    let values: Vec<&str> = c.options.iter().map(|o| o.entity.as_ref().unwrap().value.as_str()).collect();
+    let values: Vec<&str> = c
+        .options
+        .iter()
+        .map(|o| o.entity.as_ref().unwrap().value.as_str())
+        .collect();
     assert_eq!(values, vec!["backup-database", "backup-files"]);
     assert!(c.options.iter().all(|o| o.intent == IntentName::RunJob));
     assert_eq!(c.options[0].label, "backup-database (job)");
-    assert!(r.entities.iter().any(|x| x.entity == EntityKind::Host), "the unambiguous entities stay");
+    assert!(
+        r.entities.iter().any(|x| x.entity == EntityKind::Host),
+        "the unambiguous entities stay"
+    );
 }
 
 #[test]
@@ -175,6 +219,10 @@ fn a_new_job_is_recognized_at_once_while_others_parse() {
     for r in readers {
         assert!(r.join().unwrap() > 0);
     }
-    let job = after.entities.iter().find(|x| x.entity == EntityKind::Job).expect("job now known");
+    let job = after
+        .entities
+        .iter()
+        .find(|x| x.entity == EntityKind::Job)
+        .expect("job now known");
     assert_eq!(job.value, "purge-queue");
 }

@@ -74,7 +74,7 @@ pub fn parse_cases(
     cases: &[Case],
     default_now: Option<chrono::DateTime<chrono_tz::Tz>>,
 ) -> Result<Vec<ParseResult>> {
-    crate::parser::parallel_map(cases, |c| {
+    crate::parallel::parallel_map(cases, |c| {
         let now = match &c.now {
             Some(n) => chrono::DateTime::parse_from_rfc3339(n)
                 .map_err(|e| NluError::Cases {
@@ -314,7 +314,7 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
     }
     let mut confusions: Vec<(IntentName, IntentName, usize)> =
         confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect();
-    confusions.sort_by(|a, b| b.2.cmp(&a.2));
+    confusions.sort_by_key(|c| std::cmp::Reverse(c.2));
     let conf: Vec<f32> = results.iter().map(|r| r.intent.confidence).collect();
     let correct: Vec<bool> = cases
         .iter()

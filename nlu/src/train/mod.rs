@@ -77,55 +77,26 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let threads = std::thread::available_parallelism()
-        .map(|t| t.get())
-        .unwrap_or(1)
-        .min(n.max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Result<Vec<(usize, Vec<i64>, Vec<f32>)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= n {
-                            break;
-                        }
-                        let tokens = encoder.tokenize(&texts[i])?;
-                        let emb = encoder.embed_tokens(&tokens)?;
-                        out.push((i, tokens.ids, emb));
-                        bar.inc(1);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(NluError::Training("an embedding thread panicked".into()))
-                })
-            })
-            .collect()
-    });
+    let rows = crate::parallel::parallel_map(texts, |text| {
+        let tokens = encoder.tokenize(text)?;
+        let emb = encoder.embed_tokens(&tokens)?;
+        bar.inc(1);
+        Ok((tokens.ids, emb))
+    })?;
     bar.finish_and_clear();
     let mut embeddings = Array2::zeros((n, dim));
-    let mut tokens = vec![Vec::new(); n];
-    for r in results {
-        for (i, ids, emb) in r? {
-            if emb.len() != dim {
-                return Err(NluError::Training(format!(
-                    "encoder returned {} values, expected {dim}",
-                    emb.len()
-                )));
-            }
-            embeddings
-                .row_mut(i)
-                .assign(&ndarray::ArrayView1::from(&emb));
-            tokens[i] = ids;
+    let mut tokens = Vec::with_capacity(n);
+    for (i, (ids, emb)) in rows.into_iter().enumerate() {
+        if emb.len() != dim {
+            return Err(NluError::Training(format!(
+                "encoder returned {} values, expected {dim}",
+                emb.len()
+            )));
         }
+        embeddings
+            .row_mut(i)
+            .assign(&ndarray::ArrayView1::from(&emb));
+        tokens.push(ids);
     }
     Ok(Embedded { embeddings, tokens })
 }
