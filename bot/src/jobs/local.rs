@@ -708,17 +708,39 @@ pub fn proc_start_ticks(pid: i32) -> Option<i64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Whether any live (not zombie) process is in the process group, from `/proc`.
+pub fn group_alive(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return kill_group(pgid, 0);
+    };
+    dir.flatten().any(|d| {
+        let Some(pid) = d.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let mut f = after.split_whitespace();
+        let state = f.next();
+        let pgrp = f.nth(1).and_then(|v| v.parse::<i32>().ok());
+        pgrp == Some(pgid) && state != Some("Z") && state != Some("X")
+    })
+}
+
 /// After a crash: kills what is left of an execution's process group.
 async fn stop_orphaned_group(pid: i32, pid_start: Option<i64>) -> String {
     let now_start = proc_start_ticks(pid);
     // the leader is ours if it started when we recorded; if it is gone but the group lives,
     // the group is ours too (a pid is not reused while a group has its number)
     let leader_ours = pid_start.is_some() && now_start == pid_start;
-    let group_alive = kill_group(pid, 0);
-    if leader_ours || (now_start.is_none() && group_alive) {
+    let alive = group_alive(pid);
+    if leader_ours || (now_start.is_none() && alive) {
         kill_group(pid, libc::SIGKILL);
-        for _ in 0..20 {
-            if !kill_group(pid, 0) {
+        for _ in 0..40 {
+            if !group_alive(pid) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -777,6 +799,16 @@ mod tests {
         panic!("#{id} did not end");
     }
 
+    async fn gone(pgid: i32) -> bool {
+        for _ in 0..40 {
+            if !group_alive(pgid) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     const JOBS: &str = r#"
 [[jobs]]
 id = "echo"
@@ -831,7 +863,7 @@ id = "sleepy"
         assert_eq!(e.status, Status::TimedOut, "{e:?}");
         assert_eq!(e.signal, Some(libc::SIGTERM));
         let pid: i32 = std::fs::read_to_string(dir.path().join("pid")).unwrap().trim().parse().unwrap();
-        assert!(!kill_group(pid, 0), "the group is gone");
+        assert!(gone(pid).await, "the group is gone");
 
         let e = p.execute(req("sleepy", &[])).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -839,7 +871,7 @@ id = "sleepy"
         assert_eq!(e.status, Status::Cancelled);
         assert_eq!(e.cancelled_by.as_deref(), Some("bob"));
         let pid: i32 = std::fs::read_to_string(dir.path().join("pid")).unwrap().trim().parse().unwrap();
-        assert!(!kill_group(pid, 0));
+        assert!(gone(pid).await);
         assert!(matches!(
             p.cancel(e.id, "bob".into(), "c".into()).await,
             Err(PlatformError::AlreadyEnded { .. })
