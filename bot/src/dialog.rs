@@ -326,7 +326,8 @@ fn collect(
                         .nth(1)
                         .and_then(|s| s.split('`').next())
                         .map(str::to_string);
-                    retry(format!("{msg}."), sugg)
+                    let msg = if msg.ends_with(['.', '?', '!']) { msg } else { format!("{msg}.") };
+                    retry(msg, sugg)
                 }
             }
         }

@@ -266,8 +266,7 @@ impl Bot {
     /// Turns an execution event into pushed messages.
     pub async fn pushes_for(&self, ev: &ExecEvent) -> Vec<Outgoing> {
         let e = &ev.execution;
-        let mut watchers = self.store.subscribers(e.id).unwrap_or_default();
-        watchers.retain(|c| c != &e.channel);
+        let watchers = self.store.subscribers(e.id).unwrap_or_default();
         let mut out = Vec::new();
         match (ev.previous, e.status) {
             (None, Status::Scheduled) => {}
@@ -283,9 +282,9 @@ impl Bot {
                 } else {
                     format!("#{} {} is now running.", e.id, e.job)
                 };
-                let mut targets = watchers.clone();
+                let mut targets: BTreeSet<String> = watchers.into_iter().collect();
                 if delayed {
-                    targets.insert(0, e.channel.clone());
+                    targets.insert(e.channel.clone());
                 }
                 for c in targets {
                     out.push(Outgoing {

@@ -392,7 +392,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             "Started {} as #{} ({p}). I'll post the result here.",
             e.job, e.id
         ),
-        Status::Scheduled if e.run_at > ctx.now => format!(
+        Status::Scheduled if e.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(500) => format!(
             "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",
             e.job,
             e.id,

@@ -32,22 +32,20 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     if e.status.is_terminal() {
         return Response::text(super::full_report(ctx, &e).await);
     }
+    let state = match e.status {
+        crate::jobs::Status::Running => format!(
+            "running for {}",
+            e.duration(ctx.now).map(crate::render::duration).unwrap_or_default()
+        ),
+        _ if e.run_at > ctx.now => format!(
+            "scheduled for {}",
+            crate::render::time(e.run_at, ctx.tz())
+        ),
+        _ => "queued".to_string(),
+    };
     let mut r = Response::text(format!(
-        "Watching #{} {} ({}). I'll post every change here.",
-        e.id,
-        e.job,
-        match e.status {
-            crate::jobs::Status::Running => format!(
-                "running for {}",
-                e.duration(ctx.now).map(crate::render::duration).unwrap_or_default()
-            ),
-            _ => crate::render::report(&e, None, ctx.tz())
-                .lines()
-                .next()
-                .unwrap_or("scheduled")
-                .trim_end_matches('.')
-                .to_string(),
-        }
+        "Watching #{} {} ({state}). I'll post every change here.",
+        e.id, e.job
     ));
     r.track.push(e.id);
     r
