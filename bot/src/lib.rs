@@ -271,7 +271,7 @@ impl Bot {
         match (ev.previous, e.status) {
             (None, Status::Scheduled) => {}
             (Some(Status::Scheduled), Status::Running) => {
-                let delayed = e.run_at - e.created_at > chrono::Duration::seconds(2);
+                let delayed = e.run_at - e.created_at > chrono::Duration::milliseconds(500);
                 let text = if delayed {
                     format!(
                         "#{} {} started as scheduled ({}).",

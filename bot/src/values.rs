@@ -20,6 +20,12 @@ pub fn suggest<'a>(raw: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
         let score = strsim::normalized_damerau_levenshtein(&r, &cn);
         let prefix = cn.starts_with(&r) && r.chars().count() >= 3;
         let score = if prefix { score.max(0.75) } else { score };
+        // an abbreviation: every character in order (tgt -> target)
+        let abbrev = r.chars().count() >= 2 && {
+            let mut it = cn.chars();
+            r.chars().all(|c| it.any(|d| d == c))
+        } && cn.starts_with(r.chars().next().unwrap_or(' '));
+        let score = if abbrev { score.max(0.65) } else { score };
         if score >= 0.6 && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, c));
         }
@@ -247,5 +253,6 @@ aliases = ["db backup"]
         assert_eq!(suggest_job(&c, "bakup-database").as_deref(), Some("backup-database"));
         assert_eq!(suggest_job(&c, "backup").as_deref(), Some("backup-database"));
         assert_eq!(suggest_job(&c, "frobnicate"), None);
+        assert_eq!(suggest("tgt", ["target", "keep"]).as_deref(), Some("target"));
     }
 }
