@@ -195,7 +195,11 @@ struct RawRun {
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (num, unit) = if split == 0 { return None } else { s.split_at(split) };
+    let (num, unit) = if split == 0 {
+        return None;
+    } else {
+        s.split_at(split)
+    };
     let n: f64 = num.parse().ok()?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
@@ -280,7 +284,10 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            l.err(offset, format!("invalid configuration: {}", e.message().trim()))
+            l.err(
+                offset,
+                format!("invalid configuration: {}", e.message().trim()),
+            )
         })?;
 
         let time_zone = match &raw.bot.time_zone {
@@ -360,7 +367,9 @@ impl Config {
                 .unwrap_or_default();
             for arg in run.argv.get_ref().iter().chain(run.env.values()) {
                 for name in placeholders(arg) {
-                    if !params.contains(&name.as_str()) && !BUILTIN_PLACEHOLDERS.contains(&name.as_str()) {
+                    if !params.contains(&name.as_str())
+                        && !BUILTIN_PLACEHOLDERS.contains(&name.as_str())
+                    {
                         return Err(l.err(
                             run.argv.span().start,
                             format!(
@@ -399,7 +408,10 @@ impl Config {
                 RunSpec {
                     argv,
                     env: run.env.clone(),
-                    cwd: run.cwd.as_deref().map_or_else(|| base_dir.to_path_buf(), resolve),
+                    cwd: run
+                        .cwd
+                        .as_deref()
+                        .map_or_else(|| base_dir.to_path_buf(), resolve),
                     timeout,
                     concurrency,
                 },
@@ -536,7 +548,10 @@ id = "backup-database"
     fn missing_run_spec_names_the_line() {
         let e = err("[[jobs]]\nid = \"a\"\n\n[[jobs]]\nid = \"b\"\n[jobs.run]\nargv = [\"x\"]\n");
         assert_eq!(e.line(), Some(2), "{e}");
-        assert!(e.to_string().starts_with("bot.toml:2: job `a` has no run"), "{e}");
+        assert!(
+            e.to_string().starts_with("bot.toml:2: job `a` has no run"),
+            "{e}"
+        );
     }
 
     #[test]

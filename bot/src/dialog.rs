@@ -87,12 +87,26 @@ pub enum Step {
 }
 
 const CANCEL_WORDS: &[&str] = &[
-    "cancel", "stop", "abort", "quit", "never mind", "nevermind", "forget it", "no", "nope", "n",
-    "取消", "算了", "不用了", "不要了", "不", "否",
+    "cancel",
+    "stop",
+    "abort",
+    "quit",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "no",
+    "nope",
+    "n",
+    "取消",
+    "算了",
+    "不用了",
+    "不要了",
+    "不",
+    "否",
 ];
 const YES_WORDS: &[&str] = &[
-    "yes", "y", "yeah", "yep", "sure", "ok", "okay", "go", "go ahead", "do it", "confirm", "run it",
-    "是", "是的", "好", "好的", "确认", "确定", "可以", "行", "对",
+    "yes", "y", "yeah", "yep", "sure", "ok", "okay", "go", "go ahead", "do it", "confirm",
+    "run it", "是", "是的", "好", "好的", "确认", "确定", "可以", "行", "对",
 ];
 
 fn clean(text: &str) -> String {
@@ -139,18 +153,20 @@ pub fn choices_for(catalog: &Catalog, draft: &Draft, param: Option<&str>) -> Vec
 }
 
 /// Handles an answer. `parse` is the parser's reading of the text, when there is a parser.
-pub fn answer(
-    dialog: &Dialog,
-    text: &str,
-    parse: Option<&ParseResult>,
-    catalog: &Catalog,
-) -> Step {
+pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog: &Catalog) -> Step {
     match dialog {
         Dialog::Collecting {
             draft,
             param,
             suggestion,
-        } => collect(draft, param.as_deref(), suggestion.as_deref(), text, parse, catalog),
+        } => collect(
+            draft,
+            param.as_deref(),
+            suggestion.as_deref(),
+            text,
+            parse,
+            catalog,
+        ),
         Dialog::Confirming { draft } => {
             if is_yes(text) || parsed(parse, IntentName::Affirm) {
                 Step::Confirmed(draft.clone())
@@ -168,7 +184,10 @@ pub fn answer(
                 }
             }
         }
-        Dialog::Clarifying { options, parse: original } => {
+        Dialog::Clarifying {
+            options,
+            parse: original,
+        } => {
             let t = clean(text);
             let picked = t
                 .trim_start_matches('#')
@@ -180,7 +199,9 @@ pub fn answer(
                     options.iter().find(|o| {
                         clean(&o.label) == t
                             || o.intent.as_str() == t
-                            || o.entity.as_ref().is_some_and(|e| e.value.to_lowercase() == t)
+                            || o.entity
+                                .as_ref()
+                                .is_some_and(|e| e.value.to_lowercase() == t)
                     })
                 });
             if let Some(o) = picked {
@@ -201,7 +222,10 @@ pub fn answer(
                 Step::NotAnAnswer
             } else {
                 Step::Retry {
-                    message: format!("Please answer with a number from 1 to {}, or say cancel.", options.len()),
+                    message: format!(
+                        "Please answer with a number from 1 to {}, or say cancel.",
+                        options.len()
+                    ),
                     dialog: dialog.clone(),
                 }
             }
@@ -277,7 +301,10 @@ fn collect(
             let is_int = p.kind == nlu::catalog::ParamKind::Integer;
             let candidate = if !is_int { by_number(raw) } else { None };
             let candidate = candidate.or_else(|| {
-                if let (Some(d), true) = (&p.default, matches!(clean(raw).as_str(), "default" | "默认" | "")) {
+                if let (Some(d), true) = (
+                    &p.default,
+                    matches!(clean(raw).as_str(), "default" | "默认" | ""),
+                ) {
                     Some(d.clone())
                 } else {
                     suggestion.filter(|_| is_yes(raw)).map(str::to_string)
@@ -326,7 +353,11 @@ fn collect(
                         .nth(1)
                         .and_then(|s| s.split('`').next())
                         .map(str::to_string);
-                    let msg = if msg.ends_with(['.', '?', '!']) { msg } else { format!("{msg}.") };
+                    let msg = if msg.ends_with(['.', '?', '!']) {
+                        msg
+                    } else {
+                        format!("{msg}.")
+                    };
                     retry(msg, sugg)
                 }
             }
@@ -385,11 +416,22 @@ id = "backup-database"
     fn collects_a_host_by_name_number_or_typo() {
         let c = catalog();
         let d = collecting(Some("target"));
-        assert_eq!(continued(answer(&d, "db-02", None, &c)).params["target"], "db-02");
-        assert_eq!(continued(answer(&d, "1", None, &c)).params["target"], "db-01");
+        assert_eq!(
+            continued(answer(&d, "db-02", None, &c)).params["target"],
+            "db-02"
+        );
+        assert_eq!(
+            continued(answer(&d, "1", None, &c)).params["target"],
+            "db-01"
+        );
         let s = answer(&d, "db-3", None, &c);
-        let Step::Retry { message, dialog } = s else { panic!() };
-        assert!(message.contains("Did you mean `db-01`?") || message.contains("Did you mean `db-02`?"), "{message}");
+        let Step::Retry { message, dialog } = s else {
+            panic!()
+        };
+        assert!(
+            message.contains("Did you mean `db-01`?") || message.contains("Did you mean `db-02`?"),
+            "{message}"
+        );
         // yes accepts the suggestion
         let d2 = continued(answer(&dialog, "yes", None, &c));
         assert!(d2.params["target"].starts_with("db-0"));
@@ -401,14 +443,30 @@ id = "backup-database"
         let c = catalog();
         let d = collecting(Some("keep"));
         assert_eq!(continued(answer(&d, "3", None, &c)).params["keep"], "3");
-        assert_eq!(continued(answer(&d, "default", None, &c)).params["keep"], "7");
-        let Step::Retry { message, .. } = answer(&d, "lots", None, &c) else { panic!() };
+        assert_eq!(
+            continued(answer(&d, "default", None, &c)).params["keep"],
+            "7"
+        );
+        let Step::Retry { message, .. } = answer(&d, "lots", None, &c) else {
+            panic!()
+        };
         assert!(message.contains("whole number"), "{message}");
         let j = collecting(None);
-        assert_eq!(continued(answer(&j, "1", None, &c)).job.as_deref(), Some("backup-database"));
-        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c) else { panic!() };
-        assert!(message.contains("Did you mean `backup-database`?"), "{message}");
-        assert_eq!(continued(answer(&dialog, "y", None, &c)).job.as_deref(), Some("backup-database"));
+        assert_eq!(
+            continued(answer(&j, "1", None, &c)).job.as_deref(),
+            Some("backup-database")
+        );
+        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c) else {
+            panic!()
+        };
+        assert!(
+            message.contains("Did you mean `backup-database`?"),
+            "{message}"
+        );
+        assert_eq!(
+            continued(answer(&dialog, "y", None, &c)).job.as_deref(),
+            Some("backup-database")
+        );
     }
 
     #[test]
@@ -421,13 +479,18 @@ id = "backup-database"
         assert!(matches!(answer(&d, "确认", None, &c), Step::Confirmed(_)));
         assert!(matches!(answer(&d, "no", None, &c), Step::Abandon(_)));
         assert!(matches!(answer(&d, "maybe", None, &c), Step::Retry { .. }));
-        assert!(matches!(answer(&d, "!status 1", None, &c), Step::NotAnAnswer));
+        assert!(matches!(
+            answer(&d, "!status 1", None, &c),
+            Step::NotAnAnswer
+        ));
     }
 
     #[test]
     fn clarification_by_number_or_label() {
         let c = catalog();
-        let parse = crate::router::parse_command("!status 1001", Utc::now()).unwrap().unwrap();
+        let parse = crate::router::parse_command("!status 1001", Utc::now())
+            .unwrap()
+            .unwrap();
         let options = vec![
             ClarifyOption {
                 intent: IntentName::JobStatus,
@@ -441,12 +504,19 @@ id = "backup-database"
             },
         ];
         let d = Dialog::Clarifying { options, parse };
-        let Step::Clarified(r) = answer(&d, "2", None, &c) else { panic!() };
+        let Step::Clarified(r) = answer(&d, "2", None, &c) else {
+            panic!()
+        };
         assert_eq!(r.intent.name, IntentName::WatchJob);
-        let Step::Clarified(r) = answer(&d, "Check the status of a run", None, &c) else { panic!() };
+        let Step::Clarified(r) = answer(&d, "Check the status of a run", None, &c) else {
+            panic!()
+        };
         assert_eq!(r.intent.name, IntentName::JobStatus);
         assert!(matches!(answer(&d, "7", None, &c), Step::Retry { .. }));
-        assert!(matches!(answer(&d, "never mind", None, &c), Step::Abandon(_)));
+        assert!(matches!(
+            answer(&d, "never mind", None, &c),
+            Step::Abandon(_)
+        ));
     }
 
     #[test]

@@ -103,8 +103,14 @@ impl Bot {
             };
             if let Some(d) = &dialog {
                 if matches!(parse.intent.name, IntentName::Affirm | IntentName::Deny) {
-                    let word = if parse.intent.name == IntentName::Affirm { "yes" } else { "no" };
-                    return self.on_step(ctx, dialog::answer(d, word, Some(&parse), catalog)).await;
+                    let word = if parse.intent.name == IntentName::Affirm {
+                        "yes"
+                    } else {
+                        "no"
+                    };
+                    return self
+                        .on_step(ctx, dialog::answer(d, word, Some(&parse), catalog))
+                        .await;
                 }
             }
             return self.dispatch(ctx, &parse).await;
@@ -127,7 +133,9 @@ impl Bot {
         }
         match parse {
             Some(p) => self.dispatch(ctx, &p).await,
-            None => Response::text("I can't understand free text right now; use exact commands (!help)."),
+            None => Response::text(
+                "I can't understand free text right now; use exact commands (!help).",
+            ),
         }
     }
 
@@ -137,8 +145,17 @@ impl Bot {
             Step::Confirmed(draft) => handlers::run::execute(ctx, draft).await,
             Step::Retry { message, dialog } => {
                 let mut r = Response::text(message);
-                if let Dialog::Collecting { draft, param: Some(p), .. } = &dialog {
-                    if let Some(job) = draft.job.as_deref().and_then(|j| self.platform.catalog().job(j)) {
+                if let Dialog::Collecting {
+                    draft,
+                    param: Some(p),
+                    ..
+                } = &dialog
+                {
+                    if let Some(job) = draft
+                        .job
+                        .as_deref()
+                        .and_then(|j| self.platform.catalog().job(j))
+                    {
                         r.push(handlers::run::ask_prompt(self.platform.catalog(), job, p));
                     }
                 }
@@ -169,7 +186,11 @@ impl Bot {
     pub async fn dispatch(&self, ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         match parse.outcome {
             Outcome::Clarify => {
-                if let Some(c) = parse.clarification.as_ref().filter(|c| !c.options.is_empty()) {
+                if let Some(c) = parse
+                    .clarification
+                    .as_ref()
+                    .filter(|c| !c.options.is_empty())
+                {
                     let mut text = String::from("I'm not sure what you mean. Did you want to:");
                     for (i, o) in c.options.iter().enumerate() {
                         text.push_str(&format!("\n  {}. {}", i + 1, o.label));
@@ -181,14 +202,18 @@ impl Bot {
                     };
                     return match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &d, ctx.now) {
                         Ok(()) => Response::text(text),
-                        Err(e) => Response::text(format!("I couldn't remember this conversation: {e}")),
+                        Err(e) => {
+                            Response::text(format!("I couldn't remember this conversation: {e}"))
+                        }
                     };
                 }
                 handlers::fallback::handle(ctx, parse).await
             }
             Outcome::OutOfScope => handlers::fallback::handle(ctx, parse).await,
             Outcome::Understood => match parse.intent.name {
-                IntentName::RunJob => handlers::run::start(ctx, parse, IntentName::RunJob, None).await,
+                IntentName::RunJob => {
+                    handlers::run::start(ctx, parse, IntentName::RunJob, None).await
+                }
                 IntentName::DeployApp => handlers::deploy::handle(ctx, parse).await,
                 IntentName::JobStatus => handlers::status::handle(ctx, parse).await,
                 IntentName::WatchJob => handlers::watch::handle(ctx, parse).await,
@@ -211,7 +236,9 @@ impl Bot {
             return Err("I can't understand free text right now (the language model is not loaded); use exact commands such as !help.".into());
         };
         let text = text.to_string();
-        match tokio::task::spawn_blocking(move || parser.parse(&text)).await {
+        let parsed =
+            tokio::task::spawn_blocking(move || parser.parse(&text).map_err(|e| e.to_string()));
+        match parsed.await {
             Ok(Ok(p)) => {
                 tracing::debug!(intent = %p.intent.name, confidence = p.intent.confidence, outcome = ?p.outcome, "parsed");
                 Ok(p)
@@ -221,8 +248,17 @@ impl Bot {
         }
     }
 
-    fn load_dialog(&self, user: &str, channel: &str, now: DateTime<Utc>) -> Result<DialogLoad, String> {
-        let Some(stored) = self.store.get_dialog(user, channel).map_err(|e| e.to_string())? else {
+    fn load_dialog(
+        &self,
+        user: &str,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DialogLoad, String> {
+        let Some(stored) = self
+            .store
+            .get_dialog(user, channel)
+            .map_err(|e| e.to_string())?
+        else {
             return Ok(DialogLoad::None);
         };
         let d: Dialog = match serde_json::from_str(&stored.state) {
@@ -233,7 +269,9 @@ impl Bot {
             }
         };
         if stored.expires_at <= now {
-            self.store.delete_dialog(user, channel).map_err(|e| e.to_string())?;
+            self.store
+                .delete_dialog(user, channel)
+                .map_err(|e| e.to_string())?;
             return Ok(DialogLoad::Expired(d));
         }
         Ok(DialogLoad::Active(d))

@@ -15,7 +15,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "bot", version, about = "ChatOps bot: run and follow jobs from chat, in English or Chinese")]
+#[command(
+    name = "bot",
+    version,
+    about = "ChatOps bot: run and follow jobs from chat, in English or Chinese"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,7 +65,10 @@ fn init_logs(file: Option<&PathBuf>) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot open the log file {}", path.display()))?;
             builder.with_ansi(false).with_writer(Arc::new(f)).init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        None => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
     }
     Ok(())
 }
@@ -129,7 +136,10 @@ async fn chat(
     });
     let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(bot::run_notifier(bot.clone(), platform.events(), tx));
-    platform.start().await.context("cannot start the job platform")?;
+    platform
+        .start()
+        .await
+        .context("cannot start the job platform")?;
 
     let user = user
         .or_else(|| config.terminal.user.clone())
@@ -166,7 +176,10 @@ async fn chat(
     .await
     .context("cannot write to the terminal")?;
     if platform.running_count() > 0 {
-        eprintln!("bot: stopping {} running execution(s)", platform.running_count());
+        eprintln!(
+            "bot: stopping {} running execution(s)",
+            platform.running_count()
+        );
     }
     platform.shutdown().await;
     drain(&mut terminal, &mut pushes, &platform).await;
@@ -174,9 +187,9 @@ async fn chat(
 }
 
 async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
-    let model_dir = match &config.model_dir {
+    let model_dir: Result<PathBuf, String> = match &config.model_dir {
         Some(d) => Ok(d.clone()),
-        None => nlu::default_model_dir(),
+        None => nlu::default_model_dir().map_err(|e| e.to_string()),
     };
     let options = nlu::ParserOptions {
         catalog: Some(config.catalog.clone()),
@@ -184,7 +197,8 @@ async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
         ..Default::default()
     };
     let loaded = tokio::task::spawn_blocking(move || {
-        model_dir.and_then(|dir| nlu::Parser::load_with(&dir, options))
+        let dir = model_dir?;
+        nlu::Parser::load_with(&dir, options).map_err(|e| e.to_string())
     })
     .await;
     match loaded {

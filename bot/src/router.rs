@@ -82,7 +82,8 @@ pub fn split_words(s: &str) -> Result<Vec<String>, CommandError> {
 /// Reads `at=` values: RFC 3339, or `+N[s|m|h|d]` from now.
 pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
     if let Some(rel) = s.strip_prefix('+') {
-        let d = crate::config::parse_duration(rel).ok_or_else(|| CommandError::BadTime(s.into()))?;
+        let d =
+            crate::config::parse_duration(rel).ok_or_else(|| CommandError::BadTime(s.into()))?;
         let d = chrono::Duration::from_std(d).map_err(|_| CommandError::BadTime(s.into()))?;
         return Ok(now + d);
     }
@@ -150,8 +151,12 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
             entities.push(ent(EntityKind::Job, job.clone(), job));
             for a in rest {
                 match a.split_once('=') {
-                    Some(("at", v)) => entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a)),
-                    Some((k, _)) if !k.is_empty() => entities.push(ent(EntityKind::Param, a.clone(), a)),
+                    Some(("at", v)) => {
+                        entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
+                    }
+                    Some((k, _)) if !k.is_empty() => {
+                        entities.push(ent(EntityKind::Param, a.clone(), a))
+                    }
                     _ => return Err(CommandError::Usage(RUN_USAGE)),
                 }
             }
@@ -161,8 +166,12 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
             let mut positional = Vec::new();
             for a in args {
                 match a.split_once('=') {
-                    Some(("at", v)) => entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a)),
-                    Some((k, _)) if !k.is_empty() => entities.push(ent(EntityKind::Param, a.clone(), a)),
+                    Some(("at", v)) => {
+                        entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
+                    }
+                    Some((k, _)) if !k.is_empty() => {
+                        entities.push(ent(EntityKind::Param, a.clone(), a))
+                    }
                     _ => positional.push(a),
                 }
             }
@@ -201,9 +210,15 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
                     Some(("job", v)) => entities.push(ent(EntityKind::Job, v, a)),
                     Some(("status", v)) => entities.push(ent(EntityKind::Status, v, a)),
                     Some(("count", v)) => entities.push(ent(EntityKind::Count, v, a)),
-                    Some(("since", v)) => {
-                        entities.push(ent(EntityKind::Time, format!("{}/{}", rfc3339(parse_time(v, now)?), rfc3339(now + chrono::Duration::days(1))), a))
-                    }
+                    Some(("since", v)) => entities.push(ent(
+                        EntityKind::Time,
+                        format!(
+                            "{}/{}",
+                            rfc3339(parse_time(v, now)?),
+                            rfc3339(now + chrono::Duration::days(1))
+                        ),
+                        a,
+                    )),
                     Some(("until", v)) => entities.push(ent(
                         EntityKind::Time,
                         format!("1970-01-01T00:00:00Z/{}", rfc3339(parse_time(v, now)?)),
@@ -238,7 +253,10 @@ mod tests {
     }
 
     fn values(r: &ParseResult) -> Vec<(EntityKind, String)> {
-        r.entities.iter().map(|e| (e.entity, e.value.clone())).collect()
+        r.entities
+            .iter()
+            .map(|e| (e.entity, e.value.clone()))
+            .collect()
     }
 
     #[test]
@@ -266,13 +284,19 @@ mod tests {
 
     #[test]
     fn run_at_times() {
-        let now = DateTime::parse_from_rfc3339("2026-03-03T10:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-03-03T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let r = parse_command("!run x at=+5s", now).unwrap().unwrap();
         assert_eq!(r.entities[1].value, "2026-03-03T10:00:05Z");
-        let r = parse_command("!run x at=2026-03-03T23:00:00+01:00", now).unwrap().unwrap();
+        let r = parse_command("!run x at=2026-03-03T23:00:00+01:00", now)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.entities[1].value, "2026-03-03T22:00:00Z");
         assert_eq!(
-            parse_command("!run x at=tonight", now).unwrap().unwrap_err(),
+            parse_command("!run x at=tonight", now)
+                .unwrap()
+                .unwrap_err(),
             CommandError::BadTime("tonight".into())
         );
     }
@@ -282,9 +306,15 @@ mod tests {
         let r = p("!status 4812");
         assert_eq!(values(&r), vec![(EntityKind::ExecutionId, "4812".into())]);
         let r = p("!status backup-database");
-        assert_eq!(values(&r), vec![(EntityKind::Job, "backup-database".into())]);
+        assert_eq!(
+            values(&r),
+            vec![(EntityKind::Job, "backup-database".into())]
+        );
         assert_eq!(p("!cancel #4812").intent.name, IntentName::CancelJob);
-        assert!(matches!(parse_command("!cancel abc", Utc::now()), Some(Err(CommandError::BadId(_)))));
+        assert!(matches!(
+            parse_command("!cancel abc", Utc::now()),
+            Some(Err(CommandError::BadId(_)))
+        ));
         assert_eq!(p("!watch 1").intent.name, IntentName::WatchJob);
         assert_eq!(p("!jobs").intent.name, IntentName::ListJobs);
         assert_eq!(p("!HELP").intent.name, IntentName::Help);
@@ -301,8 +331,17 @@ mod tests {
                 (EntityKind::Count, "5".into()),
             ]
         );
-        assert!(matches!(parse_command("!frobnicate", Utc::now()), Some(Err(CommandError::Unknown(_)))));
-        assert!(matches!(parse_command("!run", Utc::now()), Some(Err(CommandError::Usage(_)))));
-        assert!(matches!(parse_command("!run x 'open", Utc::now()), Some(Err(CommandError::Quote))));
+        assert!(matches!(
+            parse_command("!frobnicate", Utc::now()),
+            Some(Err(CommandError::Unknown(_)))
+        ));
+        assert!(matches!(
+            parse_command("!run", Utc::now()),
+            Some(Err(CommandError::Usage(_)))
+        ));
+        assert!(matches!(
+            parse_command("!run x 'open", Utc::now()),
+            Some(Err(CommandError::Quote))
+        ));
     }
 }

@@ -5,7 +5,10 @@ use nlu::catalog::{Job, JobParameter, NamedItem, ParamKind};
 use nlu::Catalog;
 
 fn norm(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// The closest candidate to `raw` when it is close enough to be a typo.
@@ -21,10 +24,12 @@ pub fn suggest<'a>(raw: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
         let prefix = cn.starts_with(&r) && r.chars().count() >= 3;
         let score = if prefix { score.max(0.75) } else { score };
         // an abbreviation: every character in order (tgt -> target)
-        let abbrev = r.chars().count() >= 2 && {
-            let mut it = cn.chars();
-            r.chars().all(|c| it.any(|d| d == c))
-        } && cn.starts_with(r.chars().next().unwrap_or(' '));
+        let abbrev = r.chars().count() >= 2
+            && {
+                let mut it = cn.chars();
+                r.chars().all(|c| it.any(|d| d == c))
+            }
+            && cn.starts_with(r.chars().next().unwrap_or(' '));
         let score = if abbrev { score.max(0.65) } else { score };
         if score >= 0.6 && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, c));
@@ -138,7 +143,11 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
                     } else {
                         msg.push_str(&format!(
                             " (known: {})",
-                            items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+                            items
+                                .iter()
+                                .map(|i| i.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ));
                     }
                     return Err(msg);
@@ -163,8 +172,13 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
             _ => return Err(format!("`{}` must be yes or no, not `{v}`", p.name)),
         },
         ParamKind::Version => {
-            let s = v.strip_prefix(['v', 'V']).filter(|s| s.starts_with(|c: char| c.is_ascii_digit())).unwrap_or(v);
-            if s.chars().all(|c| c.is_ascii_alphanumeric() || ".-+_".contains(c)) {
+            let s = v
+                .strip_prefix(['v', 'V'])
+                .filter(|s| s.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(v);
+            if s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+_".contains(c))
+            {
                 s.to_string()
             } else {
                 return Err(format!("`{v}` is not a version (such as 2.4.1 or latest)"));
@@ -172,7 +186,12 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
         }
         ParamKind::Duration => match crate::config::parse_duration(v) {
             Some(_) => v.to_string(),
-            None => return Err(format!("`{}` must be a duration such as 30s, 5m or 2h, not `{v}`", p.name)),
+            None => {
+                return Err(format!(
+                    "`{}` must be a duration such as 30s, 5m or 2h, not `{v}`",
+                    p.name
+                ))
+            }
         },
         ParamKind::Time => match chrono::DateTime::parse_from_rfc3339(v) {
             Ok(_) => v.to_string(),
@@ -181,10 +200,18 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
         ParamKind::String => v.to_string(),
     };
     if !p.choices.is_empty() {
-        if let Some(c) = p.choices.iter().find(|c| c.eq_ignore_ascii_case(&canonical)) {
+        if let Some(c) = p
+            .choices
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(&canonical))
+        {
             return Ok(c.clone());
         }
-        let mut msg = format!("`{v}` is not one of the choices for `{}` ({})", p.name, p.choices.join(", "));
+        let mut msg = format!(
+            "`{v}` is not one of the choices for `{}` ({})",
+            p.name,
+            p.choices.join(", ")
+        );
         if let Some(s) = suggest(v, p.choices.iter().map(String::as_str)) {
             msg.push_str(&format!(". Did you mean `{s}`?"));
         }
@@ -238,21 +265,39 @@ aliases = ["db backup"]
         let e = validate(&c, p("env"), "prodution").unwrap_err();
         assert!(e.contains("Did you mean `production`?"), "{e}");
         assert_eq!(validate(&c, p("target"), "10.0.0.1"), Ok("10.0.0.1".into()));
-        assert!(validate(&c, p("target"), "zz-99").unwrap_err().contains("known: db-01"));
+        assert!(validate(&c, p("target"), "zz-99")
+            .unwrap_err()
+            .contains("known: db-01"));
         assert_eq!(validate(&c, p("keep"), "12"), Ok("12".into()));
         assert_eq!(validate(&c, p("keep"), "五"), Ok("5".into()));
-        assert!(validate(&c, p("keep"), "abc").unwrap_err().contains("whole number"));
+        assert!(validate(&c, p("keep"), "abc")
+            .unwrap_err()
+            .contains("whole number"));
         assert_eq!(validate(&c, p("compression"), "GZIP"), Ok("gzip".into()));
-        assert!(validate(&c, p("compression"), "gzp").unwrap_err().contains("Did you mean `gzip`?"));
+        assert!(validate(&c, p("compression"), "gzp")
+            .unwrap_err()
+            .contains("Did you mean `gzip`?"));
     }
 
     #[test]
     fn jobs_and_suggestions() {
         let c = catalog();
-        assert_eq!(resolve_job(&c, "DB backup").map(|j| j.id.as_str()), Some("backup-database"));
-        assert_eq!(suggest_job(&c, "bakup-database").as_deref(), Some("backup-database"));
-        assert_eq!(suggest_job(&c, "backup").as_deref(), Some("backup-database"));
+        assert_eq!(
+            resolve_job(&c, "DB backup").map(|j| j.id.as_str()),
+            Some("backup-database")
+        );
+        assert_eq!(
+            suggest_job(&c, "bakup-database").as_deref(),
+            Some("backup-database")
+        );
+        assert_eq!(
+            suggest_job(&c, "backup").as_deref(),
+            Some("backup-database")
+        );
         assert_eq!(suggest_job(&c, "frobnicate"), None);
-        assert_eq!(suggest("tgt", ["target", "keep"]).as_deref(), Some("target"));
+        assert_eq!(
+            suggest("tgt", ["target", "keep"]).as_deref(),
+            Some("target")
+        );
     }
 }

@@ -137,7 +137,10 @@ fn setup() -> tempfile::TempDir {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 struct Bot {
@@ -226,7 +229,10 @@ impl Bot {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("the bot did not exit; transcript:\n{}", self.transcript.join("\n"));
+                panic!(
+                    "the bot did not exit; transcript:\n{}",
+                    self.transcript.join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -257,7 +263,10 @@ fn read_pid(dir: &Path, file: &str) -> i32 {
 fn process_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next());
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X"))
         }
         Err(_) => false,
@@ -297,7 +306,10 @@ fn success_failure_status_and_history() {
     let l = bot.expect("#1002  flaky-task");
     assert!(l.contains("failed") && l.contains("exit 3"), "{l}");
     let l = bot.expect("#1001  backup-database");
-    assert!(l.contains("succeeded") && l.contains("exit 0") && l.contains("target=db-01"), "{l}");
+    assert!(
+        l.contains("succeeded") && l.contains("exit 0") && l.contains("target=db-01"),
+        "{l}"
+    );
     bot.expect("Success rate: 1/2 (50%).");
     bot.send("!history status=failed");
     bot.expect("Last 1 run (status failed), newest first:");
@@ -368,7 +380,10 @@ fn restart_marks_running_executions_interrupted() {
     assert!(process_alive(pid));
     let mut bot = Bot::start(dir.path(), &[]);
     let l = bot.expect("#1001 long-task was interrupted");
-    assert!(l.contains(&format!("its processes (group {pid}) were killed")), "{l}");
+    assert!(
+        l.contains(&format!("its processes (group {pid}) were killed")),
+        "{l}"
+    );
     assert!(eventually_gone(pid));
     bot.send("!status 1001");
     bot.expect("#1001 long-task was interrupted");
@@ -430,7 +445,9 @@ fn collects_missing_parameters_and_confirms_sensitive_jobs() {
     bot.expect("Started backup-database as #1001 (target=db-02).");
     // sensitive: asks, "no" abandons
     bot.send("!run deploy-app app=api environment=prod");
-    bot.expect("deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)");
+    bot.expect(
+        "deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)",
+    );
     bot.send("no");
     bot.expect("OK, I won't run deploy-app.");
     // sensitive, collected one at a time, then yes
@@ -522,5 +539,8 @@ fn malformed_config_names_the_line() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bot.toml:5: job `a` has no run specification"), "{err}");
+    assert!(
+        err.contains("bot.toml:5: job `a` has no run specification"),
+        "{err}"
+    );
 }

@@ -17,7 +17,10 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             e.id, e.job, e.status
         ));
     }
-    if let Some(r) = ctx.refused(&Action::Cancel { id: e.id, job: &e.job }) {
+    if let Some(r) = ctx.refused(&Action::Cancel {
+        id: e.id,
+        job: &e.job,
+    }) {
         return r;
     }
     match ctx

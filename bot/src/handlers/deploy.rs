@@ -12,5 +12,11 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             "Deploying isn't set up here: there is no `{DEPLOY_JOB}` job in the catalog."
         ));
     }
-    super::run::start(ctx, parse, IntentName::DeployApp, Some(DEPLOY_JOB.to_string())).await
+    super::run::start(
+        ctx,
+        parse,
+        IntentName::DeployApp,
+        Some(DEPLOY_JOB.to_string()),
+    )
+    .await
 }

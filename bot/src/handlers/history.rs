@@ -93,7 +93,10 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         .filter(|e| e.status.is_terminal() && e.status != Status::Cancelled)
         .collect();
     if ended.len() >= 2 && q.status.is_none() {
-        let ok = ended.iter().filter(|e| e.status == Status::Succeeded).count();
+        let ok = ended
+            .iter()
+            .filter(|e| e.status == Status::Succeeded)
+            .count();
         text.push_str(&format!(
             "\nSuccess rate: {ok}/{} ({}%).",
             ended.len(),

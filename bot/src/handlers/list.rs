@@ -29,8 +29,16 @@ pub fn describe(job: &Job) -> String {
     format!(
         "- {}{}: {}{}",
         job.id,
-        if job.sensitive { " [needs confirmation]" } else { "" },
-        if job.description.is_empty() { "no description" } else { &job.description },
+        if job.sensitive {
+            " [needs confirmation]"
+        } else {
+            ""
+        },
+        if job.description.is_empty() {
+            "no description"
+        } else {
+            &job.description
+        },
         if params.is_empty() {
             String::new()
         } else {
@@ -40,8 +48,31 @@ pub fn describe(job: &Job) -> String {
 }
 
 const STOP: &[&str] = &[
-    "list", "show", "jobs", "job", "the", "all", "what", "which", "can", "i", "run", "me", "available",
-    "are", "there", "templates", "do", "you", "have", "please", "my", "a", "an", "of", "for",
+    "list",
+    "show",
+    "jobs",
+    "job",
+    "the",
+    "all",
+    "what",
+    "which",
+    "can",
+    "i",
+    "run",
+    "me",
+    "available",
+    "are",
+    "there",
+    "templates",
+    "do",
+    "you",
+    "have",
+    "please",
+    "my",
+    "a",
+    "an",
+    "of",
+    "for",
 ];
 
 pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
@@ -71,15 +102,24 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             .jobs
             .iter()
             .filter(|j| {
-                let hay = format!("{} {} {}", j.id, j.description, j.aliases.join(" ")).to_lowercase();
-                words.iter().any(|w| hay.contains(w.as_str()) || hay.contains(w.trim_end_matches('s')))
+                let hay =
+                    format!("{} {} {}", j.id, j.description, j.aliases.join(" ")).to_lowercase();
+                words
+                    .iter()
+                    .any(|w| hay.contains(w.as_str()) || hay.contains(w.trim_end_matches('s')))
             })
             .collect();
     }
     let (title, jobs) = if jobs.is_empty() {
-        ("Jobs you can run:".to_string(), catalog.jobs.iter().collect::<Vec<_>>())
+        (
+            "Jobs you can run:".to_string(),
+            catalog.jobs.iter().collect::<Vec<_>>(),
+        )
     } else {
-        (format!("Matching jobs ({} of {}):", jobs.len(), catalog.jobs.len()), jobs)
+        (
+            format!("Matching jobs ({} of {}):", jobs.len(), catalog.jobs.len()),
+            jobs,
+        )
     };
     let mut text = title;
     for j in jobs {

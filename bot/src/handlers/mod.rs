@@ -65,7 +65,9 @@ impl Ctx<'_> {
     pub fn refused(&self, action: &Action<'_>) -> Option<Response> {
         match self.bot.policy.check(&self.actor(), action) {
             Decision::Allow => None,
-            Decision::Deny(reason) => Some(Response::text(format!("Sorry, you can't do that: {reason}"))),
+            Decision::Deny(reason) => Some(Response::text(format!(
+                "Sorry, you can't do that: {reason}"
+            ))),
         }
     }
 
@@ -85,7 +87,11 @@ pub fn entity(parse: &ParseResult, kind: EntityKind) -> Option<&str> {
 
 /// Reads a `time` entity: an instant, or `START/END`.
 pub fn time_range(value: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
-    let p = |s: &str| DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc));
+    let p = |s: &str| {
+        DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
     match value.split_once('/') {
         Some((a, b)) => Some((p(a)?, Some(p(b)?))),
         None => Some((p(value)?, None)),
@@ -101,7 +107,9 @@ pub async fn target_execution(
 ) -> Result<Execution, String> {
     let platform = &ctx.bot.platform;
     if let Some(id) = entity(parse, EntityKind::ExecutionId) {
-        let id: ExecId = id.parse().map_err(|_| format!("`{id}` is not an execution id."))?;
+        let id: ExecId = id
+            .parse()
+            .map_err(|_| format!("`{id}` is not an execution id."))?;
         return platform.status(id).await.map_err(|e| match e {
             crate::jobs::PlatformError::NotFound(_) => format!("There is no execution #{id}."),
             other => other.to_string(),

@@ -73,7 +73,9 @@ fn unknown_job_word(catalog: &Catalog, parse: &ParseResult) -> Option<String> {
     while i < chars.len() {
         if chars[i].is_alphanumeric() {
             let s = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '-' || chars[i] == '_') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '-' || chars[i] == '_')
+            {
                 i += 1;
             }
             let w: String = chars[s..i].iter().collect();
@@ -173,7 +175,10 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
         let _ = kind;
         let (name, v) = match value.split_once('=') {
             Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
-            None => match value.trim_start_matches('-').split_once(char::is_whitespace) {
+            None => match value
+                .trim_start_matches('-')
+                .split_once(char::is_whitespace)
+            {
                 Some((n, v)) => (n.to_string(), v.trim().to_string()),
                 None => continue,
             },
@@ -202,7 +207,9 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
         }
     }
     for (kind, value) in hints.iter().filter(|h| h.0 != EntityKind::Param) {
-        let Some(pk) = param_kind_for(*kind) else { continue };
+        let Some(pk) = param_kind_for(*kind) else {
+            continue;
+        };
         let Some(p) = job
             .parameters
             .iter()
@@ -349,7 +356,10 @@ pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str) -> String {
 }
 
 fn save(ctx: &Ctx<'_>, dialog: Dialog, response: Response) -> Response {
-    match ctx.bot.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
+    match ctx
+        .bot
+        .save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now)
+    {
         Ok(()) => response,
         Err(e) => Response::text(format!("I couldn't remember this conversation: {e}")),
     }
@@ -378,7 +388,9 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     let req = ExecRequest {
         job: job.id.clone(),
         params: draft.params.clone(),
-        run_at: draft.run_at.filter(|t| *t > ctx.now + chrono::Duration::seconds(1)),
+        run_at: draft
+            .run_at
+            .filter(|t| *t > ctx.now + chrono::Duration::seconds(1)),
         requested_by: ctx.msg.user.clone(),
         channel: ctx.msg.channel.clone(),
     };
@@ -392,13 +404,17 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             "Started {} as #{} ({p}). I'll post the result here.",
             e.job, e.id
         ),
-        Status::Scheduled if e.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(500) => format!(
-            "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",
-            e.job,
-            e.id,
-            crate::render::time(e.run_at, ctx.tz()),
-            crate::render::duration(e.run_at - ctx.now)
-        ),
+        Status::Scheduled
+            if e.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(500) =>
+        {
+            format!(
+                "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",
+                e.job,
+                e.id,
+                crate::render::time(e.run_at, ctx.tz()),
+                crate::render::duration(e.run_at - ctx.now)
+            )
+        }
         Status::Scheduled => format!(
             "Queued {} as #{} ({p}): it starts when a running {} ends. I'll post the result here.",
             e.job, e.id, e.job

@@ -9,7 +9,10 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         Ok(e) => e,
         Err(msg) => return Response::text(msg),
     };
-    if let Some(r) = ctx.refused(&Action::ReadExecution { id: e.id, job: &e.job }) {
+    if let Some(r) = ctx.refused(&Action::ReadExecution {
+        id: e.id,
+        job: &e.job,
+    }) {
         return r;
     }
     Response::text(super::full_report(ctx, &e).await)

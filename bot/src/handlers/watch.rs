@@ -10,7 +10,10 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         Ok(e) => e,
         Err(msg) => return Response::text(msg),
     };
-    if let Some(r) = ctx.refused(&Action::ReadExecution { id: e.id, job: &e.job }) {
+    if let Some(r) = ctx.refused(&Action::ReadExecution {
+        id: e.id,
+        job: &e.job,
+    }) {
         return r;
     }
     if e.status.is_terminal() {
@@ -35,12 +38,13 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     let state = match e.status {
         crate::jobs::Status::Running => format!(
             "running for {}",
-            e.duration(ctx.now).map(crate::render::duration).unwrap_or_default()
+            e.duration(ctx.now)
+                .map(crate::render::duration)
+                .unwrap_or_default()
         ),
-        _ if e.run_at > ctx.now => format!(
-            "scheduled for {}",
-            crate::render::time(e.run_at, ctx.tz())
-        ),
+        _ if e.run_at > ctx.now => {
+            format!("scheduled for {}", crate::render::time(e.run_at, ctx.tz()))
+        }
         _ => "queued".to_string(),
     };
     let mut r = Response::text(format!(

@@ -13,8 +13,8 @@
 //!   `interrupted`.
 
 use super::{
-    BoxFuture, ExecEvent, ExecId, ExecRequest, Execution, HistoryQuery, JobPlatform,
-    PlatformError, Status,
+    BoxFuture, ExecEvent, ExecId, ExecRequest, Execution, HistoryQuery, JobPlatform, PlatformError,
+    Status,
 };
 use crate::config::{param_env_name, substitute, Config, OutputLimits, RunSpec};
 use crate::store::{Finish, NewExecution, Store};
@@ -279,10 +279,14 @@ impl Inner {
                 detail: Some(format!("job `{}` has no run specification", e.job)),
                 ..Default::default()
             };
-            if self
-                .store
-                .finish(e.id, &[Status::Scheduled], Status::Failed, Utc::now(), &f, None)?
-            {
+            if self.store.finish(
+                e.id,
+                &[Status::Scheduled],
+                Status::Failed,
+                Utc::now(),
+                &f,
+                None,
+            )? {
                 self.emit(Some(Status::Scheduled), e.id, None);
             }
             return Ok(());
@@ -294,7 +298,11 @@ impl Inner {
         for (i, a) in spec.argv.iter().enumerate() {
             // an argument that is only the placeholder of an absent parameter is left out
             let only = crate::config::placeholders(a);
-            if i > 0 && only.len() == 1 && a == &format!("{{{}}}", only[0]) && !values.contains_key(&only[0]) {
+            if i > 0
+                && only.len() == 1
+                && a == &format!("{{{}}}", only[0])
+                && !values.contains_key(&only[0])
+            {
                 continue;
             }
             argv.push(substitute(a, &values));
@@ -324,17 +332,23 @@ impl Inner {
                     detail: Some(format!("cannot start `{}`: {err}", argv[0])),
                     ..Default::default()
                 };
-                if self
-                    .store
-                    .finish(e.id, &[Status::Scheduled], Status::Failed, Utc::now(), &f, None)?
-                {
+                if self.store.finish(
+                    e.id,
+                    &[Status::Scheduled],
+                    Status::Failed,
+                    Utc::now(),
+                    &f,
+                    None,
+                )? {
                     self.emit(Some(Status::Scheduled), e.id, None);
                 }
                 return Ok(());
             }
         };
         let Some(pid) = child.id().map(|p| p as i32) else {
-            return Err(PlatformError::Other("the child exited before it had an id".into()));
+            return Err(PlatformError::Other(
+                "the child exited before it had an id".into(),
+            ));
         };
         let pid_start = proc_start_ticks(pid);
         let claimed = self.store.mark_running(e.id, Utc::now(), pid, pid_start)?;
@@ -364,7 +378,9 @@ impl Inner {
         let timeout = spec.timeout;
         tokio::spawn(async move {
             inner
-                .monitor(e.id, pid, child, stdout, stderr, output, stop_rx, done_tx, timeout)
+                .monitor(
+                    e.id, pid, child, stdout, stderr, output, stop_rx, done_tx, timeout,
+                )
                 .await;
         });
         Ok(())
@@ -431,7 +447,7 @@ impl Inner {
                         peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
                     }
                     ticks += 1;
-                    if ticks % 5 == 0 {
+                    if ticks.is_multiple_of(5) {
                         self.flush_output(id, &output);
                     }
                 }
@@ -442,7 +458,10 @@ impl Inner {
         drop(child);
         for r in readers.into_iter().flatten() {
             let abort = r.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), r).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(2), r)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -469,7 +488,8 @@ impl Inner {
                     None if f.exit_code == Some(0) => Status::Succeeded,
                     None => {
                         if let Some(sig) = f.signal {
-                            f.detail = Some(format!("killed by signal {sig} ({})", signal_name(sig)));
+                            f.detail =
+                                Some(format!("killed by signal {sig} ({})", signal_name(sig)));
                         }
                         Status::Failed
                     }
@@ -582,10 +602,14 @@ impl Inner {
                 detail: Some(format!("cancelled by {by} before it started")),
                 ..Default::default()
             };
-            if self
-                .store
-                .finish(id, &[Status::Scheduled], Status::Cancelled, Utc::now(), &f, Some(&by))?
-            {
+            if self.store.finish(
+                id,
+                &[Status::Scheduled],
+                Status::Cancelled,
+                Utc::now(),
+                &f,
+                Some(&by),
+            )? {
                 self.emit(Some(Status::Scheduled), id, Some(channel));
                 return self.store.get(id)?.ok_or(PlatformError::NotFound(id));
             }
@@ -621,7 +645,10 @@ impl Inner {
         }
         let e = self.store.get(id)?.ok_or(PlatformError::NotFound(id))?;
         if !e.status.is_terminal() {
-            return Err(PlatformError::Other(format!("#{id} is {} and cannot be cancelled now", e.status)));
+            return Err(PlatformError::Other(format!(
+                "#{id} is {} and cannot be cancelled now",
+                e.status
+            )));
         }
         Ok(e)
     }
@@ -638,7 +665,11 @@ impl JobPlatform for LocalPlatform {
 
     fn status(&self, id: ExecId) -> BoxFuture<'_, Result<Execution, PlatformError>> {
         Box::pin(async move {
-            let mut e = self.inner.store.get(id)?.ok_or(PlatformError::NotFound(id))?;
+            let mut e = self
+                .inner
+                .store
+                .get(id)?
+                .ok_or(PlatformError::NotFound(id))?;
             if e.status == Status::Running {
                 if let Some(r) = self.inner.running_map().get(&id) {
                     let o = lock(&r.output);
@@ -813,7 +844,10 @@ mod tests {
     fn req(job: &str, params: &[(&str, &str)]) -> ExecRequest {
         ExecRequest {
             job: job.into(),
-            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             run_at: None,
             requested_by: "tester".into(),
             channel: "test".into(),
@@ -868,7 +902,10 @@ id = "sleepy"
         let dir = tempfile::tempdir().unwrap();
         let (p, store) = platform(dir.path(), JOBS);
         p.start().await.unwrap();
-        let e = p.execute(req("echo", &[("msg", "x; rm -rf / $(id)")])).await.unwrap();
+        let e = p
+            .execute(req("echo", &[("msg", "x; rm -rf / $(id)")]))
+            .await
+            .unwrap();
         assert_eq!(e.status, Status::Running);
         let e = wait_end(&p, e.id).await;
         assert_eq!(e.status, Status::Succeeded, "{e:?}");
@@ -878,10 +915,18 @@ id = "sleepy"
         assert!(e.output.contains("oops"));
         assert!(e.cpu_ms.is_some());
         assert_eq!(e.params["code"], "0", "defaults are recorded");
-        let e = p.execute(req("echo", &[("msg", "x"), ("code", "3")])).await.unwrap();
+        let e = p
+            .execute(req("echo", &[("msg", "x"), ("code", "3")]))
+            .await
+            .unwrap();
         let e = wait_end(&p, e.id).await;
         assert_eq!((e.status, e.exit_code), (Status::Failed, Some(3)));
-        let ev: Vec<String> = store.events(e.id).unwrap().into_iter().map(|e| e.1).collect();
+        let ev: Vec<String> = store
+            .events(e.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.1)
+            .collect();
         assert_eq!(ev, ["scheduled", "running", "failed"]);
     }
 
@@ -894,7 +939,11 @@ id = "sleepy"
         let e = wait_end(&p, e.id).await;
         assert_eq!(e.status, Status::TimedOut, "{e:?}");
         assert_eq!(e.signal, Some(libc::SIGTERM));
-        let pid: i32 = std::fs::read_to_string(dir.path().join("pid")).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         assert!(gone(pid).await, "the group is gone");
 
         let e = p.execute(req("sleepy", &[])).await.unwrap();
@@ -902,7 +951,11 @@ id = "sleepy"
         let e = p.cancel(e.id, "bob".into(), "c".into()).await.unwrap();
         assert_eq!(e.status, Status::Cancelled);
         assert_eq!(e.cancelled_by.as_deref(), Some("bob"));
-        let pid: i32 = std::fs::read_to_string(dir.path().join("pid")).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         assert!(gone(pid).await);
         assert!(matches!(
             p.cancel(e.id, "bob".into(), "c".into()).await,
@@ -969,14 +1022,20 @@ id = "one"
                 run_at: Utc::now(),
             })
             .unwrap();
-        store.mark_running(e.id, Utc::now(), pid, proc_start_ticks(pid)).unwrap();
+        store
+            .mark_running(e.id, Utc::now(), pid, proc_start_ticks(pid))
+            .unwrap();
         drop(store);
         let (p, _) = platform(dir.path(), JOBS);
         let mut events = p.events();
         let interrupted = p.start().await.unwrap();
         assert_eq!(interrupted.len(), 1);
         assert_eq!(interrupted[0].status, Status::Interrupted);
-        assert!(interrupted[0].detail.as_deref().unwrap_or("").contains("were killed"));
+        assert!(interrupted[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("were killed"));
         let ev = events.recv().await.unwrap();
         assert_eq!(ev.execution.status, Status::Interrupted);
         let st = child.wait().unwrap();

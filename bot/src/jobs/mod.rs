@@ -186,8 +186,12 @@ pub trait JobPlatform: Send + Sync {
     /// The current state of an execution (with live output while it runs).
     fn status(&self, id: ExecId) -> BoxFuture<'_, Result<Execution, PlatformError>>;
     /// Stops a running or scheduled execution and returns its final state.
-    fn cancel(&self, id: ExecId, by: String, channel: String)
-        -> BoxFuture<'_, Result<Execution, PlatformError>>;
+    fn cancel(
+        &self,
+        id: ExecId,
+        by: String,
+        channel: String,
+    ) -> BoxFuture<'_, Result<Execution, PlatformError>>;
     /// Past and current executions, newest first.
     fn history(&self, q: HistoryQuery) -> BoxFuture<'_, Result<Vec<Execution>, PlatformError>>;
     /// Status changes from now on.

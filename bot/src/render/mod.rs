@@ -31,7 +31,9 @@ pub fn duration(d: chrono::Duration) -> String {
 
 /// `2026-03-03 23:00:00 CET`.
 pub fn time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+    t.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }
 
 /// `target=db-01, compression=zstd`, or `no parameters`.
@@ -92,7 +94,10 @@ pub fn job_stats(e: &Execution, recent: &[Execution]) -> JobStats {
         .filter(|r| r.id <= e.id && r.status.is_terminal() && r.status != Status::Cancelled)
         .take(10)
         .collect();
-    let ok = ended.iter().filter(|r| r.status == Status::Succeeded).count();
+    let ok = ended
+        .iter()
+        .filter(|r| r.status == Status::Succeeded)
+        .count();
     JobStats {
         median_success,
         recent: (ok, ended.len()),
@@ -166,7 +171,9 @@ pub fn headline(e: &Execution) -> String {
             "#{} {} was interrupted: {}.",
             e.id,
             e.job,
-            e.detail.as_deref().unwrap_or("the bot stopped while it ran")
+            e.detail
+                .as_deref()
+                .unwrap_or("the bot stopped while it ran")
         ),
         Status::Running => format!("#{} {} is running (for {took}).", e.id, e.job),
         Status::Scheduled => format!("#{} {} is scheduled.", e.id, e.job),
@@ -215,7 +222,10 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz) -> String {
                 facts.push(format!("started {} by {}", time(t, tz), e.requested_by));
             }
             if let Some(c) = e.cpu_ms {
-                facts.push(format!("CPU {}", duration_std(Duration::from_millis(c.max(0) as u64))));
+                facts.push(format!(
+                    "CPU {}",
+                    duration_std(Duration::from_millis(c.max(0) as u64))
+                ));
             }
             if let Some(m) = e.max_rss_kb {
                 facts.push(format!("peak memory {}", memory_kb(m)));
@@ -263,7 +273,10 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz) -> String {
 /// One line per execution, for history.
 pub fn history_line(e: &Execution, tz: Tz) -> String {
     let when = e.started_at.unwrap_or(e.run_at);
-    let took = e.duration(Utc::now()).map(duration).unwrap_or_else(|| "-".into());
+    let took = e
+        .duration(Utc::now())
+        .map(duration)
+        .unwrap_or_else(|| "-".into());
     let code = e
         .exit_code
         .map(|c| format!("exit {c}"))
@@ -331,7 +344,10 @@ mod tests {
         assert_eq!(s.median_success, Some(chrono::Duration::seconds(2)));
         assert_eq!(s.recent, (4, 5));
         let r = report(&recent[0], Some(&s), chrono_tz::UTC);
-        assert!(r.contains("took longer than usual (10.0s vs. a median of 2.0s)"), "{r}");
+        assert!(
+            r.contains("took longer than usual (10.0s vs. a median of 2.0s)"),
+            "{r}"
+        );
         assert!(r.contains("4/5 (80%)"), "{r}");
         let s = job_stats(&recent[1], &recent);
         assert_eq!(s.median_success, None, "needs three earlier successes");

@@ -125,6 +125,9 @@ pub struct RunningRow {
     pub pid_start: Option<i64>,
 }
 
+/// A recorded transition: (time, status, detail).
+pub type Transition = (DateTime<Utc>, String, Option<String>);
+
 /// The database.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -204,7 +207,9 @@ impl Store {
 
     /// The schema version.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn().query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     // ---- executions ------------------------------------------------------------------------
@@ -212,7 +217,8 @@ impl Store {
     pub fn insert_execution(&self, new: &NewExecution<'_>) -> Result<Execution> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let params = serde_json::to_string(new.params).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let params =
+            serde_json::to_string(new.params).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
             "INSERT INTO executions (job, params, requested_by, channel, status, created_at, run_at)
              VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
@@ -225,7 +231,8 @@ impl Store {
         )?;
         tx.commit()?;
         drop(conn);
-        self.get(id)?.ok_or_else(|| StoreError::Corrupt(format!("#{id} vanished")))
+        self.get(id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("#{id} vanished")))
     }
 
     pub fn get(&self, id: ExecId) -> Result<Option<Execution>> {
@@ -325,7 +332,7 @@ impl Store {
     }
 
     /// The recorded transitions of an execution: (time, status, detail).
-    pub fn events(&self, id: ExecId) -> Result<Vec<(DateTime<Utc>, String, Option<String>)>> {
+    pub fn events(&self, id: ExecId) -> Result<Vec<Transition>> {
         let conn = self.conn();
         let mut st = conn.prepare(
             "SELECT at, status, detail FROM execution_events WHERE execution_id = ?1 ORDER BY rowid",
@@ -337,8 +344,9 @@ impl Store {
     /// Executions recorded as running (after a crash: the ones that were interrupted).
     pub fn running(&self) -> Result<Vec<RunningRow>> {
         let conn = self.conn();
-        let mut st =
-            conn.prepare("SELECT id, pid, pid_start FROM executions WHERE status = 'running' ORDER BY id")?;
+        let mut st = conn.prepare(
+            "SELECT id, pid, pid_start FROM executions WHERE status = 'running' ORDER BY id",
+        )?;
         let rows = st.query_map([], |r| {
             Ok(RunningRow {
                 id: r.get(0)?,
@@ -383,11 +391,17 @@ impl Store {
         }
         if let Some(t) = q.since {
             args.push(ms(t).into());
-            sql.push_str(&format!(" AND COALESCE(started_at, run_at) >= ?{}", args.len()));
+            sql.push_str(&format!(
+                " AND COALESCE(started_at, run_at) >= ?{}",
+                args.len()
+            ));
         }
         if let Some(t) = q.until {
             args.push(ms(t).into());
-            sql.push_str(&format!(" AND COALESCE(started_at, run_at) < ?{}", args.len()));
+            sql.push_str(&format!(
+                " AND COALESCE(started_at, run_at) < ?{}",
+                args.len()
+            ));
         }
         args.push((q.limit.clamp(1, 1000) as i64).into());
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
@@ -443,7 +457,13 @@ impl Store {
     // ---- subscriptions ---------------------------------------------------------------------
 
     /// Subscribes a channel to an execution; false when it already was.
-    pub fn subscribe(&self, id: ExecId, channel: &str, user: &str, at: DateTime<Utc>) -> Result<bool> {
+    pub fn subscribe(
+        &self,
+        id: ExecId,
+        channel: &str,
+        user: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
         let n = self.conn().execute(
             "INSERT OR IGNORE INTO subscriptions (execution_id, channel, user, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, channel, user, ms(at)],
@@ -454,8 +474,9 @@ impl Store {
     /// The channels subscribed to an execution.
     pub fn subscribers(&self, id: ExecId) -> Result<Vec<String>> {
         let conn = self.conn();
-        let mut st =
-            conn.prepare("SELECT channel FROM subscriptions WHERE execution_id = ?1 ORDER BY created_at")?;
+        let mut st = conn.prepare(
+            "SELECT channel FROM subscriptions WHERE execution_id = ?1 ORDER BY created_at",
+        )?;
         let rows = st.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -502,7 +523,11 @@ fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn new<'a>(job: &'a str, p: &'a BTreeMap<String, String>, at: DateTime<Utc>) -> NewExecution<'a> {
+    fn new<'a>(
+        job: &'a str,
+        p: &'a BTreeMap<String, String>,
+        at: DateTime<Utc>,
+    ) -> NewExecution<'a> {
         NewExecution {
             job,
             params: p,
@@ -527,7 +552,10 @@ mod tests {
         let c = Connection::open(&path).unwrap();
         c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
-        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 
     #[test]
@@ -550,11 +578,18 @@ mod tests {
             cpu_ms: Some(12),
             ..Default::default()
         };
-        assert!(s.finish(e.id, &[Status::Running], Status::Succeeded, t0, &f, None).unwrap());
-        assert!(!s.finish(e.id, &[Status::Running], Status::Failed, t0, &f, None).unwrap());
+        assert!(s
+            .finish(e.id, &[Status::Running], Status::Succeeded, t0, &f, None)
+            .unwrap());
+        assert!(!s
+            .finish(e.id, &[Status::Running], Status::Failed, t0, &f, None)
+            .unwrap());
         let e = s.get(e.id).unwrap().unwrap();
         assert_eq!(e.status, Status::Succeeded);
-        assert_eq!(e.output, "a\nb\n", "empty final output keeps the flushed tail");
+        assert_eq!(
+            e.output, "a\nb\n",
+            "empty final output keeps the flushed tail"
+        );
         assert_eq!(e.exit_code, Some(0));
         let ev: Vec<String> = s.events(e.id).unwrap().into_iter().map(|e| e.1).collect();
         assert_eq!(ev, ["scheduled", "running", "succeeded"]);
@@ -568,7 +603,12 @@ mod tests {
             })
             .unwrap();
         assert_eq!(h.len(), 1);
-        let h = s.history(&HistoryQuery { limit: 10, ..Default::default() }).unwrap();
+        let h = s
+            .history(&HistoryQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(h.iter().map(|e| e.id).collect::<Vec<_>>(), [1002, 1001]);
         let h = s
             .history(&HistoryQuery {
@@ -578,7 +618,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(h.len(), 1);
-        assert_eq!(s.next_due().unwrap().map(|t| t.timestamp_millis()), Some(t0.timestamp_millis()));
+        assert_eq!(
+            s.next_due().unwrap().map(|t| t.timestamp_millis()),
+            Some(t0.timestamp_millis())
+        );
     }
 
     #[test]
