@@ -1,4 +1,215 @@
-fn main() {
-    eprintln!("bot: not built yet (see issue 5)");
-    std::process::exit(2);
+//! `bot`: the ChatOps bot. Arguments and wiring only; the logic is in the library.
+
+use anyhow::Context;
+use bot::adapters::terminal::{Terminal, CHANNEL};
+use bot::adapters::{drain, serve, ServeOptions};
+use bot::config::Config;
+use bot::jobs::local::LocalPlatform;
+use bot::jobs::{HistoryQuery, JobPlatform};
+use bot::policy::AllowAll;
+use bot::store::Store;
+use bot::Bot;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "bot",
+    version,
+    about = "ChatOps bot: run and follow jobs from chat, in English or Chinese"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Chat in the terminal (one message per line when stdin is not a terminal).
+    Chat {
+        /// The configuration file.
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// Who you are in the chat (default: the configuration's, else $USER).
+        #[arg(long)]
+        user: Option<String>,
+        /// At the end of input, wait until every execution started or watched has ended.
+        #[arg(long)]
+        wait: bool,
+        /// The SQLite database (overrides the configuration's `storage.path`).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Write logs to this file instead of stderr.
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+    /// Check a configuration file and exit.
+    CheckConfig {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+    },
+}
+
+fn init_logs(file: Option<&PathBuf>) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match file {
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            builder.with_ansi(false).with_writer(Arc::new(f)).init();
+        }
+        None => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::CheckConfig { config } => Config::load(&config)
+            .map(|c| {
+                println!(
+                    "{}: OK ({} jobs, time zone {}, database {})",
+                    config.display(),
+                    c.catalog.jobs.len(),
+                    c.time_zone,
+                    c.database.display()
+                );
+            })
+            .map_err(anyhow::Error::from),
+        Command::Chat {
+            config,
+            user,
+            wait,
+            db,
+            log,
+        } => init_logs(log.as_ref()).and_then(|()| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the runtime")?
+                .block_on(chat(config, user, wait, db))
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn chat(
+    config_path: PathBuf,
+    user: Option<String>,
+    wait: bool,
+    db: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut config = Config::load(&config_path)?;
+    if let Some(db) = db {
+        config.database = db;
+    }
+    let config = Arc::new(config);
+    let store = Arc::new(
+        Store::open(&config.database)
+            .with_context(|| format!("cannot open the database {}", config.database.display()))?,
+    );
+    let parser = load_parser(&config).await;
+    let platform = LocalPlatform::new(&config, store.clone());
+    let bot = Arc::new(Bot {
+        config: config.clone(),
+        store: store.clone(),
+        platform: Arc::new(platform.clone()),
+        policy: Arc::new(AllowAll),
+        parser,
+    });
+    let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(bot::run_notifier(bot.clone(), platform.events(), tx));
+    platform
+        .start()
+        .await
+        .context("cannot start the job platform")?;
+
+    let user = user
+        .or_else(|| config.terminal.user.clone())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "operator".into());
+    let interactive = Terminal::stdin_is_tty();
+    if interactive {
+        println!(
+            "opsnlu bot: {} jobs from {}. Ask in English or Chinese (\"help\", \"list jobs\", \"run backup-database on db-01\"); Ctrl-D quits.",
+            config.catalog.jobs.len(),
+            config_path.display()
+        );
+    }
+    // the terminal's runs still open from an earlier session are followed too
+    let mut follow: Vec<i64> = platform
+        .history(HistoryQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.channel == CHANNEL && !e.status.is_terminal())
+        .map(|e| e.id)
+        .collect();
+    follow.extend(store.open_subscriptions(CHANNEL).unwrap_or_default());
+    let mut terminal = Terminal::new(user, interactive);
+    serve(
+        bot.clone(),
+        &mut terminal,
+        &mut pushes,
+        ServeOptions { wait, follow },
+    )
+    .await
+    .context("cannot write to the terminal")?;
+    if platform.running_count() > 0 {
+        eprintln!(
+            "bot: stopping {} running execution(s)",
+            platform.running_count()
+        );
+    }
+    platform.shutdown().await;
+    drain(&mut terminal, &mut pushes, &platform).await;
+    Ok(())
+}
+
+async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
+    let model_dir: Result<PathBuf, String> = match &config.model_dir {
+        Some(d) => Ok(d.clone()),
+        None => nlu::default_model_dir().map_err(|e| e.to_string()),
+    };
+    let options = nlu::ParserOptions {
+        catalog: Some(config.catalog.clone()),
+        time_zone: config.time_zone,
+        ..Default::default()
+    };
+    let loaded = tokio::task::spawn_blocking(move || {
+        let dir = model_dir?;
+        nlu::Parser::load_with(&dir, options).map_err(|e| e.to_string())
+    })
+    .await;
+    match loaded {
+        Ok(Ok(p)) => Some(Arc::new(p)),
+        Ok(Err(e)) => {
+            eprintln!("bot: free text is off, only !commands work: {e}");
+            None
+        }
+        Err(e) => {
+            eprintln!("bot: free text is off, only !commands work: {e}");
+            None
+        }
+    }
 }

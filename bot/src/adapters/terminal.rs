@@ -1,0 +1,116 @@
+//! The terminal adapter: an interactive chat on a tty (prompt, replies, pushed updates as
+//! they happen), or, when stdin is not a terminal, one message per input line with replies
+//! and updates on stdout, so scripts and tests can drive the bot.
+
+use super::Adapter;
+use crate::jobs::BoxFuture;
+use crate::{Message, Outgoing};
+use std::io::{BufRead, IsTerminal, Write};
+use tokio::sync::mpsc;
+
+/// The channel name of the terminal.
+pub const CHANNEL: &str = "terminal";
+
+pub struct Terminal {
+    user: String,
+    interactive: bool,
+    lines: mpsc::UnboundedReceiver<String>,
+    prompt_shown: bool,
+}
+
+impl Terminal {
+    /// Reads stdin on its own thread. `interactive` is usually `stdin().is_terminal()`.
+    pub fn new(user: String, interactive: bool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            let mut lock = stdin.lock();
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match lock.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf)
+                            .trim_end_matches(['\n', '\r'])
+                            .to_string();
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Terminal {
+            user,
+            interactive,
+            lines: rx,
+            prompt_shown: false,
+        }
+    }
+
+    /// Whether stdin is a terminal.
+    pub fn stdin_is_tty() -> bool {
+        std::io::stdin().is_terminal()
+    }
+}
+
+impl Adapter for Terminal {
+    fn recv(&mut self) -> BoxFuture<'_, Option<Message>> {
+        Box::pin(async move {
+            loop {
+                let line = self.lines.recv().await?;
+                self.prompt_shown = false;
+                if line.trim().is_empty() {
+                    if self.interactive {
+                        let mut out = std::io::stdout().lock();
+                        let _ = write!(out, "you> ");
+                        let _ = out.flush();
+                        self.prompt_shown = true;
+                    }
+                    continue;
+                }
+                if self.interactive && matches!(line.trim(), "/quit" | "/exit" | "quit" | "exit") {
+                    return None;
+                }
+                return Some(Message {
+                    user: self.user.clone(),
+                    channel: CHANNEL.to_string(),
+                    text: line,
+                });
+            }
+        })
+    }
+
+    fn send(&mut self, o: &Outgoing) -> BoxFuture<'_, std::io::Result<()>> {
+        let text = o.text.clone();
+        Box::pin(async move {
+            let mut out = std::io::stdout().lock();
+            if self.interactive {
+                if self.prompt_shown {
+                    // a pushed update while the prompt waits: replace the prompt line
+                    write!(out, "\r\x1b[K")?;
+                    self.prompt_shown = false;
+                }
+                for (i, l) in text.lines().enumerate() {
+                    writeln!(out, "{}{l}", if i == 0 { "bot> " } else { "     " })?;
+                }
+            } else {
+                writeln!(out, "{text}")?;
+            }
+            out.flush()
+        })
+    }
+
+    fn idle(&mut self) -> BoxFuture<'_, std::io::Result<()>> {
+        Box::pin(async move {
+            if self.interactive && !self.prompt_shown {
+                let mut out = std::io::stdout().lock();
+                write!(out, "you> ")?;
+                out.flush()?;
+                self.prompt_shown = true;
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,599 @@
+//! The bot's configuration: one TOML file holding the job catalog (the format of
+//! `config/catalog.toml`), how each job runs (`[jobs.run]`), the storage location, the time
+//! zone and the adapters.
+//!
+//! ```toml
+//! [bot]
+//! time_zone = "Europe/Berlin"   # replies and time expressions use this zone
+//! dialog_timeout = "10m"        # a question left unanswered this long is dropped
+//! cancel_grace = "5s"           # SIGTERM, then SIGKILL after this long
+//!
+//! [storage]
+//! path = "../.cache/bot/demo.sqlite"   # relative to this file
+//!
+//! [adapters.terminal]
+//! enabled = true
+//!
+//! [[jobs]]
+//! id = "backup-database"
+//!   [[jobs.parameters]]
+//!   name = "target"
+//!   kind = "host"
+//!   required = true
+//!   [jobs.run]
+//!   argv = ["jobs/backup.sh", "{target}"]   # relative paths: from this file's folder
+//!   env = { BACKUP_DIR = "/tmp" }
+//!   timeout = "2m"
+//!   concurrency = 1
+//! ```
+//!
+//! Parameters reach a job as environment variables `JOB_PARAM_<NAME>` (upper case, other
+//! characters as `_`) and through `{name}` placeholders in `argv`; never through a shell.
+
+// Errors carry the file and line for a helpful message; they happen once, at start.
+#![allow(clippy::result_large_err)]
+
+use chrono_tz::Tz;
+use nlu::{Catalog, CatalogError};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Why the configuration could not be loaded; every message names the file (and line).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read the configuration: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Catalog(#[from] CatalogError),
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The 1-based line the error is about, when there is one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Catalog(e) => e.line(),
+            ConfigError::Invalid { line, .. } => Some(*line),
+        }
+    }
+}
+
+/// How one job runs on the local platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// The program and its arguments; `{param}` placeholders are replaced by values.
+    pub argv: Vec<String>,
+    /// Extra environment variables (values may hold placeholders too).
+    pub env: BTreeMap<String, String>,
+    /// The working directory (default: the configuration file's folder).
+    pub cwd: PathBuf,
+    /// The run is stopped (SIGTERM, then SIGKILL) after this long.
+    pub timeout: Duration,
+    /// At most this many runs of the job at once; more wait, queued.
+    pub concurrency: usize,
+}
+
+/// Output kept per execution: the tail.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutputLimits {
+    pub max_lines: usize,
+    pub max_bytes: usize,
+}
+
+/// The terminal adapter's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminalConfig {
+    pub enabled: bool,
+    /// The chat user when `--user` is not given (default: `$USER`).
+    pub user: Option<String>,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Relative paths are resolved from here (the file's folder).
+    pub base_dir: PathBuf,
+    pub catalog: Catalog,
+    /// Run specification per job id (every catalog job has one).
+    pub runs: HashMap<String, RunSpec>,
+    pub time_zone: Tz,
+    pub database: PathBuf,
+    pub dialog_timeout: Duration,
+    pub cancel_grace: Duration,
+    pub output: OutputLimits,
+    pub terminal: TerminalConfig,
+    /// The parser's model directory (default: found like `nlu` finds it).
+    pub model_dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawConfig {
+    #[serde(default)]
+    bot: RawBot,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    adapters: RawAdapters,
+    #[serde(default)]
+    nlu: RawNlu,
+    #[serde(default)]
+    jobs: Vec<RawJob>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBot {
+    time_zone: Option<Spanned<String>>,
+    dialog_timeout: Option<Spanned<toml::Value>>,
+    cancel_grace: Option<Spanned<toml::Value>>,
+    output_lines: Option<Spanned<i64>>,
+    output_bytes: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAdapters {
+    terminal: Option<RawTerminal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerminal {
+    #[serde(default = "yes")]
+    enabled: bool,
+    user: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNlu {
+    model_dir: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawJob {
+    id: Spanned<String>,
+    run: Option<Spanned<RawRun>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    argv: Spanned<Vec<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    cwd: Option<String>,
+    timeout: Option<Spanned<toml::Value>>,
+    concurrency: Option<Spanned<i64>>,
+}
+
+/// Parses `30s`, `5m`, `2h`, `1d`, `250ms` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (num, unit) = if split == 0 {
+        return None;
+    } else {
+        s.split_at(split)
+    };
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" | "sec" | "secs" => n,
+        "m" | "min" | "mins" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+struct Lines<'a> {
+    text: &'a str,
+    file: String,
+}
+
+impl Lines<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err(&self, offset: usize, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.clone(),
+            line: self.line(offset),
+            message: message.into(),
+        }
+    }
+
+    fn duration(&self, v: &Spanned<toml::Value>, what: &str) -> Result<Duration, ConfigError> {
+        let d = match v.get_ref() {
+            toml::Value::Integer(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
+            toml::Value::Float(f) if *f >= 0.0 && f.is_finite() => {
+                Some(Duration::from_secs_f64(*f))
+            }
+            toml::Value::String(s) => parse_duration(s),
+            _ => None,
+        };
+        d.ok_or_else(|| {
+            self.err(
+                v.span().start,
+                format!("`{what}` must be a duration such as \"30s\", \"5m\" or \"2h\""),
+            )
+        })
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .unwrap_or(Path::new("."));
+        let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+        Config::from_toml_str(&text, &file, &base)
+    }
+
+    /// Parses a configuration; `origin` names it in errors, `base_dir` resolves relative paths.
+    pub fn from_toml_str(text: &str, origin: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let catalog = Catalog::from_toml_str(text, origin)?;
+        let l = Lines {
+            text,
+            file: origin.to_string(),
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            l.err(
+                offset,
+                format!("invalid configuration: {}", e.message().trim()),
+            )
+        })?;
+
+        let time_zone = match &raw.bot.time_zone {
+            None => chrono_tz::UTC,
+            Some(tz) => tz.get_ref().parse::<Tz>().map_err(|_| {
+                l.err(
+                    tz.span().start,
+                    format!(
+                        "unknown time zone `{}`; use an IANA name such as \"Europe/Berlin\" or \"UTC\"",
+                        tz.get_ref()
+                    ),
+                )
+            })?,
+        };
+        let dialog_timeout = match &raw.bot.dialog_timeout {
+            Some(v) => l.duration(v, "dialog_timeout")?,
+            None => Duration::from_secs(600),
+        };
+        let cancel_grace = match &raw.bot.cancel_grace {
+            Some(v) => l.duration(v, "cancel_grace")?,
+            None => Duration::from_secs(5),
+        };
+        let positive = |v: &Option<Spanned<i64>>, what: &str, default: usize| match v {
+            None => Ok(default),
+            Some(n) if *n.get_ref() > 0 => Ok(*n.get_ref() as usize),
+            Some(n) => Err(l.err(n.span().start, format!("`{what}` must be at least 1"))),
+        };
+        let output = OutputLimits {
+            max_lines: positive(&raw.bot.output_lines, "output_lines", 200)?,
+            max_bytes: positive(&raw.bot.output_bytes, "output_bytes", 64 * 1024)?,
+        };
+        let resolve = |p: &str| -> PathBuf {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                base_dir.join(p)
+            }
+        };
+        let database = match &raw.storage.path {
+            Some(p) => resolve(p),
+            None => default_database(),
+        };
+        let terminal = match raw.adapters.terminal {
+            Some(t) => TerminalConfig {
+                enabled: t.enabled,
+                user: t.user,
+            },
+            None => TerminalConfig {
+                enabled: true,
+                user: None,
+            },
+        };
+
+        let mut runs = HashMap::new();
+        for job in &raw.jobs {
+            let id = job.id.get_ref();
+            let Some(run) = &job.run else {
+                return Err(l.err(
+                    job.id.span().start,
+                    format!(
+                        "job `{id}` has no run specification; add a `[jobs.run]` table with `argv = [\"path/to/script\"]` after its parameters"
+                    ),
+                ));
+            };
+            let run_start = run.span().start;
+            let run = run.get_ref();
+            if run.argv.get_ref().is_empty() || run.argv.get_ref()[0].trim().is_empty() {
+                return Err(l.err(
+                    run.argv.span().start,
+                    format!("job `{id}`: `argv` needs at least the program to run"),
+                ));
+            }
+            let params: Vec<&str> = catalog
+                .job(id)
+                .map(|j| j.parameters.iter().map(|p| p.name.as_str()).collect())
+                .unwrap_or_default();
+            for arg in run.argv.get_ref().iter().chain(run.env.values()) {
+                for name in placeholders(arg) {
+                    if !params.contains(&name.as_str())
+                        && !BUILTIN_PLACEHOLDERS.contains(&name.as_str())
+                    {
+                        return Err(l.err(
+                            run.argv.span().start,
+                            format!(
+                                "job `{id}`: placeholder `{{{name}}}` is not one of its parameters ({}) nor {}",
+                                if params.is_empty() { "none".to_string() } else { params.join(", ") },
+                                BUILTIN_PLACEHOLDERS.map(|b| format!("{{{b}}}")).join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            let timeout = match &run.timeout {
+                Some(v) => l.duration(v, "timeout")?,
+                None => Duration::from_secs(3600),
+            };
+            if timeout.is_zero() {
+                return Err(l.err(run_start, format!("job `{id}`: `timeout` must be positive")));
+            }
+            let concurrency = match &run.concurrency {
+                None => 1,
+                Some(n) if *n.get_ref() > 0 => *n.get_ref() as usize,
+                Some(n) => {
+                    return Err(l.err(
+                        n.span().start,
+                        format!("job `{id}`: `concurrency` must be at least 1"),
+                    ))
+                }
+            };
+            let mut argv = run.argv.get_ref().clone();
+            // A relative program path with a slash is relative to the configuration file.
+            if argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
+                argv[0] = base_dir.join(&argv[0]).display().to_string();
+            }
+            runs.insert(
+                id.clone(),
+                RunSpec {
+                    argv,
+                    env: run.env.clone(),
+                    cwd: run
+                        .cwd
+                        .as_deref()
+                        .map_or_else(|| base_dir.to_path_buf(), resolve),
+                    timeout,
+                    concurrency,
+                },
+            );
+        }
+        Ok(Config {
+            path: PathBuf::from(origin),
+            base_dir: base_dir.to_path_buf(),
+            catalog,
+            runs,
+            time_zone,
+            database,
+            dialog_timeout,
+            cancel_grace,
+            output,
+            terminal,
+            model_dir: raw.nlu.model_dir.as_deref().map(resolve),
+        })
+    }
+}
+
+/// Placeholders every job may use besides its parameters.
+pub const BUILTIN_PLACEHOLDERS: [&str; 2] = ["execution_id", "job"];
+
+/// The `{name}` placeholders in a string.
+pub fn placeholders(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                if !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    out.push(name.to_string());
+                }
+                rest = &after[close + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Replaces `{name}` placeholders with values (absent ones with nothing).
+pub fn substitute(s: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = s.to_string();
+    for name in placeholders(s) {
+        let v = values.get(&name).map(String::as_str).unwrap_or("");
+        out = out.replace(&format!("{{{name}}}"), v);
+    }
+    out
+}
+
+/// `$XDG_DATA_HOME/opsnlu-bot/bot.sqlite`, else `~/.local/share/...`, else `.cache/bot/`.
+pub fn default_database() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("opsnlu-bot").join("bot.sqlite");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(h)
+            .join(".local/share")
+            .join("opsnlu-bot")
+            .join("bot.sqlite");
+    }
+    PathBuf::from(".cache/bot/bot.sqlite")
+}
+
+/// The environment variable a parameter arrives in: `JOB_PARAM_KEEP_DAYS` for `keep_days`.
+pub fn param_env_name(name: &str) -> String {
+    let mut s = String::from("JOB_PARAM_");
+    for c in name.chars() {
+        s.push(if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        });
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[bot]
+time_zone = "Asia/Shanghai"
+cancel_grace = "2s"
+
+[storage]
+path = "data/bot.sqlite"
+
+[[hosts]]
+id = "db-01"
+
+[[jobs]]
+id = "backup-database"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [jobs.run]
+  argv = ["jobs/backup.sh", "--to", "{target}", "{execution_id}"]
+  env = { MODE = "fast" }
+  timeout = "90s"
+  concurrency = 2
+"#;
+
+    #[test]
+    fn loads_a_good_config() {
+        let c = Config::from_toml_str(GOOD, "bot.toml", Path::new("/etc/bot")).unwrap();
+        assert_eq!(c.time_zone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.cancel_grace, Duration::from_secs(2));
+        assert_eq!(c.database, PathBuf::from("/etc/bot/data/bot.sqlite"));
+        let r = &c.runs["backup-database"];
+        assert_eq!(r.argv[0], "/etc/bot/jobs/backup.sh");
+        assert_eq!(r.timeout, Duration::from_secs(90));
+        assert_eq!(r.concurrency, 2);
+        assert_eq!(r.env["MODE"], "fast");
+        assert_eq!(r.cwd, PathBuf::from("/etc/bot"));
+        assert!(c.catalog.job("backup-database").is_some());
+    }
+
+    fn err(text: &str) -> ConfigError {
+        Config::from_toml_str(text, "bot.toml", Path::new("/x")).unwrap_err()
+    }
+
+    #[test]
+    fn missing_run_spec_names_the_line() {
+        let e = err("[[jobs]]\nid = \"a\"\n\n[[jobs]]\nid = \"b\"\n[jobs.run]\nargv = [\"x\"]\n");
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert!(
+            e.to_string().starts_with("bot.toml:2: job `a` has no run"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_lines() {
+        let e = err("[bot]\ntime_zone = \"UTC\"\nfoo = [\n");
+        assert!(e.line().is_some(), "{e}");
+        let e = err("[bot]\ntime_zone = \"Mars/Olympus\"\n");
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert!(e.to_string().contains("unknown time zone"), "{e}");
+        let e = err("[bot]\n\ncancel_grace = \"soon\"\n");
+        assert_eq!(e.line(), Some(3), "{e}");
+        let e = err("[bot]\ncolour = \"blue\"\n");
+        assert_eq!(e.line(), Some(2), "{e}");
+    }
+
+    #[test]
+    fn unknown_placeholder_and_bad_values() {
+        let e = err("[[jobs]]\nid = \"a\"\n[jobs.run]\nargv = [\"x\", \"{nope}\"]\n");
+        assert_eq!(e.line(), Some(4), "{e}");
+        assert!(e.to_string().contains("{nope}"), "{e}");
+        let e = err("[[jobs]]\nid = \"a\"\n[jobs.run]\nargv = []\n");
+        assert_eq!(e.line(), Some(4), "{e}");
+        let e = err("[[jobs]]\nid = \"a\"\n[jobs.run]\nargv = [\"x\"]\nconcurrency = 0\n");
+        assert_eq!(e.line(), Some(5), "{e}");
+        let e = err("[[jobs]]\nid = \"a\"\n[jobs.run]\nargv = [\"x\"]\ntimeout = \"forever\"\n");
+        assert_eq!(e.line(), Some(5), "{e}");
+        // catalog errors come through with their line
+        let e = err("[[jobs]]\nid = \"a\"\n[[jobs]]\nid = \"a\"\n");
+        assert_eq!(e.line(), Some(4), "{e}");
+    }
+
+    #[test]
+    fn durations_placeholders_env_names() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("s"), None);
+        assert_eq!(placeholders("a{b}c{d_e}{}{"), vec!["b", "d_e"]);
+        let mut v = BTreeMap::new();
+        v.insert("b".to_string(), "x; rm -rf /".to_string());
+        assert_eq!(substitute("--b={b}{c}", &v), "--b=x; rm -rf /");
+        assert_eq!(param_env_name("keep-days"), "JOB_PARAM_KEEP_DAYS");
+    }
+}

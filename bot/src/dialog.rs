@@ -1,0 +1,529 @@
+//! Multi-turn sessions, one per user and channel, persisted in the store: collecting missing
+//! parameters one at a time, confirming sensitive jobs, and answering a clarification.
+//!
+//! The logic here is pure (state + answer -> step); `lib.rs` loads and saves the state and
+//! acts on the step.
+
+use crate::values;
+use chrono::{DateTime, Utc};
+use nlu::{Catalog, ClarifyOption, EntityKind, IntentName, Outcome, ParseResult};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A run being put together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// `run_job` or `deploy_app`.
+    pub intent: IntentName,
+    pub job: Option<String>,
+    pub params: BTreeMap<String, String>,
+    pub run_at: Option<DateTime<Utc>>,
+    /// Entity values seen before the job was known: (kind, value), applied once it is.
+    #[serde(default)]
+    pub hints: Vec<(EntityKind, String)>,
+}
+
+impl Draft {
+    pub fn new(intent: IntentName) -> Self {
+        Draft {
+            intent,
+            job: None,
+            params: BTreeMap::new(),
+            run_at: None,
+            hints: Vec::new(),
+        }
+    }
+}
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Dialog {
+    /// Waiting for the value of `param` (`None`: for the job itself).
+    Collecting {
+        draft: Draft,
+        param: Option<String>,
+        /// A "did you mean" the user can accept with yes.
+        #[serde(default)]
+        suggestion: Option<String>,
+    },
+    /// Waiting for yes or no before a sensitive job runs.
+    Confirming { draft: Draft },
+    /// Waiting for the choice of one of the options.
+    Clarifying {
+        options: Vec<ClarifyOption>,
+        parse: ParseResult,
+    },
+}
+
+impl Dialog {
+    /// A few words about what is pending (for the expiry note).
+    pub fn topic(&self) -> String {
+        match self {
+            Dialog::Collecting { draft, .. } | Dialog::Confirming { draft } => match &draft.job {
+                Some(j) => format!("running {j}"),
+                None => "which job to run".into(),
+            },
+            Dialog::Clarifying { .. } => "what you meant".into(),
+        }
+    }
+}
+
+/// What to do with an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The draft moved on: continue it (ask the next thing, confirm or run).
+    Continue(Draft),
+    /// Confirmed: run it.
+    Confirmed(Draft),
+    /// The answer did not fit: say this and keep asking the same thing.
+    Retry { message: String, dialog: Dialog },
+    /// The user gave up.
+    Abandon(String),
+    /// A clarification was answered: handle this parse as understood.
+    Clarified(ParseResult),
+    /// Not an answer but a new request: drop the dialog and handle the message.
+    NotAnAnswer,
+}
+
+const CANCEL_WORDS: &[&str] = &[
+    "cancel",
+    "stop",
+    "abort",
+    "quit",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "no",
+    "nope",
+    "n",
+    "取消",
+    "算了",
+    "不用了",
+    "不要了",
+    "不",
+    "否",
+];
+const YES_WORDS: &[&str] = &[
+    "yes", "y", "yeah", "yep", "sure", "ok", "okay", "go", "go ahead", "do it", "confirm",
+    "run it", "是", "是的", "好", "好的", "确认", "确定", "可以", "行", "对",
+];
+
+fn clean(text: &str) -> String {
+    text.trim()
+        .trim_end_matches(['.', '!', '?', '。', '！', '？'])
+        .trim()
+        .to_lowercase()
+}
+
+pub fn is_cancel(text: &str) -> bool {
+    CANCEL_WORDS.contains(&clean(text).as_str())
+}
+
+pub fn is_yes(text: &str) -> bool {
+    YES_WORDS.contains(&clean(text).as_str())
+}
+
+fn parsed(parse: Option<&ParseResult>, intent: IntentName) -> bool {
+    parse.is_some_and(|p| p.outcome == Outcome::Understood && p.intent.name == intent)
+}
+
+/// A confident new request (not an answer) in the parse.
+fn new_request(parse: Option<&ParseResult>, text: &str) -> bool {
+    parse.is_some_and(|p| {
+        p.outcome == Outcome::Understood
+            && p.intent.name.is_job_intent()
+            && p.intent.confidence >= 0.8
+            && text.split_whitespace().count() >= 2
+    }) || text.trim_start().starts_with('!')
+}
+
+/// The numbered choices offered for a parameter (or for the job).
+pub fn choices_for(catalog: &Catalog, draft: &Draft, param: Option<&str>) -> Vec<String> {
+    match param {
+        None => catalog.jobs.iter().map(|j| j.id.clone()).collect(),
+        Some(name) => draft
+            .job
+            .as_deref()
+            .and_then(|j| catalog.job(j))
+            .and_then(|j| j.parameters.iter().find(|p| p.name == name))
+            .map(|p| values::known_values(catalog, p))
+            .unwrap_or_default(),
+    }
+}
+
+/// Handles an answer. `parse` is the parser's reading of the text, when there is a parser.
+pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog: &Catalog) -> Step {
+    match dialog {
+        Dialog::Collecting {
+            draft,
+            param,
+            suggestion,
+        } => collect(
+            draft,
+            param.as_deref(),
+            suggestion.as_deref(),
+            text,
+            parse,
+            catalog,
+        ),
+        Dialog::Confirming { draft } => {
+            if is_yes(text) || parsed(parse, IntentName::Affirm) {
+                Step::Confirmed(draft.clone())
+            } else if is_cancel(text) || parsed(parse, IntentName::Deny) {
+                Step::Abandon(format!(
+                    "OK, I won't run {}.",
+                    draft.job.as_deref().unwrap_or("it")
+                ))
+            } else if new_request(parse, text) {
+                Step::NotAnAnswer
+            } else {
+                Step::Retry {
+                    message: "Please answer yes or no.".into(),
+                    dialog: dialog.clone(),
+                }
+            }
+        }
+        Dialog::Clarifying {
+            options,
+            parse: original,
+        } => {
+            let t = clean(text);
+            let picked = t
+                .trim_start_matches('#')
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| options.get(i))
+                .or_else(|| {
+                    options.iter().find(|o| {
+                        clean(&o.label) == t
+                            || o.intent.as_str() == t
+                            || o.entity
+                                .as_ref()
+                                .is_some_and(|e| e.value.to_lowercase() == t)
+                    })
+                });
+            if let Some(o) = picked {
+                let mut r = original.clone();
+                r.intent.name = o.intent;
+                r.intent.confidence = 1.0;
+                r.outcome = Outcome::Understood;
+                r.clarification = None;
+                if let Some(e) = &o.entity {
+                    r.entities.retain(|x| !(x.start < e.end && e.start < x.end));
+                    r.entities.push(e.clone());
+                    r.entities.sort_by_key(|x| x.start);
+                }
+                Step::Clarified(r)
+            } else if is_cancel(text) || parsed(parse, IntentName::Deny) {
+                Step::Abandon("OK, never mind.".into())
+            } else if new_request(parse, text) {
+                Step::NotAnAnswer
+            } else {
+                Step::Retry {
+                    message: format!(
+                        "Please answer with a number from 1 to {}, or say cancel.",
+                        options.len()
+                    ),
+                    dialog: dialog.clone(),
+                }
+            }
+        }
+    }
+}
+
+fn collect(
+    draft: &Draft,
+    param: Option<&str>,
+    suggestion: Option<&str>,
+    text: &str,
+    parse: Option<&ParseResult>,
+    catalog: &Catalog,
+) -> Step {
+    let raw = text.trim();
+    let retry = |message: String, suggestion: Option<String>| Step::Retry {
+        message,
+        dialog: Dialog::Collecting {
+            draft: draft.clone(),
+            param: param.map(str::to_string),
+            suggestion,
+        },
+    };
+    let choices = choices_for(catalog, draft, param);
+    // a number picks from the offered list (except for integer parameters)
+    let by_number = |raw: &str| -> Option<String> {
+        let n: usize = raw.trim_start_matches('#').parse().ok()?;
+        choices.get(n.checked_sub(1)?).cloned()
+    };
+    match param {
+        None => {
+            let pick = values::resolve_job(catalog, raw)
+                .map(|j| j.id.clone())
+                .or_else(|| by_number(raw))
+                .or_else(|| suggestion.filter(|_| is_yes(raw)).map(str::to_string))
+                .or_else(|| {
+                    parse.and_then(|p| {
+                        p.entities
+                            .iter()
+                            .find(|e| e.entity == EntityKind::Job)
+                            .map(|e| e.value.clone())
+                    })
+                });
+            if let Some(job) = pick {
+                let mut d = draft.clone();
+                d.job = Some(job);
+                return Step::Continue(d);
+            }
+            if is_cancel(raw) || parsed(parse, IntentName::Deny) {
+                return Step::Abandon("OK, never mind.".into());
+            }
+            if new_request(parse, raw) {
+                return Step::NotAnAnswer;
+            }
+            match values::suggest_job(catalog, raw) {
+                Some(s) => retry(
+                    format!("I don't know a job called `{raw}`. Did you mean `{s}`? (yes, another name, or cancel)"),
+                    Some(s),
+                ),
+                None => retry(format!("I don't know a job called `{raw}`."), None),
+            }
+        }
+        Some(name) => {
+            let Some(p) = draft
+                .job
+                .as_deref()
+                .and_then(|j| catalog.job(j))
+                .and_then(|j| j.parameters.iter().find(|p| p.name == name))
+            else {
+                return Step::Abandon("That job changed meanwhile; please start again.".into());
+            };
+            let is_int = p.kind == nlu::catalog::ParamKind::Integer;
+            let candidate = if !is_int { by_number(raw) } else { None };
+            let candidate = candidate.or_else(|| {
+                if let (Some(d), true) = (
+                    &p.default,
+                    matches!(clean(raw).as_str(), "default" | "默认" | ""),
+                ) {
+                    Some(d.clone())
+                } else {
+                    suggestion.filter(|_| is_yes(raw)).map(str::to_string)
+                }
+            });
+            let attempt = match candidate {
+                Some(v) => values::validate(catalog, p, &v),
+                None => values::validate(catalog, p, raw),
+            };
+            match attempt {
+                Ok(v) => {
+                    let mut d = draft.clone();
+                    d.params.insert(name.to_string(), v);
+                    Step::Continue(d)
+                }
+                Err(msg) => {
+                    if is_cancel(raw) || parsed(parse, IntentName::Deny) {
+                        return Step::Abandon(format!(
+                            "OK, I won't run {}.",
+                            draft.job.as_deref().unwrap_or("it")
+                        ));
+                    }
+                    // the parser may find the value inside a sentence ("use db-01 please")
+                    let kind = match p.kind {
+                        nlu::catalog::ParamKind::App => Some(EntityKind::App),
+                        nlu::catalog::ParamKind::Environment => Some(EntityKind::Environment),
+                        nlu::catalog::ParamKind::Host => Some(EntityKind::Host),
+                        nlu::catalog::ParamKind::Version => Some(EntityKind::Version),
+                        nlu::catalog::ParamKind::Integer => Some(EntityKind::Count),
+                        _ => None,
+                    };
+                    if let (Some(k), Some(pr)) = (kind, parse) {
+                        if let Some(e) = pr.entities.iter().find(|e| e.entity == k) {
+                            if let Ok(v) = values::validate(catalog, p, &e.value) {
+                                let mut d = draft.clone();
+                                d.params.insert(name.to_string(), v);
+                                return Step::Continue(d);
+                            }
+                        }
+                    }
+                    if new_request(parse, raw) {
+                        return Step::NotAnAnswer;
+                    }
+                    let sugg = msg
+                        .split("Did you mean `")
+                        .nth(1)
+                        .and_then(|s| s.split('`').next())
+                        .map(str::to_string);
+                    let msg = if msg.ends_with(['.', '?', '!']) {
+                        msg
+                    } else {
+                        format!("{msg}.")
+                    };
+                    retry(msg, sugg)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::from_toml_str(
+            r#"
+[[hosts]]
+id = "db-01"
+[[hosts]]
+id = "db-02"
+[[jobs]]
+id = "backup-database"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [[jobs.parameters]]
+  name = "keep"
+  kind = "integer"
+  required = true
+  default = 7
+"#,
+            "t",
+        )
+        .unwrap()
+    }
+
+    fn collecting(param: Option<&str>) -> Dialog {
+        let mut d = Draft::new(IntentName::RunJob);
+        if param.is_some() {
+            d.job = Some("backup-database".into());
+        }
+        Dialog::Collecting {
+            draft: d,
+            param: param.map(str::to_string),
+            suggestion: None,
+        }
+    }
+
+    fn continued(s: Step) -> Draft {
+        match s {
+            Step::Continue(d) => d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn collects_a_host_by_name_number_or_typo() {
+        let c = catalog();
+        let d = collecting(Some("target"));
+        assert_eq!(
+            continued(answer(&d, "db-02", None, &c)).params["target"],
+            "db-02"
+        );
+        assert_eq!(
+            continued(answer(&d, "1", None, &c)).params["target"],
+            "db-01"
+        );
+        let s = answer(&d, "db-3", None, &c);
+        let Step::Retry { message, dialog } = s else {
+            panic!()
+        };
+        assert!(
+            message.contains("Did you mean `db-01`?") || message.contains("Did you mean `db-02`?"),
+            "{message}"
+        );
+        // yes accepts the suggestion
+        let d2 = continued(answer(&dialog, "yes", None, &c));
+        assert!(d2.params["target"].starts_with("db-0"));
+        assert!(matches!(answer(&d, "cancel", None, &c), Step::Abandon(_)));
+    }
+
+    #[test]
+    fn integers_defaults_and_jobs() {
+        let c = catalog();
+        let d = collecting(Some("keep"));
+        assert_eq!(continued(answer(&d, "3", None, &c)).params["keep"], "3");
+        assert_eq!(
+            continued(answer(&d, "default", None, &c)).params["keep"],
+            "7"
+        );
+        let Step::Retry { message, .. } = answer(&d, "lots", None, &c) else {
+            panic!()
+        };
+        assert!(message.contains("whole number"), "{message}");
+        let j = collecting(None);
+        assert_eq!(
+            continued(answer(&j, "1", None, &c)).job.as_deref(),
+            Some("backup-database")
+        );
+        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c) else {
+            panic!()
+        };
+        assert!(
+            message.contains("Did you mean `backup-database`?"),
+            "{message}"
+        );
+        assert_eq!(
+            continued(answer(&dialog, "y", None, &c)).job.as_deref(),
+            Some("backup-database")
+        );
+    }
+
+    #[test]
+    fn confirmation() {
+        let c = catalog();
+        let d = Dialog::Confirming {
+            draft: Draft::new(IntentName::RunJob),
+        };
+        assert!(matches!(answer(&d, "yes", None, &c), Step::Confirmed(_)));
+        assert!(matches!(answer(&d, "确认", None, &c), Step::Confirmed(_)));
+        assert!(matches!(answer(&d, "no", None, &c), Step::Abandon(_)));
+        assert!(matches!(answer(&d, "maybe", None, &c), Step::Retry { .. }));
+        assert!(matches!(
+            answer(&d, "!status 1", None, &c),
+            Step::NotAnAnswer
+        ));
+    }
+
+    #[test]
+    fn clarification_by_number_or_label() {
+        let c = catalog();
+        let parse = crate::router::parse_command("!status 1001", Utc::now())
+            .unwrap()
+            .unwrap();
+        let options = vec![
+            ClarifyOption {
+                intent: IntentName::JobStatus,
+                label: "check the status of a run".into(),
+                entity: None,
+            },
+            ClarifyOption {
+                intent: IntentName::WatchJob,
+                label: "follow a run until it ends".into(),
+                entity: None,
+            },
+        ];
+        let d = Dialog::Clarifying { options, parse };
+        let Step::Clarified(r) = answer(&d, "2", None, &c) else {
+            panic!()
+        };
+        assert_eq!(r.intent.name, IntentName::WatchJob);
+        let Step::Clarified(r) = answer(&d, "Check the status of a run", None, &c) else {
+            panic!()
+        };
+        assert_eq!(r.intent.name, IntentName::JobStatus);
+        assert!(matches!(answer(&d, "7", None, &c), Step::Retry { .. }));
+        assert!(matches!(
+            answer(&d, "never mind", None, &c),
+            Step::Abandon(_)
+        ));
+    }
+
+    #[test]
+    fn state_roundtrips_through_json() {
+        let d = collecting(Some("target"));
+        let s = serde_json::to_string(&d).unwrap();
+        assert!(s.contains("\"state\":\"collecting\""), "{s}");
+        assert_eq!(serde_json::from_str::<Dialog>(&s).unwrap(), d);
+    }
+}

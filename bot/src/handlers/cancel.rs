@@ -1,0 +1,52 @@
+//! cancel_job: stops a running or scheduled execution (SIGTERM to its process group, SIGKILL
+//! after the grace period) and answers once it is really gone.
+
+use super::{Ctx, Response};
+use crate::jobs::PlatformError;
+use crate::policy::Action;
+use nlu::ParseResult;
+
+pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
+    let e = match super::target_execution(ctx, parse, true).await {
+        Ok(e) => e,
+        Err(msg) => return Response::text(msg),
+    };
+    if e.status.is_terminal() {
+        return Response::text(format!(
+            "#{} {} has already ended ({}); there is nothing to cancel.",
+            e.id, e.job, e.status
+        ));
+    }
+    if let Some(r) = ctx.refused(&Action::Cancel {
+        id: e.id,
+        job: &e.job,
+    }) {
+        return r;
+    }
+    match ctx
+        .bot
+        .platform
+        .cancel(e.id, ctx.msg.user.clone(), ctx.msg.channel.clone())
+        .await
+    {
+        Ok(done) => {
+            let mut text = crate::render::headline(&done);
+            if done.started_at.is_some() {
+                text.push_str(" Its processes are gone.");
+            }
+            let tail = done.last_lines(crate::render::TAIL_LINES);
+            if !tail.is_empty() {
+                text.push_str("\nLast output:");
+                for l in tail {
+                    text.push_str("\n  | ");
+                    text.push_str(l);
+                }
+            }
+            Response::text(text)
+        }
+        Err(PlatformError::AlreadyEnded { id, status }) => Response::text(format!(
+            "#{id} has already ended ({status}); there is nothing to cancel."
+        )),
+        Err(err) => Response::text(format!("I couldn't cancel #{}: {err}", e.id)),
+    }
+}

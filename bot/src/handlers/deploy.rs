@@ -1,0 +1,22 @@
+//! deploy_app: runs the `deploy-app` job with the app, environment and version found.
+
+use super::{Ctx, Response};
+use nlu::{IntentName, ParseResult};
+
+/// The job that deploys.
+pub const DEPLOY_JOB: &str = "deploy-app";
+
+pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
+    if ctx.bot.platform.catalog().job(DEPLOY_JOB).is_none() {
+        return Response::text(format!(
+            "Deploying isn't set up here: there is no `{DEPLOY_JOB}` job in the catalog."
+        ));
+    }
+    super::run::start(
+        ctx,
+        parse,
+        IntentName::DeployApp,
+        Some(DEPLOY_JOB.to_string()),
+    )
+    .await
+}

@@ -1,0 +1,107 @@
+//! job_history: past executions filtered by job, status, time range and count.
+
+use super::{entity, time_range, Ctx, Response};
+use crate::jobs::{HistoryQuery, Status};
+use crate::policy::Action;
+use nlu::{EntityKind, ParseResult};
+
+pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
+    if let Some(r) = ctx.refused(&Action::ReadCatalog) {
+        return r;
+    }
+    let catalog = ctx.bot.platform.catalog();
+    let mut q = HistoryQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let mut filters = Vec::new();
+    if let Some(j) = entity(parse, EntityKind::Job) {
+        match crate::values::resolve_job(catalog, j) {
+            Some(job) => {
+                q.job = Some(job.id.clone());
+                filters.push(format!("job {}", job.id));
+            }
+            None => {
+                return Response::text(match crate::values::suggest_job(catalog, j) {
+                    Some(s) => format!("I don't know a job called `{j}`. Did you mean `{s}`?"),
+                    None => format!("I don't know a job called `{j}`."),
+                })
+            }
+        }
+    }
+    if let Some(s) = entity(parse, EntityKind::Status) {
+        match Status::parse(s) {
+            Some(st) => {
+                q.status = Some(st);
+                filters.push(format!("status {st}"));
+            }
+            None => {
+                return Response::text(format!(
+                    "`{s}` is not a status; use one of: {}.",
+                    Status::ALL.map(|s| s.as_str()).join(", ")
+                ))
+            }
+        }
+    }
+    if let Some(t) = entity(parse, EntityKind::Time) {
+        match time_range(t) {
+            Some((start, Some(end))) => {
+                q.since = Some(start);
+                q.until = Some(end);
+                if start.timestamp() > 0 {
+                    filters.push(format!("from {}", crate::render::time(start, ctx.tz())));
+                }
+                if end < ctx.now {
+                    filters.push(format!("until {}", crate::render::time(end, ctx.tz())));
+                }
+            }
+            Some((start, None)) => {
+                q.since = Some(start);
+                filters.push(format!("since {}", crate::render::time(start, ctx.tz())));
+            }
+            None => {}
+        }
+    }
+    if let Some(n) = entity(parse, EntityKind::Count) {
+        if let Ok(n) = n.parse::<usize>() {
+            q.limit = n.clamp(1, 100);
+        }
+    }
+    let runs = match ctx.bot.platform.history(q.clone()).await {
+        Ok(r) => r,
+        Err(e) => return Response::text(format!("I couldn't read the history: {e}")),
+    };
+    let what = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", filters.join(", "))
+    };
+    if runs.is_empty() {
+        return Response::text(format!("No runs found{what}."));
+    }
+    let mut text = format!(
+        "Last {} run{}{what}, newest first:",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" }
+    );
+    for e in &runs {
+        text.push('\n');
+        text.push_str(&crate::render::history_line(e, ctx.tz()));
+    }
+    let ended: Vec<_> = runs
+        .iter()
+        .filter(|e| e.status.is_terminal() && e.status != Status::Cancelled)
+        .collect();
+    if ended.len() >= 2 && q.status.is_none() {
+        let ok = ended
+            .iter()
+            .filter(|e| e.status == Status::Succeeded)
+            .count();
+        text.push_str(&format!(
+            "\nSuccess rate: {ok}/{} ({}%).",
+            ended.len(),
+            ok * 100 / ended.len()
+        ));
+    }
+    Response::text(text)
+}

@@ -1,0 +1,174 @@
+//! One module per intent. A handler gets the parse result (from the parser or an exact
+//! command) and the context, checks the policy, talks to the job platform and returns the
+//! reply; anything it claims has happened is stored before it returns.
+
+pub mod cancel;
+pub mod deploy;
+pub mod fallback;
+pub mod help;
+pub mod history;
+pub mod list;
+pub mod run;
+pub mod smalltalk;
+pub mod status;
+pub mod watch;
+
+use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
+use crate::policy::{Action, Actor, Decision};
+use crate::{Bot, Message};
+use chrono::{DateTime, Utc};
+use nlu::{EntityKind, ParseResult};
+
+/// What a handler answers.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Response {
+    /// Reply texts, in order.
+    pub texts: Vec<String>,
+    /// Executions the conversation now follows (started or watched).
+    pub track: Vec<ExecId>,
+}
+
+impl Response {
+    pub fn text(s: impl Into<String>) -> Self {
+        Response {
+            texts: vec![s.into()],
+            track: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, s: impl Into<String>) {
+        self.texts.push(s.into());
+    }
+
+    pub fn extend(&mut self, other: Response) {
+        self.texts.extend(other.texts);
+        self.track.extend(other.track);
+    }
+}
+
+/// Everything a handler needs.
+pub struct Ctx<'a> {
+    pub bot: &'a Bot,
+    pub msg: &'a Message,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user: self.msg.user.clone(),
+            channel: self.msg.channel.clone(),
+        }
+    }
+
+    /// Asks the policy; `Some(reply)` when refused.
+    pub fn refused(&self, action: &Action<'_>) -> Option<Response> {
+        match self.bot.policy.check(&self.actor(), action) {
+            Decision::Allow => None,
+            Decision::Deny(reason) => Some(Response::text(format!(
+                "Sorry, you can't do that: {reason}"
+            ))),
+        }
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.bot.config.time_zone
+    }
+}
+
+/// The first entity of a kind.
+pub fn entity(parse: &ParseResult, kind: EntityKind) -> Option<&str> {
+    parse
+        .entities
+        .iter()
+        .find(|e| e.entity == kind)
+        .map(|e| e.value.as_str())
+}
+
+/// Reads a `time` entity: an instant, or `START/END`.
+pub fn time_range(value: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    let p = |s: &str| {
+        DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    match value.split_once('/') {
+        Some((a, b)) => Some((p(a)?, Some(p(b)?))),
+        None => Some((p(value)?, None)),
+    }
+}
+
+/// Which execution a status/watch/cancel message is about: an id, else the latest run of a
+/// named job (preferring one still going when `prefer_active`), else the latest run.
+pub async fn target_execution(
+    ctx: &Ctx<'_>,
+    parse: &ParseResult,
+    prefer_active: bool,
+) -> Result<Execution, String> {
+    let platform = &ctx.bot.platform;
+    if let Some(id) = entity(parse, EntityKind::ExecutionId) {
+        let id: ExecId = id
+            .parse()
+            .map_err(|_| format!("`{id}` is not an execution id."))?;
+        return platform.status(id).await.map_err(|e| match e {
+            crate::jobs::PlatformError::NotFound(_) => format!("There is no execution #{id}."),
+            other => other.to_string(),
+        });
+    }
+    let job = match entity(parse, EntityKind::Job) {
+        Some(j) => match crate::values::resolve_job(platform.catalog(), j) {
+            Some(job) => Some(job.id.clone()),
+            None => {
+                return Err(match crate::values::suggest_job(platform.catalog(), j) {
+                    Some(s) => format!("I don't know a job called `{j}`. Did you mean `{s}`?"),
+                    None => format!("I don't know a job called `{j}`."),
+                })
+            }
+        },
+        None => None,
+    };
+    let recent = platform
+        .history(HistoryQuery {
+            job: job.clone(),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let pick = if prefer_active {
+        recent
+            .iter()
+            .find(|e| e.status == Status::Running)
+            .or_else(|| recent.iter().find(|e| e.status == Status::Scheduled))
+            .or_else(|| recent.first())
+    } else {
+        recent.first()
+    };
+    let Some(e) = pick else {
+        return Err(match job {
+            Some(j) => format!("{j} has not run yet."),
+            None => "Nothing has run yet. Try `list jobs` to see what you can run.".into(),
+        });
+    };
+    platform.status(e.id).await.map_err(|e| e.to_string())
+}
+
+/// The full report of an execution, with the job's recent figures when it has ended.
+pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> String {
+    let stats = if e.status.is_terminal() {
+        let recent = ctx
+            .bot
+            .platform
+            .history(HistoryQuery {
+                job: Some(e.job.clone()),
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_default();
+        Some(crate::render::job_stats(e, &recent))
+    } else {
+        None
+    };
+    crate::render::report(e, stats.as_ref(), ctx.tz())
+}

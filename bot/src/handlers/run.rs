@@ -1,0 +1,429 @@
+//! run_job (and deploy_app through it): turns entities into a draft, asks for what is
+//! missing one parameter at a time, asks for a yes on sensitive jobs, then executes.
+
+use super::{entity, time_range, Ctx, Response};
+use crate::dialog::{Dialog, Draft};
+use crate::jobs::{ExecRequest, Status};
+use crate::policy::Action;
+use crate::values;
+use nlu::catalog::{Job, ParamKind};
+use nlu::{Catalog, Entity, EntityKind, IntentName, ParseResult};
+
+/// Words that are never a job name.
+const STOP: &[&str] = &[
+    "run", "runs", "the", "a", "an", "job", "please", "now", "on", "for", "with", "start", "kick",
+    "off", "trigger", "execute", "launch", "can", "you", "me", "to", "in", "at", "of", "and",
+    "tonight", "today", "tomorrow", "again", "pls", "go", "do", "it", "this", "that", "my",
+];
+
+/// Starts a run from a parse (`job` is preset for deploy_app).
+pub async fn start(
+    ctx: &Ctx<'_>,
+    parse: &ParseResult,
+    intent: IntentName,
+    job: Option<String>,
+) -> Response {
+    let catalog = ctx.bot.platform.catalog();
+    let mut draft = Draft::new(intent);
+    draft.job = job;
+    if draft.job.is_none() {
+        if let Some(name) = entity(parse, EntityKind::Job) {
+            match values::resolve_job(catalog, name) {
+                Some(j) => draft.job = Some(j.id.clone()),
+                None => {
+                    // an exact command named a job that does not exist
+                    collect_hints(&mut draft, &parse.entities);
+                    return unknown_job(ctx, draft, name);
+                }
+            }
+        } else if let Some(word) = unknown_job_word(catalog, parse) {
+            collect_hints(&mut draft, &parse.entities);
+            return unknown_job(ctx, draft, &word);
+        }
+    }
+    if let Some(t) = entity(parse, EntityKind::Time) {
+        match time_range(t) {
+            Some((start, _)) => draft.run_at = Some(start),
+            None => return Response::text(format!("I couldn't read the time `{t}`.")),
+        }
+    }
+    if let Some(at) = draft.run_at {
+        if at < ctx.now - chrono::Duration::seconds(60) {
+            return Response::text(format!(
+                "That time ({}) is in the past; tell me a time from now on, or leave it out to run now.",
+                crate::render::time(at, ctx.tz())
+            ));
+        }
+    }
+    collect_hints(&mut draft, &parse.entities);
+    proceed(ctx, draft, Vec::new()).await
+}
+
+/// A word of the text that looks like a job name but is none.
+fn unknown_job_word(catalog: &Catalog, parse: &ParseResult) -> Option<String> {
+    let covered = |start: usize, end: usize| {
+        parse
+            .entities
+            .iter()
+            .any(|e| e.start < end && start < e.end)
+    };
+    let chars: Vec<char> = parse.text.chars().collect();
+    let mut i = 0;
+    let mut candidates = Vec::new();
+    while i < chars.len() {
+        if chars[i].is_alphanumeric() {
+            let s = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '-' || chars[i] == '_')
+            {
+                i += 1;
+            }
+            let w: String = chars[s..i].iter().collect();
+            let lw = w.to_lowercase();
+            if !covered(s, i) && lw.len() >= 3 && lw.is_ascii() && !STOP.contains(&lw.as_str()) {
+                candidates.push(w);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    candidates
+        .iter()
+        .find(|w| values::suggest_job(catalog, w).is_some())
+        .or_else(|| candidates.iter().find(|w| w.contains('-')))
+        .cloned()
+}
+
+fn unknown_job(ctx: &Ctx<'_>, draft: Draft, name: &str) -> Response {
+    let catalog = ctx.bot.platform.catalog();
+    let suggestion = values::suggest_job(catalog, name);
+    let text = match &suggestion {
+        Some(s) => format!(
+            "I don't know a job called `{name}`. Did you mean `{s}`? (yes, another job name, or cancel)"
+        ),
+        None => format!(
+            "I don't know a job called `{name}`. Which job did you mean?\n{}",
+            job_choices(catalog)
+        ),
+    };
+    save(
+        ctx,
+        Dialog::Collecting {
+            draft,
+            param: None,
+            suggestion,
+        },
+        Response::text(text),
+    )
+}
+
+fn job_choices(catalog: &Catalog) -> String {
+    catalog
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| format!("  {}. {}", i + 1, j.id))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Entity values the draft will use once the job is known.
+fn collect_hints(draft: &mut Draft, entities: &[Entity]) {
+    for e in entities {
+        if matches!(
+            e.entity,
+            EntityKind::Param
+                | EntityKind::App
+                | EntityKind::Environment
+                | EntityKind::Host
+                | EntityKind::Version
+                | EntityKind::Count
+        ) {
+            draft.hints.push((e.entity, e.value.clone()));
+        }
+    }
+}
+
+fn param_kind_for(k: EntityKind) -> Option<ParamKind> {
+    Some(match k {
+        EntityKind::App => ParamKind::App,
+        EntityKind::Environment => ParamKind::Environment,
+        EntityKind::Host => ParamKind::Host,
+        EntityKind::Version => ParamKind::Version,
+        EntityKind::Count => ParamKind::Integer,
+        _ => return None,
+    })
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    let n = |s: &str| s.trim_start_matches('-').to_lowercase().replace('-', "_");
+    n(a) == n(b)
+}
+
+/// Problems found while applying hints.
+enum HintError {
+    UnknownParam(String),
+    Invalid { param: String, message: String },
+}
+
+/// Applies the hints to the draft's parameters (the job is known).
+fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), HintError> {
+    let hints = std::mem::take(&mut draft.hints);
+    let mut invalid: Option<HintError> = None;
+    // explicit name=value first
+    for (kind, value) in hints.iter().filter(|h| h.0 == EntityKind::Param) {
+        let _ = kind;
+        let (name, v) = match value.split_once('=') {
+            Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
+            None => match value
+                .trim_start_matches('-')
+                .split_once(char::is_whitespace)
+            {
+                Some((n, v)) => (n.to_string(), v.trim().to_string()),
+                None => continue,
+            },
+        };
+        let v = v
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+            .map(str::to_string)
+            .unwrap_or(v);
+        let Some(p) = job.parameters.iter().find(|p| same_name(&p.name, &name)) else {
+            return Err(HintError::UnknownParam(name));
+        };
+        match values::validate(catalog, p, &v) {
+            Ok(v) => {
+                draft.params.insert(p.name.clone(), v);
+            }
+            Err(message) => {
+                if invalid.is_none() {
+                    invalid = Some(HintError::Invalid {
+                        param: p.name.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    for (kind, value) in hints.iter().filter(|h| h.0 != EntityKind::Param) {
+        let Some(pk) = param_kind_for(*kind) else {
+            continue;
+        };
+        let Some(p) = job
+            .parameters
+            .iter()
+            .find(|p| p.kind == pk && !draft.params.contains_key(&p.name))
+        else {
+            continue;
+        };
+        if let Ok(v) = values::validate(catalog, p, value) {
+            draft.params.insert(p.name.clone(), v);
+        }
+    }
+    match invalid {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Moves a draft on: asks for the job or the next missing parameter, asks for a confirmation,
+/// or runs it. `notes` go before the reply.
+pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Response {
+    let catalog = ctx.bot.platform.catalog();
+    let mut response = Response::default();
+    for n in notes {
+        response.push(n);
+    }
+    let Some(job) = draft.job.clone().and_then(|j| catalog.job(&j).cloned()) else {
+        response.push(format!(
+            "Which job should I run?\n{}\nAnswer with a number or a name (or cancel).",
+            job_choices(catalog)
+        ));
+        return save(
+            ctx,
+            Dialog::Collecting {
+                draft,
+                param: None,
+                suggestion: None,
+            },
+            response,
+        );
+    };
+    match apply_hints(&mut draft, &job, catalog) {
+        Ok(()) => {}
+        Err(HintError::UnknownParam(name)) => {
+            let names: Vec<&str> = job.parameters.iter().map(|p| p.name.as_str()).collect();
+            let mut text = format!("{} has no parameter `{name}`", job.id);
+            match values::suggest(&name, names.iter().copied()) {
+                Some(s) => text.push_str(&format!(". Did you mean `{s}`?")),
+                None if names.is_empty() => text.push_str(" (it takes none)."),
+                None => text.push_str(&format!(" (its parameters: {}).", names.join(", "))),
+            }
+            clear(ctx);
+            response.push(text);
+            return response;
+        }
+        Err(HintError::Invalid { param, message }) => {
+            response.push(ensure_stop(message));
+            let prompt = ask_prompt(catalog, &job, &param);
+            response.push(prompt);
+            return save(
+                ctx,
+                Dialog::Collecting {
+                    draft,
+                    param: Some(param),
+                    suggestion: None,
+                },
+                response,
+            );
+        }
+    }
+    if let Some(p) = job
+        .parameters
+        .iter()
+        .find(|p| p.required && !draft.params.contains_key(&p.name))
+    {
+        response.push(ask_prompt(catalog, &job, &p.name));
+        return save(
+            ctx,
+            Dialog::Collecting {
+                draft,
+                param: Some(p.name.clone()),
+                suggestion: None,
+            },
+            response,
+        );
+    }
+    if job.sensitive {
+        let mut shown = draft.params.clone();
+        for p in &job.parameters {
+            if let (false, Some(d)) = (shown.contains_key(&p.name), &p.default) {
+                shown.insert(p.name.clone(), d.clone());
+            }
+        }
+        let when = match draft.run_at.filter(|t| *t > ctx.now) {
+            Some(t) => format!(" at {}", crate::render::time(t, ctx.tz())),
+            None => " now".into(),
+        };
+        response.push(format!(
+            "{} is sensitive. Run it{when} with {}? (yes/no)",
+            job.id,
+            crate::render::params(&shown)
+        ));
+        return save(ctx, Dialog::Confirming { draft }, response);
+    }
+    response.extend(execute(ctx, draft).await);
+    response
+}
+
+fn ensure_stop(mut s: String) -> String {
+    if !s.ends_with(['.', '?', '!']) {
+        s.push('.');
+    }
+    s
+}
+
+/// The question for one parameter.
+pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str) -> String {
+    let Some(p) = job.parameters.iter().find(|p| p.name == name) else {
+        return format!("What should `{name}` be?");
+    };
+    let choices = values::known_values(catalog, p);
+    let mut text = format!(
+        "{} needs `{}` ({}).",
+        job.id,
+        p.name,
+        values::kind_words(p.kind)
+    );
+    if choices.is_empty() {
+        text.push_str(" What should it be?");
+    } else {
+        text.push_str(" Which one?");
+        for (i, c) in choices.iter().enumerate() {
+            text.push_str(&format!("\n  {}. {c}", i + 1));
+        }
+    }
+    if let Some(d) = &p.default {
+        text.push_str(&format!("\nDefault: {d} (say \"default\")."));
+    }
+    text.push_str(if choices.is_empty() {
+        "\n(Say cancel to stop.)"
+    } else {
+        "\nAnswer with a number or a value (or cancel)."
+    });
+    text
+}
+
+fn save(ctx: &Ctx<'_>, dialog: Dialog, response: Response) -> Response {
+    match ctx
+        .bot
+        .save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now)
+    {
+        Ok(()) => response,
+        Err(e) => Response::text(format!("I couldn't remember this conversation: {e}")),
+    }
+}
+
+fn clear(ctx: &Ctx<'_>) {
+    if let Err(e) = ctx.bot.store.delete_dialog(&ctx.msg.user, &ctx.msg.channel) {
+        tracing::warn!("cannot delete a dialog: {e}");
+    }
+}
+
+/// Runs a complete (and, if sensitive, confirmed) draft.
+pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
+    clear(ctx);
+    let catalog = ctx.bot.platform.catalog();
+    let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) else {
+        return Response::text("That job no longer exists.");
+    };
+    if let Some(r) = ctx.refused(&Action::Execute {
+        job: &job.id,
+        params: &draft.params,
+        sensitive: job.sensitive,
+    }) {
+        return r;
+    }
+    let req = ExecRequest {
+        job: job.id.clone(),
+        params: draft.params.clone(),
+        run_at: draft
+            .run_at
+            .filter(|t| *t > ctx.now + chrono::Duration::seconds(1)),
+        requested_by: ctx.msg.user.clone(),
+        channel: ctx.msg.channel.clone(),
+    };
+    let e = match ctx.bot.platform.execute(req).await {
+        Ok(e) => e,
+        Err(err) => return Response::text(format!("I couldn't start {}: {err}", job.id)),
+    };
+    let p = crate::render::params(&e.params);
+    let text = match e.status {
+        Status::Running => format!(
+            "Started {} as #{} ({p}). I'll post the result here.",
+            e.job, e.id
+        ),
+        Status::Scheduled
+            if e.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(500) =>
+        {
+            format!(
+                "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",
+                e.job,
+                e.id,
+                crate::render::time(e.run_at, ctx.tz()),
+                crate::render::duration(e.run_at - ctx.now)
+            )
+        }
+        Status::Scheduled => format!(
+            "Queued {} as #{} ({p}): it starts when a running {} ends. I'll post the result here.",
+            e.job, e.id, e.job
+        ),
+        _ => crate::render::report(&e, None, ctx.tz()),
+    };
+    let mut r = Response::text(text);
+    if !e.status.is_terminal() {
+        r.track.push(e.id);
+    }
+    r
+}

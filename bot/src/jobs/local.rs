@@ -1,0 +1,1064 @@
+//! The local job platform: every execution is a subprocess in its own process group.
+//!
+//! - Parameters arrive as `JOB_PARAM_<NAME>` environment variables and through `{name}`
+//!   placeholders in the configured argv; there is no shell in between.
+//! - The lifecycle `scheduled -> running -> succeeded | failed | cancelled | timed_out` is
+//!   written to the store at each step, with exit code, CPU time and peak memory from
+//!   `wait4`'s rusage, and the output tail.
+//! - Cancel and timeout send SIGTERM to the group, then SIGKILL after the grace period;
+//!   leftovers of the group are killed when the main process ends.
+//! - Scheduled executions wait in the store; a scheduler task starts them when due (also
+//!   after a restart). Executions recorded as running when the platform starts were
+//!   interrupted by a crash: their process groups are killed and they are marked
+//!   `interrupted`.
+
+use super::{
+    BoxFuture, ExecEvent, ExecId, ExecRequest, Execution, HistoryQuery, JobPlatform, PlatformError,
+    Status,
+};
+use crate::config::{param_env_name, substitute, Config, OutputLimits, RunSpec};
+use crate::store::{Finish, NewExecution, Store};
+use chrono::Utc;
+use nlu::Catalog;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
+
+/// The tail of an execution's output.
+#[derive(Debug)]
+pub struct OutputBuf {
+    lines: VecDeque<String>,
+    bytes: usize,
+    limits: OutputLimits,
+    truncated: bool,
+    dirty: bool,
+}
+
+/// Longest line kept (longer lines are cut).
+const MAX_LINE: usize = 4096;
+
+impl OutputBuf {
+    pub fn new(limits: OutputLimits) -> Self {
+        OutputBuf {
+            lines: VecDeque::new(),
+            bytes: 0,
+            limits,
+            truncated: false,
+            dirty: false,
+        }
+    }
+
+    pub fn push(&mut self, line: &str) {
+        let mut line = line.trim_end_matches(['\n', '\r']).to_string();
+        if line.len() > MAX_LINE {
+            let mut cut = MAX_LINE;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            line.truncate(cut);
+            line.push('…');
+        }
+        self.bytes += line.len() + 1;
+        self.lines.push_back(line);
+        while self.lines.len() > self.limits.max_lines || self.bytes > self.limits.max_bytes {
+            match self.lines.pop_front() {
+                Some(l) => {
+                    self.bytes -= l.len() + 1;
+                    self.truncated = true;
+                }
+                None => break,
+            }
+        }
+        self.dirty = true;
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = String::with_capacity(self.bytes);
+        for l in &self.lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+type SharedOutput = Arc<Mutex<OutputBuf>>;
+
+fn lock(o: &SharedOutput) -> std::sync::MutexGuard<'_, OutputBuf> {
+    o.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A request to stop a running execution.
+#[derive(Debug)]
+struct StopRequest {
+    by: String,
+    channel: String,
+}
+
+struct Running {
+    job: String,
+    output: SharedOutput,
+    stop: mpsc::UnboundedSender<StopRequest>,
+    done: watch::Receiver<bool>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    runs: HashMap<String, RunSpec>,
+    store: Arc<Store>,
+    events: broadcast::Sender<ExecEvent>,
+    running: Mutex<HashMap<ExecId, Running>>,
+    start_lock: tokio::sync::Mutex<()>,
+    wake: Notify,
+    grace: Duration,
+    limits: OutputLimits,
+}
+
+/// The local job platform. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalPlatform {
+    inner: Arc<Inner>,
+}
+
+impl LocalPlatform {
+    pub fn new(config: &Config, store: Arc<Store>) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        LocalPlatform {
+            inner: Arc::new(Inner {
+                catalog: config.catalog.clone(),
+                runs: config.runs.clone(),
+                store,
+                events,
+                running: Mutex::new(HashMap::new()),
+                start_lock: tokio::sync::Mutex::new(()),
+                wake: Notify::new(),
+                grace: config.cancel_grace,
+                limits: config.output,
+            }),
+        }
+    }
+
+    /// Marks executions left running by a previous process as interrupted (killing what is
+    /// left of them), then starts the scheduler. Subscribe to [`JobPlatform::events`] first
+    /// to hear about the interrupted ones. Needs a tokio runtime.
+    pub async fn start(&self) -> Result<Vec<Execution>, PlatformError> {
+        let interrupted = self.inner.recover().await?;
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.scheduler().await });
+        Ok(interrupted)
+    }
+
+    /// How many executions run now.
+    pub fn running_count(&self) -> usize {
+        self.inner.running_map().len()
+    }
+
+    /// Stops every running execution (on shutdown): SIGTERM, SIGKILL after the grace
+    /// period; they end as `interrupted`.
+    pub async fn shutdown(&self) {
+        let ids: Vec<(ExecId, watch::Receiver<bool>)> = {
+            let map = self.inner.running_map();
+            map.iter()
+                .map(|(id, r)| {
+                    let _ = r.stop.send(StopRequest {
+                        by: String::new(),
+                        channel: String::new(),
+                    });
+                    (*id, r.done.clone())
+                })
+                .collect()
+        };
+        for (_, mut done) in ids {
+            let _ = tokio::time::timeout(self.inner.grace + Duration::from_secs(5), async {
+                while !*done.borrow_and_update() {
+                    if done.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+}
+
+impl Inner {
+    fn running_map(&self) -> std::sync::MutexGuard<'_, HashMap<ExecId, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, previous: Option<Status>, id: ExecId, cancel_channel: Option<String>) {
+        match self.store.get(id) {
+            Ok(Some(execution)) => {
+                let _ = self.events.send(ExecEvent {
+                    previous,
+                    execution,
+                    cancel_channel,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("cannot read #{id} for its event: {e}"),
+        }
+    }
+
+    async fn recover(&self) -> Result<Vec<Execution>, PlatformError> {
+        let mut out = Vec::new();
+        for row in self.store.running()? {
+            let detail = match row.pid {
+                Some(pid) => stop_orphaned_group(pid, row.pid_start).await,
+                None => "the bot stopped while it ran".to_string(),
+            };
+            let f = Finish {
+                detail: Some(detail),
+                ..Default::default()
+            };
+            if self.store.finish(
+                row.id,
+                &[Status::Running],
+                Status::Interrupted,
+                Utc::now(),
+                &f,
+                None,
+            )? {
+                tracing::warn!("#{} was interrupted", row.id);
+                self.emit(Some(Status::Running), row.id, None);
+                if let Some(e) = self.store.get(row.id)? {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn scheduler(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.start_due().await {
+                tracing::error!("scheduler: {e}");
+            }
+            let now = Utc::now();
+            let wait = match self.store.next_due() {
+                Ok(Some(t)) if t > now => (t - now)
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(Duration::from_secs(60)),
+                // due but waiting for a free slot, or nothing scheduled: a finish wakes us
+                _ => Duration::from_secs(60),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    fn has_capacity(&self, job: &str) -> bool {
+        let limit = self.runs.get(job).map_or(1, |r| r.concurrency);
+        self.running_map().values().filter(|r| r.job == job).count() < limit
+    }
+
+    async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {
+        let _g = self.start_lock.lock().await;
+        for e in self.store.due(Utc::now())? {
+            if self.has_capacity(&e.job) {
+                self.spawn(e).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a scheduled execution. Call with `start_lock` held.
+    async fn spawn(self: &Arc<Self>, e: Execution) -> Result<(), PlatformError> {
+        let Some(spec) = self.runs.get(&e.job) else {
+            let f = Finish {
+                detail: Some(format!("job `{}` has no run specification", e.job)),
+                ..Default::default()
+            };
+            if self.store.finish(
+                e.id,
+                &[Status::Scheduled],
+                Status::Failed,
+                Utc::now(),
+                &f,
+                None,
+            )? {
+                self.emit(Some(Status::Scheduled), e.id, None);
+            }
+            return Ok(());
+        };
+        let mut values = e.params.clone();
+        values.insert("execution_id".into(), e.id.to_string());
+        values.insert("job".into(), e.job.clone());
+        let mut argv: Vec<String> = Vec::with_capacity(spec.argv.len());
+        for (i, a) in spec.argv.iter().enumerate() {
+            // an argument that is only the placeholder of an absent parameter is left out
+            let only = crate::config::placeholders(a);
+            if i > 0
+                && only.len() == 1
+                && a == &format!("{{{}}}", only[0])
+                && !values.contains_key(&only[0])
+            {
+                continue;
+            }
+            argv.push(substitute(a, &values));
+        }
+        let mut cmd = tokio::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(&spec.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(false);
+        for (k, v) in &spec.env {
+            cmd.env(k, substitute(v, &values));
+        }
+        for (k, v) in &e.params {
+            cmd.env(param_env_name(k), v);
+        }
+        cmd.env("JOB_ID", &e.job)
+            .env("JOB_EXECUTION_ID", e.id.to_string())
+            .env("JOB_REQUESTED_BY", &e.requested_by);
+
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(err) => {
+                let f = Finish {
+                    detail: Some(format!("cannot start `{}`: {err}", argv[0])),
+                    ..Default::default()
+                };
+                if self.store.finish(
+                    e.id,
+                    &[Status::Scheduled],
+                    Status::Failed,
+                    Utc::now(),
+                    &f,
+                    None,
+                )? {
+                    self.emit(Some(Status::Scheduled), e.id, None);
+                }
+                return Ok(());
+            }
+        };
+        let Some(pid) = child.id().map(|p| p as i32) else {
+            return Err(PlatformError::Other(
+                "the child exited before it had an id".into(),
+            ));
+        };
+        let pid_start = proc_start_ticks(pid);
+        let claimed = self.store.mark_running(e.id, Utc::now(), pid, pid_start)?;
+        let (done_tx, done_rx) = watch::channel(false);
+        let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+        let output = Arc::new(Mutex::new(OutputBuf::new(self.limits)));
+        if !claimed {
+            // cancelled while we were starting it: stop it at once
+            kill_group(pid, libc::SIGKILL);
+            let _ = tokio::task::spawn_blocking(move || wait_pid(pid)).await;
+            drop(child);
+            return Ok(());
+        }
+        self.running_map().insert(
+            e.id,
+            Running {
+                job: e.job.clone(),
+                output: output.clone(),
+                stop: stop_tx,
+                done: done_rx,
+            },
+        );
+        self.emit(Some(Status::Scheduled), e.id, None);
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let inner = self.clone();
+        let timeout = spec.timeout;
+        tokio::spawn(async move {
+            inner
+                .monitor(
+                    e.id, pid, child, stdout, stderr, output, stop_rx, done_tx, timeout,
+                )
+                .await;
+        });
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn monitor(
+        self: Arc<Self>,
+        id: ExecId,
+        pid: i32,
+        child: tokio::process::Child,
+        stdout: Option<tokio::process::ChildStdout>,
+        stderr: Option<tokio::process::ChildStderr>,
+        output: SharedOutput,
+        mut stop_rx: mpsc::UnboundedReceiver<StopRequest>,
+        done_tx: watch::Sender<bool>,
+        timeout: Duration,
+    ) {
+        let readers = [
+            stdout.map(|s| tokio::spawn(read_lines(s, output.clone()))),
+            stderr.map(|s| tokio::spawn(read_lines(s, output.clone()))),
+        ];
+        // `child` stays alive (unpolled) until wait4 has reaped the process, so tokio never
+        // reaps it first and the rusage is ours.
+        let mut waiter = tokio::task::spawn_blocking(move || wait_pid(pid));
+        let far = Duration::from_secs(100 * 365 * 86400);
+        let deadline = tokio::time::sleep(timeout);
+        let kill_at = tokio::time::sleep(far);
+        tokio::pin!(deadline, kill_at);
+        // rusage's maxrss of the leader includes the bot's own memory (the spawn shares it
+        // until exec), so peak memory is sampled from /proc (VmHWM of the group's processes)
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut ticks: u64 = 0;
+        let mut peak_kb: Option<i64> = None;
+        let mut forced: Option<(Status, String, Option<StopRequest>)> = None;
+        let mut stop_open = true;
+        let waited = loop {
+            tokio::select! {
+                r = &mut waiter => break r,
+                _ = &mut deadline, if forced.is_none() => {
+                    forced = Some((Status::TimedOut, format!("stopped after the timeout of {}", crate::render::duration_std(timeout)), None));
+                    kill_group(pid, libc::SIGTERM);
+                    kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
+                }
+                req = stop_rx.recv(), if forced.is_none() && stop_open => match req {
+                    Some(req) => {
+                        let (status, detail) = if req.by.is_empty() {
+                            (Status::Interrupted, "the bot shut down while it ran".to_string())
+                        } else {
+                            (Status::Cancelled, format!("cancelled by {}", req.by))
+                        };
+                        forced = Some((status, detail, Some(req)));
+                        kill_group(pid, libc::SIGTERM);
+                        kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
+                    }
+                    None => stop_open = false,
+                },
+                _ = &mut kill_at => {
+                    kill_group(pid, libc::SIGKILL);
+                    kill_at.as_mut().reset(tokio::time::Instant::now() + far);
+                }
+                _ = tick.tick() => {
+                    if let Some(kb) = group_peak_kb(pid) {
+                        peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
+                    }
+                    ticks += 1;
+                    if ticks.is_multiple_of(5) {
+                        self.flush_output(id, &output);
+                    }
+                }
+            }
+        };
+        // whatever is left of the group goes with its leader
+        kill_group(pid, libc::SIGKILL);
+        drop(child);
+        for r in readers.into_iter().flatten() {
+            let abort = r.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), r)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        let (text, truncated) = {
+            let o = lock(&output);
+            (o.text(), o.truncated())
+        };
+        let mut f = Finish {
+            output: text,
+            output_truncated: truncated,
+            ..Default::default()
+        };
+        let status = match waited {
+            Ok(Ok((raw, ru))) => {
+                f.cpu_ms = Some(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
+                f.max_rss_kb = peak_kb;
+                if libc::WIFEXITED(raw) {
+                    f.exit_code = Some(libc::WEXITSTATUS(raw));
+                } else if libc::WIFSIGNALED(raw) {
+                    f.signal = Some(libc::WTERMSIG(raw));
+                }
+                match &forced {
+                    Some((s, _, _)) => *s,
+                    None if f.exit_code == Some(0) => Status::Succeeded,
+                    None => {
+                        if let Some(sig) = f.signal {
+                            f.detail =
+                                Some(format!("killed by signal {sig} ({})", signal_name(sig)));
+                        }
+                        Status::Failed
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                f.detail = Some(format!("cannot wait for the process: {e}"));
+                Status::Failed
+            }
+            Err(e) => {
+                f.detail = Some(format!("cannot wait for the process: {e}"));
+                Status::Failed
+            }
+        };
+        let (cancelled_by, cancel_channel) = match forced {
+            Some((_, detail, req)) => {
+                f.detail = Some(detail);
+                match req {
+                    Some(r) if !r.by.is_empty() => (Some(r.by), Some(r.channel)),
+                    _ => (None, None),
+                }
+            }
+            None => (None, None),
+        };
+        match self.store.finish(
+            id,
+            &[Status::Running],
+            status,
+            Utc::now(),
+            &f,
+            cancelled_by.as_deref(),
+        ) {
+            Ok(_) => {}
+            Err(e) => tracing::error!("cannot record the end of #{id}: {e}"),
+        }
+        self.running_map().remove(&id);
+        self.emit(Some(Status::Running), id, cancel_channel);
+        let _ = done_tx.send(true);
+        self.wake.notify_one();
+    }
+
+    fn flush_output(&self, id: ExecId, output: &SharedOutput) {
+        let snapshot = {
+            let mut o = lock(output);
+            if !o.dirty {
+                return;
+            }
+            o.dirty = false;
+            (o.text(), o.truncated())
+        };
+        if let Err(e) = self.store.update_output(id, &snapshot.0, snapshot.1) {
+            tracing::warn!("cannot save the output of #{id}: {e}");
+        }
+    }
+
+    async fn execute(self: &Arc<Self>, req: ExecRequest) -> Result<Execution, PlatformError> {
+        let job = self
+            .catalog
+            .job(&req.job)
+            .ok_or_else(|| PlatformError::UnknownJob(req.job.clone()))?;
+        if !self.runs.contains_key(&req.job) {
+            return Err(PlatformError::UnknownJob(req.job.clone()));
+        }
+        let mut params: BTreeMap<String, String> = req.params.clone();
+        for p in &job.parameters {
+            if let (false, Some(d)) = (params.contains_key(&p.name), &p.default) {
+                params.insert(p.name.clone(), d.clone());
+            }
+        }
+        let now = Utc::now();
+        let run_at = req.run_at.filter(|t| *t > now).unwrap_or(now);
+        let e = self.store.insert_execution(&NewExecution {
+            job: &req.job,
+            params: &params,
+            requested_by: &req.requested_by,
+            channel: &req.channel,
+            created_at: now,
+            run_at,
+        })?;
+        self.emit(None, e.id, None);
+        if run_at <= now {
+            let _g = self.start_lock.lock().await;
+            if let Some(cur) = self.store.get(e.id)? {
+                if cur.status == Status::Scheduled && self.has_capacity(&cur.job) {
+                    self.spawn(cur).await?;
+                }
+            }
+        } else {
+            self.wake.notify_one();
+        }
+        self.store.get(e.id)?.ok_or(PlatformError::NotFound(e.id))
+    }
+
+    async fn cancel(
+        self: &Arc<Self>,
+        id: ExecId,
+        by: String,
+        channel: String,
+    ) -> Result<Execution, PlatformError> {
+        let e = self.store.get(id)?.ok_or(PlatformError::NotFound(id))?;
+        if e.status.is_terminal() {
+            return Err(PlatformError::AlreadyEnded {
+                id,
+                status: e.status,
+            });
+        }
+        if e.status == Status::Scheduled {
+            let _g = self.start_lock.lock().await;
+            let f = Finish {
+                detail: Some(format!("cancelled by {by} before it started")),
+                ..Default::default()
+            };
+            if self.store.finish(
+                id,
+                &[Status::Scheduled],
+                Status::Cancelled,
+                Utc::now(),
+                &f,
+                Some(&by),
+            )? {
+                self.emit(Some(Status::Scheduled), id, Some(channel));
+                return self.store.get(id)?.ok_or(PlatformError::NotFound(id));
+            }
+        }
+        let done = {
+            let map = self.running_map();
+            match map.get(&id) {
+                Some(r) => {
+                    let _ = r.stop.send(StopRequest {
+                        by: by.clone(),
+                        channel: channel.clone(),
+                    });
+                    Some(r.done.clone())
+                }
+                None => None,
+            }
+        };
+        if let Some(mut done) = done {
+            let waited = tokio::time::timeout(self.grace + Duration::from_secs(10), async {
+                while !*done.borrow_and_update() {
+                    if done.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await;
+            if waited.is_err() {
+                return Err(PlatformError::Other(format!(
+                    "#{id} did not stop within {}",
+                    crate::render::duration_std(self.grace + Duration::from_secs(10))
+                )));
+            }
+        }
+        let e = self.store.get(id)?.ok_or(PlatformError::NotFound(id))?;
+        if !e.status.is_terminal() {
+            return Err(PlatformError::Other(format!(
+                "#{id} is {} and cannot be cancelled now",
+                e.status
+            )));
+        }
+        Ok(e)
+    }
+}
+
+impl JobPlatform for LocalPlatform {
+    fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    fn execute(&self, req: ExecRequest) -> BoxFuture<'_, Result<Execution, PlatformError>> {
+        Box::pin(async move { self.inner.execute(req).await })
+    }
+
+    fn status(&self, id: ExecId) -> BoxFuture<'_, Result<Execution, PlatformError>> {
+        Box::pin(async move {
+            let mut e = self
+                .inner
+                .store
+                .get(id)?
+                .ok_or(PlatformError::NotFound(id))?;
+            if e.status == Status::Running {
+                if let Some(r) = self.inner.running_map().get(&id) {
+                    let o = lock(&r.output);
+                    e.output = o.text();
+                    e.output_truncated = o.truncated();
+                }
+            }
+            Ok(e)
+        })
+    }
+
+    fn cancel(
+        &self,
+        id: ExecId,
+        by: String,
+        channel: String,
+    ) -> BoxFuture<'_, Result<Execution, PlatformError>> {
+        Box::pin(async move { self.inner.cancel(id, by, channel).await })
+    }
+
+    fn history(&self, q: HistoryQuery) -> BoxFuture<'_, Result<Vec<Execution>, PlatformError>> {
+        Box::pin(async move { Ok(self.inner.store.history(&q)?) })
+    }
+
+    fn events(&self) -> broadcast::Receiver<ExecEvent> {
+        self.inner.events.subscribe()
+    }
+}
+
+async fn read_lines<R: AsyncRead + Unpin>(r: R, out: SharedOutput) {
+    let mut r = BufReader::new(r);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match r.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => lock(&out).push(&String::from_utf8_lossy(&buf)),
+        }
+    }
+}
+
+fn tv_ms(t: libc::timeval) -> i64 {
+    t.tv_sec * 1000 + t.tv_usec / 1000
+}
+
+/// Waits for a child and returns its raw wait status and resource usage.
+fn wait_pid(pid: i32) -> std::io::Result<(i32, libc::rusage)> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: rusage is plain old data; zeroed is a valid value.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers to locals; `pid` is our own child.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            return Ok((status, ru));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Sends a signal to a process group; a group that is gone is not an error.
+pub fn kill_group(pgid: i32, signal: i32) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: killpg has no memory-safety preconditions.
+    unsafe { libc::killpg(pgid, signal) == 0 }
+}
+
+/// The start time (clock ticks since boot) of a process, from `/proc/<pid>/stat`; tells a
+/// process apart from a later one that reuses its pid.
+pub fn proc_start_ticks(pid: i32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    // fields after the name start with field 3 (state); starttime is field 22
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The processes of a group (live ones), from `/proc`.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|d| d.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                return false;
+            };
+            let mut f = after.split_whitespace();
+            let state = f.next();
+            let pgrp = f.nth(1).and_then(|v| v.parse::<i32>().ok());
+            pgrp == Some(pgid) && state != Some("Z") && state != Some("X")
+        })
+        .collect()
+}
+
+/// The largest peak resident size (VmHWM, KiB) among the group's processes.
+fn group_peak_kb(pgid: i32) -> Option<i64> {
+    group_members(pgid)
+        .into_iter()
+        .filter_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<i64>().ok()
+        })
+        .max()
+}
+
+/// Whether any live (not zombie) process is in the process group, from `/proc`.
+pub fn group_alive(pgid: i32) -> bool {
+    if std::fs::metadata("/proc/self/stat").is_err() {
+        return kill_group(pgid, 0);
+    }
+    !group_members(pgid).is_empty()
+}
+
+/// After a crash: kills what is left of an execution's process group.
+async fn stop_orphaned_group(pid: i32, pid_start: Option<i64>) -> String {
+    let now_start = proc_start_ticks(pid);
+    // the leader is ours if it started when we recorded; if it is gone but the group lives,
+    // the group is ours too (a pid is not reused while a group has its number)
+    let leader_ours = pid_start.is_some() && now_start == pid_start;
+    let alive = group_alive(pid);
+    if leader_ours || (now_start.is_none() && alive) {
+        kill_group(pid, libc::SIGKILL);
+        for _ in 0..40 {
+            if !group_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        format!("the bot stopped while it ran; its processes (group {pid}) were killed")
+    } else {
+        "the bot stopped while it ran; its processes had already ended".to_string()
+    }
+}
+
+/// A signal's name.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGINT => "SIGINT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn platform(dir: &Path, jobs: &str) -> (LocalPlatform, Arc<Store>) {
+        let text = format!("[bot]\ncancel_grace = \"1s\"\n{jobs}");
+        let config = Config::from_toml_str(&text, "t.toml", dir).unwrap();
+        let store = Arc::new(Store::open(&dir.join("db.sqlite")).unwrap());
+        (LocalPlatform::new(&config, store.clone()), store)
+    }
+
+    fn req(job: &str, params: &[(&str, &str)]) -> ExecRequest {
+        ExecRequest {
+            job: job.into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            run_at: None,
+            requested_by: "tester".into(),
+            channel: "test".into(),
+        }
+    }
+
+    async fn wait_end(p: &LocalPlatform, id: ExecId) -> Execution {
+        for _ in 0..200 {
+            let e = p.status(id).await.unwrap();
+            if e.status.is_terminal() {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("#{id} did not end");
+    }
+
+    async fn gone(pgid: i32) -> bool {
+        for _ in 0..40 {
+            if !group_alive(pgid) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    const JOBS: &str = r#"
+[[jobs]]
+id = "echo"
+  [[jobs.parameters]]
+  name = "msg"
+  kind = "string"
+  required = true
+  [[jobs.parameters]]
+  name = "code"
+  kind = "integer"
+  default = 0
+  [jobs.run]
+  argv = ["/bin/sh", "-c", "echo \"env=$JOB_PARAM_MSG\"; echo \"arg=$1\"; echo oops >&2; exit $JOB_PARAM_CODE", "sh", "{msg}"]
+  timeout = "10s"
+
+[[jobs]]
+id = "sleepy"
+  [jobs.run]
+  argv = ["/bin/sh", "-c", "echo $$ > pid; sleep 30 & wait"]
+  timeout = "1s"
+"#;
+
+    #[tokio::test]
+    async fn runs_succeeds_fails_and_passes_values_literally() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, store) = platform(dir.path(), JOBS);
+        p.start().await.unwrap();
+        let e = p
+            .execute(req("echo", &[("msg", "x; rm -rf / $(id)")]))
+            .await
+            .unwrap();
+        assert_eq!(e.status, Status::Running);
+        let e = wait_end(&p, e.id).await;
+        assert_eq!(e.status, Status::Succeeded, "{e:?}");
+        assert_eq!(e.exit_code, Some(0));
+        assert!(e.output.contains("env=x; rm -rf / $(id)\n"), "{}", e.output);
+        assert!(e.output.contains("arg=x; rm -rf / $(id)\n"), "{}", e.output);
+        assert!(e.output.contains("oops"));
+        assert!(e.cpu_ms.is_some());
+        assert_eq!(e.params["code"], "0", "defaults are recorded");
+        let e = p
+            .execute(req("echo", &[("msg", "x"), ("code", "3")]))
+            .await
+            .unwrap();
+        let e = wait_end(&p, e.id).await;
+        assert_eq!((e.status, e.exit_code), (Status::Failed, Some(3)));
+        let ev: Vec<String> = store
+            .events(e.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.1)
+            .collect();
+        assert_eq!(ev, ["scheduled", "running", "failed"]);
+    }
+
+    #[tokio::test]
+    async fn timeout_and_cancel_kill_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = platform(dir.path(), JOBS);
+        p.start().await.unwrap();
+        let e = p.execute(req("sleepy", &[])).await.unwrap();
+        let e = wait_end(&p, e.id).await;
+        assert_eq!(e.status, Status::TimedOut, "{e:?}");
+        assert_eq!(e.signal, Some(libc::SIGTERM));
+        let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(gone(pid).await, "the group is gone");
+
+        let e = p.execute(req("sleepy", &[])).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let e = p.cancel(e.id, "bob".into(), "c".into()).await.unwrap();
+        assert_eq!(e.status, Status::Cancelled);
+        assert_eq!(e.cancelled_by.as_deref(), Some("bob"));
+        let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(gone(pid).await);
+        assert!(matches!(
+            p.cancel(e.id, "bob".into(), "c".into()).await,
+            Err(PlatformError::AlreadyEnded { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn scheduled_runs_fire_and_can_be_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = platform(dir.path(), JOBS);
+        p.start().await.unwrap();
+        let mut r = req("echo", &[("msg", "later")]);
+        r.run_at = Some(Utc::now() + chrono::Duration::milliseconds(600));
+        let e = p.execute(r.clone()).await.unwrap();
+        assert_eq!(e.status, Status::Scheduled);
+        let e2 = p.execute(r).await.unwrap();
+        let c = p.cancel(e2.id, "x".into(), "c".into()).await.unwrap();
+        assert_eq!(c.status, Status::Cancelled);
+        let e = wait_end(&p, e.id).await;
+        assert_eq!(e.status, Status::Succeeded);
+        assert!(e.started_at.unwrap() >= e.run_at);
+    }
+
+    #[tokio::test]
+    async fn concurrency_limit_queues() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = r#"
+[[jobs]]
+id = "one"
+  [jobs.run]
+  argv = ["/bin/sh", "-c", "sleep 0.3"]
+  concurrency = 1
+"#;
+        let (p, _) = platform(dir.path(), jobs);
+        p.start().await.unwrap();
+        let a = p.execute(req("one", &[])).await.unwrap();
+        let b = p.execute(req("one", &[])).await.unwrap();
+        assert_eq!(a.status, Status::Running);
+        assert_eq!(b.status, Status::Scheduled);
+        let b = wait_end(&p, b.id).await;
+        assert_eq!(b.status, Status::Succeeded);
+        let a = wait_end(&p, a.id).await;
+        assert!(b.started_at.unwrap() >= a.finished_at.unwrap());
+    }
+
+    #[tokio::test]
+    async fn recovery_marks_running_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, store) = platform(dir.path(), JOBS);
+        // a "previous bot" left a running row whose process is alive in its own group
+        let mut child = std::process::Command::new("sleep");
+        std::os::unix::process::CommandExt::process_group(&mut child, 0);
+        let mut child = child.arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        let params = BTreeMap::new();
+        let e = store
+            .insert_execution(&NewExecution {
+                job: "sleepy",
+                params: &params,
+                requested_by: "t",
+                channel: "c",
+                created_at: Utc::now(),
+                run_at: Utc::now(),
+            })
+            .unwrap();
+        store
+            .mark_running(e.id, Utc::now(), pid, proc_start_ticks(pid))
+            .unwrap();
+        drop(store);
+        let (p, _) = platform(dir.path(), JOBS);
+        let mut events = p.events();
+        let interrupted = p.start().await.unwrap();
+        assert_eq!(interrupted.len(), 1);
+        assert_eq!(interrupted[0].status, Status::Interrupted);
+        assert!(interrupted[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("were killed"));
+        let ev = events.recv().await.unwrap();
+        assert_eq!(ev.execution.status, Status::Interrupted);
+        let st = child.wait().unwrap();
+        assert!(!st.success());
+    }
+
+    #[test]
+    fn output_keeps_the_tail() {
+        let mut o = OutputBuf::new(OutputLimits {
+            max_lines: 3,
+            max_bytes: 1000,
+        });
+        for i in 0..5 {
+            o.push(&format!("line {i}\n"));
+        }
+        assert_eq!(o.text(), "line 2\nline 3\nline 4\n");
+        assert!(o.truncated());
+        let mut o = OutputBuf::new(OutputLimits {
+            max_lines: 100,
+            max_bytes: 10,
+        });
+        o.push("abcdefgh");
+        o.push("ij");
+        assert_eq!(o.text(), "ij\n");
+    }
+}

@@ -1,0 +1,414 @@
+//! The ChatOps bot: turns the `nlu` parser into an operator's assistant for a job platform.
+//!
+//! A message travels one way: adapter -> [`router`] (exact command or parser) ->
+//! [`dialog`] / [`handlers`] -> [`policy`] -> [`jobs`] (the platform) -> [`render`] ->
+//! adapter. State is written to the [`store`] before a reply says that something happened.
+//! Status changes of executions come back from the platform as events; the notifier turns
+//! them into pushed messages for the channel that started the run and for watchers.
+
+pub mod adapters;
+pub mod config;
+pub mod dialog;
+pub mod handlers;
+pub mod jobs;
+pub mod policy;
+pub mod render;
+pub mod router;
+pub mod store;
+pub mod values;
+
+use crate::config::Config;
+use crate::dialog::{Dialog, Step};
+use crate::handlers::{Ctx, Response};
+use crate::jobs::{ExecEvent, ExecId, JobPlatform, Status};
+use crate::policy::Policy;
+use crate::store::{Store, StoredDialog};
+use chrono::{DateTime, Utc};
+use nlu::{IntentName, Outcome, ParseResult};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+
+/// A chat message as an adapter delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub user: String,
+    pub channel: String,
+    pub text: String,
+}
+
+/// A message for a channel: a reply or a pushed update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub channel: String,
+    pub text: String,
+    /// Set on the last message about an execution (its final summary).
+    pub final_for: Option<ExecId>,
+}
+
+/// The bot: parser, platform, policy and storage wired together.
+pub struct Bot {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub platform: Arc<dyn JobPlatform>,
+    pub policy: Arc<dyn Policy>,
+    /// None when the parser could not be loaded: exact commands still work.
+    pub parser: Option<Arc<nlu::Parser>>,
+}
+
+impl Bot {
+    /// Handles one message and returns the replies (for the message's channel).
+    pub async fn handle(&self, msg: &Message) -> Response {
+        let text = msg.text.trim();
+        if text.is_empty() {
+            return Response::default();
+        }
+        let now = Utc::now();
+        let ctx = Ctx {
+            bot: self,
+            msg,
+            now,
+        };
+        let mut notes = Vec::new();
+        let dialog = match self.load_dialog(&msg.user, &msg.channel, now) {
+            Ok(DialogLoad::Active(d)) => Some(d),
+            Ok(DialogLoad::Expired(d)) => {
+                notes.push(format!(
+                    "(The earlier question about {} expired, so I dropped it.)",
+                    d.topic()
+                ));
+                None
+            }
+            Ok(DialogLoad::None) => None,
+            Err(e) => {
+                tracing::warn!("cannot load the dialog: {e}");
+                None
+            }
+        };
+        let mut response = self.route(&ctx, text, dialog).await;
+        if !notes.is_empty() {
+            let mut texts = notes;
+            texts.append(&mut response.texts);
+            response.texts = texts;
+        }
+        response
+    }
+
+    async fn route(&self, ctx: &Ctx<'_>, text: &str, dialog: Option<Dialog>) -> Response {
+        let catalog = self.platform.catalog();
+        if let Some(cmd) = router::parse_command(text, ctx.now) {
+            let parse = match cmd {
+                Ok(p) => p,
+                Err(e) => return Response::text(format!("{e}.")),
+            };
+            if let Some(d) = &dialog {
+                if matches!(parse.intent.name, IntentName::Affirm | IntentName::Deny) {
+                    let word = if parse.intent.name == IntentName::Affirm {
+                        "yes"
+                    } else {
+                        "no"
+                    };
+                    return self
+                        .on_step(ctx, dialog::answer(d, word, Some(&parse), catalog))
+                        .await;
+                }
+            }
+            return self.dispatch(ctx, &parse).await;
+        }
+        let parse = match self.parse(text).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                if dialog.is_none() {
+                    return Response::text(e);
+                }
+                None
+            }
+        };
+        if let Some(d) = &dialog {
+            let step = dialog::answer(d, text, parse.as_ref(), catalog);
+            if step != Step::NotAnAnswer {
+                return self.on_step(ctx, step).await;
+            }
+            self.clear_dialog(ctx);
+        }
+        match parse {
+            Some(p) => self.dispatch(ctx, &p).await,
+            None => Response::text(
+                "I can't understand free text right now; use exact commands (!help).",
+            ),
+        }
+    }
+
+    async fn on_step(&self, ctx: &Ctx<'_>, step: Step) -> Response {
+        match step {
+            Step::Continue(draft) => handlers::run::proceed(ctx, draft, Vec::new()).await,
+            Step::Confirmed(draft) => handlers::run::execute(ctx, draft).await,
+            Step::Retry { message, dialog } => {
+                let mut r = Response::text(message);
+                if let Dialog::Collecting {
+                    draft,
+                    param: Some(p),
+                    ..
+                } = &dialog
+                {
+                    if let Some(job) = draft
+                        .job
+                        .as_deref()
+                        .and_then(|j| self.platform.catalog().job(j))
+                    {
+                        r.push(handlers::run::ask_prompt(self.platform.catalog(), job, p));
+                    }
+                }
+                match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
+                    Ok(()) => r,
+                    Err(e) => Response::text(format!("I couldn't remember this conversation: {e}")),
+                }
+            }
+            Step::Abandon(msg) => {
+                self.clear_dialog(ctx);
+                Response::text(msg)
+            }
+            Step::Clarified(parse) => {
+                self.clear_dialog(ctx);
+                self.dispatch(ctx, &parse).await
+            }
+            Step::NotAnAnswer => Response::default(),
+        }
+    }
+
+    fn clear_dialog(&self, ctx: &Ctx<'_>) {
+        if let Err(e) = self.store.delete_dialog(&ctx.msg.user, &ctx.msg.channel) {
+            tracing::warn!("cannot delete a dialog: {e}");
+        }
+    }
+
+    /// Runs the handler of a parse result.
+    pub async fn dispatch(&self, ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
+        match parse.outcome {
+            Outcome::Clarify => {
+                if let Some(c) = parse
+                    .clarification
+                    .as_ref()
+                    .filter(|c| !c.options.is_empty())
+                {
+                    let mut text = String::from("I'm not sure what you mean. Did you want to:");
+                    for (i, o) in c.options.iter().enumerate() {
+                        text.push_str(&format!("\n  {}. {}", i + 1, o.label));
+                    }
+                    text.push_str("\nAnswer with a number (or cancel).");
+                    let d = Dialog::Clarifying {
+                        options: c.options.clone(),
+                        parse: parse.clone(),
+                    };
+                    return match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &d, ctx.now) {
+                        Ok(()) => Response::text(text),
+                        Err(e) => {
+                            Response::text(format!("I couldn't remember this conversation: {e}"))
+                        }
+                    };
+                }
+                handlers::fallback::handle(ctx, parse).await
+            }
+            Outcome::OutOfScope => handlers::fallback::handle(ctx, parse).await,
+            Outcome::Understood => match parse.intent.name {
+                IntentName::RunJob => {
+                    handlers::run::start(ctx, parse, IntentName::RunJob, None).await
+                }
+                IntentName::DeployApp => handlers::deploy::handle(ctx, parse).await,
+                IntentName::JobStatus => handlers::status::handle(ctx, parse).await,
+                IntentName::WatchJob => handlers::watch::handle(ctx, parse).await,
+                IntentName::CancelJob => handlers::cancel::handle(ctx, parse).await,
+                IntentName::ListJobs => handlers::list::handle(ctx, parse).await,
+                IntentName::JobHistory => handlers::history::handle(ctx, parse).await,
+                IntentName::Help => handlers::help::handle(ctx, parse).await,
+                IntentName::Smalltalk => handlers::smalltalk::handle(ctx, parse).await,
+                IntentName::Affirm | IntentName::Deny => {
+                    Response::text("There's nothing waiting for a yes or no right now.")
+                }
+                IntentName::OutOfScope => handlers::fallback::handle(ctx, parse).await,
+            },
+        }
+    }
+
+    /// Parses free text on a blocking thread.
+    async fn parse(&self, text: &str) -> Result<ParseResult, String> {
+        let Some(parser) = self.parser.clone() else {
+            return Err("I can't understand free text right now (the language model is not loaded); use exact commands such as !help.".into());
+        };
+        let text = text.to_string();
+        let parsed =
+            tokio::task::spawn_blocking(move || parser.parse(&text).map_err(|e| e.to_string()));
+        match parsed.await {
+            Ok(Ok(p)) => {
+                tracing::debug!(intent = %p.intent.name, confidence = p.intent.confidence, outcome = ?p.outcome, "parsed");
+                Ok(p)
+            }
+            Ok(Err(e)) => Err(format!("I couldn't read that: {e}")),
+            Err(e) => Err(format!("I couldn't read that: {e}")),
+        }
+    }
+
+    fn load_dialog(
+        &self,
+        user: &str,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DialogLoad, String> {
+        let Some(stored) = self
+            .store
+            .get_dialog(user, channel)
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(DialogLoad::None);
+        };
+        let d: Dialog = match serde_json::from_str(&stored.state) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = self.store.delete_dialog(user, channel);
+                return Err(format!("dropped an unreadable dialog: {e}"));
+            }
+        };
+        if stored.expires_at <= now {
+            self.store
+                .delete_dialog(user, channel)
+                .map_err(|e| e.to_string())?;
+            return Ok(DialogLoad::Expired(d));
+        }
+        Ok(DialogLoad::Active(d))
+    }
+
+    /// Stores a dialog for a user and channel, expiring after the configured timeout.
+    pub fn save_dialog(
+        &self,
+        user: &str,
+        channel: &str,
+        d: &Dialog,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let state = serde_json::to_string(d).map_err(|e| e.to_string())?;
+        let ttl = chrono::Duration::from_std(self.config.dialog_timeout)
+            .unwrap_or_else(|_| chrono::Duration::minutes(10));
+        self.store
+            .put_dialog(
+                user,
+                channel,
+                &StoredDialog {
+                    state,
+                    updated_at: now,
+                    expires_at: now + ttl,
+                },
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// Turns an execution event into pushed messages.
+    pub async fn pushes_for(&self, ev: &ExecEvent) -> Vec<Outgoing> {
+        let e = &ev.execution;
+        let watchers = self.store.subscribers(e.id).unwrap_or_default();
+        let mut out = Vec::new();
+        match (ev.previous, e.status) {
+            (None, Status::Scheduled) => {}
+            (Some(Status::Scheduled), Status::Running) => {
+                let delayed = e.run_at - e.created_at > chrono::Duration::milliseconds(500);
+                let text = if delayed {
+                    format!(
+                        "#{} {} started as scheduled ({}).",
+                        e.id,
+                        e.job,
+                        render::params(&e.params)
+                    )
+                } else {
+                    format!("#{} {} is now running.", e.id, e.job)
+                };
+                let mut targets: BTreeSet<String> = watchers.into_iter().collect();
+                if delayed {
+                    targets.insert(e.channel.clone());
+                }
+                for c in targets {
+                    out.push(Outgoing {
+                        channel: c,
+                        text: text.clone(),
+                        final_for: None,
+                    });
+                }
+            }
+            (_, s) if s.is_terminal() => {
+                let recent = self
+                    .platform
+                    .history(jobs::HistoryQuery {
+                        job: Some(e.job.clone()),
+                        limit: 50,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap_or_default();
+                let stats = render::job_stats(e, &recent);
+                let text = render::report(e, Some(&stats), self.config.time_zone);
+                let mut targets: BTreeSet<String> = watchers.into_iter().collect();
+                targets.insert(e.channel.clone());
+                for c in targets {
+                    // the channel that cancelled got its answer already; it still gets the
+                    // marker so that `--wait` knows the execution ended
+                    let text = if ev.cancel_channel.as_deref() == Some(c.as_str()) {
+                        String::new()
+                    } else {
+                        text.clone()
+                    };
+                    out.push(Outgoing {
+                        channel: c,
+                        text,
+                        final_for: Some(e.id),
+                    });
+                }
+                if let Err(err) = self.store.unsubscribe_all(e.id) {
+                    tracing::warn!("cannot drop the subscriptions of #{}: {err}", e.id);
+                }
+            }
+            (prev, s) => {
+                for c in watchers {
+                    out.push(Outgoing {
+                        channel: c,
+                        text: format!(
+                            "#{} {}: {} -> {}.",
+                            e.id,
+                            e.job,
+                            prev.map(|p| p.to_string()).unwrap_or_default(),
+                            s
+                        ),
+                        final_for: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+enum DialogLoad {
+    None,
+    Active(Dialog),
+    Expired(Dialog),
+}
+
+/// Forwards platform events as pushed messages until the platform goes away.
+pub async fn run_notifier(
+    bot: Arc<Bot>,
+    mut events: broadcast::Receiver<ExecEvent>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(ev) => {
+                for o in bot.pushes_for(&ev).await {
+                    if tx.send(o).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!("the notifier missed {n} events");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Routing: a message is either an exact command (`!run backup-database target=db-01`),
+//! which bypasses the classifier with confidence 1.0, or free text for the parser. Both end
+//! as a [`ParseResult`], so the same handlers serve both.
+//!
+//! Commands (values may be quoted with `'` or `"`; a quoted value is taken literally):
+//!
+//! | command | intent |
+//! | --- | --- |
+//! | `!run JOB [name=value ...] [at=TIME]` | run_job (`at` is RFC 3339 or `+30s`, `+5m`, `+2h`) |
+//! | `!deploy APP ENVIRONMENT [VERSION] [at=TIME]` | deploy_app |
+//! | `!status [ID or JOB]` | job_status |
+//! | `!watch ID` | watch_job |
+//! | `!cancel ID` | cancel_job |
+//! | `!jobs` / `!list` | list_jobs |
+//! | `!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]` | job_history |
+//! | `!help` | help |
+//! | `!yes` / `!no` | affirm / deny |
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use nlu::{Entity, EntityKind, Extractor, IntentName, IntentScore, Outcome, ParseResult};
+
+/// Why a command line could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown command `!{0}`; try !help")]
+    Unknown(String),
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    #[error("unbalanced quote in the command")]
+    Quote,
+    #[error("`{0}` is not a time; use RFC 3339 (2026-03-03T23:00:00+01:00) or +30s, +5m, +2h")]
+    BadTime(String),
+    #[error("`{0}` is not an execution id (a number such as 1001)")]
+    BadId(String),
+}
+
+const RUN_USAGE: &str = "!run JOB [name=value ...] [at=TIME]";
+const DEPLOY_USAGE: &str = "!deploy APP ENVIRONMENT [VERSION] [at=TIME]";
+const ID_USAGE: &str = "!status|!watch|!cancel ID (or !status JOB)";
+
+/// Splits a command line into words; quotes group words and are removed.
+pub fn split_words(s: &str) -> Result<Vec<String>, CommandError> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some('"') if c == '\\' && matches!(chars.peek(), Some('"') | Some('\\')) => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            None => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(CommandError::Quote);
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+/// Reads `at=` values: RFC 3339, or `+N[s|m|h|d]` from now.
+pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
+    if let Some(rel) = s.strip_prefix('+') {
+        let d =
+            crate::config::parse_duration(rel).ok_or_else(|| CommandError::BadTime(s.into()))?;
+        let d = chrono::Duration::from_std(d).map_err(|_| CommandError::BadTime(s.into()))?;
+        return Ok(now + d);
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| CommandError::BadTime(s.into()))
+}
+
+fn ent(kind: EntityKind, value: impl Into<String>, text: &str) -> Entity {
+    Entity {
+        entity: kind,
+        value: value.into(),
+        start: 0,
+        end: text.chars().count(),
+        text: text.to_string(),
+        confidence: 1.0,
+        extractor: Extractor::Command,
+    }
+}
+
+fn result(text: &str, intent: IntentName, entities: Vec<Entity>) -> ParseResult {
+    let score = IntentScore {
+        name: intent,
+        confidence: 1.0,
+    };
+    ParseResult {
+        text: text.to_string(),
+        intent: score.clone(),
+        intent_ranking: vec![score],
+        entities,
+        outcome: Outcome::Understood,
+        clarification: None,
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn id_entity(w: &str) -> Result<Entity, CommandError> {
+    let digits = w.trim_start_matches('#');
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(ent(EntityKind::ExecutionId, digits, w))
+    } else {
+        Err(CommandError::BadId(w.into()))
+    }
+}
+
+/// Reads an exact command. `None` when the text is not one (no leading `!`).
+pub fn parse_command(text: &str, now: DateTime<Utc>) -> Option<Result<ParseResult, CommandError>> {
+    let body = text.trim().strip_prefix('!')?;
+    Some(parse_body(text, body, now))
+}
+
+fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult, CommandError> {
+    let words = split_words(body)?;
+    let Some((cmd, args)) = words.split_first() else {
+        return Err(CommandError::Unknown(String::new()));
+    };
+    let cmd = cmd.to_lowercase();
+    let mut entities = Vec::new();
+    match cmd.as_str() {
+        "run" => {
+            let (job, rest) = args.split_first().ok_or(CommandError::Usage(RUN_USAGE))?;
+            entities.push(ent(EntityKind::Job, job.clone(), job));
+            for a in rest {
+                match a.split_once('=') {
+                    Some(("at", v)) => {
+                        entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
+                    }
+                    Some((k, _)) if !k.is_empty() => {
+                        entities.push(ent(EntityKind::Param, a.clone(), a))
+                    }
+                    _ => return Err(CommandError::Usage(RUN_USAGE)),
+                }
+            }
+            Ok(result(text, IntentName::RunJob, entities))
+        }
+        "deploy" => {
+            let mut positional = Vec::new();
+            for a in args {
+                match a.split_once('=') {
+                    Some(("at", v)) => {
+                        entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
+                    }
+                    Some((k, _)) if !k.is_empty() => {
+                        entities.push(ent(EntityKind::Param, a.clone(), a))
+                    }
+                    _ => positional.push(a),
+                }
+            }
+            if positional.len() > 3 {
+                return Err(CommandError::Usage(DEPLOY_USAGE));
+            }
+            for (i, v) in positional.into_iter().enumerate() {
+                let name = ["app", "environment", "version"][i];
+                entities.push(ent(EntityKind::Param, format!("{name}={v}"), v));
+            }
+            Ok(result(text, IntentName::DeployApp, entities))
+        }
+        "status" | "watch" | "cancel" => {
+            let intent = match cmd.as_str() {
+                "status" => IntentName::JobStatus,
+                "watch" => IntentName::WatchJob,
+                _ => IntentName::CancelJob,
+            };
+            match args {
+                [] if intent == IntentName::JobStatus => {}
+                [w] => match id_entity(w) {
+                    Ok(e) => entities.push(e),
+                    Err(_) if intent == IntentName::JobStatus => {
+                        entities.push(ent(EntityKind::Job, w.clone(), w))
+                    }
+                    Err(e) => return Err(e),
+                },
+                _ => return Err(CommandError::Usage(ID_USAGE)),
+            }
+            Ok(result(text, intent, entities))
+        }
+        "jobs" | "list" => Ok(result(text, IntentName::ListJobs, entities)),
+        "history" => {
+            for a in args {
+                match a.split_once('=') {
+                    Some(("job", v)) => entities.push(ent(EntityKind::Job, v, a)),
+                    Some(("status", v)) => entities.push(ent(EntityKind::Status, v, a)),
+                    Some(("count", v)) => entities.push(ent(EntityKind::Count, v, a)),
+                    Some(("since", v)) => entities.push(ent(
+                        EntityKind::Time,
+                        format!(
+                            "{}/{}",
+                            rfc3339(parse_time(v, now)?),
+                            rfc3339(now + chrono::Duration::days(1))
+                        ),
+                        a,
+                    )),
+                    Some(("until", v)) => entities.push(ent(
+                        EntityKind::Time,
+                        format!("1970-01-01T00:00:00Z/{}", rfc3339(parse_time(v, now)?)),
+                        a,
+                    )),
+                    None if a.chars().all(|c| c.is_ascii_digit()) => {
+                        entities.push(ent(EntityKind::Count, a.clone(), a))
+                    }
+                    None => entities.push(ent(EntityKind::Job, a.clone(), a)),
+                    Some(_) => {
+                        return Err(CommandError::Usage(
+                            "!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]",
+                        ))
+                    }
+                }
+            }
+            Ok(result(text, IntentName::JobHistory, entities))
+        }
+        "help" | "h" | "?" => Ok(result(text, IntentName::Help, entities)),
+        "yes" | "y" | "confirm" => Ok(result(text, IntentName::Affirm, entities)),
+        "no" | "n" | "deny" => Ok(result(text, IntentName::Deny, entities)),
+        other => Err(CommandError::Unknown(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> ParseResult {
+        parse_command(text, Utc::now()).unwrap().unwrap()
+    }
+
+    fn values(r: &ParseResult) -> Vec<(EntityKind, String)> {
+        r.entities
+            .iter()
+            .map(|e| (e.entity, e.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn not_a_command() {
+        assert!(parse_command("run backup", Utc::now()).is_none());
+    }
+
+    #[test]
+    fn run_with_params_and_quotes() {
+        let r = p("!run backup-database target=db-01 note='x; rm -rf /' msg=\"a \\\"b\\\"\"");
+        assert_eq!(r.intent.name, IntentName::RunJob);
+        assert_eq!(r.intent.confidence, 1.0);
+        assert_eq!(r.outcome, Outcome::Understood);
+        assert_eq!(
+            values(&r),
+            vec![
+                (EntityKind::Job, "backup-database".into()),
+                (EntityKind::Param, "target=db-01".into()),
+                (EntityKind::Param, "note=x; rm -rf /".into()),
+                (EntityKind::Param, "msg=a \"b\"".into()),
+            ]
+        );
+        assert!(r.entities.iter().all(|e| e.extractor == Extractor::Command));
+    }
+
+    #[test]
+    fn run_at_times() {
+        let now = DateTime::parse_from_rfc3339("2026-03-03T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let r = parse_command("!run x at=+5s", now).unwrap().unwrap();
+        assert_eq!(r.entities[1].value, "2026-03-03T10:00:05Z");
+        let r = parse_command("!run x at=2026-03-03T23:00:00+01:00", now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.entities[1].value, "2026-03-03T22:00:00Z");
+        assert_eq!(
+            parse_command("!run x at=tonight", now)
+                .unwrap()
+                .unwrap_err(),
+            CommandError::BadTime("tonight".into())
+        );
+    }
+
+    #[test]
+    fn ids_and_others() {
+        let r = p("!status 4812");
+        assert_eq!(values(&r), vec![(EntityKind::ExecutionId, "4812".into())]);
+        let r = p("!status backup-database");
+        assert_eq!(
+            values(&r),
+            vec![(EntityKind::Job, "backup-database".into())]
+        );
+        assert_eq!(p("!cancel #4812").intent.name, IntentName::CancelJob);
+        assert!(matches!(
+            parse_command("!cancel abc", Utc::now()),
+            Some(Err(CommandError::BadId(_)))
+        ));
+        assert_eq!(p("!watch 1").intent.name, IntentName::WatchJob);
+        assert_eq!(p("!jobs").intent.name, IntentName::ListJobs);
+        assert_eq!(p("!HELP").intent.name, IntentName::Help);
+        assert_eq!(p("!yes").intent.name, IntentName::Affirm);
+        let r = p("!deploy api production 2.4.1");
+        assert_eq!(r.intent.name, IntentName::DeployApp);
+        assert_eq!(r.entities[2].value, "version=2.4.1");
+        let r = p("!history backup-database status=failed 5");
+        assert_eq!(
+            values(&r),
+            vec![
+                (EntityKind::Job, "backup-database".into()),
+                (EntityKind::Status, "failed".into()),
+                (EntityKind::Count, "5".into()),
+            ]
+        );
+        assert!(matches!(
+            parse_command("!frobnicate", Utc::now()),
+            Some(Err(CommandError::Unknown(_)))
+        ));
+        assert!(matches!(
+            parse_command("!run", Utc::now()),
+            Some(Err(CommandError::Usage(_)))
+        ));
+        assert!(matches!(
+            parse_command("!run x 'open", Utc::now()),
+            Some(Err(CommandError::Quote))
+        ));
+    }
+}

@@ -1,0 +1,652 @@
+//! SQLite storage: executions (with their transitions and output tail), dialog sessions and
+//! subscriptions. Created on first use; the schema is versioned with `PRAGMA user_version`
+//! and migrated forward on open. Every write is committed before the caller replies.
+
+use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the database {path} has schema version {found}, newer than this bot knows ({known}); upgrade the bot")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The migrations, in order; `user_version` is the number applied.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: executions, their transitions, dialogs, subscriptions
+    r#"
+    CREATE TABLE executions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job TEXT NOT NULL,
+        params TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        exit_code INTEGER,
+        signal INTEGER,
+        pid INTEGER,
+        pid_start INTEGER,
+        cpu_ms INTEGER,
+        max_rss_kb INTEGER,
+        output TEXT NOT NULL DEFAULT '',
+        output_truncated INTEGER NOT NULL DEFAULT 0,
+        detail TEXT,
+        cancelled_by TEXT
+    );
+    CREATE INDEX executions_job ON executions(job, id);
+    CREATE INDEX executions_status ON executions(status, run_at);
+    -- ids start at 1001
+    INSERT INTO sqlite_sequence(name, seq) VALUES ('executions', 1000);
+    CREATE TABLE execution_events (
+        execution_id INTEGER NOT NULL REFERENCES executions(id),
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX execution_events_id ON execution_events(execution_id);
+    CREATE TABLE dialogs (
+        user TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user, channel)
+    );
+    CREATE TABLE subscriptions (
+        execution_id INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        user TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (execution_id, channel)
+    );
+    "#,
+];
+
+/// A stored dialog session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDialog {
+    pub state: String,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new execution row.
+#[derive(Debug, Clone)]
+pub struct NewExecution<'a> {
+    pub job: &'a str,
+    pub params: &'a BTreeMap<String, String>,
+    pub requested_by: &'a str,
+    pub channel: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub run_at: DateTime<Utc>,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Finish {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub cpu_ms: Option<i64>,
+    pub max_rss_kb: Option<i64>,
+    pub output: String,
+    pub output_truncated: bool,
+    pub detail: Option<String>,
+}
+
+/// A running execution as recorded (for recovery after a crash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningRow {
+    pub id: ExecId,
+    pub pid: Option<i32>,
+    pub pid_start: Option<i64>,
+}
+
+/// A recorded transition: (time, status, detail).
+pub type Transition = (DateTime<Utc>, String, Option<String>);
+
+/// The database.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+const COLUMNS: &str = "id, job, params, requested_by, channel, status, created_at, run_at, started_at, finished_at, exit_code, signal, pid, cpu_ms, max_rss_kb, output, output_truncated, detail, cancelled_by";
+
+fn row_to_execution(r: &Row<'_>) -> rusqlite::Result<Execution> {
+    let params: String = r.get(2)?;
+    let status: String = r.get(5)?;
+    Ok(Execution {
+        id: r.get(0)?,
+        job: r.get(1)?,
+        params: serde_json::from_str(&params).unwrap_or_default(),
+        requested_by: r.get(3)?,
+        channel: r.get(4)?,
+        status: Status::parse(&status).unwrap_or(Status::Failed),
+        created_at: from_ms(r.get(6)?),
+        run_at: from_ms(r.get(7)?),
+        started_at: r.get::<_, Option<i64>>(8)?.map(from_ms),
+        finished_at: r.get::<_, Option<i64>>(9)?.map(from_ms),
+        exit_code: r.get(10)?,
+        signal: r.get(11)?,
+        pid: r.get(12)?,
+        cpu_ms: r.get(13)?,
+        max_rss_kb: r.get(14)?,
+        output: r.get(15)?,
+        output_truncated: r.get::<_, i64>(16)? != 0,
+        detail: r.get(17)?,
+        cancelled_by: r.get(18)?,
+    })
+}
+
+impl Store {
+    /// Opens (creating the file and its folder) and migrates.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, &path.display().to_string())
+    }
+
+    /// An in-memory database (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn init(mut conn: Connection, name: &str) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // WAL + NORMAL: a committed transaction survives a crash of the bot process.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn, name)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done transaction (rusqlite rolls
+        // back on drop), so the connection is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The schema version.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    // ---- executions ------------------------------------------------------------------------
+
+    pub fn insert_execution(&self, new: &NewExecution<'_>) -> Result<Execution> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let params =
+            serde_json::to_string(new.params).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO executions (job, params, requested_by, channel, status, created_at, run_at)
+             VALUES (?1, ?2, ?3, ?4, 'scheduled', ?5, ?6)",
+            params![new.job, params, new.requested_by, new.channel, ms(new.created_at), ms(new.run_at)],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO execution_events (execution_id, at, status) VALUES (?1, ?2, 'scheduled')",
+            params![id, ms(new.created_at)],
+        )?;
+        tx.commit()?;
+        drop(conn);
+        self.get(id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("#{id} vanished")))
+    }
+
+    pub fn get(&self, id: ExecId) -> Result<Option<Execution>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM executions WHERE id = ?1"),
+                [id],
+                row_to_execution,
+            )
+            .optional()?)
+    }
+
+    /// scheduled -> running. False when it was no longer scheduled.
+    pub fn mark_running(
+        &self,
+        id: ExecId,
+        at: DateTime<Utc>,
+        pid: i32,
+        pid_start: Option<i64>,
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE executions SET status = 'running', started_at = ?2, pid = ?3, pid_start = ?4
+             WHERE id = ?1 AND status = 'scheduled'",
+            params![id, ms(at), pid, pid_start],
+        )?;
+        if n == 1 {
+            tx.execute(
+                "INSERT INTO execution_events (execution_id, at, status) VALUES (?1, ?2, 'running')",
+                params![id, ms(at)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Saves the output tail of a running execution.
+    pub fn update_output(&self, id: ExecId, output: &str, truncated: bool) -> Result<()> {
+        self.conn().execute(
+            "UPDATE executions SET output = ?2, output_truncated = ?3 WHERE id = ?1",
+            params![id, output, truncated as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Moves an execution from one of `from` to a terminal `status`. False when it was in
+    /// none of them.
+    pub fn finish(
+        &self,
+        id: ExecId,
+        from: &[Status],
+        status: Status,
+        at: DateTime<Utc>,
+        f: &Finish,
+        cancelled_by: Option<&str>,
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let from_list = from
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let n = tx.execute(
+            &format!(
+                "UPDATE executions SET status = ?2, finished_at = ?3, exit_code = ?4, signal = ?5,
+                   cpu_ms = ?6, max_rss_kb = ?7,
+                   output = CASE WHEN ?8 = '' THEN output ELSE ?8 END,
+                   output_truncated = MAX(output_truncated, ?9), detail = ?10,
+                   cancelled_by = COALESCE(?11, cancelled_by)
+                 WHERE id = ?1 AND status IN ({from_list})"
+            ),
+            params![
+                id,
+                status.as_str(),
+                ms(at),
+                f.exit_code,
+                f.signal,
+                f.cpu_ms,
+                f.max_rss_kb,
+                f.output,
+                f.output_truncated as i64,
+                f.detail,
+                cancelled_by
+            ],
+        )?;
+        if n == 1 {
+            tx.execute(
+                "INSERT INTO execution_events (execution_id, at, status, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![id, ms(at), status.as_str(), f.detail],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// The recorded transitions of an execution: (time, status, detail).
+    pub fn events(&self, id: ExecId) -> Result<Vec<Transition>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT at, status, detail FROM execution_events WHERE execution_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = st.query_map([id], |r| Ok((from_ms(r.get(0)?), r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Executions recorded as running (after a crash: the ones that were interrupted).
+    pub fn running(&self) -> Result<Vec<RunningRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT id, pid, pid_start FROM executions WHERE status = 'running' ORDER BY id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(RunningRow {
+                id: r.get(0)?,
+                pid: r.get(1)?,
+                pid_start: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Scheduled executions due at `now`, oldest first.
+    pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Execution>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE status = 'scheduled' AND run_at <= ?1 ORDER BY run_at, id"
+        ))?;
+        let rows = st.query_map([ms(now)], row_to_execution)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the next scheduled execution is due.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let v: Option<i64> = self.conn().query_row(
+            "SELECT MIN(run_at) FROM executions WHERE status = 'scheduled'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.map(from_ms))
+    }
+
+    /// Executions matching a filter, newest first.
+    pub fn history(&self, q: &HistoryQuery) -> Result<Vec<Execution>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(job) = &q.job {
+            args.push(job.clone().into());
+            sql.push_str(&format!(" AND job = ?{}", args.len()));
+        }
+        if let Some(s) = q.status {
+            args.push(s.as_str().to_string().into());
+            sql.push_str(&format!(" AND status = ?{}", args.len()));
+        }
+        if let Some(t) = q.since {
+            args.push(ms(t).into());
+            sql.push_str(&format!(
+                " AND COALESCE(started_at, run_at) >= ?{}",
+                args.len()
+            ));
+        }
+        if let Some(t) = q.until {
+            args.push(ms(t).into());
+            sql.push_str(&format!(
+                " AND COALESCE(started_at, run_at) < ?{}",
+                args.len()
+            ));
+        }
+        args.push((q.limit.clamp(1, 1000) as i64).into());
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+        let conn = self.conn();
+        let mut st = conn.prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(args), row_to_execution)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // ---- dialogs ---------------------------------------------------------------------------
+
+    pub fn get_dialog(&self, user: &str, channel: &str) -> Result<Option<StoredDialog>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT state, updated_at, expires_at FROM dialogs WHERE user = ?1 AND channel = ?2",
+                params![user, channel],
+                |r| {
+                    Ok(StoredDialog {
+                        state: r.get(0)?,
+                        updated_at: from_ms(r.get(1)?),
+                        expires_at: from_ms(r.get(2)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn put_dialog(&self, user: &str, channel: &str, d: &StoredDialog) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO dialogs (user, channel, state, updated_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(user, channel) DO UPDATE SET state = ?3, updated_at = ?4, expires_at = ?5",
+            params![user, channel, d.state, ms(d.updated_at), ms(d.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_dialog(&self, user: &str, channel: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM dialogs WHERE user = ?1 AND channel = ?2",
+            params![user, channel],
+        )?;
+        Ok(())
+    }
+
+    /// Drops every dialog that expired before `now`; returns how many.
+    pub fn expire_dialogs(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM dialogs WHERE expires_at <= ?1", [ms(now)])?)
+    }
+
+    // ---- subscriptions ---------------------------------------------------------------------
+
+    /// Subscribes a channel to an execution; false when it already was.
+    pub fn subscribe(
+        &self,
+        id: ExecId,
+        channel: &str,
+        user: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO subscriptions (execution_id, channel, user, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, channel, user, ms(at)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The channels subscribed to an execution.
+    pub fn subscribers(&self, id: ExecId) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT channel FROM subscriptions WHERE execution_id = ?1 ORDER BY created_at",
+        )?;
+        let rows = st.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Executions a channel watches that have not ended.
+    pub fn open_subscriptions(&self, channel: &str) -> Result<Vec<ExecId>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT s.execution_id FROM subscriptions s JOIN executions e ON e.id = s.execution_id
+             WHERE s.channel = ?1 AND e.status IN ('scheduled', 'running') ORDER BY s.execution_id",
+        )?;
+        let rows = st.query_map([channel], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn unsubscribe_all(&self, id: ExecId) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM subscriptions WHERE execution_id = ?1", [id])?;
+        Ok(())
+    }
+}
+
+fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: name.to_string(),
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new<'a>(
+        job: &'a str,
+        p: &'a BTreeMap<String, String>,
+        at: DateTime<Utc>,
+    ) -> NewExecution<'a> {
+        NewExecution {
+            job,
+            params: p,
+            requested_by: "alice",
+            channel: "terminal",
+            created_at: at,
+            run_at: at,
+        }
+    }
+
+    #[test]
+    fn migrations_are_versioned_and_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/bot.sqlite");
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(s);
+        // a newer schema is refused
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+        drop(c);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn lifecycle_is_recorded() {
+        let s = Store::open_in_memory().unwrap();
+        let mut p = BTreeMap::new();
+        p.insert("target".into(), "db-01".into());
+        let t0 = Utc::now();
+        let e = s.insert_execution(&new("backup-database", &p, t0)).unwrap();
+        assert_eq!(e.id, 1001);
+        assert_eq!(e.status, Status::Scheduled);
+        assert_eq!(e.params["target"], "db-01");
+        assert_eq!(s.due(t0).unwrap().len(), 1);
+        assert!(s.mark_running(e.id, t0, 4242, Some(7)).unwrap());
+        assert!(!s.mark_running(e.id, t0, 4242, Some(7)).unwrap());
+        assert_eq!(s.running().unwrap()[0].pid, Some(4242));
+        s.update_output(e.id, "a\nb\n", false).unwrap();
+        let f = Finish {
+            exit_code: Some(0),
+            cpu_ms: Some(12),
+            ..Default::default()
+        };
+        assert!(s
+            .finish(e.id, &[Status::Running], Status::Succeeded, t0, &f, None)
+            .unwrap());
+        assert!(!s
+            .finish(e.id, &[Status::Running], Status::Failed, t0, &f, None)
+            .unwrap());
+        let e = s.get(e.id).unwrap().unwrap();
+        assert_eq!(e.status, Status::Succeeded);
+        assert_eq!(
+            e.output, "a\nb\n",
+            "empty final output keeps the flushed tail"
+        );
+        assert_eq!(e.exit_code, Some(0));
+        let ev: Vec<String> = s.events(e.id).unwrap().into_iter().map(|e| e.1).collect();
+        assert_eq!(ev, ["scheduled", "running", "succeeded"]);
+        let e2 = s.insert_execution(&new("rotate-logs", &p, t0)).unwrap();
+        assert_eq!(e2.id, 1002);
+        let h = s
+            .history(&HistoryQuery {
+                job: Some("backup-database".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(h.len(), 1);
+        let h = s
+            .history(&HistoryQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(h.iter().map(|e| e.id).collect::<Vec<_>>(), [1002, 1001]);
+        let h = s
+            .history(&HistoryQuery {
+                status: Some(Status::Scheduled),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!(
+            s.next_due().unwrap().map(|t| t.timestamp_millis()),
+            Some(t0.timestamp_millis())
+        );
+    }
+
+    #[test]
+    fn dialogs_and_subscriptions() {
+        let s = Store::open_in_memory().unwrap();
+        let t = Utc::now();
+        let d = StoredDialog {
+            state: "{}".into(),
+            updated_at: from_ms(ms(t)),
+            expires_at: from_ms(ms(t) + 1000),
+        };
+        s.put_dialog("u", "c", &d).unwrap();
+        assert_eq!(s.get_dialog("u", "c").unwrap(), Some(d.clone()));
+        assert_eq!(s.get_dialog("u", "other").unwrap(), None);
+        assert_eq!(s.expire_dialogs(t).unwrap(), 0);
+        assert_eq!(s.expire_dialogs(from_ms(ms(t) + 1000)).unwrap(), 1);
+        s.put_dialog("u", "c", &d).unwrap();
+        s.delete_dialog("u", "c").unwrap();
+        assert_eq!(s.get_dialog("u", "c").unwrap(), None);
+
+        let p = BTreeMap::new();
+        let e = s.insert_execution(&new("j", &p, t)).unwrap();
+        assert!(s.subscribe(e.id, "c", "u", t).unwrap());
+        assert!(!s.subscribe(e.id, "c", "u", t).unwrap());
+        assert_eq!(s.subscribers(e.id).unwrap(), ["c"]);
+        assert_eq!(s.open_subscriptions("c").unwrap(), [e.id]);
+    }
+}

@@ -1,0 +1,303 @@
+//! Checking parameter values against their kind and the catalog, with "did you mean" for
+//! typos. Returns the canonical value (`production` for "prod") or a message for the user.
+
+use nlu::catalog::{Job, JobParameter, NamedItem, ParamKind};
+use nlu::Catalog;
+
+fn norm(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The closest candidate to `raw` when it is close enough to be a typo.
+pub fn suggest<'a>(raw: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let r = norm(raw);
+    if r.is_empty() {
+        return None;
+    }
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let cn = norm(c);
+        let score = strsim::normalized_damerau_levenshtein(&r, &cn);
+        let prefix = cn.starts_with(&r) && r.chars().count() >= 3;
+        let score = if prefix { score.max(0.75) } else { score };
+        // an abbreviation: every character in order (tgt -> target)
+        let abbrev = r.chars().count() >= 2
+            && {
+                let mut it = cn.chars();
+                r.chars().all(|c| it.any(|d| d == c))
+            }
+            && cn.starts_with(r.chars().next().unwrap_or(' '));
+        let score = if abbrev { score.max(0.65) } else { score };
+        if score >= 0.6 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// Finds a catalog entry by id or alias (case-insensitive).
+pub fn resolve_named<'a>(items: &'a [NamedItem], raw: &str) -> Option<&'a str> {
+    let r = norm(raw);
+    items
+        .iter()
+        .find(|i| norm(&i.id) == r || i.aliases.iter().any(|a| norm(a) == r))
+        .map(|i| i.id.as_str())
+}
+
+fn suggest_named(items: &[NamedItem], raw: &str) -> Option<String> {
+    let names: Vec<(&str, &str)> = items
+        .iter()
+        .flat_map(|i| {
+            std::iter::once((i.id.as_str(), i.id.as_str()))
+                .chain(i.aliases.iter().map(move |a| (a.as_str(), i.id.as_str())))
+        })
+        .collect();
+    let best = suggest(raw, names.iter().map(|n| n.0))?;
+    names.iter().find(|n| n.0 == best).map(|n| n.1.to_string())
+}
+
+/// A job by id or alias.
+pub fn resolve_job<'a>(catalog: &'a Catalog, raw: &str) -> Option<&'a Job> {
+    let r = norm(raw);
+    catalog
+        .jobs
+        .iter()
+        .find(|j| norm(&j.id) == r || j.aliases.iter().any(|a| norm(a) == r))
+}
+
+/// The job whose id or alias is closest to `raw`.
+pub fn suggest_job(catalog: &Catalog, raw: &str) -> Option<String> {
+    let items: Vec<NamedItem> = catalog
+        .jobs
+        .iter()
+        .map(|j| NamedItem {
+            id: j.id.clone(),
+            aliases: j.aliases.clone(),
+        })
+        .collect();
+    suggest_named(&items, raw)
+}
+
+/// The catalog entries a parameter of this kind can take (empty for free kinds).
+pub fn known_values(catalog: &Catalog, p: &JobParameter) -> Vec<String> {
+    if !p.choices.is_empty() {
+        return p.choices.clone();
+    }
+    let items = match p.kind {
+        ParamKind::App => &catalog.apps,
+        ParamKind::Environment => &catalog.environments,
+        ParamKind::Host => &catalog.hosts,
+        _ => return Vec::new(),
+    };
+    items.iter().map(|i| i.id.clone()).collect()
+}
+
+/// A kind in words.
+pub fn kind_words(k: ParamKind) -> &'static str {
+    match k {
+        ParamKind::App => "an application",
+        ParamKind::Environment => "an environment",
+        ParamKind::Host => "a host",
+        ParamKind::Version => "a version such as 2.4.1 or latest",
+        ParamKind::String => "text",
+        ParamKind::Integer => "a whole number",
+        ParamKind::Boolean => "yes or no",
+        ParamKind::Duration => "a duration such as 30s, 5m or 2h",
+        ParamKind::Time => "a time (RFC 3339)",
+    }
+}
+
+fn is_ipv4(s: &str) -> bool {
+    s.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Checks a value for a parameter; `Ok` holds the canonical value.
+pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Err(format!("`{}` cannot be empty", p.name));
+    }
+    let canonical = match p.kind {
+        ParamKind::App | ParamKind::Environment | ParamKind::Host => {
+            let items = match p.kind {
+                ParamKind::App => &catalog.apps,
+                ParamKind::Environment => &catalog.environments,
+                _ => &catalog.hosts,
+            };
+            match resolve_named(items, v) {
+                Some(id) => id.to_string(),
+                None if p.kind == ParamKind::Host && is_ipv4(v) => v.to_string(),
+                None if items.is_empty() => v.to_string(),
+                None => {
+                    let what = match p.kind {
+                        ParamKind::App => "application",
+                        ParamKind::Environment => "environment",
+                        _ => "host",
+                    };
+                    let mut msg = format!("`{v}` is not a known {what}");
+                    if let Some(s) = suggest_named(items, v) {
+                        msg.push_str(&format!(". Did you mean `{s}`?"));
+                    } else {
+                        msg.push_str(&format!(
+                            " (known: {})",
+                            items
+                                .iter()
+                                .map(|i| i.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                    return Err(msg);
+                }
+            }
+        }
+        ParamKind::Integer => match v.parse::<i64>() {
+            Ok(n) => n.to_string(),
+            Err(_) => match nlu::entities::parse_number(v) {
+                Some(n) => n.to_string(),
+                None => {
+                    return Err(format!(
+                        "`{}` must be a whole number, and `{v}` is not one",
+                        p.name
+                    ))
+                }
+            },
+        },
+        ParamKind::Boolean => match v.to_lowercase().as_str() {
+            "true" | "yes" | "y" | "on" | "1" | "是" => "true".into(),
+            "false" | "no" | "n" | "off" | "0" | "否" => "false".into(),
+            _ => return Err(format!("`{}` must be yes or no, not `{v}`", p.name)),
+        },
+        ParamKind::Version => {
+            let s = v
+                .strip_prefix(['v', 'V'])
+                .filter(|s| s.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(v);
+            if s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+_".contains(c))
+            {
+                s.to_string()
+            } else {
+                return Err(format!("`{v}` is not a version (such as 2.4.1 or latest)"));
+            }
+        }
+        ParamKind::Duration => match crate::config::parse_duration(v) {
+            Some(_) => v.to_string(),
+            None => {
+                return Err(format!(
+                    "`{}` must be a duration such as 30s, 5m or 2h, not `{v}`",
+                    p.name
+                ))
+            }
+        },
+        ParamKind::Time => match chrono::DateTime::parse_from_rfc3339(v) {
+            Ok(_) => v.to_string(),
+            Err(_) => return Err(format!("`{}` must be an RFC 3339 time, not `{v}`", p.name)),
+        },
+        ParamKind::String => v.to_string(),
+    };
+    if !p.choices.is_empty() {
+        if let Some(c) = p
+            .choices
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(&canonical))
+        {
+            return Ok(c.clone());
+        }
+        let mut msg = format!(
+            "`{v}` is not one of the choices for `{}` ({})",
+            p.name,
+            p.choices.join(", ")
+        );
+        if let Some(s) = suggest(v, p.choices.iter().map(String::as_str)) {
+            msg.push_str(&format!(". Did you mean `{s}`?"));
+        }
+        return Err(msg);
+    }
+    Ok(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::from_toml_str(
+            r#"
+[[environments]]
+id = "production"
+aliases = ["prod"]
+[[environments]]
+id = "staging"
+[[hosts]]
+id = "db-01"
+[[jobs]]
+id = "backup-database"
+aliases = ["db backup"]
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  [[jobs.parameters]]
+  name = "keep"
+  kind = "integer"
+  [[jobs.parameters]]
+  name = "compression"
+  kind = "string"
+  choices = ["zstd", "gzip"]
+  [[jobs.parameters]]
+  name = "env"
+  kind = "environment"
+"#,
+            "t",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn validates_by_kind() {
+        let c = catalog();
+        let j = c.job("backup-database").unwrap();
+        let p = |n: &str| j.parameters.iter().find(|p| p.name == n).unwrap();
+        assert_eq!(validate(&c, p("env"), "PROD"), Ok("production".into()));
+        let e = validate(&c, p("env"), "prodution").unwrap_err();
+        assert!(e.contains("Did you mean `production`?"), "{e}");
+        assert_eq!(validate(&c, p("target"), "10.0.0.1"), Ok("10.0.0.1".into()));
+        assert!(validate(&c, p("target"), "zz-99")
+            .unwrap_err()
+            .contains("known: db-01"));
+        assert_eq!(validate(&c, p("keep"), "12"), Ok("12".into()));
+        assert_eq!(validate(&c, p("keep"), "五"), Ok("5".into()));
+        assert!(validate(&c, p("keep"), "abc")
+            .unwrap_err()
+            .contains("whole number"));
+        assert_eq!(validate(&c, p("compression"), "GZIP"), Ok("gzip".into()));
+        assert!(validate(&c, p("compression"), "gzp")
+            .unwrap_err()
+            .contains("Did you mean `gzip`?"));
+    }
+
+    #[test]
+    fn jobs_and_suggestions() {
+        let c = catalog();
+        assert_eq!(
+            resolve_job(&c, "DB backup").map(|j| j.id.as_str()),
+            Some("backup-database")
+        );
+        assert_eq!(
+            suggest_job(&c, "bakup-database").as_deref(),
+            Some("backup-database")
+        );
+        assert_eq!(
+            suggest_job(&c, "backup").as_deref(),
+            Some("backup-database")
+        );
+        assert_eq!(suggest_job(&c, "frobnicate"), None);
+        assert_eq!(
+            suggest("tgt", ["target", "keep"]).as_deref(),
+            Some("target")
+        );
+    }
+}

@@ -1,0 +1,546 @@
+//! End-to-end tests: the real `bot` binary, driven through stdin/stdout, running real job
+//! scripts from a test configuration in a temporary directory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r#"
+[bot]
+time_zone = "UTC"
+cancel_grace = "1s"
+dialog_timeout = "1m"
+
+[storage]
+path = "bot.sqlite"
+
+[[hosts]]
+id = "db-01"
+[[hosts]]
+id = "db-02"
+
+[[apps]]
+id = "api"
+aliases = ["api server"]
+
+[[environments]]
+id = "staging"
+aliases = ["stage"]
+[[environments]]
+id = "production"
+aliases = ["prod"]
+
+[[jobs]]
+id = "backup-database"
+aliases = ["db backup", "database backup", "数据库备份", "备份数据库"]
+description = "Back up a database host"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+  timeout = "20s"
+  concurrency = 4
+
+[[jobs]]
+id = "echo-message"
+description = "Print a message"
+  [[jobs.parameters]]
+  name = "message"
+  kind = "string"
+  required = true
+  [jobs.run]
+  argv = ["scripts/echo.sh", "{message}"]
+
+[[jobs]]
+id = "flaky-task"
+description = "Always fails"
+  [jobs.run]
+  argv = ["scripts/fail.sh"]
+
+[[jobs]]
+id = "slow-task"
+description = "Runs past its timeout"
+  [jobs.run]
+  argv = ["scripts/sleep.sh"]
+  env = { PID_FILE = "{job}-{execution_id}.pid" }
+  timeout = "1s"
+
+[[jobs]]
+id = "long-task"
+description = "Runs for a minute"
+  [jobs.run]
+  argv = ["scripts/sleep.sh"]
+  env = { PID_FILE = "{job}-{execution_id}.pid" }
+  timeout = "2m"
+
+[[jobs]]
+id = "deploy-app"
+description = "Deploy an application"
+sensitive = true
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = true
+  [[jobs.parameters]]
+  name = "environment"
+  kind = "environment"
+  required = true
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[[jobs]]
+id = "rotate-logs"
+description = "Rotate logs"
+  [[jobs.parameters]]
+  name = "keep_days"
+  kind = "integer"
+  default = 7
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+"#;
+
+const SCRIPTS: &[(&str, &str)] = &[
+    (
+        "quick.sh",
+        "#!/bin/sh\necho \"start ${JOB_ID} ${JOB_PARAM_TARGET:-}\"\nsleep 0.3\necho \"done ${JOB_ID}\"\n",
+    ),
+    (
+        "echo.sh",
+        "#!/bin/sh\nprintf 'env=%s\\n' \"$JOB_PARAM_MESSAGE\"\nprintf 'arg=%s\\n' \"$1\"\n",
+    ),
+    (
+        "fail.sh",
+        "#!/bin/sh\necho 'about to fail'\necho 'boom' >&2\nexit 3\n",
+    ),
+    (
+        "sleep.sh",
+        "#!/bin/sh\necho $$ > \"$PID_FILE\"\necho sleeping\nsleep 60\necho never\n",
+    ),
+];
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bot.toml"), CONFIG).unwrap();
+    std::fs::create_dir(dir.path().join("scripts")).unwrap();
+    for (name, body) in SCRIPTS {
+        let p = dir.path().join("scripts").join(name);
+        std::fs::write(&p, body).unwrap();
+        let mut perm = std::fs::metadata(&p).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(&p, perm).unwrap();
+    }
+    dir
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+struct Bot {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    transcript: Vec<String>,
+}
+
+impl Bot {
+    fn start(dir: &Path, args: &[&str]) -> Bot {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("stderr.log"))
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bot"))
+            .arg("chat")
+            .arg("--config")
+            .arg(dir.join("bot.toml"))
+            .arg("--user")
+            .arg("tester")
+            .args(args)
+            .current_dir(repo_root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Bot {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            transcript: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        self.transcript.push(format!(">>> {text}"));
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        writeln!(stdin, "{text}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Reads lines until one contains `needle`; returns it.
+    fn expect(&mut self, needle: &str) -> String {
+        self.expect_within(needle, Duration::from_secs(30))
+    }
+
+    fn expect_within(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.transcript.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line containing {needle:?} within {limit:?}; transcript:\n{}",
+                    self.transcript.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Closes stdin and waits for the bot to exit; returns the rest of its output.
+    fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "the bot did not exit; transcript:\n{}",
+                    self.transcript.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let rest: Vec<String> = self.lines.try_iter().collect();
+        (status, rest)
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn read_pid(dir: &Path, file: &str) -> i32 {
+    let p = dir.join(file);
+    for _ in 0..100 {
+        if let Ok(s) = std::fs::read_to_string(&p) {
+            if let Ok(pid) = s.trim().parse() {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no pid file {}", p.display());
+}
+
+/// Whether a process (not a zombie) with this pid exists.
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X"))
+        }
+        Err(_) => false,
+    }
+}
+
+fn eventually_gone(pgid: i32) -> bool {
+    for _ in 0..60 {
+        if !process_alive(pgid) && !bot::jobs::local::group_alive(pgid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn success_failure_status_and_history() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run backup-database target=db-01");
+    bot.expect("Started backup-database as #1001 (target=db-01). I'll post the result here.");
+    let l = bot.expect("#1001 backup-database succeeded in");
+    assert!(l.ends_with("(exit code 0)."), "{l}");
+    bot.expect("  | done backup-database");
+    bot.send("!run flaky-task");
+    bot.expect("Started flaky-task as #1002");
+    let l = bot.expect("#1002 flaky-task failed after");
+    assert!(l.ends_with("(exit code 3)."), "{l}");
+    bot.expect("  | boom");
+    bot.send("!status 1002");
+    bot.expect("#1002 flaky-task failed after");
+    bot.send("!status 4812");
+    bot.expect("There is no execution #4812.");
+    bot.send("!history");
+    bot.expect("Last 2 runs, newest first:");
+    let l = bot.expect("#1002  flaky-task");
+    assert!(l.contains("failed") && l.contains("exit 3"), "{l}");
+    let l = bot.expect("#1001  backup-database");
+    assert!(
+        l.contains("succeeded") && l.contains("exit 0") && l.contains("target=db-01"),
+        "{l}"
+    );
+    bot.expect("Success rate: 1/2 (50%).");
+    bot.send("!history status=failed");
+    bot.expect("Last 1 run (status failed), newest first:");
+    let (status, _) = bot.finish();
+    assert!(status.success());
+}
+
+#[test]
+fn timeout_kills_the_group() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run slow-task");
+    bot.expect("Started slow-task as #1001");
+    let pid = read_pid(dir.path(), "slow-task-1001.pid");
+    let l = bot.expect("#1001 slow-task timed out after");
+    assert!(l.contains("stopped after the timeout of 1.0s"), "{l}");
+    assert!(eventually_gone(pid), "process group {pid} is still there");
+    bot.finish();
+}
+
+#[test]
+fn cancel_stops_the_process_tree() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &[]);
+    bot.send("!run long-task");
+    bot.expect("Started long-task as #1001");
+    let pid = read_pid(dir.path(), "long-task-1001.pid");
+    assert!(process_alive(pid));
+    bot.send("!cancel 1001");
+    let l = bot.expect("#1001 long-task was cancelled by tester after");
+    assert!(l.ends_with("Its processes are gone."), "{l}");
+    assert!(!process_alive(pid), "the script {pid} is still running");
+    assert!(eventually_gone(pid), "its children are still running");
+    bot.send("!status 1001");
+    bot.expect("#1001 long-task was cancelled by tester");
+    bot.send("!cancel 1001");
+    bot.expect("#1001 long-task has already ended (cancelled); there is nothing to cancel.");
+    bot.finish();
+}
+
+#[test]
+fn scheduled_run_fires_after_a_restart() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &[]);
+    bot.send("!run backup-database target=db-02 at=+4s");
+    bot.expect("Scheduled backup-database as #1001 for");
+    let (status, _) = bot.finish();
+    assert!(status.success());
+    // a new bot, with nothing to say: it follows the terminal's scheduled run until it ends
+    let bot = Bot::start(dir.path(), &["--wait"]);
+    let mut bot = bot;
+    drop(bot.stdin.take());
+    bot.expect("#1001 backup-database started as scheduled (target=db-02).");
+    bot.expect("#1001 backup-database succeeded in");
+    let (status, _) = bot.finish();
+    assert!(status.success());
+}
+
+#[test]
+fn restart_marks_running_executions_interrupted() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &[]);
+    bot.send("!run long-task");
+    bot.expect("Started long-task as #1001");
+    let pid = read_pid(dir.path(), "long-task-1001.pid");
+    bot.kill();
+    // the job outlived the bot (its own process group)
+    assert!(process_alive(pid));
+    let mut bot = Bot::start(dir.path(), &[]);
+    let l = bot.expect("#1001 long-task was interrupted");
+    assert!(
+        l.contains(&format!("its processes (group {pid}) were killed")),
+        "{l}"
+    );
+    assert!(eventually_gone(pid));
+    bot.send("!status 1001");
+    bot.expect("#1001 long-task was interrupted");
+    bot.send("!run backup-database target=db-01");
+    bot.expect("Started backup-database as #1002");
+    bot.finish();
+}
+
+#[test]
+fn shell_metacharacters_arrive_literally() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run echo-message message='x; rm -rf / $(touch pwned) `touch pwned2` | cat'");
+    bot.expect("Started echo-message as #1001");
+    bot.expect("#1001 echo-message succeeded");
+    bot.expect("  | env=x; rm -rf / $(touch pwned) `touch pwned2` | cat");
+    bot.expect("  | arg=x; rm -rf / $(touch pwned) `touch pwned2` | cat");
+    bot.finish();
+    assert!(!dir.path().join("pwned").exists());
+    assert!(!repo_root().join("pwned").exists());
+    assert!(!dir.path().join("pwned2").exists());
+}
+
+#[test]
+fn unknown_job_and_invalid_parameter() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run bakup-database target=db-01");
+    bot.expect("I don't know a job called `bakup-database`. Did you mean `backup-database`?");
+    bot.send("yes");
+    bot.expect("Started backup-database as #1001 (target=db-01).");
+    bot.send("!run rotate-logs keep_days=abc");
+    bot.expect("`keep_days` must be a whole number, and `abc` is not one.");
+    bot.expect("rotate-logs needs `keep_days` (a whole number).");
+    bot.send("ten");
+    bot.expect("Started rotate-logs as #1002 (keep_days=10).");
+    bot.send("!run backup-database tgt=db-01");
+    bot.expect("backup-database has no parameter `tgt`. Did you mean `target`?");
+    bot.send("!run backup-database target=db-99");
+    bot.expect("`db-99` is not a known host. Did you mean `db-01`?");
+    bot.send("cancel");
+    bot.expect("OK, I won't run backup-database.");
+    bot.send("!frobnicate");
+    bot.expect("unknown command `!frobnicate`; try !help.");
+    bot.finish();
+}
+
+#[test]
+fn collects_missing_parameters_and_confirms_sensitive_jobs() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    // plain English, missing the target
+    bot.send("please run a database backup");
+    bot.expect("backup-database needs `target` (a host). Which one?");
+    bot.expect("  2. db-02");
+    bot.send("db-7");
+    bot.expect("`db-7` is not a known host. Did you mean");
+    bot.send("2");
+    bot.expect("Started backup-database as #1001 (target=db-02).");
+    // sensitive: asks, "no" abandons
+    bot.send("!run deploy-app app=api environment=prod");
+    bot.expect(
+        "deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)",
+    );
+    bot.send("no");
+    bot.expect("OK, I won't run deploy-app.");
+    // sensitive, collected one at a time, then yes
+    bot.send("!run deploy-app");
+    bot.expect("deploy-app needs `app` (an application). Which one?");
+    bot.send("api");
+    bot.expect("deploy-app needs `environment` (an environment). Which one?");
+    bot.send("stage");
+    bot.expect("deploy-app is sensitive. Run it now with app=api, environment=staging? (yes/no)");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1002 (app=api, environment=staging).");
+    bot.send("!yes");
+    bot.expect("There's nothing waiting for a yes or no right now.");
+    bot.finish();
+}
+
+#[test]
+fn plain_english_and_chinese() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("run backup-database on db-01");
+    bot.expect("Started backup-database as #1001 (target=db-01).");
+    bot.send("跑一下数据库备份 db-02");
+    bot.expect("Started backup-database as #1002 (target=db-02).");
+    bot.send("let me know when 1002 finishes");
+    bot.expect("#1002 backup-database");
+    bot.expect("#1002 backup-database succeeded in");
+    bot.send("show me the last 2 runs of backup-database");
+    bot.expect("Last 2 runs (job backup-database), newest first:");
+    bot.send("what's the weather like in Paris?");
+    bot.expect("Sorry, I can't help with that.");
+    bot.send("hello");
+    bot.expect("Hi tester!");
+    bot.finish();
+}
+
+#[test]
+fn watch_pushes_every_change() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run backup-database target=db-01 at=+2s");
+    bot.expect("Scheduled backup-database as #1001");
+    bot.send("!watch 1001");
+    bot.expect("Watching #1001 backup-database (scheduled for");
+    bot.expect("#1001 backup-database started as scheduled (target=db-01).");
+    let l = bot.expect("#1001 backup-database succeeded in");
+    assert!(l.ends_with("(exit code 0)."), "{l}");
+    bot.send("!watch 1001");
+    bot.expect("#1001 has already ended.");
+    bot.finish();
+}
+
+#[test]
+fn slow_runs_are_flagged() {
+    let dir = setup();
+    // make the job's duration a parameter of the script
+    std::fs::write(
+        dir.path().join("scripts/quick.sh"),
+        "#!/bin/sh\nsleep ${JOB_PARAM_TARGET#db-0}\necho done\n",
+    )
+    .unwrap();
+    // db-01 sleeps 1s, db-02 sleeps 2s
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    for id in 1001..1004 {
+        bot.send("!run backup-database target=db-01");
+        bot.expect(&format!("#{id} backup-database succeeded"));
+    }
+    bot.send("!run backup-database target=db-02");
+    bot.expect("#1004 backup-database succeeded");
+    let l = bot.expect("This took longer than usual (");
+    assert!(l.contains("vs. a median of 1.0s"), "{l}");
+    bot.expect("Success rate of the last 4 runs of backup-database: 4/4 (100%).");
+    bot.finish();
+}
+
+#[test]
+fn malformed_config_names_the_line() {
+    let dir = setup();
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        "[bot]\ntime_zone = \"UTC\"\n\n[[jobs]]\nid = \"a\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .args(["chat", "--config"])
+        .arg(dir.path().join("bot.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bot.toml:5: job `a` has no run specification"),
+        "{err}"
+    );
+}

@@ -1,0 +1,110 @@
+//! The bot in-process, without the language model: exact commands, dialogs and their expiry.
+
+use bot::config::Config;
+use bot::jobs::local::LocalPlatform;
+use bot::policy::{Action, Actor, Decision, Policy};
+use bot::store::Store;
+use bot::{Bot, Message};
+use std::sync::Arc;
+
+const CONFIG: &str = r#"
+[bot]
+dialog_timeout = "300ms"
+[[apps]]
+id = "api"
+[[environments]]
+id = "staging"
+[[jobs]]
+id = "deploy-app"
+sensitive = true
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = true
+  [[jobs.parameters]]
+  name = "environment"
+  kind = "environment"
+  required = true
+  [jobs.run]
+  argv = ["/bin/true"]
+"#;
+
+struct DenyDeploys;
+
+impl Policy for DenyDeploys {
+    fn check(&self, _actor: &Actor, action: &Action<'_>) -> Decision {
+        match action {
+            Action::Execute { job, .. } if *job == "deploy-app" => {
+                Decision::Deny("deployments are frozen".into())
+            }
+            _ => Decision::Allow,
+        }
+    }
+}
+
+fn bot(dir: &std::path::Path, policy: Arc<dyn Policy>) -> Bot {
+    let config = Config::from_toml_str(CONFIG, "t.toml", dir).unwrap();
+    let store = Arc::new(Store::open(&dir.join("db.sqlite")).unwrap());
+    let platform = LocalPlatform::new(&config, store.clone());
+    Bot {
+        config: Arc::new(config),
+        store,
+        platform: Arc::new(platform),
+        policy,
+        parser: None,
+    }
+}
+
+fn msg(text: &str) -> Message {
+    Message {
+        user: "ann".into(),
+        channel: "c1".into(),
+        text: text.into(),
+    }
+}
+
+#[tokio::test]
+async fn dialogs_expire_and_are_per_user_and_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bot(dir.path(), Arc::new(bot::policy::AllowAll));
+    let r = b.handle(&msg("!run deploy-app")).await;
+    assert!(r.texts[0].starts_with("deploy-app needs `app`"), "{r:?}");
+    // another user in the same channel has no dialog
+    let other = Message {
+        user: "bob".into(),
+        ..msg("api")
+    };
+    let r = b.handle(&other).await;
+    assert!(r.texts[0].contains("free text"), "{r:?}");
+    // the dialog survives a new Bot on the same database (it is stored)
+    let b = bot(dir.path(), Arc::new(bot::policy::AllowAll));
+    let r = b.handle(&msg("api")).await;
+    assert!(
+        r.texts[0].starts_with("deploy-app needs `environment`"),
+        "{r:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let r = b.handle(&msg("staging")).await;
+    assert!(
+        r.texts[0].starts_with("(The earlier question about running deploy-app expired"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_policy_is_asked_before_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bot(dir.path(), Arc::new(DenyDeploys));
+    let r = b
+        .handle(&msg("!run deploy-app app=api environment=staging"))
+        .await;
+    assert!(r.texts[0].contains("is sensitive"), "{r:?}");
+    let r = b.handle(&msg("!yes")).await;
+    assert_eq!(
+        r.texts,
+        ["Sorry, you can't do that: deployments are frozen"],
+        "{r:?}"
+    );
+    let r = b.handle(&msg("!history")).await;
+    assert_eq!(r.texts, ["No runs found."]);
+}
