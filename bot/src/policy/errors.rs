@@ -136,7 +136,7 @@ impl UserError {
         }
         for sug in &self.suggestions {
             s.push_str(&format!(" Suggestion: {sug}"));
-            if !s.ends_with(['.', '?', '!', ')']) {
+            if !s.ends_with(['.', '?', '!']) {
                 s.push('.');
             }
         }

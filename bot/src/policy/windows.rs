@@ -63,10 +63,11 @@ impl Window {
     /// The first minute at or after `t` when the window is open.
     pub fn next_open(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         let mut c = t;
-        let limit = t + Duration::days(60);
+        let mut limit = t + Duration::days(60);
         while c < limit {
             if let Some(f) = self.freeze_at(c) {
                 c = f.to;
+                limit = limit.max(c + Duration::days(60));
                 continue;
             }
             if self.hours_ok(c, tz) {
