@@ -84,7 +84,7 @@ enum AuditCommand {
     },
 }
 
-fn open_store(config: &PathBuf, db: Option<PathBuf>) -> anyhow::Result<Store> {
+fn open_store(config: &std::path::Path, db: Option<PathBuf>) -> anyhow::Result<Store> {
     let path = match db {
         Some(d) => d,
         None => Config::load(config)?.database,

@@ -169,7 +169,7 @@ impl Guard {
             mapped_user = e.mapped_user.as_deref().unwrap_or(""),
             text = e.text.as_deref().unwrap_or(""),
             job = e.job.as_deref().unwrap_or(""),
-            params = %e.params.as_ref().map(|p| crate::render::params(p)).unwrap_or_default(),
+            params = %e.params.as_ref().map(crate::render::params).unwrap_or_default(),
             decision = e.decision.as_deref().unwrap_or(""),
             reason = e.reason.as_deref().unwrap_or(""),
             execution_id = e.execution_id.unwrap_or(0),
@@ -645,10 +645,11 @@ impl Guard {
             ));
         }
         let is_approver = match &self.sec().access {
-            Some(_) => who.roles.iter().any(|r| *r == row.role),
+            Some(_) => who.roles.contains(&row.role),
             None => true,
         };
-        if !is_approver && !(row.requester == who.name && !approve) {
+        // the requester may withdraw (reject) their own request
+        if !is_approver && (row.requester != who.name || approve) {
             return Err(fail(
                 UserError::permission(format!(
                     "{} may not {verb} request {id}: that needs role `{}`",
@@ -747,9 +748,9 @@ fn mask_assignments(text: &str, name: &str) -> String {
         if !boundary {
             continue;
         }
-        let end = if rest.starts_with('"') {
+        let end = if let Some(quoted) = rest.strip_prefix('"') {
             // a quoted value: up to the closing quote
-            rest[1..].find('"').map_or(rest.len(), |j| j + 2)
+            quoted.find('"').map_or(rest.len(), |j| j + 2)
         } else {
             rest.find(|c: char| c.is_whitespace() || matches!(c, ',' | ')' | ']' | ';'))
                 .unwrap_or(rest.len())
