@@ -84,6 +84,10 @@ pub struct RunSpec {
     pub timeout: Duration,
     /// At most this many runs of the job at once; more wait, queued.
     pub concurrency: usize,
+    /// Parameters whose values are secret: masked in replies, logs and the audit trail.
+    pub secret: Vec<String>,
+    /// Regular expressions a parameter's value must match (whole value), by parameter.
+    pub patterns: BTreeMap<String, String>,
 }
 
 /// Output kept per execution: the tail.
@@ -119,6 +123,8 @@ pub struct Config {
     pub terminal: TerminalConfig,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
+    /// Access, approvals, change windows, rate limits, input limits.
+    pub security: crate::policy::SecurityConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,6 +195,10 @@ struct RawRun {
     cwd: Option<String>,
     timeout: Option<Spanned<toml::Value>>,
     concurrency: Option<Spanned<i64>>,
+    #[serde(default)]
+    secret: Vec<String>,
+    #[serde(default)]
+    patterns: BTreeMap<String, String>,
 }
 
 /// Parses `30s`, `5m`, `2h`, `1d`, `250ms` or a bare number of seconds.
@@ -398,6 +408,24 @@ impl Config {
                     ))
                 }
             };
+            for name in run.secret.iter().chain(run.patterns.keys()) {
+                if !params.contains(&name.as_str()) {
+                    return Err(l.err(
+                        run_start,
+                        format!("job `{id}`: `{name}` (in `secret` or `patterns`) is not one of its parameters"),
+                    ));
+                }
+            }
+            for (name, re) in &run.patterns {
+                if let Err(e) = regex::Regex::new(&format!("^(?:{re})$")) {
+                    return Err(l.err(
+                        run_start,
+                        format!(
+                            "job `{id}`: the pattern of `{name}` is not a regular expression: {e}"
+                        ),
+                    ));
+                }
+            }
             let mut argv = run.argv.get_ref().clone();
             // A relative program path with a slash is relative to the configuration file.
             if argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
@@ -414,10 +442,15 @@ impl Config {
                         .map_or_else(|| base_dir.to_path_buf(), resolve),
                     timeout,
                     concurrency,
+                    secret: run.secret.clone(),
+                    patterns: run.patterns.clone(),
                 },
             );
         }
+        let security =
+            crate::policy::SecurityConfig::from_toml_str(text).map_err(|m| l.err(0, m))?;
         Ok(Config {
+            security,
             path: PathBuf::from(origin),
             base_dir: base_dir.to_path_buf(),
             catalog,

@@ -37,6 +37,14 @@ pub struct Message {
     pub text: String,
 }
 
+impl Message {
+    /// The chat platform: the channel's prefix before `:` (`slack:C024` -> `slack`), or the
+    /// whole channel name (`terminal`).
+    pub fn platform(&self) -> &str {
+        self.channel.split(':').next().unwrap_or(&self.channel)
+    }
+}
+
 /// A message for a channel: a reply or a pushed update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -59,10 +67,65 @@ pub struct Bot {
 impl Bot {
     /// Handles one message and returns the replies (for the message's channel).
     pub async fn handle(&self, msg: &Message) -> Response {
-        let text = msg.text.trim();
+        let raw_len = msg.text.len();
+        let clean = policy::sanitize(&msg.text);
+        let text = clean.trim();
         if text.is_empty() {
             return Response::default();
         }
+        let msg = &Message {
+            text: text.to_string(),
+            ..msg.clone()
+        };
+        let Some(guard) = self.policy.guard() else {
+            let max = self.config.security.max_message_bytes;
+            if raw_len > max {
+                return Response::text(
+                    policy::UserError::invalid(format!(
+                        "that message is too long ({raw_len} bytes; the limit is {max})"
+                    ))
+                    .reply(),
+                );
+            }
+            return self.handle_admitted(msg).await;
+        };
+        let actor = policy::Actor {
+            user: msg.user.clone(),
+            channel: msg.channel.clone(),
+            platform: msg.platform().to_string(),
+            text: msg.text.clone(),
+        };
+        // what a pending question for a secret parameter gets is secret too
+        let answering = self
+            .store
+            .get_dialog(&msg.user, &msg.channel)
+            .ok()
+            .flatten()
+            .and_then(|d| serde_json::from_str::<Dialog>(&d.state).ok())
+            .and_then(|d| match d {
+                Dialog::Collecting {
+                    draft,
+                    param: Some(p),
+                    ..
+                } => draft.job.map(|j| (j, p)),
+                _ => None,
+            });
+        guard.learn(
+            &msg.text,
+            answering.as_ref().map(|(j, p)| (j.as_str(), p.as_str())),
+        );
+        if let Err(reply) = guard.admit(&actor, raw_len) {
+            return Response::text(reply);
+        }
+        let mut response = self.handle_admitted(msg).await;
+        for t in &mut response.texts {
+            *t = guard.redact(t);
+        }
+        response
+    }
+
+    async fn handle_admitted(&self, msg: &Message) -> Response {
+        let text = msg.text.as_str();
         let now = Utc::now();
         let ctx = Ctx {
             bot: self,
@@ -96,10 +159,13 @@ impl Bot {
 
     async fn route(&self, ctx: &Ctx<'_>, text: &str, dialog: Option<Dialog>) -> Response {
         let catalog = self.platform.catalog();
+        if let Some(r) = handlers::approve::try_handle(ctx, text).await {
+            return r;
+        }
         if let Some(cmd) = router::parse_command(text, ctx.now) {
             let parse = match cmd {
                 Ok(p) => p,
-                Err(e) => return Response::text(format!("{e}.")),
+                Err(e) => return Response::text(command_error(&e).reply()),
             };
             if let Some(d) = &dialog {
                 if matches!(parse.intent.name, IntentName::Affirm | IntentName::Deny) {
@@ -161,7 +227,7 @@ impl Bot {
                 }
                 match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
                     Ok(()) => r,
-                    Err(e) => Response::text(format!("I couldn't remember this conversation: {e}")),
+                    Err(e) => Response::text(policy::UserError::internal(e).reply()),
                 }
             }
             Step::Abandon(msg) => {
@@ -202,9 +268,7 @@ impl Bot {
                     };
                     return match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &d, ctx.now) {
                         Ok(()) => Response::text(text),
-                        Err(e) => {
-                            Response::text(format!("I couldn't remember this conversation: {e}"))
-                        }
+                        Err(e) => Response::text(policy::UserError::internal(e).reply()),
                     };
                 }
                 handlers::fallback::handle(ctx, parse).await
@@ -243,8 +307,8 @@ impl Bot {
                 tracing::debug!(intent = %p.intent.name, confidence = p.intent.confidence, outcome = ?p.outcome, "parsed");
                 Ok(p)
             }
-            Ok(Err(e)) => Err(format!("I couldn't read that: {e}")),
-            Err(e) => Err(format!("I couldn't read that: {e}")),
+            Ok(Err(e)) => Err(policy::UserError::internal(e).reply()),
+            Err(e) => Err(policy::UserError::internal(e).reply()),
         }
     }
 
@@ -384,6 +448,21 @@ impl Bot {
     }
 }
 
+/// The classified error for a command line that could not be read.
+pub fn command_error(e: &router::CommandError) -> policy::UserError {
+    use router::CommandError as C;
+    match e {
+        C::Unknown(c) => {
+            let err = policy::UserError::not_found(format!("there is no command `!{c}`"));
+            match values::suggest(c, router::COMMANDS.iter().copied()) {
+                Some(s) => err.suggest(format!("did you mean `!{s}`?")),
+                None => err.suggest("say !help for the commands"),
+            }
+        }
+        other => policy::UserError::invalid(other.to_string()),
+    }
+}
+
 enum DialogLoad {
     None,
     Active(Dialog),
@@ -399,7 +478,10 @@ pub async fn run_notifier(
     loop {
         match events.recv().await {
             Ok(ev) => {
-                for o in bot.pushes_for(&ev).await {
+                for mut o in bot.pushes_for(&ev).await {
+                    if let Some(g) = bot.policy.guard() {
+                        o.text = g.redact(&o.text);
+                    }
                     if tx.send(o).is_err() {
                         return;
                     }

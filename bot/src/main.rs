@@ -6,7 +6,7 @@ use bot::adapters::{drain, serve, ServeOptions};
 use bot::config::Config;
 use bot::jobs::local::LocalPlatform;
 use bot::jobs::{HistoryQuery, JobPlatform};
-use bot::policy::AllowAll;
+use bot::policy::{audit, Guard};
 use bot::store::Store;
 use bot::Bot;
 use clap::{Parser, Subcommand};
@@ -44,12 +44,103 @@ enum Command {
         /// Write logs to this file instead of stderr.
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Let an input line speak as another user: `@as alice: !approve 3` (tests, demos).
+        #[arg(long)]
+        multi_user: bool,
+    },
+    /// The audit trail: verify its hash chain or export it.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Check a configuration file and exit.
     CheckConfig {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exits non-zero naming each edited, deleted or reordered record.
+    Verify {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Write the records as JSON lines to stdout.
+    Export {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Only records at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records of this chat user or mapped user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+fn open_store(config: &std::path::Path, db: Option<PathBuf>) -> anyhow::Result<Store> {
+    let path = match db {
+        Some(d) => d,
+        None => Config::load(config)?.database,
+    };
+    if !path.exists() {
+        anyhow::bail!("there is no database at {}", path.display());
+    }
+    Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+fn audit_cmd(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCommand::Verify { config, db } => {
+            let store = open_store(&config, db)?;
+            let report = audit::verify(&store)?;
+            if report.ok() {
+                println!(
+                    "audit trail OK: {} records, hash chain intact",
+                    report.records
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &report.problems {
+                    println!("audit trail BROKEN: {p}");
+                }
+                println!(
+                    "{} problem(s) in {} records",
+                    report.problems.len(),
+                    report.records
+                );
+                Ok(ExitCode::from(2))
+            }
+        }
+        AuditCommand::Export {
+            config,
+            db,
+            since,
+            user,
+        } => {
+            let store = open_store(&config, db)?;
+            let since = match since {
+                Some(s) => Some(
+                    chrono::DateTime::parse_from_rfc3339(&s)
+                        .with_context(|| {
+                            format!("--since {s}: use RFC 3339, e.g. 2026-03-01T00:00:00Z")
+                        })?
+                        .with_timezone(&chrono::Utc),
+                ),
+                None => None,
+            };
+            let mut out = std::io::stdout().lock();
+            audit::export(&store, since, user.as_deref(), &mut out)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn init_logs(file: Option<&PathBuf>) -> anyhow::Result<()> {
@@ -93,13 +184,18 @@ fn main() -> ExitCode {
             wait,
             db,
             log,
+            multi_user,
         } => init_logs(log.as_ref()).and_then(|()| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the runtime")?
-                .block_on(chat(config, user, wait, db))
+                .block_on(chat(config, user, wait, db, multi_user))
         }),
+        Command::Audit { command } => match audit_cmd(command) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,6 +211,7 @@ async fn chat(
     user: Option<String>,
     wait: bool,
     db: Option<PathBuf>,
+    multi_user: bool,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(&config_path)?;
     if let Some(db) = db {
@@ -131,7 +228,7 @@ async fn chat(
         config: config.clone(),
         store: store.clone(),
         platform: Arc::new(platform.clone()),
-        policy: Arc::new(AllowAll),
+        policy: Arc::new(Guard::new(config.clone(), store.clone())),
         parser,
     });
     let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel();
@@ -166,7 +263,7 @@ async fn chat(
         .map(|e| e.id)
         .collect();
     follow.extend(store.open_subscriptions(CHANNEL).unwrap_or_default());
-    let mut terminal = Terminal::new(user, interactive);
+    let mut terminal = Terminal::new(user, interactive).with_multi_user(multi_user);
     serve(
         bot.clone(),
         &mut terminal,

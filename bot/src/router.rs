@@ -34,6 +34,24 @@ pub enum CommandError {
     BadId(String),
 }
 
+/// The command words (for did-you-mean).
+pub const COMMANDS: &[&str] = &[
+    "run",
+    "deploy",
+    "status",
+    "watch",
+    "cancel",
+    "jobs",
+    "list",
+    "history",
+    "help",
+    "yes",
+    "no",
+    "approve",
+    "reject",
+    "approvals",
+];
+
 const RUN_USAGE: &str = "!run JOB [name=value ...] [at=TIME]";
 const DEPLOY_USAGE: &str = "!deploy APP ENVIRONMENT [VERSION] [at=TIME]";
 const ID_USAGE: &str = "!status|!watch|!cancel ID (or !status JOB)";

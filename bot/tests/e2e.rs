@@ -427,7 +427,7 @@ fn unknown_job_and_invalid_parameter() {
     bot.send("cancel");
     bot.expect("OK, I won't run backup-database.");
     bot.send("!frobnicate");
-    bot.expect("unknown command `!frobnicate`; try !help.");
+    bot.expect("Not found: there is no command `!frobnicate`.");
     bot.finish();
 }
 

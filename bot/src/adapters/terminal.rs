@@ -16,6 +16,7 @@ pub struct Terminal {
     interactive: bool,
     lines: mpsc::UnboundedReceiver<String>,
     prompt_shown: bool,
+    multi_user: bool,
 }
 
 impl Terminal {
@@ -46,13 +47,28 @@ impl Terminal {
             interactive,
             lines: rx,
             prompt_shown: false,
+            multi_user: false,
         }
+    }
+
+    /// Lets a line speak as another user: `@as alice: !approve 3` (tests and demos).
+    pub fn with_multi_user(mut self, on: bool) -> Self {
+        self.multi_user = on;
+        self
     }
 
     /// Whether stdin is a terminal.
     pub fn stdin_is_tty() -> bool {
         std::io::stdin().is_terminal()
     }
+}
+
+/// `@as NAME: text` -> (NAME, text).
+pub fn speaker(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim_start().strip_prefix("@as ")?;
+    let (name, text) = rest.split_once(':')?;
+    let name = name.trim();
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then_some((name, text.trim_start()))
 }
 
 impl Adapter for Terminal {
@@ -73,10 +89,14 @@ impl Adapter for Terminal {
                 if self.interactive && matches!(line.trim(), "/quit" | "/exit" | "quit" | "exit") {
                     return None;
                 }
+                let (user, text) = match speaker(&line).filter(|_| self.multi_user) {
+                    Some((u, t)) => (u.to_string(), t.to_string()),
+                    None => (self.user.clone(), line),
+                };
                 return Some(Message {
-                    user: self.user.clone(),
+                    user,
                     channel: CHANNEL.to_string(),
-                    text: line,
+                    text,
                 });
             }
         })

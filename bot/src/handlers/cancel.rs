@@ -47,6 +47,8 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         Err(PlatformError::AlreadyEnded { id, status }) => Response::text(format!(
             "#{id} has already ended ({status}); there is nothing to cancel."
         )),
-        Err(err) => Response::text(format!("I couldn't cancel #{}: {err}", e.id)),
+        Err(err) => Response::text(
+            crate::policy::UserError::platform(format!("I couldn't cancel #{}", e.id), err).reply(),
+        ),
     }
 }

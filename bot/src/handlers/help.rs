@@ -10,7 +10,9 @@ pub async fn handle(ctx: &Ctx<'_>, _parse: &ParseResult) -> Response {
         "I run and follow jobs for you. Ask in plain English or Chinese, for example:\n",
     );
     let mut examples = Vec::new();
-    for job in catalog.jobs.iter().take(4) {
+    let allowed: Vec<&nlu::catalog::Job> =
+        catalog.jobs.iter().filter(|j| ctx.may_run(&j.id)).collect();
+    for job in allowed.iter().take(4) {
         let mut ex = format!("run {}", job.id);
         for p in job.parameters.iter().filter(|p| p.required) {
             let v = crate::values::known_values(catalog, p)
@@ -42,12 +44,12 @@ pub async fn handle(ctx: &Ctx<'_>, _parse: &ParseResult) -> Response {
     let sensitive: Vec<&str> = catalog
         .jobs
         .iter()
-        .filter(|j| j.sensitive)
+        .filter(|j| j.sensitive && ctx.may_run(&j.id))
         .map(|j| j.id.as_str())
         .collect();
     text.push_str(&format!(
-        "{} jobs are available (say \"list jobs\").",
-        catalog.jobs.len()
+        "{} jobs are available to you (say \"list jobs\").",
+        allowed.len()
     ));
     if !sensitive.is_empty() {
         text.push_str(&format!(

@@ -6,7 +6,7 @@ use crate::policy::Action;
 use nlu::{EntityKind, ParseResult};
 
 pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
-    if let Some(r) = ctx.refused(&Action::ReadCatalog) {
+    if let Some(r) = ctx.refused(&Action::ReadHistory) {
         return r;
     }
     let catalog = ctx.bot.platform.catalog();
@@ -69,7 +69,11 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     }
     let runs = match ctx.bot.platform.history(q.clone()).await {
         Ok(r) => r,
-        Err(e) => return Response::text(format!("I couldn't read the history: {e}")),
+        Err(e) => {
+            return Response::text(
+                crate::policy::UserError::platform("I couldn't read the history", e).reply(),
+            )
+        }
     };
     let what = if filters.is_empty() {
         String::new()

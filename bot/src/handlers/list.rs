@@ -110,10 +110,15 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             })
             .collect();
     }
+    jobs.retain(|j| ctx.may_run(&j.id));
     let (title, jobs) = if jobs.is_empty() {
         (
             "Jobs you can run:".to_string(),
-            catalog.jobs.iter().collect::<Vec<_>>(),
+            catalog
+                .jobs
+                .iter()
+                .filter(|j| ctx.may_run(&j.id))
+                .collect::<Vec<_>>(),
         )
     } else {
         (

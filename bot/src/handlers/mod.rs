@@ -2,6 +2,7 @@
 //! command) and the context, checks the policy, talks to the job platform and returns the
 //! reply; anything it claims has happened is stored before it returns.
 
+pub mod approve;
 pub mod cancel;
 pub mod deploy;
 pub mod fallback;
@@ -14,7 +15,7 @@ pub mod status;
 pub mod watch;
 
 use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
-use crate::policy::{Action, Actor, Decision};
+use crate::policy::{Action, Actor, Decision, UserError};
 use crate::{Bot, Message};
 use chrono::{DateTime, Utc};
 use nlu::{EntityKind, ParseResult};
@@ -58,16 +59,36 @@ impl Ctx<'_> {
         Actor {
             user: self.msg.user.clone(),
             channel: self.msg.channel.clone(),
+            platform: self.msg.platform().to_string(),
+            text: self.msg.text.clone(),
         }
+    }
+
+    /// Whether the asking user may run a job (help and the job list show only these).
+    pub fn may_run(&self, job: &str) -> bool {
+        self.bot.policy.may_run(&self.actor(), job)
     }
 
     /// Asks the policy; `Some(reply)` when refused.
     pub fn refused(&self, action: &Action<'_>) -> Option<Response> {
-        match self.bot.policy.check(&self.actor(), action) {
+        Self::refusal(self.bot.policy.check(&self.actor(), action))
+    }
+
+    /// The reply for a decision that is not `Allow`.
+    pub fn refusal(decision: Decision) -> Option<Response> {
+        match decision {
             Decision::Allow => None,
             Decision::Deny(reason) => Some(Response::text(format!(
                 "Sorry, you can't do that: {reason}"
             ))),
+            Decision::Refuse(e) => Some(Response::text(e.reply())),
+            Decision::NeedsApproval(n) => Some(Response::text(
+                UserError::policy(format!(
+                    "{}; it needs approval by role `{}`",
+                    n.reason, n.role
+                ))
+                .reply(),
+            )),
         }
     }
 

@@ -4,7 +4,7 @@
 use super::{entity, time_range, Ctx, Response};
 use crate::dialog::{Dialog, Draft};
 use crate::jobs::{ExecRequest, Status};
-use crate::policy::Action;
+use crate::policy::{Action, ApprovalNeed, Decision, UserError};
 use crate::values;
 use nlu::catalog::{Job, ParamKind};
 use nlu::{Catalog, Entity, EntityKind, IntentName, ParseResult};
@@ -295,6 +295,21 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
             response,
         );
     }
+    if let Some(g) = ctx.bot.policy.guard() {
+        // refuse before asking for a confirmation
+        if let Some(e) = g.precheck(
+            &ctx.actor(),
+            &Action::Execute {
+                job: &job.id,
+                params: &draft.params,
+                sensitive: job.sensitive,
+            },
+        ) {
+            clear(ctx);
+            response.push(e.reply());
+            return response;
+        }
+    }
     if job.sensitive {
         let mut shown = draft.params.clone();
         for p in &job.parameters {
@@ -361,7 +376,7 @@ fn save(ctx: &Ctx<'_>, dialog: Dialog, response: Response) -> Response {
         .save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now)
     {
         Ok(()) => response,
-        Err(e) => Response::text(format!("I couldn't remember this conversation: {e}")),
+        Err(e) => Response::text(UserError::internal(e).reply()),
     }
 }
 
@@ -378,11 +393,18 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) else {
         return Response::text("That job no longer exists.");
     };
-    if let Some(r) = ctx.refused(&Action::Execute {
-        job: &job.id,
-        params: &draft.params,
-        sensitive: job.sensitive,
-    }) {
+    let decision = ctx.bot.policy.check(
+        &ctx.actor(),
+        &Action::Execute {
+            job: &job.id,
+            params: &draft.params,
+            sensitive: job.sensitive,
+        },
+    );
+    if let Decision::NeedsApproval(need) = &decision {
+        return ask_approval(ctx, job, &draft, need);
+    }
+    if let Some(r) = Ctx::refusal(decision) {
         return r;
     }
     let req = ExecRequest {
@@ -396,8 +418,27 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     };
     let e = match ctx.bot.platform.execute(req).await {
         Ok(e) => e,
-        Err(err) => return Response::text(format!("I couldn't start {}: {err}", job.id)),
+        Err(err) => {
+            let e = UserError::platform(format!("I couldn't start {}", job.id), &err);
+            if let Some(g) = ctx.bot.policy.guard() {
+                g.record_result(
+                    &ctx.actor(),
+                    Some(&job.id),
+                    None,
+                    &format!("error {}: {err}", e.id),
+                );
+            }
+            return Response::text(e.reply());
+        }
     };
+    if let Some(g) = ctx.bot.policy.guard() {
+        g.record_result(
+            &ctx.actor(),
+            Some(&job.id),
+            Some(e.id),
+            &format!("started, {}", e.status),
+        );
+    }
     let p = crate::render::params(&e.params);
     let text = match e.status {
         Status::Running => format!(
@@ -426,4 +467,32 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
         r.track.push(e.id);
     }
     r
+}
+
+/// Files a request for approval and tells the requester who can approve it.
+fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) -> Response {
+    let Some(g) = ctx.bot.policy.guard() else {
+        return Response::text(
+            UserError::policy(format!("{}; approvals are not set up here", need.reason)).reply(),
+        );
+    };
+    match g.request_approval(&ctx.actor(), &job.id, &draft.params, draft.run_at, need) {
+        Ok(row) => {
+            let who = g
+                .sec_approvers(&need.role, &row.requester)
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            Response::text(format!(
+                "{} needs approval: {}. I filed approval request {}; someone with role `{}`{who} can say `!approve {}` (or `!reject {}`) within {}. The requester cannot approve it.",
+                job.id,
+                need.reason,
+                row.id,
+                need.role,
+                row.id,
+                row.id,
+                crate::render::duration(row.expires_at - row.created_at)
+            ))
+        }
+        Err(e) => Response::text(e.reply()),
+    }
 }

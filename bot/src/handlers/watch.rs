@@ -28,7 +28,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         .store
         .subscribe(e.id, &ctx.msg.channel, &ctx.msg.user, ctx.now)
     {
-        return Response::text(format!("I couldn't subscribe you: {err}"));
+        return Response::text(crate::policy::UserError::internal(err).reply());
     }
     // it may have ended while we subscribed
     let e = ctx.bot.platform.status(e.id).await.unwrap_or(e);

@@ -84,6 +84,36 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_id, channel)
     );
     "#,
+    // 2: the audit trail (append-only, hash-chained) and approval requests
+    r#"
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        requester TEXT NOT NULL,
+        chat_user TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        job TEXT NOT NULL,
+        params TEXT NOT NULL,
+        run_at INTEGER,
+        role TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at INTEGER
+    );
+    "#,
 ];
 
 /// A stored dialog session.
@@ -496,6 +526,203 @@ impl Store {
         self.conn()
             .execute("DELETE FROM subscriptions WHERE execution_id = ?1", [id])?;
         Ok(())
+    }
+}
+
+/// One row of the audit trail as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// The record: canonical JSON, holding its own `seq` and the previous hash.
+    pub record: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an audit record: sha256 over the previous hash, a newline and the record.
+pub fn audit_hash(prev_hash: &str, record: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(b"\n");
+    h.update(record.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The previous hash of the first record.
+pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A request for approval as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalRow {
+    pub id: i64,
+    /// The mapped user who asked.
+    pub requester: String,
+    /// Their chat user id and channel (the run is theirs).
+    pub chat_user: String,
+    pub channel: String,
+    pub job: String,
+    pub params: BTreeMap<String, String>,
+    pub run_at: Option<DateTime<Utc>>,
+    /// The role an approver needs.
+    pub role: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// pending, approved, rejected or expired.
+    pub state: String,
+    pub decided_by: Option<String>,
+}
+
+fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
+    let params: String = r.get(5)?;
+    Ok(ApprovalRow {
+        id: r.get(0)?,
+        requester: r.get(1)?,
+        chat_user: r.get(2)?,
+        channel: r.get(3)?,
+        job: r.get(4)?,
+        params: serde_json::from_str(&params).unwrap_or_default(),
+        run_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
+        role: r.get(7)?,
+        reason: r.get(8)?,
+        created_at: from_ms(r.get(9)?),
+        expires_at: from_ms(r.get(10)?),
+        state: r.get(11)?,
+        decided_by: r.get(12)?,
+    })
+}
+
+const APPROVAL_COLUMNS: &str = "id, requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, decided_by";
+
+impl Store {
+    /// Appends a record to the audit trail: sets its `seq` and `prev` fields, chains its
+    /// hash to the last record's, in one transaction. Returns the sequence number.
+    pub fn append_audit(&self, at: DateTime<Utc>, record: &serde_json::Value) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let last: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (seq, prev) = match last {
+            Some((s, h)) => (s + 1, h),
+            None => (1, AUDIT_GENESIS.to_string()),
+        };
+        let mut record = record.clone();
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert("seq".into(), seq.into());
+            obj.insert("prev".into(), prev.clone().into());
+        }
+        let text =
+            serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let hash = audit_hash(&prev, &text);
+        tx.execute(
+            "INSERT INTO audit (seq, at, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![seq, ms(at), text, prev, hash],
+        )?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// The audit trail in storage order.
+    pub fn audit_rows(&self) -> Result<Vec<AuditRow>> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare("SELECT seq, at, record, prev_hash, hash FROM audit ORDER BY rowid")?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    at: from_ms(r.get(1)?),
+                    record: r.get(2)?,
+                    prev_hash: r.get(3)?,
+                    hash: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Stores a new pending approval request; returns it with its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_approval(
+        &self,
+        requester: &str,
+        chat_user: &str,
+        channel: &str,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        run_at: Option<DateTime<Utc>>,
+        role: &str,
+        reason: &str,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApprovalRow> {
+        let id = {
+            let conn = self.conn();
+            conn.execute(
+                "INSERT INTO approvals (requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending')",
+                params![
+                    requester,
+                    chat_user,
+                    channel,
+                    job,
+                    serde_json::to_string(params).unwrap_or_default(),
+                    run_at.map(ms),
+                    role,
+                    reason,
+                    ms(created_at),
+                    ms(expires_at)
+                ],
+            )?;
+            conn.last_insert_rowid()
+        };
+        self.approval(id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("approval {id} vanished")))
+    }
+
+    pub fn approval(&self, id: i64) -> Result<Option<ApprovalRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?1"),
+                [id],
+                row_to_approval,
+            )
+            .optional()?)
+    }
+
+    /// Pending requests, oldest first.
+    pub fn pending_approvals(&self) -> Result<Vec<ApprovalRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE state = 'pending' ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([], row_to_approval)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Moves a pending request to `state`; false when it was no longer pending.
+    pub fn decide_approval(
+        &self,
+        id: i64,
+        state: &str,
+        by: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE approvals SET state = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1 AND state = 'pending'",
+            params![id, state, by, ms(at)],
+        )?;
+        Ok(n == 1)
     }
 }
 

@@ -1,0 +1,108 @@
+//! Approvals: `!approve ID`, `!reject ID` and `!approvals` (the pending requests). An
+//! approved request runs as its requester's, in the requester's channel.
+
+use super::{Ctx, Response};
+use crate::jobs::ExecRequest;
+use crate::policy::UserError;
+
+/// Handles the approval commands; `None` when the text is not one.
+pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
+    let body = text.trim().strip_prefix('!')?;
+    let words = crate::router::split_words(body).ok()?;
+    let cmd = words.first()?.to_lowercase();
+    if !matches!(cmd.as_str(), "approve" | "reject" | "approvals") {
+        return None;
+    }
+    let Some(g) = ctx.bot.policy.guard() else {
+        return Some(Response::text(
+            UserError::not_found("approvals are not set up here").reply(),
+        ));
+    };
+    let actor = ctx.actor();
+    if cmd == "approvals" {
+        if let Err(e) = g.identify(&actor) {
+            return Some(Response::text(e.reply()));
+        }
+        let pending = g.pending();
+        if pending.is_empty() {
+            return Some(Response::text("No approval requests are waiting."));
+        }
+        let mut t = String::from("Waiting for approval:");
+        for r in pending {
+            t.push_str(&format!(
+                "\n  {}. {} ({}) for {}: {}; role `{}`, expires {}",
+                r.id,
+                r.job,
+                crate::render::params(&g.mask_params(&r.job, &r.params)),
+                r.requester,
+                r.reason,
+                r.role,
+                crate::render::time(r.expires_at, ctx.tz())
+            ));
+        }
+        return Some(Response::text(t));
+    }
+    let approve = cmd == "approve";
+    let Some(id) = words
+        .get(1)
+        .and_then(|w| w.trim_start_matches('#').parse::<i64>().ok())
+        .filter(|_| words.len() <= 2 || !approve)
+    else {
+        return Some(Response::text(
+            UserError::invalid(format!("usage: !{cmd} ID (the number of the request)"))
+                .suggest("say !approvals to see the pending requests")
+                .reply(),
+        ));
+    };
+    let row = match g.decide_approval(&actor, id, approve) {
+        Ok(r) => r,
+        Err(e) => return Some(Response::text(e.reply())),
+    };
+    let params = crate::render::params(&g.mask_params(&row.job, &row.params));
+    if !approve {
+        return Some(Response::text(format!(
+            "Rejected request {id}: {} ({params}) for {} will not run.",
+            row.job, row.requester
+        )));
+    }
+    let req = ExecRequest {
+        job: row.job.clone(),
+        params: row.params.clone(),
+        run_at: row
+            .run_at
+            .filter(|t| *t > ctx.now + chrono::Duration::seconds(1)),
+        requested_by: row.chat_user.clone(),
+        channel: row.channel.clone(),
+    };
+    let e = match ctx.bot.platform.execute(req).await {
+        Ok(e) => e,
+        Err(err) => {
+            let e = UserError::platform(format!("I couldn't start {}", row.job), &err);
+            g.record_result(
+                &actor,
+                Some(&row.job),
+                None,
+                &format!("error {}: {err}", e.id),
+            );
+            return Some(Response::text(e.reply()));
+        }
+    };
+    g.record_result(
+        &actor,
+        Some(&row.job),
+        Some(e.id),
+        &format!("approved request {id}; started, {}", e.status),
+    );
+    let mut r = Response::text(format!(
+        "Approved request {id} by {}: started {} as #{} for {} ({params}). I'll post the result in {}.",
+        row.decided_by.as_deref().unwrap_or("?"),
+        e.job,
+        e.id,
+        row.requester,
+        row.channel
+    ));
+    if row.channel == ctx.msg.channel && !e.status.is_terminal() {
+        r.track.push(e.id);
+    }
+    Some(r)
+}

@@ -1,0 +1,800 @@
+//! The guard: the one place where the bot decides who may do what. It implements
+//! [`Policy`] (checked before every execution, cancellation and read) and adds what happens
+//! around a message: input limits, identity, rate limits, secrets and the audit trail.
+
+use super::access::Identity;
+use super::audit::{self, Entry};
+use super::rate_limit::{Limited, Limiter};
+use super::settings::SecurityConfig;
+use super::windows::Outside;
+use super::{Action, Actor, ApprovalNeed, Decision, Policy, UserError};
+use crate::config::Config;
+use crate::store::{ApprovalRow, Store};
+use chrono::{DateTime, Utc};
+use nlu::catalog::ParamKind;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The mask shown instead of a secret value.
+pub const MASK: &str = "***";
+
+pub struct Guard {
+    config: Arc<Config>,
+    store: Arc<Store>,
+    limiter: Limiter,
+    /// (job, parameter) -> anchored pattern.
+    patterns: HashMap<(String, String), regex::Regex>,
+    /// Secret values seen in this process (masked wherever they appear).
+    seen: Mutex<BTreeSet<String>>,
+}
+
+impl Guard {
+    pub fn new(config: Arc<Config>, store: Arc<Store>) -> Self {
+        let mut patterns = HashMap::new();
+        for (job, run) in &config.runs {
+            for (p, re) in &run.patterns {
+                if let Ok(r) = regex::Regex::new(&format!("^(?:{re})$")) {
+                    patterns.insert((job.clone(), p.clone()), r);
+                }
+            }
+        }
+        Guard {
+            limiter: Limiter::new(config.security.rate_limit),
+            config,
+            store,
+            patterns,
+            seen: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn sec(&self) -> &SecurityConfig {
+        &self.config.security
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// Maps the actor to a user of the job platform.
+    pub fn identify(&self, actor: &Actor) -> Result<Identity, UserError> {
+        match &self.sec().access {
+            None => Ok(Identity {
+                name: actor.user.clone(),
+                roles: Vec::new(),
+            }),
+            Some(a) => a.identify(&actor.identity()),
+        }
+    }
+
+    // ---- secrets ----
+
+    /// Every parameter name that is secret (globally or in some job).
+    pub fn secret_names(&self) -> BTreeSet<String> {
+        let mut s: BTreeSet<String> = self.sec().secret_names.iter().cloned().collect();
+        for run in self.config.runs.values() {
+            s.extend(run.secret.iter().cloned());
+        }
+        s
+    }
+
+    /// Whether a job's parameter is secret.
+    pub fn is_secret(&self, job: &str, param: &str) -> bool {
+        self.sec().secret_names.iter().any(|n| n == param)
+            || self
+                .config
+                .runs
+                .get(job)
+                .is_some_and(|r| r.secret.iter().any(|n| n == param))
+    }
+
+    /// Remembers the secret values in a message: `name=value` for a secret name, or the
+    /// whole message when it answers a question for a secret parameter.
+    pub fn learn(&self, text: &str, answering: Option<(&str, &str)>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((job, param)) = answering {
+            if self.is_secret(job, param) {
+                seen.insert(text.trim().to_string());
+            }
+        }
+        let names = self.secret_names();
+        let words = crate::router::split_words(text.trim_start_matches('!'))
+            .unwrap_or_else(|_| text.split_whitespace().map(str::to_string).collect());
+        for w in words {
+            if let Some((k, v)) = w.split_once('=') {
+                if names.contains(k.trim()) && !v.is_empty() {
+                    seen.insert(v.to_string());
+                }
+            }
+        }
+    }
+
+    /// Masks secret values: learned ones anywhere, and `name=value` for secret names.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        {
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            // longest first, so a secret containing another is masked whole
+            let mut vals: Vec<&String> = seen.iter().filter(|v| v.chars().count() >= 3).collect();
+            vals.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            for v in vals {
+                out = out.replace(v.as_str(), MASK);
+            }
+        }
+        for name in self.secret_names() {
+            out = mask_assignments(&out, &name);
+        }
+        out
+    }
+
+    /// Parameters with secret values masked.
+    pub fn mask_params(
+        &self,
+        job: &str,
+        params: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        params
+            .iter()
+            .map(|(k, v)| {
+                let v = if self.is_secret(job, k) {
+                    MASK.to_string()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    // ---- audit ----
+
+    /// Records an entry (masking its text and parameters) and logs it. A failure to record is
+    /// logged; callers that must not act without a record use [`Guard::record_or_refuse`].
+    pub fn record(&self, actor: &Actor, mut e: Entry) -> Result<i64, UserError> {
+        e.platform = actor.platform.clone();
+        e.channel = actor.channel.clone();
+        e.user = actor.user.clone();
+        if let Some(t) = &e.text {
+            e.text = Some(self.redact(t));
+        }
+        if let (Some(job), Some(p)) = (&e.job, &e.params) {
+            e.params = Some(self.mask_params(job, p));
+        }
+        if let Some(r) = &e.reason {
+            e.reason = Some(self.redact(r));
+        }
+        tracing::info!(
+            kind = %e.kind,
+            user = %e.user,
+            mapped_user = e.mapped_user.as_deref().unwrap_or(""),
+            text = e.text.as_deref().unwrap_or(""),
+            job = e.job.as_deref().unwrap_or(""),
+            params = %e.params.as_ref().map(crate::render::params).unwrap_or_default(),
+            decision = e.decision.as_deref().unwrap_or(""),
+            reason = e.reason.as_deref().unwrap_or(""),
+            execution_id = e.execution_id.unwrap_or(0),
+            "audit"
+        );
+        audit::append(&self.store, self.now(), &e).map_err(UserError::internal)
+    }
+
+    fn record_decision(
+        &self,
+        actor: &Actor,
+        mapped: Option<&str>,
+        action: &Action<'_>,
+        decision: &str,
+        reason: Option<&str>,
+        error_id: Option<&str>,
+    ) -> Result<i64, UserError> {
+        let (job, params) = match action {
+            Action::Execute { job, params, .. } => (Some(job.to_string()), Some((*params).clone())),
+            Action::Cancel { job, id } | Action::ReadExecution { job, id } => {
+                let mut p = BTreeMap::new();
+                p.insert("execution_id".to_string(), id.to_string());
+                (Some(job.to_string()), Some(p))
+            }
+            _ => (None, None),
+        };
+        self.record(
+            actor,
+            Entry {
+                kind: "decision".into(),
+                mapped_user: mapped.map(str::to_string),
+                text: Some(actor.text.clone()),
+                intent: Some(action.command().to_string()),
+                job,
+                params,
+                decision: Some(decision.into()),
+                reason: reason.map(str::to_string),
+                error_id: error_id.map(str::to_string),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Records the result of an action (an execution started, an error).
+    pub fn record_result(
+        &self,
+        actor: &Actor,
+        job: Option<&str>,
+        execution_id: Option<i64>,
+        result: &str,
+    ) {
+        let mapped = self.identify(actor).ok().map(|i| i.name);
+        let _ = self.record(
+            actor,
+            Entry {
+                kind: "result".into(),
+                mapped_user: mapped,
+                job: job.map(str::to_string),
+                execution_id,
+                result: Some(result.to_string()),
+                ..Default::default()
+            },
+        );
+    }
+
+    // ---- admission ----
+
+    /// Every message passes here first: size, identity, rate limit; then it is recorded.
+    /// `Err` is the reply (already logged and recorded).
+    pub fn admit(&self, actor: &Actor, raw_len: usize) -> Result<Identity, String> {
+        let refuse = |mapped: Option<&str>, e: UserError, what: &str| {
+            let mut a = actor.clone();
+            if a.text.len() > 200 {
+                let mut cut = 200;
+                while !a.text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                a.text = format!("{}…", &a.text[..cut]);
+            }
+            let _ = self.record(
+                &a,
+                Entry {
+                    kind: "command".into(),
+                    mapped_user: mapped.map(str::to_string),
+                    text: Some(a.text.clone()),
+                    decision: Some("deny".into()),
+                    reason: Some(format!("{what}: {}", e.message)),
+                    error_id: Some(e.id.clone()),
+                    ..Default::default()
+                },
+            );
+            self.redact(&e.reply())
+        };
+        let max = self.sec().max_message_bytes;
+        if raw_len > max {
+            return Err(refuse(
+                None,
+                UserError::invalid(format!(
+                    "that message is too long ({raw_len} bytes; the limit is {max})"
+                ))
+                .suggest("send a shorter command"),
+                "too long",
+            ));
+        }
+        let who = match self.identify(actor) {
+            Ok(w) => w,
+            Err(e) => return Err(refuse(None, e, "identity")),
+        };
+        if let Err(l) = self.limiter.take(&who.name, Instant::now()) {
+            let (msg, wait) = match l {
+                Limited::User(w) => ("you are sending commands faster than allowed", w),
+                Limited::Global(w) => ("the bot is taking more commands than allowed right now", w),
+            };
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(refuse(
+                Some(&who.name),
+                UserError::policy(msg).suggest(format!("try again in {secs}s")),
+                "rate limit",
+            ));
+        }
+        if let Err(e) = self.record(
+            actor,
+            Entry {
+                kind: "command".into(),
+                mapped_user: Some(who.name.clone()),
+                text: Some(actor.text.clone()),
+                decision: Some("admitted".into()),
+                ..Default::default()
+            },
+        ) {
+            // nothing happens without a record
+            return Err(self.redact(&e.reply()));
+        }
+        Ok(who)
+    }
+
+    // ---- decisions ----
+
+    fn environment_of(&self, job: &str, params: &BTreeMap<String, String>) -> Option<String> {
+        let j = self.config.catalog.job(job)?;
+        j.parameters
+            .iter()
+            .find(|p| p.kind == ParamKind::Environment)
+            .and_then(|p| params.get(&p.name).cloned().or_else(|| p.default.clone()))
+    }
+
+    /// The decision without recording it.
+    fn decide(&self, who: &Identity, action: &Action<'_>) -> Decision {
+        let access = self.sec().access.as_ref();
+        let require = |need: &str, what: &str| -> Result<(), UserError> {
+            match access {
+                Some(a) => a.require(who, need, what),
+                None => Ok(()),
+            }
+        };
+        let checked = match action {
+            Action::Execute { job, params, .. } => {
+                let env = self.environment_of(job, params);
+                let r = if action.command() == "deploy" {
+                    let e = env.clone().unwrap_or_else(|| "*".into());
+                    require(&format!("deploy:{e}"), &format!("deploy to {e}"))
+                } else {
+                    require(&format!("run:{job}"), &format!("run {job}")).and_then(
+                        |()| match &env {
+                            Some(e) => require(&format!("env:{e}"), &format!("run {job} in {e}")),
+                            None => Ok(()),
+                        },
+                    )
+                };
+                if let Err(e) = r {
+                    return Decision::Refuse(e);
+                }
+                return self.decide_execution(job, params, env.as_deref());
+            }
+            Action::Cancel { id, job } => {
+                require(&format!("cancel:{job}"), &format!("cancel #{id} ({job})"))
+            }
+            Action::ReadExecution { id, job } => require(
+                &format!("status:{job}"),
+                &format!("read the status of #{id} ({job})"),
+            ),
+            Action::ReadCatalog => require("list", "list the jobs"),
+            Action::ReadHistory => require("history", "read the history"),
+        };
+        match checked {
+            Ok(()) => Decision::Allow,
+            Err(e) => Decision::Refuse(e),
+        }
+    }
+
+    fn decide_execution(
+        &self,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        env: Option<&str>,
+    ) -> Decision {
+        for (name, value) in params {
+            if let Some(re) = self.patterns.get(&(job.to_string(), name.clone())) {
+                if !re.is_match(value) {
+                    let shown = if self.is_secret(job, name) {
+                        MASK
+                    } else {
+                        value.as_str()
+                    };
+                    return Decision::Refuse(
+                        UserError::invalid(format!(
+                            "`{shown}` is not a valid value for `{name}` of {job}"
+                        ))
+                        .suggest(format!(
+                            "it must match the pattern `{}`",
+                            self.config.runs[job].patterns[name]
+                        )),
+                    );
+                }
+            }
+        }
+        let rule = self.sec().approvals.iter().find(|r| {
+            (r.jobs.is_empty() || r.jobs.iter().any(|j| j == job))
+                && (r.environments.is_empty()
+                    || env.is_some_and(|e| r.environments.iter().any(|x| x == e)))
+        });
+        if let Some(e) = env {
+            let now = self.now();
+            for w in self.sec().windows.iter().filter(|w| w.environment == e) {
+                if let Err(closed) = w.check(now, self.config.time_zone) {
+                    let opens = closed.opens.map(|t| {
+                        format!(
+                            "the window opens {}",
+                            crate::render::time(t, self.config.time_zone)
+                        )
+                    });
+                    match w.outside {
+                        Outside::Refuse => {
+                            let mut err = UserError::policy(format!(
+                                "{}, so I won't change it now",
+                                closed.reason
+                            ));
+                            if let Some(o) = opens {
+                                err = err.suggest(o);
+                            }
+                            return Decision::Refuse(err);
+                        }
+                        Outside::Approval => {
+                            let (role, timeout) = rule
+                                .or_else(|| self.sec().approvals.first())
+                                .map(|r| (r.role.clone(), r.timeout))
+                                .unwrap_or((
+                                    "approver".into(),
+                                    std::time::Duration::from_secs(1800),
+                                ));
+                            return Decision::NeedsApproval(ApprovalNeed {
+                                role,
+                                reason: format!(
+                                    "{}{}",
+                                    closed.reason,
+                                    opens.map(|o| format!(" ({o})")).unwrap_or_default()
+                                ),
+                                timeout,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(r) = rule {
+            let what = match env {
+                Some(e) if !r.environments.is_empty() => format!("changes to {e} need approval"),
+                _ => format!("{job} needs approval"),
+            };
+            return Decision::NeedsApproval(ApprovalNeed {
+                role: r.role.clone(),
+                reason: what,
+                timeout: r.timeout,
+            });
+        }
+        Decision::Allow
+    }
+
+    /// Decides and records the decision (before anything happens).
+    pub fn check_and_record(&self, actor: &Actor, action: &Action<'_>) -> Decision {
+        let who = match self.identify(actor) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self.record_decision(
+                    actor,
+                    None,
+                    action,
+                    "deny",
+                    Some(&e.message),
+                    Some(&e.id),
+                );
+                return Decision::Refuse(e);
+            }
+        };
+        let d = self.decide(&who, action);
+        let rec = match &d {
+            Decision::Allow => {
+                self.record_decision(actor, Some(&who.name), action, "allow", None, None)
+            }
+            Decision::Deny(r) => {
+                self.record_decision(actor, Some(&who.name), action, "deny", Some(r), None)
+            }
+            Decision::Refuse(e) => self.record_decision(
+                actor,
+                Some(&who.name),
+                action,
+                "deny",
+                Some(&e.message),
+                Some(&e.id),
+            ),
+            Decision::NeedsApproval(n) => self.record_decision(
+                actor,
+                Some(&who.name),
+                action,
+                "needs_approval",
+                Some(&format!("{} (role {})", n.reason, n.role)),
+                None,
+            ),
+        };
+        match rec {
+            Ok(_) => d,
+            // nothing happens without a record
+            Err(e) => Decision::Refuse(e),
+        }
+    }
+
+    /// Early check (e.g. before asking for a confirmation): the refusal, recorded, if any.
+    pub fn precheck(&self, actor: &Actor, action: &Action<'_>) -> Option<UserError> {
+        let who = match self.identify(actor) {
+            Ok(w) => w,
+            Err(e) => return Some(e),
+        };
+        match self.decide(&who, action) {
+            Decision::Refuse(e) => {
+                let _ = self.record_decision(
+                    actor,
+                    Some(&who.name),
+                    action,
+                    "deny",
+                    Some(&e.message),
+                    Some(&e.id),
+                );
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the actor may run a job (for help and the job list).
+    pub fn may_run_job(&self, actor: &Actor, job: &str) -> bool {
+        let Some(access) = &self.sec().access else {
+            return true;
+        };
+        let Ok(who) = self.identify(actor) else {
+            return false;
+        };
+        if job == crate::handlers::deploy::DEPLOY_JOB {
+            return self
+                .config
+                .catalog
+                .environments
+                .iter()
+                .any(|e| access.allows(&who, &format!("deploy:{}", e.id)));
+        }
+        access.allows(&who, &format!("run:{job}"))
+    }
+
+    // ---- approvals ----
+
+    /// Stores a request for approval and records it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_approval(
+        &self,
+        actor: &Actor,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        run_at: Option<DateTime<Utc>>,
+        need: &ApprovalNeed,
+    ) -> Result<ApprovalRow, UserError> {
+        let who = self.identify(actor)?;
+        let now = self.now();
+        let ttl = chrono::Duration::from_std(need.timeout).unwrap_or(chrono::Duration::minutes(30));
+        let row = self
+            .store
+            .insert_approval(
+                &who.name,
+                &actor.user,
+                &actor.channel,
+                job,
+                params,
+                run_at,
+                &need.role,
+                &need.reason,
+                now,
+                now + ttl,
+            )
+            .map_err(UserError::internal)?;
+        self.record(
+            actor,
+            Entry {
+                kind: "approval".into(),
+                mapped_user: Some(who.name),
+                job: Some(job.into()),
+                params: Some(params.clone()),
+                approval_id: Some(row.id),
+                decision: Some("requested".into()),
+                reason: Some(need.reason.clone()),
+                ..Default::default()
+            },
+        )?;
+        Ok(row)
+    }
+
+    /// Someone approves or rejects request `id`. Returns the request when it may go ahead
+    /// (approved) or was rejected; errors say why not.
+    pub fn decide_approval(
+        &self,
+        actor: &Actor,
+        id: i64,
+        approve: bool,
+    ) -> Result<ApprovalRow, UserError> {
+        let who = self.identify(actor)?;
+        let now = self.now();
+        let verb = if approve { "approve" } else { "reject" };
+        let fail = |e: UserError| {
+            let _ = self.record(
+                actor,
+                Entry {
+                    kind: "approval".into(),
+                    mapped_user: Some(who.name.clone()),
+                    text: Some(actor.text.clone()),
+                    approval_id: Some(id),
+                    decision: Some("deny".into()),
+                    reason: Some(e.message.clone()),
+                    error_id: Some(e.id.clone()),
+                    ..Default::default()
+                },
+            );
+            e
+        };
+        let Some(row) = self.store.approval(id).map_err(UserError::internal)? else {
+            return Err(fail(
+                UserError::not_found(format!("there is no approval request {id}"))
+                    .suggest("say !approvals to see the pending ones"),
+            ));
+        };
+        if row.state != "pending" {
+            return Err(fail(UserError::policy(format!(
+                "request {id} is already {}{}",
+                row.state,
+                row.decided_by
+                    .as_deref()
+                    .map(|b| format!(" (by {b})"))
+                    .unwrap_or_default()
+            ))));
+        }
+        if row.expires_at <= now {
+            let _ = self.store.decide_approval(id, "expired", None, now);
+            return Err(fail(
+                UserError::policy(format!(
+                    "request {id} expired at {}",
+                    crate::render::time(row.expires_at, self.config.time_zone)
+                ))
+                .suggest(format!("{} can ask again", row.requester)),
+            ));
+        }
+        if approve && row.requester == who.name {
+            return Err(fail(
+                UserError::permission(format!(
+                    "you can't approve your own request {id}; a second person must"
+                ))
+                .suggest(self.approvers_hint(&row.role, &who.name)),
+            ));
+        }
+        let is_approver = match &self.sec().access {
+            Some(_) => who.roles.contains(&row.role),
+            None => true,
+        };
+        // the requester may withdraw (reject) their own request
+        if !is_approver && (row.requester != who.name || approve) {
+            return Err(fail(
+                UserError::permission(format!(
+                    "{} may not {verb} request {id}: that needs role `{}`",
+                    who.name, row.role
+                ))
+                .suggest(self.approvers_hint(&row.role, &who.name)),
+            ));
+        }
+        let state = if approve { "approved" } else { "rejected" };
+        if !self
+            .store
+            .decide_approval(id, state, Some(&who.name), now)
+            .map_err(UserError::internal)?
+        {
+            return Err(fail(UserError::policy(format!(
+                "request {id} was decided just now by someone else"
+            ))));
+        }
+        self.record(
+            actor,
+            Entry {
+                kind: "approval".into(),
+                mapped_user: Some(who.name.clone()),
+                text: Some(actor.text.clone()),
+                job: Some(row.job.clone()),
+                params: Some(row.params.clone()),
+                approval_id: Some(id),
+                decision: Some(state.into()),
+                reason: Some(format!("requested by {}", row.requester)),
+                ..Default::default()
+            },
+        )?;
+        let mut row = row;
+        row.state = state.into();
+        row.decided_by = Some(who.name);
+        Ok(row)
+    }
+
+    fn approvers_hint(&self, role: &str, not: &str) -> String {
+        let people: Vec<String> = self
+            .sec()
+            .access
+            .as_ref()
+            .map(|a| {
+                a.users_with_role(role)
+                    .into_iter()
+                    .filter(|u| u.name != not)
+                    .map(|u| u.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if people.is_empty() {
+            format!("ask someone with role `{role}`")
+        } else {
+            format!("ask someone with role `{role}` ({})", people.join(", "))
+        }
+    }
+
+    /// The approvers of a role other than `not`, as a list for a reply.
+    pub fn sec_approvers(&self, role: &str, not: &str) -> Option<String> {
+        let a = self.sec().access.as_ref()?;
+        let people: Vec<&str> = a
+            .users_with_role(role)
+            .into_iter()
+            .filter(|u| u.name != not)
+            .map(|u| u.name.as_str())
+            .collect();
+        (!people.is_empty()).then(|| people.join(", "))
+    }
+
+    /// Pending requests that have not expired.
+    pub fn pending(&self) -> Vec<ApprovalRow> {
+        let now = self.now();
+        self.store
+            .pending_approvals()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.expires_at > now)
+            .collect()
+    }
+}
+
+/// Replaces the value in `name=value` (up to a space, comma or closing bracket) with the mask.
+fn mask_assignments(text: &str, name: &str) -> String {
+    let pat = format!("{name}=");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(&pat) {
+        let boundary = i == 0
+            || !rest[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        out.push_str(&rest[..i + pat.len()]);
+        rest = &rest[i + pat.len()..];
+        if !boundary {
+            continue;
+        }
+        let end = if let Some(quoted) = rest.strip_prefix('"') {
+            // a quoted value: up to the closing quote
+            quoted.find('"').map_or(rest.len(), |j| j + 2)
+        } else {
+            rest.find(|c: char| c.is_whitespace() || matches!(c, ',' | ')' | ']' | ';'))
+                .unwrap_or(rest.len())
+        };
+        if end > 0 && !rest[..end].starts_with(MASK) {
+            out.push_str(MASK);
+        } else {
+            out.push_str(&rest[..end]);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Policy for Guard {
+    fn check(&self, actor: &Actor, action: &Action<'_>) -> Decision {
+        self.check_and_record(actor, action)
+    }
+
+    fn may_run(&self, actor: &Actor, job: &str) -> bool {
+        self.may_run_job(actor, job)
+    }
+
+    fn guard(&self) -> Option<&Guard> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_assignments() {
+        assert_eq!(
+            mask_assignments("run x password=hunter2 target=db-01", "password"),
+            "run x password=*** target=db-01"
+        );
+        assert_eq!(
+            mask_assignments("(password=\"a b\", x=1)", "password"),
+            "(password=***, x=1)"
+        );
+        assert_eq!(mask_assignments("mypassword=x", "password"), "mypassword=x");
+        assert_eq!(mask_assignments("password=", "password"), "password=");
+    }
+}

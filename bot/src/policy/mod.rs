@@ -1,0 +1,129 @@
+//! The permission seam: every execution, cancellation and read asks the [`Policy`] first.
+//! [`AllowAll`] allows everything; [`guard::Guard`] is the real one: identities and roles
+//! ([`access`]), approvals, change windows ([`windows`]), rate limits ([`rate_limit`]), the
+//! audit trail ([`audit`]) and classified errors ([`errors`]), all decided in one place.
+
+pub mod access;
+pub mod audit;
+pub mod errors;
+pub mod guard;
+pub mod rate_limit;
+pub mod settings;
+pub mod windows;
+
+pub use errors::{ErrorClass, UserError};
+pub use guard::Guard;
+pub use settings::SecurityConfig;
+
+use crate::jobs::ExecId;
+use std::collections::BTreeMap;
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The chat user id (as the adapter reports it).
+    pub user: String,
+    pub channel: String,
+    /// The chat platform (`terminal`, `slack`, ...): the channel's prefix before `:`.
+    pub platform: String,
+    /// The message being handled (control characters stripped).
+    pub text: String,
+}
+
+impl Actor {
+    /// The identity key used in `[access]`: `platform:user`.
+    pub fn identity(&self) -> String {
+        format!("{}:{}", self.platform, self.user)
+    }
+}
+
+/// What they want to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action<'a> {
+    /// Run (or schedule) a job with these parameters.
+    Execute {
+        job: &'a str,
+        params: &'a BTreeMap<String, String>,
+        sensitive: bool,
+    },
+    /// Stop an execution.
+    Cancel { id: ExecId, job: &'a str },
+    /// Read the state of one execution (status, watch).
+    ReadExecution { id: ExecId, job: &'a str },
+    /// Read the job list.
+    ReadCatalog,
+    /// Read the history of executions.
+    ReadHistory,
+}
+
+impl Action<'_> {
+    /// The command word of the action (`run`, `deploy`, `cancel`, `status`, `list`, `history`).
+    pub fn command(&self) -> &'static str {
+        match self {
+            Action::Execute { job, .. } if *job == crate::handlers::deploy::DEPLOY_JOB => "deploy",
+            Action::Execute { .. } => "run",
+            Action::Cancel { .. } => "cancel",
+            Action::ReadExecution { .. } => "status",
+            Action::ReadCatalog => "list",
+            Action::ReadHistory => "history",
+        }
+    }
+}
+
+/// What is needed before an execution may go ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalNeed {
+    /// The role an approver must have.
+    pub role: String,
+    /// Why (the rule or the window).
+    pub reason: String,
+    pub timeout: std::time::Duration,
+}
+
+/// The verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Refused, with a reason to show the user.
+    Deny(String),
+    /// Refused with a classified error.
+    Refuse(UserError),
+    /// Allowed once a second person approves.
+    NeedsApproval(ApprovalNeed),
+}
+
+/// Decides whether an actor may do something.
+pub trait Policy: Send + Sync {
+    fn check(&self, actor: &Actor, action: &Action<'_>) -> Decision;
+
+    /// Whether the actor may run a job at all (help and the job list show only these).
+    fn may_run(&self, _actor: &Actor, _job: &str) -> bool {
+        true
+    }
+
+    /// The full security layer, when this policy is one.
+    fn guard(&self) -> Option<&Guard> {
+        None
+    }
+}
+
+/// Allows everything (tests and embedding without an `[access]` section).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AllowAll;
+
+impl Policy for AllowAll {
+    fn check(&self, _actor: &Actor, _action: &Action<'_>) -> Decision {
+        Decision::Allow
+    }
+}
+
+/// Strips control characters (and Unicode direction overrides) from a chat message.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(*c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        })
+        .collect()
+}

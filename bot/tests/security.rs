@@ -1,0 +1,436 @@
+//! Security end to end, through the real binary: roles, disabled and unknown users,
+//! approvals (self-approval refused, a second person approving), change freezes, rate limits,
+//! secret masking in replies, logs and the audit trail, and `bot audit verify` catching an
+//! edited row of the SQLite file.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BASE: &str = r#"
+[bot]
+time_zone = "UTC"
+dialog_timeout = "1m"
+
+[storage]
+path = "bot.sqlite"
+
+[security]
+max_message_bytes = 500
+
+[[hosts]]
+id = "db-01"
+[[apps]]
+id = "api"
+[[environments]]
+id = "staging"
+[[environments]]
+id = "production"
+
+[[jobs]]
+id = "backup-database"
+description = "Back up a database host"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[[jobs]]
+id = "set-password"
+description = "Set a database password"
+  [[jobs.parameters]]
+  name = "password"
+  kind = "string"
+  required = true
+  [[jobs.parameters]]
+  name = "user"
+  kind = "string"
+  required = false
+  default = "app"
+  [jobs.run]
+  argv = ["scripts/echo.sh", "{password}"]
+  secret = ["password"]
+  patterns = { user = "[a-z]+" }
+
+[[jobs]]
+id = "deploy-app"
+description = "Deploy an application"
+sensitive = true
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = true
+  [[jobs.parameters]]
+  name = "environment"
+  kind = "environment"
+  required = true
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[access]
+contact = "the ops leads"
+  [access.roles]
+  viewer = ["status", "list", "history"]
+  operator = ["run:*", "env:staging", "cancel", "status", "list", "history"]
+  deployer = ["deploy:*", "status", "list", "history"]
+  approver = ["status", "list", "history"]
+  [[access.users]]
+  name = "alice"
+  chat = ["terminal:alice"]
+  roles = ["operator", "deployer"]
+  [[access.users]]
+  name = "bob"
+  chat = ["terminal:bob"]
+  roles = ["approver"]
+  [[access.users]]
+  name = "carol"
+  chat = ["terminal:carol"]
+  roles = ["viewer"]
+  [[access.users]]
+  name = "dave"
+  chat = ["terminal:dave"]
+  roles = ["operator"]
+  enabled = false
+
+[[approvals]]
+environments = ["production"]
+role = "approver"
+timeout = "10m"
+"#;
+
+const SCRIPTS: &[(&str, &str)] = &[
+    (
+        "quick.sh",
+        "#!/bin/sh\necho \"start ${JOB_ID}\"\nsleep 0.2\necho done\n",
+    ),
+    (
+        "echo.sh",
+        "#!/bin/sh\nprintf 'env=%s\\n' \"$JOB_PARAM_PASSWORD\"\nprintf 'arg=%s\\n' \"$1\"\n",
+    ),
+];
+
+fn setup(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bot.toml"), format!("{BASE}\n{extra}")).unwrap();
+    std::fs::create_dir(dir.path().join("scripts")).unwrap();
+    for (name, body) in SCRIPTS {
+        let p = dir.path().join("scripts").join(name);
+        std::fs::write(&p, body).unwrap();
+        let mut perm = std::fs::metadata(&p).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(&p, perm).unwrap();
+    }
+    dir
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+struct Bot {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    transcript: Vec<String>,
+}
+
+impl Bot {
+    /// Starts `bot chat --multi-user` as `user`, with info logs in `bot.log`.
+    fn start(dir: &Path, user: &str) -> Bot {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bot"))
+            .args(["chat", "--multi-user", "--wait", "--user", user, "--config"])
+            .arg(dir.join("bot.toml"))
+            .arg("--log")
+            .arg(dir.join("bot.log"))
+            .env("BOT_LOG", "info")
+            .current_dir(repo_root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Bot {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            transcript: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        self.transcript.push(format!(">>> {text}"));
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{text}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.transcript.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line containing {needle:?}; transcript:\n{}",
+                    self.transcript.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Closes stdin, waits for the exit; returns the whole transcript.
+    fn finish(mut self) -> Vec<String> {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the bot did not exit:\n{}", self.transcript.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.transcript.extend(self.lines.try_iter());
+        self.transcript
+    }
+}
+
+fn audit(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .arg("audit")
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("bot.toml"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn roles_unknown_and_disabled_users_and_filtered_help() {
+    let dir = setup("");
+    let mut bot = Bot::start(dir.path(), "mallory");
+    bot.send("!jobs");
+    bot.expect("Not allowed: I don't know you (terminal:mallory), so I can't take commands from you. Suggestion: ask the ops leads to add `terminal:mallory` to the bot's users. (error id ");
+    bot.send("@as dave: !run backup-database target=db-01");
+    bot.expect("Not allowed: your account `dave` is disabled");
+    bot.send("@as carol: !run backup-database target=db-01");
+    let l = bot.expect("Not allowed: carol may not run backup-database: that needs permission `run:backup-database`.");
+    assert!(l.contains("ask the ops leads for role `operator`"), "{l}");
+    assert!(l.contains("(alice)"), "{l}");
+    // the viewer sees no job she cannot run
+    bot.send("@as carol: !jobs");
+    bot.expect("Jobs you can run:");
+    bot.send("@as carol: !help");
+    bot.expect("0 jobs are available to you");
+    // the operator may run it, but not in production
+    bot.send("@as alice: !run backup-database target=db-01");
+    bot.expect("Started backup-database as #1001");
+    bot.send("@as carol: !status 1001");
+    bot.expect("#1001 backup-database");
+    bot.send("@as alice: !help");
+    bot.expect("3 jobs are available to you");
+    let t = bot.finish();
+    let carol_jobs = t
+        .iter()
+        .skip_while(|l| !l.contains(">>> @as carol: !jobs"))
+        .take_while(|l| !l.contains(">>> @as carol: !help"))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!carol_jobs.contains("- backup-database"), "{carol_jobs}");
+    let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap();
+    // the error id of a refusal is in the log
+    let id_line = t
+        .iter()
+        .find(|l| l.contains("terminal:mallory") && l.contains("error id"))
+        .unwrap();
+    let id = id_line
+        .rsplit("error id ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
+    assert!(log.contains(id), "error id {id} not in the log:\n{log}");
+    let (code, out) = audit(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn production_needs_a_second_person() {
+    let dir = setup("");
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!deploy api production");
+    bot.expect(
+        "deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)",
+    );
+    bot.send("yes");
+    bot.expect("deploy-app needs approval: changes to production need approval. I filed approval request 1; someone with role `approver` (bob) can say `!approve 1`");
+    bot.send("!approve 1");
+    bot.expect("Not allowed: you can't approve your own request 1; a second person must. Suggestion: ask someone with role `approver` (bob).");
+    bot.send("@as carol: !approve 1");
+    bot.expect("Not allowed: carol may not approve request 1: that needs role `approver`.");
+    bot.send("@as bob: !approvals");
+    bot.expect("  1. deploy-app (app=api, environment=production) for alice");
+    bot.send("@as bob: !approve 1");
+    bot.expect("Approved request 1 by bob: started deploy-app as #1001 for alice (app=api, environment=production).");
+    bot.expect("#1001 deploy-app succeeded");
+    bot.send("@as bob: !approve 1");
+    bot.expect("Not right now: request 1 is already approved (by bob).");
+    // staging needs no approval
+    bot.send("!deploy api staging");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1002");
+    bot.finish();
+    let (code, out) = audit(dir.path(), &["export", "--user", "bob"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"decision\":\"approved\""), "{out}");
+    assert!(out.contains("\"approval_id\":1"), "{out}");
+}
+
+#[test]
+fn freeze_refuses_and_says_when_it_opens() {
+    let dir = setup(
+        r#"
+[[windows]]
+environment = "staging"
+outside = "refuse"
+freezes = [{ from = "2000-01-01T00:00:00Z", to = "2099-01-01T00:00:00Z", reason = "migration" }]
+"#,
+    );
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!deploy api staging");
+    bot.expect("Not right now: staging is in a change freeze (migration), so I won't change it now. Suggestion: the window opens 2099-01-01 00:00:00 UTC.");
+    bot.send("!run backup-database target=db-01");
+    bot.expect("Started backup-database as #1001");
+    bot.finish();
+}
+
+#[test]
+fn rate_limit_says_when_to_retry() {
+    let dir = setup(
+        r#"
+[rate_limit]
+per_user = { capacity = 2, refill = "1m" }
+"#,
+    );
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!status");
+    bot.send("!jobs");
+    bot.send("!jobs");
+    bot.expect("Not right now: you are sending commands faster than allowed. Suggestion: try again in 60s.");
+    // another user has their own bucket
+    bot.send("@as carol: !jobs");
+    bot.expect("Jobs you can run:");
+    bot.finish();
+}
+
+#[test]
+fn secrets_never_echo_and_hostile_input_is_refused() {
+    let dir = setup("");
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!run set-password password=hunter2secret");
+    bot.expect("Started set-password as #1001 (password=***, user=app).");
+    bot.expect("  | env=***");
+    bot.expect("  | arg=***");
+    bot.send("!status 1001");
+    bot.expect("password=***");
+    // asked for in a dialog: the answer is secret too
+    bot.send("!run set-password");
+    bot.expect("set-password needs `password`");
+    bot.send("s3cr3t-answer");
+    bot.expect("Started set-password as #1002");
+    bot.send("!run set-password password=abcdef user=Bad1");
+    bot.expect("Invalid input: `Bad1` is not a valid value for `user` of set-password. Suggestion: it must match the pattern `[a-z]+`.");
+    bot.send(&"x".repeat(600));
+    bot.expect("Invalid input: that message is too long (600 bytes; the limit is 500).");
+    bot.send("!jo\u{7}bs\u{1b}");
+    bot.expect("Jobs you can run:");
+    let t = bot
+        .finish()
+        .into_iter()
+        .filter(|l| !l.starts_with(">>> "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for secret in ["hunter2secret", "s3cr3t-answer", "abcdef"] {
+        assert!(!t.contains(secret), "{secret} in the replies:\n{t}");
+        let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap();
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        let (code, out) = audit(dir.path(), &["export"]);
+        assert_eq!(code, 0);
+        assert!(!out.contains(secret), "{secret} in the audit:\n{out}");
+        assert!(out.contains("\"password\":\"***\""), "{out}");
+    }
+}
+
+#[test]
+fn audit_verify_catches_an_edited_row() {
+    let dir = setup("");
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!run backup-database target=db-01");
+    bot.expect("Started backup-database as #1001");
+    bot.send("@as carol: !run backup-database target=db-01");
+    bot.expect("Not allowed: carol may not run backup-database");
+    bot.finish();
+    let (code, out) = audit(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("audit trail OK"), "{out}");
+    let (_, export) = audit(dir.path(), &["export"]);
+    let lines: Vec<&str> = export.lines().collect();
+    assert!(lines.len() >= 5, "{export}");
+    // every record says who, what and the decision
+    let refused = lines
+        .iter()
+        .find(|l| l.contains("\"decision\":\"deny\"") && l.contains("carol"))
+        .expect("the refusal is recorded");
+    assert!(refused.contains("\"intent\":\"run\""), "{refused}");
+    assert!(refused.contains("\"platform\":\"terminal\""), "{refused}");
+    assert!(refused.contains("run:backup-database"), "{refused}");
+
+    // someone hides carol's refusal: edits record 4 directly in the SQLite file
+    let db = dir.path().join("bot.sqlite");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    assert!(c
+        .execute("UPDATE audit SET record = record WHERE seq = 1", [])
+        .is_err());
+    c.execute_batch("DROP TRIGGER audit_no_update").unwrap();
+    let seq: i64 = c
+        .query_row(
+            "SELECT seq FROM audit WHERE record LIKE '%\"decision\":\"deny\"%' ORDER BY seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.execute(
+        "UPDATE audit SET record = replace(record, '\"decision\":\"deny\"', '\"decision\":\"allow\"') WHERE seq = ?1",
+        [seq],
+    )
+    .unwrap();
+    drop(c);
+    let (code, out) = audit(dir.path(), &["verify"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(&format!("record {seq} was edited")), "{out}");
+}
