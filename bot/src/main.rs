@@ -44,6 +44,9 @@ enum Command {
         /// Write logs to this file instead of stderr.
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Also write the charts of replies as PNG files into this folder.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
     },
     /// Check a configuration file and exit.
     CheckConfig {
@@ -93,12 +96,13 @@ fn main() -> ExitCode {
             wait,
             db,
             log,
+            charts,
         } => init_logs(log.as_ref()).and_then(|()| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the runtime")?
-                .block_on(chat(config, user, wait, db))
+                .block_on(chat(config, user, wait, db, charts))
         }),
     };
     match result {
@@ -115,6 +119,7 @@ async fn chat(
     user: Option<String>,
     wait: bool,
     db: Option<PathBuf>,
+    charts: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(&config_path)?;
     if let Some(db) = db {
@@ -167,6 +172,9 @@ async fn chat(
         .collect();
     follow.extend(store.open_subscriptions(CHANNEL).unwrap_or_default());
     let mut terminal = Terminal::new(user, interactive);
+    if let Some(dir) = charts.or_else(|| config.terminal.charts_dir.clone()) {
+        terminal = terminal.with_charts_dir(dir);
+    }
     serve(
         bot.clone(),
         &mut terminal,

@@ -16,6 +16,8 @@ pub struct Terminal {
     interactive: bool,
     lines: mpsc::UnboundedReceiver<String>,
     prompt_shown: bool,
+    /// Where charts are written as PNG files (`--charts DIR`); None: text forms only.
+    charts_dir: Option<std::path::PathBuf>,
 }
 
 impl Terminal {
@@ -46,7 +48,15 @@ impl Terminal {
             interactive,
             lines: rx,
             prompt_shown: false,
+            charts_dir: None,
         }
+    }
+
+    /// Also writes the charts of replies as PNG files into `dir` (created when missing), and
+    /// names the files in the reply.
+    pub fn with_charts_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.charts_dir = Some(dir);
+        self
     }
 
     /// Whether stdin is a terminal.
@@ -82,8 +92,28 @@ impl Adapter for Terminal {
         })
     }
 
+    fn shows_images(&self) -> bool {
+        self.charts_dir.is_some()
+    }
+
     fn send(&mut self, o: &Outgoing) -> BoxFuture<'_, std::io::Result<()>> {
-        let text = o.text.clone();
+        let mut text = o.text.clone();
+        if let Some(dir) = &self.charts_dir {
+            for c in &o.charts {
+                match c.image() {
+                    Ok(img) => {
+                        let path = dir.join(&img.name);
+                        match std::fs::create_dir_all(dir)
+                            .and_then(|()| std::fs::write(&path, &img.png))
+                        {
+                            Ok(()) => text.push_str(&format!("\n[chart: {}]", path.display())),
+                            Err(e) => tracing::warn!("cannot write {}: {e}", path.display()),
+                        }
+                    }
+                    Err(e) => tracing::warn!("{e}"),
+                }
+            }
+        }
         Box::pin(async move {
             let mut out = std::io::stdout().lock();
             if self.interactive {
