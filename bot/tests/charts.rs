@@ -35,7 +35,9 @@ fn exec(id: i64, status: Status, ms: i64, cpu_ms: i64, rss_kb: i64, output: &str
 /// Twelve nightly backups: mostly about 42s, one slow night, three failures.
 fn history() -> Vec<Execution> {
     let ok = "dumping db-01\ncompressing (zstd)\nbackup written";
-    let secs = [41.2, 43.0, 40.8, 44.1, 42.5, 61.9, 42.0, 39.7, 43.3, 45.0, 41.9, 42.8];
+    let secs = [
+        41.2, 43.0, 40.8, 44.1, 42.5, 61.9, 42.0, 39.7, 43.3, 45.0, 41.9, 42.8,
+    ];
     let mut out = Vec::new();
     for (i, s) in secs.iter().enumerate() {
         let id = 1001 + i as i64;
@@ -75,7 +77,7 @@ fn history() -> Vec<Execution> {
 fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let dec = png::Decoder::new(std::io::Cursor::new(png_bytes));
     let mut reader = dec.read_info().expect("a PNG header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("a buffer size")];
+    let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("PNG data");
     assert_eq!(info.color_type, png::ColorType::Rgb);
     assert_eq!(info.bit_depth, png::BitDepth::Eight);
@@ -117,11 +119,7 @@ fn duration_chart_has_every_run_and_the_usual_line() {
     let r = c.render().unwrap();
     let img = check(&r, 13);
     // failed points are red, the others green
-    let red = r
-        .points
-        .iter()
-        .filter(|p| p.1 == (214, 39, 40))
-        .count();
+    let red = r.points.iter().filter(|p| p.1 == (214, 39, 40)).count();
     assert_eq!(red, 4);
     // x increases with the run, y (pixels grow downwards) falls as the duration grows
     assert!(r.points.windows(2).all(|w| w[0].0 .0 < w[1].0 .0));
@@ -134,7 +132,10 @@ fn duration_chart_has_every_run_and_the_usual_line() {
     assert!(text.starts_with("Duration, last 13 runs: "), "{text}");
     assert_eq!(text.matches(|c| ('▁'..='█').contains(&c)).count(), 13);
     assert!(text.contains("usual 42.5s"), "{text}");
-    assert!(text.contains("failed: #1004, #1009, #1011, #1013"), "{text}");
+    assert!(
+        text.contains("failed: #1004, #1009, #1011, #1013"),
+        "{text}"
+    );
     // deterministic
     assert_eq!(c.render().unwrap().png, r.png);
     let _ = img;

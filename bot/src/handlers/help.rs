@@ -38,9 +38,14 @@ const TOPIC_WORDS: &[(&[&str], Topic)] = &[
         ],
         Topic::Schedule,
     ),
-    (&["cancel", "abort", "stop", "取消", "停止", "终止"], Topic::Cancel),
     (
-        &["history", "failed", "failures", "trend", "历史", "记录", "趋势"],
+        &["cancel", "abort", "stop", "取消", "停止", "终止"],
+        Topic::Cancel,
+    ),
+    (
+        &[
+            "history", "failed", "failures", "trend", "历史", "记录", "趋势",
+        ],
         Topic::History,
     ),
     (
@@ -81,8 +86,8 @@ pub fn topic(catalog: &Catalog, parse: &ParseResult) -> Option<Topic> {
             return Some(t.clone());
         }
     }
-    if let Some(j) = entity(parse, EntityKind::Job)
-        .and_then(|j| crate::values::resolve_job(catalog, j))
+    if let Some(j) =
+        entity(parse, EntityKind::Job).and_then(|j| crate::values::resolve_job(catalog, j))
     {
         return Some(Topic::Job(j.id.clone()));
     }
@@ -221,7 +226,9 @@ pub fn recommendations(catalog: &Catalog, usage: &[Usage]) -> Vec<String> {
             ));
         }
         if !used("job_status") {
-            out.push(format!("!status {j} - the latest run of {j} with its summary"));
+            out.push(format!(
+                "!status {j} - the latest run of {j} with its summary"
+            ));
         }
     }
     if used("run_job") || used("deploy_app") {
@@ -248,7 +255,10 @@ pub fn recommendations(catalog: &Catalog, usage: &[Usage]) -> Vec<String> {
             .and_then(|j| catalog.job(j))
             .or_else(|| catalog.jobs.first());
         if let Some(job) = job {
-            out.push(format!("{} - run it yourself", example_command(catalog, job)));
+            out.push(format!(
+                "{} - run it yourself",
+                example_command(catalog, job)
+            ));
         }
     }
     if !used("list_jobs") {
@@ -430,10 +440,7 @@ fn job_help(catalog: &Catalog, job: &Job) -> String {
             text.push_str(&line);
         }
     }
-    text.push_str(&format!(
-        "\nExample: \"{}\"",
-        natural_example(catalog, job)
-    ));
+    text.push_str(&format!("\nExample: \"{}\"", natural_example(catalog, job)));
     let mut exact = example_params(catalog, job);
     if job.id == "deploy-app" {
         exact.insert("version".into(), "2.4.1".into());

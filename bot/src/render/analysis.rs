@@ -45,7 +45,8 @@ pub fn normalize(line: &str) -> String {
         }
         let hexish = word.len() >= 8
             && word.chars().filter(|c| c.is_ascii_hexdigit()).count() * 10 >= word.len() * 8
-            && word.chars().any(|c| c.is_ascii_digit());
+            && word.chars().any(|c| c.is_ascii_digit())
+            && word.chars().any(|c| matches!(c, 'a'..='f' | 'A'..='F'));
         if hexish {
             out.push_str("<id>");
             continue;

@@ -124,7 +124,12 @@ impl Chart {
         let mut ended: Vec<&Execution> = execs
             .iter()
             .filter(|e| e.job == job && e.status.is_terminal() && e.started_at.is_some())
-            .filter(|e| matches!(e.status, Status::Succeeded | Status::Failed | Status::TimedOut))
+            .filter(|e| {
+                matches!(
+                    e.status,
+                    Status::Succeeded | Status::Failed | Status::TimedOut
+                )
+            })
             .collect();
         ended.sort_by_key(|e| e.id);
         let skip = ended.len().saturating_sub(MAX_RUNS);
@@ -216,7 +221,10 @@ impl Chart {
                 format!("{job}: duration of the last {} runs", runs.len())
             }
             Chart::Resources { job, runs } => {
-                format!("{job}: CPU time and peak memory of the last {} runs", runs.len())
+                format!(
+                    "{job}: CPU time and peak memory of the last {} runs",
+                    runs.len()
+                )
             }
             Chart::Failures { scope, .. } => format!("{scope}: failures by cause"),
         }
@@ -404,7 +412,10 @@ fn draw_duration(
 ) -> Result<Points, String> {
     let n = runs.len();
     let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
-    let max = runs.iter().map(|r| r.secs).fold(median.unwrap_or(0.0), f64::max);
+    let max = runs
+        .iter()
+        .map(|r| r.secs)
+        .fold(median.unwrap_or(0.0), f64::max);
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FAMILY, 22))
         .margin(12)
@@ -432,7 +443,10 @@ fn draw_duration(
                 MEDIAN_COLOR.stroke_width(2),
             ))
             .map_err(err)?
-            .label(format!("usual (median of successful runs): {}", secs_text(m)))
+            .label(format!(
+                "usual (median of successful runs): {}",
+                secs_text(m)
+            ))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MEDIAN_COLOR.stroke_width(2)));
     }
     chart
@@ -490,7 +504,11 @@ fn draw_resources(root: &Area<'_>, title: &str, runs: &[ResourcePoint]) -> Resul
     let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
     let mut points = Vec::new();
     let series: [(&str, RGBColor, Vec<f64>); 2] = [
-        ("CPU time (s)", CPU_COLOR, runs.iter().map(|r| r.cpu_secs).collect()),
+        (
+            "CPU time (s)",
+            CPU_COLOR,
+            runs.iter().map(|r| r.cpu_secs).collect(),
+        ),
         (
             "peak memory (MiB)",
             MEMORY_COLOR,
@@ -584,18 +602,18 @@ fn draw_failures(
             )
         }))
         .map_err(err)?;
-    let label = TextStyle::from((FAMILY, 14).into_font())
-        .color(&BLACK)
-        .pos(plotters::style::text_anchor::Pos::new(
+    let label = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK).pos(
+        plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Right,
             plotters::style::text_anchor::VPos::Center,
-        ));
-    let count = TextStyle::from((FAMILY, 14).into_font())
-        .color(&BLACK)
-        .pos(plotters::style::text_anchor::Pos::new(
+        ),
+    );
+    let count = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK).pos(
+        plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Left,
             plotters::style::text_anchor::VPos::Center,
-        ));
+        ),
+    );
     let mut points = Vec::new();
     for (i, (cause, c)) in causes.iter().enumerate() {
         let (x0, y) = chart.backend_coord(&(0.0, row(i) + 0.5));
