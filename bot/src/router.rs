@@ -13,7 +13,7 @@
 //! | `!cancel ID` | cancel_job |
 //! | `!jobs` / `!list` | list_jobs |
 //! | `!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]` | job_history |
-//! | `!help` | help |
+//! | `!help [TOPIC]` | help (a topic: deploy, schedule, cancel, history, watch, status or a job) |
 //! | `!yes` / `!no` | affirm / deny |
 
 use chrono::{DateTime, SecondsFormat, Utc};

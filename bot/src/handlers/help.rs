@@ -199,7 +199,7 @@ pub fn quick_commands(usage: &[Usage]) -> Vec<(String, i64)> {
         }
     }
     // stable: equal counts keep the store's order (most recent first)
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|b| std::cmp::Reverse(b.1));
     out
 }
 

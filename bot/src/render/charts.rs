@@ -85,6 +85,9 @@ pub struct Image {
     pub png: Vec<u8>,
 }
 
+/// Data points as drawn: (pixel centre, RGB colour).
+pub type Points = Vec<((i32, i32), (u8, u8, u8))>;
+
 /// A drawn chart, with where its data points landed (pixel coordinates).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -93,7 +96,7 @@ pub struct Rendered {
     pub height: u32,
     /// The centre of each data point (markers, or the middle of each bar's end), with the
     /// colour it was drawn in.
-    pub points: Vec<((i32, i32), (u8, u8, u8))>,
+    pub points: Points,
 }
 
 /// The duration in seconds of an ended run that actually ran.
@@ -380,7 +383,6 @@ fn short(s: &str, n: usize) -> String {
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
-type Points = Vec<((i32, i32), (u8, u8, u8))>;
 
 fn rgb(c: RGBColor) -> (u8, u8, u8) {
     (c.0, c.1, c.2)
