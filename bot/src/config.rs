@@ -13,6 +13,7 @@
 //!
 //! [adapters.terminal]
 //! enabled = true
+//! charts_dir = "../.cache/bot/charts"   # optional: also write reply charts as PNG files
 //!
 //! [[jobs]]
 //! id = "backup-database"
@@ -103,6 +104,8 @@ pub struct TerminalConfig {
     pub enabled: bool,
     /// The chat user when `--user` is not given (default: `$USER`).
     pub user: Option<String>,
+    /// Where the charts of replies are written as PNG files (`--charts` overrides it).
+    pub charts_dir: Option<PathBuf>,
 }
 
 /// The whole configuration.
@@ -168,6 +171,7 @@ struct RawTerminal {
     #[serde(default = "yes")]
     enabled: bool,
     user: Option<String>,
+    charts_dir: Option<String>,
 }
 
 fn yes() -> bool {
@@ -345,10 +349,12 @@ impl Config {
             Some(t) => TerminalConfig {
                 enabled: t.enabled,
                 user: t.user,
+                charts_dir: t.charts_dir.as_deref().map(&resolve),
             },
             None => TerminalConfig {
                 enabled: true,
                 user: None,
+                charts_dir: None,
             },
         };
 

@@ -46,12 +46,16 @@ impl Message {
 }
 
 /// A message for a channel: a reply or a pushed update.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Outgoing {
     pub channel: String,
     pub text: String,
     /// Set on the last message about an execution (its final summary).
     pub final_for: Option<ExecId>,
+    /// Charts that go with the text: adapters that can show images
+    /// ([`adapters::Adapter::shows_images`]) attach them as PNGs ([`render::charts::Chart::image`]);
+    /// the text already holds their compact text form.
+    pub charts: Vec<render::charts::Chart>,
 }
 
 /// The bot: parser, platform, policy and storage wired together.
@@ -165,6 +169,9 @@ impl Bot {
         if let Some(cmd) = router::parse_command(text, ctx.now) {
             let parse = match cmd {
                 Ok(p) => p,
+                Err(router::CommandError::Unknown(c)) if !c.is_empty() => {
+                    return Response::text(router::unknown_command_reply(text, &c))
+                }
                 Err(e) => return Response::text(command_error(&e).reply()),
             };
             if let Some(d) = &dialog {
@@ -248,8 +255,40 @@ impl Bot {
         }
     }
 
+    /// Counts a handled request for the user's personal help (runs and deploys are counted
+    /// when they execute, with their parameters).
+    fn record_usage(&self, ctx: &Ctx<'_>, parse: &ParseResult) {
+        if parse.outcome != Outcome::Understood {
+            return;
+        }
+        let intent = parse.intent.name;
+        if !matches!(
+            intent,
+            IntentName::JobStatus
+                | IntentName::WatchJob
+                | IntentName::CancelJob
+                | IntentName::ListJobs
+                | IntentName::JobHistory
+        ) {
+            return;
+        }
+        let job = handlers::entity(parse, nlu::EntityKind::Job)
+            .and_then(|j| values::resolve_job(self.platform.catalog(), j))
+            .map(|j| j.id.clone());
+        if let Err(e) = self.store.record_usage(
+            &ctx.msg.user,
+            intent.as_str(),
+            job.as_deref(),
+            &Default::default(),
+            ctx.now,
+        ) {
+            tracing::warn!("cannot count the usage: {e}");
+        }
+    }
+
     /// Runs the handler of a parse result.
     pub async fn dispatch(&self, ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
+        self.record_usage(ctx, parse);
         match parse.outcome {
             Outcome::Clarify => {
                 if let Some(c) = parse
@@ -393,6 +432,7 @@ impl Bot {
                         channel: c,
                         text: text.clone(),
                         final_for: None,
+                        charts: Vec::new(),
                     });
                 }
             }
@@ -407,7 +447,11 @@ impl Bot {
                     .await
                     .unwrap_or_default();
                 let stats = render::job_stats(e, &recent);
-                let text = render::report(e, Some(&stats), self.config.time_zone);
+                let charts = render::summary_charts(e, &recent);
+                let text = render::with_chart_texts(
+                    render::report(e, Some(&stats), self.config.time_zone),
+                    &charts,
+                );
                 let mut targets: BTreeSet<String> = watchers.into_iter().collect();
                 targets.insert(e.channel.clone());
                 for c in targets {
@@ -420,6 +464,11 @@ impl Bot {
                     };
                     out.push(Outgoing {
                         channel: c,
+                        charts: if text.is_empty() {
+                            Vec::new()
+                        } else {
+                            charts.clone()
+                        },
                         text,
                         final_for: Some(e.id),
                     });
@@ -440,6 +489,7 @@ impl Bot {
                             s
                         ),
                         final_for: None,
+                        charts: Vec::new(),
                     });
                 }
             }

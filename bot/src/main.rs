@@ -47,6 +47,9 @@ enum Command {
         /// Let an input line speak as another user: `@as alice: !approve 3` (tests, demos).
         #[arg(long)]
         multi_user: bool,
+        /// Also write the charts of replies as PNG files into this folder.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
     },
     /// The audit trail: verify its hash chain or export it.
     Audit {
@@ -185,12 +188,13 @@ fn main() -> ExitCode {
             db,
             log,
             multi_user,
+            charts,
         } => init_logs(log.as_ref()).and_then(|()| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the runtime")?
-                .block_on(chat(config, user, wait, db, multi_user))
+                .block_on(chat(config, user, wait, db, multi_user, charts))
         }),
         Command::Audit { command } => match audit_cmd(command) {
             Ok(code) => return code,
@@ -212,6 +216,7 @@ async fn chat(
     wait: bool,
     db: Option<PathBuf>,
     multi_user: bool,
+    charts: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(&config_path)?;
     if let Some(db) = db {
@@ -264,6 +269,9 @@ async fn chat(
         .collect();
     follow.extend(store.open_subscriptions(CHANNEL).unwrap_or_default());
     let mut terminal = Terminal::new(user, interactive).with_multi_user(multi_user);
+    if let Some(dir) = charts.or_else(|| config.terminal.charts_dir.clone()) {
+        terminal = terminal.with_charts_dir(dir);
+    }
     serve(
         bot.clone(),
         &mut terminal,

@@ -13,7 +13,7 @@
 //! | `!cancel ID` | cancel_job |
 //! | `!jobs` / `!list` | list_jobs |
 //! | `!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]` | job_history |
-//! | `!help` | help |
+//! | `!help [TOPIC]` | help (a topic: deploy, schedule, cancel, history, watch, status or a job) |
 //! | `!yes` / `!no` | affirm / deny |
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -33,24 +33,6 @@ pub enum CommandError {
     #[error("`{0}` is not an execution id (a number such as 1001)")]
     BadId(String),
 }
-
-/// The command words (for did-you-mean).
-pub const COMMANDS: &[&str] = &[
-    "run",
-    "deploy",
-    "status",
-    "watch",
-    "cancel",
-    "jobs",
-    "list",
-    "history",
-    "help",
-    "yes",
-    "no",
-    "approve",
-    "reject",
-    "approvals",
-];
 
 const RUN_USAGE: &str = "!run JOB [name=value ...] [at=TIME]";
 const DEPLOY_USAGE: &str = "!deploy APP ENVIRONMENT [VERSION] [at=TIME]";
@@ -262,6 +244,73 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
     }
 }
 
+/// The command names offered as suggestions (and for did-you-mean).
+pub const COMMANDS: &[&str] = &[
+    "run",
+    "deploy",
+    "status",
+    "watch",
+    "cancel",
+    "jobs",
+    "list",
+    "history",
+    "help",
+    "yes",
+    "no",
+    "confirm",
+    "deny",
+    "approve",
+    "reject",
+    "approvals",
+];
+
+/// Commands close to a mistyped or partial one, best first: those it begins (`stat` ->
+/// `status`) and those a typo or two away (`histroy` -> `history`).
+pub fn suggest_command(typed: &str) -> Vec<&'static str> {
+    let t = typed.to_lowercase();
+    if t.is_empty() {
+        return Vec::new();
+    }
+    let mut scored: Vec<(f64, &'static str)> = COMMANDS
+        .iter()
+        .filter_map(|c| {
+            let prefix = c.starts_with(t.as_str()) && t.len() < c.len();
+            let sim = strsim::normalized_damerau_levenshtein(&t, c);
+            let score = if prefix { sim.max(0.8) } else { sim };
+            (score >= 0.6).then_some((score, *c))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    // one clearly better candidate is the answer
+    if scored.len() >= 2 && scored[0].0 - scored[1].0 >= 0.2 {
+        scored.truncate(1);
+    }
+    scored.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The reply to an unknown command: one clear candidate is offered directly, several are
+/// listed, none points to !help. `text` is the whole command line.
+pub fn unknown_command_reply(text: &str, cmd: &str) -> String {
+    let rest = text
+        .trim()
+        .strip_prefix('!')
+        .and_then(|b| b.trim_start().split_once(char::is_whitespace))
+        .map(|(_, r)| format!(" {}", r.trim()))
+        .unwrap_or_default();
+    match suggest_command(cmd).as_slice() {
+        [] => format!("unknown command `!{cmd}`; try !help."),
+        [one] => format!("unknown command `!{cmd}`. Did you mean `!{one}{rest}`?"),
+        several => format!(
+            "unknown command `!{cmd}`. Did you mean one of: {}?",
+            several
+                .iter()
+                .map(|c| format!("`!{c}{rest}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +324,23 @@ mod tests {
             .iter()
             .map(|e| (e.entity, e.value.clone()))
             .collect()
+    }
+
+    #[test]
+    fn suggestions_for_mistyped_commands() {
+        assert_eq!(suggest_command("stat"), ["status"]);
+        assert_eq!(suggest_command("rn"), ["run"]);
+        assert_eq!(suggest_command("histroy"), ["history"]);
+        assert_eq!(suggest_command("de"), ["deny", "deploy"]);
+        assert!(suggest_command("frobnicate").is_empty());
+        assert_eq!(
+            unknown_command_reply("!stat 1001", "stat"),
+            "unknown command `!stat`. Did you mean `!status 1001`?"
+        );
+        assert_eq!(
+            unknown_command_reply("!de api", "de"),
+            "unknown command `!de`. Did you mean one of: `!deny api`, `!deploy api`?"
+        );
     }
 
     #[test]

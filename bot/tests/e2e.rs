@@ -152,6 +152,10 @@ struct Bot {
 
 impl Bot {
     fn start(dir: &Path, args: &[&str]) -> Bot {
+        Bot::start_as(dir, "tester", args)
+    }
+
+    fn start_as(dir: &Path, user: &str, args: &[&str]) -> Bot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -162,7 +166,7 @@ impl Bot {
             .arg("--config")
             .arg(dir.join("bot.toml"))
             .arg("--user")
-            .arg("tester")
+            .arg(user)
             .args(args)
             .current_dir(repo_root())
             .stdin(Stdio::piped())
@@ -543,4 +547,247 @@ fn malformed_config_names_the_line() {
         err.contains("bot.toml:5: job `a` has no run specification"),
         "{err}"
     );
+}
+
+// ---- result presentation and personal help -------------------------------------------------
+
+fn median_ms(mut v: Vec<i64>) -> i64 {
+    v.sort();
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    }
+}
+
+#[test]
+fn summaries_match_the_stored_executions_and_charts_are_written() {
+    use bot::render::{duration, duration_std, memory_kb};
+    let dir = setup();
+    let charts = dir.path().join("charts");
+    let charts_arg = charts.display().to_string();
+    let mut bot = Bot::start(dir.path(), &["--wait", "--charts", &charts_arg]);
+    let mut summaries = Vec::new();
+    for id in 1001..1005 {
+        bot.send("!run backup-database target=db-01");
+        let mut lines = vec![bot.expect(&format!("#{id} backup-database succeeded in"))];
+        lines.push(bot.expect("Started "));
+        if id >= 1004 {
+            lines.push(bot.expect("Usual duration: "));
+        }
+        if id >= 1002 {
+            lines.push(bot.expect("Duration, last "));
+            lines.push(bot.expect("CPU time, last "));
+            lines.push(bot.expect("[chart: "));
+            lines.push(bot.expect("[chart: "));
+        }
+        summaries.push(lines);
+    }
+    let (status, _) = bot.finish();
+    assert!(status.success());
+    let store = bot::store::Store::open(&dir.path().join("bot.sqlite")).unwrap();
+    let execs: Vec<_> = (1001..1005)
+        .map(|id| store.get(id).unwrap().unwrap())
+        .collect();
+    for (e, lines) in execs.iter().zip(&summaries) {
+        let took = duration(e.finished_at.unwrap() - e.started_at.unwrap());
+        assert_eq!(
+            lines[0],
+            format!(
+                "#{} backup-database succeeded in {took} (exit code 0).",
+                e.id
+            )
+        );
+        let facts = &lines[1];
+        let cpu = duration_std(Duration::from_millis(e.cpu_ms.unwrap() as u64));
+        let mem = memory_kb(e.max_rss_kb.unwrap());
+        assert!(
+            facts.contains(&format!("CPU {cpu}; peak memory {mem}; target=db-01")),
+            "{facts} vs cpu {cpu}, memory {mem}"
+        );
+    }
+    // the fourth run against the median of the three before it
+    let ms: Vec<i64> = execs[..3]
+        .iter()
+        .map(|e| (e.finished_at.unwrap() - e.started_at.unwrap()).num_milliseconds())
+        .collect();
+    let usual = duration(chrono::Duration::milliseconds(median_ms(ms)));
+    let last = &execs[3];
+    let this = duration(last.finished_at.unwrap() - last.started_at.unwrap());
+    assert_eq!(
+        summaries[3][2],
+        format!("Usual duration: {usual} (median of 3 earlier successful runs); this run: {this}.")
+    );
+    let spark = &summaries[3][3];
+    assert!(spark.starts_with("Duration, last 4 runs: "), "{spark}");
+    assert_eq!(spark.matches(|c| ('▁'..='█').contains(&c)).count(), 4);
+    // the charts of the last summary: valid PNGs of the expected size
+    for name in [
+        "backup-database-duration.png",
+        "backup-database-resources.png",
+    ] {
+        let path = charts.join(name);
+        assert!(summaries[3]
+            .iter()
+            .any(|l| l.contains(&path.display().to_string())));
+        let bytes = std::fs::read(&path).unwrap();
+        let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let info = reader.info();
+        assert_eq!(
+            (info.width, info.height),
+            (bot::render::charts::WIDTH, bot::render::charts::HEIGHT)
+        );
+    }
+}
+
+#[test]
+fn failures_are_analysed_and_history_shows_the_trend() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run flaky-task");
+    bot.expect("#1001 flaky-task failed after");
+    bot.expect("Failing step: boom");
+    bot.expect("This error is new (not seen in the 0 earlier runs I looked at).");
+    bot.send("!run flaky-task");
+    bot.expect("#1002 flaky-task failed after");
+    bot.expect("Failing step: boom");
+    let l = bot.expect("Same error before: 1 time, last in #1001 at ");
+    let first = bot::store::Store::open(&dir.path().join("bot.sqlite"))
+        .unwrap()
+        .get(1001)
+        .unwrap()
+        .unwrap();
+    assert!(
+        l.contains(&bot::render::time(
+            first.finished_at.unwrap(),
+            chrono_tz::UTC
+        )),
+        "{l}"
+    );
+    bot.send("!run flaky-task");
+    bot.expect("#1003 flaky-task failed after");
+    bot.expect("Same error before: 2 times, last in #1002 at ");
+    bot.send("!run backup-database target=db-01");
+    bot.expect("#1004 backup-database succeeded");
+    bot.send("!history flaky-task");
+    bot.expect("Last 3 runs (job flaky-task), newest first:");
+    bot.expect("Success rate: 0/3 (0%).");
+    let l = bot.expect("Duration, last 3 runs: ");
+    assert!(l.contains("failed: #1001, #1002, #1003"), "{l}");
+    bot.expect("Failures by cause:");
+    let l = bot.expect("  boom ");
+    assert!(l.ends_with("████████████████████ 3"), "{l}");
+    bot.finish();
+}
+
+fn help_lines(dir: &Path, user: &str, commands: &[&str], until: &str) -> Vec<String> {
+    let mut bot = Bot::start_as(dir, user, &["--wait"]);
+    for c in commands {
+        bot.send(c);
+    }
+    bot.send("!help");
+    bot.expect(until);
+    let start = bot.transcript.len() - 1;
+    bot.expect("All commands:");
+    let lines = bot.transcript[start..].to_vec();
+    let (status, _) = bot.finish();
+    assert!(status.success());
+    lines
+}
+
+#[test]
+fn help_starts_from_what_each_user_does() {
+    let dir = setup();
+    // alice backs up databases and reads their history
+    let mut bot = Bot::start_as(dir.path(), "alice", &["--wait"]);
+    for target in ["db-01", "db-01", "db-01", "db-02"] {
+        bot.send(&format!("!run backup-database target={target}"));
+        bot.expect("backup-database succeeded");
+    }
+    bot.send("!history backup-database");
+    bot.expect("Success rate");
+    bot.finish();
+    // bob deploys and checks on it
+    let mut bot = Bot::start_as(dir.path(), "bob", &["--wait"]);
+    for _ in 0..2 {
+        bot.send("!deploy api staging");
+        bot.expect("deploy-app is sensitive");
+        bot.send("yes");
+        bot.expect("deploy-app succeeded");
+    }
+    bot.send("!status deploy-app");
+    bot.expect("deploy-app succeeded");
+    bot.finish();
+
+    let alice = help_lines(dir.path(), "alice", &[], "Your usual requests, alice");
+    let a = alice.join("\n");
+    assert!(
+        a.contains("  !run backup-database target=db-01   (3 times)\n  !history backup-database   (1 time)\n  !run backup-database target=db-02   (1 time)"),
+        "{a}"
+    );
+    assert!(
+        a.contains("Recommended for you:\n  !status backup-database"),
+        "{a}"
+    );
+    assert!(a.contains("!watch ID"), "{a}");
+    assert!(!a.contains("deploy api"), "{a}");
+
+    let bob = help_lines(dir.path(), "bob", &[], "Your usual requests, bob");
+    let b = bob.join("\n");
+    assert!(
+        b.contains("  !deploy api staging   (2 times)\n  !status deploy-app   (1 time)"),
+        "{b}"
+    );
+    assert!(
+        b.contains("Recommended for you:\n  !history deploy-app"),
+        "{b}"
+    );
+    assert!(!b.contains("backup-database target"), "{b}");
+
+    // someone new gets the general help
+    let mut bot = Bot::start_as(dir.path(), "carol", &[]);
+    bot.send("!help");
+    bot.expect("I run and follow jobs for you.");
+    // contextual help
+    bot.send("!help deploy");
+    bot.expect("deploy-app: Deploy an application (asks for a yes before it runs)");
+    bot.expect("Parameters:");
+    let l = bot.expect("  app ");
+    assert!(l.contains("required") && l.contains("one of: api"), "{l}");
+    bot.expect("  environment ");
+    bot.expect("Example: \"deploy api to staging version 2.4.1\"");
+    bot.expect("Exact: !run deploy-app app=api environment=staging version=2.4.1");
+    bot.expect("       !deploy api staging 2.4.1");
+    bot.send("how do I deploy?");
+    bot.expect("deploy-app: Deploy an application");
+    bot.send("!help schedule");
+    bot.expect("Scheduling a run: add a time to the request.");
+    bot.send("!help rotate-logs");
+    let l = bot.expect("  keep_days ");
+    assert!(l.contains("optional, default 7"), "{l}");
+    bot.finish();
+}
+
+#[test]
+fn mistyped_and_partial_commands_get_suggestions() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!stat 1001");
+    bot.expect("unknown command `!stat`. Did you mean `!status 1001`?");
+    bot.send("!rn backup-database target=db-01");
+    bot.expect("unknown command `!rn`. Did you mean `!run backup-database target=db-01`?");
+    bot.send("!histroy");
+    bot.expect("unknown command `!histroy`. Did you mean `!history`?");
+    bot.send("!de api staging");
+    bot.expect(
+        "unknown command `!de`. Did you mean one of: `!deny api staging`, `!deploy api staging`?",
+    );
+    bot.send("!frobnicate");
+    bot.expect("unknown command `!frobnicate`; try !help.");
+    bot.send("!history bakup-database");
+    bot.expect("I don't know a job called `bakup-database`. Did you mean `backup-database`?");
+    bot.finish();
 }

@@ -17,6 +17,12 @@ pub trait Adapter: Send {
     fn recv(&mut self) -> BoxFuture<'_, Option<Message>>;
     /// Delivers a reply or a pushed update.
     fn send(&mut self, out: &Outgoing) -> BoxFuture<'_, std::io::Result<()>>;
+    /// Whether this chat can show images: then [`Outgoing::charts`] are sent as PNG
+    /// attachments (e.g. uploaded to a Matrix room); otherwise they are dropped and only
+    /// their text form (already in the text) is shown.
+    fn shows_images(&self) -> bool {
+        false
+    }
     /// Called when the bot is idle, waiting for the next message (e.g. to show a prompt).
     fn idle(&mut self) -> BoxFuture<'_, std::io::Result<()>> {
         Box::pin(async { Ok(()) })
@@ -58,7 +64,7 @@ pub async fn serve(
                         pending.remove(&id);
                     }
                     if !o.text.is_empty() {
-                        adapter.send(&o).await?;
+                        adapter.send(&for_adapter(&*adapter, o)).await?;
                         adapter.idle().await?;
                     }
                 }
@@ -70,8 +76,13 @@ pub async fn serve(
                     for id in &r.track {
                         pending.insert(*id);
                     }
-                    for text in r.texts {
-                        adapter.send(&Outgoing { channel: m.channel.clone(), text, final_for: None }).await?;
+                    let n = r.texts.len();
+                    let mut charts = r.charts;
+                    for (i, text) in r.texts.into_iter().enumerate() {
+                        // the charts go with the last text
+                        let charts = if i + 1 == n { std::mem::take(&mut charts) } else { Vec::new() };
+                        let o = Outgoing { channel: m.channel.clone(), text, final_for: None, charts };
+                        adapter.send(&for_adapter(&*adapter, o)).await?;
                     }
                     adapter.idle().await?;
                 }
@@ -94,6 +105,14 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Drops the charts of a message for an adapter that cannot show them.
+fn for_adapter(adapter: &dyn Adapter, mut o: Outgoing) -> Outgoing {
+    if !adapter.shows_images() {
+        o.charts.clear();
+    }
+    o
 }
 
 async fn shutdown_signal() {
@@ -124,7 +143,7 @@ pub async fn drain(
 ) {
     while let Ok(Some(o)) = tokio::time::timeout(Duration::from_millis(300), pushes.recv()).await {
         if !o.text.is_empty() {
-            let _ = adapter.send(&o).await;
+            let _ = adapter.send(&for_adapter(&*adapter, o)).await;
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct Terminal {
     lines: mpsc::UnboundedReceiver<String>,
     prompt_shown: bool,
     multi_user: bool,
+    /// Where charts are written as PNG files (`--charts DIR`); None: text forms only.
+    charts_dir: Option<std::path::PathBuf>,
 }
 
 impl Terminal {
@@ -48,12 +50,20 @@ impl Terminal {
             lines: rx,
             prompt_shown: false,
             multi_user: false,
+            charts_dir: None,
         }
     }
 
     /// Lets a line speak as another user: `@as alice: !approve 3` (tests and demos).
     pub fn with_multi_user(mut self, on: bool) -> Self {
         self.multi_user = on;
+        self
+    }
+
+    /// Also writes the charts of replies as PNG files into `dir` (created when missing), and
+    /// names the files in the reply.
+    pub fn with_charts_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.charts_dir = Some(dir);
         self
     }
 
@@ -102,8 +112,28 @@ impl Adapter for Terminal {
         })
     }
 
+    fn shows_images(&self) -> bool {
+        self.charts_dir.is_some()
+    }
+
     fn send(&mut self, o: &Outgoing) -> BoxFuture<'_, std::io::Result<()>> {
-        let text = o.text.clone();
+        let mut text = o.text.clone();
+        if let Some(dir) = &self.charts_dir {
+            for c in &o.charts {
+                match c.image() {
+                    Ok(img) => {
+                        let path = dir.join(&img.name);
+                        match std::fs::create_dir_all(dir)
+                            .and_then(|()| std::fs::write(&path, &img.png))
+                        {
+                            Ok(()) => text.push_str(&format!("\n[chart: {}]", path.display())),
+                            Err(e) => tracing::warn!("cannot write {}: {e}", path.display()),
+                        }
+                    }
+                    Err(e) => tracing::warn!("{e}"),
+                }
+            }
+        }
         Box::pin(async move {
             let mut out = std::io::stdout().lock();
             if self.interactive {

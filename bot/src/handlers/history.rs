@@ -107,5 +107,29 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             ok * 100 / ended.len()
         ));
     }
-    Response::text(text)
+    // the trend of one job: its duration over recent runs, and its failures by cause
+    let mut charts = Vec::new();
+    let job = q.job.clone().or_else(|| {
+        let first = &runs[0].job;
+        (runs.len() >= 2 && runs.iter().all(|e| &e.job == first)).then(|| first.clone())
+    });
+    if let Some(job) = job {
+        let recent = ctx
+            .bot
+            .platform
+            .history(HistoryQuery {
+                job: Some(job.clone()),
+                limit: crate::render::charts::MAX_RUNS,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_default();
+        charts.extend(crate::render::charts::Chart::duration(&job, &recent));
+        charts.extend(crate::render::charts::Chart::failures(&job, &recent));
+    }
+    Response {
+        texts: vec![crate::render::with_chart_texts(text, &charts)],
+        track: Vec::new(),
+        charts,
+    }
 }

@@ -27,13 +27,15 @@ pub struct Response {
     pub texts: Vec<String>,
     /// Executions the conversation now follows (started or watched).
     pub track: Vec<ExecId>,
+    /// Charts to attach (adapters that show images get PNGs; the text forms are in `texts`).
+    pub charts: Vec<crate::render::charts::Chart>,
 }
 
 impl Response {
     pub fn text(s: impl Into<String>) -> Self {
         Response {
             texts: vec![s.into()],
-            track: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -44,6 +46,7 @@ impl Response {
     pub fn extend(&mut self, other: Response) {
         self.texts.extend(other.texts);
         self.track.extend(other.track);
+        self.charts.extend(other.charts);
     }
 }
 
@@ -174,8 +177,10 @@ pub async fn target_execution(
     platform.status(e.id).await.map_err(|e| e.to_string())
 }
 
-/// The full report of an execution, with the job's recent figures when it has ended.
-pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> String {
+/// The full report of an execution, with the job's recent figures and charts when it has
+/// ended.
+pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> Response {
+    let mut charts = Vec::new();
     let stats = if e.status.is_terminal() {
         let recent = ctx
             .bot
@@ -187,9 +192,18 @@ pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> String {
             })
             .await
             .unwrap_or_default();
+        charts = crate::render::summary_charts(e, &recent);
         Some(crate::render::job_stats(e, &recent))
     } else {
         None
     };
-    crate::render::report(e, stats.as_ref(), ctx.tz())
+    let text = crate::render::with_chart_texts(
+        crate::render::report(e, stats.as_ref(), ctx.tz()),
+        &charts,
+    );
+    Response {
+        texts: vec![text],
+        track: Vec::new(),
+        charts,
+    }
 }

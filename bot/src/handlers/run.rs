@@ -439,6 +439,15 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             &format!("started, {}", e.status),
         );
     }
+    if let Err(err) = ctx.bot.store.record_usage(
+        &ctx.msg.user,
+        draft.intent.as_str(),
+        Some(&job.id),
+        &draft.params,
+        ctx.now,
+    ) {
+        tracing::warn!("cannot count the usage: {err}");
+    }
     let p = crate::render::params(&e.params);
     let text = match e.status {
         Status::Running => format!(

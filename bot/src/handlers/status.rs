@@ -15,5 +15,5 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     }) {
         return r;
     }
-    Response::text(super::full_report(ctx, &e).await)
+    super::full_report(ctx, &e).await
 }

@@ -17,11 +17,11 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         return r;
     }
     if e.status.is_terminal() {
-        return Response::text(format!(
-            "#{} has already ended.\n{}",
-            e.id,
-            super::full_report(ctx, &e).await
-        ));
+        let mut r = super::full_report(ctx, &e).await;
+        if let Some(t) = r.texts.first_mut() {
+            *t = format!("#{} has already ended.\n{t}", e.id);
+        }
+        return r;
     }
     if let Err(err) = ctx
         .bot
@@ -33,7 +33,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     // it may have ended while we subscribed
     let e = ctx.bot.platform.status(e.id).await.unwrap_or(e);
     if e.status.is_terminal() {
-        return Response::text(super::full_report(ctx, &e).await);
+        return super::full_report(ctx, &e).await;
     }
     let state = match e.status {
         crate::jobs::Status::Running => format!(

@@ -1,6 +1,9 @@
 //! Reply formatting: plain text that reads well in a terminal and in chat (no markup that
 //! would show as noise). Adapters with richer formats can post-process these strings.
 
+pub mod analysis;
+pub mod charts;
+
 use crate::jobs::{Execution, Status};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -67,8 +70,14 @@ pub fn memory_kb(kb: i64) -> String {
 pub struct JobStats {
     /// Median duration of earlier successful runs (when there are enough).
     pub median_success: Option<chrono::Duration>,
+    /// How many earlier successful runs the median is taken from.
+    pub median_of: usize,
     /// (succeeded, ended) among recent runs, this one included.
     pub recent: (usize, usize),
+    /// For a failed run: its failing step and whether the same error happened before.
+    pub error: Option<analysis::ErrorAnalysis>,
+    /// How many earlier runs the error analysis looked at.
+    pub looked_at: usize,
 }
 
 /// Computes [`JobStats`] for `e` from recent executions of its job (newest first).
@@ -100,7 +109,10 @@ pub fn job_stats(e: &Execution, recent: &[Execution]) -> JobStats {
         .count();
     JobStats {
         median_success,
+        median_of: earlier_ok.len(),
         recent: (ok, ended.len()),
+        error: analysis::analyse(e, recent),
+        looked_at: recent.iter().filter(|r| r.id < e.id).count(),
     }
 }
 
@@ -251,6 +263,38 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz) -> String {
                             duration(d),
                             duration(m)
                         );
+                    } else {
+                        let _ = writeln!(
+                            out,
+                            "Usual duration: {} (median of {} earlier successful runs); this run: {}.",
+                            duration(m),
+                            s.median_of,
+                            duration(d)
+                        );
+                    }
+                }
+                if let Some(a) = &s.error {
+                    if let Some(l) = &a.failing_line {
+                        let _ = writeln!(out, "Failing step: {l}");
+                    }
+                    match &a.before {
+                        Some(b) => {
+                            let _ = writeln!(
+                                out,
+                                "Same error before: {} time{}, last in #{} at {}.",
+                                b.count,
+                                if b.count == 1 { "" } else { "s" },
+                                b.last_id,
+                                time(b.last_at, tz)
+                            );
+                        }
+                        None => {
+                            let _ = writeln!(
+                                out,
+                                "This error is new (not seen in the {} earlier runs I looked at).",
+                                s.looked_at
+                            );
+                        }
                     }
                 }
                 if s.recent.1 >= 2 {
@@ -268,6 +312,30 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz) -> String {
         }
     }
     out.trim_end().to_string()
+}
+
+/// The charts of an ended execution's job: duration and resource use over recent runs, and
+/// the failures by cause when this run failed.
+pub fn summary_charts(e: &Execution, recent: &[Execution]) -> Vec<charts::Chart> {
+    let mut out = Vec::new();
+    if !e.status.is_terminal() {
+        return out;
+    }
+    out.extend(charts::Chart::duration(&e.job, recent));
+    out.extend(charts::Chart::resources(&e.job, recent));
+    if analysis::is_failure(e) {
+        out.extend(charts::Chart::failures(&e.job, recent));
+    }
+    out
+}
+
+/// The report with the text forms of its charts.
+pub fn with_chart_texts(mut text: String, charts: &[charts::Chart]) -> String {
+    for c in charts {
+        text.push('\n');
+        text.push_str(&c.text());
+    }
+    text
 }
 
 /// One line per execution, for history.

@@ -1,0 +1,643 @@
+//! Charts of a job's runs: rendered to PNG in Rust (plotters' bitmap backend into a buffer,
+//! encoded with `png`; text with the embedded DejaVu Sans font, no system fonts), and as a
+//! compact text form (sparklines, bars) for chats that cannot show images.
+//!
+//! A [`Chart`] holds only its data, so building one is cheap; the PNG is drawn when an
+//! adapter that shows images asks for it ([`Chart::image`]). The output is deterministic
+//! for given data.
+
+use crate::jobs::{ExecId, Execution, Status};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::sync::Once;
+
+/// Width and height of every chart, in pixels.
+pub const WIDTH: u32 = 800;
+pub const HEIGHT: u32 = 400;
+
+/// How many runs a trend chart shows at most.
+pub const MAX_RUNS: usize = 20;
+
+/// The colours of the data points (tests look for them).
+pub const OK_COLOR: RGBColor = RGBColor(44, 160, 44);
+pub const FAIL_COLOR: RGBColor = RGBColor(214, 39, 40);
+pub const LINE_COLOR: RGBColor = RGBColor(31, 119, 180);
+pub const MEDIAN_COLOR: RGBColor = RGBColor(150, 150, 150);
+pub const CPU_COLOR: RGBColor = RGBColor(255, 127, 14);
+pub const MEMORY_COLOR: RGBColor = RGBColor(148, 103, 189);
+pub const BAR_COLOR: RGBColor = RGBColor(214, 39, 40);
+
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
+            tracing::warn!("the embedded chart font is unreadable");
+        }
+    });
+}
+
+/// One run on a duration chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DurationPoint {
+    pub id: ExecId,
+    pub secs: f64,
+    pub ok: bool,
+}
+
+/// One run on a resource chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcePoint {
+    pub id: ExecId,
+    pub cpu_secs: f64,
+    pub peak_mib: f64,
+}
+
+/// A chart's data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    /// A job's duration over its recent runs (oldest first) with the usual (median) line.
+    Duration {
+        job: String,
+        runs: Vec<DurationPoint>,
+        median: Option<f64>,
+    },
+    /// CPU time and peak memory over recent runs (oldest first).
+    Resources {
+        job: String,
+        runs: Vec<ResourcePoint>,
+    },
+    /// How many failed runs each cause has, most frequent first.
+    Failures {
+        scope: String,
+        causes: Vec<(String, usize)>,
+    },
+}
+
+/// An image attachment: PNG bytes with a file name and an alternative text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub name: String,
+    pub alt: String,
+    pub png: Vec<u8>,
+}
+
+/// Data points as drawn: (pixel centre, RGB colour).
+pub type Points = Vec<((i32, i32), (u8, u8, u8))>;
+
+/// A drawn chart, with where its data points landed (pixel coordinates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub png: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// The centre of each data point (markers, or the middle of each bar's end), with the
+    /// colour it was drawn in.
+    pub points: Points,
+}
+
+/// The duration in seconds of an ended run that actually ran.
+fn secs(e: &Execution) -> Option<f64> {
+    let (s, f) = (e.started_at?, e.finished_at?);
+    Some((f - s).num_milliseconds().max(0) as f64 / 1000.0)
+}
+
+/// The median of some values.
+pub fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+impl Chart {
+    /// The duration chart of a job from its executions (any order); None with fewer than two
+    /// runs that ran.
+    pub fn duration(job: &str, execs: &[Execution]) -> Option<Chart> {
+        let mut ended: Vec<&Execution> = execs
+            .iter()
+            .filter(|e| e.job == job && e.status.is_terminal() && e.started_at.is_some())
+            .filter(|e| {
+                matches!(
+                    e.status,
+                    Status::Succeeded | Status::Failed | Status::TimedOut
+                )
+            })
+            .collect();
+        ended.sort_by_key(|e| e.id);
+        let skip = ended.len().saturating_sub(MAX_RUNS);
+        let runs: Vec<DurationPoint> = ended[skip..]
+            .iter()
+            .filter_map(|e| {
+                Some(DurationPoint {
+                    id: e.id,
+                    secs: secs(e)?,
+                    ok: e.status == Status::Succeeded,
+                })
+            })
+            .collect();
+        if runs.len() < 2 {
+            return None;
+        }
+        let ok: Vec<f64> = runs.iter().filter(|r| r.ok).map(|r| r.secs).collect();
+        Some(Chart::Duration {
+            job: job.to_string(),
+            median: median(&ok),
+            runs,
+        })
+    }
+
+    /// The resource chart of a job; None with fewer than two measured runs.
+    pub fn resources(job: &str, execs: &[Execution]) -> Option<Chart> {
+        let mut measured: Vec<&Execution> = execs
+            .iter()
+            .filter(|e| e.job == job && e.cpu_ms.is_some() && e.max_rss_kb.is_some())
+            .collect();
+        measured.sort_by_key(|e| e.id);
+        let skip = measured.len().saturating_sub(MAX_RUNS);
+        let runs: Vec<ResourcePoint> = measured[skip..]
+            .iter()
+            .map(|e| ResourcePoint {
+                id: e.id,
+                cpu_secs: e.cpu_ms.unwrap_or(0).max(0) as f64 / 1000.0,
+                peak_mib: e.max_rss_kb.unwrap_or(0).max(0) as f64 / 1024.0,
+            })
+            .collect();
+        (runs.len() >= 2).then(|| Chart::Resources {
+            job: job.to_string(),
+            runs,
+        })
+    }
+
+    /// The failures-by-cause chart of some executions; None without failures.
+    pub fn failures(scope: &str, execs: &[Execution]) -> Option<Chart> {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in execs.iter().filter(|e| super::analysis::is_failure(e)) {
+            *counts.entry(super::analysis::cause(e)).or_default() += 1;
+        }
+        if counts.is_empty() {
+            return None;
+        }
+        let mut causes: Vec<(String, usize)> = counts.into_iter().collect();
+        causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        causes.truncate(8);
+        Some(Chart::Failures {
+            scope: scope.to_string(),
+            causes,
+        })
+    }
+
+    /// A file name for the PNG (`backup-database-duration.png`).
+    pub fn file_name(&self) -> String {
+        let (what, kind) = match self {
+            Chart::Duration { job, .. } => (job.as_str(), "duration"),
+            Chart::Resources { job, .. } => (job.as_str(), "resources"),
+            Chart::Failures { scope, .. } => (scope.as_str(), "failures"),
+        };
+        let safe: String = what
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!("{safe}-{kind}.png")
+    }
+
+    /// The chart's title (also its alternative text's start).
+    pub fn title(&self) -> String {
+        match self {
+            Chart::Duration { job, runs, .. } => {
+                format!("{job}: duration of the last {} runs", runs.len())
+            }
+            Chart::Resources { job, runs } => {
+                format!(
+                    "{job}: CPU time and peak memory of the last {} runs",
+                    runs.len()
+                )
+            }
+            Chart::Failures { scope, .. } => format!("{scope}: failures by cause"),
+        }
+    }
+
+    /// The alternative text of the image: the title and the text form.
+    pub fn alt(&self) -> String {
+        format!("{}. {}", self.title(), self.text().replace('\n', "; "))
+    }
+
+    /// The compact text form: sparklines and bars.
+    pub fn text(&self) -> String {
+        match self {
+            Chart::Duration { runs, median, .. } => {
+                let v: Vec<f64> = runs.iter().map(|r| r.secs).collect();
+                let (lo, hi) = min_max(&v);
+                let mut s = format!(
+                    "Duration, last {} runs: {} (min {}, max {}",
+                    runs.len(),
+                    sparkline(&v),
+                    secs_text(lo),
+                    secs_text(hi)
+                );
+                if let Some(m) = median {
+                    s.push_str(&format!(", usual {}", secs_text(*m)));
+                }
+                s.push(')');
+                let failed: Vec<String> = runs
+                    .iter()
+                    .filter(|r| !r.ok)
+                    .map(|r| format!("#{}", r.id))
+                    .collect();
+                if !failed.is_empty() {
+                    s.push_str(&format!("; failed: {}", failed.join(", ")));
+                }
+                s
+            }
+            Chart::Resources { runs, .. } => {
+                let cpu: Vec<f64> = runs.iter().map(|r| r.cpu_secs).collect();
+                let mem: Vec<f64> = runs.iter().map(|r| r.peak_mib).collect();
+                format!(
+                    "CPU time, last {} runs: {} (max {}); peak memory: {} (max {:.1} MiB)",
+                    runs.len(),
+                    sparkline(&cpu),
+                    secs_text(min_max(&cpu).1),
+                    sparkline(&mem),
+                    min_max(&mem).1
+                )
+            }
+            Chart::Failures { causes, .. } => {
+                let max = causes.iter().map(|c| c.1).max().unwrap_or(1).max(1);
+                let width = causes
+                    .iter()
+                    .map(|c| short(&c.0, 40).chars().count())
+                    .max()
+                    .unwrap_or(0);
+                let mut s = String::from("Failures by cause:");
+                for (cause, n) in causes {
+                    let label = short(cause, 40);
+                    let pad = width - label.chars().count();
+                    let bar = "█".repeat((n * 20).div_ceil(max).max(1));
+                    s.push_str(&format!("\n  {label}{} {bar} {n}", " ".repeat(pad)));
+                }
+                s
+            }
+        }
+    }
+
+    /// Draws the chart.
+    pub fn render(&self) -> Result<Rendered, String> {
+        register_font();
+        let (w, h) = (WIDTH, HEIGHT);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        let points = {
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            let points = match self {
+                Chart::Duration { runs, median, .. } => {
+                    draw_duration(&root, &self.title(), runs, *median)?
+                }
+                Chart::Resources { runs, .. } => draw_resources(&root, &self.title(), runs)?,
+                Chart::Failures { causes, .. } => draw_failures(&root, &self.title(), causes)?,
+            };
+            root.present().map_err(err)?;
+            points
+        };
+        let mut png = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut png, w, h);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut wr = enc.write_header().map_err(|e| e.to_string())?;
+            wr.write_image_data(&buf).map_err(|e| e.to_string())?;
+        }
+        Ok(Rendered {
+            png,
+            width: w,
+            height: h,
+            points,
+        })
+    }
+
+    /// The chart as an image attachment.
+    pub fn image(&self) -> Result<Image, String> {
+        Ok(Image {
+            name: self.file_name(),
+            alt: self.alt(),
+            png: self.render()?.png,
+        })
+    }
+}
+
+fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("cannot draw the chart: {e:?}")
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if v.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// `▁▃█▂`: one block per value, scaled between the smallest and the largest.
+pub fn sparkline(v: &[f64]) -> String {
+    let (lo, hi) = min_max(v);
+    v.iter()
+        .map(|x| {
+            if hi - lo < 1e-9 {
+                BLOCKS[3]
+            } else {
+                BLOCKS[(((x - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize]
+            }
+        })
+        .collect()
+}
+
+fn secs_text(s: f64) -> String {
+    super::duration_std(std::time::Duration::from_millis((s * 1000.0).round() as u64))
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+fn rgb(c: RGBColor) -> (u8, u8, u8) {
+    (c.0, c.1, c.2)
+}
+
+/// The upper end of a y axis: a bit above the largest value.
+fn top(max: f64) -> f64 {
+    if max <= 0.0 {
+        1.0
+    } else {
+        max * 1.15
+    }
+}
+
+fn run_label(ids: &[ExecId], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 0.01 && i >= 0.0 && (i as usize) < ids.len() {
+        format!("#{}", ids[i as usize])
+    } else {
+        String::new()
+    }
+}
+
+fn draw_duration(
+    root: &Area<'_>,
+    title: &str,
+    runs: &[DurationPoint],
+    median: Option<f64>,
+) -> Result<Points, String> {
+    let n = runs.len();
+    let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
+    let max = runs
+        .iter()
+        .map(|r| r.secs)
+        .fold(median.unwrap_or(0.0), f64::max);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top(max))
+        .map_err(err)?;
+    let fmt_x = |x: &f64| run_label(&ids, *x);
+    let fmt_y = |y: &f64| secs_text(*y);
+    chart
+        .configure_mesh()
+        .x_labels(n.min(10) + 1)
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&fmt_y)
+        .y_desc("duration")
+        .label_style((FAMILY, 13))
+        .axis_desc_style((FAMILY, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    if let Some(m) = median {
+        chart
+            .draw_series(LineSeries::new(
+                [(-0.5, m), (n as f64 - 0.5, m)],
+                MEDIAN_COLOR.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(format!(
+                "usual (median of successful runs): {}",
+                secs_text(m)
+            ))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MEDIAN_COLOR.stroke_width(2)));
+    }
+    chart
+        .draw_series(LineSeries::new(
+            runs.iter().enumerate().map(|(i, r)| (i as f64, r.secs)),
+            LINE_COLOR.stroke_width(2),
+        ))
+        .map_err(err)?;
+    chart
+        .draw_series(
+            runs.iter()
+                .enumerate()
+                .filter(|(_, r)| r.ok)
+                .map(|(i, r)| Circle::new((i as f64, r.secs), 5, OK_COLOR.filled())),
+        )
+        .map_err(err)?
+        .label("succeeded")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, OK_COLOR.filled()));
+    if runs.iter().any(|r| !r.ok) {
+        chart
+            .draw_series(
+                runs.iter()
+                    .enumerate()
+                    .filter(|(_, r)| !r.ok)
+                    .map(|(i, r)| Circle::new((i as f64, r.secs), 5, FAIL_COLOR.filled())),
+            )
+            .map_err(err)?
+            .label("failed / timed out")
+            .legend(|(x, y)| Circle::new((x + 10, y), 5, FAIL_COLOR.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font((FAMILY, 13))
+        .draw()
+        .map_err(err)?;
+    Ok(runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                chart.backend_coord(&(i as f64, r.secs)),
+                rgb(if r.ok { OK_COLOR } else { FAIL_COLOR }),
+            )
+        })
+        .collect())
+}
+
+fn draw_resources(root: &Area<'_>, title: &str, runs: &[ResourcePoint]) -> Result<Points, String> {
+    let root = root.titled(title, (FAMILY, 22)).map_err(err)?;
+    let panels = root.split_evenly((2, 1));
+    let n = runs.len();
+    let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
+    let mut points = Vec::new();
+    let series: [(&str, RGBColor, Vec<f64>); 2] = [
+        (
+            "CPU time (s)",
+            CPU_COLOR,
+            runs.iter().map(|r| r.cpu_secs).collect(),
+        ),
+        (
+            "peak memory (MiB)",
+            MEMORY_COLOR,
+            runs.iter().map(|r| r.peak_mib).collect(),
+        ),
+    ];
+    for (panel, (desc, color, values)) in panels.iter().zip(series) {
+        let max = values.iter().copied().fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(panel)
+            .margin(8)
+            .x_label_area_size(28)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top(max))
+            .map_err(err)?;
+        let fmt_x = |x: &f64| run_label(&ids, *x);
+        let fmt_y = |y: &f64| format!("{y:.1}");
+        chart
+            .configure_mesh()
+            .x_labels(n.min(10) + 1)
+            .x_label_formatter(&fmt_x)
+            .y_label_formatter(&fmt_y)
+            .y_labels(5)
+            .y_desc(desc)
+            .label_style((FAMILY, 12))
+            .axis_desc_style((FAMILY, 13))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Circle::new((i as f64, *v), 5, color.filled())),
+            )
+            .map_err(err)?;
+        for (i, v) in values.iter().enumerate() {
+            points.push((chart.backend_coord(&(i as f64, *v)), rgb(color)));
+        }
+    }
+    Ok(points)
+}
+
+fn draw_failures(
+    root: &Area<'_>,
+    title: &str,
+    causes: &[(String, usize)],
+) -> Result<Points, String> {
+    let n = causes.len();
+    let max = causes.iter().map(|c| c.1).max().unwrap_or(1) as f64;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(290)
+        .build_cartesian_2d(0f64..top(max), 0f64..n as f64)
+        .map_err(err)?;
+    let fmt_x = |x: &f64| {
+        if (x - x.round()).abs() < 1e-6 {
+            format!("{}", x.round() as i64)
+        } else {
+            String::new()
+        }
+    };
+    let no_y = |_: &f64| String::new();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&no_y)
+        .y_labels(0)
+        .x_desc("failed runs")
+        .label_style((FAMILY, 13))
+        .axis_desc_style((FAMILY, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    // the most frequent cause on top
+    let row = |i: usize| (n - 1 - i) as f64;
+    chart
+        .draw_series(causes.iter().enumerate().map(|(i, (_, c))| {
+            Rectangle::new(
+                [(0.0, row(i) + 0.2), (*c as f64, row(i) + 0.8)],
+                BAR_COLOR.filled(),
+            )
+        }))
+        .map_err(err)?;
+    let label = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK).pos(
+        plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Right,
+            plotters::style::text_anchor::VPos::Center,
+        ),
+    );
+    let count = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK).pos(
+        plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ),
+    );
+    let mut points = Vec::new();
+    for (i, (cause, c)) in causes.iter().enumerate() {
+        let (x0, y) = chart.backend_coord(&(0.0, row(i) + 0.5));
+        let (x1, _) = chart.backend_coord(&(*c as f64, row(i) + 0.5));
+        root.draw(&Text::new(short(cause, 36), (x0 - 8, y), label.clone()))
+            .map_err(err)?;
+        root.draw(&Text::new(c.to_string(), (x1 + 6, y), count.clone()))
+            .map_err(err)?;
+        // the middle of the bar, a few pixels before its end
+        points.push((((x0 + x1) / 2, y), rgb(BAR_COLOR)));
+    }
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[1.0, 2.0, 8.0]), "▁▂█");
+        assert_eq!(sparkline(&[3.0, 3.0]), "▄▄");
+        assert_eq!(sparkline(&[]), "");
+    }
+}
