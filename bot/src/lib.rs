@@ -169,10 +169,7 @@ impl Bot {
         if let Some(cmd) = router::parse_command(text, ctx.now) {
             let parse = match cmd {
                 Ok(p) => p,
-                Err(router::CommandError::Unknown(c)) if !c.is_empty() => {
-                    return Response::text(router::unknown_command_reply(text, &c))
-                }
-                Err(e) => return Response::text(command_error(&e).reply()),
+                Err(e) => return Response::text(command_error(&e, text).reply()),
             };
             if let Some(d) = &dialog {
                 if matches!(parse.intent.name, IntentName::Affirm | IntentName::Deny) {
@@ -499,14 +496,15 @@ impl Bot {
 }
 
 /// The classified error for a command line that could not be read.
-pub fn command_error(e: &router::CommandError) -> policy::UserError {
+pub fn command_error(e: &router::CommandError, text: &str) -> policy::UserError {
     use router::CommandError as C;
     match e {
         C::Unknown(c) => {
             let err = policy::UserError::not_found(format!("there is no command `!{c}`"));
-            match values::suggest(c, router::COMMANDS.iter().copied()) {
-                Some(s) => err.suggest(format!("did you mean `!{s}`?")),
-                None => err.suggest("say !help for the commands"),
+            match router::command_suggestions(text, c).as_slice() {
+                [] => err.suggest("say !help for the commands"),
+                [one] => err.suggest(format!("did you mean {one}?")),
+                several => err.suggest(format!("did you mean one of: {}?", several.join(", "))),
             }
         }
         other => policy::UserError::invalid(other.to_string()),

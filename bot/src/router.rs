@@ -288,27 +288,19 @@ pub fn suggest_command(typed: &str) -> Vec<&'static str> {
     scored.into_iter().map(|(_, c)| c).collect()
 }
 
-/// The reply to an unknown command: one clear candidate is offered directly, several are
-/// listed, none points to !help. `text` is the whole command line.
-pub fn unknown_command_reply(text: &str, cmd: &str) -> String {
+/// What to suggest for an unknown command, as full command lines (`!status 1001`), best
+/// first: one clear candidate, several close ones, or none. `text` is the whole line.
+pub fn command_suggestions(text: &str, cmd: &str) -> Vec<String> {
     let rest = text
         .trim()
         .strip_prefix('!')
         .and_then(|b| b.trim_start().split_once(char::is_whitespace))
         .map(|(_, r)| format!(" {}", r.trim()))
         .unwrap_or_default();
-    match suggest_command(cmd).as_slice() {
-        [] => format!("unknown command `!{cmd}`; try !help."),
-        [one] => format!("unknown command `!{cmd}`. Did you mean `!{one}{rest}`?"),
-        several => format!(
-            "unknown command `!{cmd}`. Did you mean one of: {}?",
-            several
-                .iter()
-                .map(|c| format!("`!{c}{rest}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    suggest_command(cmd)
+        .into_iter()
+        .map(|c| format!("`!{c}{rest}`"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -334,13 +326,14 @@ mod tests {
         assert_eq!(suggest_command("de"), ["deny", "deploy"]);
         assert!(suggest_command("frobnicate").is_empty());
         assert_eq!(
-            unknown_command_reply("!stat 1001", "stat"),
-            "unknown command `!stat`. Did you mean `!status 1001`?"
+            command_suggestions("!stat 1001", "stat"),
+            ["`!status 1001`"]
         );
         assert_eq!(
-            unknown_command_reply("!de api", "de"),
-            "unknown command `!de`. Did you mean one of: `!deny api`, `!deploy api`?"
+            command_suggestions("!de api", "de"),
+            ["`!deny api`", "`!deploy api`"]
         );
+        assert!(command_suggestions("!frobnicate x", "frobnicate").is_empty());
     }
 
     #[test]

@@ -776,17 +776,19 @@ fn mistyped_and_partial_commands_get_suggestions() {
     let dir = setup();
     let mut bot = Bot::start(dir.path(), &["--wait"]);
     bot.send("!stat 1001");
-    bot.expect("unknown command `!stat`. Did you mean `!status 1001`?");
+    bot.expect("Not found: there is no command `!stat`. Suggestion: did you mean `!status 1001`?");
     bot.send("!rn backup-database target=db-01");
-    bot.expect("unknown command `!rn`. Did you mean `!run backup-database target=db-01`?");
+    bot.expect("Not found: there is no command `!rn`. Suggestion: did you mean `!run backup-database target=db-01`?");
     bot.send("!histroy");
-    bot.expect("unknown command `!histroy`. Did you mean `!history`?");
+    bot.expect("Not found: there is no command `!histroy`. Suggestion: did you mean `!history`?");
     bot.send("!de api staging");
     bot.expect(
-        "unknown command `!de`. Did you mean one of: `!deny api staging`, `!deploy api staging`?",
+        "Not found: there is no command `!de`. Suggestion: did you mean one of: `!deny api staging`, `!deploy api staging`?",
     );
     bot.send("!frobnicate");
-    bot.expect("unknown command `!frobnicate`; try !help.");
+    bot.expect(
+        "Not found: there is no command `!frobnicate`. Suggestion: say !help for the commands.",
+    );
     bot.send("!history bakup-database");
     bot.expect("I don't know a job called `bakup-database`. Did you mean `backup-database`?");
     bot.finish();

@@ -310,6 +310,8 @@ fn personal(
     text.push_str(
         "\nHelp on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB (also \"how do I deploy?\").\nAll commands: !run JOB name=value [at=+10s], !deploy APP ENV [VERSION], !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB], !help",
     );
+    text.push('\n');
+    text.push_str(&availability(catalog, may_run));
     text
 }
 
@@ -341,16 +343,20 @@ fn general(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool) -> String {
         "Exact commands (no guessing): !run JOB name=value [at=+10s|RFC3339], !deploy APP ENV [VERSION],\n  !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB] [status=S] [count=N], !help\n",
     );
     text.push_str("Help on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB.\n");
+    text.push_str(&availability(catalog, may_run));
+    text
+}
+
+/// How many jobs the user may run, and which of them ask for a yes first.
+fn availability(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool) -> String {
+    let allowed = catalog.jobs.iter().filter(|j| may_run(&j.id)).count();
     let sensitive: Vec<&str> = catalog
         .jobs
         .iter()
         .filter(|j| j.sensitive && may_run(&j.id))
         .map(|j| j.id.as_str())
         .collect();
-    text.push_str(&format!(
-        "{} jobs are available to you (say \"list jobs\").",
-        allowed.len()
-    ));
+    let mut text = format!("{allowed} jobs are available to you (say \"list jobs\").");
     if !sensitive.is_empty() {
         text.push_str(&format!(
             " These ask for a yes first: {}.",

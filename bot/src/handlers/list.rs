@@ -127,6 +127,10 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         )
     };
     let mut text = title;
+    if jobs.is_empty() {
+        text.push_str(" none. Ask the ops leads for a role that may run jobs.");
+        return Response::text(text);
+    }
     for j in jobs {
         text.push('\n');
         text.push_str(&describe(j));
