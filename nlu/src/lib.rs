@@ -9,6 +9,7 @@ pub use result::{
     Clarification, ClarifyOption, ClarifyReason, Entity, EntityKind, Extractor, IntentName,
     IntentScore, Outcome, ParseResult,
 };
+pub mod bench;
 pub mod classifier;
 pub mod error;
 pub mod model;
