@@ -1,25 +1,46 @@
 //! Bilingual (English/Chinese) natural-language understanding for operations chat.
 //!
-//! Free text in, the contract's parse result out: intent with a calibrated confidence,
-//! entities with character spans, and a clarification when the parser is unsure.
+//! Free text in, the contract's parse result out (`shared/spec/nlu-contract.md`): the intent
+//! with a calibrated confidence, entities with character spans and normalized values, and a
+//! clarification or out-of-scope outcome when the parser is unsure.
+//!
+//! ```no_run
+//! use nlu::{Catalog, Outcome, Parser};
+//!
+//! let parser = Parser::load(&nlu::default_model_dir()?)?;
+//! parser.set_catalog(&Catalog::load(std::path::Path::new("config/catalog.toml"))?);
+//! let r = parser.parse("deploy api 2.4.1 to prod")?;
+//! assert_eq!(r.outcome, Outcome::Understood);
+//! for e in &r.entities {
+//!     println!("{} = {} ({}..{})", e.entity, e.value, e.start, e.end);
+//! }
+//! # Ok::<(), nlu::NluError>(())
+//! ```
+//!
+//! Modules, one per stage: [`classifier`] (tokenizer, encoder, head), [`entities`]
+//! (gazetteers, patterns, numbers, time, overlaps), [`catalog`], [`parser`] (the fallback
+//! policy), [`train`] (Rasa YAML reader, logistic regression, calibration), [`eval`]
+//! (metrics, public-benchmark readers), [`bench`] (speed and size), [`model`] (the model directory format), [`runtime`] (finding ONNX Runtime).
 
+pub mod bench;
+pub mod catalog;
+pub mod classifier;
+pub mod entities;
+pub mod error;
+pub mod eval;
+pub mod model;
+pub mod parser;
 pub mod result;
+pub mod runtime;
+pub mod train;
 
+pub use catalog::{Catalog, CatalogError};
+pub use classifier::RuntimeOptions;
+pub use entities::{Ambiguity, EntityExtractor, ExtractContext, Extraction};
+pub use error::{NluError, Result};
+pub use model::Thresholds;
+pub use parser::{default_model_dir, Parser, ParserOptions};
 pub use result::{
     Clarification, ClarifyOption, ClarifyReason, Entity, EntityKind, Extractor, IntentName,
     IntentScore, Outcome, ParseResult,
 };
-pub mod bench;
-pub mod classifier;
-pub mod error;
-pub mod model;
-pub mod runtime;
-pub mod train;
-
-pub use error::{NluError, Result};
-pub mod eval;
-pub mod parser;
-
-pub use classifier::RuntimeOptions;
-pub use model::Thresholds;
-pub use parser::{default_model_dir, Parser, ParserOptions};

@@ -103,14 +103,4 @@ impl SessionPool {
         let mut guard: MutexGuard<'_, Session> = slot.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
     }
-
-    /// How many sessions exist now.
-    pub fn len(&self) -> usize {
-        self.sessions.read().map(|s| s.len()).unwrap_or(0)
-    }
-
-    /// Whether the pool is empty (never, once loaded).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

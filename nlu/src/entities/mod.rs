@@ -1,0 +1,332 @@
+//! Entity extraction: catalog gazetteers, regular expressions, numbers and time expressions,
+//! and the overlap rules that turn their candidates into the contract's entities.
+//!
+//! An [`EntityExtractor`] is built once per [`Catalog`] and is immutable (`Send + Sync`): to
+//! follow a catalog change, build a new one and swap it in (e.g. with
+//! `arc_swap::ArcSwap<EntityExtractor>`), while other threads keep extracting with the old one.
+//!
+//! ```
+//! use nlu::{Catalog, EntityExtractor, ExtractContext};
+//! let catalog = Catalog::from_toml_str(r#"
+//!     [[environments]]
+//!     id = "production"
+//!     aliases = ["prod"]
+//!     [[jobs]]
+//!     id = "backup-database"
+//! "#, "inline").unwrap();
+//! let ex = EntityExtractor::new(&catalog);
+//! let out = ex.extract("run backup-database in prod", &ExtractContext::now_in(chrono_tz::UTC));
+//! assert_eq!(out.entities[0].value, "backup-database");
+//! assert_eq!(out.entities[1].value, "production");
+//! ```
+//!
+//! All offsets are character offsets (Unicode scalar values) of the original text, end
+//! exclusive. Internally the text is normalized one character to one character (lower case,
+//! full-width ASCII to ASCII) so that offsets carry over unchanged.
+
+mod gazetteer;
+mod numbers;
+mod overlap;
+mod patterns;
+mod time;
+
+use crate::catalog::Catalog;
+use crate::result::{Entity, EntityKind, Extractor, IntentName};
+use chrono::DateTime;
+use chrono_tz::Tz;
+
+pub use numbers::{parse_en_number, parse_number, parse_zh_number};
+
+/// What the extractor needs besides the text.
+#[derive(Debug, Clone)]
+pub struct ExtractContext {
+    /// The reference time (and time zone) against which time expressions are resolved.
+    pub now: DateTime<Tz>,
+    /// The classifier's top intent; a bare number is read as an execution id when the intent is
+    /// about one execution (status, watch, cancel).
+    pub intent: Option<IntentName>,
+}
+
+impl ExtractContext {
+    /// A context at a given reference time, without an intent.
+    pub fn new(now: DateTime<Tz>) -> Self {
+        ExtractContext { now, intent: None }
+    }
+
+    /// A context at the current time in the given zone.
+    pub fn now_in(zone: Tz) -> Self {
+        Self::new(chrono::Utc::now().with_timezone(&zone))
+    }
+
+    /// Sets the classifier's intent.
+    pub fn with_intent(mut self, intent: IntentName) -> Self {
+        self.intent = Some(intent);
+        self
+    }
+}
+
+/// The entities found in one text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extraction {
+    /// Entities sorted by start; spans never overlap.
+    pub entities: Vec<Entity>,
+    /// Spans that matched several catalog entries equally well; no entity is reported for them.
+    pub ambiguities: Vec<Ambiguity>,
+}
+
+/// A span that matched several catalog entries equally well: the parser should ask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ambiguity {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// The candidates, best first (equal scores; ordered by kind then id).
+    pub candidates: Vec<Entity>,
+}
+
+/// Extracts entities from text; built once per catalog.
+#[derive(Debug)]
+pub struct EntityExtractor {
+    gazetteer: gazetteer::Gazetteer,
+}
+
+impl EntityExtractor {
+    /// Builds the gazetteers of a catalog.
+    pub fn new(catalog: &Catalog) -> Self {
+        EntityExtractor {
+            gazetteer: gazetteer::Gazetteer::new(catalog),
+        }
+    }
+
+    /// Finds the entities of `text`.
+    pub fn extract(&self, text: &str, ctx: &ExtractContext) -> Extraction {
+        let t = Text::new(text);
+        let mut cands = Vec::new();
+        self.gazetteer.find(&t, &mut cands);
+        patterns::find(&t, ctx, &mut cands);
+        time::find(&t, ctx.now, &mut cands);
+        overlap::resolve(&t, cands)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared internals
+
+/// How strongly a candidate claims its span; higher tiers win overlaps before length does.
+pub(crate) mod tier {
+    /// Numbers read as counts: anything else that covers them wins.
+    pub const COUNT: u8 = 0;
+    /// Guesses: typo and partial catalog matches, bare numbers as execution ids.
+    pub const GUESS: u8 = 1;
+    /// Catalog names (exact or by phrase) and statuses.
+    pub const NAME: u8 = 2;
+    /// Structured tokens: times, versions, parameters, addresses, execution ids.
+    pub const STRUCTURED: u8 = 3;
+}
+
+/// A candidate entity before overlap resolution.
+#[derive(Debug, Clone)]
+pub(crate) struct Cand {
+    pub kind: EntityKind,
+    pub value: String,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f32,
+    pub extractor: Extractor,
+    pub tier: u8,
+    /// Other (kind, value) pairs that matched this span equally well: an ambiguity.
+    pub alts: Vec<(EntityKind, String)>,
+    /// For phrases with filler words: the char ranges of the phrase's own words. Other
+    /// entities may sit in the gaps; the span then shrinks to the first segment.
+    pub segments: Option<Vec<(usize, usize)>>,
+}
+
+impl Cand {
+    pub fn new(
+        kind: EntityKind,
+        value: impl Into<String>,
+        start: usize,
+        end: usize,
+        confidence: f32,
+        extractor: Extractor,
+        tier: u8,
+    ) -> Self {
+        Cand {
+            kind,
+            value: value.into(),
+            start,
+            end,
+            confidence,
+            extractor,
+            tier,
+            alts: Vec::new(),
+            segments: None,
+        }
+    }
+}
+
+/// The input text with a normalized copy whose characters line up one to one with it.
+pub(crate) struct Text<'a> {
+    pub orig: &'a str,
+    /// Lower-cased, full-width ASCII folded; same number of characters as `orig`.
+    pub norm: String,
+    /// Characters of `norm`.
+    pub chars: Vec<char>,
+    /// Byte offset in `orig` of each character, plus the length at the end.
+    orig_bytes: Vec<usize>,
+    /// Byte offset in `norm` of each character, plus the length at the end.
+    norm_bytes: Vec<usize>,
+}
+
+pub(crate) fn normalize_char(c: char) -> char {
+    let c = match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        '\u{2018}' | '\u{2019}' => '\'',
+        '\u{201C}' | '\u{201D}' => '"',
+        '\u{3002}' => '.',
+        '\u{3001}' => ',',
+        _ => c,
+    };
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else {
+        let mut l = c.to_lowercase();
+        match (l.next(), l.next()) {
+            (Some(x), None) => x,
+            _ => c,
+        }
+    }
+}
+
+impl<'a> Text<'a> {
+    pub fn new(orig: &'a str) -> Self {
+        let mut norm = String::with_capacity(orig.len());
+        let mut chars = Vec::with_capacity(orig.len());
+        let mut orig_bytes = Vec::with_capacity(orig.len() + 1);
+        let mut norm_bytes = Vec::with_capacity(orig.len() + 1);
+        for (b, c) in orig.char_indices() {
+            orig_bytes.push(b);
+            norm_bytes.push(norm.len());
+            let n = normalize_char(c);
+            norm.push(n);
+            chars.push(n);
+        }
+        orig_bytes.push(orig.len());
+        norm_bytes.push(norm.len());
+        Text {
+            orig,
+            norm,
+            chars,
+            orig_bytes,
+            norm_bytes,
+        }
+    }
+
+    /// Number of characters.
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    /// Char index of a byte offset of `norm` (which must be a char boundary).
+    pub fn char_at(&self, norm_byte: usize) -> usize {
+        match self.norm_bytes.binary_search(&norm_byte) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// Byte offset in `norm` of a char index.
+    pub fn norm_byte(&self, ch: usize) -> usize {
+        self.norm_bytes[ch.min(self.chars.len())]
+    }
+
+    /// The original text of a char range.
+    pub fn slice(&self, start: usize, end: usize) -> &'a str {
+        &self.orig[self.orig_bytes[start]..self.orig_bytes[end]]
+    }
+
+    /// The normalized text of a char range.
+    pub fn norm_slice(&self, start: usize, end: usize) -> &str {
+        &self.norm[self.norm_bytes[start]..self.norm_bytes[end]]
+    }
+
+    /// Char range of a byte range of `norm`.
+    pub fn chars_of(&self, start_byte: usize, end_byte: usize) -> (usize, usize) {
+        (self.char_at(start_byte), self.char_at(end_byte))
+    }
+
+    /// The character before a char index, if any.
+    pub fn before(&self, ch: usize) -> Option<char> {
+        ch.checked_sub(1).map(|i| self.chars[i])
+    }
+
+    /// The character at a char index, if any.
+    pub fn at(&self, ch: usize) -> Option<char> {
+        self.chars.get(ch).copied()
+    }
+
+    /// The word (Latin letters/digits) that ends right before `ch`, skipping spaces.
+    pub fn prev_word(&self, ch: usize) -> Option<&str> {
+        let mut e = ch;
+        while e > 0 && self.chars[e - 1] == ' ' {
+            e -= 1;
+        }
+        let mut s = e;
+        while s > 0 && is_latin_word(self.chars[s - 1]) {
+            s -= 1;
+        }
+        (s < e).then(|| self.norm_slice(s, e))
+    }
+
+    /// The word that starts after `ch`, skipping spaces.
+    pub fn next_word(&self, ch: usize) -> Option<&str> {
+        let mut s = ch;
+        while s < self.len() && self.chars[s] == ' ' {
+            s += 1;
+        }
+        let mut e = s;
+        while e < self.len() && is_latin_word(self.chars[e]) {
+            e += 1;
+        }
+        (s < e).then(|| self.norm_slice(s, e))
+    }
+}
+
+/// CJK ideographs and kana: scripts written without spaces.
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x2E80..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF | 0xAC00..=0xD7AF)
+}
+
+/// A character that belongs to a Latin-script word (letters, digits, underscore).
+pub(crate) fn is_latin_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || (c.is_alphanumeric() && !c.is_ascii() && !is_cjk(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_maps_chars_one_to_one() {
+        let t = Text::new("部署 API 到😀ＰＲＯＤ");
+        assert_eq!(t.len(), "部署 API 到😀ＰＲＯＤ".chars().count());
+        assert_eq!(t.norm, "部署 api 到😀prod");
+        let b = t.norm.find("prod").unwrap();
+        let (s, e) = t.chars_of(b, b + 4);
+        assert_eq!((s, e), (9, 13));
+        assert_eq!(t.slice(s, e), "ＰＲＯＤ");
+        assert_eq!(t.prev_word(7), Some("api"));
+        assert_eq!(t.next_word(2), Some("api"));
+    }
+
+    #[test]
+    fn latin_and_cjk_classes() {
+        assert!(is_cjk('部'));
+        assert!(!is_latin_word('部'));
+        assert!(is_latin_word('é'));
+        assert!(is_latin_word('7'));
+        assert!(!is_latin_word('-'));
+    }
+}

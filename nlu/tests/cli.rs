@@ -1,0 +1,170 @@
+//! The `nlu` binary: output format and every kind of bad input.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn nlu(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nlu"))
+        .args(args)
+        .current_dir(common::repo_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nlu");
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(bytes) = stdin {
+            input.write_all(bytes).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn parse_prints_one_json_object_per_text() {
+    let o = nlu(&["parse", "cancel 4812", "帮我点个外卖"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["intent"]["name"], "cancel_job");
+    assert_eq!(lines[0]["text"], "cancel 4812");
+    assert_eq!(lines[1]["outcome"], "out_of_scope");
+}
+
+#[test]
+fn parse_reads_stdin_lines() {
+    let o = nlu(&["parse"], Some("help\r\n\nthanks!\n".as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["intent"]["name"], "help");
+    assert_eq!(lines[0]["text"], "help");
+    assert_eq!(lines[1]["outcome"], "out_of_scope");
+    assert_eq!(lines[2]["intent"]["name"], "smalltalk");
+}
+
+#[test]
+fn invalid_utf8_on_stdin_is_an_error_with_its_line() {
+    let o = nlu(&["parse"], Some(b"help\n\xff\xfe oops\n"));
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("stdin line 2") && e.contains("UTF-8"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    // the line before the bad one was still answered
+    assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn missing_model_dir_is_a_clear_error() {
+    let o = nlu(&["parse", "--model", "/nonexistent/model", "hi"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("/nonexistent/model") && e.contains("not a directory"), "{e}");
+}
+
+fn copy_model(to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["model.json", "head.onnx"] {
+        std::fs::copy(common::model_dir().join(f), to.join(f)).unwrap();
+    }
+    let meta = std::fs::read_to_string(to.join("model.json")).unwrap();
+    let meta = meta.replace(
+        "\"../multilingual-e5-small\"",
+        &format!("{:?}", common::encoder_dir().display().to_string()),
+    );
+    std::fs::write(to.join("model.json"), meta).unwrap();
+}
+
+#[test]
+fn corrupt_onnx_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    copy_model(&m);
+    std::fs::write(m.join("head.onnx"), b"this is not a protobuf").unwrap();
+    let o = nlu(&["parse", "--model", m.to_str().unwrap(), "hi"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("head.onnx"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn malformed_model_json_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    copy_model(&m);
+    std::fs::write(m.join("model.json"), "{\"format\": \"nlu-model/1\",\n  \"labels\": [").unwrap();
+    let o = nlu(&["parse", "--model", m.to_str().unwrap(), "hi"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("model.json is malformed at line 2"), "{e}");
+}
+
+#[test]
+fn malformed_training_yaml_names_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("bad.yml"),
+        "version: \"3.1\"\nnlu:\n- intent: help\n  examples: |\n    - help\n  bogus: [unclosed\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = nlu(
+        &["train", "--data", tmp.path().to_str().unwrap(), "--out", out.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("bad.yml:"), "{e}");
+    assert!(!out.exists(), "nothing written on failure");
+}
+
+#[test]
+fn malformed_cases_name_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("cases.jsonl");
+    std::fs::write(
+        &p,
+        "{\"text\": \"help\", \"intent\": \"help\", \"entities\": [], \"lang\": \"en\"}\n{\"text\": \"x\", \"intent\": \n",
+    )
+    .unwrap();
+    let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("cases.jsonl:2:"), "{e}");
+}
+
+#[test]
+fn eval_reports_metrics_per_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("cases.jsonl");
+    std::fs::write(
+        &p,
+        concat!(
+            "{\"text\": \"cancel 4812\", \"intent\": \"cancel_job\", \"entities\": [], \"lang\": \"en\"}\n",
+            "{\"text\": \"帮我点个外卖\", \"intent\": \"out_of_scope\", \"entities\": [], \"lang\": \"zh\"}\n",
+        ),
+    )
+    .unwrap();
+    let o = nlu(&["eval", "--cases", p.to_str().unwrap(), "--json"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["overall"]["cases"], 2);
+    assert_eq!(v["overall"]["intent_accuracy"], 1.0);
+    assert_eq!(v["per_language"]["zh"]["out_of_scope"]["recall"], 1.0);
+    let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("accuracy") && text.contains("zh"), "{text}");
+}

@@ -1,0 +1,102 @@
+//! Training end to end on a small data set: the ONNX head written by the trainer computes
+//! exactly what the trainer's own Rust model computes, and the model directory loads.
+
+mod common;
+
+use nlu::classifier::features;
+use nlu::classifier::{Classifier, RuntimeOptions};
+use nlu::train::{self, TrainOptions};
+
+fn write_data(dir: &std::path::Path) {
+    let yaml = r#"version: "3.1"
+nlu:
+- intent: run_job
+  examples: |
+    - run [backup-database](job) on [db-01](host)
+    - start the backup on db-02
+    - kick off log rotation
+    - 跑一下数据库备份
+    - 在 web-01 上切割日志
+    - restart checkout in staging
+- intent: job_status
+  examples: |
+    - status of #4812
+    - is 4812 done?
+    - how is run 77 going
+    - 4812 怎么样了
+    - 任务 99 的状态
+    - what's the state of execution 12
+- intent: out_of_scope
+  examples: |
+    - what's the weather
+    - write me a poem
+    - 帮我点个外卖
+    - who won the game
+    - 今天吃什么
+    - tell me a joke
+"#;
+    std::fs::write(dir.join("nlu.yml"), yaml).unwrap();
+}
+
+#[test]
+fn trained_head_matches_its_onnx_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    write_data(&data);
+    let out = tmp.path().join("model");
+    let options = TrainOptions {
+        folds: 3,
+        buckets: 512,
+        progress: false,
+        ..Default::default()
+    };
+    let model = train::train_dir(&data, &out, &common::encoder_dir(), &options).unwrap();
+    assert_eq!(model.labels, ["run_job", "job_status", "out_of_scope"]);
+    assert_eq!(model.summary.examples, 18);
+    assert!(model.head.temperature > 0.0);
+
+    let classifier = Classifier::load(&out, RuntimeOptions::default()).unwrap();
+    for text in ["run the backup on db-02", "4812 呢", "sing a song", "x"] {
+        let tokens = classifier.encoder().tokenize(text).unwrap();
+        let emb = classifier.encoder().embed_tokens(&tokens).unwrap();
+        let rust = model
+            .head
+            .probabilities(&emb, &features::featurize(&features::slots(&tokens.ids, 512), &model.head.idf));
+        let onnx = classifier.head_probabilities(&emb, &tokens.ids).unwrap();
+        for (a, b) in rust.iter().zip(&onnx) {
+            assert!((a - b).abs() < 1e-5, "{text}: rust {rust:?} onnx {onnx:?}");
+        }
+    }
+    // the parser loads it, and it has learned something
+    let parser = nlu::Parser::load(&out).unwrap();
+    assert_eq!(parser.parse("status of #5").unwrap().intent_ranking[0].name, nlu::IntentName::JobStatus);
+}
+
+#[test]
+fn unknown_intents_are_refused_with_their_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("a.yml"),
+        "version: \"3.1\"\nnlu:\n- intent: run_job\n  examples: |\n    - run it\n- intent: fly_plane\n  examples: |\n    - take off\n",
+    )
+    .unwrap();
+    let err = train::train_dir(tmp.path(), &tmp.path().join("m"), &common::encoder_dir(), &TrainOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a.yml:8") && err.contains("fly_plane"), "{err}");
+}
+
+#[test]
+fn too_few_examples_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("a.yml"),
+        "nlu:\n- intent: run_job\n  examples: |\n    - run it\n- intent: help\n  examples: |\n    - help\n",
+    )
+    .unwrap();
+    let err = train::train_dir(tmp.path(), &tmp.path().join("m"), &common::encoder_dir(), &TrainOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has 1 examples"), "{err}");
+}

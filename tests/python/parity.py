@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Computes intent probabilities with Python's onnxruntime alone, from a model directory.
+
+Reads texts (one per line) on stdin and prints, per text, a JSON object with the labels and
+probabilities. The Rust test `nlu/tests/python_parity.rs` compares them with `nlu parse`.
+It repeats what the parser does: the `query: ` prefix, the tokenizer with truncation to the
+model's window, the encoder graph, then the head graph (which computes its own n-gram
+features from the token ids).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+
+def main():
+    model_dir = sys.argv[1]
+    meta = json.load(open(os.path.join(model_dir, "model.json"), encoding="utf-8"))
+    enc_dir = os.path.join(model_dir, meta["encoder"])
+    tok = Tokenizer.from_file(os.path.join(enc_dir, "tokenizer.json"))
+    tok.enable_truncation(meta["max_tokens"])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    encoder = ort.InferenceSession(os.path.join(enc_dir, "encoder.onnx"), opts, providers=["CPUExecutionProvider"])
+    head = ort.InferenceSession(os.path.join(model_dir, "head.onnx"), opts, providers=["CPUExecutionProvider"])
+    for line in sys.stdin.read().splitlines():
+        ids = np.array([tok.encode("query: " + line).ids], dtype=np.int64)
+        mask = np.ones_like(ids)
+        emb = encoder.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        probs = head.run(["probabilities"], {"sentence_embedding": emb, "input_ids": ids, "attention_mask": mask})[0][0]
+        print(json.dumps({"text": line, "labels": meta["labels"], "probabilities": [float(p) for p in probs]},
+                         ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
