@@ -368,7 +368,7 @@ mod tests {
         let d = decide_labels(&[0.3, 0.4, 0.3], None, T);
         assert_eq!((d.label, d.outcome), (None, Outcome::OutOfScope));
         assert!((d.confidence - 0.6).abs() < 1e-6);
-        let d = decide_labels(&[0.45, 0.55, 0.0], None, T);
+        let d = decide_labels(&[0.47, 0.53, 0.0], None, T);
         assert_eq!(d.outcome, Outcome::Clarify);
         assert_eq!(d.options, vec![1, 0]);
     }
