@@ -93,7 +93,12 @@ pub fn resident_memory_mib() -> Option<(f64, f64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let field = |name: &str| -> Option<f64> {
         let line = status.lines().find(|l| l.starts_with(name))?;
-        let kb: f64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        let kb: f64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
         Some(kb / 1024.0)
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
@@ -233,7 +238,11 @@ fn run_loaded(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(NluError::Training("a benchmark thread panicked".into()))))
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(NluError::Training("a benchmark thread panicked".into()))
+                })
+            })
             .collect()
     });
     let elapsed = t0.elapsed().as_secs_f64();
@@ -329,7 +338,8 @@ impl BareEncoder {
     pub fn run(&mut self, ids: &[i64]) -> Result<f32> {
         let n = ids.len();
         let path = &self.path;
-        let ids = Array2::from_shape_vec((1, n), ids.to_vec()).map_err(|e| NluError::onnx(path, e))?;
+        let ids =
+            Array2::from_shape_vec((1, n), ids.to_vec()).map_err(|e| NluError::onnx(path, e))?;
         let mask = Array2::<i64>::ones((1, n));
         let ids_t = TensorRef::from_array_view(&ids).map_err(|e| NluError::onnx(path, e))?;
         let mask_t = TensorRef::from_array_view(&mask).map_err(|e| NluError::onnx(path, e))?;
@@ -352,8 +362,16 @@ impl BenchReport {
         let mib = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0} MiB"));
         let _ = writeln!(s, "model            {}", self.model_dir.display());
         let _ = writeln!(s, "corpus           {} texts", self.corpus_texts);
-        let _ = writeln!(s, "load             {:.0} ms (first, with ONNX Runtime), {:.0} ms (again)", self.load_ms, self.reload_ms);
-        let _ = writeln!(s, "\n{:<26} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8}", "latency (ms)", "n", "mean", "p50", "p90", "p99", "max");
+        let _ = writeln!(
+            s,
+            "load             {:.0} ms (first, with ONNX Runtime), {:.0} ms (again)",
+            self.load_ms, self.reload_ms
+        );
+        let _ = writeln!(
+            s,
+            "\n{:<26} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "latency (ms)", "n", "mean", "p50", "p90", "p99", "max"
+        );
         let mut row = |name: &str, l: &Latency| {
             let _ = writeln!(
                 s,
@@ -405,7 +423,10 @@ mod tests {
 
     #[test]
     fn latency_summary() {
-        let samples: Vec<Duration> = [5u64, 1, 4, 2, 3].iter().map(|&m| Duration::from_millis(m)).collect();
+        let samples: Vec<Duration> = [5u64, 1, 4, 2, 3]
+            .iter()
+            .map(|&m| Duration::from_millis(m))
+            .collect();
         let l = Latency::from_samples(&samples);
         assert_eq!(l.samples, 5);
         assert!((l.p50_ms - 3.0).abs() < 1e-9);
@@ -419,7 +440,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.txt");
         std::fs::write(&p, "# header\n\ndeploy api\n部署 api 到生产  \n").unwrap();
-        assert_eq!(read_corpus(&p).unwrap(), vec!["deploy api", "部署 api 到生产"]);
+        assert_eq!(
+            read_corpus(&p).unwrap(),
+            vec!["deploy api", "部署 api 到生产"]
+        );
         std::fs::write(&p, "# only a comment\n").unwrap();
         assert!(read_corpus(&p).is_err());
     }

@@ -5,7 +5,7 @@ use crate::classifier::{Classifier, RuntimeOptions};
 use crate::error::{NluError, Result};
 use crate::model::Thresholds;
 use crate::result::{
-    ClarifyOption, ClarifyReason, Clarification, IntentName, IntentScore, Outcome, ParseResult,
+    Clarification, ClarifyOption, ClarifyReason, IntentName, IntentScore, Outcome, ParseResult,
 };
 use std::path::{Path, PathBuf};
 
@@ -63,9 +63,7 @@ impl Parser {
                 path: dir.to_path_buf(),
                 reason: format!("{e}: this model was not trained for the parser's intents"),
             })?;
-        let thresholds = options
-            .thresholds
-            .unwrap_or(classifier.meta().thresholds);
+        let thresholds = options.thresholds.unwrap_or(classifier.meta().thresholds);
         Ok(Parser {
             classifier,
             intents,
@@ -90,7 +88,12 @@ impl Parser {
             return Ok(empty_result(text));
         }
         let c = self.classifier.classify(&clean)?;
-        Ok(decide(&self.intents, self.thresholds, text, &c.probabilities))
+        Ok(decide(
+            &self.intents,
+            self.thresholds,
+            text,
+            &c.probabilities,
+        ))
     }
 
     /// Parses several texts; the results are the same as parsing each alone.
@@ -106,13 +109,16 @@ impl Parser {
         let parts: Vec<Result<Vec<ParseResult>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = texts
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|t| self.parse(t.as_ref())).collect()))
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|t| self.parse(t.as_ref())).collect())
+                })
                 .collect();
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(NluError::Training("a parsing thread panicked".into())))
+                    h.join().unwrap_or_else(|_| {
+                        Err(NluError::Training("a parsing thread panicked".into()))
+                    })
                 })
                 .collect()
         });
@@ -122,7 +128,6 @@ impl Parser {
         }
         Ok(out)
     }
-
 }
 
 /// The fallback policy over any label set, by label index: what [`decide`] applies to the

@@ -8,7 +8,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 #[derive(ClapParser)]
-#[command(name = "nlu", version, about = "Bilingual intent and entity parser for operations chat")]
+#[command(
+    name = "nlu",
+    version,
+    about = "Bilingual intent and entity parser for operations chat"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -237,9 +241,8 @@ fn run(cli: Cli) -> Result<()> {
             let options = nlu::bench::BenchOptions {
                 model_dir: model_dir(model)?,
                 corpus: nlu::bench::read_corpus(&corpus)?,
-                threads: threads.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(1, |n| n.get())
-                }),
+                threads: threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
                 rounds,
                 warmup: 1,
                 throughput_rounds,

@@ -202,7 +202,10 @@ fn run_one(
         let mut o = options.train;
         o.folds = options.folds_without_val.max(2);
         let m = train::fit_head(&train_rows, &labels, &label_names, &o)?;
-        (m, format!("{}-fold out-of-fold predictions on train", o.folds))
+        (
+            m,
+            format!("{}-fold out-of-fold predictions on train", o.folds),
+        )
     } else {
         let val_labels: Vec<Option<usize>> = splits.val.iter().map(|e| index(&e.label)).collect();
         let m = train::fit_head_validated(
@@ -222,7 +225,9 @@ fn run_one(
     let probs: Vec<Vec<f32>> = (0..splits.test.len())
         .map(|i| {
             let emb = embedded.test.embeddings.row(i);
-            let emb = emb.as_slice().ok_or_else(|| NluError::Training("embedding row not contiguous".into()))?;
+            let emb = emb
+                .as_slice()
+                .ok_or_else(|| NluError::Training("embedding row not contiguous".into()))?;
             head.probabilities(emb, &embedded.test.tokens[i])
         })
         .collect::<Result<_>>()?;
@@ -356,12 +361,25 @@ impl BenchmarkReport {
             let _ = writeln!(
                 s,
                 "  {:<9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>6}",
-                "policy", "fallback", "accuracy", "in-scope", "OOS-rec", "OOS-prec", "rejected", "macro-F1", "ECE"
+                "policy",
+                "fallback",
+                "accuracy",
+                "in-scope",
+                "OOS-rec",
+                "OOS-prec",
+                "rejected",
+                "macro-F1",
+                "ECE"
             );
             for p in &r.scores {
                 let (rec, prec) = p
                     .out_of_scope
-                    .map(|o| (format!("{:.1}%", 100.0 * o.recall), format!("{:.1}%", 100.0 * o.precision)))
+                    .map(|o| {
+                        (
+                            format!("{:.1}%", 100.0 * o.recall),
+                            format!("{:.1}%", 100.0 * o.precision),
+                        )
+                    })
                     .unwrap_or(("-".into(), "-".into()));
                 let _ = writeln!(
                     s,
@@ -396,9 +414,9 @@ mod tests {
     fn scoring_counts_rejections_against_in_scope_accuracy() {
         let labels = vec!["a".to_string(), "b".to_string()];
         let probs = vec![
-            vec![0.9, 0.1],  // a, right
+            vec![0.9, 0.1],   // a, right
             vec![0.55, 0.45], // a, but under the threshold: rejected
-            vec![0.3, 0.7],  // b, wrong (gold oos)
+            vec![0.3, 0.7],   // b, wrong (gold oos)
             vec![0.52, 0.48], // rejected, right for oos
         ];
         let gold = ["a", "a", OUT_OF_SCOPE, OUT_OF_SCOPE];

@@ -153,7 +153,9 @@ impl FromStr for OosMode {
         match s {
             "class" => Ok(OosMode::Class),
             "threshold" => Ok(OosMode::Threshold),
-            _ => Err(format!("unknown out-of-scope mode `{s}`; expected class or threshold")),
+            _ => Err(format!(
+                "unknown out-of-scope mode `{s}`; expected class or threshold"
+            )),
         }
     }
 }
@@ -322,13 +324,7 @@ fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, Vec<String>)>> {
                 quoted = true;
                 at_field_start = false;
             }
-            '"' => {
-                return Err(error(
-                    path,
-                    Some(line),
-                    "a quote inside an unquoted field",
-                ))
-            }
+            '"' => return Err(error(path, Some(line), "a quote inside an unquoted field")),
             ',' => {
                 fields.push(std::mem::take(&mut field));
                 at_field_start = true;
@@ -386,7 +382,9 @@ fn read_banking77_csv(path: &Path) -> Result<Vec<Labeled>> {
         None => return Err(error(path, None, "empty file")),
     }
     iter.map(|(line, fields)| match fields.as_slice() {
-        [t, c] if !t.trim().is_empty() && !c.trim().is_empty() => Ok(Labeled::new(t.trim(), c.trim())),
+        [t, c] if !t.trim().is_empty() && !c.trim().is_empty() => {
+            Ok(Labeled::new(t.trim(), c.trim()))
+        }
         [_, _] => Err(error(path, Some(line), "empty text or category")),
         _ => Err(error(
             path,
@@ -452,7 +450,10 @@ mod tests {
         let p = write(dir.path(), "data_full.json", CLINC.as_bytes());
         let s = read_clinc150(&p, OosMode::Class).unwrap();
         assert_eq!(s.train.len(), 3);
-        assert_eq!(s.train[2], Labeled::new("how tall is everest", OUT_OF_SCOPE));
+        assert_eq!(
+            s.train[2],
+            Labeled::new("how tall is everest", OUT_OF_SCOPE)
+        );
         assert_eq!(s.val.len(), 2);
         assert_eq!(s.test.len(), 3);
         assert_eq!(s.train_labels(), ["balance", "play_music", OUT_OF_SCOPE]);
@@ -476,7 +477,10 @@ mod tests {
         let p = write(dir.path(), "data_full.json", bad.as_bytes());
         let e = read_clinc150(&p, OosMode::Class).unwrap_err().to_string();
         assert!(e.contains("oos_test"), "{e}");
-        let bad = CLINC.replace(r#"["who won the game", "oos"]"#, r#"["who won the game", "sports"]"#);
+        let bad = CLINC.replace(
+            r#"["who won the game", "oos"]"#,
+            r#"["who won the game", "sports"]"#,
+        );
         let p = write(dir.path(), "data_full.json", bad.as_bytes());
         let e = read_clinc150(&p, OosMode::Class).unwrap_err().to_string();
         assert!(e.contains("oos_val") && e.contains("sports"), "{e}");
@@ -503,7 +507,10 @@ mod tests {
         }
         let s = read_snips(dir.path()).unwrap();
         assert_eq!(s.train.len(), 2);
-        assert_eq!(s.val[1], Labeled::new("will it rain tomorrow", "GetWeather"));
+        assert_eq!(
+            s.val[1],
+            Labeled::new("will it rain tomorrow", "GetWeather")
+        );
         assert_eq!(s.train_labels(), ["GetWeather", "PlayMusic"]);
 
         write(dir.path(), "dev/label", b"PlayMusic\n");
@@ -526,13 +533,20 @@ mod tests {
             "train.csv",
             b"text,category\nI am still waiting on my card?,card_arrival\n\"Is it lost, or \"\"late\"\"?\",card_arrival\r\n\"two\nlines\",card_linking\n",
         );
-        write(dir.path(), "test.csv", b"text,category\nwhere is my card,card_arrival");
+        write(
+            dir.path(),
+            "test.csv",
+            b"text,category\nwhere is my card,card_arrival",
+        );
         let s = read_banking77(dir.path()).unwrap();
         assert_eq!(s.train.len(), 3);
         assert_eq!(s.train[1].text, "Is it lost, or \"late\"?");
         assert_eq!(s.train[2], Labeled::new("two\nlines", "card_linking"));
         assert!(s.val.is_empty());
-        assert_eq!(s.test, vec![Labeled::new("where is my card", "card_arrival")]);
+        assert_eq!(
+            s.test,
+            vec![Labeled::new("where is my card", "card_arrival")]
+        );
 
         write(
             dir.path(),
@@ -543,7 +557,10 @@ mod tests {
         assert!(e.contains("test.csv:3:") && e.contains("1 fields"), "{e}");
         write(dir.path(), "test.csv", b"text,category\n\"open quote,x\n");
         let e = read_banking77(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("test.csv:2:") && e.contains("unterminated"), "{e}");
+        assert!(
+            e.contains("test.csv:2:") && e.contains("unterminated"),
+            "{e}"
+        );
         write(dir.path(), "test.csv", b"utterance,intent\na,b\n");
         let e = read_banking77(dir.path()).unwrap_err().to_string();
         assert!(e.contains("test.csv:1:") && e.contains("header"), "{e}");

@@ -157,7 +157,9 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
         .map(|e| {
             // a time's value is scored only when the case gives the reference time
             let v = match (&e.entity, e.value.as_deref()) {
-                (EntityKind::Time, Some(v)) if case.now.is_some() && v != "*" => Some(v.to_string()),
+                (EntityKind::Time, Some(v)) if case.now.is_some() && v != "*" => {
+                    Some(v.to_string())
+                }
                 (EntityKind::Time, _) => None,
                 (_, v) => v.map(str::to_string),
             };
@@ -172,9 +174,9 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
     let mut tp = 0;
     let mut missing = Vec::new();
     for (kind, value) in &expected {
-        let pos = got.iter().position(|(k, v)| {
-            k == kind && value.as_ref().is_none_or(|want| want == v)
-        });
+        let pos = got
+            .iter()
+            .position(|(k, v)| k == kind && value.as_ref().is_none_or(|want| want == v));
         match pos {
             Some(p) => {
                 got.remove(p);
@@ -263,7 +265,9 @@ pub fn intent_metrics(items: &[Scored<'_>], oos_label: &str) -> IntentMetrics {
 }
 
 /// (expected, got, count) of the wrong predictions, most frequent first.
-pub fn confusion_pairs<T: Ord + Clone>(pairs: impl IntoIterator<Item = (T, T)>) -> Vec<(T, T, usize)> {
+pub fn confusion_pairs<T: Ord + Clone>(
+    pairs: impl IntoIterator<Item = (T, T)>,
+) -> Vec<(T, T, usize)> {
     let mut confusion: BTreeMap<(T, T), usize> = BTreeMap::new();
     for (a, b) in pairs {
         if a != b {
@@ -347,7 +351,12 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
             });
         }
     }
-    let confusions = confusion_pairs(cases.iter().zip(results).map(|(c, r)| (c.intent, reported(r))));
+    let confusions = confusion_pairs(
+        cases
+            .iter()
+            .zip(results)
+            .map(|(c, r)| (c.intent, reported(r))),
+    );
     let conf: Vec<f32> = results.iter().map(|r| r.intent.confidence).collect();
     let correct: Vec<bool> = cases
         .iter()
@@ -388,7 +397,18 @@ impl Report {
         let _ = writeln!(
             s,
             "{:<8} {:>6} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>7} {:>7} {:>7}",
-            "", "cases", "accuracy", "macro-F1", "OOS-rec", "OOS-prec", "rejected", "clarify", "ent-P", "ent-R", "ent-F1", "ECE"
+            "",
+            "cases",
+            "accuracy",
+            "macro-F1",
+            "OOS-rec",
+            "OOS-prec",
+            "rejected",
+            "clarify",
+            "ent-P",
+            "ent-R",
+            "ent-F1",
+            "ECE"
         );
         row(&mut s, "all", &self.overall);
         for (lang, m) in &self.per_language {
@@ -443,7 +463,11 @@ mod tests {
     use super::*;
     use crate::result::{Entity, Extractor, IntentScore};
 
-    fn result(intent: IntentName, outcome: Outcome, entities: Vec<(EntityKind, &str)>) -> ParseResult {
+    fn result(
+        intent: IntentName,
+        outcome: Outcome,
+        entities: Vec<(EntityKind, &str)>,
+    ) -> ParseResult {
         ParseResult {
             text: String::new(),
             intent: IntentScore {
@@ -475,13 +499,25 @@ mod tests {
     #[test]
     fn scores_intents_entities_and_out_of_scope() {
         let cases = vec![
-            case(r#"{"text":"a","intent":"deploy_app","entities":[{"entity":"app","value":"api"},{"entity":"time","value":"*"}],"lang":"en"}"#),
+            case(
+                r#"{"text":"a","intent":"deploy_app","entities":[{"entity":"app","value":"api"},{"entity":"time","value":"*"}],"lang":"en"}"#,
+            ),
             case(r#"{"text":"b","intent":"out_of_scope","entities":[],"lang":"en"}"#),
-            case(r#"{"text":"c","intent":"job_status","entities":[{"entity":"execution_id","value":"12"}],"lang":"zh"}"#),
+            case(
+                r#"{"text":"c","intent":"job_status","entities":[{"entity":"execution_id","value":"12"}],"lang":"zh"}"#,
+            ),
             case(r#"{"text":"d","intent":"help","entities":[],"lang":"zh"}"#),
         ];
         let results = vec![
-            result(IntentName::DeployApp, Outcome::Understood, vec![(EntityKind::App, "api"), (EntityKind::Time, "2026-01-01T00:00:00Z"), (EntityKind::Count, "3")]),
+            result(
+                IntentName::DeployApp,
+                Outcome::Understood,
+                vec![
+                    (EntityKind::App, "api"),
+                    (EntityKind::Time, "2026-01-01T00:00:00Z"),
+                    (EntityKind::Count, "3"),
+                ],
+            ),
             // low confidence fallback: intent field still says help, outcome out_of_scope
             result(IntentName::Help, Outcome::OutOfScope, vec![]),
             result(IntentName::JobStatus, Outcome::Clarify, vec![]),
@@ -497,7 +533,10 @@ mod tests {
         assert!((r.overall.entities.recall - 2.0 / 3.0).abs() < 1e-6);
         assert_eq!(r.per_language["en"].intent_accuracy, 1.0);
         assert_eq!(r.per_language["zh"].intent_accuracy, 0.5);
-        assert_eq!(r.confusions, vec![(IntentName::Help, IntentName::OutOfScope, 1)]);
+        assert_eq!(
+            r.confusions,
+            vec![(IntentName::Help, IntentName::OutOfScope, 1)]
+        );
         assert!(r.to_text(10).contains("help -> out_of_scope"));
     }
 
@@ -505,7 +544,11 @@ mod tests {
     fn malformed_lines_name_their_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.jsonl");
-        std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"help\"}\n\n{\"text\": 3}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"text\":\"a\",\"intent\":\"help\"}\n\n{\"text\": 3}\n",
+        )
+        .unwrap();
         let e = read_cases(&p).unwrap_err().to_string();
         assert!(e.contains("c.jsonl:3:"), "{e}");
         std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"fly\"}\n").unwrap();

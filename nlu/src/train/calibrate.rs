@@ -180,7 +180,11 @@ pub fn choose_thresholds(
 /// whether row `i` is out of scope. A row is rejected when its top class is `oos` or its top
 /// probability is under the threshold. Candidates are the rows' top probabilities; ties go
 /// to the lowest threshold.
-pub fn balanced_fallback(rows: &[(usize, f32, bool)], out_scope: &[bool], oos: Option<usize>) -> f32 {
+pub fn balanced_fallback(
+    rows: &[(usize, f32, bool)],
+    out_scope: &[bool],
+    oos: Option<usize>,
+) -> f32 {
     let n_in = out_scope.iter().filter(|&&o| !o).count().max(1) as f32;
     let n_out = out_scope.iter().filter(|&&o| o).count().max(1) as f32;
     let mut candidates: Vec<f32> = rows.iter().map(|r| r.1).collect();

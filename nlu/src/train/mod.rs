@@ -344,9 +344,19 @@ pub fn fit_head_validated(
         ..Default::default()
     };
     let w = logreg::fit(&dataset, &fit_opts);
-    tracing::info!(iterations = w.iterations, seconds = start.elapsed().as_secs_f32(), "head fitted");
-    let val_logits: Vec<Vec<f32>> = w.logits(&val_set).outer_iter().map(|r| r.to_vec()).collect();
-    let known: Vec<usize> = (0..val_labels.len()).filter(|&i| val_labels[i].is_some()).collect();
+    tracing::info!(
+        iterations = w.iterations,
+        seconds = start.elapsed().as_secs_f32(),
+        "head fitted"
+    );
+    let val_logits: Vec<Vec<f32>> = w
+        .logits(&val_set)
+        .outer_iter()
+        .map(|r| r.to_vec())
+        .collect();
+    let known: Vec<usize> = (0..val_labels.len())
+        .filter(|&i| val_labels[i].is_some())
+        .collect();
     let known_logits: Vec<Vec<f32>> = known.iter().map(|&i| val_logits[i].clone()).collect();
     let known_labels: Vec<usize> = known.iter().filter_map(|&i| val_labels[i]).collect();
     let temperature = calibrate::fit_temperature(&known_logits, &known_labels);
@@ -367,7 +377,11 @@ pub fn fit_head_validated(
             .zip(val_labels)
             .map(|(p, &y)| {
                 let t = top(p);
-                let hit = if is_oos(y) { Some(t) == oos } else { Some(t) == y };
+                let hit = if is_oos(y) {
+                    Some(t) == oos
+                } else {
+                    Some(t) == y
+                };
                 (t, p[t], hit)
             })
             .collect();
@@ -375,13 +389,21 @@ pub fn fit_head_validated(
         thresholds.fallback = calibrate::balanced_fallback(&rows, &out_scope, oos);
     }
     let rejected = |p: &Vec<f32>| Some(top(p)) == oos || p[top(p)] < thresholds.fallback;
-    let in_scope: Vec<usize> = (0..val_labels.len()).filter(|&i| !is_oos(val_labels[i])).collect();
-    let out_scope: Vec<usize> = (0..val_labels.len()).filter(|&i| is_oos(val_labels[i])).collect();
+    let in_scope: Vec<usize> = (0..val_labels.len())
+        .filter(|&i| !is_oos(val_labels[i]))
+        .collect();
+    let out_scope: Vec<usize> = (0..val_labels.len())
+        .filter(|&i| is_oos(val_labels[i]))
+        .collect();
     let rate = |idx: &[usize]| {
         idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
     };
     let raw_probs: Vec<Vec<f32>> = known.iter().map(|&i| softmax(&val_logits[i])).collect();
-    let correct: Vec<bool> = known_probs.iter().zip(&known_labels).map(|(p, &y)| top(p) == y).collect();
+    let correct: Vec<bool> = known_probs
+        .iter()
+        .zip(&known_labels)
+        .map(|(p, &y)| top(p) == y)
+        .collect();
     let conf_raw: Vec<f32> = raw_probs.iter().map(|p| p[top(p)]).collect();
     let conf: Vec<f32> = known_probs.iter().map(|p| p[top(p)]).collect();
     let head = HeadWeights {
@@ -403,7 +425,11 @@ pub fn fit_head_validated(
         oof_ece_before: calibrate::expected_calibration_error(&conf_raw, &correct, 15),
         oof_ece_after: calibrate::expected_calibration_error(&conf, &correct, 15),
         oof_in_scope_rejected: rate(&in_scope),
-        oof_out_of_scope_recall: if out_scope.is_empty() { 0.0 } else { rate(&out_scope) },
+        oof_out_of_scope_recall: if out_scope.is_empty() {
+            0.0
+        } else {
+            rate(&out_scope)
+        },
         seconds: start.elapsed().as_secs_f32(),
     };
     Ok(TrainedModel {
