@@ -103,6 +103,7 @@ fn stages(c: &mut Criterion) {
     let batch: Vec<&str> = corpus().into_iter().take(32).collect();
     let mut g = c.benchmark_group("parse_batch");
     g.throughput(Throughput::Elements(batch.len() as u64));
+    g.sample_size(10);
     g.bench_function("mixed_32", |b| {
         b.iter(|| parser.parse_batch(black_box(&batch)).unwrap())
     });

@@ -79,13 +79,13 @@ def latency(samples_s):
     }
 
 
-def balanced_threshold(top_label, top_prob, gold, oos_index=None):
+def balanced_threshold(top_label, top_prob, gold, balanced=True):
     """Fallback threshold maximizing in-scope accuracy + out-of-scope recall (as
     nlu::train::calibrate::balanced_fallback). top_label: predicted label strings."""
     cands = sorted(set([0.0] + list(top_prob)))
     best = (-1.0, 0.0)
-    n_in = max(sum(g != OOS for g in gold), 1)
-    n_out = max(sum(g == OOS for g in gold), 1)
+    n_in = max(sum(g != OOS for g in gold), 1) if balanced else 1
+    n_out = max(sum(g == OOS for g in gold), 1) if balanced else 1
     # sweep: sort rows by probability
     rows = sorted(zip(top_prob, top_label, gold))
     acc = sum(1 for p, l, g in rows if g != OOS and l == g)

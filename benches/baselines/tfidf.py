@@ -40,7 +40,9 @@ def run(dataset, path, mode):
     if val and any(l == common.OOS for _, l in val):
         vp = clf.predict_proba([t for t, _ in val])
         vt = [classes[i] for i in vp.argmax(1)]
-        policies["fallback"] = common.balanced_threshold(vt, list(vp.max(1)), [l for _, l in val])
+        vg = [l for _, l in val]
+        policies["fallback"] = common.balanced_threshold(vt, list(vp.max(1)), vg)
+        policies["fallback_val_accuracy"] = common.balanced_threshold(vt, list(vp.max(1)), vg, balanced=False)
     res["scores"] = {}
     for name, t in policies.items():
         pred = [common.OOS if p < t else l for l, p in zip(top_label, top_p)]

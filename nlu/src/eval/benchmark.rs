@@ -42,7 +42,10 @@ pub struct BenchmarkOptions {
 /// Scores of the test split under one decision policy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyScores {
-    /// `argmax` (top label, no rejection), or `fallback` (the calibrated threshold).
+    /// `argmax` (top label, no rejection), `fallback` (the threshold chosen with the model:
+    /// balanced in-scope accuracy + out-of-scope recall on validation where it has
+    /// out-of-scope rows), or `fallback_val_accuracy` (the threshold maximizing plain
+    /// validation accuracy).
     pub policy: String,
     pub fallback: f32,
     /// Accuracy over all test items (an out-of-scope item is right when rejected).
@@ -54,6 +57,8 @@ pub struct PolicyScores {
     pub in_scope_rejected: f32,
     pub macro_f1: f32,
     pub expected_calibration_error: f32,
+    /// The most frequent (expected, got, count) errors under this policy.
+    pub confusions: Vec<(String, String, usize)>,
 }
 
 /// One trained and scored head.
@@ -231,14 +236,35 @@ fn run_one(
             head.probabilities(emb, &embedded.test.tokens[i])
         })
         .collect::<Result<_>>()?;
-    let oos = index(OUT_OF_SCOPE);
     let gold: Vec<&str> = splits.test.iter().map(|e| e.label.as_str()).collect();
     let has_oos = gold.contains(&OUT_OF_SCOPE);
+    let oos = index(OUT_OF_SCOPE);
     let argmax = Thresholds {
         fallback: 0.0,
         ambiguity_margin: model.thresholds.ambiguity_margin,
     };
     let mut policies = vec![("fallback", model.thresholds), ("argmax", argmax)];
+    // where validation has out-of-scope rows, also the threshold maximizing plain accuracy on
+    // them (the conservative operating point, closer to the literature's)
+    let val_oos: Vec<bool> = splits.val.iter().map(|e| e.label == OUT_OF_SCOPE).collect();
+    if val_oos.iter().any(|&o| o) {
+        let rows: Vec<(usize, f32, bool)> = (0..splits.val.len())
+            .map(|i| {
+                let emb = embedded.val.embeddings.row(i);
+                let emb = emb
+                    .as_slice()
+                    .ok_or_else(|| NluError::Training("embedding row not contiguous".into()))?;
+                let p = head.probabilities(emb, &embedded.val.tokens[i])?;
+                let top = crate::train::logreg::argmax(&p).unwrap_or(0);
+                Ok((top, p[top], label_names[top] == splits.val[i].label))
+            })
+            .collect::<Result<_>>()?;
+        let t = Thresholds {
+            fallback: calibrate::accuracy_fallback(&rows, &val_oos, oos),
+            ambiguity_margin: model.thresholds.ambiguity_margin,
+        };
+        policies.push(("fallback_val_accuracy", t));
+    }
     if !has_oos {
         // the literature's accuracy on closed-set benchmarks is the argmax's
         policies.reverse();
@@ -248,7 +274,7 @@ fn run_one(
     for (k, (policy, t)) in policies.iter().enumerate() {
         let (m, in_scope, pairs) = score(&probs, &gold, &label_names, oos, *t);
         if k == 0 {
-            confusions = pairs.into_iter().take(25).collect();
+            confusions = pairs.iter().take(25).cloned().collect();
         }
         scores.push(PolicyScores {
             policy: policy.to_string(),
@@ -259,6 +285,7 @@ fn run_one(
             in_scope_rejected: m.in_scope_rejected,
             macro_f1: m.macro_f1,
             expected_calibration_error: m.expected_calibration_error,
+            confusions: pairs.into_iter().take(15).collect(),
         });
     }
     // reliability of the top-1 probability

@@ -275,7 +275,7 @@ pub fn confusion_pairs<T: Ord + Clone>(
         }
     }
     let mut out: Vec<(T, T, usize)> = confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect();
-    out.sort_by(|a, b| b.2.cmp(&a.2));
+    out.sort_by_key(|c| std::cmp::Reverse(c.2));
     out
 }
 

@@ -185,8 +185,34 @@ pub fn balanced_fallback(
     out_scope: &[bool],
     oos: Option<usize>,
 ) -> f32 {
-    let n_in = out_scope.iter().filter(|&&o| !o).count().max(1) as f32;
-    let n_out = out_scope.iter().filter(|&&o| o).count().max(1) as f32;
+    fallback_maximizing(rows, out_scope, oos, true)
+}
+
+/// The fallback threshold that maximizes plain accuracy over held-out rows, in-scope and
+/// out-of-scope counted alike (a rejected out-of-scope row is right, a rejected in-scope row
+/// wrong): the conservative operating point when out-of-scope rows are few.
+pub fn accuracy_fallback(
+    rows: &[(usize, f32, bool)],
+    out_scope: &[bool],
+    oos: Option<usize>,
+) -> f32 {
+    fallback_maximizing(rows, out_scope, oos, false)
+}
+
+fn fallback_maximizing(
+    rows: &[(usize, f32, bool)],
+    out_scope: &[bool],
+    oos: Option<usize>,
+    balanced: bool,
+) -> f32 {
+    let (n_in, n_out) = if balanced {
+        (
+            out_scope.iter().filter(|&&o| !o).count().max(1) as f32,
+            out_scope.iter().filter(|&&o| o).count().max(1) as f32,
+        )
+    } else {
+        (1.0, 1.0)
+    };
     let mut candidates: Vec<f32> = rows.iter().map(|r| r.1).collect();
     candidates.push(0.0);
     candidates.sort_by(|a, b| a.total_cmp(b));
@@ -291,6 +317,11 @@ mod tests {
             .map(|(&(c, p, r), &o)| if o { (2, 0.9, true) } else { (c, p, r) })
             .collect();
         assert_eq!(balanced_fallback(&rows, &out, Some(2)), 0.0);
+        // plain accuracy: 30 in-scope rows outweigh 10 out-of-scope ones
+        let rows = vec![(0, 0.5, true), (0, 0.5, true), (1, 0.4, false)];
+        let out = vec![false, false, true];
+        let t = accuracy_fallback(&rows, &out, None);
+        assert!(t > 0.4 && t < 0.5, "{t}");
     }
 
     #[test]

@@ -82,7 +82,8 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
         .unwrap_or(1)
         .min(n.max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Result<Vec<(usize, Vec<i64>, Vec<f32>)>>> = std::thread::scope(|scope| {
+    type Rows = Vec<(usize, Vec<i64>, Vec<f32>)>;
+    let results: Vec<Result<Rows>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
