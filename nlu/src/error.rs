@@ -45,6 +45,14 @@ pub enum NluError {
         reason: String,
     },
 
+    /// A public benchmark dataset (CLINC150, SNIPS, Banking77) is malformed.
+    #[error("{path}{}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Dataset {
+        path: PathBuf,
+        line: Option<usize>,
+        reason: String,
+    },
+
     /// Training could not produce a model.
     #[error("training failed: {0}")]
     Training(String),

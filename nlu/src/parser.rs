@@ -175,71 +175,119 @@ fn apply_entities(result: &mut ParseResult, extraction: Extraction) {
     });
 }
 
+/// The fallback policy over any label set, by label index: what [`decide`] applies to the
+/// contract's intents, and the benchmarks to public datasets' labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Label indices, most probable first (ties keep label order).
+    pub ranking: Vec<usize>,
+    /// The label the decision reports: the out-of-scope label when `outcome` is
+    /// [`Outcome::OutOfScope`] and the model has one, else the top label.
+    pub label: Option<usize>,
+    pub outcome: Outcome,
+    /// Confidence of the outcome: the top probability, or for a fallback rejection
+    /// `1 - top` (the chance that the best guess is wrong).
+    pub confidence: f32,
+    /// For [`Outcome::Clarify`]: the in-scope labels within the margin of the top, at most 3.
+    pub options: Vec<usize>,
+}
+
+/// Applies the fallback policy to calibrated probabilities: `out_of_scope` when the
+/// out-of-scope label `oos` wins or the top probability is under the fallback threshold,
+/// `clarify` when the top two in-scope labels are closer than the ambiguity margin, else
+/// `understood`. With `oos = None`, a rejection reports no label (`label: None`).
+pub fn decide_labels(probs: &[f32], oos: Option<usize>, thresholds: Thresholds) -> Decision {
+    let mut ranking: Vec<usize> = (0..probs.len()).collect();
+    ranking.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    let top = ranking[0];
+    let p_top = probs[top];
+    let in_scope = |i: &&usize| Some(**i) != oos;
+    if Some(top) == oos {
+        return Decision {
+            ranking,
+            label: oos,
+            outcome: Outcome::OutOfScope,
+            confidence: p_top,
+            options: Vec::new(),
+        };
+    }
+    if p_top < thresholds.fallback {
+        return Decision {
+            ranking,
+            label: oos,
+            outcome: Outcome::OutOfScope,
+            confidence: 1.0 - p_top,
+            options: Vec::new(),
+        };
+    }
+    let second = ranking.iter().skip(1).find(in_scope).copied();
+    if second.is_some_and(|s| p_top - probs[s] < thresholds.ambiguity_margin) {
+        let options: Vec<usize> = ranking
+            .iter()
+            .filter(in_scope)
+            .filter(|&&i| p_top - probs[i] < thresholds.ambiguity_margin)
+            .take(3)
+            .copied()
+            .collect();
+        return Decision {
+            ranking,
+            label: Some(top),
+            outcome: Outcome::Clarify,
+            confidence: p_top,
+            options,
+        };
+    }
+    Decision {
+        ranking,
+        label: Some(top),
+        outcome: Outcome::Understood,
+        confidence: p_top,
+        options: Vec::new(),
+    }
+}
+
 /// Turns calibrated probabilities into the contract's result: `out_of_scope` when that class
 /// wins or the top probability is under the fallback threshold, `clarify` when the top two
-/// in-scope intents are closer than the ambiguity margin, else `understood`.
+/// in-scope intents are closer than the ambiguity margin, else `understood`
+/// (see [`decide_labels`]).
 pub fn decide(
     intents: &[IntentName],
     thresholds: Thresholds,
     text: &str,
     probs: &[f32],
 ) -> ParseResult {
-    let mut ranking: Vec<IntentScore> = intents
+    let oos = intents.iter().position(|&i| i == IntentName::OutOfScope);
+    let d = decide_labels(probs, oos, thresholds);
+    let ranking: Vec<IntentScore> = d
+        .ranking
         .iter()
-        .zip(probs)
-        .map(|(&name, &confidence)| IntentScore { name, confidence })
+        .map(|&i| IntentScore {
+            name: intents[i],
+            confidence: probs[i],
+        })
         .collect();
-    ranking.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    let top = ranking[0].clone();
-    let second_in_scope = ranking
-        .iter()
-        .skip(1)
-        .find(|s| s.name != IntentName::OutOfScope)
-        .cloned();
-    let (intent, outcome, clarification) = if top.name == IntentName::OutOfScope {
-        (top.clone(), Outcome::OutOfScope, None)
-    } else if top.confidence < thresholds.fallback {
-        // not confident enough: the chance that the best guess is wrong
-        let confidence = 1.0 - top.confidence;
-        (
-            IntentScore {
-                name: IntentName::OutOfScope,
-                confidence,
-            },
-            Outcome::OutOfScope,
-            None,
-        )
-    } else if second_in_scope
-        .is_some_and(|s| top.confidence - s.confidence < thresholds.ambiguity_margin)
-    {
-        let options = ranking
+    let intent = IntentScore {
+        name: d.label.map_or(IntentName::OutOfScope, |i| intents[i]),
+        confidence: d.confidence,
+    };
+    let clarification = (d.outcome == Outcome::Clarify).then(|| Clarification {
+        reason: ClarifyReason::AmbiguousIntent,
+        options: d
+            .options
             .iter()
-            .filter(|s| s.name != IntentName::OutOfScope)
-            .filter(|s| top.confidence - s.confidence < thresholds.ambiguity_margin)
-            .take(3)
-            .map(|s| ClarifyOption {
-                intent: s.name,
-                label: s.name.label().to_string(),
+            .map(|&i| ClarifyOption {
+                intent: intents[i],
+                label: intents[i].label().to_string(),
                 entity: None,
             })
-            .collect::<Vec<_>>();
-        (
-            top.clone(),
-            Outcome::Clarify,
-            Some(Clarification {
-                reason: ClarifyReason::AmbiguousIntent,
-                options,
-            }),
-        )
-    } else {
-        (top.clone(), Outcome::Understood, None)
-    };
+            .collect(),
+    });
     ParseResult {
         text: text.to_string(),
         intent,
         intent_ranking: ranking,
         entities: Vec::new(),
-        outcome,
+        outcome: d.outcome,
         clarification,
     }
 }
@@ -366,6 +414,32 @@ mod tests {
         // an out-of-scope runner-up never makes a clarification
         let r = decide(&INTENTS, T, "x", &[0.5, 0.02, 0.02, 0.46]);
         assert_eq!(r.outcome, Outcome::Understood);
+    }
+
+    #[test]
+    fn generic_labels_without_out_of_scope_class() {
+        let d = decide_labels(&[0.2, 0.7, 0.1], None, T);
+        assert_eq!((d.label, d.outcome), (Some(1), Outcome::Understood));
+        assert_eq!(d.ranking, vec![1, 0, 2]);
+        let d = decide_labels(&[0.3, 0.4, 0.3], None, T);
+        assert_eq!((d.label, d.outcome), (None, Outcome::OutOfScope));
+        assert!((d.confidence - 0.6).abs() < 1e-6);
+        let d = decide_labels(&[0.47, 0.53, 0.0], None, T);
+        assert_eq!(d.outcome, Outcome::Clarify);
+        assert_eq!(d.options, vec![1, 0]);
+    }
+
+    #[test]
+    fn generic_labels_without_out_of_scope_class() {
+        let d = decide_labels(&[0.2, 0.7, 0.1], None, T);
+        assert_eq!((d.label, d.outcome), (Some(1), Outcome::Understood));
+        assert_eq!(d.ranking, vec![1, 0, 2]);
+        let d = decide_labels(&[0.3, 0.4, 0.3], None, T);
+        assert_eq!((d.label, d.outcome), (None, Outcome::OutOfScope));
+        assert!((d.confidence - 0.6).abs() < 1e-6);
+        let d = decide_labels(&[0.47, 0.53, 0.0], None, T);
+        assert_eq!(d.outcome, Outcome::Clarify);
+        assert_eq!(d.options, vec![1, 0]);
     }
 
     #[test]

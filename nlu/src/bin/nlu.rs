@@ -50,6 +50,62 @@ enum Command {
         #[arg(long, default_value_t = TrainOptions::default().buckets)]
         buckets: usize,
     },
+    /// Measure speed and size: load time, latency percentiles, overhead over a bare model
+    /// run, throughput and peak memory.
+    Bench {
+        /// Model directory (default: the committed models/ops-intents).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Corpus, one text a line (default: benches/corpus.txt).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Threads for the throughput run (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Passes over the corpus for the latency runs.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Passes over the corpus for the throughput run.
+        #[arg(long, default_value_t = 5)]
+        throughput_rounds: usize,
+        /// Skip the comparison with a bare ONNX Runtime session.
+        #[arg(long)]
+        no_bare: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train on a public benchmark's training split, calibrate on its validation split and
+    /// report on its test split.
+    Benchmark {
+        /// clinc150, snips or banking77.
+        #[arg(long)]
+        dataset: nlu::eval::datasets::Dataset,
+        /// The dataset's folder (default: ../shared/datasets/<folder> from the repository).
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// CLINC150: out-of-scope as a trained `class`, by confidence `threshold`, or both.
+        #[arg(long, value_enum, default_value = "both")]
+        oos_mode: OosArg,
+        /// Keep the trained model directories under this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Encoder directory (default: models/multilingual-e5-small).
+        #[arg(long)]
+        encoder: Option<PathBuf>,
+        /// Most L-BFGS iterations.
+        #[arg(long, default_value_t = TrainOptions::default().max_iter)]
+        max_iter: usize,
+        /// L2 penalty of the logistic regression.
+        #[arg(long, default_value_t = TrainOptions::default().l2)]
+        l2: f32,
+        /// Folds for calibration on datasets without a validation split (Banking77).
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate a model on a JSONL file of cases.
     Eval {
         /// JSONL file of evaluation cases (the contract's format).
@@ -132,6 +188,23 @@ fn zone_of_offset(seconds: i32) -> Tz {
     name.parse().unwrap_or(chrono_tz::UTC)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OosArg {
+    Class,
+    Threshold,
+    Both,
+}
+
+fn encoder_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
+    match arg {
+        Some(e) => Ok(e),
+        None => model_dir(None)?
+            .parent()
+            .map(|p| p.join("multilingual-e5-small"))
+            .context("cannot locate models/multilingual-e5-small; pass --encoder"),
+    }
+}
+
 fn model_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
     match arg {
         Some(p) => Ok(p),
@@ -191,13 +264,7 @@ fn run(cli: Cli) -> Result<()> {
             folds,
             buckets,
         } => {
-            let encoder = match encoder {
-                Some(e) => e,
-                None => model_dir(None)?
-                    .parent()
-                    .map(|p| p.join("multilingual-e5-small"))
-                    .context("cannot locate models/multilingual-e5-small; pass --encoder")?,
-            };
+            let encoder = encoder_dir(encoder)?;
             let options = TrainOptions {
                 l2,
                 folds,
@@ -226,6 +293,79 @@ fn run(cli: Cli) -> Result<()> {
                 "thresholds: fallback {:.3}, ambiguity margin {:.3}",
                 model.thresholds.fallback, model.thresholds.ambiguity_margin
             );
+        }
+        Command::Bench {
+            model,
+            corpus,
+            threads,
+            rounds,
+            throughput_rounds,
+            no_bare,
+            json,
+        } => {
+            let corpus = match corpus {
+                Some(c) => c,
+                None => nlu::bench::default_corpus()?,
+            };
+            let options = nlu::bench::BenchOptions {
+                model_dir: model_dir(model)?,
+                corpus: nlu::bench::read_corpus(&corpus)?,
+                threads: threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                rounds,
+                warmup: 1,
+                throughput_rounds,
+                bare: !no_bare,
+            };
+            let report = nlu::bench::run(&options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+        }
+        Command::Benchmark {
+            dataset,
+            path,
+            oos_mode,
+            out,
+            encoder,
+            max_iter,
+            l2,
+            folds,
+            json,
+        } => {
+            use nlu::eval::datasets::{default_datasets_dir, OosMode};
+            let path = match path {
+                Some(p) => p,
+                None => default_datasets_dir()
+                    .map(|d| d.join(dataset.default_folder()))
+                    .context("cannot find shared/datasets beside the repository; pass --path")?,
+            };
+            let options = nlu::eval::benchmark::BenchmarkOptions {
+                dataset,
+                path,
+                oos_modes: match oos_mode {
+                    OosArg::Class => vec![OosMode::Class],
+                    OosArg::Threshold => vec![OosMode::Threshold],
+                    OosArg::Both => vec![OosMode::Class, OosMode::Threshold],
+                },
+                encoder: encoder_dir(encoder)?,
+                out,
+                train: TrainOptions {
+                    max_iter,
+                    l2,
+                    progress: !json || std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                    ..Default::default()
+                },
+                folds_without_val: folds,
+            };
+            let report = nlu::eval::benchmark::run(&options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
         }
         Command::Eval {
             cases,

@@ -6,6 +6,9 @@
 //! each overall and per language; plus the share of in-scope cases sent to out-of-scope,
 //! the expected calibration error, and the most confused intent pairs.
 
+pub mod benchmark;
+pub mod datasets;
+
 use crate::error::{NluError, Result};
 use crate::result::{EntityKind, IntentName, Outcome, ParseResult};
 use crate::train::calibrate;
@@ -214,32 +217,110 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
     (tp, missing, extra)
 }
 
-fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
-    let n = cases.len();
+/// One prediction over string labels, as scored by [`intent_metrics`]: the contract's
+/// cases and the public benchmarks share this scoring.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored<'a> {
+    /// The gold label.
+    pub expected: &'a str,
+    /// The reported label (the out-of-scope label whenever the outcome is `out_of_scope`).
+    pub got: &'a str,
+    pub outcome: Outcome,
+    /// Confidence of the reported outcome.
+    pub confidence: f32,
+}
+
+/// Intent metrics over a list of [`Scored`] predictions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IntentMetrics {
+    pub cases: usize,
+    pub intent_accuracy: f32,
+    pub macro_f1: f32,
+    /// Precision and recall of the out-of-scope label.
+    pub out_of_scope: Prf,
+    /// Share of in-scope items whose outcome was `out_of_scope`.
+    pub in_scope_rejected: f32,
+    /// Share of items whose outcome was `clarify`.
+    pub clarify_rate: f32,
+    pub expected_calibration_error: f32,
+    pub per_intent: BTreeMap<String, Prf>,
+}
+
+/// Accuracy, macro F1, out-of-scope precision/recall, rejection and clarification rates and
+/// calibration error of `items`; `oos_label` names the out-of-scope label.
+pub fn intent_metrics(items: &[Scored<'_>], oos_label: &str) -> IntentMetrics {
+    let n = items.len();
     let mut right = 0;
-    let mut per_intent: BTreeMap<IntentName, (usize, usize, usize)> = BTreeMap::new();
-    let (mut ent_tp, mut ent_fp, mut ent_fn) = (0, 0, 0);
+    let mut counts: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let (mut in_scope, mut rejected, mut clarify) = (0, 0, 0);
-    let mut conf = Vec::new();
-    let mut correct = Vec::new();
-    for (case, r) in cases.iter().zip(results) {
-        let got = reported(r);
-        let ok = got == case.intent;
+    let mut conf = Vec::with_capacity(n);
+    let mut correct = Vec::with_capacity(n);
+    for s in items {
+        let ok = s.got == s.expected;
         right += usize::from(ok);
-        conf.push(r.intent.confidence);
+        conf.push(s.confidence);
         correct.push(ok);
-        let e = per_intent.entry(case.intent).or_default();
+        let e = counts.entry(s.expected).or_default();
         if ok {
             e.0 += 1;
         } else {
             e.2 += 1;
-            per_intent.entry(got).or_default().1 += 1;
+            counts.entry(s.got).or_default().1 += 1;
         }
-        if case.intent != IntentName::OutOfScope {
+        if s.expected != oos_label {
             in_scope += 1;
-            rejected += usize::from(r.outcome == Outcome::OutOfScope);
+            rejected += usize::from(s.outcome == Outcome::OutOfScope);
         }
-        clarify += usize::from(r.outcome == Outcome::Clarify);
+        clarify += usize::from(s.outcome == Outcome::Clarify);
+    }
+    let per_intent: BTreeMap<String, Prf> = counts
+        .into_iter()
+        .map(|(k, (tp, fp, fn_))| (k.to_string(), Prf::from_counts(tp, fp, fn_)))
+        .collect();
+    let with_support: Vec<&Prf> = per_intent.values().filter(|p| p.support > 0).collect();
+    let macro_f1 =
+        with_support.iter().map(|p| p.f1).sum::<f32>() / with_support.len().max(1) as f32;
+    IntentMetrics {
+        cases: n,
+        intent_accuracy: right as f32 / n.max(1) as f32,
+        macro_f1,
+        out_of_scope: per_intent.get(oos_label).copied().unwrap_or_default(),
+        in_scope_rejected: rejected as f32 / in_scope.max(1) as f32,
+        clarify_rate: clarify as f32 / n.max(1) as f32,
+        expected_calibration_error: calibrate::expected_calibration_error(&conf, &correct, 15),
+        per_intent,
+    }
+}
+
+/// (expected, got, count) of the wrong predictions, most frequent first.
+pub fn confusion_pairs<T: Ord + Clone>(
+    pairs: impl IntoIterator<Item = (T, T)>,
+) -> Vec<(T, T, usize)> {
+    let mut confusion: BTreeMap<(T, T), usize> = BTreeMap::new();
+    for (a, b) in pairs {
+        if a != b {
+            *confusion.entry((a, b)).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(T, T, usize)> = confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.2));
+    out
+}
+
+fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
+    let scored: Vec<Scored<'_>> = cases
+        .iter()
+        .zip(results)
+        .map(|(case, r)| Scored {
+            expected: case.intent.as_str(),
+            got: reported(r).as_str(),
+            outcome: r.outcome,
+            confidence: r.intent.confidence,
+        })
+        .collect();
+    let m = intent_metrics(&scored, IntentName::OutOfScope.as_str());
+    let (mut ent_tp, mut ent_fp, mut ent_fn) = (0, 0, 0);
+    for (case, r) in cases.iter().zip(results) {
         if case.intent.is_job_intent() {
             let (tp, missing, extra) = entity_pairs(case, r);
             ent_tp += tp;
@@ -247,26 +328,16 @@ fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
             ent_fp += extra.len();
         }
     }
-    let per_intent: BTreeMap<String, Prf> = per_intent
-        .into_iter()
-        .map(|(k, (tp, fp, fn_))| (k.to_string(), Prf::from_counts(tp, fp, fn_)))
-        .collect();
-    let with_support: Vec<&Prf> = per_intent.values().filter(|p| p.support > 0).collect();
-    let macro_f1 =
-        with_support.iter().map(|p| p.f1).sum::<f32>() / with_support.len().max(1) as f32;
     Metrics {
-        cases: n,
-        intent_accuracy: right as f32 / n.max(1) as f32,
-        macro_f1,
-        out_of_scope: per_intent
-            .get(IntentName::OutOfScope.as_str())
-            .copied()
-            .unwrap_or_default(),
-        in_scope_rejected: rejected as f32 / in_scope.max(1) as f32,
-        clarify_rate: clarify as f32 / n.max(1) as f32,
+        cases: m.cases,
+        intent_accuracy: m.intent_accuracy,
+        macro_f1: m.macro_f1,
+        out_of_scope: m.out_of_scope,
+        in_scope_rejected: m.in_scope_rejected,
+        clarify_rate: m.clarify_rate,
         entities: Prf::from_counts(ent_tp, ent_fp, ent_fn),
-        expected_calibration_error: calibrate::expected_calibration_error(&conf, &correct, 15),
-        per_intent,
+        expected_calibration_error: m.expected_calibration_error,
+        per_intent: m.per_intent,
     }
 }
 
@@ -287,7 +358,6 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
         let r: Vec<&ParseResult> = idx.iter().map(|&i| &results[i]).collect();
         per_language.insert(lang, metrics(&c, &r));
     }
-    let mut confusion: BTreeMap<(IntentName, IntentName), usize> = BTreeMap::new();
     let mut misses = Vec::new();
     for (case, r) in cases.iter().zip(results) {
         let got = reported(r);
@@ -296,9 +366,6 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
         } else {
             (0, Vec::new(), Vec::new())
         };
-        if got != case.intent {
-            *confusion.entry((case.intent, got)).or_default() += 1;
-        }
         if got != case.intent || !missing.is_empty() || !extra.is_empty() {
             misses.push(Miss {
                 text: case.text.clone(),
@@ -312,9 +379,12 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
             });
         }
     }
-    let mut confusions: Vec<(IntentName, IntentName, usize)> =
-        confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect();
-    confusions.sort_by_key(|c| std::cmp::Reverse(c.2));
+    let confusions = confusion_pairs(
+        cases
+            .iter()
+            .zip(results)
+            .map(|(c, r)| (c.intent, reported(r))),
+    );
     let conf: Vec<f32> = results.iter().map(|r| r.intent.confidence).collect();
     let correct: Vec<bool> = cases
         .iter()

@@ -171,6 +171,106 @@ pub fn choose_thresholds(
     }
 }
 
+/// The fallback threshold that maximizes in-scope accuracy plus out-of-scope recall on
+/// held-out rows that include out-of-scope queries (the "oos-threshold" setting of
+/// Larson et al. 2019, with validation in-scope and out-of-scope rows weighted equally).
+///
+/// Each row is `(top class, top probability, top class is right)`, where "right" for an
+/// out-of-scope row means its top class is the out-of-scope class `oos`; `out_scope[i]` says
+/// whether row `i` is out of scope. A row is rejected when its top class is `oos` or its top
+/// probability is under the threshold. Candidates are the rows' top probabilities; ties go
+/// to the lowest threshold.
+pub fn balanced_fallback(
+    rows: &[(usize, f32, bool)],
+    out_scope: &[bool],
+    oos: Option<usize>,
+) -> f32 {
+    fallback_maximizing(rows, out_scope, oos, true)
+}
+
+/// The fallback threshold that maximizes plain accuracy over held-out rows, in-scope and
+/// out-of-scope counted alike (a rejected out-of-scope row is right, a rejected in-scope row
+/// wrong): the conservative operating point when out-of-scope rows are few.
+pub fn accuracy_fallback(
+    rows: &[(usize, f32, bool)],
+    out_scope: &[bool],
+    oos: Option<usize>,
+) -> f32 {
+    fallback_maximizing(rows, out_scope, oos, false)
+}
+
+fn fallback_maximizing(
+    rows: &[(usize, f32, bool)],
+    out_scope: &[bool],
+    oos: Option<usize>,
+    balanced: bool,
+) -> f32 {
+    let (n_in, n_out) = if balanced {
+        (
+            out_scope.iter().filter(|&&o| !o).count().max(1) as f32,
+            out_scope.iter().filter(|&&o| o).count().max(1) as f32,
+        )
+    } else {
+        (1.0, 1.0)
+    };
+    let mut candidates: Vec<f32> = rows.iter().map(|r| r.1).collect();
+    candidates.push(0.0);
+    candidates.sort_by(|a, b| a.total_cmp(b));
+    candidates.dedup();
+    let score = |t: f32| {
+        let (mut acc, mut rec) = (0usize, 0usize);
+        for (&(top, p, right), &o) in rows.iter().zip(out_scope) {
+            let rejected = Some(top) == oos || p < t;
+            if o {
+                rec += usize::from(rejected);
+            } else {
+                acc += usize::from(right && !rejected);
+            }
+        }
+        acc as f32 / n_in + rec as f32 / n_out
+    };
+    // the score only changes at candidate values; evaluate each (O(n²) would be slow for
+    // thousands of rows, so sort once and sweep)
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[a].1.total_cmp(&rows[b].1));
+    let base_acc = rows
+        .iter()
+        .zip(out_scope)
+        .filter(|(r, &o)| !o && r.2 && Some(r.0) != oos)
+        .count();
+    let base_rec = rows
+        .iter()
+        .zip(out_scope)
+        .filter(|(r, &o)| o && Some(r.0) == oos)
+        .count();
+    let (mut acc, mut rec) = (base_acc as f32, base_rec as f32);
+    let mut best = (acc / n_in + rec / n_out, 0.0f32);
+    let mut k = 0;
+    // raising the threshold just above rows[order[k]].1 rejects that row
+    while k < order.len() {
+        let t = rows[order[k]].1;
+        while k < order.len() && rows[order[k]].1 <= t {
+            let (top, _, right) = rows[order[k]];
+            if Some(top) != oos {
+                if out_scope[order[k]] {
+                    rec += 1.0;
+                } else if right {
+                    acc -= 1.0;
+                }
+            }
+            k += 1;
+        }
+        let next = order.get(k).map_or(t + 1e-6, |&i| rows[i].1);
+        let threshold = (t + next) / 2.0;
+        let s = acc / n_in + rec / n_out;
+        if s > best.0 + 1e-9 {
+            best = (s, threshold);
+        }
+    }
+    debug_assert!((score(best.1) - best.0).abs() < 1e-3);
+    best.1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +293,35 @@ mod tests {
         let conf = vec![0.99; 4];
         let e = expected_calibration_error(&conf, &[true, false, false, false], 10);
         assert!((e - 0.74).abs() < 1e-4, "{e}");
+    }
+
+    #[test]
+    fn balanced_fallback_separates_in_and_out_of_scope() {
+        // in-scope rows are confident (0.6..0.9), out-of-scope rows are not (0.2..0.5)
+        let mut rows = Vec::new();
+        let mut out = Vec::new();
+        for i in 0..30 {
+            rows.push((0, 0.6 + i as f32 / 100.0, true));
+            out.push(false);
+        }
+        for i in 0..10 {
+            rows.push((1, 0.2 + i as f32 / 33.0, false));
+            out.push(true);
+        }
+        let t = balanced_fallback(&rows, &out, None);
+        assert!(t > 0.48 && t <= 0.6, "{t}");
+        // with an out-of-scope class that already catches them, no threshold is needed
+        let rows: Vec<_> = rows
+            .iter()
+            .zip(&out)
+            .map(|(&(c, p, r), &o)| if o { (2, 0.9, true) } else { (c, p, r) })
+            .collect();
+        assert_eq!(balanced_fallback(&rows, &out, Some(2)), 0.0);
+        // plain accuracy: 30 in-scope rows outweigh 10 out-of-scope ones
+        let rows = vec![(0, 0.5, true), (0, 0.5, true), (1, 0.4, false)];
+        let out = vec![false, false, true];
+        let t = accuracy_fallback(&rows, &out, None);
+        assert!(t > 0.4 && t < 0.5, "{t}");
     }
 
     #[test]

@@ -243,6 +243,174 @@ pub fn fit_head(
     })
 }
 
+/// Fits a head on `train` and calibrates it on an explicit validation split, for datasets
+/// that come with one (the public benchmarks): one fit on all training rows, then the
+/// temperature and thresholds are chosen on the validation rows' predictions.
+///
+/// `val_labels[i]` is the class of validation row `i`, or `None` for a row outside the
+/// model's labels (an out-of-scope query when the model has no out-of-scope class). The
+/// temperature is fitted on the rows with a class. When the validation split holds
+/// out-of-scope rows (of the class `out_of_scope`, or `None`), the fallback threshold is the
+/// one that maximizes in-scope accuracy plus out-of-scope recall on them
+/// ([`calibrate::balanced_fallback`]); otherwise it follows `options.targets`.
+/// The summary's `oof_*` fields then describe the validation split, and `folds` is 0.
+pub fn fit_head_validated(
+    train: &Embedded,
+    labels: &[usize],
+    label_names: &[String],
+    val: &Embedded,
+    val_labels: &[Option<usize>],
+    options: &TrainOptions,
+) -> Result<TrainedModel> {
+    let start = Instant::now();
+    let classes = label_names.len();
+    let n = labels.len();
+    if classes < 2 {
+        return Err(NluError::Training("need at least two intents".into()));
+    }
+    if val_labels.len() != val.tokens.len() || labels.len() != train.tokens.len() {
+        return Err(NluError::Training(
+            "labels and embedded texts differ in number".into(),
+        ));
+    }
+    let mut per_class = vec![0usize; classes];
+    for &y in labels {
+        per_class[y] += 1;
+    }
+    if let Some(c) = per_class.iter().position(|&k| k == 0) {
+        return Err(NluError::Training(format!(
+            "intent `{}` has no training examples",
+            label_names[c]
+        )));
+    }
+    let slots: Vec<Vec<usize>> = train
+        .tokens
+        .iter()
+        .map(|ids| features::slots(ids, options.buckets))
+        .collect();
+    let idf = features::idf(&slots, options.buckets);
+    let featurize = |tokens: &[Vec<i64>]| -> Vec<features::SparseVec> {
+        tokens
+            .iter()
+            .map(|ids| features::featurize(&features::slots(ids, options.buckets), &idf))
+            .collect()
+    };
+    let dataset = Dataset {
+        dense: train.embeddings.clone(),
+        sparse: slots.iter().map(|s| features::featurize(s, &idf)).collect(),
+        labels: labels.to_vec(),
+        classes,
+        buckets: options.buckets,
+    };
+    let val_set = Dataset {
+        dense: val.embeddings.clone(),
+        sparse: featurize(&val.tokens),
+        labels: val_labels.iter().map(|y| y.unwrap_or(0)).collect(),
+        classes,
+        buckets: options.buckets,
+    };
+    let fit_opts = FitOptions {
+        l2: options.l2,
+        max_iter: options.max_iter,
+        ..Default::default()
+    };
+    let w = logreg::fit(&dataset, &fit_opts);
+    tracing::info!(
+        iterations = w.iterations,
+        seconds = start.elapsed().as_secs_f32(),
+        "head fitted"
+    );
+    let val_logits: Vec<Vec<f32>> = w
+        .logits(&val_set)
+        .outer_iter()
+        .map(|r| r.to_vec())
+        .collect();
+    let known: Vec<usize> = (0..val_labels.len())
+        .filter(|&i| val_labels[i].is_some())
+        .collect();
+    let known_logits: Vec<Vec<f32>> = known.iter().map(|&i| val_logits[i].clone()).collect();
+    let known_labels: Vec<usize> = known.iter().filter_map(|&i| val_labels[i]).collect();
+    let temperature = calibrate::fit_temperature(&known_logits, &known_labels);
+    let probs: Vec<Vec<f32>> = val_logits
+        .iter()
+        .map(|z| softmax(&z.iter().map(|v| v / temperature).collect::<Vec<_>>()))
+        .collect();
+    let oos = label_names.iter().position(|l| l == "out_of_scope");
+    let is_oos = |y: Option<usize>| y.is_none() || y == oos;
+    let top = |p: &Vec<f32>| logreg::argmax(p).unwrap_or(0);
+    // thresholds: the product policy, then the balanced fallback where out-of-scope rows exist
+    let known_probs: Vec<Vec<f32>> = known.iter().map(|&i| probs[i].clone()).collect();
+    let mut thresholds =
+        calibrate::choose_thresholds(&known_probs, &known_labels, oos, options.targets);
+    if val_labels.iter().any(|&y| is_oos(y)) {
+        let rows: Vec<(usize, f32, bool)> = probs
+            .iter()
+            .zip(val_labels)
+            .map(|(p, &y)| {
+                let t = top(p);
+                let hit = if is_oos(y) {
+                    Some(t) == oos
+                } else {
+                    Some(t) == y
+                };
+                (t, p[t], hit)
+            })
+            .collect();
+        let out_scope: Vec<bool> = val_labels.iter().map(|&y| is_oos(y)).collect();
+        thresholds.fallback = calibrate::balanced_fallback(&rows, &out_scope, oos);
+    }
+    let rejected = |p: &Vec<f32>| Some(top(p)) == oos || p[top(p)] < thresholds.fallback;
+    let in_scope: Vec<usize> = (0..val_labels.len())
+        .filter(|&i| !is_oos(val_labels[i]))
+        .collect();
+    let out_scope: Vec<usize> = (0..val_labels.len())
+        .filter(|&i| is_oos(val_labels[i]))
+        .collect();
+    let rate = |idx: &[usize]| {
+        idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
+    };
+    let raw_probs: Vec<Vec<f32>> = known.iter().map(|&i| softmax(&val_logits[i])).collect();
+    let correct: Vec<bool> = known_probs
+        .iter()
+        .zip(&known_labels)
+        .map(|(p, &y)| top(p) == y)
+        .collect();
+    let conf_raw: Vec<f32> = raw_probs.iter().map(|p| p[top(p)]).collect();
+    let conf: Vec<f32> = known_probs.iter().map(|p| p[top(p)]).collect();
+    let head = HeadWeights {
+        dim: dataset.dim(),
+        buckets: options.buckets,
+        classes,
+        dense: w.dense.iter().copied().collect(),
+        sparse: w.sparse.iter().copied().collect(),
+        bias: w.bias.clone(),
+        idf,
+        temperature,
+    };
+    let summary = TrainingSummary {
+        examples: n,
+        examples_per_intent: label_names.iter().cloned().zip(per_class).collect(),
+        folds: 0,
+        l2: options.l2,
+        oof_accuracy: correct.iter().filter(|&&c| c).count() as f32 / correct.len().max(1) as f32,
+        oof_ece_before: calibrate::expected_calibration_error(&conf_raw, &correct, 15),
+        oof_ece_after: calibrate::expected_calibration_error(&conf, &correct, 15),
+        oof_in_scope_rejected: rate(&in_scope),
+        oof_out_of_scope_recall: if out_scope.is_empty() {
+            0.0
+        } else {
+            rate(&out_scope)
+        },
+        seconds: start.elapsed().as_secs_f32(),
+    };
+    Ok(TrainedModel {
+        labels: label_names.to_vec(),
+        head,
+        thresholds,
+        summary,
+    })
+}
+
 /// Writes `model.json` and `head.onnx` of a trained model into `out`.
 pub fn save(model: &TrainedModel, out: &Path, encoder_dir: &Path, max_tokens: usize) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| NluError::io(out, e))?;

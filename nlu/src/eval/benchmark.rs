@@ -1,0 +1,469 @@
+//! Accuracy on public benchmarks: train a head on a dataset's training split, calibrate it on
+//! its validation split (or out-of-fold when it has none), and score the test split with the
+//! same decision policy ([`crate::parser::decide_labels`]) and the same metric code
+//! ([`super::intent_metrics`]) as the contract's evaluation.
+//!
+//! The head is saved as a model directory and the test split is scored through its ONNX
+//! graph, the same path `parse` takes.
+
+use super::datasets::{Dataset, OosMode, Splits, OUT_OF_SCOPE};
+use super::{confusion_pairs, intent_metrics, IntentMetrics, Prf, Scored};
+use crate::classifier::encoder::Encoder;
+use crate::classifier::head::{Head, HEAD_FILE};
+use crate::error::{NluError, Result};
+use crate::model::Thresholds;
+use crate::parser::decide_labels;
+use crate::result::Outcome;
+use crate::train::calibrate::{self, Bin};
+use crate::train::{self, Embedded, TrainOptions, TrainedModel};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchmarkOptions {
+    pub dataset: Dataset,
+    /// The dataset's folder.
+    pub path: PathBuf,
+    /// For CLINC150: the out-of-scope settings to run (each trains its own head; the texts
+    /// are embedded once). Ignored for datasets without out-of-scope queries.
+    pub oos_modes: Vec<OosMode>,
+    /// The encoder directory.
+    pub encoder: PathBuf,
+    /// Where to write the trained model directories (`<out>/<dataset>[-<mode>]`); a
+    /// temporary directory, removed afterwards, when absent.
+    pub out: Option<PathBuf>,
+    pub train: TrainOptions,
+    /// Folds for calibration when the dataset has no validation split.
+    pub folds_without_val: usize,
+}
+
+/// Scores of the test split under one decision policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyScores {
+    /// `argmax` (top label, no rejection), `fallback` (the threshold chosen with the model:
+    /// balanced in-scope accuracy + out-of-scope recall on validation where it has
+    /// out-of-scope rows), or `fallback_val_accuracy` (the threshold maximizing plain
+    /// validation accuracy).
+    pub policy: String,
+    pub fallback: f32,
+    /// Accuracy over all test items (an out-of-scope item is right when rejected).
+    pub accuracy: f32,
+    /// Accuracy over the in-scope test items (a rejected in-scope item is wrong).
+    pub in_scope_accuracy: f32,
+    /// Recall and precision of out-of-scope (absent for datasets without out-of-scope items).
+    pub out_of_scope: Option<Prf>,
+    pub in_scope_rejected: f32,
+    pub macro_f1: f32,
+    pub expected_calibration_error: f32,
+    /// The most frequent (expected, got, count) errors under this policy.
+    pub confusions: Vec<(String, String, usize)>,
+}
+
+/// One trained and scored head.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub dataset: String,
+    /// `class` or `threshold` for CLINC150.
+    pub oos_mode: Option<String>,
+    pub labels: usize,
+    pub train_examples: usize,
+    pub val_examples: usize,
+    pub test_examples: usize,
+    /// How the temperature and thresholds were chosen: `validation split` or `N-fold`.
+    pub calibrated_on: String,
+    pub fit_seconds: f32,
+    pub temperature: f32,
+    pub thresholds: Thresholds,
+    /// Calibration error of the held-out predictions before and after temperature scaling.
+    pub heldout_ece_before: f32,
+    pub heldout_ece_after: f32,
+    /// The headline policy first.
+    pub scores: Vec<PolicyScores>,
+    /// The most frequent (expected, got, count) errors under the headline policy.
+    pub confusions: Vec<(String, String, usize)>,
+    /// Reliability diagram of top-1 confidences on the test split (argmax policy, in-scope
+    /// items; for a model with an out-of-scope class, all items).
+    pub reliability: Vec<Bin>,
+    pub model_dir: Option<PathBuf>,
+}
+
+/// Everything one `nlu benchmark` run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchmarkReport {
+    pub dataset: String,
+    pub texts_embedded: usize,
+    pub embed_seconds: f32,
+    pub runs: Vec<RunReport>,
+}
+
+/// Embedded splits.
+struct EmbeddedSplits {
+    train: Embedded,
+    val: Embedded,
+    test: Embedded,
+}
+
+fn rows(e: &Embedded, idx: &[usize]) -> Embedded {
+    Embedded {
+        embeddings: e.embeddings.select(ndarray::Axis(0), idx),
+        tokens: idx.iter().map(|&i| e.tokens[i].clone()).collect(),
+    }
+}
+
+fn embed_splits(encoder: &Encoder, s: &Splits, progress: bool) -> Result<EmbeddedSplits> {
+    let texts: Vec<String> = s
+        .train
+        .iter()
+        .chain(&s.val)
+        .chain(&s.test)
+        .map(|e| e.text.clone())
+        .collect();
+    let all = train::embed_all(encoder, &texts, progress)?;
+    let (a, b) = (s.train.len(), s.train.len() + s.val.len());
+    let range = |r: std::ops::Range<usize>| rows(&all, &r.collect::<Vec<_>>());
+    Ok(EmbeddedSplits {
+        train: range(0..a),
+        val: range(a..b),
+        test: range(b..texts.len()),
+    })
+}
+
+/// Runs the benchmark: reads the dataset, embeds every text once, trains and scores a head
+/// per out-of-scope setting.
+pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
+    let modes: Vec<Option<OosMode>> = if options.dataset == Dataset::Clinc150 {
+        if options.oos_modes.is_empty() {
+            vec![Some(OosMode::Class), Some(OosMode::Threshold)]
+        } else {
+            options.oos_modes.iter().copied().map(Some).collect()
+        }
+    } else {
+        vec![None]
+    };
+    // the class-mode splits are a superset: threshold mode drops the out-of-scope training rows
+    let splits = options.dataset.read(&options.path, OosMode::Class)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let encoder = Encoder::load(&options.encoder, options.train.max_tokens, 1, threads)?;
+    let start = Instant::now();
+    tracing::info!(
+        dataset = %options.dataset,
+        texts = splits.train.len() + splits.val.len() + splits.test.len(),
+        "embedding"
+    );
+    let embedded = embed_splits(&encoder, &splits, options.train.progress)?;
+    let embed_seconds = start.elapsed().as_secs_f32();
+    let tmp = std::env::temp_dir().join(format!("nlu-benchmark-{}", std::process::id()));
+    let out_root = options.out.clone().unwrap_or_else(|| tmp.clone());
+    let mut runs = Vec::new();
+    for mode in modes {
+        let name = match mode {
+            Some(m) => format!("{}-{}", options.dataset, m),
+            None => options.dataset.to_string(),
+        };
+        let dir = out_root.join(&name);
+        let run = run_one(options, mode, &splits, &embedded, &dir);
+        if options.out.is_none() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        let mut run = run?;
+        if options.out.is_some() {
+            run.model_dir = Some(dir);
+        }
+        runs.push(run);
+    }
+    Ok(BenchmarkReport {
+        dataset: options.dataset.to_string(),
+        texts_embedded: splits.train.len() + splits.val.len() + splits.test.len(),
+        embed_seconds,
+        runs,
+    })
+}
+
+fn run_one(
+    options: &BenchmarkOptions,
+    mode: Option<OosMode>,
+    splits: &Splits,
+    embedded: &EmbeddedSplits,
+    dir: &Path,
+) -> Result<RunReport> {
+    let keep: Vec<usize> = (0..splits.train.len())
+        .filter(|&i| mode != Some(OosMode::Threshold) || splits.train[i].label != OUT_OF_SCOPE)
+        .collect();
+    let train_rows = rows(&embedded.train, &keep);
+    let sub = Splits {
+        train: keep.iter().map(|&i| splits.train[i].clone()).collect(),
+        val: Vec::new(),
+        test: Vec::new(),
+    };
+    let label_names = sub.train_labels();
+    let index = |l: &str| label_names.iter().position(|x| x == l);
+    let labels: Vec<usize> = sub.train.iter().filter_map(|e| index(&e.label)).collect();
+    let start = Instant::now();
+    let (model, calibrated_on): (TrainedModel, String) = if splits.val.is_empty() {
+        let mut o = options.train;
+        o.folds = options.folds_without_val.max(2);
+        let m = train::fit_head(&train_rows, &labels, &label_names, &o)?;
+        (
+            m,
+            format!("{}-fold out-of-fold predictions on train", o.folds),
+        )
+    } else {
+        let val_labels: Vec<Option<usize>> = splits.val.iter().map(|e| index(&e.label)).collect();
+        let m = train::fit_head_validated(
+            &train_rows,
+            &labels,
+            &label_names,
+            &embedded.val,
+            &val_labels,
+            &options.train,
+        )?;
+        (m, "validation split".to_string())
+    };
+    let fit_seconds = start.elapsed().as_secs_f32();
+    train::save(&model, dir, &options.encoder, options.train.max_tokens)?;
+    // score the test split through the saved ONNX head
+    let head = Head::load(&dir.join(HEAD_FILE), label_names.len(), 1)?;
+    let probs: Vec<Vec<f32>> = (0..splits.test.len())
+        .map(|i| {
+            let emb = embedded.test.embeddings.row(i);
+            let emb = emb
+                .as_slice()
+                .ok_or_else(|| NluError::Training("embedding row not contiguous".into()))?;
+            head.probabilities(emb, &embedded.test.tokens[i])
+        })
+        .collect::<Result<_>>()?;
+    let gold: Vec<&str> = splits.test.iter().map(|e| e.label.as_str()).collect();
+    let has_oos = gold.contains(&OUT_OF_SCOPE);
+    let oos = index(OUT_OF_SCOPE);
+    let argmax = Thresholds {
+        fallback: 0.0,
+        ambiguity_margin: model.thresholds.ambiguity_margin,
+    };
+    let mut policies = vec![("fallback", model.thresholds), ("argmax", argmax)];
+    // where validation has out-of-scope rows, also the threshold maximizing plain accuracy on
+    // them (the conservative operating point, closer to the literature's)
+    let val_oos: Vec<bool> = splits.val.iter().map(|e| e.label == OUT_OF_SCOPE).collect();
+    if val_oos.iter().any(|&o| o) {
+        let rows: Vec<(usize, f32, bool)> = (0..splits.val.len())
+            .map(|i| {
+                let emb = embedded.val.embeddings.row(i);
+                let emb = emb
+                    .as_slice()
+                    .ok_or_else(|| NluError::Training("embedding row not contiguous".into()))?;
+                let p = head.probabilities(emb, &embedded.val.tokens[i])?;
+                let top = crate::train::logreg::argmax(&p).unwrap_or(0);
+                Ok((top, p[top], label_names[top] == splits.val[i].label))
+            })
+            .collect::<Result<_>>()?;
+        let t = Thresholds {
+            fallback: calibrate::accuracy_fallback(&rows, &val_oos, oos),
+            ambiguity_margin: model.thresholds.ambiguity_margin,
+        };
+        policies.push(("fallback_val_accuracy", t));
+    }
+    if !has_oos {
+        // the literature's accuracy on closed-set benchmarks is the argmax's
+        policies.reverse();
+    }
+    let mut scores = Vec::new();
+    let mut confusions = Vec::new();
+    for (k, (policy, t)) in policies.iter().enumerate() {
+        let (m, in_scope, pairs) = score(&probs, &gold, &label_names, oos, *t);
+        if k == 0 {
+            confusions = pairs.iter().take(25).cloned().collect();
+        }
+        scores.push(PolicyScores {
+            policy: policy.to_string(),
+            fallback: t.fallback,
+            accuracy: m.intent_accuracy,
+            in_scope_accuracy: in_scope.intent_accuracy,
+            out_of_scope: has_oos.then_some(m.out_of_scope),
+            in_scope_rejected: m.in_scope_rejected,
+            macro_f1: m.macro_f1,
+            expected_calibration_error: m.expected_calibration_error,
+            confusions: pairs.into_iter().take(15).collect(),
+        });
+    }
+    // reliability of the top-1 probability
+    let (conf, correct): (Vec<f32>, Vec<bool>) = probs
+        .iter()
+        .zip(&gold)
+        .filter(|(_, g)| oos.is_some() || **g != OUT_OF_SCOPE)
+        .map(|(p, g)| {
+            let top = crate::train::logreg::argmax(p).unwrap_or(0);
+            (p[top], label_names[top] == *g)
+        })
+        .unzip();
+    Ok(RunReport {
+        dataset: options.dataset.to_string(),
+        oos_mode: mode.map(|m| m.to_string()),
+        labels: label_names.len(),
+        train_examples: keep.len(),
+        val_examples: splits.val.len(),
+        test_examples: splits.test.len(),
+        calibrated_on,
+        fit_seconds,
+        temperature: model.head.temperature,
+        thresholds: model.thresholds,
+        heldout_ece_before: model.summary.oof_ece_before,
+        heldout_ece_after: model.summary.oof_ece_after,
+        scores,
+        confusions,
+        reliability: calibrate::reliability(&conf, &correct, 10),
+        model_dir: None,
+    })
+}
+
+/// Scores test probabilities under thresholds `t`: all items, in-scope items, confusions.
+fn score(
+    probs: &[Vec<f32>],
+    gold: &[&str],
+    label_names: &[String],
+    oos: Option<usize>,
+    t: Thresholds,
+) -> (IntentMetrics, IntentMetrics, Vec<(String, String, usize)>) {
+    let scored: Vec<Scored<'_>> = probs
+        .iter()
+        .zip(gold)
+        .map(|(p, &g)| {
+            let d = decide_labels(p, oos, t);
+            let got = match (d.outcome, d.label) {
+                (Outcome::OutOfScope, _) | (_, None) => OUT_OF_SCOPE,
+                (_, Some(i)) => label_names[i].as_str(),
+            };
+            Scored {
+                expected: g,
+                got,
+                outcome: d.outcome,
+                confidence: d.confidence,
+            }
+        })
+        .collect();
+    let all = intent_metrics(&scored, OUT_OF_SCOPE);
+    let in_scope: Vec<Scored<'_>> = scored
+        .iter()
+        .filter(|s| s.expected != OUT_OF_SCOPE)
+        .copied()
+        .collect();
+    let in_m = intent_metrics(&in_scope, OUT_OF_SCOPE);
+    let pairs = confusion_pairs(
+        scored
+            .iter()
+            .map(|s| (s.expected.to_string(), s.got.to_string())),
+    );
+    (all, in_m, pairs)
+}
+
+impl BenchmarkReport {
+    /// A readable summary.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{}: {} texts embedded in {:.1} s",
+            self.dataset, self.texts_embedded, self.embed_seconds
+        );
+        for r in &self.runs {
+            let _ = writeln!(
+                s,
+                "\n{}{}: {} labels, train {} / val {} / test {}; fitted in {:.1} s, calibrated on {}; T = {:.2}, fallback {:.3}; held-out ECE {:.3} -> {:.3}",
+                r.dataset,
+                r.oos_mode.as_deref().map(|m| format!(" (out-of-scope as {m})")).unwrap_or_default(),
+                r.labels,
+                r.train_examples,
+                r.val_examples,
+                r.test_examples,
+                r.fit_seconds,
+                r.calibrated_on,
+                r.temperature,
+                r.thresholds.fallback,
+                r.heldout_ece_before,
+                r.heldout_ece_after,
+            );
+            let _ = writeln!(
+                s,
+                "  {:<9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>6}",
+                "policy",
+                "fallback",
+                "accuracy",
+                "in-scope",
+                "OOS-rec",
+                "OOS-prec",
+                "rejected",
+                "macro-F1",
+                "ECE"
+            );
+            for p in &r.scores {
+                let (rec, prec) = p
+                    .out_of_scope
+                    .map(|o| {
+                        (
+                            format!("{:.1}%", 100.0 * o.recall),
+                            format!("{:.1}%", 100.0 * o.precision),
+                        )
+                    })
+                    .unwrap_or(("-".into(), "-".into()));
+                let _ = writeln!(
+                    s,
+                    "  {:<9} {:>9.3} {:>8.1}% {:>9.1}% {:>8} {:>8} {:>8.1}% {:>9.3} {:>6.3}",
+                    p.policy,
+                    p.fallback,
+                    100.0 * p.accuracy,
+                    100.0 * p.in_scope_accuracy,
+                    rec,
+                    prec,
+                    100.0 * p.in_scope_rejected,
+                    p.macro_f1,
+                    p.expected_calibration_error
+                );
+            }
+            if !r.confusions.is_empty() {
+                let _ = writeln!(s, "  most confused (expected -> got):");
+                for (a, b, n) in r.confusions.iter().take(8) {
+                    let _ = writeln!(s, "    {n:>3}  {a} -> {b}");
+                }
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_counts_rejections_against_in_scope_accuracy() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let probs = vec![
+            vec![0.9, 0.1],   // a, right
+            vec![0.55, 0.45], // a, but under the threshold: rejected
+            vec![0.3, 0.7],   // b, wrong (gold oos)
+            vec![0.52, 0.48], // rejected, right for oos
+        ];
+        let gold = ["a", "a", OUT_OF_SCOPE, OUT_OF_SCOPE];
+        let t = Thresholds {
+            fallback: 0.6,
+            ambiguity_margin: 0.01,
+        };
+        let (all, in_scope, pairs) = score(&probs, &gold, &labels, None, t);
+        assert_eq!(all.intent_accuracy, 0.5);
+        assert_eq!(in_scope.intent_accuracy, 0.5);
+        assert_eq!(all.out_of_scope.recall, 0.5);
+        assert_eq!(all.out_of_scope.precision, 0.5);
+        assert_eq!(all.in_scope_rejected, 0.5);
+        assert_eq!(pairs.len(), 2);
+        let t0 = Thresholds {
+            fallback: 0.0,
+            ambiguity_margin: 0.01,
+        };
+        let (all, in_scope, _) = score(&probs, &gold, &labels, None, t0);
+        assert_eq!(in_scope.intent_accuracy, 1.0);
+        assert_eq!(all.out_of_scope.recall, 0.0);
+    }
+}
