@@ -93,7 +93,7 @@ def figures(res, figdir, bench_runs):
         if pairs:
             panels.append((title, pairs))
     if panels:
-        fig, axes = plt.subplots(len(panels), 1, figsize=(9, 3.6 * len(panels)))
+        fig, axes = plt.subplots(len(panels), 1, figsize=(10.5, 3.6 * len(panels)))
         axes = axes if len(panels) > 1 else [axes]
         for ax, (title, pairs) in zip(axes, panels):
             labels = [f"{a} → {b}" for a, b, _ in pairs][::-1]

@@ -33,7 +33,7 @@ for ds in "${@:-snips}"; do
   "$venv/bin/python" "$here/convert.py" --dataset "$ds" --out "$work" --epochs "$epochs"
   start=$(date +%s.%N)
   (cd "$work" && "$venv/bin/rasa" train nlu --config config.yml --nlu train.yml --out models \
-      --fixed-model-name diet --quiet) > "$work/train.log" 2>&1 || { tail -30 "$work/train.log" >&2; exit 1; }
+      --fixed-model-name diet) > "$work/train.log" 2>&1 || { tail -30 "$work/train.log" >&2; exit 1; }
   end=$(date +%s.%N)
   secs=$(echo "$end - $start" | bc)
   echo "rasa: trained $ds in ${secs}s"
