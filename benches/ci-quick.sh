@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/install-onnxruntime.sh
 # dev profile: shares the build with `cargo test` (the workspace optimizes dev builds at -O2)
-cargo bench -p nlu --profile dev --bench pipeline -- \
+cargo bench -p nlu --profile dev --bench pipeline --bench entities -- \
   --warm-up-time 0.05 --measurement-time 0.1 --sample-size 10
 target=${CARGO_TARGET_DIR:-$root/target}
 cargo build -p nlu --bin nlu

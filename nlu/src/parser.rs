@@ -430,19 +430,6 @@ mod tests {
     }
 
     #[test]
-    fn generic_labels_without_out_of_scope_class() {
-        let d = decide_labels(&[0.2, 0.7, 0.1], None, T);
-        assert_eq!((d.label, d.outcome), (Some(1), Outcome::Understood));
-        assert_eq!(d.ranking, vec![1, 0, 2]);
-        let d = decide_labels(&[0.3, 0.4, 0.3], None, T);
-        assert_eq!((d.label, d.outcome), (None, Outcome::OutOfScope));
-        assert!((d.confidence - 0.6).abs() < 1e-6);
-        let d = decide_labels(&[0.47, 0.53, 0.0], None, T);
-        assert_eq!(d.outcome, Outcome::Clarify);
-        assert_eq!(d.options, vec![1, 0]);
-    }
-
-    #[test]
     fn empty_text_is_out_of_scope() {
         let r = empty_result("  ");
         assert_eq!(r.outcome, Outcome::OutOfScope);
