@@ -9,6 +9,14 @@
 //!    puts the PyPI wheel's library).
 //!
 //! A missing or wrong library is an [`NluError::Runtime`], never a panic.
+//!
+//! With the `tract` feature (and without the default `onnxruntime` one) the same graphs run on
+//! tract, a pure-Rust inference engine, and no library is needed.
+
+#[cfg(all(feature = "onnxruntime", feature = "tract"))]
+compile_error!("the `onnxruntime` and `tract` features are alternatives: build with `--no-default-features --features tract` for tract");
+#[cfg(not(any(feature = "onnxruntime", feature = "tract")))]
+compile_error!("enable one inference backend: the default `onnxruntime` feature, or `tract`");
 
 use crate::error::{NluError, Result};
 use std::path::{Path, PathBuf};
@@ -61,9 +69,37 @@ pub fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     out
 }
 
+/// The name of the inference backend compiled in.
+pub const BACKEND: &str = if cfg!(feature = "tract") {
+    "tract"
+} else {
+    "onnxruntime"
+};
+
+/// Initializes the tract backend once per process and returns its environment.
+#[cfg(feature = "tract")]
+pub fn init(_explicit: Option<&Path>) -> Result<&'static ort::environment::Environment> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env);
+    }
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env);
+    }
+    ort::set_api(ort_tract::api());
+    let env = ort::init()
+        .with_name("nlu")
+        .build()
+        .map_err(|e| NluError::Runtime {
+            reason: format!("tract backend: {e}"),
+        })?;
+    Ok(ENVIRONMENT.get_or_init(|| env))
+}
+
 /// Initializes ONNX Runtime once per process and returns its environment.
 ///
 /// Later calls return the environment of the first successful call, whatever path they give.
+#[cfg(not(feature = "tract"))]
 pub fn init(explicit: Option<&Path>) -> Result<&'static ort::environment::Environment> {
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env);
