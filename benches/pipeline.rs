@@ -46,11 +46,16 @@ fn parser() -> Parser {
     Parser::load_with(
         &dir,
         ParserOptions {
-            thresholds: None,
             runtime: RuntimeOptions {
                 intra_threads: 1,
                 max_sessions: std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
+            // the whole parse, entities included
+            catalog: Some(
+                nlu::Catalog::load(&nlu::default_catalog_path().expect("config/catalog.toml"))
+                    .expect("catalog"),
+            ),
+            ..Default::default()
         },
     )
     .expect("load the parser (run scripts/install-onnxruntime.sh first)")

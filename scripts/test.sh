@@ -6,3 +6,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ./scripts/setup-test-env.sh
 cargo test --workspace --all-targets "$@"
+# the same model on the pure-Rust tract backend, against Python's onnxruntime
+cargo test -p nlu --no-default-features --features tract --test tract_parity "$@"
