@@ -28,3 +28,63 @@ pub fn parser() -> &'static nlu::Parser {
         })
     })
 }
+
+/// Labels and probabilities that Python's onnxruntime computes for `texts` from the committed
+/// model directory alone (`tests/python/parity.py`), one entry per text.
+///
+/// Needs the virtual environment made by `scripts/setup-test-env.sh`, or a Python with
+/// onnxruntime, tokenizers and numpy named by `NLU_TEST_PYTHON`.
+pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let python = std::env::var_os("NLU_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache/test-venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup-test-env.sh (or set NLU_TEST_PYTHON)",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(repo_root().join("tests/python/parity.py"))
+        .arg(model_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(texts.join("\n").as_bytes())
+        .expect("write texts");
+    let out = child.wait_with_output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<(Vec<String>, Vec<f32>)> = String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            let labels = v["labels"]
+                .as_array()
+                .expect("labels")
+                .iter()
+                .map(|s| s.as_str().expect("label").to_string())
+                .collect();
+            let probs = v["probabilities"]
+                .as_array()
+                .expect("probabilities")
+                .iter()
+                .map(|p| p.as_f64().expect("number") as f32)
+                .collect();
+            (labels, probs)
+        })
+        .collect();
+    assert_eq!(rows.len(), texts.len());
+    rows
+}
