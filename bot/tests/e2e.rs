@@ -1,11 +1,12 @@
 //! End-to-end tests: the real `bot` binary, driven through stdin/stdout, running real job
 //! scripts from a test configuration in a temporary directory.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{repo_root, Bot};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const CONFIG: &str = r#"
 [bot]
@@ -136,20 +137,6 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-struct Bot {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-    transcript: Vec<String>,
-}
-
 impl Bot {
     fn start(dir: &Path, args: &[&str]) -> Bot {
         Bot::start_as(dir, "tester", args)
@@ -161,92 +148,15 @@ impl Bot {
             .append(true)
             .open(dir.join("stderr.log"))
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bot"))
-            .arg("chat")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        cmd.arg("chat")
             .arg("--config")
             .arg(dir.join("bot.toml"))
             .arg("--user")
             .arg(user)
             .args(args)
-            .current_dir(repo_root())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Bot {
-            stdin: child.stdin.take(),
-            child,
-            lines: rx,
-            transcript: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, text: &str) {
-        self.transcript.push(format!(">>> {text}"));
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        writeln!(stdin, "{text}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Reads lines until one contains `needle`; returns it.
-    fn expect(&mut self, needle: &str) -> String {
-        self.expect_within(needle, Duration::from_secs(30))
-    }
-
-    fn expect_within(&mut self, needle: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.transcript.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line containing {needle:?} within {limit:?}; transcript:\n{}",
-                    self.transcript.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Closes stdin and waits for the bot to exit; returns the rest of its output.
-    fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "the bot did not exit; transcript:\n{}",
-                    self.transcript.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let rest: Vec<String> = self.lines.try_iter().collect();
-        (status, rest)
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+            .stderr(log);
+        Bot::spawn(cmd)
     }
 }
 
@@ -363,9 +273,8 @@ fn scheduled_run_fires_after_a_restart() {
     let (status, _) = bot.finish();
     assert!(status.success());
     // a new bot, with nothing to say: it follows the terminal's scheduled run until it ends
-    let bot = Bot::start(dir.path(), &["--wait"]);
-    let mut bot = bot;
-    drop(bot.stdin.take());
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.close_stdin();
     bot.expect("#1001 backup-database started as scheduled (target=db-02).");
     bot.expect("#1001 backup-database succeeded in");
     let (status, _) = bot.finish();

@@ -3,11 +3,11 @@
 //! secret masking in replies, logs and the audit trail, and `bot audit verify` catching an
 //! edited row of the SQLite file.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
+
+use common::Bot;
+use std::path::Path;
+use std::process::Command;
 
 const BASE: &str = r#"
 [bot]
@@ -127,92 +127,25 @@ fn setup(extra: &str) -> tempfile::TempDir {
     dir
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-struct Bot {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-    transcript: Vec<String>,
-}
-
 impl Bot {
     /// Starts `bot chat --multi-user` as `user`, with info logs in `bot.log`.
     fn start(dir: &Path, user: &str) -> Bot {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bot"))
-            .args(["chat", "--multi-user", "--wait", "--user", user, "--config"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        cmd.args(["chat", "--multi-user", "--wait", "--user", user, "--config"])
             .arg(dir.join("bot.toml"))
             .arg("--log")
             .arg(dir.join("bot.log"))
             .env("BOT_LOG", "info")
-            .current_dir(repo_root())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Bot {
-            stdin: child.stdin.take(),
-            child,
-            lines: rx,
-            transcript: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, text: &str) {
-        self.transcript.push(format!(">>> {text}"));
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{text}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.transcript.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line containing {needle:?}; transcript:\n{}",
-                    self.transcript.join("\n")
-                ),
-            }
-        }
+            .stderr(std::process::Stdio::null());
+        Bot::spawn(cmd)
     }
 
     /// Closes stdin, waits for the exit; returns the whole transcript.
-    fn finish(mut self) -> Vec<String> {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the bot did not exit:\n{}", self.transcript.join("\n"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.transcript.extend(self.lines.try_iter());
-        self.transcript
+    fn transcript_at_exit(self) -> Vec<String> {
+        let mut transcript = self.transcript.clone();
+        let (_, rest) = self.finish();
+        transcript.extend(rest);
+        transcript
     }
 }
 
@@ -254,7 +187,7 @@ fn roles_unknown_and_disabled_users_and_filtered_help() {
     bot.expect("#1001 backup-database");
     bot.send("@as alice: !help");
     bot.expect("3 jobs are available to you");
-    let t = bot.finish();
+    let t = bot.transcript_at_exit();
     let carol_jobs = t
         .iter()
         .skip_while(|l| !l.contains(">>> @as carol: !jobs"))
@@ -304,7 +237,7 @@ fn production_needs_a_second_person() {
     bot.send("!deploy api staging");
     bot.send("yes");
     bot.expect("Started deploy-app as #1002");
-    bot.finish();
+    bot.transcript_at_exit();
     let (code, out) = audit(dir.path(), &["export", "--user", "bob"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("\"decision\":\"approved\""), "{out}");
@@ -326,7 +259,7 @@ freezes = [{ from = "2000-01-01T00:00:00Z", to = "2099-01-01T00:00:00Z", reason 
     bot.expect("Not right now: staging is in a change freeze (migration), so I won't change it now. Suggestion: the window opens 2099-01-01 00:00:00 UTC.");
     bot.send("!run backup-database target=db-01");
     bot.expect("Started backup-database as #1001");
-    bot.finish();
+    bot.transcript_at_exit();
 }
 
 #[test]
@@ -345,7 +278,7 @@ per_user = { capacity = 2, refill = "1m" }
     // another user has their own bucket
     bot.send("@as carol: !jobs");
     bot.expect("Jobs you can run:");
-    bot.finish();
+    bot.transcript_at_exit();
 }
 
 #[test]
@@ -370,7 +303,7 @@ fn secrets_never_echo_and_hostile_input_is_refused() {
     bot.send("!jo\u{7}bs\u{1b}");
     bot.expect("Jobs you can run:");
     let t = bot
-        .finish()
+        .transcript_at_exit()
         .into_iter()
         .filter(|l| !l.starts_with(">>> "))
         .collect::<Vec<_>>()
@@ -394,7 +327,7 @@ fn audit_verify_catches_an_edited_row() {
     bot.expect("Started backup-database as #1001");
     bot.send("@as carol: !run backup-database target=db-01");
     bot.expect("Not allowed: carol may not run backup-database");
-    bot.finish();
+    bot.transcript_at_exit();
     let (code, out) = audit(dir.path(), &["verify"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("audit trail OK"), "{out}");
