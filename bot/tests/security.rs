@@ -116,14 +116,7 @@ const SCRIPTS: &[(&str, &str)] = &[
 fn setup(extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bot.toml"), format!("{BASE}\n{extra}")).unwrap();
-    std::fs::create_dir(dir.path().join("scripts")).unwrap();
-    for (name, body) in SCRIPTS {
-        let p = dir.path().join("scripts").join(name);
-        std::fs::write(&p, body).unwrap();
-        let mut perm = std::fs::metadata(&p).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-        std::fs::set_permissions(&p, perm).unwrap();
-    }
+    common::write_scripts(dir.path(), SCRIPTS);
     dir
 }
 
