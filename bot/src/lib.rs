@@ -30,11 +30,20 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
 /// A chat message as an adapter delivers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A conversation (its pending question, its rate limit) is one `user` in one `channel`;
+/// `thread` only says where the answers go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
+    /// The chat identity, e.g. `@alice:example.org` (the platform is the channel's prefix).
     pub user: String,
+    /// `platform:id`, e.g. `matrix:!room:example.org`, `slack:C024BE91L`, or `terminal`.
     pub channel: String,
     pub text: String,
+    /// The thread the replies belong in (platform-specific id: a Matrix thread root event,
+    /// a Slack `thread_ts`); executions started or watched by this message push their
+    /// updates into it as well. None: the channel's main timeline.
+    pub thread: Option<String>,
 }
 
 impl Message {
@@ -56,6 +65,41 @@ pub struct Outgoing {
     /// ([`adapters::Adapter::shows_images`]) attach them as PNGs ([`render::charts::Chart::image`]);
     /// the text already holds their compact text form.
     pub charts: Vec<render::charts::Chart>,
+    /// The thread it belongs in ([`Message::thread`] of the command it answers or that
+    /// started the execution it reports on).
+    pub thread: Option<String>,
+    /// Quick answers a chat may offer as buttons (confirmations, approvals, clarification
+    /// options); the text already says how to answer by typing.
+    pub buttons: Vec<Button>,
+}
+
+/// A quick answer: clicking it sends `reply` as the clicking user's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub reply: String,
+    pub style: ButtonStyle,
+}
+
+/// How a chat may show a [`Button`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ButtonStyle {
+    #[default]
+    Default,
+    /// The expected answer (e.g. "yes" to a confirmation).
+    Primary,
+    /// An answer that changes something that matters (e.g. approving a production run).
+    Danger,
+}
+
+impl Button {
+    pub fn new(label: impl Into<String>, reply: impl Into<String>, style: ButtonStyle) -> Self {
+        Button {
+            label: label.into(),
+            reply: reply.into(),
+            style,
+        }
+    }
 }
 
 /// The bot: parser, platform, policy and storage wired together.
@@ -128,6 +172,16 @@ impl Bot {
         response
     }
 
+    /// Remembers the thread of `msg` for the executions a response follows.
+    fn remember_thread(&self, msg: &Message, response: &Response) {
+        let Some(thread) = &msg.thread else { return };
+        for id in &response.track {
+            if let Err(e) = self.store.set_thread(*id, &msg.channel, thread) {
+                tracing::warn!("cannot remember the thread of #{id}: {e}");
+            }
+        }
+    }
+
     async fn handle_admitted(&self, msg: &Message) -> Response {
         let text = msg.text.as_str();
         let now = Utc::now();
@@ -153,6 +207,7 @@ impl Bot {
             }
         };
         let mut response = self.route(&ctx, text, dialog).await;
+        self.remember_thread(msg, &response);
         if !notes.is_empty() {
             let mut texts = notes;
             texts.append(&mut response.texts);
@@ -428,8 +483,7 @@ impl Bot {
                     out.push(Outgoing {
                         channel: c,
                         text: text.clone(),
-                        final_for: None,
-                        charts: Vec::new(),
+                        ..Default::default()
                     });
                 }
             }
@@ -468,6 +522,7 @@ impl Bot {
                         },
                         text,
                         final_for: Some(e.id),
+                        ..Default::default()
                     });
                 }
                 if let Err(err) = self.store.unsubscribe_all(e.id) {
@@ -485,11 +540,19 @@ impl Bot {
                             prev.map(|p| p.to_string()).unwrap_or_default(),
                             s
                         ),
-                        final_for: None,
-                        charts: Vec::new(),
+                        ..Default::default()
                     });
                 }
             }
+        }
+        for o in &mut out {
+            o.thread = self
+                .store
+                .thread_of(e.id, &o.channel)
+                .unwrap_or_else(|err| {
+                    tracing::warn!("cannot read the thread of #{}: {err}", e.id);
+                    None
+                });
         }
         out
     }

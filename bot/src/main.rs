@@ -276,7 +276,11 @@ async fn chat(
         bot.clone(),
         &mut terminal,
         &mut pushes,
-        ServeOptions { wait, follow },
+        ServeOptions {
+            wait,
+            follow,
+            ..Default::default()
+        },
     )
     .await
     .context("cannot write to the terminal")?;

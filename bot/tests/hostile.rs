@@ -75,6 +75,7 @@ fn the_bot_survives_random_messages() {
                 user: "fuzz".into(),
                 channel: "terminal".into(),
                 text,
+                thread: None,
             }));
             for t in r.texts {
                 prop_assert!(!t.contains("panicked"));

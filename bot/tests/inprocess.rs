@@ -60,6 +60,7 @@ fn msg(text: &str) -> Message {
         user: "ann".into(),
         channel: "c1".into(),
         text: text.into(),
+        thread: None,
     }
 }
 
@@ -107,4 +108,40 @@ async fn the_policy_is_asked_before_execution() {
     );
     let r = b.handle(&msg("!history")).await;
     assert_eq!(r.texts, ["No runs found."]);
+}
+
+#[tokio::test]
+async fn updates_go_to_the_thread_of_the_command_that_started_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bot(dir.path(), Arc::new(bot::policy::AllowAll));
+    let mut events = b.platform.events();
+    let in_thread = |text: &str| Message {
+        thread: Some("$root:example.org".into()),
+        ..msg(text)
+    };
+    let r = b
+        .handle(&in_thread("!run deploy-app app=api environment=staging"))
+        .await;
+    assert!(r.texts[0].contains("is sensitive"), "{r:?}");
+    let r = b.handle(&in_thread("!yes")).await;
+    let id = r.track[0];
+    // the final summary of that run is pushed into the same thread
+    let final_push = loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+            .await
+            .expect("the run ends within 10 s")
+            .unwrap();
+        if ev.execution.id == id && ev.execution.status.is_terminal() {
+            break b.pushes_for(&ev).await;
+        }
+    };
+    assert_eq!(final_push.len(), 1, "{final_push:?}");
+    assert_eq!(final_push[0].channel, "c1");
+    assert_eq!(final_push[0].thread.as_deref(), Some("$root:example.org"));
+    assert_eq!(final_push[0].final_for, Some(id));
+    // a run started from the main timeline has no thread
+    b.handle(&msg("!run deploy-app app=api environment=staging"))
+        .await;
+    let r = b.handle(&msg("!yes")).await;
+    assert_eq!(b.store.thread_of(r.track[0], "c1").unwrap(), None);
 }

@@ -107,6 +107,7 @@ impl Adapter for Terminal {
                     user,
                     channel: CHANNEL.to_string(),
                     text,
+                    thread: None,
                 });
             }
         })

@@ -129,7 +129,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     }
     Response {
         texts: vec![crate::render::with_chart_texts(text, &charts)],
-        track: Vec::new(),
         charts,
+        ..Default::default()
     }
 }

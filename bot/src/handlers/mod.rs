@@ -29,6 +29,8 @@ pub struct Response {
     pub track: Vec<ExecId>,
     /// Charts to attach (adapters that show images get PNGs; the text forms are in `texts`).
     pub charts: Vec<crate::render::charts::Chart>,
+    /// Quick answers to offer with the last text (chats that have buttons show them).
+    pub buttons: Vec<crate::Button>,
 }
 
 impl Response {
@@ -47,6 +49,7 @@ impl Response {
         self.texts.extend(other.texts);
         self.track.extend(other.track);
         self.charts.extend(other.charts);
+        self.buttons.extend(other.buttons);
     }
 }
 
@@ -203,7 +206,7 @@ pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> Response {
     );
     Response {
         texts: vec![text],
-        track: Vec::new(),
         charts,
+        ..Default::default()
     }
 }

@@ -127,6 +127,16 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user, intent, job, params)
     );
     "#,
+    // 4: the chat thread in which each channel follows an execution (the thread of the
+    // command that started or watched it), so that pushed updates land there
+    r#"
+    CREATE TABLE threads (
+        execution_id INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        thread TEXT NOT NULL,
+        PRIMARY KEY (execution_id, channel)
+    );
+    "#,
 ];
 
 /// How often a user made one kind of request.
@@ -574,6 +584,28 @@ impl Store {
         )?;
         let rows = st.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Remembers the thread in which `channel` follows execution `id`; the first one stays
+    /// (the thread of the command that started it), later calls change nothing.
+    pub fn set_thread(&self, id: ExecId, channel: &str, thread: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO threads (execution_id, channel, thread) VALUES (?1, ?2, ?3)",
+            params![id, channel, thread],
+        )?;
+        Ok(())
+    }
+
+    /// The thread in which `channel` follows execution `id`, if it has one.
+    pub fn thread_of(&self, id: ExecId, channel: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT thread FROM threads WHERE execution_id = ?1 AND channel = ?2",
+                params![id, channel],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Executions a channel watches that have not ended.
