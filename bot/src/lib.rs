@@ -7,6 +7,7 @@
 //! them into pushed messages for the channel that started the run and for watchers.
 
 pub mod adapters;
+pub mod app;
 pub mod config;
 pub mod dialog;
 pub mod handlers;

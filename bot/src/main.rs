@@ -2,13 +2,11 @@
 
 use anyhow::Context;
 use bot::adapters::terminal::{Terminal, CHANNEL};
-use bot::adapters::{drain, serve, ServeOptions};
+use bot::adapters::{serve, ServeOptions};
+use bot::app::App;
 use bot::config::Config;
-use bot::jobs::local::LocalPlatform;
-use bot::jobs::{HistoryQuery, JobPlatform};
-use bot::policy::{audit, Guard};
+use bot::policy::audit;
 use bot::store::Store;
-use bot::Bot;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -222,27 +220,8 @@ async fn chat(
     if let Some(db) = db {
         config.database = db;
     }
-    let config = Arc::new(config);
-    let store = Arc::new(
-        Store::open(&config.database)
-            .with_context(|| format!("cannot open the database {}", config.database.display()))?,
-    );
-    let parser = load_parser(&config).await;
-    let platform = LocalPlatform::new(&config, store.clone());
-    let bot = Arc::new(Bot {
-        config: config.clone(),
-        store: store.clone(),
-        platform: Arc::new(platform.clone()),
-        policy: Arc::new(Guard::new(config.clone(), store.clone())),
-        parser,
-    });
-    let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(bot::run_notifier(bot.clone(), platform.events(), tx));
-    platform
-        .start()
-        .await
-        .context("cannot start the job platform")?;
-
+    let mut app = App::start(config).await?;
+    let config = app.config.clone();
     let user = user
         .or_else(|| config.terminal.user.clone())
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
@@ -256,26 +235,15 @@ async fn chat(
         );
     }
     // the terminal's runs still open from an earlier session are followed too
-    let mut follow: Vec<i64> = platform
-        .history(HistoryQuery {
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.channel == CHANNEL && !e.status.is_terminal())
-        .map(|e| e.id)
-        .collect();
-    follow.extend(store.open_subscriptions(CHANNEL).unwrap_or_default());
+    let follow = app.open_executions(CHANNEL).await;
     let mut terminal = Terminal::new(user, interactive).with_multi_user(multi_user);
     if let Some(dir) = charts.or_else(|| config.terminal.charts_dir.clone()) {
         terminal = terminal.with_charts_dir(dir);
     }
     serve(
-        bot.clone(),
+        app.bot.clone(),
         &mut terminal,
-        &mut pushes,
+        &mut app.pushes,
         ServeOptions {
             wait,
             follow,
@@ -284,41 +252,6 @@ async fn chat(
     )
     .await
     .context("cannot write to the terminal")?;
-    if platform.running_count() > 0 {
-        eprintln!(
-            "bot: stopping {} running execution(s)",
-            platform.running_count()
-        );
-    }
-    platform.shutdown().await;
-    drain(&mut terminal, &mut pushes, &platform).await;
+    app.finish(&mut terminal).await;
     Ok(())
-}
-
-async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
-    let model_dir: Result<PathBuf, String> = match &config.model_dir {
-        Some(d) => Ok(d.clone()),
-        None => nlu::default_model_dir().map_err(|e| e.to_string()),
-    };
-    let options = nlu::ParserOptions {
-        catalog: Some(config.catalog.clone()),
-        time_zone: config.time_zone,
-        ..Default::default()
-    };
-    let loaded = tokio::task::spawn_blocking(move || {
-        let dir = model_dir?;
-        nlu::Parser::load_with(&dir, options).map_err(|e| e.to_string())
-    })
-    .await;
-    match loaded {
-        Ok(Ok(p)) => Some(Arc::new(p)),
-        Ok(Err(e)) => {
-            eprintln!("bot: free text is off, only !commands work: {e}");
-            None
-        }
-        Err(e) => {
-            eprintln!("bot: free text is off, only !commands work: {e}");
-            None
-        }
-    }
 }

@@ -1,0 +1,121 @@
+//! Wiring shared by every way of running the bot: storage, parser, job platform, policy and
+//! the notifier, started in that order. Each adapter's command in `main.rs` builds an
+//! [`App`], serves its chat with [`crate::adapters::serve`] and ends with [`App::finish`].
+
+use crate::adapters::{drain, Adapter};
+use crate::config::Config;
+use crate::jobs::local::LocalPlatform;
+use crate::jobs::{ExecId, HistoryQuery, JobPlatform};
+use crate::policy::Guard;
+use crate::store::Store;
+use crate::{Bot, Outgoing};
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// A started bot: its parts and the stream of pushed updates.
+pub struct App {
+    pub bot: Arc<Bot>,
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub platform: LocalPlatform,
+    /// Status updates and summaries to deliver (from the notifier).
+    pub pushes: mpsc::UnboundedReceiver<Outgoing>,
+}
+
+impl App {
+    /// Opens the database, loads the parser (without it only `!commands` work: the reason is
+    /// printed), starts the notifier and the job platform (which recovers what an earlier
+    /// process left: runs still scheduled, runs interrupted by a crash).
+    pub async fn start(config: Config) -> anyhow::Result<App> {
+        let config = Arc::new(config);
+        let store =
+            Arc::new(Store::open(&config.database).with_context(|| {
+                format!("cannot open the database {}", config.database.display())
+            })?);
+        let parser = load_parser(&config).await;
+        let platform = LocalPlatform::new(&config, store.clone());
+        let bot = Arc::new(Bot {
+            config: config.clone(),
+            store: store.clone(),
+            platform: Arc::new(platform.clone()),
+            policy: Arc::new(Guard::new(config.clone(), store.clone())),
+            parser,
+        });
+        let (tx, pushes) = mpsc::unbounded_channel();
+        tokio::spawn(crate::run_notifier(bot.clone(), platform.events(), tx));
+        platform
+            .start()
+            .await
+            .context("cannot start the job platform")?;
+        Ok(App {
+            bot,
+            config,
+            store,
+            platform,
+            pushes,
+        })
+    }
+
+    /// Executions of `channel` not ended yet: the ones it started and the ones it watches
+    /// (for [`crate::adapters::ServeOptions::follow`]).
+    pub async fn open_executions(&self, channel: &str) -> Vec<ExecId> {
+        let mut ids: Vec<ExecId> = self
+            .platform
+            .history(HistoryQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.channel == channel && !e.status.is_terminal())
+            .map(|e| e.id)
+            .collect();
+        ids.extend(self.store.open_subscriptions(channel).unwrap_or_default());
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Stops the platform (running executions are stopped and reported) and delivers the
+    /// last updates through `adapter`.
+    pub async fn finish(mut self, adapter: &mut dyn Adapter) {
+        if self.platform.running_count() > 0 {
+            eprintln!(
+                "bot: stopping {} running execution(s)",
+                self.platform.running_count()
+            );
+        }
+        self.platform.shutdown().await;
+        drain(adapter, &mut self.pushes, &self.platform).await;
+    }
+}
+
+/// Loads the parser on a blocking thread; None (and the reason on stderr) when it cannot.
+async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
+    let model_dir: Result<PathBuf, String> = match &config.model_dir {
+        Some(d) => Ok(d.clone()),
+        None => nlu::default_model_dir().map_err(|e| e.to_string()),
+    };
+    let options = nlu::ParserOptions {
+        catalog: Some(config.catalog.clone()),
+        time_zone: config.time_zone,
+        ..Default::default()
+    };
+    let loaded = tokio::task::spawn_blocking(move || {
+        let dir = model_dir?;
+        nlu::Parser::load_with(&dir, options).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    match loaded {
+        Ok(p) => Some(Arc::new(p)),
+        Err(e) => {
+            eprintln!("bot: free text is off, only !commands work: {e}");
+            None
+        }
+    }
+}
