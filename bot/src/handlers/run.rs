@@ -455,7 +455,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             e.job, e.id
         ),
         Status::Scheduled
-            if e.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(500) =>
+            if e.run_at > crate::clock::now() + chrono::Duration::milliseconds(500) =>
         {
             format!(
                 "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",

@@ -53,7 +53,7 @@ impl Guard {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        crate::clock::now()
     }
 
     /// Maps the actor to a user of the job platform.
