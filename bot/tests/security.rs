@@ -24,6 +24,9 @@ max_message_bytes = 500
 id = "db-01"
 [[apps]]
 id = "api"
+[[apps]]
+id = "payments-api"
+aliases = ["payments"]
 [[environments]]
 id = "staging"
 [[environments]]
@@ -359,4 +362,90 @@ fn audit_verify_catches_an_edited_row() {
     let (code, out) = audit(dir.path(), &["verify"]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains(&format!("record {seq} was edited")), "{out}");
+}
+
+/// `bot check-config` on BASE with `edit` applied: success, the first line of stderr, the
+/// file's text and its path.
+fn check_config(edit: impl Fn(&str) -> String) -> (bool, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = edit(BASE);
+    let path = dir.path().join("bot.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        text,
+        path.display().to_string(),
+    )
+}
+
+/// The 1-based line of the file that contains `needle` (it must be there once).
+fn line_of(text: &str, needle: &str) -> usize {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{needle:?} in {lines:?}");
+    lines[0]
+}
+
+#[test]
+fn security_config_errors_name_the_line_and_the_fix() {
+    let cases: [(&str, &str, &str, &str); 6] = [
+        // (replace, with, the offending text, the message)
+        (
+            r#"operator = ["run:*", "env:staging","#,
+            r#"operator = ["run:*", "env:stagng","#,
+            "env:stagng",
+            "role `operator`: `env:stagng` names no environment of the catalog; did you mean `env:staging`? Write `env:NAME` with one of its environments (staging, production) or `env:*`",
+        ),
+        (
+            r#"deployer = ["deploy:*","#,
+            r#"deployer = ["app:ap1", "deploy:*","#,
+            "app:ap1",
+            "role `deployer`: `app:ap1` names no app of the catalog; did you mean `app:api`? Write `app:NAME` with one of its apps (api, payments-api) or `app:*`",
+        ),
+        (
+            "  roles = [\"viewer\"]\n",
+            "  roles = [\"viewr\"]\n",
+            "viewr",
+            "user `carol` has an unknown role `viewr`; did you mean `viewer`? Roles under [access.roles]: approver, deployer, operator, viewer",
+        ),
+        (
+            "timeout = \"10m\"",
+            "timeout = \"ten minutes\"",
+            "ten minutes",
+            "approval rule: `timeout` (how long a request waits for an approver) must be a positive duration; write e.g. timeout = \"30m\" or \"2h\"",
+        ),
+        (
+            "[access]\n",
+            "[[windows]]\nenvironment = \"production\"\nhours = \"9am-5pm\"\n\n[access]\n",
+            "9am-5pm",
+            "window `production`: hours `9am-5pm` must be \"HH:MM-HH:MM\" with the start before the end, in the bot's time zone; write e.g. hours = \"09:00-17:00\"",
+        ),
+        (
+            "[access]\n",
+            "[rate_limit]\nper_user = { capacity = 5, refill = \"-3s\" }\n\n[access]\n",
+            "-3s",
+            "rate_limit.per_user: `refill` (how often one more command is allowed) must be a positive duration; write e.g. refill = \"3s\" or \"200ms\"",
+        ),
+    ];
+    for (from, to, needle, message) in cases {
+        let (ok, err, text, path) = check_config(|base| {
+            assert!(base.contains(from), "{from:?}");
+            base.replacen(from, to, 1)
+        });
+        assert!(!ok, "{needle}: accepted");
+        let line = line_of(&text, needle);
+        assert_eq!(err, format!("bot: {path}:{line}: {message}"), "{needle}");
+    }
+    let (ok, err, _, _) = check_config(str::to_string);
+    assert!(ok, "{err}");
 }
