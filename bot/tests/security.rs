@@ -117,10 +117,25 @@ const SCRIPTS: &[(&str, &str)] = &[
 ];
 
 fn setup(extra: &str) -> tempfile::TempDir {
+    setup_text(&format!("{BASE}\n{extra}"))
+}
+
+/// A folder with the job scripts and `bot.toml` holding `text`.
+fn setup_text(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bot.toml"), format!("{BASE}\n{extra}")).unwrap();
+    std::fs::write(dir.path().join("bot.toml"), text).unwrap();
     common::write_scripts(dir.path(), SCRIPTS);
     dir
+}
+
+/// BASE with `from` replaced by `to` (which must be there).
+fn edited(base: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = base.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text
 }
 
 impl Bot {
@@ -362,6 +377,133 @@ fn audit_verify_catches_an_edited_row() {
     let (code, out) = audit(dir.path(), &["verify"]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains(&format!("record {seq} was edited")), "{out}");
+}
+
+/// Jobs that name an app, roles that grant apps, and erin, who may work on payments-api only.
+const APP_EDITS: &[(&str, &str)] = &[
+    (
+        "  approver = [\"status\", \"list\", \"history\"]\n",
+        "  approver = [\"status\", \"list\", \"history\"]\n  payments = [\"app:payments-api\"]\n  api-team = [\"app:api\"]\n",
+    ),
+    (
+        "  [[access.users]]\n  name = \"bob\"",
+        "  [[access.users]]\n  name = \"erin\"\n  chat = [\"terminal:erin\"]\n  roles = [\"operator\", \"deployer\", \"payments\"]\n  [[access.users]]\n  name = \"bob\"",
+    ),
+    (
+        "[access]\n",
+        r#"[[jobs]]
+id = "restart-service"
+description = "Restart an application's service"
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = true
+  [[jobs.parameters]]
+  name = "environment"
+  kind = "environment"
+  required = true
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[[jobs]]
+id = "flush-api-cache"
+description = "Flush the API's cache"
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = false
+  default = "api"
+  choices = ["api"]
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[access]
+"#,
+    ),
+];
+
+#[test]
+fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
+    let dir = setup_text(&edited(BASE, APP_EDITS));
+    let mut bot = Bot::start(dir.path(), "erin");
+    // erin holds app:payments-api: deploys and runs of it go ahead
+    bot.send("!deploy payments-api staging");
+    bot.expect(
+        "deploy-app is sensitive. Run it now with app=payments-api, environment=staging? (yes/no)",
+    );
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001");
+    // another app is refused before the confirmation, naming the permission and whom to ask
+    bot.send("!deploy api staging");
+    bot.expect("Not allowed: erin may not deploy api to staging: that needs permission `app:api`. Suggestion: ask the ops leads for role `api-team`. (error id ");
+    bot.send("!run restart-service app=api environment=staging");
+    bot.expect(
+        "Not allowed: erin may not run restart-service for api: that needs permission `app:api`.",
+    );
+    // a default names the app too
+    bot.send("!run flush-api-cache");
+    bot.expect(
+        "Not allowed: erin may not run flush-api-cache for api: that needs permission `app:api`.",
+    );
+    // the app a message names in plain words is checked the same way
+    bot.send("deploy the api to staging");
+    bot.expect("Not allowed: erin may not deploy api to staging: that needs permission `app:api`.");
+    // nothing ran: the next run gets the next id
+    bot.send("!run restart-service app=payments-api environment=staging");
+    bot.expect("Started restart-service as #1002");
+    // production deploys of her app still need a second person; of another app she gets no
+    // approval request at all
+    bot.send("!deploy api production");
+    bot.expect(
+        "Not allowed: erin may not deploy api to production: that needs permission `app:api`.",
+    );
+    bot.send("!deploy payments-api production");
+    bot.send("yes");
+    bot.expect("deploy-app needs approval: changes to production need approval. I filed approval request 1;");
+    bot.send("@as bob: !approvals");
+    bot.expect("  1. deploy-app (app=payments-api, environment=production) for erin");
+    // the job list hides only the job she can run for no app (its only choice is api)
+    bot.send("!jobs");
+    bot.expect("Jobs you can run:");
+    // alice holds no app permission: every app, as before
+    bot.send("@as alice: !run restart-service app=api environment=staging");
+    bot.expect("restart-service as #1003 (app=api, environment=staging)");
+    bot.send("@as alice: !jobs");
+    bot.expect("Jobs you can run:");
+    // the replies only (what was sent is interleaved where it was sent), and in them the
+    // two job lists: erin's, then alice's
+    let replies: Vec<String> = bot
+        .transcript_at_exit()
+        .into_iter()
+        .filter(|l| !l.starts_with(">>> "))
+        .collect();
+    let lists: Vec<String> = replies
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("Jobs you can run:"))
+        .map(|(i, _)| {
+            replies[i + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("- ") || l.starts_with("  "))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert_eq!(lists.len(), 2, "{replies:?}");
+    let (erin_jobs, alice_jobs) = (&lists[0], &lists[1]);
+    assert!(erin_jobs.contains("- restart-service"), "{erin_jobs}");
+    assert!(erin_jobs.contains("- deploy-app"), "{erin_jobs}");
+    assert!(!erin_jobs.contains("- flush-api-cache"), "{erin_jobs}");
+    assert!(alice_jobs.contains("- flush-api-cache"), "{alice_jobs}");
+    // the refusals are in the audit trail with the permission they lacked
+    let (code, out) = audit(dir.path(), &["export", "--user", "erin"]);
+    assert_eq!(code, 0, "{out}");
+    let denied = out
+        .lines()
+        .filter(|l| l.contains("\"decision\":\"deny\"") && l.contains("`app:api`"))
+        .count();
+    assert!(denied >= 5, "{out}");
 }
 
 /// `bot check-config` on BASE with `edit` applied: success, the first line of stderr, the

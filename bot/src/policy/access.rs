@@ -2,8 +2,19 @@
 //!
 //! A permission is `command` or `command:resource`: `run:backup-database`, `run:*`,
 //! `deploy:production` (the deploy job, per environment), `env:production` (any other job
-//! that takes that environment), `cancel`, `status`, `list`, `history`, or `*` for all.
-//! A bare `cancel` grants `cancel:<any job>`.
+//! that takes that environment), `app:payments-api` or `app:*` (the apps runs and deploys may
+//! name, see below), `cancel`, `status`, `list`, `history`, or `*` for all. A bare word grants
+//! it for every resource (`cancel` = `cancel:<any job>`), and `NAME:prefix*` every resource
+//! starting with the prefix. Configured permissions are checked against the catalog
+//! ([`check_permission`]).
+//!
+//! App permissions narrow, and only users who have one: a user none of whose roles holds an
+//! `app:` permission may name every app (as before app permissions existed). Once any of a
+//! user's roles holds one, a run or deploy that names an app (a parameter of kind `app` in the
+//! catalog, given or defaulted; the app a message names fills it) also needs `app:<that app>`,
+//! on top of `run:JOB` or `deploy:ENV` and `env:ENV`. The permissions of all of a user's roles
+//! add up, as for every other permission, so a role meant to keep every app should say
+//! `app:*` when it is combined with an app-scoped role. `*` grants every app.
 
 use super::settings::{Access, User};
 use super::UserError;
@@ -198,7 +209,7 @@ impl Access {
     pub fn whom_to_ask(&self, need: &str) -> String {
         let roles = self.roles_granting(need);
         if roles.is_empty() {
-            return self.contact.clone();
+            return format!("ask {} for permission `{need}`", self.contact);
         }
         let mut people: Vec<&str> = Vec::new();
         for r in &roles {
@@ -223,6 +234,29 @@ impl Access {
                 people.join(", ")
             )
         }
+    }
+
+    /// Whether the identity's runs and deploys are limited to certain apps: one of its roles
+    /// holds an `app:` permission (`app:NAME`, `app:*` or a bare `app`).
+    pub fn limits_apps(&self, who: &Identity) -> bool {
+        who.roles.iter().any(|r| {
+            self.roles
+                .get(r)
+                .is_some_and(|ps| ps.iter().any(|p| p == "app" || p.starts_with("app:")))
+        })
+    }
+
+    /// Whether the identity may name `app` in a run or deploy (see the module's notes).
+    pub fn allows_app(&self, who: &Identity, app: &str) -> bool {
+        !self.limits_apps(who) || self.allows(who, &format!("app:{app}"))
+    }
+
+    /// Refuses a run or deploy naming `app` unless the identity may name it.
+    pub fn require_app(&self, who: &Identity, app: &str, what: &str) -> Result<(), UserError> {
+        if self.allows_app(who, app) {
+            return Ok(());
+        }
+        self.require(who, &format!("app:{app}"), what)
     }
 
     /// Refuses unless the identity holds `need`.
@@ -254,6 +288,52 @@ mod tests {
         assert!(grants("app:*", "app:payments-api"));
         assert!(grants("app", "app:payments-api"));
         assert!(!grants("app:web", "app:payments-api"));
+    }
+
+    #[test]
+    fn app_permissions_narrow_only_users_who_hold_one() {
+        let role = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let access = Access {
+            roles: [
+                ("runner", role(&["run:*", "env:*"])),
+                ("payments", role(&["app:payments-api"])),
+                ("all-apps", role(&["app:*"])),
+                ("admin", role(&["*"])),
+            ]
+            .into_iter()
+            .map(|(r, ps)| (r.to_string(), ps))
+            .collect(),
+            contact: "the ops leads".into(),
+            ..Default::default()
+        };
+        let who = |roles: &[&str]| Identity {
+            name: "ann".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        // no app permission in any role: every app (as before)
+        let runner = who(&["runner"]);
+        assert!(!access.limits_apps(&runner));
+        assert!(access.allows_app(&runner, "api"));
+        // an app-scoped role limits every run and deploy of the user
+        let scoped = who(&["runner", "payments"]);
+        assert!(access.limits_apps(&scoped));
+        assert!(access.allows_app(&scoped, "payments-api"));
+        assert!(!access.allows_app(&scoped, "api"));
+        let e = access
+            .require_app(&scoped, "api", "run x for api")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "ann may not run x for api: that needs permission `app:api`"
+        );
+        assert_eq!(
+            e.suggestions,
+            ["ask the ops leads for role `admin` or `all-apps`"]
+        );
+        // `app:*` and `*` keep every app
+        assert!(access.allows_app(&who(&["runner", "payments", "all-apps"]), "api"));
+        assert!(access.allows_app(&who(&["admin", "payments"]), "api"));
+        assert!(!access.limits_apps(&who(&["admin"])));
     }
 
     #[test]

@@ -316,6 +316,18 @@ impl Guard {
             .and_then(|p| params.get(&p.name).cloned().or_else(|| p.default.clone()))
     }
 
+    /// The apps a run names: the values (or defaults) of the job's parameters of kind `app`.
+    fn apps_of(&self, job: &str, params: &BTreeMap<String, String>) -> Vec<String> {
+        let Some(j) = self.config.catalog.job(job) else {
+            return Vec::new();
+        };
+        j.parameters
+            .iter()
+            .filter(|p| p.kind == ParamKind::App)
+            .filter_map(|p| params.get(&p.name).cloned().or_else(|| p.default.clone()))
+            .collect()
+    }
+
     /// The decision without recording it.
     fn decide(&self, who: &Identity, action: &Action<'_>) -> Decision {
         let access = self.sec().access.as_ref();
@@ -328,7 +340,8 @@ impl Guard {
         let checked = match action {
             Action::Execute { job, params, .. } => {
                 let env = self.environment_of(job, params);
-                let r = if action.command() == "deploy" {
+                let deploy = action.command() == "deploy";
+                let r = if deploy {
                     let e = env.clone().unwrap_or_else(|| "*".into());
                     require(&format!("deploy:{e}"), &format!("deploy to {e}"))
                 } else {
@@ -339,6 +352,20 @@ impl Guard {
                         },
                     )
                 };
+                // and the apps it names, for users whose roles limit them to some apps
+                let r = r.and_then(|()| {
+                    self.apps_of(job, params).iter().try_for_each(|app| {
+                        let what = match (deploy, &env) {
+                            (true, Some(e)) => format!("deploy {app} to {e}"),
+                            (true, None) => format!("deploy {app}"),
+                            (false, _) => format!("run {job} for {app}"),
+                        };
+                        match access {
+                            Some(a) => a.require_app(who, app, &what),
+                            None => Ok(()),
+                        }
+                    })
+                });
                 if let Err(e) = r {
                     return Decision::Refuse(e);
                 }
@@ -518,7 +545,12 @@ impl Guard {
         }
     }
 
-    /// Whether the actor may run a job (for help and the job list).
+    /// Whether the actor may run a job (for help and the job list): the command permission
+    /// (for the deploy job: for some environment), and, for a user limited to some apps, an
+    /// app they hold among the values of each app parameter that every run fills (required
+    /// or defaulted; its choices, else the catalog's apps). As app permissions must name
+    /// catalog apps, this hides only jobs whose app parameter's `choices` are all apps the
+    /// user lacks; a job they may run for some of its apps stays listed.
     pub fn may_run_job(&self, actor: &Actor, job: &str) -> bool {
         let Some(access) = &self.sec().access else {
             return true;
@@ -526,15 +558,26 @@ impl Guard {
         let Ok(who) = self.identify(actor) else {
             return false;
         };
-        if job == crate::handlers::deploy::DEPLOY_JOB {
-            return self
-                .config
-                .catalog
+        let catalog = &self.config.catalog;
+        let command = if job == crate::handlers::deploy::DEPLOY_JOB {
+            catalog
                 .environments
                 .iter()
-                .any(|e| access.allows(&who, &format!("deploy:{}", e.id)));
-        }
-        access.allows(&who, &format!("run:{job}"))
+                .any(|e| access.allows(&who, &format!("deploy:{}", e.id)))
+        } else {
+            access.allows(&who, &format!("run:{job}"))
+        };
+        command
+            && catalog.job(job).is_none_or(|j| {
+                j.parameters
+                    .iter()
+                    .filter(|p| p.kind == ParamKind::App && (p.required || p.default.is_some()))
+                    .all(|p| {
+                        // an app parameter with no known values takes any name
+                        let apps = crate::values::known_values(catalog, p);
+                        apps.is_empty() || apps.iter().any(|a| access.allows_app(&who, a))
+                    })
+            })
     }
 
     // ---- approvals ----

@@ -13,6 +13,7 @@
 //!   operator = ["run:*", "env:staging", "env:testing", "cancel", "status", "history", "list"]
 //!   deployer = ["deploy:*", "env:*"]
 //!   approver = ["status", "history", "list"]
+//!   payments = ["app:payment", "app:checkout"]   # its holders work on these apps only
 //!   [[access.users]]
 //!   name = "alice"                                   # the job platform's user
 //!   chat = ["terminal:alice", "slack:U024BE7LH"]    # platform:chat-user-id
@@ -35,6 +36,10 @@
 //! per_user = { capacity = 10, refill = "6s" }
 //! global = { capacity = 60, refill = "1s" }
 //! ```
+//!
+//! Permissions (see [`super::access`]), the roles users and approval rules name, and the
+//! environments and jobs of approval rules and windows are checked against the catalog; an
+//! error points at the offending value's line and says what to write instead.
 
 use super::access::{check_permission, unknown_role_hint};
 use super::windows::{Freeze, Outside, Window};
