@@ -141,7 +141,16 @@ fn edited(base: &str, edits: &[(&str, &str)]) -> String {
 impl Bot {
     /// Starts `bot chat --multi-user` as `user`, with info logs in `bot.log`.
     fn start(dir: &Path, user: &str) -> Bot {
+        Bot::start_at(dir, user, None)
+    }
+
+    /// The same with the bot's clock starting at `now` (RFC 3339; `BOT_NOW`, for tests).
+    fn start_at(dir: &Path, user: &str, now: Option<&str>) -> Bot {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        match now {
+            Some(t) => cmd.env("BOT_NOW", t),
+            None => cmd.env_remove("BOT_NOW"),
+        };
         cmd.args(["chat", "--multi-user", "--wait", "--user", user, "--config"])
             .arg(dir.join("bot.toml"))
             .arg("--log")
@@ -271,6 +280,65 @@ freezes = [{ from = "2000-01-01T00:00:00Z", to = "2099-01-01T00:00:00Z", reason 
     bot.send("!run backup-database target=db-01");
     bot.expect("Started backup-database as #1001");
     bot.transcript_at_exit();
+}
+
+/// Staging may change on weekdays 09:00-17:00 (else refused) and not during a release
+/// freeze on Thursday 2026-03-05; production outside 09:00-17:00 needs an approval.
+const WINDOWS: &str = r#"
+[[windows]]
+environment = "staging"
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "09:00-17:00"
+outside = "refuse"
+freezes = [{ from = "2026-03-05T00:00:00Z", to = "2026-03-06T00:00:00Z", reason = "release" }]
+
+[[windows]]
+environment = "production"
+hours = "09:00-17:00"
+outside = "approval"
+"#;
+
+#[test]
+fn scheduled_runs_are_judged_by_the_window_at_their_time() {
+    // Tuesday 2026-03-03 10:00 UTC: inside the window
+    let dir = setup(WINDOWS);
+    let mut bot = Bot::start_at(dir.path(), "alice", Some("2026-03-03T10:00:00Z"));
+    // a run for 23:00 is outside it: refused before the confirmation, saying when it opens
+    // after that time
+    bot.send("!deploy api staging at=2026-03-03T23:00:00Z");
+    bot.expect("Not right now: staging is outside its change window at 2026-03-03 23:00:00 UTC, when the run is scheduled, so I won't schedule that change. Suggestion: the window opens 2026-03-04 09:00:00 UTC, 10h 00m after the scheduled time. (error id ");
+    // the same in plain words ("tonight" is the bot clock's tonight)
+    bot.send("deploy api to staging tonight at 23:00");
+    bot.expect("Not right now: staging is outside its change window at 2026-03-03 23:00:00 UTC, when the run is scheduled");
+    // a freeze that covers the scheduled time (Thursday 10:00, inside the hours)
+    bot.send("!deploy api staging at=2026-03-05T10:00:00Z");
+    bot.expect("Not right now: staging is in a change freeze (release) at 2026-03-05 10:00:00 UTC, when the run is scheduled, so I won't schedule that change. Suggestion: the window opens 2026-03-06 09:00:00 UTC, 23h 00m after the scheduled time.");
+    // production outside its hours at the scheduled time: a second person must approve
+    bot.send("!deploy api production at=2026-03-03T20:00:00Z");
+    bot.expect("deploy-app is sensitive. Run it at 2026-03-03 20:00:00 UTC with app=api, environment=production? (yes/no)");
+    bot.send("yes");
+    bot.expect("deploy-app needs approval: production is outside its change window at 2026-03-03 20:00:00 UTC, when the run is scheduled (the window opens 2026-03-04 09:00:00 UTC, 13h 00m after the scheduled time). I filed approval request 1;");
+    // now is inside the window: an immediate run goes ahead
+    bot.send("!deploy api staging");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=staging).");
+    bot.transcript_at_exit();
+
+    // vice versa: 07:00, before the window opens
+    let dir = setup(WINDOWS);
+    let mut bot = Bot::start_at(dir.path(), "alice", Some("2026-03-03T07:00:00Z"));
+    bot.send("!deploy api staging");
+    bot.expect("Not right now: staging is outside its change window, so I won't change it now. Suggestion: the window opens 2026-03-03 09:00:00 UTC.");
+    // a run scheduled inside the window is allowed
+    bot.send("!deploy api staging at=2026-03-03T10:00:00Z");
+    bot.expect("deploy-app is sensitive. Run it at 2026-03-03 10:00:00 UTC with app=api, environment=staging? (yes/no)");
+    bot.send("yes");
+    bot.expect("Scheduled deploy-app as #1001 for 2026-03-03 10:00:00 UTC (in ");
+    bot.send("!cancel 1001");
+    bot.expect("#1001");
+    bot.transcript_at_exit();
+    let (code, out) = audit(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]

@@ -303,6 +303,7 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
                 job: &job.id,
                 params: &draft.params,
                 sensitive: job.sensitive,
+                run_at: draft.run_at,
             },
         ) {
             clear(ctx);
@@ -399,6 +400,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             job: &job.id,
             params: &draft.params,
             sensitive: job.sensitive,
+            run_at: draft.run_at,
         },
     );
     if let Decision::NeedsApproval(need) = &decision {

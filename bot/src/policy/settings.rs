@@ -25,7 +25,8 @@
 //! role = "approver"
 //! timeout = "30m"
 //!
-//! [[windows]]                  # change windows per environment, in the bot's time zone
+//! [[windows]]                  # change windows per environment, in the bot's time zone;
+//!                              # a scheduled run is judged at the time it is for
 //! environment = "production"
 //! days = ["mon", "tue", "wed", "thu", "fri"]
 //! hours = "09:00-17:00"
