@@ -226,6 +226,16 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
+/// A duration in the configuration: a string for [`parse_duration`] or a number of seconds.
+pub fn duration_value(v: &toml::Value) -> Option<Duration> {
+    match v {
+        toml::Value::Integer(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
+        toml::Value::Float(f) if *f >= 0.0 && f.is_finite() => Some(Duration::from_secs_f64(*f)),
+        toml::Value::String(s) => parse_duration(s),
+        _ => None,
+    }
+}
+
 struct Lines<'a> {
     text: &'a str,
     file: String,
@@ -250,15 +260,7 @@ impl Lines<'_> {
     }
 
     fn duration(&self, v: &Spanned<toml::Value>, what: &str) -> Result<Duration, ConfigError> {
-        let d = match v.get_ref() {
-            toml::Value::Integer(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
-            toml::Value::Float(f) if *f >= 0.0 && f.is_finite() => {
-                Some(Duration::from_secs_f64(*f))
-            }
-            toml::Value::String(s) => parse_duration(s),
-            _ => None,
-        };
-        d.ok_or_else(|| {
+        duration_value(v.get_ref()).ok_or_else(|| {
             self.err(
                 v.span().start,
                 format!("`{what}` must be a duration such as \"30s\", \"5m\" or \"2h\""),
@@ -453,8 +455,8 @@ impl Config {
                 },
             );
         }
-        let security =
-            crate::policy::SecurityConfig::from_toml_str(text).map_err(|m| l.err(0, m))?;
+        let security = crate::policy::SecurityConfig::from_toml_str(text, &catalog)
+            .map_err(|e| l.err(e.offset, e.message))?;
         Ok(Config {
             security,
             path: PathBuf::from(origin),
@@ -620,6 +622,163 @@ id = "backup-database"
         // catalog errors come through with their line
         let e = err("[[jobs]]\nid = \"a\"\n[[jobs]]\nid = \"a\"\n");
         assert_eq!(e.line(), Some(4), "{e}");
+    }
+
+    /// A catalog for the security sections (lines 1-14), then `extra` from line 15 on.
+    fn secured(extra: &str) -> String {
+        let head = "[[environments]]\nid = \"production\"\n[[environments]]\nid = \"staging\"\n\
+                    [[apps]]\nid = \"payments-api\"\naliases = [\"payments\"]\n[[apps]]\nid = \"web\"\n\
+                    [[jobs]]\nid = \"deploy-app\"\n[jobs.run]\nargv = [\"x\"]\n\n";
+        assert_eq!(head.lines().count(), 14);
+        format!("{head}{extra}")
+    }
+
+    /// The error's line and message (without `file:line: `).
+    fn security_err(extra: &str) -> (Option<usize>, String) {
+        let e = err(&secured(extra));
+        let text = e.to_string();
+        let message = text.splitn(3, ':').nth(2).unwrap_or("").trim().to_string();
+        (e.line(), message)
+    }
+
+    const ROLES: &str =
+        "[access]\n  [access.roles]\n  deployer = [\"deploy:*\"]\n  viewer = [\"status\"]\n";
+
+    #[test]
+    fn security_sections_load_with_a_catalog() {
+        let c = Config::from_toml_str(
+            &secured(&format!(
+                "{ROLES}  payments = [\"app:payments-api\", \"app:*\", \"run:deploy-*\", \"env:staging\", \"cancel\", \"*\"]\n\
+                 [[access.users]]\nname = \"ann\"\nroles = [\"deployer\", \"payments\"]\n\
+                 [[approvals]]\nenvironments = [\"production\"]\nrole = \"viewer\"\ntimeout = 90\n\
+                 [[windows]]\nenvironment = \"production\"\nhours = \"09:00-17:00\"\n\
+                 [rate_limit]\nper_user = {{ capacity = 2, refill = \"3s\" }}\n"
+            )),
+            "bot.toml",
+            Path::new("/x"),
+        )
+        .unwrap();
+        let access = c.security.access.unwrap();
+        assert_eq!(access.roles["payments"][0], "app:payments-api");
+        assert_eq!(c.security.approvals[0].timeout, Duration::from_secs(90));
+        assert_eq!(c.security.windows[0].hours, Some((9 * 60, 17 * 60)));
+    }
+
+    #[test]
+    fn bad_role_permission_names_its_line_and_the_fix() {
+        let (line, m) = security_err(
+            "[access]\n  [access.roles]\n  runner = [\n    \"run:*\",\n    \"deplyo:production\",\n  ]\n",
+        );
+        assert_eq!(line, Some(19), "{m}");
+        assert!(
+            m.starts_with("role `runner`: `deplyo:production` is not a permission; did you mean `deploy:production`? Write one of run:JOB, deploy:ENVIRONMENT"),
+            "{m}"
+        );
+        // a permission on an app that the catalog does not have
+        let (line, m) = security_err(&format!("{ROLES}  payments = [\"app:payment-api\"]\n"));
+        assert_eq!(line, Some(19), "{m}");
+        assert!(
+            m.starts_with("role `payments`: `app:payment-api` names no app of the catalog; did you mean `app:payments-api`? Write `app:NAME` with one of its apps (payments-api, web) or `app:*`"),
+            "{m}"
+        );
+        // an alias instead of the id
+        let (line, m) = security_err(&format!("{ROLES}  payments = [\"app:payments\"]\n"));
+        assert_eq!(line, Some(19), "{m}");
+        assert_eq!(
+            m,
+            "role `payments`: `app:payments` names an alias; write the app's id: `app:payments-api`"
+        );
+        let (line, m) = security_err(&format!("{ROLES}  ops = [\"env:prod\", \"list:jobs\"]\n"));
+        assert_eq!(line, Some(19), "{m}");
+        assert!(m.contains("did you mean `env:production`?"), "{m}");
+        let (_, m) = security_err(&format!("{ROLES}  ops = [\"list:jobs\"]\n"));
+        assert_eq!(m, "role `ops`: `list:jobs` takes no `:jobs`; write `list`");
+    }
+
+    #[test]
+    fn unknown_user_role_names_its_line_and_the_fix() {
+        let (line, m) = security_err(&format!(
+            "{ROLES}[[access.users]]\nname = \"ann\"\nroles = [\n  \"viewer\",\n  \"deployr\",\n]\n"
+        ));
+        assert_eq!(line, Some(23), "{m}");
+        assert_eq!(
+            m,
+            "user `ann` has an unknown role `deployr`; did you mean `deployer`? Roles under [access.roles]: deployer, viewer"
+        );
+        let (line, m) = security_err(&format!("{ROLES}default_role = \"guest\"\n"));
+        // `default_role` after the roles table belongs to [access.roles]: a role `default_role`
+        // whose value is not a list
+        assert_eq!(line, Some(19), "{m}");
+        let (line, m) = security_err(
+            "[access]\ndefault_role = \"guest\"\n  [access.roles]\n  viewer = [\"status\"]\n",
+        );
+        assert_eq!(line, Some(16), "{m}");
+        assert!(
+            m.contains("unknown role `guest`. Roles under [access.roles]: viewer"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn bad_window_hours_name_their_line_and_the_fix() {
+        let (line, m) = security_err(
+            "[[windows]]\nenvironment = \"production\"\ndays = [\"mon\"]\nhours = \"9-17\"\noutside = \"refuse\"\n",
+        );
+        assert_eq!(line, Some(18), "{m}");
+        assert_eq!(
+            m,
+            "window `production`: hours `9-17` must be \"HH:MM-HH:MM\" with the start before the end, in the bot's time zone; write e.g. hours = \"09:00-17:00\""
+        );
+        let (line, m) =
+            security_err("[[windows]]\nenvironment = \"production\"\nhours = \"17:00-09:00\"\n");
+        assert_eq!(line, Some(17), "{m}");
+        let (line, m) = security_err("[[windows]]\nenvironment = \"prodution\"\n");
+        assert_eq!(line, Some(16), "{m}");
+        assert!(m.contains("did you mean `production`?"), "{m}");
+        let (line, m) =
+            security_err("[[windows]]\nenvironment = \"production\"\ndays = [\"mon\", \"fry\"]\n");
+        assert_eq!(line, Some(17), "{m}");
+        assert!(
+            m.contains("write mon, tue, wed, thu, fri, sat or sun"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn bad_rate_limit_refill_names_its_line_and_the_fix() {
+        let (line, m) = security_err(
+            "[rate_limit]\nglobal = { capacity = 100, refill = \"200ms\" }\nper_user = { capacity = 2, refill = \"soon\" }\n",
+        );
+        assert_eq!(line, Some(17), "{m}");
+        assert_eq!(
+            m,
+            "rate_limit.per_user: `refill` (how often one more command is allowed) must be a positive duration; write e.g. refill = \"3s\" or \"200ms\""
+        );
+        let (line, m) =
+            security_err("[rate_limit]\n\nper_user = { capacity = 0, refill = \"1s\" }\n");
+        assert_eq!(line, Some(17), "{m}");
+        assert!(m.contains("`capacity` must be at least 1"), "{m}");
+    }
+
+    #[test]
+    fn bad_approval_timeout_names_its_line_and_the_fix() {
+        let (line, m) = security_err(&format!(
+            "{ROLES}\n[[approvals]]\nenvironments = [\"production\"]\nrole = \"viewer\"\ntimeout = \"whenever\"\n"
+        ));
+        assert_eq!(line, Some(23), "{m}");
+        assert_eq!(
+            m,
+            "approval rule: `timeout` (how long a request waits for an approver) must be a positive duration; write e.g. timeout = \"30m\" or \"2h\""
+        );
+        let (line, m) = security_err(
+            "[[approvals]]\nenvironments = [\"production\", \"stagin\"]\nrole = \"x\"\n",
+        );
+        assert_eq!(line, Some(16), "{m}");
+        assert!(m.contains("did you mean `staging`?"), "{m}");
+        // unknown fields in the newer sections are at their line too
+        let (line, m) = security_err("[[approvals]]\nrole = \"x\"\ntimeuot = \"1m\"\n");
+        assert_eq!(line, Some(17), "{m}");
+        assert!(m.contains("unknown field `timeuot`"), "{m}");
     }
 
     #[test]

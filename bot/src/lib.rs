@@ -8,6 +8,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod dialog;
 pub mod handlers;
@@ -185,7 +186,7 @@ impl Bot {
 
     async fn handle_admitted(&self, msg: &Message) -> Response {
         let text = msg.text.as_str();
-        let now = Utc::now();
+        let now = clock::now();
         let ctx = Ctx {
             bot: self,
             msg,
@@ -392,8 +393,11 @@ impl Bot {
             return Err("I can't understand free text right now (the language model is not loaded); use exact commands such as !help.".into());
         };
         let text = text.to_string();
-        let parsed =
-            tokio::task::spawn_blocking(move || parser.parse(&text).map_err(|e| e.to_string()));
+        // times ("tonight at 11pm") are resolved against the bot's clock
+        let now = clock::now().with_timezone(&parser.time_zone());
+        let parsed = tokio::task::spawn_blocking(move || {
+            parser.parse_at(&text, now).map_err(|e| e.to_string())
+        });
         match parsed.await {
             Ok(Ok(p)) => {
                 tracing::debug!(intent = %p.intent.name, confidence = p.intent.confidence, outcome = ?p.outcome, "parsed");

@@ -167,6 +167,11 @@ fn init_logs(file: Option<&PathBuf>) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // BOT_NOW (tests only): a malformed value stops the bot rather than being ignored
+    if let Err(e) = bot::clock::init() {
+        eprintln!("bot: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::CheckConfig { config } => Config::load(&config)
             .map(|c| {

@@ -24,6 +24,9 @@ max_message_bytes = 500
 id = "db-01"
 [[apps]]
 id = "api"
+[[apps]]
+id = "payments-api"
+aliases = ["payments"]
 [[environments]]
 id = "staging"
 [[environments]]
@@ -114,16 +117,40 @@ const SCRIPTS: &[(&str, &str)] = &[
 ];
 
 fn setup(extra: &str) -> tempfile::TempDir {
+    setup_text(&format!("{BASE}\n{extra}"))
+}
+
+/// A folder with the job scripts and `bot.toml` holding `text`.
+fn setup_text(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bot.toml"), format!("{BASE}\n{extra}")).unwrap();
+    std::fs::write(dir.path().join("bot.toml"), text).unwrap();
     common::write_scripts(dir.path(), SCRIPTS);
     dir
+}
+
+/// BASE with `from` replaced by `to` (which must be there).
+fn edited(base: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = base.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text
 }
 
 impl Bot {
     /// Starts `bot chat --multi-user` as `user`, with info logs in `bot.log`.
     fn start(dir: &Path, user: &str) -> Bot {
+        Bot::start_at(dir, user, None)
+    }
+
+    /// The same with the bot's clock starting at `now` (RFC 3339; `BOT_NOW`, for tests).
+    fn start_at(dir: &Path, user: &str, now: Option<&str>) -> Bot {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        match now {
+            Some(t) => cmd.env("BOT_NOW", t),
+            None => cmd.env_remove("BOT_NOW"),
+        };
         cmd.args(["chat", "--multi-user", "--wait", "--user", user, "--config"])
             .arg(dir.join("bot.toml"))
             .arg("--log")
@@ -255,6 +282,65 @@ freezes = [{ from = "2000-01-01T00:00:00Z", to = "2099-01-01T00:00:00Z", reason 
     bot.transcript_at_exit();
 }
 
+/// Staging may change on weekdays 09:00-17:00 (else refused) and not during a release
+/// freeze on Thursday 2026-03-05; production outside 09:00-17:00 needs an approval.
+const WINDOWS: &str = r#"
+[[windows]]
+environment = "staging"
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "09:00-17:00"
+outside = "refuse"
+freezes = [{ from = "2026-03-05T00:00:00Z", to = "2026-03-06T00:00:00Z", reason = "release" }]
+
+[[windows]]
+environment = "production"
+hours = "09:00-17:00"
+outside = "approval"
+"#;
+
+#[test]
+fn scheduled_runs_are_judged_by_the_window_at_their_time() {
+    // Tuesday 2026-03-03 10:00 UTC: inside the window
+    let dir = setup(WINDOWS);
+    let mut bot = Bot::start_at(dir.path(), "alice", Some("2026-03-03T10:00:00Z"));
+    // a run for 23:00 is outside it: refused before the confirmation, saying when it opens
+    // after that time
+    bot.send("!deploy api staging at=2026-03-03T23:00:00Z");
+    bot.expect("Not right now: staging is outside its change window at 2026-03-03 23:00:00 UTC, when the run is scheduled, so I won't schedule that change. Suggestion: the window opens 2026-03-04 09:00:00 UTC, 10h 00m after the scheduled time. (error id ");
+    // the same in plain words ("tonight" is the bot clock's tonight)
+    bot.send("deploy api to staging tonight at 23:00");
+    bot.expect("Not right now: staging is outside its change window at 2026-03-03 23:00:00 UTC, when the run is scheduled");
+    // a freeze that covers the scheduled time (Thursday 10:00, inside the hours)
+    bot.send("!deploy api staging at=2026-03-05T10:00:00Z");
+    bot.expect("Not right now: staging is in a change freeze (release) at 2026-03-05 10:00:00 UTC, when the run is scheduled, so I won't schedule that change. Suggestion: the window opens 2026-03-06 09:00:00 UTC, 23h 00m after the scheduled time.");
+    // production outside its hours at the scheduled time: a second person must approve
+    bot.send("!deploy api production at=2026-03-03T20:00:00Z");
+    bot.expect("deploy-app is sensitive. Run it at 2026-03-03 20:00:00 UTC with app=api, environment=production? (yes/no)");
+    bot.send("yes");
+    bot.expect("deploy-app needs approval: production is outside its change window at 2026-03-03 20:00:00 UTC, when the run is scheduled (the window opens 2026-03-04 09:00:00 UTC, 13h 00m after the scheduled time). I filed approval request 1;");
+    // now is inside the window: an immediate run goes ahead
+    bot.send("!deploy api staging");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=staging).");
+    bot.transcript_at_exit();
+
+    // vice versa: 07:00, before the window opens
+    let dir = setup(WINDOWS);
+    let mut bot = Bot::start_at(dir.path(), "alice", Some("2026-03-03T07:00:00Z"));
+    bot.send("!deploy api staging");
+    bot.expect("Not right now: staging is outside its change window, so I won't change it now. Suggestion: the window opens 2026-03-03 09:00:00 UTC.");
+    // a run scheduled inside the window is allowed
+    bot.send("!deploy api staging at=2026-03-03T10:00:00Z");
+    bot.expect("deploy-app is sensitive. Run it at 2026-03-03 10:00:00 UTC with app=api, environment=staging? (yes/no)");
+    bot.send("yes");
+    bot.expect("Scheduled deploy-app as #1001 for 2026-03-03 10:00:00 UTC (in ");
+    bot.send("!cancel 1001");
+    bot.expect("#1001");
+    bot.transcript_at_exit();
+    let (code, out) = audit(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn rate_limit_says_when_to_retry() {
     let dir = setup(
@@ -359,4 +445,217 @@ fn audit_verify_catches_an_edited_row() {
     let (code, out) = audit(dir.path(), &["verify"]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains(&format!("record {seq} was edited")), "{out}");
+}
+
+/// Jobs that name an app, roles that grant apps, and erin, who may work on payments-api only.
+const APP_EDITS: &[(&str, &str)] = &[
+    (
+        "  approver = [\"status\", \"list\", \"history\"]\n",
+        "  approver = [\"status\", \"list\", \"history\"]\n  payments = [\"app:payments-api\"]\n  api-team = [\"app:api\"]\n",
+    ),
+    (
+        "  [[access.users]]\n  name = \"bob\"",
+        "  [[access.users]]\n  name = \"erin\"\n  chat = [\"terminal:erin\"]\n  roles = [\"operator\", \"deployer\", \"payments\"]\n  [[access.users]]\n  name = \"bob\"",
+    ),
+    (
+        "[access]\n",
+        r#"[[jobs]]
+id = "restart-service"
+description = "Restart an application's service"
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = true
+  [[jobs.parameters]]
+  name = "environment"
+  kind = "environment"
+  required = true
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[[jobs]]
+id = "flush-api-cache"
+description = "Flush the API's cache"
+  [[jobs.parameters]]
+  name = "app"
+  kind = "app"
+  required = false
+  default = "api"
+  choices = ["api"]
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+
+[access]
+"#,
+    ),
+];
+
+#[test]
+fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
+    let dir = setup_text(&edited(BASE, APP_EDITS));
+    let mut bot = Bot::start(dir.path(), "erin");
+    // erin holds app:payments-api: deploys and runs of it go ahead
+    bot.send("!deploy payments-api staging");
+    bot.expect(
+        "deploy-app is sensitive. Run it now with app=payments-api, environment=staging? (yes/no)",
+    );
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001");
+    // another app is refused before the confirmation, naming the permission and whom to ask
+    bot.send("!deploy api staging");
+    bot.expect("Not allowed: erin may not deploy api to staging: that needs permission `app:api`. Suggestion: ask the ops leads for role `api-team`. (error id ");
+    bot.send("!run restart-service app=api environment=staging");
+    bot.expect(
+        "Not allowed: erin may not run restart-service for api: that needs permission `app:api`.",
+    );
+    // a default names the app too
+    bot.send("!run flush-api-cache");
+    bot.expect(
+        "Not allowed: erin may not run flush-api-cache for api: that needs permission `app:api`.",
+    );
+    // the app a message names in plain words is checked the same way
+    bot.send("deploy the api to staging");
+    bot.expect("Not allowed: erin may not deploy api to staging: that needs permission `app:api`.");
+    // nothing ran: the next run gets the next id
+    bot.send("!run restart-service app=payments-api environment=staging");
+    bot.expect("Started restart-service as #1002");
+    // production deploys of her app still need a second person; of another app she gets no
+    // approval request at all
+    bot.send("!deploy api production");
+    bot.expect(
+        "Not allowed: erin may not deploy api to production: that needs permission `app:api`.",
+    );
+    bot.send("!deploy payments-api production");
+    bot.send("yes");
+    bot.expect("deploy-app needs approval: changes to production need approval. I filed approval request 1;");
+    bot.send("@as bob: !approvals");
+    bot.expect("  1. deploy-app (app=payments-api, environment=production) for erin");
+    // the job list hides only the job she can run for no app (its only choice is api)
+    bot.send("!jobs");
+    bot.expect("Jobs you can run:");
+    // alice holds no app permission: every app, as before
+    bot.send("@as alice: !run restart-service app=api environment=staging");
+    bot.expect("restart-service as #1003 (app=api, environment=staging)");
+    bot.send("@as alice: !jobs");
+    bot.expect("Jobs you can run:");
+    // the replies only (what was sent is interleaved where it was sent), and in them the
+    // two job lists: erin's, then alice's
+    let replies: Vec<String> = bot
+        .transcript_at_exit()
+        .into_iter()
+        .filter(|l| !l.starts_with(">>> "))
+        .collect();
+    let lists: Vec<String> = replies
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("Jobs you can run:"))
+        .map(|(i, _)| {
+            replies[i + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("- ") || l.starts_with("  "))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert_eq!(lists.len(), 2, "{replies:?}");
+    let (erin_jobs, alice_jobs) = (&lists[0], &lists[1]);
+    assert!(erin_jobs.contains("- restart-service"), "{erin_jobs}");
+    assert!(erin_jobs.contains("- deploy-app"), "{erin_jobs}");
+    assert!(!erin_jobs.contains("- flush-api-cache"), "{erin_jobs}");
+    assert!(alice_jobs.contains("- flush-api-cache"), "{alice_jobs}");
+    // the refusals are in the audit trail with the permission they lacked
+    let (code, out) = audit(dir.path(), &["export", "--user", "erin"]);
+    assert_eq!(code, 0, "{out}");
+    let denied = out
+        .lines()
+        .filter(|l| l.contains("\"decision\":\"deny\"") && l.contains("`app:api`"))
+        .count();
+    assert!(denied >= 5, "{out}");
+}
+
+/// `bot check-config` on BASE with `edit` applied: success, the first line of stderr, the
+/// file's text and its path.
+fn check_config(edit: impl Fn(&str) -> String) -> (bool, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = edit(BASE);
+    let path = dir.path().join("bot.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
+        text,
+        path.display().to_string(),
+    )
+}
+
+/// The 1-based line of the file that contains `needle` (it must be there once).
+fn line_of(text: &str, needle: &str) -> usize {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{needle:?} in {lines:?}");
+    lines[0]
+}
+
+#[test]
+fn security_config_errors_name_the_line_and_the_fix() {
+    let cases: [(&str, &str, &str, &str); 6] = [
+        // (replace, with, the offending text, the message)
+        (
+            r#"operator = ["run:*", "env:staging","#,
+            r#"operator = ["run:*", "env:stagng","#,
+            "env:stagng",
+            "role `operator`: `env:stagng` names no environment of the catalog; did you mean `env:staging`? Write `env:NAME` with one of its environments (staging, production) or `env:*`",
+        ),
+        (
+            r#"deployer = ["deploy:*","#,
+            r#"deployer = ["app:ap1", "deploy:*","#,
+            "app:ap1",
+            "role `deployer`: `app:ap1` names no app of the catalog; did you mean `app:api`? Write `app:NAME` with one of its apps (api, payments-api) or `app:*`",
+        ),
+        (
+            "  roles = [\"viewer\"]\n",
+            "  roles = [\"viewr\"]\n",
+            "viewr",
+            "user `carol` has an unknown role `viewr`; did you mean `viewer`? Roles under [access.roles]: approver, deployer, operator, viewer",
+        ),
+        (
+            "timeout = \"10m\"",
+            "timeout = \"ten minutes\"",
+            "ten minutes",
+            "approval rule: `timeout` (how long a request waits for an approver) must be a positive duration; write e.g. timeout = \"30m\" or \"2h\"",
+        ),
+        (
+            "[access]\n",
+            "[[windows]]\nenvironment = \"production\"\nhours = \"9am-5pm\"\n\n[access]\n",
+            "9am-5pm",
+            "window `production`: hours `9am-5pm` must be \"HH:MM-HH:MM\" with the start before the end, in the bot's time zone; write e.g. hours = \"09:00-17:00\"",
+        ),
+        (
+            "[access]\n",
+            "[rate_limit]\nper_user = { capacity = 5, refill = \"-3s\" }\n\n[access]\n",
+            "-3s",
+            "rate_limit.per_user: `refill` (how often one more command is allowed) must be a positive duration; write e.g. refill = \"3s\" or \"200ms\"",
+        ),
+    ];
+    for (from, to, needle, message) in cases {
+        let (ok, err, text, path) = check_config(|base| {
+            assert!(base.contains(from), "{from:?}");
+            base.replacen(from, to, 1)
+        });
+        assert!(!ok, "{needle}: accepted");
+        let line = line_of(&text, needle);
+        assert_eq!(err, format!("bot: {path}:{line}: {message}"), "{needle}");
+    }
+    let (ok, err, _, _) = check_config(str::to_string);
+    assert!(ok, "{err}");
 }

@@ -201,7 +201,7 @@ pub async fn serve(
                     let mut ended = Vec::new();
                     for id in &pending {
                         if let Ok(e) = bot.platform.status(*id).await {
-                            if e.status.is_terminal() && e.finished_at.is_some_and(|t| chrono::Utc::now() - t > chrono::Duration::seconds(5)) {
+                            if e.status.is_terminal() && e.finished_at.is_some_and(|t| crate::clock::now() - t > chrono::Duration::seconds(5)) {
                                 ended.push(*id);
                             }
                         }

@@ -303,6 +303,7 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
                 job: &job.id,
                 params: &draft.params,
                 sensitive: job.sensitive,
+                run_at: draft.run_at,
             },
         ) {
             clear(ctx);
@@ -399,6 +400,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             job: &job.id,
             params: &draft.params,
             sensitive: job.sensitive,
+            run_at: draft.run_at,
         },
     );
     if let Decision::NeedsApproval(need) = &decision {
@@ -455,7 +457,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             e.job, e.id
         ),
         Status::Scheduled
-            if e.run_at > chrono::Utc::now() + chrono::Duration::milliseconds(500) =>
+            if e.run_at > crate::clock::now() + chrono::Duration::milliseconds(500) =>
         {
             format!(
                 "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",

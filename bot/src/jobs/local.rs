@@ -18,7 +18,6 @@ use super::{
 };
 use crate::config::{param_env_name, substitute, Config, OutputLimits, RunSpec};
 use crate::store::{Finish, NewExecution, Store};
-use chrono::Utc;
 use nlu::Catalog;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::process::Stdio;
@@ -222,7 +221,7 @@ impl Inner {
                 row.id,
                 &[Status::Running],
                 Status::Interrupted,
-                Utc::now(),
+                crate::clock::now(),
                 &f,
                 None,
             )? {
@@ -241,7 +240,7 @@ impl Inner {
             if let Err(e) = self.start_due().await {
                 tracing::error!("scheduler: {e}");
             }
-            let now = Utc::now();
+            let now = crate::clock::now();
             let wait = match self.store.next_due() {
                 Ok(Some(t)) if t > now => (t - now)
                     .to_std()
@@ -264,7 +263,7 @@ impl Inner {
 
     async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {
         let _g = self.start_lock.lock().await;
-        for e in self.store.due(Utc::now())? {
+        for e in self.store.due(crate::clock::now())? {
             if self.has_capacity(&e.job) {
                 self.spawn(e).await?;
             }
@@ -283,7 +282,7 @@ impl Inner {
                 e.id,
                 &[Status::Scheduled],
                 Status::Failed,
-                Utc::now(),
+                crate::clock::now(),
                 &f,
                 None,
             )? {
@@ -336,7 +335,7 @@ impl Inner {
                     e.id,
                     &[Status::Scheduled],
                     Status::Failed,
-                    Utc::now(),
+                    crate::clock::now(),
                     &f,
                     None,
                 )? {
@@ -351,7 +350,9 @@ impl Inner {
             ));
         };
         let pid_start = proc_start_ticks(pid);
-        let claimed = self.store.mark_running(e.id, Utc::now(), pid, pid_start)?;
+        let claimed = self
+            .store
+            .mark_running(e.id, crate::clock::now(), pid, pid_start)?;
         let (done_tx, done_rx) = watch::channel(false);
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
         let output = Arc::new(Mutex::new(OutputBuf::new(self.limits)));
@@ -518,7 +519,7 @@ impl Inner {
             id,
             &[Status::Running],
             status,
-            Utc::now(),
+            crate::clock::now(),
             &f,
             cancelled_by.as_deref(),
         ) {
@@ -559,7 +560,7 @@ impl Inner {
                 params.insert(p.name.clone(), d.clone());
             }
         }
-        let now = Utc::now();
+        let now = crate::clock::now();
         let run_at = req.run_at.filter(|t| *t > now).unwrap_or(now);
         let e = self.store.insert_execution(&NewExecution {
             job: &req.job,
@@ -606,7 +607,7 @@ impl Inner {
                 id,
                 &[Status::Scheduled],
                 Status::Cancelled,
-                Utc::now(),
+                crate::clock::now(),
                 &f,
                 Some(&by),
             )? {
@@ -832,6 +833,7 @@ pub fn signal_name(sig: i32) -> &'static str {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use chrono::Utc;
     use std::path::Path;
 
     fn platform(dir: &Path, jobs: &str) -> (LocalPlatform, Arc<Store>) {

@@ -2,11 +2,24 @@
 //!
 //! A permission is `command` or `command:resource`: `run:backup-database`, `run:*`,
 //! `deploy:production` (the deploy job, per environment), `env:production` (any other job
-//! that takes that environment), `cancel`, `status`, `list`, `history`, or `*` for all.
-//! A bare `cancel` grants `cancel:<any job>`.
+//! that takes that environment), `app:payments-api` or `app:*` (the apps runs and deploys may
+//! name, see below), `cancel`, `status`, `list`, `history`, or `*` for all. A bare word grants
+//! it for every resource (`cancel` = `cancel:<any job>`), and `NAME:prefix*` every resource
+//! starting with the prefix. Configured permissions are checked against the catalog
+//! ([`check_permission`]).
+//!
+//! App permissions narrow, and only users who have one: a user none of whose roles holds an
+//! `app:` permission may name every app (as before app permissions existed). Once any of a
+//! user's roles holds one, a run or deploy that names an app (a parameter of kind `app` in the
+//! catalog, given or defaulted; the app a message names fills it) also needs `app:<that app>`,
+//! on top of `run:JOB` or `deploy:ENV` and `env:ENV`. The permissions of all of a user's roles
+//! add up, as for every other permission, so a role meant to keep every app should say
+//! `app:*` when it is combined with an app-scoped role. `*` grants every app.
 
 use super::settings::{Access, User};
 use super::UserError;
+use nlu::catalog::NamedItem;
+use nlu::Catalog;
 
 /// Who a chat user is on the job platform.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +27,112 @@ pub struct Identity {
     /// The mapped user (`guest:<identity>` for an unknown user with the default role).
     pub name: String,
     pub roles: Vec<String>,
+}
+
+/// The command words of permissions. A bare word grants it for everything (`run` = `run:*`).
+pub const COMMANDS: [&str; 8] = [
+    "run", "deploy", "env", "app", "cancel", "status", "list", "history",
+];
+
+/// How to write a permission, for configuration errors.
+const FORMS: &str = "run:JOB, deploy:ENVIRONMENT, env:ENVIRONMENT, app:APP, cancel, status, list, history (`NAME:*` or a bare word for all) or `*` for everything";
+
+/// At most eight ids, for a message.
+fn some_ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    let ids: Vec<&str> = ids.collect();
+    let mut s = ids.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+    if ids.len() > 8 {
+        s.push_str(", …");
+    }
+    s
+}
+
+/// Checks a permission of `[access.roles]` against the catalog; `Err` says what to write
+/// instead (with a did-you-mean when the permission looks like a typo).
+pub fn check_permission(p: &str, catalog: &Catalog) -> Result<(), String> {
+    let p = p.trim();
+    if p == "*" {
+        return Ok(());
+    }
+    let (command, resource) = match p.split_once(':') {
+        Some((c, r)) => (c, Some(r)),
+        None => (p, None),
+    };
+    if !COMMANDS.contains(&command) {
+        let dym = crate::values::suggest(command, COMMANDS)
+            .map(|c| match resource {
+                Some(r) => format!("; did you mean `{c}:{r}`?"),
+                None => format!("; did you mean `{c}`?"),
+            })
+            .unwrap_or_else(|| ".".into());
+        return Err(format!(
+            "`{p}` is not a permission{dym} Write one of {FORMS}"
+        ));
+    }
+    let Some(resource) = resource else {
+        return Ok(());
+    };
+    let (items, what): (Vec<(&str, &[String])>, &str) = match command {
+        "run" | "cancel" | "status" => (
+            catalog
+                .jobs
+                .iter()
+                .map(|j| (j.id.as_str(), j.aliases.as_slice()))
+                .collect(),
+            "job",
+        ),
+        "deploy" | "env" => (named(&catalog.environments), "environment"),
+        "app" => (named(&catalog.apps), "app"),
+        _ => return Err(format!("`{p}` takes no `:{resource}`; write `{command}`")),
+    };
+    if resource.is_empty() {
+        return Err(format!(
+            "`{p}` names no {what}; write `{command}:NAME` with the id of one of the catalog's {what}s, or `{command}:*`"
+        ));
+    }
+    if resource.ends_with('*') || items.iter().any(|(id, _)| *id == resource) {
+        return Ok(());
+    }
+    if let Some((id, _)) = items
+        .iter()
+        .find(|(_, aliases)| aliases.iter().any(|a| a.eq_ignore_ascii_case(resource)))
+    {
+        return Err(format!(
+            "`{p}` names an alias; write the {what}'s id: `{command}:{id}`"
+        ));
+    }
+    let dym = crate::values::suggest(resource, items.iter().map(|(id, _)| *id))
+        .map(|id| format!("; did you mean `{command}:{id}`?"))
+        .unwrap_or_else(|| ".".into());
+    Err(format!(
+        "`{p}` names no {what} of the catalog{dym} Write `{command}:NAME` with one of its {what}s ({}) or `{command}:*`",
+        some_ids(items.iter().map(|(id, _)| *id))
+    ))
+}
+
+fn named(items: &[NamedItem]) -> Vec<(&str, &[String])> {
+    items
+        .iter()
+        .map(|i| (i.id.as_str(), i.aliases.as_slice()))
+        .collect()
+}
+
+/// What to write instead of an unknown role: "; did you mean `deployer`? Roles under
+/// [access.roles]: …".
+pub fn unknown_role_hint<'a>(
+    name: &str,
+    roles: impl Iterator<Item = &'a String> + Clone,
+) -> String {
+    if roles.clone().next().is_none() {
+        return ". Define it under [access.roles] first".into();
+    }
+    let dym = crate::values::suggest(name, roles.clone().map(String::as_str))
+        .map(|r| format!("; did you mean `{r}`?"))
+        .unwrap_or_else(|| ".".into());
+    format!(
+        "{dym} Roles under [access.roles]: {}",
+        some_ids(roles.map(String::as_str))
+    )
 }
 
 /// Whether permission `p` grants `need`.
@@ -90,7 +209,7 @@ impl Access {
     pub fn whom_to_ask(&self, need: &str) -> String {
         let roles = self.roles_granting(need);
         if roles.is_empty() {
-            return self.contact.clone();
+            return format!("ask {} for permission `{need}`", self.contact);
         }
         let mut people: Vec<&str> = Vec::new();
         for r in &roles {
@@ -115,6 +234,29 @@ impl Access {
                 people.join(", ")
             )
         }
+    }
+
+    /// Whether the identity's runs and deploys are limited to certain apps: one of its roles
+    /// holds an `app:` permission (`app:NAME`, `app:*` or a bare `app`).
+    pub fn limits_apps(&self, who: &Identity) -> bool {
+        who.roles.iter().any(|r| {
+            self.roles
+                .get(r)
+                .is_some_and(|ps| ps.iter().any(|p| p == "app" || p.starts_with("app:")))
+        })
+    }
+
+    /// Whether the identity may name `app` in a run or deploy (see the module's notes).
+    pub fn allows_app(&self, who: &Identity, app: &str) -> bool {
+        !self.limits_apps(who) || self.allows(who, &format!("app:{app}"))
+    }
+
+    /// Refuses a run or deploy naming `app` unless the identity may name it.
+    pub fn require_app(&self, who: &Identity, app: &str, what: &str) -> Result<(), UserError> {
+        if self.allows_app(who, app) {
+            return Ok(());
+        }
+        self.require(who, &format!("app:{app}"), what)
     }
 
     /// Refuses unless the identity holds `need`.
@@ -143,5 +285,92 @@ mod tests {
         assert!(grants("*", "deploy:production"));
         assert!(!grants("deploy:staging", "deploy:production"));
         assert!(!grants("run", "runner:x"));
+        assert!(grants("app:*", "app:payments-api"));
+        assert!(grants("app", "app:payments-api"));
+        assert!(!grants("app:web", "app:payments-api"));
+    }
+
+    #[test]
+    fn app_permissions_narrow_only_users_who_hold_one() {
+        let role = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let access = Access {
+            roles: [
+                ("runner", role(&["run:*", "env:*"])),
+                ("payments", role(&["app:payments-api"])),
+                ("all-apps", role(&["app:*"])),
+                ("admin", role(&["*"])),
+            ]
+            .into_iter()
+            .map(|(r, ps)| (r.to_string(), ps))
+            .collect(),
+            contact: "the ops leads".into(),
+            ..Default::default()
+        };
+        let who = |roles: &[&str]| Identity {
+            name: "ann".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        // no app permission in any role: every app (as before)
+        let runner = who(&["runner"]);
+        assert!(!access.limits_apps(&runner));
+        assert!(access.allows_app(&runner, "api"));
+        // an app-scoped role limits every run and deploy of the user
+        let scoped = who(&["runner", "payments"]);
+        assert!(access.limits_apps(&scoped));
+        assert!(access.allows_app(&scoped, "payments-api"));
+        assert!(!access.allows_app(&scoped, "api"));
+        let e = access
+            .require_app(&scoped, "api", "run x for api")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "ann may not run x for api: that needs permission `app:api`"
+        );
+        assert_eq!(
+            e.suggestions,
+            ["ask the ops leads for role `admin` or `all-apps`"]
+        );
+        // `app:*` and `*` keep every app
+        assert!(access.allows_app(&who(&["runner", "payments", "all-apps"]), "api"));
+        assert!(access.allows_app(&who(&["admin", "payments"]), "api"));
+        assert!(!access.limits_apps(&who(&["admin"])));
+    }
+
+    #[test]
+    fn permissions_are_checked_against_the_catalog() {
+        let catalog = Catalog::from_toml_str(
+            "[[environments]]\nid = \"production\"\n[[apps]]\nid = \"payments-api\"\naliases = [\"payments\"]\n[[jobs]]\nid = \"backup-database\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        for ok in [
+            "*",
+            "run",
+            "run:*",
+            "run:backup-*",
+            "run:backup-database",
+            "deploy:production",
+            "env:*",
+            "app",
+            "app:*",
+            "app:payments-api",
+            "cancel",
+            "cancel:backup-database",
+            "status",
+            "list",
+            "history",
+        ] {
+            assert_eq!(check_permission(ok, &catalog), Ok(()), "{ok}");
+        }
+        let e = check_permission("app:payment-api", &catalog).unwrap_err();
+        assert!(e.contains("did you mean `app:payments-api`?"), "{e}");
+        let e = check_permission("app:payments", &catalog).unwrap_err();
+        assert!(e.contains("write the app's id: `app:payments-api`"), "{e}");
+        let e = check_permission("deploy:prod", &catalog).unwrap_err();
+        assert!(e.contains("did you mean `deploy:production`?"), "{e}");
+        let e = check_permission("apps:payments-api", &catalog).unwrap_err();
+        assert!(e.contains("did you mean `app:payments-api`?"), "{e}");
+        let e = check_permission("history:all", &catalog).unwrap_err();
+        assert!(e.contains("write `history`"), "{e}");
     }
 }

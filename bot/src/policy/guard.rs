@@ -53,7 +53,7 @@ impl Guard {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        crate::clock::now()
     }
 
     /// Maps the actor to a user of the job platform.
@@ -316,6 +316,18 @@ impl Guard {
             .and_then(|p| params.get(&p.name).cloned().or_else(|| p.default.clone()))
     }
 
+    /// The apps a run names: the values (or defaults) of the job's parameters of kind `app`.
+    fn apps_of(&self, job: &str, params: &BTreeMap<String, String>) -> Vec<String> {
+        let Some(j) = self.config.catalog.job(job) else {
+            return Vec::new();
+        };
+        j.parameters
+            .iter()
+            .filter(|p| p.kind == ParamKind::App)
+            .filter_map(|p| params.get(&p.name).cloned().or_else(|| p.default.clone()))
+            .collect()
+    }
+
     /// The decision without recording it.
     fn decide(&self, who: &Identity, action: &Action<'_>) -> Decision {
         let access = self.sec().access.as_ref();
@@ -326,9 +338,15 @@ impl Guard {
             }
         };
         let checked = match action {
-            Action::Execute { job, params, .. } => {
+            Action::Execute {
+                job,
+                params,
+                run_at,
+                ..
+            } => {
                 let env = self.environment_of(job, params);
-                let r = if action.command() == "deploy" {
+                let deploy = action.command() == "deploy";
+                let r = if deploy {
                     let e = env.clone().unwrap_or_else(|| "*".into());
                     require(&format!("deploy:{e}"), &format!("deploy to {e}"))
                 } else {
@@ -339,10 +357,24 @@ impl Guard {
                         },
                     )
                 };
+                // and the apps it names, for users whose roles limit them to some apps
+                let r = r.and_then(|()| {
+                    self.apps_of(job, params).iter().try_for_each(|app| {
+                        let what = match (deploy, &env) {
+                            (true, Some(e)) => format!("deploy {app} to {e}"),
+                            (true, None) => format!("deploy {app}"),
+                            (false, _) => format!("run {job} for {app}"),
+                        };
+                        match access {
+                            Some(a) => a.require_app(who, app, &what),
+                            None => Ok(()),
+                        }
+                    })
+                });
                 if let Err(e) = r {
                     return Decision::Refuse(e);
                 }
-                return self.decide_execution(job, params, env.as_deref());
+                return self.decide_execution(job, params, env.as_deref(), *run_at);
             }
             Action::Cancel { id, job } => {
                 require(&format!("cancel:{job}"), &format!("cancel #{id} ({job})"))
@@ -360,11 +392,14 @@ impl Guard {
         }
     }
 
+    /// Parameter patterns, change windows and approval rules for a run at `run_at` (None:
+    /// now). A scheduled run is judged against the window and freezes at the time it is for.
     fn decide_execution(
         &self,
         job: &str,
         params: &BTreeMap<String, String>,
         env: Option<&str>,
+        run_at: Option<DateTime<Utc>>,
     ) -> Decision {
         for (name, value) in params {
             if let Some(re) = self.patterns.get(&(job.to_string(), name.clone())) {
@@ -392,21 +427,34 @@ impl Guard {
                     || env.is_some_and(|e| r.environments.iter().any(|x| x == e)))
         });
         if let Some(e) = env {
+            let tz = self.config.time_zone;
             let now = self.now();
+            // the time the change happens: a scheduled run's, else now
+            let at = run_at.filter(|t| *t > now);
             for w in self.sec().windows.iter().filter(|w| w.environment == e) {
-                if let Err(closed) = w.check(now, self.config.time_zone) {
-                    let opens = closed.opens.map(|t| {
-                        format!(
-                            "the window opens {}",
-                            crate::render::time(t, self.config.time_zone)
-                        )
+                if let Err(closed) = w.check(at.unwrap_or(now), tz) {
+                    let (reason, refusal) = match at {
+                        None => (closed.reason.clone(), "so I won't change it now"),
+                        Some(t) => (
+                            format!(
+                                "{} at {}, when the run is scheduled",
+                                closed.reason,
+                                crate::render::time(t, tz)
+                            ),
+                            "so I won't schedule that change",
+                        ),
+                    };
+                    let opens = closed.opens.map(|t| match at {
+                        None => format!("the window opens {}", crate::render::time(t, tz)),
+                        Some(s) => format!(
+                            "the window opens {}, {} after the scheduled time",
+                            crate::render::time(t, tz),
+                            crate::render::duration(t - s)
+                        ),
                     });
                     match w.outside {
                         Outside::Refuse => {
-                            let mut err = UserError::policy(format!(
-                                "{}, so I won't change it now",
-                                closed.reason
-                            ));
+                            let mut err = UserError::policy(format!("{reason}, {refusal}"));
                             if let Some(o) = opens {
                                 err = err.suggest(o);
                             }
@@ -423,8 +471,7 @@ impl Guard {
                             return Decision::NeedsApproval(ApprovalNeed {
                                 role,
                                 reason: format!(
-                                    "{}{}",
-                                    closed.reason,
+                                    "{reason}{}",
                                     opens.map(|o| format!(" ({o})")).unwrap_or_default()
                                 ),
                                 timeout,
@@ -518,7 +565,12 @@ impl Guard {
         }
     }
 
-    /// Whether the actor may run a job (for help and the job list).
+    /// Whether the actor may run a job (for help and the job list): the command permission
+    /// (for the deploy job: for some environment), and, for a user limited to some apps, an
+    /// app they hold among the values of each app parameter that every run fills (required
+    /// or defaulted; its choices, else the catalog's apps). As app permissions must name
+    /// catalog apps, this hides only jobs whose app parameter's `choices` are all apps the
+    /// user lacks; a job they may run for some of its apps stays listed.
     pub fn may_run_job(&self, actor: &Actor, job: &str) -> bool {
         let Some(access) = &self.sec().access else {
             return true;
@@ -526,15 +578,26 @@ impl Guard {
         let Ok(who) = self.identify(actor) else {
             return false;
         };
-        if job == crate::handlers::deploy::DEPLOY_JOB {
-            return self
-                .config
-                .catalog
+        let catalog = &self.config.catalog;
+        let command = if job == crate::handlers::deploy::DEPLOY_JOB {
+            catalog
                 .environments
                 .iter()
-                .any(|e| access.allows(&who, &format!("deploy:{}", e.id)));
-        }
-        access.allows(&who, &format!("run:{job}"))
+                .any(|e| access.allows(&who, &format!("deploy:{}", e.id)))
+        } else {
+            access.allows(&who, &format!("run:{job}"))
+        };
+        command
+            && catalog.job(job).is_none_or(|j| {
+                j.parameters
+                    .iter()
+                    .filter(|p| p.kind == ParamKind::App && (p.required || p.default.is_some()))
+                    .all(|p| {
+                        // an app parameter with no known values takes any name
+                        let apps = crate::values::known_values(catalog, p);
+                        apps.is_empty() || apps.iter().any(|a| access.allows_app(&who, a))
+                    })
+            })
     }
 
     // ---- approvals ----
@@ -783,6 +846,92 @@ impl Policy for Guard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A guard over a deploy job, a staging environment and `extra` sections.
+    fn guard(dir: &std::path::Path, extra: &str) -> Guard {
+        let text = format!(
+            "[[apps]]\nid = \"api\"\n[[environments]]\nid = \"staging\"\n\
+             [[jobs]]\nid = \"deploy-app\"\n  [[jobs.parameters]]\n  name = \"app\"\n  kind = \"app\"\n  required = true\n\
+               [[jobs.parameters]]\n  name = \"environment\"\n  kind = \"environment\"\n  required = true\n\
+               [jobs.run]\n  argv = [\"/bin/true\"]\n{extra}"
+        );
+        let config = Config::from_toml_str(&text, "t.toml", dir).unwrap();
+        let store = Store::open(&dir.join("db.sqlite")).unwrap();
+        Guard::new(Arc::new(config), Arc::new(store))
+    }
+
+    #[test]
+    fn windows_are_judged_at_the_scheduled_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = crate::clock::now();
+        let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (from, to) = (
+            now + chrono::Duration::hours(1),
+            now + chrono::Duration::hours(2),
+        );
+        let g = guard(
+            dir.path(),
+            &format!(
+                "[[windows]]\nenvironment = \"staging\"\noutside = \"refuse\"\n\
+                 freezes = [{{ from = \"{}\", to = \"{}\", reason = \"release\" }}]\n",
+                rfc(from),
+                rfc(to)
+            ),
+        );
+        let who = Identity {
+            name: "ann".into(),
+            roles: Vec::new(),
+        };
+        let params: BTreeMap<String, String> = [("app", "api"), ("environment", "staging")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let decide = |run_at: Option<DateTime<Utc>>| {
+            g.decide(
+                &who,
+                &Action::Execute {
+                    job: "deploy-app",
+                    params: &params,
+                    sensitive: true,
+                    run_at,
+                },
+            )
+        };
+        // now, an hour before the freeze: allowed; so is a time just past (judged as now)
+        assert_eq!(decide(None), Decision::Allow);
+        assert_eq!(
+            decide(Some(now - chrono::Duration::seconds(30))),
+            Decision::Allow
+        );
+        // scheduled into the freeze: refused, with when it opens relative to that time
+        let at = now + chrono::Duration::minutes(90);
+        let Decision::Refuse(e) = decide(Some(at)) else {
+            panic!("{:?}", decide(Some(at)));
+        };
+        assert_eq!(
+            e.message,
+            format!(
+                "staging is in a change freeze (release) at {}, when the run is scheduled, so I won't schedule that change",
+                crate::render::time(at, chrono_tz::UTC)
+            )
+        );
+        let opens = DateTime::parse_from_rfc3339(&rfc(to))
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            e.suggestions,
+            [format!(
+                "the window opens {}, {} after the scheduled time",
+                crate::render::time(opens, chrono_tz::UTC),
+                crate::render::duration(opens - at)
+            )]
+        );
+        // scheduled after it: allowed
+        assert_eq!(
+            decide(Some(now + chrono::Duration::hours(3))),
+            Decision::Allow
+        );
+    }
 
     #[test]
     fn masks_assignments() {

@@ -16,6 +16,7 @@ pub use guard::Guard;
 pub use settings::SecurityConfig;
 
 use crate::jobs::ExecId;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// Who is asking.
@@ -45,6 +46,8 @@ pub enum Action<'a> {
         job: &'a str,
         params: &'a BTreeMap<String, String>,
         sensitive: bool,
+        /// When the run is for (None: now). Change windows are judged at this time.
+        run_at: Option<DateTime<Utc>>,
     },
     /// Stop an execution.
     Cancel { id: ExecId, job: &'a str },

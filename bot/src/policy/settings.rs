@@ -13,6 +13,7 @@
 //!   operator = ["run:*", "env:staging", "env:testing", "cancel", "status", "history", "list"]
 //!   deployer = ["deploy:*", "env:*"]
 //!   approver = ["status", "history", "list"]
+//!   payments = ["app:payment", "app:checkout"]   # its holders work on these apps only
 //!   [[access.users]]
 //!   name = "alice"                                   # the job platform's user
 //!   chat = ["terminal:alice", "slack:U024BE7LH"]    # platform:chat-user-id
@@ -24,7 +25,8 @@
 //! role = "approver"
 //! timeout = "30m"
 //!
-//! [[windows]]                  # change windows per environment, in the bot's time zone
+//! [[windows]]                  # change windows per environment, in the bot's time zone;
+//!                              # a scheduled run is judged at the time it is for
 //! environment = "production"
 //! days = ["mon", "tue", "wed", "thu", "fri"]
 //! hours = "09:00-17:00"
@@ -35,13 +37,20 @@
 //! per_user = { capacity = 10, refill = "6s" }
 //! global = { capacity = 60, refill = "1s" }
 //! ```
+//!
+//! Permissions (see [`super::access`]), the roles users and approval rules name, and the
+//! environments and jobs of approval rules and windows are checked against the catalog; an
+//! error points at the offending value's line and says what to write instead.
 
+use super::access::{check_permission, unknown_role_hint};
 use super::windows::{Freeze, Outside, Window};
-use crate::config::parse_duration;
+use crate::config::duration_value;
 use chrono::{DateTime, Utc, Weekday};
+use nlu::Catalog;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use toml::Spanned;
 
 /// A chat user mapped to a user of the job platform.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,10 +136,12 @@ struct RawFile {
     rate_limit: RawRateLimit,
 }
 
+// Values are `Spanned` so that an error names the line of the offending value.
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
-    max_message_bytes: Option<usize>,
+    max_message_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     secret_names: Vec<String>,
 }
@@ -138,10 +149,10 @@ struct RawLimits {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAccess {
-    default_role: Option<String>,
+    default_role: Option<Spanned<String>>,
     contact: Option<String>,
     #[serde(default)]
-    roles: BTreeMap<String, Vec<String>>,
+    roles: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     users: Vec<RawUser>,
 }
@@ -151,9 +162,9 @@ struct RawAccess {
 struct RawUser {
     name: String,
     #[serde(default)]
-    chat: Vec<String>,
+    chat: Vec<Spanned<String>>,
     #[serde(default)]
-    roles: Vec<String>,
+    roles: Vec<Spanned<String>>,
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -166,30 +177,30 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 struct RawApproval {
     #[serde(default)]
-    jobs: Vec<String>,
+    jobs: Vec<Spanned<String>>,
     #[serde(default)]
-    environments: Vec<String>,
-    role: String,
-    timeout: Option<String>,
+    environments: Vec<Spanned<String>>,
+    role: Spanned<String>,
+    timeout: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWindow {
-    environment: String,
+    environment: Spanned<String>,
     #[serde(default)]
-    days: Vec<String>,
-    hours: Option<String>,
+    days: Vec<Spanned<String>>,
+    hours: Option<Spanned<String>>,
     #[serde(default)]
     freezes: Vec<RawFreeze>,
-    outside: Option<String>,
+    outside: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFreeze {
-    from: String,
-    to: String,
+    from: Spanned<String>,
+    to: Spanned<String>,
     #[serde(default)]
     reason: String,
 }
@@ -204,8 +215,39 @@ struct RawRateLimit {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRate {
-    capacity: u32,
-    refill: String,
+    capacity: Spanned<u32>,
+    refill: Spanned<toml::Value>,
+}
+
+/// A mistake in the security sections: where it is (a byte offset into the file; the caller
+/// turns it into `file:line`) and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// An error about a value, at the value.
+fn at<T>(v: &Spanned<T>, message: impl Into<String>) -> SettingsError {
+    SettingsError {
+        offset: v.span().start,
+        message: message.into(),
+    }
+}
+
+/// A value that must name an entry of the catalog (environment or job).
+fn known(v: &Spanned<String>, ids: &[&str], what: &str, place: &str) -> Result<(), SettingsError> {
+    let name = v.get_ref();
+    if ids.contains(&name.as_str()) {
+        return Ok(());
+    }
+    let dym = crate::values::suggest(name, ids.iter().copied())
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_else(|| ".".into());
+    Err(at(
+        v,
+        format!("{place}: `{name}` is not a {what} of the catalog{dym} Write the id of one of its {what}s"),
+    ))
 }
 
 fn weekday(s: &str) -> Option<Weekday> {
@@ -234,55 +276,100 @@ fn time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 impl SecurityConfig {
-    /// Reads the security sections of a configuration file's text. Errors are plain messages
-    /// (the caller adds the file name).
-    pub fn from_toml_str(text: &str) -> Result<SecurityConfig, String> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| e.message().trim().to_string())?;
+    /// Reads the security sections of a configuration file's text, checking the names they
+    /// use (roles, permissions, environments, jobs, apps) against `catalog`. An error points
+    /// at the offending value and says what to write instead.
+    pub fn from_toml_str(text: &str, catalog: &Catalog) -> Result<SecurityConfig, SettingsError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| SettingsError {
+            offset: e.span().map_or(0, |s| s.start),
+            message: format!("invalid configuration: {}", e.message().trim()),
+        })?;
+        let environments: Vec<&str> = catalog.environments.iter().map(|e| e.id.as_str()).collect();
+        let jobs: Vec<&str> = catalog.jobs.iter().map(|j| j.id.as_str()).collect();
         let mut c = SecurityConfig::default();
-        if let Some(n) = raw.security.max_message_bytes {
-            if n == 0 {
-                return Err("`security.max_message_bytes` must be at least 1".into());
+        if let Some(n) = &raw.security.max_message_bytes {
+            if *n.get_ref() == 0 {
+                return Err(at(
+                    n,
+                    "`security.max_message_bytes` must be at least 1; write e.g. max_message_bytes = 2000",
+                ));
             }
-            c.max_message_bytes = n;
+            c.max_message_bytes = *n.get_ref();
         }
         c.secret_names = raw.security.secret_names;
         if let Some(a) = raw.access {
+            // every permission, in the order of the file
+            let mut permissions: Vec<(&String, &Spanned<String>)> = a
+                .roles
+                .iter()
+                .flat_map(|(role, ps)| ps.iter().map(move |p| (role, p)))
+                .collect();
+            permissions.sort_by_key(|(_, p)| p.span().start);
+            for (role, p) in permissions {
+                check_permission(p.get_ref(), catalog)
+                    .map_err(|m| at(p, format!("role `{role}`: {m}")))?;
+            }
+            let roles: BTreeMap<String, Vec<String>> = a
+                .roles
+                .iter()
+                .map(|(r, ps)| (r.clone(), ps.iter().map(|p| p.get_ref().clone()).collect()))
+                .collect();
+            if let Some(r) = &a.default_role {
+                if !roles.contains_key(r.get_ref()) {
+                    return Err(at(
+                        r,
+                        format!(
+                            "`access.default_role` names an unknown role `{}`{}",
+                            r.get_ref(),
+                            unknown_role_hint(r.get_ref(), roles.keys())
+                        ),
+                    ));
+                }
+            }
             let mut access = Access {
-                roles: a.roles,
-                default_role: a.default_role,
+                default_role: a.default_role.map(Spanned::into_inner),
                 contact: a
                     .contact
                     .unwrap_or_else(|| "the bot's administrators".into()),
                 users: Vec::new(),
+                roles,
             };
-            if let Some(r) = &access.default_role {
-                if !access.roles.contains_key(r) {
-                    return Err(format!("`access.default_role` names an unknown role `{r}`"));
-                }
-            }
             for u in a.users {
                 for r in &u.roles {
-                    if !access.roles.contains_key(r) {
-                        return Err(format!("user `{}` has an unknown role `{r}`", u.name));
+                    if !access.roles.contains_key(r.get_ref()) {
+                        return Err(at(
+                            r,
+                            format!(
+                                "user `{}` has an unknown role `{}`{}",
+                                u.name,
+                                r.get_ref(),
+                                unknown_role_hint(r.get_ref(), access.roles.keys())
+                            ),
+                        ));
                     }
                 }
                 for id in &u.chat {
-                    if !id.contains(':') {
-                        return Err(format!(
-                            "user `{}`: chat identity `{id}` must be `platform:user-id`, e.g. `terminal:{}`",
-                            u.name, u.name
+                    if !id.get_ref().contains(':') {
+                        return Err(at(
+                            id,
+                            format!(
+                                "user `{}`: chat identity `{}` must be `platform:user-id`, e.g. `terminal:{}`",
+                                u.name,
+                                id.get_ref(),
+                                u.name
+                            ),
                         ));
                     }
                 }
                 let chat = if u.chat.is_empty() {
                     vec![format!("terminal:{}", u.name)]
                 } else {
-                    u.chat
+                    u.chat.into_iter().map(Spanned::into_inner).collect()
                 };
                 access.users.push(User {
                     name: u.name,
                     chat,
-                    roles: u.roles,
+                    roles: u.roles.into_iter().map(Spanned::into_inner).collect(),
                     enabled: u.enabled,
                 });
             }
@@ -290,32 +377,57 @@ impl SecurityConfig {
         }
         for a in raw.approvals {
             if let Some(access) = &c.access {
-                if !access.roles.contains_key(&a.role) {
-                    return Err(format!(
-                        "an approval rule names an unknown role `{}`",
-                        a.role
+                if !access.roles.contains_key(a.role.get_ref()) {
+                    return Err(at(
+                        &a.role,
+                        format!(
+                            "an approval rule names an unknown role `{}`{}",
+                            a.role.get_ref(),
+                            unknown_role_hint(a.role.get_ref(), access.roles.keys())
+                        ),
                     ));
                 }
             }
+            for j in &a.jobs {
+                known(j, &jobs, "job", "approval rule")?;
+            }
+            for e in &a.environments {
+                known(e, &environments, "environment", "approval rule")?;
+            }
             let timeout = match &a.timeout {
-                Some(t) => parse_duration(t)
-                    .ok_or_else(|| format!("approval timeout `{t}` is not a duration"))?,
+                Some(t) => duration_value(t.get_ref())
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        at(
+                            t,
+                            "approval rule: `timeout` (how long a request waits for an approver) must be a positive duration; write e.g. timeout = \"30m\" or \"2h\"",
+                        )
+                    })?,
                 None => Duration::from_secs(1800),
             };
             c.approvals.push(ApprovalRule {
-                jobs: a.jobs,
-                environments: a.environments,
-                role: a.role,
+                jobs: a.jobs.into_iter().map(Spanned::into_inner).collect(),
+                environments: a
+                    .environments
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
+                role: a.role.into_inner(),
                 timeout,
             });
         }
         for w in raw.windows {
+            let env = w.environment.get_ref().clone();
+            known(&w.environment, &environments, "environment", "window")?;
             let mut days = Vec::new();
             for d in &w.days {
-                days.push(weekday(d).ok_or_else(|| {
-                    format!(
-                        "window `{}`: `{d}` is not a weekday (mon..sun)",
-                        w.environment
+                days.push(weekday(d.get_ref()).ok_or_else(|| {
+                    at(
+                        d,
+                        format!(
+                            "window `{env}`: `{}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun, e.g. days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]",
+                            d.get_ref()
+                        ),
                     )
                 })?);
             }
@@ -323,12 +435,15 @@ impl SecurityConfig {
                 None => None,
                 Some(h) => {
                     let bad = || {
-                        format!(
-                            "window `{}`: hours `{h}` must look like \"09:00-17:00\"",
-                            w.environment
+                        at(
+                            h,
+                            format!(
+                                "window `{env}`: hours `{}` must be \"HH:MM-HH:MM\" with the start before the end, in the bot's time zone; write e.g. hours = \"09:00-17:00\"",
+                                h.get_ref()
+                            ),
                         )
                     };
-                    let (a, b) = h.split_once('-').ok_or_else(bad)?;
+                    let (a, b) = h.get_ref().split_once('-').ok_or_else(bad)?;
                     let (a, b) = (hhmm(a).ok_or_else(bad)?, hhmm(b).ok_or_else(bad)?);
                     if a >= b {
                         return Err(bad());
@@ -338,53 +453,79 @@ impl SecurityConfig {
             };
             let mut freezes = Vec::new();
             for f in &w.freezes {
-                let bad = || {
-                    format!(
-                        "window `{}`: freeze times must be RFC 3339 (2026-12-21T00:00:00Z)",
-                        w.environment
-                    )
+                let time_at = |v: &Spanned<String>| {
+                    time(v.get_ref()).ok_or_else(|| {
+                        at(
+                            v,
+                            format!(
+                                "window `{env}`: freeze time `{}` must be RFC 3339; write e.g. \"2026-12-21T00:00:00Z\"",
+                                v.get_ref()
+                            ),
+                        )
+                    })
                 };
-                let (from, to) = (time(&f.from).ok_or_else(bad)?, time(&f.to).ok_or_else(bad)?);
+                let (from, to) = (time_at(&f.from)?, time_at(&f.to)?);
+                if to <= from {
+                    return Err(at(
+                        &f.to,
+                        format!(
+                            "window `{env}`: a freeze must end (`to`) after it starts (`from`)"
+                        ),
+                    ));
+                }
                 freezes.push(Freeze {
                     from,
                     to,
                     reason: f.reason.clone(),
                 });
             }
-            let outside = match w.outside.as_deref() {
-                None | Some("refuse") => Outside::Refuse,
-                Some("approval") => Outside::Approval,
-                Some(o) => {
-                    return Err(format!(
-                        "window `{}`: outside = \"{o}\" must be \"refuse\" or \"approval\"",
-                        w.environment
-                    ))
-                }
+            let outside = match &w.outside {
+                None => Outside::Refuse,
+                Some(o) => match o.get_ref().as_str() {
+                    "refuse" => Outside::Refuse,
+                    "approval" => Outside::Approval,
+                    other => {
+                        return Err(at(
+                            o,
+                            format!(
+                                "window `{env}`: outside = \"{other}\" must be \"refuse\" or \"approval\""
+                            ),
+                        ))
+                    }
+                },
             };
             c.windows.push(Window {
-                environment: w.environment,
+                environment: env,
                 days,
                 hours,
                 freezes,
                 outside,
             });
         }
-        let rate = |r: Option<RawRate>, what: &str| -> Result<Option<Rate>, String> {
-            match r {
-                None => Ok(None),
-                Some(r) => {
-                    let refill = parse_duration(&r.refill)
-                        .filter(|d| !d.is_zero())
-                        .ok_or_else(|| format!("rate_limit.{what}: refill must be a duration"))?;
-                    if r.capacity == 0 {
-                        return Err(format!("rate_limit.{what}: capacity must be at least 1"));
-                    }
-                    Ok(Some(Rate {
-                        capacity: r.capacity,
-                        refill,
-                    }))
-                }
+        let rate = |r: Option<RawRate>, what: &str| -> Result<Option<Rate>, SettingsError> {
+            let Some(r) = r else {
+                return Ok(None);
+            };
+            let refill = duration_value(r.refill.get_ref())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    at(
+                        &r.refill,
+                        format!(
+                            "rate_limit.{what}: `refill` (how often one more command is allowed) must be a positive duration; write e.g. refill = \"3s\" or \"200ms\""
+                        ),
+                    )
+                })?;
+            if *r.capacity.get_ref() == 0 {
+                return Err(at(
+                    &r.capacity,
+                    format!("rate_limit.{what}: `capacity` must be at least 1; write e.g. capacity = 20"),
+                ));
             }
+            Ok(Some(Rate {
+                capacity: *r.capacity.get_ref(),
+                refill,
+            }))
         };
         c.rate_limit = RateLimitConfig {
             per_user: rate(raw.rate_limit.per_user, "per_user")?,

@@ -85,7 +85,7 @@ pub fn job_stats(e: &Execution, recent: &[Execution]) -> JobStats {
     let earlier_ok: Vec<chrono::Duration> = recent
         .iter()
         .filter(|r| r.id < e.id && r.status == Status::Succeeded)
-        .filter_map(|r| r.duration(Utc::now()))
+        .filter_map(|r| r.duration(crate::clock::now()))
         .take(20)
         .collect();
     let median_success = (earlier_ok.len() >= 3).then(|| {
@@ -138,7 +138,7 @@ fn output_block(out: &mut String, e: &Execution, n: usize) {
 /// The headline of an ended execution.
 pub fn headline(e: &Execution) -> String {
     let took = e
-        .duration(Utc::now())
+        .duration(crate::clock::now())
         .map(duration)
         .unwrap_or_else(|| "0ms".into());
     let code = match (e.exit_code, e.signal) {
@@ -195,7 +195,7 @@ pub fn headline(e: &Execution) -> String {
 /// The full report of an execution in any state.
 pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz) -> String {
     let mut out = String::new();
-    let now = Utc::now();
+    let now = crate::clock::now();
     match e.status {
         Status::Scheduled => {
             let when = if e.run_at > now {
@@ -342,7 +342,7 @@ pub fn with_chart_texts(mut text: String, charts: &[charts::Chart]) -> String {
 pub fn history_line(e: &Execution, tz: Tz) -> String {
     let when = e.started_at.unwrap_or(e.run_at);
     let took = e
-        .duration(Utc::now())
+        .duration(crate::clock::now())
         .map(duration)
         .unwrap_or_else(|| "-".into());
     let code = e
