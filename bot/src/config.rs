@@ -15,6 +15,13 @@
 //! enabled = true
 //! charts_dir = "../.cache/bot/charts"   # optional: also write reply charts as PNG files
 //!
+//! [adapters.slack]                       # `bot slack`; secrets never go in this file
+//! listen = "127.0.0.1:3000"              # the HTTP endpoints (--listen overrides it)
+//! api_base = "https://slack.com/api"     # the Web API (a local mock in tests)
+//! token_file = "/run/secrets/slack-token"            # else $BOT_SLACK_TOKEN
+//! signing_secret_file = "/run/secrets/slack-signing" # else $BOT_SLACK_SIGNING_SECRET
+//! bot_user_id = "U0BOT"                  # optional: found with auth.test at start
+//!
 //! [[jobs]]
 //! id = "backup-database"
 //!   [[jobs.parameters]]
@@ -108,6 +115,42 @@ pub struct TerminalConfig {
     pub charts_dir: Option<PathBuf>,
 }
 
+/// The Slack adapter's settings (`[adapters.slack]`). The bot token and the signing secret
+/// are not here: they come from the environment or from the files named here
+/// ([`crate::adapters::slack::config::Credentials`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackConfig {
+    pub enabled: bool,
+    /// Where the HTTP endpoints listen (`--listen` overrides it).
+    pub listen: std::net::SocketAddr,
+    /// The Web API's base URL, without the trailing slash.
+    pub api_base: String,
+    /// A file holding the bot token (`xoxb-…`), when `BOT_SLACK_TOKEN` is not set.
+    pub token_file: Option<PathBuf>,
+    /// A file holding the signing secret, when `BOT_SLACK_SIGNING_SECRET` is not set.
+    pub signing_secret_file: Option<PathBuf>,
+    /// The bot's own user id; found with `auth.test` at start when not given.
+    pub bot_user_id: Option<String>,
+}
+
+/// The default address of the Slack endpoints.
+pub const SLACK_DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+/// The default Web API base URL.
+pub const SLACK_DEFAULT_API: &str = "https://slack.com/api";
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            enabled: true,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 3000)),
+            api_base: SLACK_DEFAULT_API.into(),
+            token_file: None,
+            signing_secret_file: None,
+            bot_user_id: None,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -124,6 +167,7 @@ pub struct Config {
     pub cancel_grace: Duration,
     pub output: OutputLimits,
     pub terminal: TerminalConfig,
+    pub slack: SlackConfig,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
@@ -163,6 +207,26 @@ struct RawStorage {
 #[derive(Deserialize, Default)]
 struct RawAdapters {
     terminal: Option<RawTerminal>,
+    slack: Option<RawSlack>,
+}
+
+/// `[adapters.slack]`. The secret-looking keys are read only to refuse them with a clear
+/// error (secrets belong in the environment or in a file, not in the configuration).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlack {
+    #[serde(default = "yes")]
+    enabled: bool,
+    listen: Option<Spanned<String>>,
+    api_base: Option<Spanned<String>>,
+    token_file: Option<String>,
+    signing_secret_file: Option<String>,
+    bot_user_id: Option<Spanned<String>>,
+    token: Option<Spanned<toml::Value>>,
+    bot_token: Option<Spanned<toml::Value>>,
+    signing_secret: Option<Spanned<toml::Value>>,
+    client_secret: Option<Spanned<toml::Value>>,
+    app_token: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -359,6 +423,10 @@ impl Config {
                 charts_dir: None,
             },
         };
+        let slack = match &raw.adapters.slack {
+            Some(s) => slack_config(&l, s, &resolve)?,
+            None => SlackConfig::default(),
+        };
 
         let mut runs = HashMap::new();
         for job in &raw.jobs {
@@ -469,9 +537,101 @@ impl Config {
             cancel_grace,
             output,
             terminal,
+            slack,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
         })
     }
+}
+
+/// Checks `[adapters.slack]`.
+fn slack_config(
+    l: &Lines<'_>,
+    raw: &RawSlack,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<SlackConfig, ConfigError> {
+    let secrets = [
+        ("token", &raw.token, "BOT_SLACK_TOKEN", "token_file"),
+        ("bot_token", &raw.bot_token, "BOT_SLACK_TOKEN", "token_file"),
+        (
+            "signing_secret",
+            &raw.signing_secret,
+            "BOT_SLACK_SIGNING_SECRET",
+            "signing_secret_file",
+        ),
+        (
+            "client_secret",
+            &raw.client_secret,
+            "BOT_SLACK_SIGNING_SECRET",
+            "signing_secret_file",
+        ),
+        ("app_token", &raw.app_token, "BOT_SLACK_TOKEN", "token_file"),
+    ];
+    for (key, value, env, file_key) in secrets {
+        if let Some(v) = value {
+            return Err(l.err(
+                v.span().start,
+                format!(
+                    "`{key}` in [adapters.slack]: secrets must not be in the configuration file; remove it (and rotate it if this file was shared), then set the environment variable {env} or name a file holding it with `{file_key} = \"/path/to/file\"`"
+                ),
+            ));
+        }
+    }
+    let listen = match &raw.listen {
+        None => SlackConfig::default().listen,
+        Some(s) => s.get_ref().parse().map_err(|_| {
+            l.err(
+                s.span().start,
+                format!(
+                    "`listen` must be an address with a port such as \"{SLACK_DEFAULT_LISTEN}\" or \"0.0.0.0:8080\", not `{}`",
+                    s.get_ref()
+                ),
+            )
+        })?,
+    };
+    let api_base = match &raw.api_base {
+        None => SLACK_DEFAULT_API.to_string(),
+        Some(s) => {
+            let v = s.get_ref().trim().trim_end_matches('/');
+            let host = v
+                .strip_prefix("https://")
+                .or_else(|| v.strip_prefix("http://"))
+                .unwrap_or("");
+            if host.is_empty() || host.contains(char::is_whitespace) {
+                return Err(l.err(
+                    s.span().start,
+                    format!(
+                        "`api_base` must be an http(s) URL such as \"{SLACK_DEFAULT_API}\", not `{}`",
+                        s.get_ref()
+                    ),
+                ));
+            }
+            v.to_string()
+        }
+    };
+    let bot_user_id = match &raw.bot_user_id {
+        None => None,
+        Some(s) => {
+            let v = s.get_ref().trim();
+            if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(l.err(
+                    s.span().start,
+                    format!(
+                        "`bot_user_id` must be a Slack user id such as \"U0123ABCD\", not `{}`",
+                        s.get_ref()
+                    ),
+                ));
+            }
+            Some(v.to_string())
+        }
+    };
+    Ok(SlackConfig {
+        enabled: raw.enabled,
+        listen,
+        api_base,
+        token_file: raw.token_file.as_deref().map(resolve),
+        signing_secret_file: raw.signing_secret_file.as_deref().map(resolve),
+        bot_user_id,
+    })
 }
 
 /// Placeholders every job may use besides its parameters.
@@ -779,6 +939,48 @@ id = "backup-database"
         let (line, m) = security_err("[[approvals]]\nrole = \"x\"\ntimeuot = \"1m\"\n");
         assert_eq!(line, Some(17), "{m}");
         assert!(m.contains("unknown field `timeuot`"), "{m}");
+    }
+
+    #[test]
+    fn slack_settings_and_refused_secrets() {
+        let c = Config::from_toml_str(
+            "[adapters.slack]\nlisten = \"0.0.0.0:8080\"\napi_base = \"http://127.0.0.1:9/api/\"\ntoken_file = \"secrets/token\"\nbot_user_id = \"U0BOT\"\n",
+            "bot.toml",
+            Path::new("/etc/bot"),
+        )
+        .unwrap();
+        assert_eq!(c.slack.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.slack.api_base, "http://127.0.0.1:9/api");
+        assert_eq!(
+            c.slack.token_file.as_deref(),
+            Some(Path::new("/etc/bot/secrets/token"))
+        );
+        assert_eq!(c.slack.signing_secret_file, None);
+        assert_eq!(c.slack.bot_user_id.as_deref(), Some("U0BOT"));
+        let d = Config::from_toml_str("", "bot.toml", Path::new("/x")).unwrap();
+        assert_eq!(d.slack, SlackConfig::default());
+        assert_eq!(d.slack.api_base, "https://slack.com/api");
+
+        let e = err("[adapters.slack]\nlisten = \"127.0.0.1:3000\"\ntoken = \"xoxb-123\"\n");
+        assert_eq!(e.line(), Some(3), "{e}");
+        let m = e.to_string();
+        assert!(
+            m.starts_with("bot.toml:3: `token` in [adapters.slack]: secrets must not be in the configuration file")
+                && m.contains("BOT_SLACK_TOKEN")
+                && !m.contains("xoxb-123"),
+            "{m}"
+        );
+        let e = err("[adapters.slack]\n\nsigning_secret = \"abc\"\n");
+        assert_eq!(e.line(), Some(3), "{e}");
+        assert!(e.to_string().contains("BOT_SLACK_SIGNING_SECRET"), "{e}");
+        let e = err("[adapters.slack]\nlisten = \"localhost\"\n");
+        assert_eq!(e.line(), Some(2), "{e}");
+        let e = err("[adapters.slack]\napi_base = \"slack.com/api\"\n");
+        assert_eq!(e.line(), Some(2), "{e}");
+        let e = err("[adapters.slack]\nbot_user_id = \"<@U1>\"\n");
+        assert_eq!(e.line(), Some(2), "{e}");
+        let e = err("[adapters.slack]\nchannel = \"C1\"\n");
+        assert_eq!(e.line(), Some(2), "{e}");
     }
 
     #[test]

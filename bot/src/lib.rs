@@ -360,7 +360,10 @@ impl Bot {
                         parse: parse.clone(),
                     };
                     return match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &d, ctx.now) {
-                        Ok(()) => Response::text(text),
+                        Ok(()) => Response {
+                            buttons: clarify_buttons(&c.options),
+                            ..Response::text(text)
+                        },
                         Err(e) => Response::text(policy::UserError::internal(e).reply()),
                     };
                 }
@@ -561,6 +564,15 @@ impl Bot {
         }
         out
     }
+}
+
+/// One button per clarification option: its label, sending its number.
+pub fn clarify_buttons(options: &[nlu::ClarifyOption]) -> Vec<Button> {
+    options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| Button::new(&o.label, (i + 1).to_string(), ButtonStyle::Default))
+        .collect()
 }
 
 /// The classified error for a command line that could not be read.

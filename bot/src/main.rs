@@ -1,6 +1,9 @@
 //! `bot`: the ChatOps bot. Arguments and wiring only; the logic is in the library.
 
 use anyhow::Context;
+use bot::adapters::slack::api::RetryPolicy;
+use bot::adapters::slack::config::Credentials;
+use bot::adapters::slack::Slack;
 use bot::adapters::terminal::{Terminal, CHANNEL};
 use bot::adapters::{serve, ServeOptions};
 use bot::app::App;
@@ -48,6 +51,24 @@ enum Command {
         /// Also write the charts of replies as PNG files into this folder.
         #[arg(long, value_name = "DIR")]
         charts: Option<PathBuf>,
+    },
+    /// Serve Slack: the Events API, slash commands and buttons over HTTP, replies through the
+    /// Web API. Secrets come from BOT_SLACK_TOKEN and BOT_SLACK_SIGNING_SECRET (or the files
+    /// named under [adapters.slack]).
+    Slack {
+        /// The configuration file.
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// The SQLite database (overrides the configuration's `storage.path`).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Write logs to this file instead of stderr.
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// Where the HTTP endpoints listen (overrides `listen` under [adapters.slack]; port 0
+        /// picks a free one, printed at start).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// The audit trail: verify its hash chain or export it.
     Audit {
@@ -199,6 +220,19 @@ fn main() -> ExitCode {
                 .context("cannot start the runtime")?
                 .block_on(chat(config, user, wait, db, multi_user, charts))
         }),
+        Command::Slack {
+            config,
+            db,
+            log,
+            listen,
+        } => init_logs(log.as_ref()).and_then(|()| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .context("cannot start the runtime")?
+                .block_on(slack(config, db, listen))
+        }),
         Command::Audit { command } => match audit_cmd(command) {
             Ok(code) => return code,
             Err(e) => Err(e),
@@ -259,4 +293,50 @@ async fn chat(
     .context("cannot write to the terminal")?;
     app.finish(&mut terminal).await;
     Ok(())
+}
+
+/// `bot slack`: the endpoints answer at once; messages are handled 8 at a time (one at a
+/// time per user and channel).
+async fn slack(
+    config_path: PathBuf,
+    db: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let mut config = Config::load(&config_path)?;
+    if let Some(db) = db {
+        config.database = db;
+    }
+    if !config.slack.enabled {
+        anyhow::bail!(
+            "{}: [adapters.slack] has `enabled = false`; set it to true to serve Slack",
+            config_path.display()
+        );
+    }
+    let credentials = Credentials::load(&config.slack, &|k| std::env::var(k).ok())?;
+    // the adapter first: a bad token or a busy port stops here, before any job runs
+    let mut slack = Slack::start(
+        &config.slack,
+        credentials,
+        listen.unwrap_or(config.slack.listen),
+        RetryPolicy::default(),
+    )
+    .await?;
+    let mut app = App::start(config).await?;
+    println!(
+        "bot: serving Slack on http://{}/slack/events, /slack/commands and /slack/interactions",
+        slack.local_addr()
+    );
+    let served = serve(
+        app.bot.clone(),
+        &mut slack,
+        &mut app.pushes,
+        ServeOptions {
+            concurrency: 8,
+            ..Default::default()
+        },
+    )
+    .await;
+    slack.stop_listening();
+    app.finish(&mut slack).await;
+    served.context("cannot post to Slack")
 }

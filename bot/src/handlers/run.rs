@@ -6,8 +6,10 @@ use crate::dialog::{Dialog, Draft};
 use crate::jobs::{ExecRequest, Status};
 use crate::policy::{Action, ApprovalNeed, Decision, UserError};
 use crate::values;
+use crate::{Button, ButtonStyle};
 use nlu::catalog::{Job, ParamKind};
 use nlu::{Catalog, Entity, EntityKind, IntentName, ParseResult};
+use std::collections::BTreeMap;
 
 /// Words that are never a job name.
 const STOP: &[&str] = &[
@@ -327,10 +329,59 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
             job.id,
             crate::render::params(&shown)
         ));
+        response.buttons = confirm_buttons(&job, &shown);
         return save(ctx, Dialog::Confirming { draft }, response);
     }
     response.extend(execute(ctx, draft).await);
     response
+}
+
+/// The environment a run of `job` with `params` (defaults applied) is about, if any.
+pub fn environment_of<'a>(job: &Job, params: &'a BTreeMap<String, String>) -> Option<&'a str> {
+    job.parameters
+        .iter()
+        .find(|p| p.kind == ParamKind::Environment)
+        .and_then(|p| params.get(&p.name))
+        .map(String::as_str)
+}
+
+/// Whether an environment is production (where a wrong click matters most).
+pub fn is_production(env: &str) -> bool {
+    matches!(
+        env.to_lowercase().as_str(),
+        "production" | "prod" | "prd" | "live"
+    )
+}
+
+/// The buttons of the confirmation of a sensitive job: Yes (Danger in production, else
+/// Primary) and No.
+pub fn confirm_buttons(job: &Job, shown: &BTreeMap<String, String>) -> Vec<Button> {
+    let yes_style = if environment_of(job, shown).is_some_and(is_production) {
+        ButtonStyle::Danger
+    } else {
+        ButtonStyle::Primary
+    };
+    vec![
+        Button::new("Yes", "!yes", yes_style),
+        Button::new("No", "!no", ButtonStyle::Default),
+    ]
+}
+
+/// The buttons of an approval request: "Approve #N" (Danger in production, else Primary)
+/// and "Reject".
+pub fn approval_buttons(id: i64, production: bool) -> Vec<Button> {
+    vec![
+        Button::new(
+            format!("Approve #{id}"),
+            format!("!approve {id}"),
+            if production {
+                ButtonStyle::Danger
+            } else {
+                ButtonStyle::Primary
+            },
+        ),
+        Button::new("Reject", format!("!reject {id}"), ButtonStyle::Default),
+    ]
 }
 
 fn ensure_stop(mut s: String) -> String {
@@ -493,7 +544,14 @@ fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) ->
                 .sec_approvers(&need.role, &row.requester)
                 .map(|p| format!(" ({p})"))
                 .unwrap_or_default();
-            Response::text(format!(
+            let mut with_defaults = draft.params.clone();
+            for p in &job.parameters {
+                if let (false, Some(d)) = (with_defaults.contains_key(&p.name), &p.default) {
+                    with_defaults.insert(p.name.clone(), d.clone());
+                }
+            }
+            let production = environment_of(job, &with_defaults).is_some_and(is_production);
+            let mut r = Response::text(format!(
                 "{} needs approval: {}. I filed approval request {}; someone with role `{}`{who} can say `!approve {}` (or `!reject {}`) within {}. The requester cannot approve it.",
                 job.id,
                 need.reason,
@@ -502,7 +560,9 @@ fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) ->
                 row.id,
                 row.id,
                 crate::render::duration(row.expires_at - row.created_at)
-            ))
+            ));
+            r.buttons = approval_buttons(row.id, production);
+            r
         }
         Err(e) => Response::text(e.reply()),
     }
