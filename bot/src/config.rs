@@ -15,6 +15,10 @@
 //! enabled = true
 //! charts_dir = "../.cache/bot/charts"   # optional: also write reply charts as PNG files
 //!
+//! [adapters.matrix]                     # `bot matrix`; see adapters::matrix::config
+//! homeserver = "https://matrix.example.org"
+//! user_id = "@opsbot:example.org"       # token: $BOT_MATRIX_TOKEN or access_token_file
+//!
 //! [[jobs]]
 //! id = "backup-database"
 //!   [[jobs.parameters]]
@@ -124,6 +128,8 @@ pub struct Config {
     pub cancel_grace: Duration,
     pub output: OutputLimits,
     pub terminal: TerminalConfig,
+    /// `[adapters.matrix]`, when present (`bot matrix`).
+    pub matrix: Option<crate::adapters::matrix::MatrixConfig>,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
@@ -163,6 +169,7 @@ struct RawStorage {
 #[derive(Deserialize, Default)]
 struct RawAdapters {
     terminal: Option<RawTerminal>,
+    matrix: Option<Spanned<crate::adapters::matrix::config::RawMatrix>>,
 }
 
 #[derive(Deserialize)]
@@ -357,6 +364,14 @@ impl Config {
                 charts_dir: None,
             },
         };
+        let matrix = match raw.adapters.matrix {
+            Some(m) => Some(crate::adapters::matrix::MatrixConfig::from_raw(
+                m,
+                &|offset, message| l.err(offset, message),
+                &resolve,
+            )?),
+            None => None,
+        };
 
         let mut runs = HashMap::new();
         for job in &raw.jobs {
@@ -467,6 +482,7 @@ impl Config {
             cancel_grace,
             output,
             terminal,
+            matrix,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
         })
     }
