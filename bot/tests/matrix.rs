@@ -297,6 +297,41 @@ async fn password_login_keeps_its_device_and_a_bad_token_is_refused() {
     assert!(!err.contains("syt_not_a_token"), "the token leaked: {err}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_rules_know_matrix_identities() {
+    let hs = Synapse::shared();
+    let alice_name = synapse::unique("alice");
+    let alice_id = format!("@{alice_name}:{}", synapse::SERVER_NAME);
+    let access = format!(
+        "\n[access]\ncontact = \"the ops leads\"\n  [access.roles]\n  runner = [\"run:*\", \"status\", \"list\", \"history\"]\n  [[access.users]]\n  name = \"alice\"\n  chat = [\"matrix:{alice_id}\"]\n  roles = [\"runner\"]\n"
+    );
+    let mut s = Setup::new(&hs, &access).await;
+    let me = s.bot_id();
+    let alice = User::register(&hs, &alice_name).await;
+    alice.join(&s.room).await;
+    let _bot = s.start_bot();
+    // a user the rules do not know is refused, named as the rules would name them
+    let refused = s.alice.send(&s.room, "!jobs", None).await;
+    let r = s
+        .alice
+        .expect_in_thread(&me, &refused, "I don't know you")
+        .await;
+    assert!(
+        r.body().contains(&format!("matrix:{}", s.alice.user_id)),
+        "{}",
+        r.body()
+    );
+    // the mapped one is served
+    let mut alice = alice;
+    let cmd = alice
+        .send(&s.room, "!run backup-database target=db-01", None)
+        .await;
+    let started = alice
+        .expect_in_thread(&me, &cmd, "Started backup-database as #1001")
+        .await;
+    assert_eq!(started.thread(), Some(cmd.as_str()));
+}
+
 #[test]
 fn a_missing_section_or_token_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
