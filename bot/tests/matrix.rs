@@ -127,7 +127,14 @@ async fn invites_are_accepted_from_allowed_inviters_only() {
     let room = alice.create_room(&[&me]).await;
     wait_until_joined(&alice, &room, &me).await;
     s.alice = alice;
-    let cmd = s.alice.send(&room, "!jobs", None).await;
+    // addressed by name, as clients write mentions
+    let name = me
+        .trim_start_matches('@')
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let cmd = s.alice.send(&room, &format!("{name}: !jobs"), None).await;
     s.alice.expect_in_thread(&me, &cmd, "backup-database").await;
     assert!(
         !eve.joined_members(&eve_room).await.contains(&me),

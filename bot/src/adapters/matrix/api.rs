@@ -296,6 +296,19 @@ impl Api {
             })
     }
 
+    /// A user's display name (None when unset).
+    pub async fn display_name(&self, user: &str) -> Result<Option<String>, ApiError> {
+        let req = self
+            .http
+            .get(self.client(&["profile", user, "displayname"]))
+            .timeout(REQUEST_TIMEOUT);
+        match self.call::<Value>("displayname", self.authed(req)).await {
+            Ok(v) => Ok(v["displayname"].as_str().map(str::to_string)),
+            Err(ApiError::Http { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The rooms the account is in.
     pub async fn joined_rooms(&self) -> Result<Vec<String>, ApiError> {
         let req = self

@@ -213,7 +213,16 @@ impl MatrixAdapter {
                 .map_err(|e| MatrixError::from_api(&config, e))?
                 .into_iter()
                 .collect();
-        let filter = sync::filter(&user_id, sync::TIMELINE_LIMIT);
+        // "opsbot: run …" and "Ops Bot: run …" both address the bot
+        let my_name = match api.display_name(&user_id).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("matrix: cannot read the bot's display name: {e}");
+                None
+            }
+        };
+        // the first sync only needs the position (and invites): one event per room
+        let filter = sync::filter(&user_id, 1);
         let since = match state.get(SINCE)? {
             Some(s) => s,
             None => {
@@ -243,7 +252,7 @@ impl MatrixAdapter {
             config: config.clone(),
             state: state.clone(),
             me: user_id.clone(),
-            my_name: None,
+            my_name,
             credentials,
             tx,
             fatal: fatal.clone(),

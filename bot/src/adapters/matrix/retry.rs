@@ -49,12 +49,15 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(policy: &RetryPolicy) -> Self {
+        // different for every backoff: the clock, the process and a counter
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9e37_79b9_7f4a_7c15)
             ^ (u64::from(std::process::id()) << 32)
-            ^ (&policy as *const _ as u64);
+            ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         Backoff {
             base: policy.base,
             cap: policy.cap,
