@@ -186,7 +186,8 @@ async fn charts_are_uploaded_as_png_images_in_the_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_execution_is_reported_in_the_thread_and_nothing_is_answered_twice() {
     let hs = Synapse::shared();
-    let mut s = Setup::new(&hs, "").await;
+    // a small sync page: what was said while the bot was down is fetched page by page
+    let mut s = Setup::new(&hs, "timeline_limit = 2").await;
     let me = s.bot_id();
     let mut bot = s.start_bot();
     let long = s.alice.send(&s.room, "!run long-task", None).await;
@@ -216,10 +217,18 @@ async fn a_crash_mid_execution_is_reported_in_the_thread_and_nothing_is_answered
         pid.expect("the job wrote its pid")
     };
     bot.kill();
-    // while the bot is down
+    // while the bot is down: more messages than one sync page holds
     let missed = s.alice.send(&s.room, "!jobs", None).await;
+    let mut also_missed = Vec::new();
+    for n in 0..4 {
+        also_missed.push(
+            s.alice
+                .send(&s.room, &format!("!status 100{}", 1 + n % 2), None)
+                .await,
+        );
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _bot = s.start_bot();
+    let restarted = s.start_bot();
     // the interrupted run is reported where it was started
     let l = s
         .alice
@@ -237,10 +246,13 @@ async fn a_crash_mid_execution_is_reported_in_the_thread_and_nothing_is_answered
     s.alice
         .expect_in_thread(&me, &sched, "#1002 backup-database succeeded in")
         .await;
-    // the message sent while it was down is answered once
+    // the messages sent while it was down are answered, once
     s.alice
         .expect_in_thread(&me, &missed, "backup-database")
         .await;
+    for id in &also_missed {
+        s.alice.expect_in_thread(&me, id, "#100").await;
+    }
     let after = s.alice.send(&s.room, "!status 1001", None).await;
     s.alice
         .expect_in_thread(&me, &after, "#1001 long-task was interrupted")
@@ -252,7 +264,10 @@ async fn a_crash_mid_execution_is_reported_in_the_thread_and_nothing_is_answered
         (&sched, "Scheduled backup-database"),
         (&missed, ""),
         (&after, ""),
-    ] {
+    ]
+    .into_iter()
+    .chain(also_missed.iter().map(|id| (id, "")))
+    {
         let replies = s
             .alice
             .thread_events(&me, root)
@@ -266,6 +281,11 @@ async fn a_crash_mid_execution_is_reported_in_the_thread_and_nothing_is_answered
             s.alice.transcript()
         );
     }
+    let log = restarted.log();
+    assert!(
+        log.contains("that did not fit in the sync"),
+        "no page was fetched:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

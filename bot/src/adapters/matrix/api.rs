@@ -114,6 +114,9 @@ pub struct Timeline {
     /// Events were left out between the previous batch and these.
     #[serde(default)]
     pub limited: bool,
+    /// Where to page back from to fetch what was left out.
+    #[serde(default)]
+    pub prev_batch: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -307,6 +310,29 @@ impl Api {
             Err(ApiError::Http { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// One page of a room's messages going back from `from` towards `to` (newest first),
+    /// and the token of the next page (None at the end).
+    pub async fn messages_back(
+        &self,
+        room: &str,
+        from: &str,
+        to: &str,
+        filter: &str,
+        limit: u32,
+    ) -> Result<(Vec<Value>, Option<String>), ApiError> {
+        let mut url = self.client(&["rooms", room, "messages"]);
+        url.query_pairs_mut()
+            .append_pair("dir", "b")
+            .append_pair("from", from)
+            .append_pair("to", to)
+            .append_pair("limit", &limit.to_string())
+            .append_pair("filter", filter);
+        let req = self.http.get(url).timeout(REQUEST_TIMEOUT);
+        let v: Value = self.call("messages", self.authed(req)).await?;
+        let chunk = v["chunk"].as_array().cloned().unwrap_or_default();
+        Ok((chunk, v["end"].as_str().map(str::to_string)))
     }
 
     /// The rooms the account is in.

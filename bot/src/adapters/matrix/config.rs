@@ -14,6 +14,7 @@
 //! access_token_file = "/run/secrets/matrix-token"    # else $BOT_MATRIX_TOKEN
 //! state_path = "matrix-state.sqlite"         # default: the bot's database
 //! concurrency = 8                            # messages handled at once
+//! timeline_limit = 100                       # new messages per room per sync (more: paged)
 //! ```
 
 // Errors carry the file and line (like the rest of the configuration); they happen once.
@@ -52,6 +53,8 @@ pub struct MatrixConfig {
     pub state_path: Option<PathBuf>,
     /// Messages handled at once (one at a time per user and room).
     pub concurrency: usize,
+    /// New messages per room in one sync; more are fetched page by page.
+    pub timeline_limit: u32,
 }
 
 /// How the bot proves who it is.
@@ -86,6 +89,7 @@ pub(crate) struct RawMatrix {
     password_file: Option<String>,
     state_path: Option<String>,
     concurrency: Option<Spanned<i64>>,
+    timeline_limit: Option<Spanned<i64>>,
     // refused: secrets do not belong in the configuration file
     access_token: Option<Spanned<toml::Value>>,
     password: Option<Spanned<toml::Value>>,
@@ -201,7 +205,18 @@ impl MatrixConfig {
                 ))
             }
         };
+        let timeline_limit = match &raw.timeline_limit {
+            None => 100,
+            Some(n) if (1..=1000).contains(n.get_ref()) => *n.get_ref() as u32,
+            Some(n) => {
+                return Err(err(
+                    n.span().start,
+                    "`timeline_limit` must be between 1 and 1000".into(),
+                ))
+            }
+        };
         Ok(MatrixConfig {
+            timeline_limit,
             homeserver,
             user_id: user.into_inner(),
             device_name: raw
@@ -313,6 +328,7 @@ mod tests {
         );
         assert_eq!(m.state_path, Some(PathBuf::from("/etc/bot/state.sqlite")));
         assert_eq!(m.concurrency, 4);
+        assert_eq!(m.timeline_limit, 100);
         assert!(m.accepts_invite_from("@alice:example.org"));
         assert!(m.accepts_invite_from("@lead:other.org"));
         assert!(!m.accepts_invite_from("@mallory:other.org"));
@@ -345,6 +361,8 @@ mod tests {
         assert_eq!(e.line(), Some(6), "{e}");
         assert!(e.to_string().contains("needs `user_id`"), "{e}");
         let e = load("[adapters.matrix]\nhomeserver = \"https://m.example.org\"\nuser_id = \"@b:x\"\nrooms = [\"ops\"]\n").unwrap_err();
+        assert_eq!(e.line(), Some(9), "{e}");
+        let e = load("[adapters.matrix]\nhomeserver = \"https://m.example.org\"\nuser_id = \"@b:x\"\ntimeline_limit = 0\n").unwrap_err();
         assert_eq!(e.line(), Some(9), "{e}");
         let e = load("[adapters.matrix]\nhomeserver = \"https://m.example.org\"\nuser_id = \"@b:x\"\ncolour = 1\n").unwrap_err();
         assert_eq!(e.line(), Some(9), "{e}");

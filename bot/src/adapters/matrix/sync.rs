@@ -20,8 +20,8 @@ use tokio::sync::mpsc;
 
 /// How long one `/sync` waits for news.
 pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
-/// Messages per room in one batch (more: the batch is `limited`, older ones are skipped).
-pub const TIMELINE_LIMIT: u32 = 100;
+/// Messages fetched at most to fill one room's gap (see [`fill_gaps`]).
+pub const GAP_LIMIT: usize = 1000;
 
 /// The channel prefix of Matrix rooms: `matrix:!room:server`.
 pub const CHANNEL_PREFIX: &str = "matrix:";
@@ -133,7 +133,7 @@ pub fn messages(
     for (room_id, room) in rooms {
         if room.timeline.limited {
             tracing::warn!(
-                "matrix: {room_id} had more than {TIMELINE_LIMIT} new messages since the last sync; older ones were skipped"
+                "matrix: {room_id}: some messages since the last sync could not be fetched; they were skipped"
             );
         }
         for ev in &room.timeline.events {
@@ -151,6 +151,50 @@ pub fn messages(
         }
     }
     out
+}
+
+/// Fetches what a `limited` timeline left out (more new messages than the filter's limit,
+/// e.g. after the bot was down): page by page back to `since`, at most [`GAP_LIMIT`] per room,
+/// put before the batch's own events.
+pub async fn fill_gaps(api: &Api, resp: &mut SyncResponse, since: &str, me: &str) {
+    let filter = json!({ "types": ["m.room.message"], "not_senders": [me] }).to_string();
+    for (room_id, room) in resp.rooms.join.iter_mut() {
+        if !room.timeline.limited {
+            continue;
+        }
+        let Some(mut from) = room.timeline.prev_batch.clone() else {
+            continue;
+        };
+        let mut older: Vec<Value> = Vec::new();
+        let complete = loop {
+            let page = retry("messages", RetryPolicy::SEND, || {
+                api.messages_back(room_id, &from, since, &filter, 100)
+            })
+            .await;
+            match page {
+                Ok((chunk, end)) => {
+                    let empty = chunk.is_empty();
+                    older.extend(chunk);
+                    match end {
+                        Some(e) if !empty && older.len() < GAP_LIMIT => from = e,
+                        _ => break older.len() < GAP_LIMIT,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("matrix: cannot fetch the earlier messages of {room_id}: {e}");
+                    break false;
+                }
+            }
+        };
+        tracing::info!(
+            "matrix: fetched {} message(s) of {room_id} that did not fit in the sync",
+            older.len()
+        );
+        older.reverse();
+        older.append(&mut room.timeline.events);
+        room.timeline.events = older;
+        room.timeline.limited = !complete;
+    }
 }
 
 /// The invites in a sync answer: (room id, who invited).
@@ -186,13 +230,14 @@ pub struct SyncLoop {
 impl SyncLoop {
     /// Polls from `since` until the adapter goes away or the session cannot be renewed.
     pub async fn run(self, mut since: String) {
-        let filter = filter(&self.me, TIMELINE_LIMIT);
+        let filter = filter(&self.me, self.config.timeline_limit);
         let mut backoff = Backoff::new(&RetryPolicy::SYNC);
         let mut seen = Seen::new(4096);
         let mut invited: HashSet<String> = HashSet::new();
         loop {
             match self.api.sync(Some(&since), &filter, SYNC_TIMEOUT).await {
-                Ok(resp) => {
+                Ok(mut resp) => {
+                    fill_gaps(&self.api, &mut resp, &since, &self.me).await;
                     if backoff.attempts() > 0 {
                         tracing::warn!(
                             "matrix: syncing with {} again (after {} failed tries)",
