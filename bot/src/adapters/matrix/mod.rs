@@ -3,7 +3,7 @@
 //! - [`config`]: `[adapters.matrix]` and the credentials (environment or files only);
 //! - [`api`]: the requests and their answers;
 //! - [`sync`]: the `/sync` long-poll loop: room messages -> [`Message`]s, invites accepted;
-//! - [`outbox`]: replies and updates, in order per room, with charts uploaded as images;
+//! - [`outbox`]: replies and updates, in order per thread, with charts uploaded as images;
 //! - [`format`]: Markdown -> safe HTML, thread relations, image contents;
 //! - [`retry`]: `retry_after_ms`, exponential backoff with jitter.
 //!
