@@ -2,7 +2,9 @@
 # Prepares what the test suite needs beyond the Rust toolchain:
 # - ONNX Runtime's shared library (scripts/install-onnxruntime.sh);
 # - a Python virtual environment in .cache/test-venv with the pinned packages of
-#   tests/python/requirements.txt, for the Rust/Python parity test.
+#   tests/python/requirements.txt, for the Rust/Python parity test;
+# - the Synapse Matrix homeserver (pinned, from PyPI) in .cache/synapse-venv, for the Matrix
+#   adapter's tests (bot/tests/matrix*.rs; about 20 s and 240 MB the first time).
 # Idempotent; needs python3 with pip and access to PyPI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,4 +15,12 @@ if [ ! -f "$stamp" ] || ! cmp -s "$stamp" "$root/tests/python/requirements.txt";
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/python/requirements.txt"
   cp "$root/tests/python/requirements.txt" "$stamp"
+fi
+
+synapse_version=1.163.2
+synapse_venv="$root/.cache/synapse-venv"
+if [ "$(cat "$synapse_venv/.version" 2>/dev/null)" != "$synapse_version" ]; then
+  python3 -m venv "$synapse_venv"
+  "$synapse_venv/bin/pip" install --quiet --disable-pip-version-check "matrix-synapse==$synapse_version"
+  echo "$synapse_version" > "$synapse_venv/.version"
 fi

@@ -29,11 +29,17 @@ impl App {
     /// printed), starts the notifier and the job platform (which recovers what an earlier
     /// process left: runs still scheduled, runs interrupted by a crash).
     pub async fn start(config: Config) -> anyhow::Result<App> {
-        let config = Arc::new(config);
         let store =
             Arc::new(Store::open(&config.database).with_context(|| {
                 format!("cannot open the database {}", config.database.display())
             })?);
+        Self::start_with_store(config, store).await
+    }
+
+    /// [`App::start`] with the database already open (an adapter that keeps its own state in
+    /// it shares the one connection).
+    pub async fn start_with_store(config: Config, store: Arc<Store>) -> anyhow::Result<App> {
+        let config = Arc::new(config);
         let parser = load_parser(&config).await;
         let platform = LocalPlatform::new(&config, store.clone());
         let bot = Arc::new(Bot {

@@ -21,6 +21,9 @@
 //! token_file = "/run/secrets/slack-token"            # else $BOT_SLACK_TOKEN
 //! signing_secret_file = "/run/secrets/slack-signing" # else $BOT_SLACK_SIGNING_SECRET
 //! bot_user_id = "U0BOT"                  # optional: found with auth.test at start
+//! [adapters.matrix]                     # `bot matrix`; see adapters::matrix::config
+//! homeserver = "https://matrix.example.org"
+//! user_id = "@opsbot:example.org"       # token: $BOT_MATRIX_TOKEN or access_token_file
 //!
 //! [[jobs]]
 //! id = "backup-database"
@@ -168,6 +171,8 @@ pub struct Config {
     pub output: OutputLimits,
     pub terminal: TerminalConfig,
     pub slack: SlackConfig,
+    /// `[adapters.matrix]`, when present (`bot matrix`).
+    pub matrix: Option<crate::adapters::matrix::MatrixConfig>,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
@@ -207,6 +212,7 @@ struct RawStorage {
 #[derive(Deserialize, Default)]
 struct RawAdapters {
     terminal: Option<RawTerminal>,
+    matrix: Option<Spanned<crate::adapters::matrix::config::RawMatrix>>,
     slack: Option<RawSlack>,
 }
 
@@ -427,6 +433,14 @@ impl Config {
             Some(s) => slack_config(&l, s, &resolve)?,
             None => SlackConfig::default(),
         };
+        let matrix = match raw.adapters.matrix {
+            Some(m) => Some(crate::adapters::matrix::MatrixConfig::from_raw(
+                m,
+                &|offset, message| l.err(offset, message),
+                &resolve,
+            )?),
+            None => None,
+        };
 
         let mut runs = HashMap::new();
         for job in &raw.jobs {
@@ -538,6 +552,7 @@ impl Config {
             output,
             terminal,
             slack,
+            matrix,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
         })
     }

@@ -1,6 +1,7 @@
 //! `bot`: the ChatOps bot. Arguments and wiring only; the logic is in the library.
 
 use anyhow::Context;
+use bot::adapters::matrix::MatrixAdapter;
 use bot::adapters::slack::api::RetryPolicy;
 use bot::adapters::slack::config::Credentials;
 use bot::adapters::slack::Slack;
@@ -51,6 +52,19 @@ enum Command {
         /// Also write the charts of replies as PNG files into this folder.
         #[arg(long, value_name = "DIR")]
         charts: Option<PathBuf>,
+    },
+    /// Serve Matrix rooms (`[adapters.matrix]` in the configuration; the access token from
+    /// $BOT_MATRIX_TOKEN or `access_token_file`). Runs until SIGINT/SIGTERM.
+    Matrix {
+        /// The configuration file.
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// The SQLite database (overrides the configuration's `storage.path`).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Write logs to this file instead of stderr.
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
     /// Serve Slack: the Events API, slash commands and buttons over HTTP, replies through the
     /// Web API. Secrets come from BOT_SLACK_TOKEN and BOT_SLACK_SIGNING_SECRET (or the files
@@ -220,6 +234,13 @@ fn main() -> ExitCode {
                 .context("cannot start the runtime")?
                 .block_on(chat(config, user, wait, db, multi_user, charts))
         }),
+        Command::Matrix { config, db, log } => init_logs(log.as_ref()).and_then(|()| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the runtime")?
+                .block_on(matrix(config, db))
+        }),
         Command::Slack {
             config,
             db,
@@ -292,6 +313,55 @@ async fn chat(
     .await
     .context("cannot write to the terminal")?;
     app.finish(&mut terminal).await;
+    Ok(())
+}
+
+/// `bot matrix`: long-polls the homeserver; messages are handled `concurrency` at a time (one
+/// at a time per user and room).
+async fn matrix(config_path: PathBuf, db: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = Config::load(&config_path)?;
+    if let Some(db) = db {
+        config.database = db;
+    }
+    let Some(mx) = config.matrix.clone() else {
+        anyhow::bail!(
+            "{} has no [adapters.matrix] section; add one with `homeserver` and `user_id` (README, \"Connecting to Matrix\")",
+            config_path.display()
+        );
+    };
+    let open = |path: &std::path::Path| {
+        Store::open(path)
+            .map(Arc::new)
+            .with_context(|| format!("cannot open the database {}", path.display()))
+    };
+    let store = open(&config.database)?;
+    let state = match &mx.state_path {
+        Some(p) if p != &config.database => open(p)?,
+        _ => store.clone(),
+    };
+    // connect before starting the platform: wrong credentials stop here, before any job runs
+    let mut adapter = MatrixAdapter::connect(&mx, state).await?;
+    let mut app = App::start_with_store(config, store).await?;
+    println!(
+        "bot: serving Matrix as {} on {} ({} room(s) joined; invites {})",
+        adapter.user_id(),
+        adapter.homeserver(),
+        adapter.rooms(),
+        if mx.auto_join { "accepted" } else { "ignored" }
+    );
+    serve(
+        app.bot.clone(),
+        &mut adapter,
+        &mut app.pushes,
+        ServeOptions {
+            concurrency: mx.concurrency,
+            ..Default::default()
+        },
+    )
+    .await
+    .context("the Matrix adapter failed")?;
+    app.finish(&mut adapter).await;
+    adapter.close(std::time::Duration::from_secs(20)).await?;
     Ok(())
 }
 

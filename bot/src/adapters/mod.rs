@@ -2,6 +2,7 @@
 //! messages back. The terminal is the built-in one; Slack, Matrix and others implement the
 //! same trait.
 
+pub mod matrix;
 pub mod slack;
 pub mod terminal;
 

@@ -137,6 +137,17 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_id, channel)
     );
     "#,
+    // 5: small per-adapter state that must survive restarts (a chat connection's sync
+    // position, its device, its transaction-id epoch), keyed by adapter instance
+    r#"
+    CREATE TABLE adapter_state (
+        adapter TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (adapter, key)
+    );
+    "#,
 ];
 
 /// How often a user made one kind of request.
@@ -280,7 +291,7 @@ impl Store {
 
     pub fn insert_execution(&self, new: &NewExecution<'_>) -> Result<Execution> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let params =
             serde_json::to_string(new.params).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
@@ -319,7 +330,7 @@ impl Store {
         pid_start: Option<i64>,
     ) -> Result<bool> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let n = tx.execute(
             "UPDATE executions SET status = 'running', started_at = ?2, pid = ?3, pid_start = ?4
              WHERE id = ?1 AND status = 'scheduled'",
@@ -356,7 +367,7 @@ impl Store {
         cancelled_by: Option<&str>,
     ) -> Result<bool> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let from_list = from
             .iter()
             .map(|s| format!("'{}'", s.as_str()))
@@ -624,6 +635,30 @@ impl Store {
             .execute("DELETE FROM subscriptions WHERE execution_id = ?1", [id])?;
         Ok(())
     }
+
+    // ---- adapter state ---------------------------------------------------------------------
+
+    /// A value an adapter stored under `key` (e.g. `matrix:@bot:example.org`, `since`).
+    pub fn adapter_state(&self, adapter: &str, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM adapter_state WHERE adapter = ?1 AND key = ?2",
+                params![adapter, key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores (replaces) an adapter's value; committed when this returns.
+    pub fn set_adapter_state(&self, adapter: &str, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO adapter_state (adapter, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (adapter, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![adapter, key, value, ms(Utc::now())],
+        )?;
+        Ok(())
+    }
 }
 
 /// One row of the audit trail as stored.
@@ -698,7 +733,7 @@ impl Store {
     /// hash to the last record's, in one transaction. Returns the sequence number.
     pub fn append_audit(&self, at: DateTime<Utc>, record: &serde_json::Value) -> Result<i64> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let last: Option<(i64, String)> = tx
             .query_row(
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
@@ -823,6 +858,14 @@ impl Store {
     }
 }
 
+/// A transaction that takes the write lock at its start: when another connection (a second
+/// process, or an adapter's state kept in the same file) writes at the same moment, it waits
+/// (`busy_timeout`) instead of failing with "database is locked" when its first read would
+/// have to be upgraded to a write.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
@@ -834,7 +877,7 @@ fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
+        let tx = write_tx(conn)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -945,6 +988,24 @@ mod tests {
         assert_eq!(
             s.next_due().unwrap().map(|t| t.timestamp_millis()),
             Some(t0.timestamp_millis())
+        );
+    }
+
+    #[test]
+    fn adapter_state_is_kept_per_adapter_and_replaced() {
+        let s = Store::open_in_memory().unwrap();
+        assert_eq!(s.adapter_state("matrix:@a:x", "since").unwrap(), None);
+        s.set_adapter_state("matrix:@a:x", "since", "s1").unwrap();
+        s.set_adapter_state("matrix:@b:x", "since", "other")
+            .unwrap();
+        s.set_adapter_state("matrix:@a:x", "since", "s2").unwrap();
+        assert_eq!(
+            s.adapter_state("matrix:@a:x", "since").unwrap().as_deref(),
+            Some("s2")
+        );
+        assert_eq!(
+            s.adapter_state("matrix:@b:x", "since").unwrap().as_deref(),
+            Some("other")
         );
     }
 
