@@ -4,6 +4,7 @@ pub mod encoder;
 pub mod features;
 pub mod head;
 pub(crate) mod session_pool;
+pub mod unigram;
 
 use crate::error::Result;
 use crate::model::ModelMeta;
