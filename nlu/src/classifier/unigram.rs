@@ -5,12 +5,13 @@
 //! The crate's `Unigram` keeps its 127,259 pieces in a byte trie whose every node is a hash
 //! map, plus a string-to-id hash map and a per-word cache: about 108 MiB resident and a
 //! quarter of a second to build, more than half of a loaded parser's memory. This model
-//! keeps the pieces as one byte buffer and a list of ids sorted by piece (about 3 MiB); the
-//! common-prefix search walks the sorted list, narrowing the range of pieces that share the
-//! prefix one byte at a time, and yields the matching pieces shortest first, as the trie
-//! does. The Viterbi search and the handling of unknown characters are those of
-//! `tokenizers::models::unigram::Unigram::encode_optimized` (0.23), so the token ids are the
-//! same; a test checks them against the crate's tokenizer on the project's texts.
+//! keeps the pieces as one byte buffer and an open-addressing hash table from piece to id
+//! (about 3.5 MiB). The common-prefix search looks up every prefix of the rest of the word
+//! that ends on a character boundary, up to the longest piece, and yields the pieces found
+//! shortest first, as the trie does. The Viterbi search and the handling of unknown
+//! characters are those of `tokenizers::models::unigram::Unigram::encode_optimized` (0.23),
+//! so the token ids are the same; a test checks them against the crate's tokenizer on the
+//! project's texts.
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -29,8 +30,13 @@ pub struct CompactUnigram {
     /// `ends[id]`: where piece `id` ends in `bytes` (it starts where the previous one ends).
     ends: Vec<u32>,
     scores: Vec<f64>,
-    /// Ids sorted by their piece's bytes; among equal pieces the last id comes last.
-    sorted: Vec<u32>,
+    /// Open addressing, linear probing: `id + 1` of the piece hashed there, 0 when empty.
+    /// Of equal pieces the table keeps the last id, as the crate's map does.
+    table: Vec<u32>,
+    /// `64 - log2(table.len())`, for Fibonacci hashing.
+    shift: u32,
+    /// The longest piece, in bytes.
+    max_len: usize,
     unk_id: Option<u32>,
     min_score: f64,
     byte_fallback: bool,
@@ -86,35 +92,35 @@ impl CompactUnigram {
         std::str::from_utf8(self.piece(id)).unwrap_or_default()
     }
 
-    /// The id of a piece, as the crate's string-to-id map gives it (the last of equal ones).
-    fn lookup(&self, piece: &[u8]) -> Option<u32> {
-        let end = self.sorted.partition_point(|&id| self.piece(id) <= piece);
-        let id = *self.sorted.get(end.checked_sub(1)?)?;
-        (self.piece(id) == piece).then_some(id)
+    /// Where `piece` starts probing in the table.
+    fn slot(&self, piece: &[u8]) -> usize {
+        (hash(piece).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
-    /// Calls `f(length, id)` for every piece that is a prefix of `s`, shortest first.
+    /// The id of a piece, as the crate's string-to-id map gives it (the last of equal ones).
+    fn lookup(&self, piece: &[u8]) -> Option<u32> {
+        let mask = self.table.len() - 1;
+        let mut i = self.slot(piece);
+        loop {
+            let id = self.table[i].checked_sub(1)?;
+            if self.piece(id) == piece {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Calls `f(length, id)` for every piece that is a prefix of `s`, shortest first. `s`
+    /// starts on a character boundary; pieces are whole strings, so only prefixes that end
+    /// on one can match.
     fn common_prefixes(&self, s: &[u8], mut f: impl FnMut(usize, u32)) {
-        // invariant: sorted[lo..hi] are the pieces that start with s[..k]; a piece equal to
-        // s[..k] sorts first among them
-        let (mut lo, mut hi) = (0, self.sorted.len());
-        for (k, &c) in s.iter().enumerate() {
-            let range = &self.sorted[lo..hi];
-            let byte = |id: u32| self.piece(id).get(k).copied();
-            let a = range.partition_point(|&id| byte(id).is_none_or(|b| b < c));
-            let b = a + range[a..].partition_point(|&id| byte(id) == Some(c));
-            if a == b {
-                return;
+        for end in 1..=s.len().min(self.max_len) {
+            // not inside a multi-byte character (continuation bytes are 0b10xx_xxxx)
+            if s.get(end).is_some_and(|&b| (b as i8) < -0x40) {
+                continue;
             }
-            (lo, hi) = (lo + a, lo + b);
-            // the crate's map gives the last id of equal pieces
-            let mut last = lo;
-            while last + 1 < hi && self.piece(self.sorted[last + 1]).len() == k + 1 {
-                last += 1;
-            }
-            let id = self.sorted[last];
-            if self.piece(id).len() == k + 1 {
-                f(k + 1, id);
+            if let Some(id) = self.lookup(&s[..end]) {
+                f(end, id);
             }
         }
     }
@@ -222,21 +228,55 @@ impl Builder {
             }
         }
         let n32 = u32::try_from(n).map_err(|_| UnigramError::TooLarge)?;
+        let size = (2 * n).max(8).next_power_of_two();
         let mut model = CompactUnigram {
             min_score: self.scores.iter().copied().fold(f64::INFINITY, f64::min),
             bytes: self.bytes,
             ends: self.ends,
             scores: self.scores,
-            sorted: (0..n32).collect(),
+            table: vec![0; size],
+            shift: 64 - size.trailing_zeros(),
+            max_len: 0,
             unk_id: unk_id.map(|u| u as u32),
             byte_fallback,
         };
-        let mut sorted = std::mem::take(&mut model.sorted);
-        // stable: equal pieces keep id order, so the last id is last
-        sorted.sort_by(|&a, &b| model.piece(a).cmp(model.piece(b)));
-        model.sorted = sorted;
+        let mask = size - 1;
+        let mut max_len = 0;
+        for id in 0..n32 {
+            let piece = model.piece(id);
+            max_len = max_len.max(piece.len());
+            let mut i = model.slot(piece);
+            // an equal piece already there is replaced: the last id wins
+            while let Some(other) = model.table[i].checked_sub(1) {
+                if model.piece(other) == piece {
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+            model.table[i] = id + 1;
+        }
+        model.max_len = max_len;
         Ok(model)
     }
+}
+
+/// FxHash-style hash of a short byte string, eight bytes at a time.
+fn hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h
 }
 
 impl Model for CompactUnigram {
@@ -471,6 +511,8 @@ mod tests {
             ("中", -2.0),
             ("中文", -1.0),
             ("<0x41>", -3.0),
+            // a duplicate: the crate's map, and so its tokens, use the last id
+            ("ab", 0.5),
         ]
         .iter()
         .map(|(p, s)| (p.to_string(), *s))
@@ -508,7 +550,8 @@ mod tests {
         assert_eq!(ours.token_to_id("abc"), Some(7));
         assert_eq!(ours.token_to_id("ab c"), None);
         assert_eq!(ours.id_to_token(11).as_deref(), Some("中"));
-        assert_eq!(ours.get_vocab_size(), 14);
+        assert_eq!(ours.get_vocab_size(), 15);
+        assert_eq!(ours.token_to_id("ab"), Some(14));
         assert_eq!(ours.get_vocab(), reference.get_vocab());
     }
 
