@@ -6,12 +6,12 @@
 //! map, plus a string-to-id hash map and a per-word cache: about 108 MiB resident and a
 //! quarter of a second to build, more than half of a loaded parser's memory. This model
 //! keeps the pieces as one byte buffer and an open-addressing hash table from piece to id
-//! (about 3.5 MiB). The common-prefix search looks up every prefix of the rest of the word
-//! that ends on a character boundary, up to the longest piece, and yields the pieces found
-//! shortest first, as the trie does. The Viterbi search and the handling of unknown
-//! characters are those of `tokenizers::models::unigram::Unigram::encode_optimized` (0.23),
-//! so the token ids are the same; a test checks them against the crate's tokenizer on the
-//! project's texts.
+//! (about 3.5 MiB), and a bounded cache of recent words as the crate does. The
+//! common-prefix search looks up every prefix of the rest of the word that ends on a
+//! character boundary, up to the longest piece, and yields the pieces found shortest first,
+//! as the trie does. The Viterbi search and the handling of unknown characters are those of
+//! `tokenizers::models::unigram::Unigram::encode_optimized` (0.23), so the token ids are the
+//! same; a test checks them against the crate's tokenizer on the project's texts.
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -40,6 +40,53 @@ pub struct CompactUnigram {
     unk_id: Option<u32>,
     min_score: f64,
     byte_fallback: bool,
+    cache: WordCache,
+}
+
+/// A segmentation: byte ranges of the word with their piece ids (`None`: unknown).
+type Segments = Vec<(usize, usize, Option<u32>)>;
+
+/// Words seen recently and their segmentations, as the crate's `Unigram` keeps them (at most
+/// 10,000 words shorter than 256 bytes, about 1 MB): chat text repeats its words. A busy
+/// lock is skipped rather than waited for.
+#[derive(Default)]
+struct WordCache(std::sync::RwLock<HashMap<Box<str>, Segments>>);
+
+const CACHE_WORDS: usize = 10_000;
+const CACHE_MAX_LEN: usize = 256;
+
+impl WordCache {
+    fn get(&self, word: &str) -> Option<Segments> {
+        if word.len() >= CACHE_MAX_LEN {
+            return None;
+        }
+        self.0.try_read().ok()?.get(word).cloned()
+    }
+
+    fn put(&self, word: &str, segments: &Segments) {
+        if word.len() >= CACHE_MAX_LEN {
+            return;
+        }
+        if let Ok(mut map) = self.0.try_write() {
+            if map.len() < CACHE_WORDS {
+                map.insert(word.into(), segments.clone());
+            }
+        }
+    }
+}
+
+/// A copy starts with an empty cache.
+impl Clone for WordCache {
+    fn clone(&self) -> Self {
+        WordCache::default()
+    }
+}
+
+/// The cache does not change what a model computes.
+impl PartialEq for WordCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl std::fmt::Debug for CompactUnigram {
@@ -125,9 +172,19 @@ impl CompactUnigram {
         }
     }
 
+    /// [`Self::encode`] through the word cache.
+    fn segments(&self, word: &str) -> Result<Segments, UnigramError> {
+        if let Some(s) = self.cache.get(word) {
+            return Ok(s);
+        }
+        let s = self.encode(word)?;
+        self.cache.put(word, &s);
+        Ok(s)
+    }
+
     /// The best segmentation of `sentence` as byte ranges with their ids; consecutive unknown
     /// characters are fused into one range with the unknown id.
-    fn encode(&self, sentence: &str) -> Result<Vec<(usize, usize, Option<u32>)>, UnigramError> {
+    fn encode(&self, sentence: &str) -> Result<Segments, UnigramError> {
         #[derive(Clone, Copy)]
         struct Best {
             id: Option<u32>,
@@ -178,7 +235,7 @@ impl CompactUnigram {
             }
             start += mblen;
         }
-        let mut out: Vec<(usize, usize, Option<u32>)> = Vec::new();
+        let mut out: Segments = Vec::new();
         let mut end = size;
         while end > 0 {
             let node = best[end];
@@ -239,6 +296,7 @@ impl Builder {
             max_len: 0,
             unk_id: unk_id.map(|u| u as u32),
             byte_fallback,
+            cache: WordCache::default(),
         };
         let mask = size - 1;
         let mut max_len = 0;
@@ -284,7 +342,7 @@ impl Model for CompactUnigram {
 
     fn tokenize(&self, sentence: &str) -> tokenizers::Result<Vec<Token>> {
         let mut tokens = Vec::new();
-        for (start, end, id) in self.encode(sentence)? {
+        for (start, end, id) in self.segments(sentence)? {
             let text = &sentence[start..end];
             let id = match id.or_else(|| self.lookup(text.as_bytes())) {
                 Some(id) => id,
@@ -545,6 +603,13 @@ mod tests {
                 ids(&ours.tokenize(text).unwrap()),
                 ids(&reference.tokenize(text).unwrap()),
                 "{text:?}"
+            );
+        }
+        // again, now from the word cache
+        for text in ["abcdacdxx", "中文中xyz中"] {
+            assert_eq!(
+                ids(&ours.tokenize(text).unwrap()),
+                ids(&reference.tokenize(text).unwrap())
             );
         }
         assert_eq!(ours.token_to_id("abc"), Some(7));
