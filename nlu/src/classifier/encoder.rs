@@ -7,11 +7,15 @@
 //! in `parse_batch`.
 
 use super::session_pool::SessionPool;
+use super::unigram::CompactUnigram;
 use crate::error::{NluError, Result};
 use ndarray::Array2;
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{
+    DecoderWrapper, Encoding, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
+    Tokenizer, TokenizerImpl, TruncationDirection, TruncationParams, TruncationStrategy,
+};
 
 /// File names inside an encoder directory.
 pub const ENCODER_FILE: &str = "encoder.onnx";
@@ -30,7 +34,7 @@ pub struct Tokens {
 #[derive(Debug)]
 pub struct Encoder {
     dir: PathBuf,
-    tokenizer: Tokenizer,
+    tokenizer: TextTokenizer,
     pool: SessionPool,
     dim: usize,
     max_tokens: usize,
@@ -38,38 +42,39 @@ pub struct Encoder {
 
 impl Encoder {
     /// Loads `encoder.onnx` and `tokenizer.json` from `dir`.
+    ///
+    /// The tokenizer is read on a second thread while ONNX Runtime creates the session; a
+    /// missing or corrupt file of either kind is an error here (the tokenizer's first).
     pub fn load(dir: &Path, max_tokens: usize, threads: usize, sessions: usize) -> Result<Self> {
         let tok_path = dir.join(TOKENIZER_FILE);
-        if !tok_path.is_file() {
-            return Err(NluError::ModelDir {
-                path: dir.to_path_buf(),
-                reason: format!("{TOKENIZER_FILE} is missing"),
-            });
-        }
-        let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| NluError::Tokenizer {
-            path: tok_path.clone(),
-            reason: e.to_string(),
-        })?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(|e| NluError::Tokenizer {
-                path: tok_path.clone(),
-                reason: e.to_string(),
-            })?;
-        tokenizer.with_padding(None);
         let onnx = dir.join(ENCODER_FILE);
-        if !onnx.is_file() {
-            return Err(NluError::ModelDir {
-                path: dir.to_path_buf(),
-                reason: format!("{ENCODER_FILE} is missing"),
-            });
+        for (path, name) in [(&tok_path, TOKENIZER_FILE), (&onnx, ENCODER_FILE)] {
+            if !path.is_file() {
+                return Err(NluError::ModelDir {
+                    path: dir.to_path_buf(),
+                    reason: format!("{name} is missing"),
+                });
+            }
         }
-        let pool = SessionPool::load(&onnx, threads, sessions)?;
+        let (tokenizer, pool) = std::thread::scope(|scope| {
+            let tokenizer = std::thread::Builder::new()
+                .name("nlu-tokenizer-load".into())
+                .spawn_scoped(scope, || TextTokenizer::load(&tok_path, max_tokens));
+            let pool = SessionPool::load(&onnx, threads, sessions);
+            let tokenizer = match tokenizer {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(NluError::Tokenizer {
+                        path: tok_path.clone(),
+                        reason: "the loading thread panicked".into(),
+                    })
+                }),
+                // no thread to spare: load it here
+                Err(_) => TextTokenizer::load(&tok_path, max_tokens),
+            };
+            (tokenizer, pool)
+        });
+        let tokenizer = tokenizer?;
+        let pool = pool?;
         let dim = pool.with_first(|s| {
             s.outputs()
                 .first()
@@ -111,7 +116,7 @@ impl Encoder {
         let input = format!("{QUERY_PREFIX}{text}");
         let enc = self
             .tokenizer
-            .encode(input.as_str(), true)
+            .encode(input.as_str())
             .map_err(|e| NluError::Tokenizer {
                 path: self.dir.join(TOKENIZER_FILE),
                 reason: e.to_string(),
@@ -144,5 +149,61 @@ impl Encoder {
     /// Tokenizes and embeds one text.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
         self.embed_tokens(&self.tokenize(text)?)
+    }
+}
+
+/// A `tokenizer.json` with a Unigram model, run by [`CompactUnigram`].
+type UnigramTokenizer = TokenizerImpl<
+    CompactUnigram,
+    NormalizerWrapper,
+    PreTokenizerWrapper,
+    PostProcessorWrapper,
+    DecoderWrapper,
+>;
+
+/// The tokenizer of an encoder directory: a Unigram (SentencePiece) vocabulary, as
+/// multilingual-e5's, in the compact model; any other model through the `tokenizers` crate.
+#[derive(Debug)]
+enum TextTokenizer {
+    Unigram(Box<UnigramTokenizer>),
+    Other(Box<Tokenizer>),
+}
+
+impl TextTokenizer {
+    /// Reads `path`, truncating encodings to `max_tokens`, without padding.
+    fn load(path: &Path, max_tokens: usize) -> Result<Self> {
+        let err = |e: &dyn std::fmt::Display| NluError::Tokenizer {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let json = std::fs::read(path).map_err(|e| NluError::io(path, e))?;
+        let truncation = Some(TruncationParams {
+            max_length: max_tokens,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        });
+        match UnigramTokenizer::from_bytes(&json) {
+            Ok(mut t) => {
+                t.with_truncation(truncation).map_err(|e| err(&e))?;
+                t.with_padding(None);
+                Ok(TextTokenizer::Unigram(Box::new(t)))
+            }
+            Err(_) => {
+                // not a Unigram model (or not a tokenizer at all: then this says why)
+                let mut t = Tokenizer::from_bytes(&json).map_err(|e| err(&e))?;
+                t.with_truncation(truncation).map_err(|e| err(&e))?;
+                t.with_padding(None);
+                Ok(TextTokenizer::Other(Box::new(t)))
+            }
+        }
+    }
+
+    /// Encodes one text with the special tokens.
+    fn encode(&self, text: &str) -> tokenizers::Result<Encoding> {
+        match self {
+            TextTokenizer::Unigram(t) => t.encode(text, true),
+            TextTokenizer::Other(t) => t.encode(text, true),
+        }
     }
 }

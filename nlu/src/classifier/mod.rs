@@ -4,6 +4,8 @@ pub mod encoder;
 pub mod features;
 pub mod head;
 pub(crate) mod session_pool;
+pub mod shared_weights;
+pub mod unigram;
 
 use crate::error::Result;
 use crate::model::ModelMeta;
@@ -16,7 +18,8 @@ use std::path::Path;
 pub struct RuntimeOptions {
     /// Threads ONNX Runtime uses inside one encoder run.
     pub intra_threads: usize,
-    /// Most sessions created for concurrent callers (each holds a copy of the weights).
+    /// Most sessions created for concurrent callers (they share one copy of the weights;
+    /// each adds its working memory, a few MB).
     pub max_sessions: usize,
 }
 

@@ -158,8 +158,23 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
     let embed_seconds = start.elapsed().as_secs_f32();
     let tmp = std::env::temp_dir().join(format!("nlu-benchmark-{}", std::process::id()));
     let out_root = options.out.clone().unwrap_or_else(|| tmp.clone());
-    let mut runs = Vec::new();
-    for mode in modes {
+    let bar = if options.train.progress {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message(format!(
+        "fitting and scoring {} head{} (logistic regression, L-BFGS)",
+        modes.len(),
+        if modes.len() == 1 {
+            ""
+        } else {
+            "s, side by side"
+        }
+    ));
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    // the out-of-scope settings train independent heads: one thread each
+    let runs = crate::parallel::parallel_map(&modes, |&mode| {
         let name = match mode {
             Some(m) => format!("{}-{}", options.dataset, m),
             None => options.dataset.to_string(),
@@ -167,14 +182,19 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
         let dir = out_root.join(&name);
         let run = run_one(options, mode, &splits, &embedded, &dir);
         if options.out.is_none() {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_dir_all(&dir);
         }
         let mut run = run?;
         if options.out.is_some() {
             run.model_dir = Some(dir);
         }
-        runs.push(run);
+        Ok(run)
+    });
+    bar.finish_and_clear();
+    if options.out.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
     }
+    let runs = runs?;
     Ok(BenchmarkReport {
         dataset: options.dataset.to_string(),
         texts_embedded: splits.train.len() + splits.val.len() + splits.test.len(),

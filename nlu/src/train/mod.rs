@@ -101,6 +101,14 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
     Ok(Embedded { embeddings, tokens })
 }
 
+/// One of the independent fits of [`fit_head`].
+enum Fitted {
+    /// A fold's held-out rows and their logits.
+    Fold(Vec<usize>, Array2<f32>),
+    /// The model on all rows.
+    All(logreg::Weights),
+}
+
 /// A trained head with its thresholds, ready to be saved.
 #[derive(Debug, Clone)]
 pub struct TrainedModel {
@@ -171,20 +179,38 @@ pub fn fit_head(
         max_iter: options.max_iter,
         ..Default::default()
     };
-    // out-of-fold logits
+    // out-of-fold logits, and the final model on all rows: independent fits, run side by
+    // side on the machine's cores (each one is deterministic, so the result is the same as
+    // fitting them one after the other)
     let folds = options.folds.max(2);
     let assignment = fold_assignment(labels, classes, folds, options.seed);
+    let jobs: Vec<Option<usize>> = (0..folds).map(Some).chain([None]).collect();
+    let fitted = crate::parallel::parallel_map(&jobs, |job| {
+        Ok(match *job {
+            Some(f) => {
+                let train_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] != f).collect();
+                let test_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] == f).collect();
+                let w = logreg::fit(&dataset.subset(&train_idx), &fit_opts);
+                tracing::debug!(fold = f, iterations = w.iterations, "fold fitted");
+                let z = w.logits(&dataset.subset(&test_idx));
+                Fitted::Fold(test_idx, z)
+            }
+            None => Fitted::All(logreg::fit(&dataset, &fit_opts)),
+        })
+    })?;
     let mut oof: Vec<Vec<f32>> = vec![Vec::new(); n];
-    for f in 0..folds {
-        let train_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] != f).collect();
-        let test_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] == f).collect();
-        let w = logreg::fit(&dataset.subset(&train_idx), &fit_opts);
-        let z = w.logits(&dataset.subset(&test_idx));
-        for (row, &i) in z.outer_iter().zip(&test_idx) {
-            oof[i] = row.to_vec();
+    let mut all = None;
+    for f in fitted {
+        match f {
+            Fitted::Fold(test_idx, z) => {
+                for (row, &i) in z.outer_iter().zip(&test_idx) {
+                    oof[i] = row.to_vec();
+                }
+            }
+            Fitted::All(w) => all = Some(w),
         }
-        tracing::debug!(fold = f, iterations = w.iterations, "fold fitted");
     }
+    let w = all.ok_or_else(|| NluError::Training("the final fit is missing".into()))?;
     let temperature = calibrate::fit_temperature(&oof, labels);
     let probs_raw: Vec<Vec<f32>> = oof.iter().map(|z| softmax(z)).collect();
     let probs: Vec<Vec<f32>> = oof
@@ -207,8 +233,6 @@ pub fn fit_head(
     let rate = |idx: &[usize]| {
         idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
     };
-    // the final model on all rows
-    let w = logreg::fit(&dataset, &fit_opts);
     let head = HeadWeights {
         dim: dataset.dim(),
         buckets: options.buckets,
