@@ -246,7 +246,7 @@ def main():
         for part, name in [("parse", "`Parser::parse` (tokenize, encoder, head, decision)"),
                            ("parse_interleaved", "`Parser::parse`, interleaved with the bare run"),
                            ("bare", "bare `ort` session of `encoder.onnx` on the same token ids (Rust)"),
-                           ("tokenize", "tokenization alone (Rust `tokenizers`)")]:
+                           ("tokenize", "tokenization alone (Rust: `tokenizers` pipeline, compact Unigram model)")]:
             w(f"| {name} | {num(b[part + '.p50_ms'])} | {num(b[part + '.p90_ms'])} | {num(b[part + '.p99_ms'])} | {num(b[part + '.mean_ms'])} |")
         py = res.get("ort-python")
         if py:
@@ -276,7 +276,7 @@ def main():
         w(f"| throughput, {b['threads']} threads | {num(b['throughput_per_s'], '{:.1f}')} texts/s |")
         w(f"| resident memory after load | {num(b['rss_after_load_mib'], '{:.0f}')} MiB |")
         w(f"| peak resident memory, 1 thread | {num(b['peak_rss_single_thread_mib'], '{:.0f}')} MiB |")
-        w(f"| peak resident memory, {b['threads']} threads (one encoder session each) | {num(b['peak_rss_threads_mib'], '{:.0f}')} MiB |")
+        w(f"| peak resident memory, {b['threads']} threads (one encoder session each, sharing the weights) | {num(b['peak_rss_threads_mib'], '{:.0f}')} MiB |")
         w(f"| model load, first in the process (includes loading ONNX Runtime) | {num(b['load_ms'], '{:.0f}')} ms |")
         w(f"| model load, again | {num(b['reload_ms'], '{:.0f}')} ms |")
         if py:
@@ -404,6 +404,10 @@ def main():
         w("|---|---|---|---|")
         L.extend(rows)
         w("")
+        w("Wall times on the shared machine, which vary with the other jobs (see the caveats). Each text is "
+          "embedded alone, on all cores; independent heads (CLINC150's two out-of-scope settings, Banking77's "
+          "calibration folds) are fitted side by side.")
+        w("")
     cal = []
     for ds in ["clinc150", "snips", "banking77"]:
         r = res.get(f"nlu-{ds}")
@@ -454,7 +458,7 @@ def main():
     w("```sh")
     w("scripts/install-onnxruntime.sh")
     w("benches/run-report.sh            # ~25 min on 2 cores; datasets from ../shared/datasets")
-    w("benches/baselines/rasa/run.sh snips clinc150   # Rasa, separately: ~15 min install, ~12+ min per dataset")
+    w("benches/baselines/rasa/run.sh snips clinc150 banking77   # Rasa, separately: ~10-20 min install, 1-4 h per dataset on a busy 2-core machine")
     w("python3 benches/report/make_report.py         # re-render from benches/results/*.json (needs matplotlib)")
     w("```")
     w("")
