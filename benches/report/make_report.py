@@ -404,6 +404,10 @@ def main():
         w("|---|---|---|---|")
         L.extend(rows)
         w("")
+        w("Wall times on the shared machine, which vary with the other jobs (see the caveats). Each text is "
+          "embedded alone, on all cores; independent heads (CLINC150's two out-of-scope settings, Banking77's "
+          "calibration folds) are fitted side by side.")
+        w("")
     cal = []
     for ds in ["clinc150", "snips", "banking77"]:
         r = res.get(f"nlu-{ds}")
