@@ -29,7 +29,7 @@ def main():
     import rasa
     from rasa.core.agent import Agent
 
-    _, _, test = common.read(a.dataset, None, "class")
+    train, _, test = common.read(a.dataset, None, "class")
     rss0 = common.rss_mib()
     t0 = time.perf_counter()
     agent = Agent.load(a.model)
@@ -50,7 +50,7 @@ def main():
         "engine": f"Rasa Open Source {rasa.__version__}, DIETClassifier ({a.epochs} epochs, intents only)",
         "dataset": a.dataset,
         "oos_mode": "class" if a.dataset == "clinc150" else None,
-        "train_examples": None,
+        "train_examples": len(train),
         "test_examples": len(test),
         "train_seconds": a.train_seconds,
         "load_seconds": load_s,
