@@ -128,6 +128,19 @@ fn parsed(parse: Option<&ParseResult>, intent: IntentName) -> bool {
     parse.is_some_and(|p| p.outcome == Outcome::Understood && p.intent.name == intent)
 }
 
+/// The user backs out of the question: a cancel word, a "no", or "cancel it" / "kill it"
+/// (a cancellation that names no run refers to the request being asked about, not to a run).
+fn backs_out(text: &str, parse: Option<&ParseResult>) -> bool {
+    is_cancel(text)
+        || parsed(parse, IntentName::Deny)
+        || (parsed(parse, IntentName::CancelJob)
+            && parse.is_some_and(|p| {
+                p.entities
+                    .iter()
+                    .all(|e| e.entity != EntityKind::ExecutionId)
+            }))
+}
+
 /// A confident new request (not an answer) in the parse.
 fn new_request(parse: Option<&ParseResult>, text: &str) -> bool {
     parse.is_some_and(|p| {
@@ -170,7 +183,7 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
         Dialog::Confirming { draft } => {
             if is_yes(text) || parsed(parse, IntentName::Affirm) {
                 Step::Confirmed(draft.clone())
-            } else if is_cancel(text) || parsed(parse, IntentName::Deny) {
+            } else if backs_out(text, parse) {
                 Step::Abandon(format!(
                     "OK, I won't run {}.",
                     draft.job.as_deref().unwrap_or("it")
@@ -216,7 +229,7 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
                     r.entities.sort_by_key(|x| x.start);
                 }
                 Step::Clarified(r)
-            } else if is_cancel(text) || parsed(parse, IntentName::Deny) {
+            } else if backs_out(text, parse) {
                 Step::Abandon("OK, never mind.".into())
             } else if new_request(parse, text) {
                 Step::NotAnAnswer
@@ -275,7 +288,7 @@ fn collect(
                 d.job = Some(job);
                 return Step::Continue(d);
             }
-            if is_cancel(raw) || parsed(parse, IntentName::Deny) {
+            if backs_out(raw, parse) {
                 return Step::Abandon("OK, never mind.".into());
             }
             if new_request(parse, raw) {
@@ -321,7 +334,7 @@ fn collect(
                     Step::Continue(d)
                 }
                 Err(msg) => {
-                    if is_cancel(raw) || parsed(parse, IntentName::Deny) {
+                    if backs_out(raw, parse) {
                         return Step::Abandon(format!(
                             "OK, I won't run {}.",
                             draft.job.as_deref().unwrap_or("it")
@@ -481,6 +494,21 @@ id = "backup-database"
         assert!(matches!(answer(&d, "maybe", None, &c), Step::Retry { .. }));
         assert!(matches!(
             answer(&d, "!status 1", None, &c),
+            Step::NotAnAnswer
+        ));
+        // "kill it" / "cancel it" (a cancellation naming no run) backs out of the question;
+        // a cancellation of a named run is a new request
+        let cancel_run = crate::router::parse_command("!cancel 12", Utc::now())
+            .unwrap()
+            .unwrap();
+        let mut cancel_it = cancel_run.clone();
+        cancel_it.entities.clear();
+        assert!(matches!(
+            answer(&d, "kill it", Some(&cancel_it), &c),
+            Step::Abandon(_)
+        ));
+        assert!(matches!(
+            answer(&d, "kill run 12", Some(&cancel_run), &c),
             Step::NotAnAnswer
         ));
     }

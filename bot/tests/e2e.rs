@@ -356,6 +356,11 @@ fn collects_missing_parameters_and_confirms_sensitive_jobs() {
     );
     bot.send("no");
     bot.expect("OK, I won't run deploy-app.");
+    // "kill it" backs out too (it is no "yes", though it ends like "do it")
+    bot.send("!run deploy-app app=api environment=prod");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("kill it");
+    bot.expect("OK, I won't run deploy-app.");
     // sensitive, collected one at a time, then yes
     bot.send("!run deploy-app");
     bot.expect("deploy-app needs `app` (an application). Which one?");

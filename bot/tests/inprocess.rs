@@ -27,6 +27,10 @@ sensitive = true
   required = true
   [jobs.run]
   argv = ["/bin/true"]
+[[jobs]]
+id = "sleeper"
+  [jobs.run]
+  argv = ["/bin/sleep", "30"]
 "#;
 
 struct DenyDeploys;
@@ -144,4 +148,31 @@ async fn updates_go_to_the_thread_of_the_command_that_started_the_run() {
         .await;
     let r = b.handle(&msg("!yes")).await;
     assert_eq!(b.store.thread_of(r.track[0], "c1").unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_run_named_by_no_id_is_the_askers_own_latest_else_anyones() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bot(dir.path(), Arc::new(bot::policy::AllowAll));
+    let as_user = |user: &str, text: &str| Message {
+        user: user.into(),
+        ..msg(text)
+    };
+    let r = b.handle(&as_user("ann", "!run sleeper")).await;
+    let ann = r.track[0];
+    let r = b.handle(&as_user("bob", "!run sleeper")).await;
+    let bob = r.track[0];
+    assert!(bob > ann);
+    // "status" with no id: each asker gets their own run, not the newest one
+    let r = b.handle(&as_user("ann", "!status")).await;
+    assert!(r.texts[0].starts_with(&format!("#{ann} sleeper")), "{r:?}");
+    let r = b.handle(&as_user("bob", "!status")).await;
+    assert!(r.texts[0].starts_with(&format!("#{bob} sleeper")), "{r:?}");
+    // someone with no runs of their own gets the newest
+    let r = b.handle(&as_user("carol", "!status")).await;
+    assert!(r.texts[0].starts_with(&format!("#{bob} sleeper")), "{r:?}");
+    for id in [ann, bob] {
+        let r = b.handle(&msg(&format!("!cancel {id}"))).await;
+        assert!(r.texts[0].contains("cancelled"), "{r:?}");
+    }
 }

@@ -126,7 +126,9 @@ pub fn time_range(value: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)>
 }
 
 /// Which execution a status/watch/cancel message is about: an id, else the latest run of a
-/// named job (preferring one still going when `prefer_active`), else the latest run.
+/// named job, else the latest run; without an id the asker's own runs come first ("cancel
+/// it" is about what they started, not about a colleague's newer run), and with
+/// `prefer_active` one still going is preferred.
 pub async fn target_execution(
     ctx: &Ctx<'_>,
     parse: &ParseResult,
@@ -162,14 +164,23 @@ pub async fn target_execution(
         })
         .await
         .map_err(|e| e.to_string())?;
-    let pick = if prefer_active {
-        recent
-            .iter()
-            .find(|e| e.status == Status::Running)
-            .or_else(|| recent.iter().find(|e| e.status == Status::Scheduled))
-            .or_else(|| recent.first())
+    // "it" is the asker's own latest run when they have one among the recent ones, else anyone's
+    let own: Vec<&Execution> = recent
+        .iter()
+        .filter(|e| e.requested_by == ctx.msg.user)
+        .collect();
+    let pool = if own.is_empty() {
+        recent.iter().collect()
     } else {
-        recent.first()
+        own
+    };
+    let pick = if prefer_active {
+        pool.iter()
+            .find(|e| e.status == Status::Running)
+            .or_else(|| pool.iter().find(|e| e.status == Status::Scheduled))
+            .or_else(|| pool.first())
+    } else {
+        pool.first()
     };
     let Some(e) = pick else {
         return Err(match job {
