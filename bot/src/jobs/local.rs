@@ -271,24 +271,29 @@ impl Inner {
         Ok(())
     }
 
+    /// Marks a scheduled execution that could not be started as failed, saying why.
+    fn fail_to_start(&self, e: &Execution, why: String) -> Result<(), PlatformError> {
+        let f = Finish {
+            detail: Some(why),
+            ..Default::default()
+        };
+        if self.store.finish(
+            e.id,
+            &[Status::Scheduled],
+            Status::Failed,
+            crate::clock::now(),
+            &f,
+            None,
+        )? {
+            self.emit(Some(Status::Scheduled), e.id, None);
+        }
+        Ok(())
+    }
+
     /// Starts a scheduled execution. Call with `start_lock` held.
     async fn spawn(self: &Arc<Self>, e: Execution) -> Result<(), PlatformError> {
         let Some(spec) = self.runs.get(&e.job) else {
-            let f = Finish {
-                detail: Some(format!("job `{}` has no run specification", e.job)),
-                ..Default::default()
-            };
-            if self.store.finish(
-                e.id,
-                &[Status::Scheduled],
-                Status::Failed,
-                crate::clock::now(),
-                &f,
-                None,
-            )? {
-                self.emit(Some(Status::Scheduled), e.id, None);
-            }
-            return Ok(());
+            return self.fail_to_start(&e, format!("job `{}` has no run specification", e.job));
         };
         let mut values = e.params.clone();
         values.insert("execution_id".into(), e.id.to_string());
@@ -327,21 +332,7 @@ impl Inner {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(err) => {
-                let f = Finish {
-                    detail: Some(format!("cannot start `{}`: {err}", argv[0])),
-                    ..Default::default()
-                };
-                if self.store.finish(
-                    e.id,
-                    &[Status::Scheduled],
-                    Status::Failed,
-                    crate::clock::now(),
-                    &f,
-                    None,
-                )? {
-                    self.emit(Some(Status::Scheduled), e.id, None);
-                }
-                return Ok(());
+                return self.fail_to_start(&e, format!("cannot start `{}`: {err}", argv[0]));
             }
         };
         let Some(pid) = child.id().map(|p| p as i32) else {

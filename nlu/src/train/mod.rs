@@ -132,6 +132,99 @@ fn fold_assignment(labels: &[usize], classes: usize, folds: usize, seed: u64) ->
     fold
 }
 
+/// The hashed n-gram features of `data` with their idf weights, and the training set of
+/// embeddings plus those features.
+fn training_set(
+    data: &Embedded,
+    labels: &[usize],
+    classes: usize,
+    options: &TrainOptions,
+) -> (Dataset, Vec<f32>) {
+    let slots: Vec<Vec<usize>> = data
+        .tokens
+        .iter()
+        .map(|ids| features::slots(ids, options.buckets))
+        .collect();
+    let idf = features::idf(&slots, options.buckets);
+    let dataset = Dataset {
+        dense: data.embeddings.clone(),
+        sparse: slots.iter().map(|s| features::featurize(s, &idf)).collect(),
+        labels: labels.to_vec(),
+        classes,
+        buckets: options.buckets,
+    };
+    (dataset, idf)
+}
+
+fn fit_options(options: &TrainOptions) -> FitOptions {
+    FitOptions {
+        l2: options.l2,
+        max_iter: options.max_iter,
+        ..Default::default()
+    }
+}
+
+/// What a head's calibration predictions (out-of-fold, or a validation split) scored.
+struct CalibrationScores {
+    correct: Vec<bool>,
+    /// Top probability before and after temperature scaling.
+    conf_raw: Vec<f32>,
+    conf: Vec<f32>,
+    in_scope_rejected: f32,
+    /// `None` when there were no out-of-scope rows.
+    out_of_scope_recall: Option<f32>,
+}
+
+/// The fitted and calibrated parts of a head.
+struct Fit<'a> {
+    weights: &'a logreg::Weights,
+    idf: Vec<f32>,
+    temperature: f32,
+    thresholds: Thresholds,
+}
+
+/// The trained model and its summary from a fit and its calibration scores.
+fn assemble(
+    fit: Fit<'_>,
+    label_names: &[String],
+    per_class: Vec<usize>,
+    folds: usize,
+    options: &TrainOptions,
+    scores: &CalibrationScores,
+    start: Instant,
+) -> TrainedModel {
+    let w = fit.weights;
+    let head = HeadWeights {
+        dim: w.dense.nrows(),
+        buckets: options.buckets,
+        classes: label_names.len(),
+        dense: w.dense.iter().copied().collect(),
+        sparse: w.sparse.iter().copied().collect(),
+        bias: w.bias.clone(),
+        idf: fit.idf,
+        temperature: fit.temperature,
+    };
+    let correct = &scores.correct;
+    let summary = TrainingSummary {
+        examples: per_class.iter().sum(),
+        examples_per_intent: label_names.iter().cloned().zip(per_class).collect(),
+        folds,
+        l2: options.l2,
+        oof_accuracy: correct.iter().filter(|&&c| c).count() as f32 / correct.len().max(1) as f32,
+        oof_ece_before: calibrate::expected_calibration_error(&scores.conf_raw, correct, 15),
+        oof_ece_after: calibrate::expected_calibration_error(&scores.conf, correct, 15),
+        oof_in_scope_rejected: scores.in_scope_rejected,
+        oof_out_of_scope_recall: scores.out_of_scope_recall.unwrap_or(0.0),
+        seconds: start.elapsed().as_secs_f32(),
+    };
+    TrainedModel {
+        labels: label_names.to_vec(),
+        head,
+        thresholds: fit.thresholds,
+        summary,
+    }
+}
+
 /// Fits, calibrates and sets thresholds for a head over already embedded texts.
 ///
 /// `labels[i]` indexes `label_names`; the label `out_of_scope`, if present, is the
@@ -160,25 +253,8 @@ pub fn fit_head(
             options.folds.max(2)
         )));
     }
-    let slots: Vec<Vec<usize>> = data
-        .tokens
-        .iter()
-        .map(|ids| features::slots(ids, options.buckets))
-        .collect();
-    let idf = features::idf(&slots, options.buckets);
-    let sparse = slots.iter().map(|s| features::featurize(s, &idf)).collect();
-    let dataset = Dataset {
-        dense: data.embeddings.clone(),
-        sparse,
-        labels: labels.to_vec(),
-        classes,
-        buckets: options.buckets,
-    };
-    let fit_opts = FitOptions {
-        l2: options.l2,
-        max_iter: options.max_iter,
-        ..Default::default()
-    };
+    let (dataset, idf) = training_set(data, labels, classes, options);
+    let fit_opts = fit_options(options);
     // out-of-fold logits, and the final model on all rows: independent fits, run side by
     // side on the machine's cores (each one is deterministic, so the result is the same as
     // fitting them one after the other)
@@ -233,38 +309,28 @@ pub fn fit_head(
     let rate = |idx: &[usize]| {
         idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
     };
-    let head = HeadWeights {
-        dim: dataset.dim(),
-        buckets: options.buckets,
-        classes,
-        dense: w.dense.iter().copied().collect(),
-        sparse: w.sparse.iter().copied().collect(),
-        bias: w.bias.clone(),
+    let scores = CalibrationScores {
+        correct,
+        conf_raw,
+        conf,
+        in_scope_rejected: rate(&in_scope),
+        out_of_scope_recall: (!out_scope.is_empty()).then(|| rate(&out_scope)),
+    };
+    let fit = Fit {
+        weights: &w,
         idf,
         temperature,
-    };
-    let summary = TrainingSummary {
-        examples: n,
-        examples_per_intent: label_names.iter().cloned().zip(per_class).collect(),
-        folds,
-        l2: options.l2,
-        oof_accuracy: correct.iter().filter(|&&c| c).count() as f32 / n as f32,
-        oof_ece_before: calibrate::expected_calibration_error(&conf_raw, &correct, 15),
-        oof_ece_after: calibrate::expected_calibration_error(&conf, &correct, 15),
-        oof_in_scope_rejected: rate(&in_scope),
-        oof_out_of_scope_recall: if out_scope.is_empty() {
-            0.0
-        } else {
-            rate(&out_scope)
-        },
-        seconds: start.elapsed().as_secs_f32(),
-    };
-    Ok(TrainedModel {
-        labels: label_names.to_vec(),
-        head,
         thresholds,
-        summary,
-    })
+    };
+    Ok(assemble(
+        fit,
+        label_names,
+        per_class,
+        folds,
+        options,
+        &scores,
+        start,
+    ))
 }
 
 /// Fits a head on `train` and calibrates it on an explicit validation split, for datasets
@@ -288,7 +354,6 @@ pub fn fit_head_validated(
 ) -> Result<TrainedModel> {
     let start = Instant::now();
     let classes = label_names.len();
-    let n = labels.len();
     if classes < 2 {
         return Err(NluError::Training("need at least two intents".into()));
     }
@@ -307,37 +372,19 @@ pub fn fit_head_validated(
             label_names[c]
         )));
     }
-    let slots: Vec<Vec<usize>> = train
-        .tokens
-        .iter()
-        .map(|ids| features::slots(ids, options.buckets))
-        .collect();
-    let idf = features::idf(&slots, options.buckets);
-    let featurize = |tokens: &[Vec<i64>]| -> Vec<features::SparseVec> {
-        tokens
-            .iter()
-            .map(|ids| features::featurize(&features::slots(ids, options.buckets), &idf))
-            .collect()
-    };
-    let dataset = Dataset {
-        dense: train.embeddings.clone(),
-        sparse: slots.iter().map(|s| features::featurize(s, &idf)).collect(),
-        labels: labels.to_vec(),
-        classes,
-        buckets: options.buckets,
-    };
+    let (dataset, idf) = training_set(train, labels, classes, options);
     let val_set = Dataset {
         dense: val.embeddings.clone(),
-        sparse: featurize(&val.tokens),
+        sparse: val
+            .tokens
+            .iter()
+            .map(|ids| features::featurize(&features::slots(ids, options.buckets), &idf))
+            .collect(),
         labels: val_labels.iter().map(|y| y.unwrap_or(0)).collect(),
         classes,
         buckets: options.buckets,
     };
-    let fit_opts = FitOptions {
-        l2: options.l2,
-        max_iter: options.max_iter,
-        ..Default::default()
-    };
+    let fit_opts = fit_options(options);
     let w = logreg::fit(&dataset, &fit_opts);
     tracing::info!(
         iterations = w.iterations,
@@ -401,38 +448,28 @@ pub fn fit_head_validated(
         .collect();
     let conf_raw: Vec<f32> = raw_probs.iter().map(|p| p[top(p)]).collect();
     let conf: Vec<f32> = known_probs.iter().map(|p| p[top(p)]).collect();
-    let head = HeadWeights {
-        dim: dataset.dim(),
-        buckets: options.buckets,
-        classes,
-        dense: w.dense.iter().copied().collect(),
-        sparse: w.sparse.iter().copied().collect(),
-        bias: w.bias.clone(),
+    let scores = CalibrationScores {
+        correct,
+        conf_raw,
+        conf,
+        in_scope_rejected: rate(&in_scope),
+        out_of_scope_recall: (!out_scope.is_empty()).then(|| rate(&out_scope)),
+    };
+    let fit = Fit {
+        weights: &w,
         idf,
         temperature,
-    };
-    let summary = TrainingSummary {
-        examples: n,
-        examples_per_intent: label_names.iter().cloned().zip(per_class).collect(),
-        folds: 0,
-        l2: options.l2,
-        oof_accuracy: correct.iter().filter(|&&c| c).count() as f32 / correct.len().max(1) as f32,
-        oof_ece_before: calibrate::expected_calibration_error(&conf_raw, &correct, 15),
-        oof_ece_after: calibrate::expected_calibration_error(&conf, &correct, 15),
-        oof_in_scope_rejected: rate(&in_scope),
-        oof_out_of_scope_recall: if out_scope.is_empty() {
-            0.0
-        } else {
-            rate(&out_scope)
-        },
-        seconds: start.elapsed().as_secs_f32(),
-    };
-    Ok(TrainedModel {
-        labels: label_names.to_vec(),
-        head,
         thresholds,
-        summary,
-    })
+    };
+    Ok(assemble(
+        fit,
+        label_names,
+        per_class,
+        0,
+        options,
+        &scores,
+        start,
+    ))
 }
 
 /// Writes `model.json` and `head.onnx` of a trained model into `out`.
@@ -531,6 +568,73 @@ mod tests {
             assert_eq!(in_fold.len(), 10);
             assert_eq!(in_fold.iter().filter(|&&i| labels[i] == 0).count(), 5);
         }
+    }
+
+    /// Three well separated clusters in 4 dimensions (class 2 is `out_of_scope`), with a
+    /// class-specific token in each text.
+    fn clusters(per_class: usize, jitter: f32) -> (Embedded, Vec<usize>) {
+        let mut rows = Vec::new();
+        let mut tokens = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..per_class * 3 {
+            let c = i % 3;
+            let wobble = jitter * ((i * 7 % 11) as f32 / 11.0 - 0.5);
+            let mut v = [wobble; 4];
+            v[c] += 1.0;
+            rows.extend_from_slice(&v);
+            tokens.push(vec![0, 100 + c as i64, 2]);
+            labels.push(c);
+        }
+        let embeddings = Array2::from_shape_vec((labels.len(), 4), rows).unwrap();
+        (Embedded { embeddings, tokens }, labels)
+    }
+
+    fn names() -> Vec<String> {
+        ["a", "b", "out_of_scope"].map(String::from).to_vec()
+    }
+
+    fn small() -> TrainOptions {
+        TrainOptions {
+            buckets: 64,
+            l2: 1e-3,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_head_fitted_with_folds_reports_its_out_of_fold_scores() {
+        let (data, labels) = clusters(10, 0.2);
+        let m = fit_head(&data, &labels, &names(), &small()).unwrap();
+        assert_eq!(m.labels, names());
+        assert_eq!((m.head.dim, m.head.buckets, m.head.classes), (4, 64, 3));
+        assert_eq!(m.head.dense.len(), 4 * 3);
+        assert_eq!(m.head.sparse.len(), 64 * 3);
+        assert_eq!(m.summary.examples, 30);
+        assert_eq!(m.summary.folds, 5);
+        assert_eq!(m.summary.examples_per_intent[1], ("b".to_string(), 10));
+        assert_eq!(m.summary.oof_accuracy, 1.0);
+        assert_eq!(m.summary.oof_out_of_scope_recall, 1.0);
+    }
+
+    #[test]
+    fn a_head_calibrated_on_a_validation_split_reports_its_scores() {
+        let (train, labels) = clusters(10, 0.2);
+        let (val, val_classes) = clusters(4, 0.3);
+        // the out-of-scope rows of the validation split as rows outside the labels
+        let val_labels: Vec<Option<usize>> =
+            val_classes.iter().map(|&c| (c != 2).then_some(c)).collect();
+        let m = fit_head_validated(&train, &labels, &names(), &val, &val_labels, &small()).unwrap();
+        assert_eq!(m.summary.examples, 30);
+        assert_eq!(m.summary.folds, 0);
+        // the scores are those of the 8 in-scope validation rows, all separable
+        assert_eq!(m.summary.oof_accuracy, 1.0);
+        assert_eq!(m.summary.oof_in_scope_rejected, 0.0);
+        assert_eq!(m.summary.oof_out_of_scope_recall, 1.0);
+        assert!(m.head.temperature > 0.0);
+        // labels and rows that differ in number are refused
+        let err = fit_head_validated(&train, &labels[1..], &names(), &val, &val_labels, &small())
+            .unwrap_err();
+        assert!(err.to_string().contains("differ in number"), "{err}");
     }
 
     #[test]
