@@ -1,6 +1,8 @@
 //! The Slack adapter end to end: the real `bot slack` binary on a free loopback port, driven
 //! with requests signed here (HMAC-SHA256 computed with hmac/sha2), posting its replies to a
-//! local Web API mock (axum) that records every call.
+//! local Web API mock (axum) that records every call, and uploading its charts to it (the
+//! mock serves `files.getUploadURLExternal` with upload URLs on itself, takes the bytes, and
+//! `files.completeUploadExternal`).
 
 mod common;
 
@@ -46,7 +48,12 @@ impl Call {
 
 #[derive(Default)]
 struct MockState {
+    /// The mock's own address (the upload URLs point at it).
+    addr: std::sync::OnceLock<SocketAddr>,
     calls: Mutex<Vec<Call>>,
+    /// The bytes POSTed to each upload URL, by file id.
+    uploads: Mutex<Vec<(String, Vec<u8>)>>,
+    next_file: AtomicU64,
     /// chat.postMessage calls still to answer with 429.
     rate_limited: AtomicUsize,
     /// Delay before answering chat.postMessage (a slow Slack).
@@ -69,7 +76,24 @@ async fn api(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let form = headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(b"application/x-www-form-urlencoded")
+    });
+    let body: Value = if form {
+        // form-encoded arguments (the files.* methods), recorded as a JSON object
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .map(|args| {
+                Value::Object(
+                    args.into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                )
+            })
+            .unwrap_or(Value::Null)
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
     let mut call = Call {
         method: method.clone(),
         auth: auth.clone(),
@@ -112,10 +136,59 @@ async fn api(
             json!({"ok": true, "channel": body["channel"], "ts": ts})
         }
         "chat.update" => json!({"ok": true, "channel": body["channel"], "ts": body["ts"]}),
+        "files.getUploadURLExternal" => {
+            let n = st.next_file.fetch_add(1, Ordering::SeqCst);
+            let id = format!("F0FILE{:04}", n + 1);
+            let addr = st.addr.get().copied();
+            match (addr, body["filename"].as_str(), body["length"].as_str()) {
+                (Some(addr), Some(_), Some(_)) => json!({
+                    "ok": true,
+                    "upload_url": format!("http://{addr}/upload/{id}?sig=mock"),
+                    "file_id": id,
+                }),
+                _ => json!({"ok": false, "error": "invalid_arguments"}),
+            }
+        }
+        "files.completeUploadExternal" => {
+            let files: Value = body["files"]
+                .as_str()
+                .and_then(|f| serde_json::from_str(f).ok())
+                .unwrap_or(Value::Null);
+            let id = files[0]["id"].as_str().unwrap_or_default();
+            let uploaded = st.uploads.lock().unwrap().iter().any(|(f, _)| f == id);
+            if uploaded {
+                json!({"ok": true, "files": [{"id": id, "title": files[0]["title"]}]})
+            } else {
+                json!({"ok": false, "error": "file_not_found"})
+            }
+        }
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
     st.calls.lock().unwrap().push(call);
     ok(answer)
+}
+
+/// An upload URL: takes the bytes (no token needed), recorded as the call `(upload)`.
+async fn upload(
+    State(st): State<Arc<MockState>>,
+    UrlPath(file_id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    st.calls.lock().unwrap().push(Call {
+        method: "(upload)".into(),
+        auth: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: json!({"file_id": file_id, "length": body.len()}),
+        status: 200,
+        ts: None,
+        at: Instant::now(),
+    });
+    let n = body.len();
+    st.uploads.lock().unwrap().push((file_id, body.to_vec()));
+    (StatusCode::OK, format!("OK - {n}")).into_response()
 }
 
 impl Mock {
@@ -131,9 +204,12 @@ impl Mock {
                 .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
+                let addr = listener.local_addr().unwrap();
+                st.addr.set(addr).unwrap();
+                tx.send(addr).unwrap();
                 let app = Router::new()
                     .route("/api/{method}", post(api))
+                    .route("/upload/{file_id}", post(upload))
                     .with_state(st);
                 axum::serve(listener, app).await.unwrap();
             });
@@ -154,6 +230,17 @@ impl Mock {
             .into_iter()
             .filter(|c| c.method == "chat.postMessage" && c.status == 200)
             .collect()
+    }
+
+    /// The bytes uploaded for a file id.
+    fn uploaded(&self, file_id: &str) -> Option<Vec<u8>> {
+        self.state
+            .uploads
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(f, _)| f == file_id)
+            .map(|(_, b)| b.clone())
     }
 
     fn dump(&self) -> String {
@@ -973,6 +1060,101 @@ fn acks_stay_fast_while_the_bot_is_busy_and_rate_limits_are_waited_out() {
     assert!(
         retried.at.duration_since(posts[0].at) >= Duration::from_millis(900),
         "Retry-After was not waited out"
+    );
+    h.stop();
+}
+
+#[test]
+fn charts_are_uploaded_as_png_images_in_the_thread_after_the_text() {
+    let h = Harness::start(Mock::start());
+    for (n, id) in [1001, 1002, 1003].into_iter().enumerate() {
+        let t = format!("1700003000.{:06}", n + 1);
+        let ev = mention(
+            &format!("EvC{n}"),
+            ALICE,
+            "C1",
+            &t,
+            "!run backup-database target=db-01",
+        );
+        assert_eq!(h.send(Req::event(&ev).signed()).status, 200);
+        let done = h
+            .mock
+            .wait_post(&format!("#{id} backup-database succeeded"));
+        assert_eq!(done.body["thread_ts"], t.as_str());
+    }
+    // the history of the job, asked in a thread
+    let root = "1700003100.000100";
+    let asked = "1700003100.000200";
+    let ev = envelope(
+        "EvC9",
+        json!({"type": "app_mention", "user": ALICE, "channel": "C1", "text": format!("<@{BOT_USER}> !history backup-database"), "ts": asked, "thread_ts": root, "event_ts": asked}),
+    );
+    assert_eq!(h.send(Req::event(&ev).signed()).status, 200);
+    let text = h.mock.wait_post("Success rate: 3/3");
+    assert_eq!(text.body["channel"], "C1");
+    assert_eq!(text.body["thread_ts"], root);
+    let shared = h
+        .mock
+        .wait_for("a chart shared in the history thread", |c| {
+            c.method == "files.completeUploadExternal" && c.body["thread_ts"] == root
+        });
+    // the text came first, then the chart's three calls, in the same channel and thread
+    assert_eq!(shared.body["channel_id"], text.body["channel"]);
+    assert_eq!(shared.body["thread_ts"], text.body["thread_ts"]);
+    let files: Value = serde_json::from_str(shared.body["files"].as_str().unwrap()).unwrap();
+    let file_id = files[0]["id"].as_str().unwrap().to_string();
+    let title = files[0]["title"].as_str().unwrap();
+    assert!(title.starts_with("backup-database: duration"), "{title}");
+    let calls = h.mock.calls();
+    let get = calls
+        .iter()
+        .filter(|c| c.method == "files.getUploadURLExternal" && c.at >= text.at)
+        .find(|c| c.body["filename"] == "backup-database-duration.png")
+        .unwrap_or_else(|| panic!("no upload URL asked for; calls:\n{}", h.mock.dump()));
+    let up = calls
+        .iter()
+        .find(|c| c.method == "(upload)" && c.body["file_id"] == file_id.as_str())
+        .unwrap();
+    assert!(
+        text.at <= get.at && get.at <= up.at && up.at <= shared.at,
+        "not text, then upload URL, then bytes, then shared:\n{}",
+        h.mock.dump()
+    );
+    assert_eq!(
+        get.auth.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(up.auth, None, "the token went to the upload URL");
+    assert!(!get.body["alt_txt"].as_str().unwrap_or("").is_empty());
+    // the bytes: a PNG of the announced length, as large as the charts are drawn
+    let png = h.mock.uploaded(&file_id).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert_eq!(get.body["length"], png.len().to_string());
+    assert_eq!(&png[12..16], b"IHDR");
+    let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let hgt = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!(
+        (w, hgt),
+        (bot::render::charts::WIDTH, bot::render::charts::HEIGHT)
+    );
+    // every chart uploaded was shared, and each upload followed a posted text
+    let gets = calls
+        .iter()
+        .filter(|c| c.method == "files.getUploadURLExternal")
+        .count();
+    let completes = calls
+        .iter()
+        .filter(|c| c.method == "files.completeUploadExternal" && c.status == 200)
+        .count();
+    assert_eq!(gets, completes, "{}", h.mock.dump());
+    // the later summaries carry charts too, in their run's thread
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "files.completeUploadExternal"
+                && c.body["thread_ts"] == "1700003000.000003"),
+        "{}",
+        h.mock.dump()
     );
     h.stop();
 }

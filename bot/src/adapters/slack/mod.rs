@@ -16,7 +16,11 @@
 //!   buttons can click them; what the click says is checked like a typed message (another
 //!   user's "yes" finds no question of theirs; the requester cannot approve), and a question
 //!   can still be answered by typing.
-//! - Charts are not uploaded (their text form is in the reply).
+//! - Charts ([`crate::Outgoing::charts`]) are uploaded as PNG images after the text they go
+//!   with, in the same channel and thread, in order, with Slack's external upload flow
+//!   ([`WebApi::upload_file`]; the app needs the `files:write` scope). A chart that cannot be
+//!   drawn or uploaded is logged and skipped: the text, which holds the charts' text form,
+//!   has been posted already.
 
 pub mod api;
 pub mod blocks;
@@ -28,8 +32,9 @@ pub mod signature;
 use super::Adapter;
 use crate::config::SlackConfig;
 use crate::jobs::BoxFuture;
+use crate::render::charts::Chart;
 use crate::{Message, Outgoing};
-use api::{ApiError, RetryPolicy, WebApi};
+use api::{ApiError, FileUpload, RetryPolicy, WebApi};
 use config::{Credentials, CredentialsError};
 use server::Shared;
 use std::net::SocketAddr;
@@ -134,8 +139,9 @@ impl Slack {
     }
 }
 
-/// Posts a reply or an update (non-Slack channels, e.g. runs started from the terminal, are
-/// skipped). Failures are logged; only a token Slack no longer accepts ends the bot.
+/// Posts a reply or an update, then uploads its charts (non-Slack channels, e.g. runs started
+/// from the terminal, are skipped). Failures are logged; only a token Slack no longer accepts
+/// ends the bot.
 async fn post(shared: &Shared, o: &Outgoing) -> std::io::Result<()> {
     let Some(channel) = payloads::conversation_id(&o.channel) else {
         tracing::debug!("not a Slack channel, not posted: {}", o.channel);
@@ -147,12 +153,59 @@ async fn post(shared: &Shared, o: &Outgoing) -> std::io::Result<()> {
             if let Some(t) = o.thread.as_deref().or(ts.as_deref()) {
                 shared.engage(channel, t);
             }
+            upload_charts(&shared.api, channel, o.thread.as_deref(), &o.charts).await;
             Ok(())
         }
         Err(e) if e.is_auth() => Err(std::io::Error::other(e.to_string())),
         Err(e) => {
             tracing::warn!("cannot post to {channel}: {e}");
             Ok(())
+        }
+    }
+}
+
+/// Uploads the charts of a posted message, one after the other, into its channel and thread.
+/// A chart that cannot be drawn or uploaded is logged and skipped; without the `files:write`
+/// scope the message's other charts are not tried.
+async fn upload_charts(api: &WebApi, channel: &str, thread: Option<&str>, charts: &[Chart]) {
+    for chart in charts {
+        let drawn = chart.clone();
+        let image = match tokio::task::spawn_blocking(move || drawn.image()).await {
+            Ok(Ok(image)) => image,
+            Ok(Err(e)) => {
+                tracing::warn!("slack: {e}");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("slack: drawing a chart failed: {e}");
+                continue;
+            }
+        };
+        let title = chart.title();
+        let file = FileUpload {
+            channel,
+            thread_ts: thread,
+            filename: &image.name,
+            title: &title,
+            alt_txt: &image.alt,
+            bytes: &image.png,
+        };
+        match api.upload_file(&file).await {
+            Ok(id) => tracing::debug!(
+                "slack: uploaded the chart {} to {channel} (thread {thread:?}) as {id}",
+                image.name
+            ),
+            Err(e) => {
+                tracing::warn!(
+                    "slack: cannot upload the chart {} to {channel}: {e}",
+                    image.name
+                );
+                if matches!(&e, ApiError::Slack { code, .. } if code == "missing_scope")
+                    || e.is_auth()
+                {
+                    return;
+                }
+            }
         }
     }
 }
@@ -172,5 +225,9 @@ impl Adapter for Slack {
         let out = out.clone();
         let shared = self.shared.clone();
         Box::pin(async move { post(&shared, &out).await })
+    }
+
+    fn shows_images(&self) -> bool {
+        true
     }
 }
