@@ -8,6 +8,7 @@ use chrono::TimeZone;
 use nlu::{
     Catalog, ClarifyReason, EntityKind, Extractor, IntentName, Outcome, Parser, ParserOptions,
 };
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 fn parser() -> &'static Parser {
@@ -191,21 +192,45 @@ fn a_new_job_is_recognized_at_once_while_others_parse() {
     let text = "run purge-queue on db-01";
     let before = p.parse_at(text, now()).unwrap();
     assert!(!before.entities.iter().any(|x| x.entity == EntityKind::Job));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // two readers parse the same text in a loop; each says when it has parsed once, and when
+    // it first sees the new job (after which it must never see the old catalog again)
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicUsize::new(0));
+    let saw_new = Arc::new(AtomicUsize::new(0));
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let (p, stop) = (Arc::clone(&p), Arc::clone(&stop));
+            let (started, saw_new) = (Arc::clone(&started), Arc::clone(&saw_new));
             std::thread::spawn(move || {
-                let mut n = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut seen = false;
+                for n in 0.. {
                     let r = p.parse_at(text, now()).unwrap();
                     assert!(r.entities.iter().any(|x| x.entity == EntityKind::Host));
-                    n += 1;
+                    let has_job = r.entities.iter().any(|x| x.entity == EntityKind::Job);
+                    assert!(has_job || !seen, "the old catalog came back");
+                    if has_job && !seen {
+                        seen = true;
+                        saw_new.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if n == 0 {
+                        started.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if stop.load(Ordering::SeqCst) {
+                        return seen;
+                    }
                 }
-                n
+                seen
             })
         })
         .collect();
+    let wait_for = |count: &AtomicUsize, what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while count.load(Ordering::SeqCst) < 2 {
+            assert!(std::time::Instant::now() < deadline, "readers never {what}");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    };
+    wait_for(&started, "parsed");
     let mut catalog = Catalog::from_toml_str(TWO_BACKUPS, "inline").unwrap();
     catalog.jobs.push(
         Catalog::from_toml_str("[[jobs]]\nid = \"purge-queue\"\n", "inline")
@@ -215,9 +240,11 @@ fn a_new_job_is_recognized_at_once_while_others_parse() {
     );
     p.set_catalog(&catalog);
     let after = p.parse_at(text, now()).unwrap();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    // the readers see the new job without being stopped or restarted
+    wait_for(&saw_new, "saw the new job");
+    stop.store(true, Ordering::SeqCst);
     for r in readers {
-        assert!(r.join().unwrap() > 0);
+        assert!(r.join().unwrap());
     }
     let job = after
         .entities
