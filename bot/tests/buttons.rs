@@ -2,42 +2,15 @@
 //! job, an approval request, a clarification), in-process without the language model: each
 //! button's exact reply, and that sending that reply (what a click does) answers the question.
 
+mod common;
+
 use bot::config::Config;
 use bot::handlers::Ctx;
-use bot::jobs::local::LocalPlatform;
-use bot::policy::guard::Guard;
-use bot::store::Store;
 use bot::{Bot, Button, ButtonStyle, Message};
+use common::fixtures::{self, API_AND_ENVIRONMENTS, APP_AND_ENVIRONMENT};
 use nlu::{Clarification, ClarifyOption, ClarifyReason, IntentName, Outcome};
-use std::sync::Arc;
 
-const CONFIG: &str = r#"
-[[apps]]
-id = "api"
-[[environments]]
-id = "staging"
-[[environments]]
-id = "production"
-aliases = ["prod"]
-[[jobs]]
-id = "deploy-app"
-sensitive = true
-  [[jobs.parameters]]
-  name = "app"
-  kind = "app"
-  required = true
-  [[jobs.parameters]]
-  name = "environment"
-  kind = "environment"
-  required = true
-  default = "staging"
-  [jobs.run]
-  argv = ["/bin/true"]
-[[jobs]]
-id = "rotate-logs"
-  [jobs.run]
-  argv = ["/bin/true"]
-
+const ACCESS: &str = r#"
 [access]
 contact = "the ops leads"
   [access.roles]
@@ -59,16 +32,24 @@ timeout = "30m"
 "#;
 
 fn bot(dir: &std::path::Path) -> Bot {
-    let config = Arc::new(Config::from_toml_str(CONFIG, "t.toml", dir).unwrap());
-    let store = Arc::new(Store::open(&dir.join("db.sqlite")).unwrap());
-    let platform = LocalPlatform::new(&config, store.clone());
-    Bot {
-        policy: Arc::new(Guard::new(config.clone(), store.clone())),
-        config,
-        store,
-        platform: Arc::new(platform),
-        parser: None,
-    }
+    // deploy-app's environment is staging unless said
+    let deploy = format!(
+        r#"
+[[jobs]]
+id = "deploy-app"
+sensitive = true
+{APP_AND_ENVIRONMENT}  default = "staging"
+  [jobs.run]
+  argv = ["/bin/true"]
+[[jobs]]
+id = "rotate-logs"
+  [jobs.run]
+  argv = ["/bin/true"]
+"#
+    );
+    let text = fixtures::config(&[API_AND_ENVIRONMENTS, &deploy, ACCESS]);
+    let config = Config::from_toml_str(&text, "t.toml", dir).unwrap();
+    fixtures::in_process_bot(config, dir, fixtures::guard)
 }
 
 fn from(user: &str, text: &str) -> Message {

@@ -3,25 +3,17 @@
 
 mod common;
 
+use common::fixtures::{
+    self, bot_section, deploy_app, job, BACKUP_DATABASE, FLAKY_TASK, HOSTS, LONG_TASK, QUICK_SH,
+    SLEEP_SH,
+};
 use common::{repo_root, Bot};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const CONFIG: &str = r#"
-[bot]
-time_zone = "UTC"
-cancel_grace = "1s"
-dialog_timeout = "1m"
-
-[storage]
-path = "bot.sqlite"
-
-[[hosts]]
-id = "db-01"
-[[hosts]]
-id = "db-02"
-
+/// The apps and environments, with aliases.
+const CATALOG: &str = r#"
 [[apps]]
 id = "api"
 aliases = ["api server"]
@@ -32,20 +24,9 @@ aliases = ["stage"]
 [[environments]]
 id = "production"
 aliases = ["prod"]
+"#;
 
-[[jobs]]
-id = "backup-database"
-aliases = ["db backup", "database backup", "数据库备份", "备份数据库"]
-description = "Back up a database host"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-  timeout = "20s"
-  concurrency = 4
-
+const ECHO_MESSAGE: &str = r#"
 [[jobs]]
 id = "echo-message"
 description = "Print a message"
@@ -55,13 +36,9 @@ description = "Print a message"
   required = true
   [jobs.run]
   argv = ["scripts/echo.sh", "{message}"]
+"#;
 
-[[jobs]]
-id = "flaky-task"
-description = "Always fails"
-  [jobs.run]
-  argv = ["scripts/fail.sh"]
-
+const SLOW_TASK: &str = r#"
 [[jobs]]
 id = "slow-task"
 description = "Runs past its timeout"
@@ -69,30 +46,9 @@ description = "Runs past its timeout"
   argv = ["scripts/sleep.sh"]
   env = { PID_FILE = "{job}-{execution_id}.pid" }
   timeout = "1s"
+"#;
 
-[[jobs]]
-id = "long-task"
-description = "Runs for a minute"
-  [jobs.run]
-  argv = ["scripts/sleep.sh"]
-  env = { PID_FILE = "{job}-{execution_id}.pid" }
-  timeout = "2m"
-
-[[jobs]]
-id = "deploy-app"
-description = "Deploy an application"
-sensitive = true
-  [[jobs.parameters]]
-  name = "app"
-  kind = "app"
-  required = true
-  [[jobs.parameters]]
-  name = "environment"
-  kind = "environment"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-
+const ROTATE_LOGS: &str = r#"
 [[jobs]]
 id = "rotate-logs"
 description = "Rotate logs"
@@ -104,11 +60,27 @@ description = "Rotate logs"
   argv = ["scripts/quick.sh"]
 "#;
 
+fn config() -> String {
+    fixtures::config(&[
+        &bot_section("cancel_grace = \"1s\"\ndialog_timeout = \"1m\""),
+        HOSTS,
+        CATALOG,
+        &job(
+            BACKUP_DATABASE,
+            r#"aliases = ["db backup", "database backup", "数据库备份", "备份数据库"]"#,
+            "timeout = \"20s\"\nconcurrency = 4",
+        ),
+        ECHO_MESSAGE,
+        FLAKY_TASK,
+        SLOW_TASK,
+        LONG_TASK,
+        &deploy_app(),
+        ROTATE_LOGS,
+    ])
+}
+
 const SCRIPTS: &[(&str, &str)] = &[
-    (
-        "quick.sh",
-        "#!/bin/sh\necho \"start ${JOB_ID} ${JOB_PARAM_TARGET:-}\"\nsleep 0.3\necho \"done ${JOB_ID}\"\n",
-    ),
+    QUICK_SH,
     (
         "echo.sh",
         "#!/bin/sh\nprintf 'env=%s\\n' \"$JOB_PARAM_MESSAGE\"\nprintf 'arg=%s\\n' \"$1\"\n",
@@ -117,17 +89,11 @@ const SCRIPTS: &[(&str, &str)] = &[
         "fail.sh",
         "#!/bin/sh\necho 'about to fail'\necho 'boom' >&2\nexit 3\n",
     ),
-    (
-        "sleep.sh",
-        "#!/bin/sh\necho $$ > \"$PID_FILE\"\necho sleeping\nsleep 60\necho never\n",
-    ),
+    SLEEP_SH,
 ];
 
 fn setup() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bot.toml"), CONFIG).unwrap();
-    common::write_scripts(dir.path(), SCRIPTS);
-    dir
+    fixtures::bot_folder(&config(), SCRIPTS)
 }
 
 impl Bot {

@@ -2,13 +2,12 @@
 //! sanitizer, the entity extractor and the whole bot (without the language model) must never
 //! panic.
 
+mod common;
+
 use bot::config::Config;
-use bot::jobs::local::LocalPlatform;
-use bot::policy::Guard;
-use bot::store::Store;
-use bot::{Bot, Message};
+use bot::Message;
+use common::fixtures::{guard, in_process_bot};
 use proptest::prelude::*;
-use std::sync::Arc;
 
 fn demo_config() -> Config {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
@@ -49,16 +48,7 @@ fn the_bot_survives_random_messages() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = demo_config();
     config.database = dir.path().join("db.sqlite");
-    let config = Arc::new(config);
-    let store = Arc::new(Store::open(&config.database).unwrap());
-    let platform = LocalPlatform::new(&config, store.clone());
-    let bot = Bot {
-        config: config.clone(),
-        store: store.clone(),
-        platform: Arc::new(platform),
-        policy: Arc::new(Guard::new(config.clone(), store)),
-        parser: None,
-    };
+    let bot = in_process_bot(config, dir.path(), guard);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,13 +1,16 @@
 //! The bot in-process, without the language model: exact commands, dialogs and their expiry.
 
+mod common;
+
 use bot::config::Config;
-use bot::jobs::local::LocalPlatform;
 use bot::policy::{Action, Actor, Decision, Policy};
-use bot::store::Store;
 use bot::{Bot, Message};
+use common::fixtures::{self, APP_AND_ENVIRONMENT};
 use std::sync::Arc;
 
-const CONFIG: &str = r#"
+fn config() -> String {
+    format!(
+        r#"
 [bot]
 dialog_timeout = "300ms"
 [[apps]]
@@ -17,21 +20,15 @@ id = "staging"
 [[jobs]]
 id = "deploy-app"
 sensitive = true
-  [[jobs.parameters]]
-  name = "app"
-  kind = "app"
-  required = true
-  [[jobs.parameters]]
-  name = "environment"
-  kind = "environment"
-  required = true
-  [jobs.run]
+{APP_AND_ENVIRONMENT}  [jobs.run]
   argv = ["/bin/true"]
 [[jobs]]
 id = "sleeper"
   [jobs.run]
   argv = ["/bin/sleep", "30"]
-"#;
+"#
+    )
+}
 
 struct DenyDeploys;
 
@@ -47,16 +44,8 @@ impl Policy for DenyDeploys {
 }
 
 fn bot(dir: &std::path::Path, policy: Arc<dyn Policy>) -> Bot {
-    let config = Config::from_toml_str(CONFIG, "t.toml", dir).unwrap();
-    let store = Arc::new(Store::open(&dir.join("db.sqlite")).unwrap());
-    let platform = LocalPlatform::new(&config, store.clone());
-    Bot {
-        config: Arc::new(config),
-        store,
-        platform: Arc::new(platform),
-        policy,
-        parser: None,
-    }
+    let config = Config::from_toml_str(&config(), "t.toml", dir).unwrap();
+    fixtures::in_process_bot(config, dir, |_, _| policy)
 }
 
 fn msg(text: &str) -> Message {

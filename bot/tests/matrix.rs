@@ -8,7 +8,7 @@ mod common;
 #[path = "common/synapse.rs"]
 mod synapse;
 
-use common::{repo_root, write_scripts};
+use common::{fixtures, repo_root};
 use std::time::Duration;
 use synapse::{Setup, Synapse, User};
 
@@ -361,9 +361,7 @@ async fn access_rules_know_matrix_identities() {
 
 #[test]
 fn a_missing_section_or_token_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    write_scripts(dir.path(), synapse::SCRIPTS);
-    std::fs::write(dir.path().join("bot.toml"), synapse::JOBS).unwrap();
+    let dir = fixtures::bot_folder(&synapse::config(), synapse::SCRIPTS);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bot"))
         .args(["matrix", "--config"])
         .arg(dir.path().join("bot.toml"))
@@ -379,7 +377,7 @@ fn a_missing_section_or_token_is_a_clear_error() {
         dir.path().join("bot.toml"),
         format!(
             "{}\n[adapters.matrix]\nhomeserver = \"http://127.0.0.1:9\"\nuser_id = \"@b:x\"\n",
-            synapse::JOBS
+            synapse::config()
         ),
     )
     .unwrap();

@@ -12,7 +12,6 @@ mod common;
 #[path = "common/synapse.rs"]
 mod synapse;
 
-use common::{repo_root, write_scripts};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use synapse::{Setup, Synapse, User};
@@ -26,7 +25,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_users_at_once_each_get_one_answer() {
-    let _ = (repo_root, write_scripts);
     let hs = Synapse::start();
     let mut s = Setup::new(&hs, "").await;
     let me = s.bot_id();

@@ -8,13 +8,11 @@ mod common;
 #[path = "common/synapse.rs"]
 mod synapse;
 
-use common::{repo_root, write_scripts};
 use std::time::Duration;
 use synapse::{Setup, Synapse};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_survives_a_homeserver_restart() {
-    let _ = (repo_root, write_scripts);
     let mut hs = Synapse::start();
     let mut s = Setup::new(&hs, "").await;
     let me = s.bot_id();

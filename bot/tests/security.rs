@@ -5,18 +5,13 @@
 
 mod common;
 
+use common::fixtures::{self, bot_section, deploy_app, APP_AND_ENVIRONMENT, BACKUP_DATABASE};
 use common::Bot;
 use std::path::Path;
 use std::process::Command;
 
-const BASE: &str = r#"
-[bot]
-time_zone = "UTC"
-dialog_timeout = "1m"
-
-[storage]
-path = "bot.sqlite"
-
+/// A limit on messages, and the catalog: one host, two apps, two environments.
+const CATALOG: &str = r#"
 [security]
 max_message_bytes = 500
 
@@ -31,17 +26,9 @@ aliases = ["payments"]
 id = "staging"
 [[environments]]
 id = "production"
+"#;
 
-[[jobs]]
-id = "backup-database"
-description = "Back up a database host"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-
+const SET_PASSWORD: &str = r#"
 [[jobs]]
 id = "set-password"
 description = "Set a database password"
@@ -58,22 +45,9 @@ description = "Set a database password"
   argv = ["scripts/echo.sh", "{password}"]
   secret = ["password"]
   patterns = { user = "[a-z]+" }
+"#;
 
-[[jobs]]
-id = "deploy-app"
-description = "Deploy an application"
-sensitive = true
-  [[jobs.parameters]]
-  name = "app"
-  kind = "app"
-  required = true
-  [[jobs.parameters]]
-  name = "environment"
-  kind = "environment"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-
+const ACCESS: &str = r#"
 [access]
 contact = "the ops leads"
   [access.roles]
@@ -105,6 +79,17 @@ role = "approver"
 timeout = "10m"
 "#;
 
+fn base() -> String {
+    fixtures::config(&[
+        &bot_section("dialog_timeout = \"1m\""),
+        CATALOG,
+        BACKUP_DATABASE,
+        SET_PASSWORD,
+        &deploy_app(),
+        ACCESS,
+    ])
+}
+
 const SCRIPTS: &[(&str, &str)] = &[
     (
         "quick.sh",
@@ -117,18 +102,10 @@ const SCRIPTS: &[(&str, &str)] = &[
 ];
 
 fn setup(extra: &str) -> tempfile::TempDir {
-    setup_text(&format!("{BASE}\n{extra}"))
+    fixtures::bot_folder(&format!("{}\n{extra}", base()), SCRIPTS)
 }
 
-/// A folder with the job scripts and `bot.toml` holding `text`.
-fn setup_text(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bot.toml"), text).unwrap();
-    common::write_scripts(dir.path(), SCRIPTS);
-    dir
-}
-
-/// BASE with `from` replaced by `to` (which must be there).
+/// `base` with `from` replaced by `to` (which must be there).
 fn edited(base: &str, edits: &[(&str, &str)]) -> String {
     let mut text = base.to_string();
     for (from, to) in edits {
@@ -447,7 +424,7 @@ fn audit_verify_catches_an_edited_row() {
     assert!(out.contains(&format!("record {seq} was edited")), "{out}");
 }
 
-/// Jobs that name an app, roles that grant apps, and erin, who may work on payments-api only.
+/// Roles that grant apps, and erin, who may work on payments-api only.
 const APP_EDITS: &[(&str, &str)] = &[
     (
         "  approver = [\"status\", \"list\", \"history\"]\n",
@@ -457,20 +434,16 @@ const APP_EDITS: &[(&str, &str)] = &[
         "  [[access.users]]\n  name = \"bob\"",
         "  [[access.users]]\n  name = \"erin\"\n  chat = [\"terminal:erin\"]\n  roles = [\"operator\", \"deployer\", \"payments\"]\n  [[access.users]]\n  name = \"bob\"",
     ),
-    (
-        "[access]\n",
-        r#"[[jobs]]
+];
+
+/// Jobs that name an app.
+fn app_jobs() -> String {
+    format!(
+        r#"
+[[jobs]]
 id = "restart-service"
 description = "Restart an application's service"
-  [[jobs.parameters]]
-  name = "app"
-  kind = "app"
-  required = true
-  [[jobs.parameters]]
-  name = "environment"
-  kind = "environment"
-  required = true
-  [jobs.run]
+{APP_AND_ENVIRONMENT}  [jobs.run]
   argv = ["scripts/quick.sh"]
 
 [[jobs]]
@@ -484,15 +457,14 @@ description = "Flush the API's cache"
   choices = ["api"]
   [jobs.run]
   argv = ["scripts/quick.sh"]
-
-[access]
-"#,
-    ),
-];
+"#
+    )
+}
 
 #[test]
 fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
-    let dir = setup_text(&edited(BASE, APP_EDITS));
+    let text = edited(&base(), APP_EDITS) + &app_jobs();
+    let dir = fixtures::bot_folder(&text, SCRIPTS);
     let mut bot = Bot::start(dir.path(), "erin");
     // erin holds app:payments-api: deploys and runs of it go ahead
     bot.send("!deploy payments-api staging");
@@ -574,11 +546,11 @@ fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
     assert!(denied >= 5, "{out}");
 }
 
-/// `bot check-config` on BASE with `edit` applied: success, the first line of stderr, the
+/// `bot check-config` on `base` with `edit` applied: success, the first line of stderr, the
 /// file's text and its path.
 fn check_config(edit: impl Fn(&str) -> String) -> (bool, String, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let text = edit(BASE);
+    let text = edit(&base());
     let path = dir.path().join("bot.toml");
     std::fs::write(&path, &text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_bot"))

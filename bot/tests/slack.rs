@@ -12,6 +12,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use common::fixtures::{
+    self, bot_section, deploy_app, job, API_AND_ENVIRONMENTS, BACKUP_DATABASE, HOSTS, QUICK_SH,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -504,73 +507,21 @@ fn buttons_of(post: &Call) -> Vec<(String, String, String)> {
 // ---- the bot ----
 
 const SCRIPTS: &[(&str, &str)] = &[
-    (
-        "quick.sh",
-        "#!/bin/sh\necho \"start ${JOB_ID} ${JOB_PARAM_TARGET:-}\"\nsleep 0.3\necho \"done ${JOB_ID}\"\n",
-    ),
+    QUICK_SH,
     ("touch.sh", "#!/bin/sh\necho touched > \"$MARKER\"\n"),
 ];
 
 fn config(api_base: &str) -> String {
-    format!(
-        r##"
-[bot]
-time_zone = "UTC"
-dialog_timeout = "5m"
-
-[storage]
-path = "bot.sqlite"
-
-[adapters.slack]
-api_base = "{api_base}"
-
-[[hosts]]
-id = "db-01"
-[[hosts]]
-id = "db-02"
-[[apps]]
-id = "api"
-[[environments]]
-id = "staging"
-[[environments]]
-id = "production"
-aliases = ["prod"]
-
-[[jobs]]
-id = "backup-database"
-aliases = ["database backup"]
-description = "Back up a database host"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-  timeout = "20s"
-  concurrency = 8
-
-[[jobs]]
-id = "deploy-app"
-description = "Deploy an application"
-sensitive = true
-  [[jobs.parameters]]
-  name = "app"
-  kind = "app"
-  required = true
-  [[jobs.parameters]]
-  name = "environment"
-  kind = "environment"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-
+    let touch_marker = r#"
 [[jobs]]
 id = "touch-marker"
 description = "Writes a marker file"
   [jobs.run]
   argv = ["scripts/touch.sh"]
-  env = {{ MARKER = "marker-{{execution_id}}" }}
-
+  env = { MARKER = "marker-{execution_id}" }
+"#;
+    let access = format!(
+        r##"
 [access]
 default_role = "viewer"
 contact = "#ops-admins"
@@ -596,7 +547,21 @@ environments = ["production"]
 role = "approver"
 timeout = "30m"
 "##
-    )
+    );
+    fixtures::config(&[
+        &bot_section("dialog_timeout = \"5m\""),
+        &format!("\n[adapters.slack]\napi_base = \"{api_base}\"\n"),
+        HOSTS,
+        API_AND_ENVIRONMENTS,
+        &job(
+            BACKUP_DATABASE,
+            r#"aliases = ["database backup"]"#,
+            "timeout = \"20s\"\nconcurrency = 8",
+        ),
+        &deploy_app(),
+        touch_marker,
+        &access,
+    ])
 }
 
 struct Harness {
@@ -608,13 +573,7 @@ struct Harness {
 
 impl Harness {
     fn start(mock: Mock) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("bot.toml"),
-            config(&format!("http://{}/api", mock.addr)),
-        )
-        .unwrap();
-        common::write_scripts(dir.path(), SCRIPTS);
+        let dir = fixtures::bot_folder(&config(&format!("http://{}/api", mock.addr)), SCRIPTS);
         let log = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
         cmd.arg("slack")

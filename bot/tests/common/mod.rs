@@ -1,6 +1,9 @@
-//! Driving the real `bot` binary through stdin/stdout, shared by the end-to-end tests.
+//! What the bot's tests share: driving the real `bot` binary through stdin/stdout, and the
+//! [`fixtures`].
 
 #![allow(dead_code)]
+
+pub mod fixtures;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -13,18 +16,6 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-/// Writes executable job scripts into `dir/scripts`.
-pub fn write_scripts(dir: &Path, scripts: &[(&str, &str)]) {
-    std::fs::create_dir_all(dir.join("scripts")).unwrap();
-    for (name, body) in scripts {
-        let p = dir.join("scripts").join(name);
-        std::fs::write(&p, body).unwrap();
-        let mut perm = std::fs::metadata(&p).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-        std::fs::set_permissions(&p, perm).unwrap();
-    }
 }
 
 /// A running bot: lines are sent to its stdin, and its stdout is read line by line.

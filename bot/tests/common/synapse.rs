@@ -10,7 +10,10 @@
 
 #![allow(dead_code)]
 
-use super::repo_root;
+use super::common::fixtures::{
+    self, bot_section, job, BACKUP_DATABASE, FLAKY_TASK, HOSTS, LONG_TASK, SLEEP_SH,
+};
+use super::common::repo_root;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -751,51 +754,10 @@ impl Drop for BotProcess {
 
 // ---- a bot with a room -------------------------------------------------------------------------
 
-/// The jobs of the Matrix tests (scripts in `scripts/` of the bot's folder).
-pub const JOBS: &str = r#"
-[bot]
-time_zone = "UTC"
-cancel_grace = "1s"
-
-[storage]
-path = "bot.sqlite"
-
-[rate_limit]
-per_user = { capacity = 100, refill = "100ms" }
-global = { capacity = 1000, refill = "10ms" }
-
-[[hosts]]
-id = "db-01"
-[[hosts]]
-id = "db-02"
-
-[[jobs]]
-id = "backup-database"
-description = "Back up a database host"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  argv = ["scripts/quick.sh"]
-  timeout = "20s"
-  concurrency = 8
-
-[[jobs]]
-id = "flaky-task"
-description = "Always fails"
-  [jobs.run]
-  argv = ["scripts/fail.sh"]
-  concurrency = 4
-
-[[jobs]]
-id = "long-task"
-description = "Runs for a minute"
-  [jobs.run]
-  argv = ["scripts/sleep.sh"]
-  env = { PID_FILE = "{job}-{execution_id}.pid" }
-  timeout = "2m"
-
+/// The configuration of the Matrix tests without `[adapters.matrix]`: its jobs run the
+/// [`SCRIPTS`] in `scripts/` of the bot's folder.
+pub fn config() -> String {
+    let wait_task = r#"
 [[jobs]]
 id = "wait-task"
 description = "Runs a few seconds"
@@ -807,6 +769,20 @@ description = "Runs a few seconds"
   argv = ["scripts/wait.sh"]
   timeout = "1m"
 "#;
+    fixtures::config(&[
+        &bot_section("cancel_grace = \"1s\""),
+        r#"
+[rate_limit]
+per_user = { capacity = 100, refill = "100ms" }
+global = { capacity = 1000, refill = "10ms" }
+"#,
+        HOSTS,
+        &job(BACKUP_DATABASE, "", "timeout = \"20s\"\nconcurrency = 8"),
+        &job(FLAKY_TASK, "", "concurrency = 4"),
+        LONG_TASK,
+        wait_task,
+    ])
+}
 
 pub const SCRIPTS: &[(&str, &str)] = &[
     (
@@ -817,10 +793,7 @@ pub const SCRIPTS: &[(&str, &str)] = &[
         "fail.sh",
         "#!/bin/sh\necho 'step 1/2 connect'\necho 'fatal: connection refused' >&2\nexit 3\n",
     ),
-    (
-        "sleep.sh",
-        "#!/bin/sh\necho $$ > \"$PID_FILE\"\necho sleeping\nsleep 60\necho never\n",
-    ),
+    SLEEP_SH,
     (
         "wait.sh",
         "#!/bin/sh\necho waiting\nsleep \"${JOB_PARAM_SECONDS:-3}\"\necho done\n",
@@ -828,7 +801,7 @@ pub const SCRIPTS: &[(&str, &str)] = &[
 ];
 
 /// A bot account, a user (`alice`) and a room they share, and the bot's folder with its
-/// configuration (`bot.toml`: [`JOBS`] plus `[adapters.matrix]` with `matrix_extra`).
+/// configuration (`bot.toml`: [`config`] plus `[adapters.matrix]` with `matrix_extra`).
 pub struct Setup {
     pub dir: tempfile::TempDir,
     pub bot: User,
@@ -845,12 +818,13 @@ impl Setup {
             .prefix("matrix-bot-")
             .tempdir()
             .unwrap();
-        super::write_scripts(dir.path(), SCRIPTS);
-        let config = format!(
-            "{JOBS}\n[adapters.matrix]\nhomeserver = \"{}\"\nuser_id = \"{}\"\nrooms = [\"{room}\"]\n{matrix_extra}\n",
-            hs.url, bot.user_id
+        let text = format!(
+            "{}\n[adapters.matrix]\nhomeserver = \"{}\"\nuser_id = \"{}\"\nrooms = [\"{room}\"]\n{matrix_extra}\n",
+            config(),
+            hs.url,
+            bot.user_id
         );
-        std::fs::write(dir.path().join("bot.toml"), config).unwrap();
+        fixtures::write_bot_folder(dir.path(), &text, SCRIPTS);
         Setup {
             dir,
             bot,
