@@ -175,6 +175,31 @@ struct CalibrationScores {
     out_of_scope_recall: Option<f32>,
 }
 
+/// The share of in-scope rows rejected (predicted out-of-scope, or below the fallback
+/// threshold) and the share of out-of-scope rows rejected (`None` without such rows).
+fn rejection_rates(
+    probs: &[Vec<f32>],
+    out_scope: &[bool],
+    oos: Option<usize>,
+    fallback: f32,
+) -> (f32, Option<f32>) {
+    let rejected = |p: &Vec<f32>| {
+        let t = logreg::argmax(p).unwrap_or(0);
+        Some(t) == oos || p[t] < fallback
+    };
+    let rate = |want_oos: bool| {
+        let rows: Vec<&Vec<f32>> = probs
+            .iter()
+            .zip(out_scope)
+            .filter(|(_, &o)| o == want_oos)
+            .map(|(p, _)| p)
+            .collect();
+        let hits = rows.iter().filter(|p| rejected(p)).count();
+        (!rows.is_empty()).then(|| hits as f32 / rows.len() as f32)
+    };
+    (rate(false).unwrap_or(0.0), rate(true))
+}
+
 /// The fitted and calibrated parts of a head.
 struct Fit<'a> {
     weights: &'a logreg::Weights,
@@ -303,18 +328,15 @@ pub fn fit_head(
     let conf: Vec<f32> = probs.iter().map(|p| p[top(p)]).collect();
     let oos = label_names.iter().position(|l| l == "out_of_scope");
     let thresholds = calibrate::choose_thresholds(&probs, labels, oos, options.targets);
-    let rejected = |p: &Vec<f32>| Some(top(p)) == oos || p[top(p)] < thresholds.fallback;
-    let in_scope: Vec<usize> = (0..n).filter(|&i| Some(labels[i]) != oos).collect();
-    let out_scope: Vec<usize> = (0..n).filter(|&i| Some(labels[i]) == oos).collect();
-    let rate = |idx: &[usize]| {
-        idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
-    };
+    let out_scope: Vec<bool> = labels.iter().map(|&y| Some(y) == oos).collect();
+    let (in_scope_rejected, out_of_scope_recall) =
+        rejection_rates(&probs, &out_scope, oos, thresholds.fallback);
     let scores = CalibrationScores {
         correct,
         conf_raw,
         conf,
-        in_scope_rejected: rate(&in_scope),
-        out_of_scope_recall: (!out_scope.is_empty()).then(|| rate(&out_scope)),
+        in_scope_rejected,
+        out_of_scope_recall,
     };
     let fit = Fit {
         weights: &w,
@@ -413,7 +435,8 @@ pub fn fit_head_validated(
     let known_probs: Vec<Vec<f32>> = known.iter().map(|&i| probs[i].clone()).collect();
     let mut thresholds =
         calibrate::choose_thresholds(&known_probs, &known_labels, oos, options.targets);
-    if val_labels.iter().any(|&y| is_oos(y)) {
+    let out_scope: Vec<bool> = val_labels.iter().map(|&y| is_oos(y)).collect();
+    if out_scope.iter().any(|&o| o) {
         let rows: Vec<(usize, f32, bool)> = probs
             .iter()
             .zip(val_labels)
@@ -427,19 +450,10 @@ pub fn fit_head_validated(
                 (t, p[t], hit)
             })
             .collect();
-        let out_scope: Vec<bool> = val_labels.iter().map(|&y| is_oos(y)).collect();
         thresholds.fallback = calibrate::balanced_fallback(&rows, &out_scope, oos);
     }
-    let rejected = |p: &Vec<f32>| Some(top(p)) == oos || p[top(p)] < thresholds.fallback;
-    let in_scope: Vec<usize> = (0..val_labels.len())
-        .filter(|&i| !is_oos(val_labels[i]))
-        .collect();
-    let out_scope: Vec<usize> = (0..val_labels.len())
-        .filter(|&i| is_oos(val_labels[i]))
-        .collect();
-    let rate = |idx: &[usize]| {
-        idx.iter().filter(|&&i| rejected(&probs[i])).count() as f32 / idx.len().max(1) as f32
-    };
+    let (in_scope_rejected, out_of_scope_recall) =
+        rejection_rates(&probs, &out_scope, oos, thresholds.fallback);
     let raw_probs: Vec<Vec<f32>> = known.iter().map(|&i| softmax(&val_logits[i])).collect();
     let correct: Vec<bool> = known_probs
         .iter()
@@ -452,8 +466,8 @@ pub fn fit_head_validated(
         correct,
         conf_raw,
         conf,
-        in_scope_rejected: rate(&in_scope),
-        out_of_scope_recall: (!out_scope.is_empty()).then(|| rate(&out_scope)),
+        in_scope_rejected,
+        out_of_scope_recall,
     };
     let fit = Fit {
         weights: &w,
