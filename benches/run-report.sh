@@ -7,7 +7,7 @@
 # included when present.
 #
 # usage: benches/run-report.sh [--skip-accuracy] [--skip-criterion] [--runs N]
-# env:   NLU_DATASETS (default ../shared/datasets), CARGO_TARGET_DIR
+# env:   NLU_DATASETS (default datasets/, vendored), CARGO_TARGET_DIR
 # Takes ~25 minutes on 2 cores. Run it on an otherwise idle machine if you can.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-datasets=${NLU_DATASETS:-$root/../shared/datasets}
+datasets=${NLU_DATASETS:-$root/datasets}
 target=${CARGO_TARGET_DIR:-$root/target}
 results=$root/benches/results
 mkdir -p "$results"

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_datasets():
-    return Path(os.environ.get("NLU_DATASETS", ROOT.parent / "shared" / "datasets"))
+    return Path(os.environ.get("NLU_DATASETS", ROOT / "datasets"))
 
 
 def read_clinc150(folder, mode):

@@ -3,7 +3,7 @@
 //! uses the same type for its configuration.
 //!
 //! Every entry has an `id` and optional `aliases`; the file format is the one of
-//! `shared/eval/catalog.toml`:
+//! `config/catalog.toml` (the reference catalog, kept identical in content):
 //!
 //! ```toml
 //! [[environments]]

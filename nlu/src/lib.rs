@@ -1,6 +1,6 @@
 //! Bilingual (English/Chinese) natural-language understanding for operations chat.
 //!
-//! Free text in, the contract's parse result out (`shared/spec/nlu-contract.md`): the intent
+//! Free text in, the contract's parse result out (`docs/nlu-contract.md`): the intent
 //! with a calibrated confidence, entities with character spans and normalized values, and a
 //! clarification or out-of-scope outcome when the parser is unsure.
 //!

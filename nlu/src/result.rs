@@ -1,4 +1,4 @@
-//! The parse result: the JSON shape promised by `shared/spec/nlu-contract.md`.
+//! The parse result: the JSON shape promised by `docs/nlu-contract.md`.
 //!
 //! Field names and enum spellings here are the public interface; the serde attributes make
 //! the Rust names serialize exactly as the contract writes them.

@@ -1,19 +1,18 @@
-//! The public-benchmark readers on the real datasets in `../shared/datasets` (beside the
-//! repository): the published split sizes. Skipped, with a note, where the folder is absent.
+//! The public-benchmark readers on the real datasets vendored in `datasets/`: the published
+//! split sizes. A missing folder fails the test with the way to get it back.
 
 use nlu::eval::datasets::{default_datasets_dir, Dataset, OosMode, OUT_OF_SCOPE};
 
-fn datasets() -> Option<std::path::PathBuf> {
-    let d = default_datasets_dir();
-    if d.is_none() {
-        eprintln!("shared/datasets not found beside the repository; skipping");
-    }
-    d
+fn datasets() -> std::path::PathBuf {
+    default_datasets_dir().expect(
+        "the vendored datasets/ folder (clinc150/, snips_jointbert/, banking77/) is missing: \
+         restore it with `git checkout -- datasets` or point $NLU_DATASETS at a copy",
+    )
 }
 
 #[test]
 fn clinc150_split_sizes() {
-    let Some(root) = datasets() else { return };
+    let root = datasets();
     let s = Dataset::Clinc150
         .read(&root.join("clinc150"), OosMode::Class)
         .unwrap();
@@ -36,7 +35,7 @@ fn clinc150_split_sizes() {
 
 #[test]
 fn snips_and_banking77_split_sizes() {
-    let Some(root) = datasets() else { return };
+    let root = datasets();
     let s = Dataset::Snips
         .read(&root.join("snips_jointbert"), OosMode::Class)
         .unwrap();

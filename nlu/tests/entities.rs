@@ -12,10 +12,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 
-const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/eval/catalog.toml"
-);
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml");
 
 static CATALOG: LazyLock<Catalog> =
     LazyLock::new(|| Catalog::load(Path::new(REFERENCE)).expect("reference catalog loads"));
@@ -697,7 +694,7 @@ fn spans_are_character_offsets_on_multibyte_text() {
 fn dev_sample_sentences_have_no_overlaps() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/eval/dev-sample.jsonl"
+        "/../tests/data/dev-sample.jsonl"
     ))
     .unwrap();
     let mut right = 0;

@@ -1,8 +1,8 @@
 //! The encoder's tokenizer (the compact Unigram model, `nlu::classifier::unigram`) gives the
 //! same token ids as the `tokenizers` crate's own `Tokenizer` on the committed
 //! `tokenizer.json`: on the training data, the held-out sets, the bench corpus, awkward
-//! strings and, where `../shared/datasets` exists, every third text of CLINC150, SNIPS and
-//! Banking77 (all 52,683 of them agreed when the compact model was written).
+//! strings and every third text of CLINC150, SNIPS and
+//! Banking77 from the vendored `datasets/` (all 52,683 of them agreed when the compact model was written).
 
 mod common;
 
@@ -45,15 +45,15 @@ fn texts() -> Vec<String> {
         ]
         .map(String::from),
     );
-    if let Some(dir) = default_datasets_dir() {
-        for ds in Dataset::ALL {
-            let path = dir.join(ds.default_folder());
-            if let Ok(s) = ds.read(&path, OosMode::Class) {
-                // every third text keeps the test short (all of them agreed when it was written)
-                let all = s.train.into_iter().chain(s.val).chain(s.test);
-                out.extend(all.step_by(3).map(|e| e.text));
-            }
-        }
+    let dir = default_datasets_dir().expect("the vendored datasets/ folder is missing");
+    for ds in Dataset::ALL {
+        let path = dir.join(ds.default_folder());
+        let s = ds
+            .read(&path, OosMode::Class)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // every third text keeps the test short (all of them agreed when it was written)
+        let all = s.train.into_iter().chain(s.val).chain(s.test);
+        out.extend(all.step_by(3).map(|e| e.text));
     }
     out
 }

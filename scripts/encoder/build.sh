@@ -20,7 +20,7 @@ for path in glob.glob(os.path.join(root, "training-data", "**", "*.yml"), recurs
         line = line.strip()
         if line.startswith("- "):
             print(re.sub(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})", r"\1", line[2:]))
-clinc = os.path.join(root, "..", "shared", "datasets", "clinc150", "data_full.json")
+clinc = os.path.join(root, "datasets", "clinc150", "data_full.json")
 if os.path.exists(clinc):
     for split in json.load(open(clinc)).values():
         for text, _ in split[:3000]:

@@ -81,7 +81,7 @@ enum Command {
         /// clinc150, snips or banking77.
         #[arg(long)]
         dataset: nlu::eval::datasets::Dataset,
-        /// The dataset's folder (default: ../shared/datasets/<folder> from the repository).
+        /// The dataset's folder (default: the repository's datasets/<folder>, or $NLU_DATASETS/<folder>).
         #[arg(long)]
         path: Option<PathBuf>,
         /// CLINC150: out-of-scope as a trained `class`, by confidence `threshold`, or both.
@@ -340,7 +340,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(p) => p,
                 None => default_datasets_dir()
                     .map(|d| d.join(dataset.default_folder()))
-                    .context("cannot find shared/datasets beside the repository; pass --path")?,
+                    .context("cannot find the datasets/ folder of the repository (run from inside the repository, set NLU_DATASETS or pass --path)")?,
             };
             let options = nlu::eval::benchmark::BenchmarkOptions {
                 dataset,

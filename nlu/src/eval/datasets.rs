@@ -75,7 +75,7 @@ impl Dataset {
         }
     }
 
-    /// The folder name under `shared/datasets`.
+    /// The folder name under the vendored `datasets/`.
     pub fn default_folder(self) -> &'static str {
         match self {
             Dataset::Clinc150 => "clinc150",
@@ -404,8 +404,9 @@ pub fn read_banking77(dir: &Path) -> Result<Splits> {
     })
 }
 
-/// `shared/datasets` beside the repository root (`../shared/datasets` from it), found from
-/// the current directory or this crate's sources; `$NLU_DATASETS` overrides.
+/// The repository's vendored `datasets/` folder (the one holding `clinc150/`, `snips_jointbert/`
+/// and `banking77/`), found from the current directory or this crate's sources;
+/// `$NLU_DATASETS` overrides.
 pub fn default_datasets_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NLU_DATASETS") {
         return Some(PathBuf::from(p));
@@ -418,8 +419,8 @@ pub fn default_datasets_dir() -> Option<PathBuf> {
     roots
         .iter()
         .flat_map(|r| r.ancestors())
-        .map(|d| d.join("shared").join("datasets"))
-        .find(|p| p.is_dir())
+        .map(|d| d.join("datasets"))
+        .find(|p| p.join("clinc150").is_dir())
 }
 
 #[cfg(test)]

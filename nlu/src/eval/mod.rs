@@ -8,6 +8,7 @@
 
 pub mod benchmark;
 pub mod datasets;
+pub mod disjoint;
 
 use crate::error::{NluError, Result};
 use crate::result::{EntityKind, IntentName, Outcome, ParseResult};
