@@ -39,3 +39,200 @@ fn held_out_cases_do_not_repeat_training_examples() {
         report.join("\n")
     );
 }
+
+/// `nlu eval --json` on a held-out file, through the real binary.
+fn eval_json(file: &str) -> serde_json::Value {
+    let root = common::repo_root();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nlu"))
+        .current_dir(&root)
+        .args(["eval", "--json", "--cases"])
+        .arg(root.join("tests/data").join(file))
+        .output()
+        .expect("nlu runs");
+    assert!(
+        out.status.success(),
+        "nlu eval failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("nlu eval --json prints JSON")
+}
+
+fn metric(report: &serde_json::Value, lang: &str, key: &str) -> f64 {
+    let scope = if lang == "all" {
+        &report["overall"]
+    } else {
+        &report["per_language"][lang]
+    };
+    key.split('.')
+        .fold(scope, |v, k| &v[k])
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {key} for {lang} in the report"))
+}
+
+/// The floors: a little under the measured figures, so that a regression fails here.
+const FLOORS: &[(&str, &str, &str, f64)] = &[
+    ("intents", "en", "intent_accuracy", 0.93),
+    ("intents", "zh", "intent_accuracy", 0.95),
+    ("intents", "all", "out_of_scope.recall", 0.97),
+    ("intents", "all", "in_scope_rejected", -0.05),
+    ("entities", "en", "entities.f1", 0.97),
+    ("entities", "zh", "entities.f1", 0.97),
+    ("entities", "all", "intent_accuracy", 0.91),
+];
+
+#[test]
+fn held_out_figures_match_the_results_file_and_stay_above_the_floors() {
+    let root = common::repo_root();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("models/ops-intents/heldout-results.json")).unwrap(),
+    )
+    .unwrap();
+    for (set, file) in [
+        ("intents", "intents-heldout.jsonl"),
+        ("entities", "entities-heldout.jsonl"),
+    ] {
+        let report = eval_json(file);
+        let summary = committed[set].as_object().expect("a summary per set");
+        for (lang, figures) in summary {
+            for (key, want) in figures.as_object().unwrap() {
+                let want = want.as_f64().unwrap();
+                let got = if key == "cases" {
+                    metric(&report, lang, "cases")
+                } else {
+                    metric(&report, lang, key)
+                };
+                // two cases either way: ONNX Runtime's kernels differ a little between CPUs
+                let tolerance = if key == "cases" {
+                    0.0
+                } else {
+                    2.0 / figures["cases"].as_f64().unwrap()
+                };
+                assert!(
+                    (got - want).abs() <= tolerance + 1e-4,
+                    "{set} {lang} {key}: measured {got:.4}, heldout-results.json says {want:.4}; \
+                     rerun scripts/heldout-figures.sh and check the change"
+                );
+            }
+        }
+        for (_, lang, key, floor) in FLOORS.iter().filter(|f| f.0 == set) {
+            let got = metric(&report, lang, key);
+            // a negative floor is a ceiling (a rate that must stay low)
+            let ok = if *floor < 0.0 {
+                got <= -floor
+            } else {
+                got >= *floor
+            };
+            assert!(
+                ok,
+                "{set} {lang} {key} = {got:.4} crossed its floor {floor}"
+            );
+        }
+    }
+}
+
+#[test]
+fn documents_quote_the_results_file() {
+    let root = common::repo_root();
+    let r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("models/ops-intents/heldout-results.json")).unwrap(),
+    )
+    .unwrap();
+    let pct = |v: &serde_json::Value| format!("{:.1}%", v.as_f64().unwrap() * 100.0);
+    let f3 = |v: &serde_json::Value| format!("{:.3}", v.as_f64().unwrap());
+    let i = &r["intents"];
+    let e = &r["entities"];
+    let quoted = [
+        pct(&i["all"]["intent_accuracy"]),
+        pct(&i["en"]["intent_accuracy"]),
+        pct(&i["zh"]["intent_accuracy"]),
+        pct(&i["all"]["out_of_scope.recall"]),
+        f3(&e["all"]["entities.f1"]),
+        f3(&e["en"]["entities.f1"]),
+        f3(&e["zh"]["entities.f1"]),
+    ];
+    for (doc, marker) in [
+        ("README.md", "heldout:sentence"),
+        ("models/ops-intents/MODEL_CARD.md", "heldout:table"),
+        (
+            "models/multilingual-e5-small/MODEL_CARD.md",
+            "heldout:sentence",
+        ),
+    ] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        let start = text
+            .find(&format!("<!-- {marker} -->"))
+            .unwrap_or_else(|| panic!("{doc} has no {marker} block"));
+        let end = text
+            .find(&format!("<!-- /{marker} -->"))
+            .unwrap_or_else(|| panic!("{doc} has no end of its {marker} block"));
+        let block = &text[start..end];
+        for figure in &quoted {
+            assert!(
+                block.contains(figure.as_str()),
+                "{doc} does not quote {figure} from heldout-results.json: run scripts/heldout-figures.sh"
+            );
+        }
+    }
+    // the thresholds README quotes are the committed model's
+    let model: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("models/ops-intents/model.json")).unwrap(),
+    )
+    .unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for key in ["fallback", "ambiguity_margin"] {
+        let v = format!("{:.3}", model["thresholds"][key].as_f64().unwrap());
+        assert!(
+            readme.contains("committed model uses fallback") && readme.contains(&v),
+            "README.md does not quote the {key} threshold {v} of model.json"
+        );
+    }
+}
+
+#[test]
+fn model_cards_state_the_sha256_and_size_of_each_file() {
+    use sha2::{Digest, Sha256};
+    let root = common::repo_root();
+    let mut checked = 0;
+    for dir in std::fs::read_dir(root.join("models")).unwrap() {
+        let dir = dir.unwrap().path();
+        let card = std::fs::read_to_string(dir.join("MODEL_CARD.md"))
+            .unwrap_or_else(|_| panic!("{} has no MODEL_CARD.md", dir.display()));
+        for line in card.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = cells[1].trim_matches('`');
+            let path = dir.join(name);
+            let Some(sha) = cells
+                .iter()
+                .map(|c| c.trim_matches('`'))
+                .find(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+            else {
+                continue;
+            };
+            if !path.is_file() {
+                continue; // a row about a source package, not a file of this folder
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let actual = format!("{:x}", Sha256::digest(&bytes));
+            assert_eq!(
+                sha,
+                actual,
+                "{}: the card's sha256 is stale",
+                path.display()
+            );
+            let size = bytes.len().to_string();
+            let size_cell = cells
+                .iter()
+                .find(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit() || b == b','));
+            if let Some(cell) = size_cell {
+                assert_eq!(
+                    cell.replace(',', ""),
+                    size,
+                    "{}: the card's size is stale",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} files checked");
+}

@@ -119,6 +119,10 @@ enum Command {
         /// How many misclassified cases to list.
         #[arg(long, default_value_t = 50)]
         show: usize,
+        /// The model's training data (Rasa YAML), to warn about cases that repeat it
+        /// (default: the repository's training-data/ when the default model is used).
+        #[arg(long)]
+        training_data: Option<PathBuf>,
     },
 }
 
@@ -372,8 +376,18 @@ fn run(cli: Cli) -> Result<()> {
             common,
             json,
             show,
+            training_data,
         } => {
-            let cases = eval::read_cases(&cases)?;
+            let cases_path = cases;
+            let cases = eval::read_cases(&cases_path)?;
+            let training_data = training_data.or_else(|| {
+                let models = nlu::default_model_dir().ok()?;
+                let dir = models.parent()?.parent()?.join("training-data");
+                (common.model.is_none() && dir.is_dir()).then_some(dir)
+            });
+            if let Some(dir) = training_data {
+                warn_about_overlaps(&cases_path, &cases, &dir)?;
+            }
             let (parser, now) = common.load()?;
             let results = eval::parse_cases(&parser, &cases, now)?;
             let report = eval::evaluate(&cases, &results);
@@ -383,6 +397,44 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", report.to_text(show));
             }
         }
+    }
+    Ok(())
+}
+
+/// Prints a warning on stderr for each case that repeats an example of the training data
+/// in `dir` (exactly or nearly, after `eval::disjoint`'s normalisation).
+fn warn_about_overlaps(
+    cases_path: &std::path::Path,
+    cases: &[eval::Case],
+    dir: &std::path::Path,
+) -> Result<()> {
+    let training = train::rasa::read_dir(dir)
+        .with_context(|| format!("reading the training data in {}", dir.display()))?;
+    let overlaps = eval::disjoint::find_overlaps(&training, cases, eval::disjoint::NEAR_DUPLICATE);
+    if overlaps.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "warning: {} of the {} cases in {} repeat training examples of {} (after normalising case, punctuation, digits and entity values); the figures below overstate accuracy on new text:",
+        overlaps.len(),
+        cases.len(),
+        cases_path.display(),
+        dir.display()
+    );
+    const SHOWN: usize = 10;
+    for o in overlaps.iter().take(SHOWN) {
+        eprintln!(
+            "  case {} {:?} ~ {}:{} {:?} (similarity {:.2})",
+            o.case + 1,
+            o.case_text,
+            o.training_file,
+            o.training_line,
+            o.training_text,
+            o.similarity
+        );
+    }
+    if overlaps.len() > SHOWN {
+        eprintln!("  ... and {} more", overlaps.len() - SHOWN);
     }
     Ok(())
 }
