@@ -6,5 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ./scripts/setup-test-env.sh
 cargo test --workspace --all-targets "$@"
+# the examples in the documentation (--all-targets leaves doctests out)
+cargo test --workspace --doc "$@"
 # the same model on the pure-Rust tract backend, against Python's onnxruntime
 cargo test -p nlu --no-default-features --features tract --test tract_parity "$@"

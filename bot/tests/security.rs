@@ -140,7 +140,7 @@ impl Bot {
     /// Closes stdin, waits for the exit; returns the whole transcript.
     fn transcript_at_exit(self) -> Vec<String> {
         let mut transcript = self.transcript.clone();
-        let (_, rest) = self.finish();
+        let rest = self.finish();
         transcript.extend(rest);
         transcript
     }
@@ -176,6 +176,7 @@ fn roles_unknown_and_disabled_users_and_filtered_help() {
     bot.send("@as carol: !jobs");
     bot.expect("Jobs you can run:");
     bot.send("@as carol: !help");
+    bot.expect("Your usual requests, carol");
     bot.expect("0 jobs are available to you");
     // the operator may run it, but not in production
     bot.send("@as alice: !run backup-database target=db-01");
@@ -183,6 +184,7 @@ fn roles_unknown_and_disabled_users_and_filtered_help() {
     bot.send("@as carol: !status 1001");
     bot.expect("#1001 backup-database");
     bot.send("@as alice: !help");
+    bot.expect("Your usual requests, alice");
     bot.expect("3 jobs are available to you");
     let t = bot.transcript_at_exit();
     let carol_jobs = t
@@ -224,6 +226,7 @@ fn production_needs_a_second_person() {
     bot.send("@as carol: !approve 1");
     bot.expect("Not allowed: carol may not approve request 1: that needs role `approver`.");
     bot.send("@as bob: !approvals");
+    bot.expect("Waiting for approval:");
     bot.expect("  1. deploy-app (app=api, environment=production) for alice");
     bot.send("@as bob: !approve 1");
     bot.expect("Approved request 1 by bob: started deploy-app as #1001 for alice (app=api, environment=production).");
@@ -233,6 +236,7 @@ fn production_needs_a_second_person() {
     // staging needs no approval
     bot.send("!deploy api staging");
     bot.send("yes");
+    bot.expect("deploy-app is sensitive.");
     bot.expect("Started deploy-app as #1002");
     bot.transcript_at_exit();
     let (code, out) = audit(dir.path(), &["export", "--user", "bob"]);
@@ -298,6 +302,7 @@ fn scheduled_runs_are_judged_by_the_window_at_their_time() {
     // now is inside the window: an immediate run goes ahead
     bot.send("!deploy api staging");
     bot.send("yes");
+    bot.expect("deploy-app is sensitive.");
     bot.expect("Started deploy-app as #1001 (app=api, environment=staging).");
     bot.transcript_at_exit();
 
@@ -330,6 +335,8 @@ per_user = { capacity = 2, refill = "1m" }
     bot.send("!status");
     bot.send("!jobs");
     bot.send("!jobs");
+    bot.expect("Nothing has run yet.");
+    bot.expect("Jobs you can run:");
     bot.expect("Not right now: you are sending commands faster than allowed. Suggestion: try again in 60s.");
     // another user has their own bucket
     bot.send("@as carol: !jobs");
@@ -343,15 +350,20 @@ fn secrets_never_echo_and_hostile_input_is_refused() {
     let mut bot = Bot::start(dir.path(), "alice");
     bot.send("!run set-password password=hunter2secret");
     bot.expect("Started set-password as #1001 (password=***, user=app).");
+    bot.expect("#1001 set-password succeeded");
     bot.expect("  | env=***");
     bot.expect("  | arg=***");
+    bot.expect("by alice; CPU");
     bot.send("!status 1001");
+    bot.expect("#1001 set-password succeeded");
     bot.expect("password=***");
     // asked for in a dialog: the answer is secret too
     bot.send("!run set-password");
     bot.expect("set-password needs `password`");
     bot.send("s3cr3t-answer");
     bot.expect("Started set-password as #1002");
+    // its result is pushed whenever it ends
+    bot.tolerate("#1002 set-password succeeded");
     bot.send("!run set-password password=abcdef user=Bad1");
     bot.expect("Invalid input: `Bad1` is not a valid value for `user` of set-password. Suggestion: it must match the pattern `[a-z]+`.");
     bot.send(&"x".repeat(600));
@@ -499,8 +511,10 @@ fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
     );
     bot.send("!deploy payments-api production");
     bot.send("yes");
+    bot.expect("deploy-app is sensitive.");
     bot.expect("deploy-app needs approval: changes to production need approval. I filed approval request 1;");
     bot.send("@as bob: !approvals");
+    bot.expect("Waiting for approval:");
     bot.expect("  1. deploy-app (app=payments-api, environment=production) for erin");
     // the job list hides only the job she can run for no app (its only choice is api)
     bot.send("!jobs");

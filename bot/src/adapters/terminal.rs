@@ -147,7 +147,12 @@ impl Adapter for Terminal {
                     writeln!(out, "{}{l}", if i == 0 { "bot> " } else { "     " })?;
                 }
             } else {
-                writeln!(out, "{text}")?;
+                // one message per paragraph: its first line flush left, the others indented,
+                // so that a script can tell where each message starts
+                for (i, l) in text.lines().enumerate() {
+                    let indent = if i == 0 || l.is_empty() { "" } else { "  " };
+                    writeln!(out, "{indent}{l}")?;
+                }
             }
             out.flush()
         })

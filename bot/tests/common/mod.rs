@@ -18,12 +18,26 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The lines of one message as the bot wrote it, without the two-space indentation that marks
+/// its further lines on stdout (the first line is flush left).
+pub fn unframe(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l.strip_prefix("  ") {
+            Some(rest) if i > 0 => rest.to_string(),
+            _ => l.clone(),
+        })
+        .collect()
+}
+
 /// A running bot: lines are sent to its stdin, and its stdout is read line by line.
 pub struct Bot {
     pub child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
     pub transcript: Vec<String>,
+    tolerated: Vec<String>,
 }
 
 impl Bot {
@@ -50,6 +64,7 @@ impl Bot {
             child,
             lines: rx,
             transcript: Vec::new(),
+            tolerated: Vec::new(),
         }
     }
 
@@ -65,12 +80,33 @@ impl Bot {
         stdin.flush().unwrap();
     }
 
-    /// Reads lines until one contains `needle`; returns it.
+    /// Reads lines until one contains `needle`; returns it. The lines before it may only be
+    /// the rest of a reply already seen (indented lines: output, list items), or lines the
+    /// test said it tolerates ([`Bot::tolerate`]); any other line fails the test.
+    #[track_caller]
     pub fn expect(&mut self, needle: &str) -> String {
         self.expect_within(needle, Duration::from_secs(30))
     }
 
+    /// Like [`Bot::expect`], for a test that does not care what comes before `needle`.
+    #[track_caller]
+    pub fn expect_after(&mut self, needle: &str) -> String {
+        self.read_until(needle, Duration::from_secs(30), true)
+    }
+
+    /// From now on, lines containing `fragment` may come between the expected ones (pushed
+    /// progress, say, whose timing the test does not control).
+    pub fn tolerate(&mut self, fragment: &str) {
+        self.tolerated.push(fragment.to_string());
+    }
+
+    #[track_caller]
     pub fn expect_within(&mut self, needle: &str, limit: Duration) -> String {
+        self.read_until(needle, limit, false)
+    }
+
+    #[track_caller]
+    fn read_until(&mut self, needle: &str, limit: Duration, skip_any: bool) -> String {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -79,6 +115,17 @@ impl Bot {
                     self.transcript.push(line.clone());
                     if line.contains(needle) {
                         return line;
+                    }
+                    let continuation = line.starts_with(char::is_whitespace) || line.is_empty();
+                    let tolerated = self.tolerated.iter().any(|t| line.contains(t.as_str()));
+                    if !(skip_any || continuation || tolerated) {
+                        let here = std::panic::Location::caller();
+                        panic!(
+                            "unexpected line {line:?} while waiting for {needle:?} (at {here}); \
+                             expect it, or use expect_after/tolerate if it does not matter; \
+                             transcript:\n{}",
+                            self.transcript.join("\n")
+                        );
                     }
                 }
                 Err(_) => panic!(
@@ -89,8 +136,28 @@ impl Bot {
         }
     }
 
-    /// Closes stdin and waits for the bot to exit; returns its status and the rest of its output.
-    pub fn finish(mut self) -> (ExitStatus, Vec<String>) {
+    /// Closes stdin, waits for the bot to exit and fails the test unless it exited with status
+    /// 0; returns the rest of its output.
+    #[track_caller]
+    pub fn finish(self) -> Vec<String> {
+        let (status, rest, transcript) = self.wait_for_exit();
+        assert!(
+            status.success(),
+            "the bot exited with {status}; transcript:\n{}\n{}",
+            transcript.join("\n"),
+            rest.join("\n")
+        );
+        rest
+    }
+
+    /// Closes stdin and waits for the bot to exit; returns its status, whatever it is, and the
+    /// rest of its output (for tests that expect a failure).
+    pub fn finish_status(self) -> (ExitStatus, Vec<String>) {
+        let (status, rest, _) = self.wait_for_exit();
+        (status, rest)
+    }
+
+    fn wait_for_exit(mut self) -> (ExitStatus, Vec<String>, Vec<String>) {
         drop(self.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
@@ -106,8 +173,13 @@ impl Bot {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let rest: Vec<String> = self.lines.try_iter().collect();
-        (status, rest)
+        // the reader thread ends at end of file and may still hold the last lines (a process
+        // the bot left behind could keep the pipe open: wait a little, not forever)
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            rest.push(line);
+        }
+        (status, rest, self.transcript)
     }
 
     pub fn kill(mut self) {

@@ -25,7 +25,8 @@
 //!     &mut training,
 //! )?;
 //! let cases: Vec<Case> = [
-//!     r#"{"text": "Run backup-database on DB-02!", "intent": "run_job"}"#,
+//!     r#"{"text": "Run backup-database on DB-02!", "intent": "run_job",
+//!         "entities": [{"entity": "host", "value": "db-02"}]}"#,
 //!     r#"{"text": "is the backup of db-02 done yet?", "intent": "job_status"}"#,
 //! ]
 //! .iter()
