@@ -124,6 +124,34 @@ pub fn is_yes(text: &str) -> bool {
     YES_WORDS.contains(&clean(text).as_str())
 }
 
+/// The confidence the parser must have that a free-text answer is a yes before a sensitive
+/// job runs on it. Plain yeses ("sure, do it", "go for it", "好的，执行吧") score 0.99 and more;
+/// text the model cannot read (emoji, Russian or Japanese "no") comes out as a weak affirm
+/// near 0.46, and a half-sure one ("oui", 0.72) is asked again rather than taken.
+pub const AFFIRM_CONFIDENCE: f32 = 0.9;
+
+/// Whether the letters of `text` are all in a script the parser reads (Latin or Chinese
+/// characters); digits, punctuation and spaces do not count.
+fn readable_script(text: &str) -> bool {
+    text.chars().filter(|c| c.is_alphabetic()).all(|c| {
+        c.is_ascii_alphabetic()
+            || ('\u{00C0}'..='\u{024F}').contains(&c)
+            || ('\u{3400}'..='\u{4DBF}').contains(&c)
+            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            || ('\u{F900}'..='\u{FAFF}').contains(&c)
+    })
+}
+
+/// A yes good enough to run a sensitive job: an exact yes-word (also what the Yes button and
+/// `!yes` send), or a free-text answer the parser understood as `affirm` with at least
+/// [`AFFIRM_CONFIDENCE`], written in a script it reads. Anything else is not a yes.
+pub fn confident_yes(text: &str, parse: Option<&ParseResult>) -> bool {
+    is_yes(text)
+        || (parsed(parse, IntentName::Affirm)
+            && parse.is_some_and(|p| p.intent.confidence >= AFFIRM_CONFIDENCE)
+            && readable_script(text))
+}
+
 fn parsed(parse: Option<&ParseResult>, intent: IntentName) -> bool {
     parse.is_some_and(|p| p.outcome == Outcome::Understood && p.intent.name == intent)
 }
@@ -181,7 +209,7 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
             catalog,
         ),
         Dialog::Confirming { draft } => {
-            if is_yes(text) || parsed(parse, IntentName::Affirm) {
+            if confident_yes(text, parse) {
                 Step::Confirmed(draft.clone())
             } else if backs_out(text, parse) {
                 Step::Abandon(format!(
@@ -192,7 +220,10 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
                 Step::NotAnAnswer
             } else {
                 Step::Retry {
-                    message: "Please answer yes or no.".into(),
+                    message: format!(
+                        "I didn't take that as a yes, so {} has not started.",
+                        draft.job.as_deref().unwrap_or("the job")
+                    ),
                     dialog: dialog.clone(),
                 }
             }
@@ -492,6 +523,23 @@ id = "backup-database"
         assert!(matches!(answer(&d, "确认", None, &c), Step::Confirmed(_)));
         assert!(matches!(answer(&d, "no", None, &c), Step::Abandon(_)));
         assert!(matches!(answer(&d, "maybe", None, &c), Step::Retry { .. }));
+        // an affirm is a yes only when the parser is sure and can read the text
+        let mut affirm = crate::router::parse_command("!yes", Utc::now())
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            answer(&d, "go for it", Some(&affirm), &c),
+            Step::Confirmed(_)
+        ));
+        assert!(matches!(
+            answer(&d, "нет", Some(&affirm), &c),
+            Step::Retry { .. }
+        ));
+        affirm.intent.confidence = 0.46;
+        assert!(matches!(
+            answer(&d, "go for it", Some(&affirm), &c),
+            Step::Retry { .. }
+        ));
         assert!(matches!(
             answer(&d, "!status 1", None, &c),
             Step::NotAnAnswer

@@ -272,19 +272,24 @@ impl Bot {
             Step::Confirmed(draft) => handlers::run::execute(ctx, draft).await,
             Step::Retry { message, dialog } => {
                 let mut r = Response::text(message);
-                if let Dialog::Collecting {
-                    draft,
-                    param: Some(p),
-                    ..
-                } = &dialog
-                {
-                    if let Some(job) = draft
-                        .job
-                        .as_deref()
-                        .and_then(|j| self.platform.catalog().job(j))
-                    {
-                        r.push(handlers::run::ask_prompt(self.platform.catalog(), job, p));
+                let catalog = self.platform.catalog();
+                match &dialog {
+                    Dialog::Collecting {
+                        draft,
+                        param: Some(p),
+                        ..
+                    } => {
+                        if let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) {
+                            r.push(handlers::run::ask_prompt(catalog, job, p));
+                        }
                     }
+                    // the question again, with its buttons
+                    Dialog::Confirming { draft } => {
+                        if let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) {
+                            r.extend(handlers::run::confirm_question(ctx, job, draft));
+                        }
+                    }
+                    _ => {}
                 }
                 match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
                     Ok(()) => r,

@@ -342,6 +342,37 @@ fn collects_missing_parameters_and_confirms_sensitive_jobs() {
 }
 
 #[test]
+fn only_a_clear_yes_confirms_a_sensitive_job() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run deploy-app app=api environment=prod");
+    let question =
+        "deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)";
+    bot.expect(question);
+    // a "no" the parser cannot read, emoji, noise and a half-sure yes are no yes: the
+    // question is asked again and nothing starts
+    let long_x = "x".repeat(100);
+    for answer in ["нет", "👎", "いいえ", "🚫", long_x.as_str(), "oui"] {
+        bot.send(answer);
+        bot.expect("I didn't take that as a yes, so deploy-app has not started.");
+        bot.expect(question);
+    }
+    // an exact yes-word runs it, and it is the first run
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=production).");
+    // a confident yes in plain words, and the button's `!yes`, confirm too
+    bot.send("!run deploy-app app=api environment=staging");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("sure, go for it");
+    bot.expect("deploy-app as #1002 (app=api, environment=staging)");
+    bot.send("!run deploy-app app=api environment=staging");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("!yes");
+    bot.expect("deploy-app as #1003 (app=api, environment=staging)");
+    bot.finish();
+}
+
+#[test]
 fn plain_english_and_chinese() {
     let dir = setup();
     let mut bot = Bot::start(dir.path(), &["--wait"]);
