@@ -57,6 +57,18 @@ pub enum Dialog {
 }
 
 impl Dialog {
+    /// What the open question is about, for "Dropped the open question about …": the job,
+    /// else what is asked.
+    pub fn subject(&self) -> String {
+        match self {
+            Dialog::Collecting { draft, .. } | Dialog::Confirming { draft } => match &draft.job {
+                Some(j) => j.clone(),
+                None => "which job to run".into(),
+            },
+            Dialog::Clarifying { .. } => "what you meant".into(),
+        }
+    }
+
     /// A few words about what is pending (for the expiry note).
     pub fn topic(&self) -> String {
         match self {
@@ -169,14 +181,40 @@ fn backs_out(text: &str, parse: Option<&ParseResult>) -> bool {
             }))
 }
 
+/// How sure the parser must be that a message is a request of its own (rather than an
+/// answer) before it may end the open question.
+pub const NEW_REQUEST_CONFIDENCE: f32 = 0.8;
+
 /// A confident new request (not an answer) in the parse.
 fn new_request(parse: Option<&ParseResult>, text: &str) -> bool {
     parse.is_some_and(|p| {
         p.outcome == Outcome::Understood
             && p.intent.name.is_job_intent()
-            && p.intent.confidence >= 0.8
+            && p.intent.confidence >= NEW_REQUEST_CONFIDENCE
             && text.split_whitespace().count() >= 2
     }) || text.trim_start().starts_with('!')
+}
+
+/// A confident, complete new request that is more than an answer to the open question about
+/// `draft`: a request of another kind ("status of 1001"), a run that names another job
+/// ("rotate logs on web-01" while backup-database waits for its host), or a deploy while a
+/// run is put together. A run of the same job, or one that names no job ("run it on
+/// db-02"), answers with its values; backing out ("cancel it") is no new request.
+fn replaces(draft: &Draft, parse: Option<&ParseResult>, text: &str, catalog: &Catalog) -> bool {
+    let Some(p) = parse else { return false };
+    if !new_request(parse, text) || backs_out(text, parse) {
+        return false;
+    }
+    match p.intent.name {
+        IntentName::RunJob => p
+            .entities
+            .iter()
+            .find(|e| e.entity == EntityKind::Job)
+            .and_then(|e| values::resolve_job(catalog, &e.value))
+            .is_some_and(|j| draft.job.as_deref() != Some(j.id.as_str())),
+        IntentName::DeployApp => draft.intent != IntentName::DeployApp,
+        _ => true,
+    }
 }
 
 /// The numbered choices offered for a parameter (or for the job).
@@ -334,6 +372,10 @@ fn collect(
             }
         }
         Some(name) => {
+            // a complete new request is not taken as the value, even when it holds one
+            if replaces(draft, parse, raw, catalog) {
+                return Step::NotAnAnswer;
+            }
             let Some(p) = draft
                 .job
                 .as_deref()

@@ -251,19 +251,26 @@ impl Bot {
                 None
             }
         };
+        let mut dropped = None;
         if let Some(d) = &dialog {
             let step = dialog::answer(d, text, parse.as_ref(), catalog);
             if step != Step::NotAnAnswer {
                 return self.on_step(ctx, step).await;
             }
+            // a new request: the open question goes, and the user is told
             self.clear_dialog(ctx);
+            dropped = Some(format!("Dropped the open question about {}.", d.subject()));
         }
-        match parse {
+        let mut response = match parse {
             Some(p) => self.dispatch(ctx, &p).await,
             None => Response::text(
                 "I can't understand free text right now; use exact commands (!help).",
             ),
+        };
+        if let Some(note) = dropped {
+            response.texts.insert(0, note);
         }
+        response
     }
 
     async fn on_step(&self, ctx: &Ctx<'_>, step: Step) -> Response {

@@ -56,6 +56,10 @@ description = "Rotate logs"
   name = "keep_days"
   kind = "integer"
   default = 7
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = false
   [jobs.run]
   argv = ["scripts/quick.sh"]
 "#;
@@ -369,6 +373,27 @@ fn only_a_clear_yes_confirms_a_sensitive_job() {
     bot.expect("deploy-app is sensitive.");
     bot.send("!yes");
     bot.expect("deploy-app as #1003 (app=api, environment=staging)");
+    bot.finish();
+}
+
+#[test]
+fn a_new_request_during_a_question_starts_and_drops_the_question() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("run a database backup");
+    bot.expect("backup-database needs `target` (a host). Which one?");
+    // a complete request for another job, with a host in it: not the backup's target
+    bot.send("rotate logs on db-02");
+    bot.expect("Dropped the open question about backup-database.");
+    bot.expect("Started rotate-logs as #1001 (keep_days=7, target=db-02).");
+    // the question is gone: a host alone is no answer to anything now
+    bot.send("!status 1001");
+    bot.expect("#1001 rotate-logs");
+    // a run that names no other job still answers it
+    bot.send("run a database backup");
+    bot.expect("backup-database needs `target` (a host). Which one?");
+    bot.send("run it on db-01");
+    bot.expect("Started backup-database as #1002 (target=db-01).");
     bot.finish();
 }
 
