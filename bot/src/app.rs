@@ -66,11 +66,14 @@ impl App {
         let config = Arc::new(config);
         let parser = load_parser(&config).await;
         let platform = LocalPlatform::new(&config, store.clone());
+        let guard = Arc::new(Guard::new(config.clone(), store.clone()));
+        // scheduled and queued runs are re-checked against this configuration when due
+        platform.set_start_check(guard.clone());
         let bot = Arc::new(Bot {
             config: config.clone(),
             store: store.clone(),
             platform: Arc::new(platform.clone()),
-            policy: Arc::new(Guard::new(config.clone(), store.clone())),
+            policy: guard,
             parser,
         });
         let (tx, pushes) = mpsc::unbounded_channel();
