@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::jobs::local::LocalPlatform;
 use crate::jobs::{ExecId, HistoryQuery, JobPlatform};
 use crate::policy::Guard;
+use crate::store::lease::Lease;
 use crate::store::Store;
 use crate::{Bot, Outgoing};
 use anyhow::Context;
@@ -22,12 +23,15 @@ pub struct App {
     pub platform: LocalPlatform,
     /// Status updates and summaries to deliver (from the notifier).
     pub pushes: mpsc::UnboundedReceiver<Outgoing>,
+    /// This bot's hold on the database (released by [`App::finish`], or when dropped).
+    pub lease: Lease,
 }
 
 impl App {
-    /// Opens the database, loads the parser (without it only `!commands` work: the reason is
-    /// printed), starts the notifier and the job platform (which recovers what an earlier
-    /// process left: runs still scheduled, runs interrupted by a crash).
+    /// Opens the database, takes its lease (a second bot on the same database stops here,
+    /// see [`crate::store::lease`]), loads the parser (without it only `!commands` work: the
+    /// reason is printed), starts the notifier and the job platform (which recovers what an
+    /// earlier process left: runs still scheduled, runs interrupted by a crash).
     pub async fn start(config: Config) -> anyhow::Result<App> {
         let store =
             Arc::new(Store::open(&config.database).with_context(|| {
@@ -39,14 +43,37 @@ impl App {
     /// [`App::start`] with the database already open (an adapter that keeps its own state in
     /// it shares the one connection).
     pub async fn start_with_store(config: Config, store: Arc<Store>) -> anyhow::Result<App> {
+        let lease = Self::lease(&config, store.clone())?;
+        Self::start_leased(config, store, lease).await
+    }
+
+    /// Takes the lease of the database `store` (at `config.database`): an error naming the
+    /// holder when another bot uses it.
+    pub fn lease(config: &Config, store: Arc<Store>) -> anyhow::Result<Lease> {
+        Ok(Lease::acquire(
+            store,
+            &config.database.display().to_string(),
+        )?)
+    }
+
+    /// [`App::start_with_store`] with the lease already taken (by an adapter that writes its
+    /// own state to the database before the bot starts).
+    pub async fn start_leased(
+        config: Config,
+        store: Arc<Store>,
+        lease: Lease,
+    ) -> anyhow::Result<App> {
         let config = Arc::new(config);
         let parser = load_parser(&config).await;
         let platform = LocalPlatform::new(&config, store.clone());
+        let guard = Arc::new(Guard::new(config.clone(), store.clone()));
+        // scheduled and queued runs are re-checked against this configuration when due
+        platform.set_start_check(guard.clone());
         let bot = Arc::new(Bot {
             config: config.clone(),
             store: store.clone(),
             platform: Arc::new(platform.clone()),
-            policy: Arc::new(Guard::new(config.clone(), store.clone())),
+            policy: guard,
             parser,
         });
         let (tx, pushes) = mpsc::unbounded_channel();
@@ -61,6 +88,7 @@ impl App {
             store,
             platform,
             pushes,
+            lease,
         })
     }
 
@@ -85,8 +113,8 @@ impl App {
         ids
     }
 
-    /// Stops the platform (running executions are stopped and reported) and delivers the
-    /// last updates through `adapter`.
+    /// Stops the platform (running executions are stopped and reported), delivers the last
+    /// updates through `adapter` and releases the database's lease.
     pub async fn finish(mut self, adapter: &mut dyn Adapter) {
         if self.platform.running_count() > 0 {
             eprintln!(
@@ -96,6 +124,7 @@ impl App {
         }
         self.platform.shutdown().await;
         drain(adapter, &mut self.pushes, &self.platform).await;
+        self.lease.release();
     }
 }
 

@@ -50,3 +50,9 @@ pub fn now() -> DateTime<Utc> {
     let off = OFFSET.get_or_init(|| offset_from_env().unwrap_or_else(|_| Duration::zero()));
     Utc::now() + *off
 }
+
+/// The system clock, never shifted by `BOT_NOW`: for times compared between processes (the
+/// database lease, [`crate::store::lease`]).
+pub fn system_now() -> DateTime<Utc> {
+    Utc::now()
+}

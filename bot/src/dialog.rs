@@ -57,6 +57,18 @@ pub enum Dialog {
 }
 
 impl Dialog {
+    /// What the open question is about, for "Dropped the open question about …": the job,
+    /// else what is asked.
+    pub fn subject(&self) -> String {
+        match self {
+            Dialog::Collecting { draft, .. } | Dialog::Confirming { draft } => match &draft.job {
+                Some(j) => j.clone(),
+                None => "which job to run".into(),
+            },
+            Dialog::Clarifying { .. } => "what you meant".into(),
+        }
+    }
+
     /// A few words about what is pending (for the expiry note).
     pub fn topic(&self) -> String {
         match self {
@@ -124,6 +136,34 @@ pub fn is_yes(text: &str) -> bool {
     YES_WORDS.contains(&clean(text).as_str())
 }
 
+/// The confidence the parser must have that a free-text answer is a yes before a sensitive
+/// job runs on it. Plain yeses ("sure, do it", "go for it", "好的，执行吧") score 0.99 and more;
+/// text the model cannot read (emoji, Russian or Japanese "no") comes out as a weak affirm
+/// near 0.46, and a half-sure one ("oui", 0.72) is asked again rather than taken.
+pub const AFFIRM_CONFIDENCE: f32 = 0.9;
+
+/// Whether the letters of `text` are all in a script the parser reads (Latin or Chinese
+/// characters); digits, punctuation and spaces do not count.
+fn readable_script(text: &str) -> bool {
+    text.chars().filter(|c| c.is_alphabetic()).all(|c| {
+        c.is_ascii_alphabetic()
+            || ('\u{00C0}'..='\u{024F}').contains(&c)
+            || ('\u{3400}'..='\u{4DBF}').contains(&c)
+            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            || ('\u{F900}'..='\u{FAFF}').contains(&c)
+    })
+}
+
+/// A yes good enough to run a sensitive job: an exact yes-word (also what the Yes button and
+/// `!yes` send), or a free-text answer the parser understood as `affirm` with at least
+/// [`AFFIRM_CONFIDENCE`], written in a script it reads. Anything else is not a yes.
+pub fn confident_yes(text: &str, parse: Option<&ParseResult>) -> bool {
+    is_yes(text)
+        || (parsed(parse, IntentName::Affirm)
+            && parse.is_some_and(|p| p.intent.confidence >= AFFIRM_CONFIDENCE)
+            && readable_script(text))
+}
+
 fn parsed(parse: Option<&ParseResult>, intent: IntentName) -> bool {
     parse.is_some_and(|p| p.outcome == Outcome::Understood && p.intent.name == intent)
 }
@@ -141,14 +181,40 @@ fn backs_out(text: &str, parse: Option<&ParseResult>) -> bool {
             }))
 }
 
+/// How sure the parser must be that a message is a request of its own (rather than an
+/// answer) before it may end the open question.
+pub const NEW_REQUEST_CONFIDENCE: f32 = 0.8;
+
 /// A confident new request (not an answer) in the parse.
 fn new_request(parse: Option<&ParseResult>, text: &str) -> bool {
     parse.is_some_and(|p| {
         p.outcome == Outcome::Understood
             && p.intent.name.is_job_intent()
-            && p.intent.confidence >= 0.8
+            && p.intent.confidence >= NEW_REQUEST_CONFIDENCE
             && text.split_whitespace().count() >= 2
     }) || text.trim_start().starts_with('!')
+}
+
+/// A confident, complete new request that is more than an answer to the open question about
+/// `draft`: a request of another kind ("status of 1001"), a run that names another job
+/// ("rotate logs on web-01" while backup-database waits for its host), or a deploy while a
+/// run is put together. A run of the same job, or one that names no job ("run it on
+/// db-02"), answers with its values; backing out ("cancel it") is no new request.
+fn replaces(draft: &Draft, parse: Option<&ParseResult>, text: &str, catalog: &Catalog) -> bool {
+    let Some(p) = parse else { return false };
+    if !new_request(parse, text) || backs_out(text, parse) {
+        return false;
+    }
+    match p.intent.name {
+        IntentName::RunJob => p
+            .entities
+            .iter()
+            .find(|e| e.entity == EntityKind::Job)
+            .and_then(|e| values::resolve_job(catalog, &e.value))
+            .is_some_and(|j| draft.job.as_deref() != Some(j.id.as_str())),
+        IntentName::DeployApp => draft.intent != IntentName::DeployApp,
+        _ => true,
+    }
 }
 
 /// The numbered choices offered for a parameter (or for the job).
@@ -181,7 +247,7 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
             catalog,
         ),
         Dialog::Confirming { draft } => {
-            if is_yes(text) || parsed(parse, IntentName::Affirm) {
+            if confident_yes(text, parse) {
                 Step::Confirmed(draft.clone())
             } else if backs_out(text, parse) {
                 Step::Abandon(format!(
@@ -192,7 +258,10 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
                 Step::NotAnAnswer
             } else {
                 Step::Retry {
-                    message: "Please answer yes or no.".into(),
+                    message: format!(
+                        "I didn't take that as a yes, so {} has not started.",
+                        draft.job.as_deref().unwrap_or("the job")
+                    ),
                     dialog: dialog.clone(),
                 }
             }
@@ -303,6 +372,10 @@ fn collect(
             }
         }
         Some(name) => {
+            // a complete new request is not taken as the value, even when it holds one
+            if replaces(draft, parse, raw, catalog) {
+                return Step::NotAnAnswer;
+            }
             let Some(p) = draft
                 .job
                 .as_deref()
@@ -492,6 +565,23 @@ id = "backup-database"
         assert!(matches!(answer(&d, "确认", None, &c), Step::Confirmed(_)));
         assert!(matches!(answer(&d, "no", None, &c), Step::Abandon(_)));
         assert!(matches!(answer(&d, "maybe", None, &c), Step::Retry { .. }));
+        // an affirm is a yes only when the parser is sure and can read the text
+        let mut affirm = crate::router::parse_command("!yes", Utc::now())
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            answer(&d, "go for it", Some(&affirm), &c),
+            Step::Confirmed(_)
+        ));
+        assert!(matches!(
+            answer(&d, "нет", Some(&affirm), &c),
+            Step::Retry { .. }
+        ));
+        affirm.intent.confidence = 0.46;
+        assert!(matches!(
+            answer(&d, "go for it", Some(&affirm), &c),
+            Step::Retry { .. }
+        ));
         assert!(matches!(
             answer(&d, "!status 1", None, &c),
             Step::NotAnAnswer

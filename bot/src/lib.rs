@@ -251,19 +251,26 @@ impl Bot {
                 None
             }
         };
+        let mut dropped = None;
         if let Some(d) = &dialog {
             let step = dialog::answer(d, text, parse.as_ref(), catalog);
             if step != Step::NotAnAnswer {
                 return self.on_step(ctx, step).await;
             }
+            // a new request: the open question goes, and the user is told
             self.clear_dialog(ctx);
+            dropped = Some(format!("Dropped the open question about {}.", d.subject()));
         }
-        match parse {
+        let mut response = match parse {
             Some(p) => self.dispatch(ctx, &p).await,
             None => Response::text(
                 "I can't understand free text right now; use exact commands (!help).",
             ),
+        };
+        if let Some(note) = dropped {
+            response.texts.insert(0, note);
         }
+        response
     }
 
     async fn on_step(&self, ctx: &Ctx<'_>, step: Step) -> Response {
@@ -272,19 +279,24 @@ impl Bot {
             Step::Confirmed(draft) => handlers::run::execute(ctx, draft).await,
             Step::Retry { message, dialog } => {
                 let mut r = Response::text(message);
-                if let Dialog::Collecting {
-                    draft,
-                    param: Some(p),
-                    ..
-                } = &dialog
-                {
-                    if let Some(job) = draft
-                        .job
-                        .as_deref()
-                        .and_then(|j| self.platform.catalog().job(j))
-                    {
-                        r.push(handlers::run::ask_prompt(self.platform.catalog(), job, p));
+                let catalog = self.platform.catalog();
+                match &dialog {
+                    Dialog::Collecting {
+                        draft,
+                        param: Some(p),
+                        ..
+                    } => {
+                        if let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) {
+                            r.push(handlers::run::ask_prompt(catalog, job, p));
+                        }
                     }
+                    // the question again, with its buttons
+                    Dialog::Confirming { draft } => {
+                        if let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) {
+                            r.extend(handlers::run::confirm_question(ctx, job, draft));
+                        }
+                    }
+                    _ => {}
                 }
                 match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
                     Ok(()) => r,

@@ -339,9 +339,11 @@ async fn matrix(config_path: PathBuf, db: Option<PathBuf>) -> anyhow::Result<()>
         Some(p) if p != &config.database => open(p)?,
         _ => store.clone(),
     };
+    // the lease first: a second bot on this database stops before it writes anything
+    let lease = App::lease(&config, store.clone())?;
     // connect before starting the platform: wrong credentials stop here, before any job runs
     let mut adapter = MatrixAdapter::connect(&mx, state).await?;
-    let mut app = App::start_with_store(config, store).await?;
+    let mut app = App::start_leased(config, store, lease).await?;
     println!(
         "bot: serving Matrix as {} on {} ({} room(s) joined; invites {})",
         adapter.user_id(),

@@ -56,6 +56,10 @@ description = "Rotate logs"
   name = "keep_days"
   kind = "integer"
   default = 7
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = false
   [jobs.run]
   argv = ["scripts/quick.sh"]
 "#;
@@ -337,6 +341,58 @@ fn collects_missing_parameters_and_confirms_sensitive_jobs() {
     bot.expect("Started deploy-app as #1002 (app=api, environment=staging).");
     bot.send("!yes");
     bot.expect("There's nothing waiting for a yes or no right now.");
+    bot.finish();
+}
+
+#[test]
+fn only_a_clear_yes_confirms_a_sensitive_job() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("!run deploy-app app=api environment=prod");
+    let question =
+        "deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)";
+    bot.expect(question);
+    // a "no" the parser cannot read, emoji, noise and a half-sure yes are no yes: the
+    // question is asked again and nothing starts
+    let long_x = "x".repeat(100);
+    for answer in ["нет", "👎", "いいえ", "🚫", long_x.as_str(), "oui"] {
+        bot.send(answer);
+        bot.expect("I didn't take that as a yes, so deploy-app has not started.");
+        bot.expect(question);
+    }
+    // an exact yes-word runs it, and it is the first run
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=production).");
+    // a confident yes in plain words, and the button's `!yes`, confirm too
+    bot.send("!run deploy-app app=api environment=staging");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("sure, go for it");
+    bot.expect("deploy-app as #1002 (app=api, environment=staging)");
+    bot.send("!run deploy-app app=api environment=staging");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("!yes");
+    bot.expect("deploy-app as #1003 (app=api, environment=staging)");
+    bot.finish();
+}
+
+#[test]
+fn a_new_request_during_a_question_starts_and_drops_the_question() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("run a database backup");
+    bot.expect("backup-database needs `target` (a host). Which one?");
+    // a complete request for another job, with a host in it: not the backup's target
+    bot.send("rotate logs on db-02");
+    bot.expect("Dropped the open question about backup-database.");
+    bot.expect("Started rotate-logs as #1001 (keep_days=7, target=db-02).");
+    // the question is gone: a host alone is no answer to anything now
+    bot.send("!status 1001");
+    bot.expect("#1001 rotate-logs");
+    // a run that names no other job still answers it
+    bot.send("run a database backup");
+    bot.expect("backup-database needs `target` (a host). Which one?");
+    bot.send("run it on db-01");
+    bot.expect("Started backup-database as #1002 (target=db-01).");
     bot.finish();
 }
 

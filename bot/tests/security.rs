@@ -645,3 +645,56 @@ fn security_config_errors_name_the_line_and_the_fix() {
     let (ok, err, _, _) = check_config(str::to_string);
     assert!(ok, "{err}");
 }
+
+/// alice's account, disabled.
+const ALICE_DISABLED: (&str, &str) = (
+    "  roles = [\"operator\", \"deployer\"]\n",
+    "  roles = [\"operator\", \"deployer\"]\n  enabled = false\n",
+);
+
+#[test]
+fn a_revoked_users_scheduled_run_and_approval_request_do_not_run() {
+    let dir = setup("");
+    // alice schedules a run and files a production deploy for approval; the bot stops (no
+    // --wait: the scheduled run stays scheduled)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+    cmd.args(["chat", "--multi-user", "--user", "alice", "--config"])
+        .arg(dir.path().join("bot.toml"))
+        .stderr(std::process::Stdio::null());
+    let mut bot = Bot::spawn(cmd);
+    bot.send("!run backup-database target=db-01 at=+5s");
+    bot.expect("Scheduled backup-database as #1001");
+    bot.send("!deploy api production");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("yes");
+    bot.expect("I filed approval request 1;");
+    let (status, _) = bot.finish();
+    assert!(status.success());
+    // alice is disabled, and the bot restarts with that configuration
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        edited(&format!("{}\n", base()), &[ALICE_DISABLED]),
+    )
+    .unwrap();
+    let mut bot = Bot::start(dir.path(), "bob");
+    // her scheduled run does not start when it is due, and the channel is told why
+    let l = bot.expect_within(
+        "#1001 backup-database failed to start: alice may no longer run it (your account `alice` is disabled",
+        std::time::Duration::from_secs(30),
+    );
+    // bob's approval does not start her request
+    bot.send("!approve 1");
+    bot.expect("Not allowed: request 1 can't go ahead: its requester alice may no longer do this (your account `alice` is disabled");
+    bot.send("!approve 1");
+    bot.expect("Not right now: request 1 is already revoked (by bob).");
+    let t = bot.transcript_at_exit().join("\n");
+    assert!(!t.contains("start backup-database"), "{l}\n{t}");
+    assert!(!t.contains("Approved request 1"), "{t}");
+    let (code, out) = audit(dir.path(), &["export"]);
+    assert_eq!(code, 0, "{out}");
+    let rechecked = out
+        .lines()
+        .filter(|l| l.contains("re-checked at execution") && l.contains("\"decision\":\"deny\""))
+        .count();
+    assert_eq!(rechecked, 2, "{out}");
+}

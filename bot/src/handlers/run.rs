@@ -314,26 +314,34 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         }
     }
     if job.sensitive {
-        let mut shown = draft.params.clone();
-        for p in &job.parameters {
-            if let (false, Some(d)) = (shown.contains_key(&p.name), &p.default) {
-                shown.insert(p.name.clone(), d.clone());
-            }
-        }
-        let when = match draft.run_at.filter(|t| *t > ctx.now) {
-            Some(t) => format!(" at {}", crate::render::time(t, ctx.tz())),
-            None => " now".into(),
-        };
-        response.push(format!(
-            "{} is sensitive. Run it{when} with {}? (yes/no)",
-            job.id,
-            crate::render::params(&shown)
-        ));
-        response.buttons = confirm_buttons(&job, &shown);
+        response.extend(confirm_question(ctx, &job, &draft));
         return save(ctx, Dialog::Confirming { draft }, response);
     }
     response.extend(execute(ctx, draft).await);
     response
+}
+
+/// The question that asks for a yes before a sensitive job runs, with its Yes and No buttons
+/// (asked again, the same, when an answer is not a clear yes or no).
+pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
+    let mut shown = draft.params.clone();
+    for p in &job.parameters {
+        if let (false, Some(d)) = (shown.contains_key(&p.name), &p.default) {
+            shown.insert(p.name.clone(), d.clone());
+        }
+    }
+    let when = match draft.run_at.filter(|t| *t > ctx.now) {
+        Some(t) => format!(" at {}", crate::render::time(t, ctx.tz())),
+        None => " now".into(),
+    };
+    Response {
+        buttons: confirm_buttons(job, &shown),
+        ..Response::text(format!(
+            "{} is sensitive. Run it{when} with {}? (yes/no)",
+            job.id,
+            crate::render::params(&shown)
+        ))
+    }
 }
 
 /// The environment a run of `job` with `params` (defaults applied) is about, if any.

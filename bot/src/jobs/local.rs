@@ -118,6 +118,8 @@ struct Inner {
     wake: Notify,
     grace: Duration,
     limits: OutputLimits,
+    /// Asked before a run that waited starts (see [`LocalPlatform::set_start_check`]).
+    start_check: std::sync::OnceLock<Arc<dyn super::StartCheck>>,
 }
 
 /// The local job platform. Cheap to clone.
@@ -140,6 +142,7 @@ impl LocalPlatform {
                 wake: Notify::new(),
                 grace: config.cancel_grace,
                 limits: config.output,
+                start_check: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -152,6 +155,15 @@ impl LocalPlatform {
         let inner = self.inner.clone();
         tokio::spawn(async move { inner.scheduler().await });
         Ok(interrupted)
+    }
+
+    /// Sets the check every run that waited (scheduled or queued) must pass when it is due;
+    /// one that fails it ends as failed without starting. Runs started at once were checked
+    /// by the caller. Only the first call counts.
+    pub fn set_start_check(&self, check: Arc<dyn super::StartCheck>) {
+        if self.inner.start_check.set(check).is_err() {
+            tracing::warn!("the platform's start check was already set");
+        }
     }
 
     /// How many executions run now.
@@ -265,6 +277,12 @@ impl Inner {
         let _g = self.start_lock.lock().await;
         for e in self.store.due(crate::clock::now())? {
             if self.has_capacity(&e.job) {
+                // what waited is judged by the policy in force now
+                if let Some(Err(why)) = self.start_check.get().map(|c| c.may_start(&e)) {
+                    tracing::warn!("#{} {}: {why}", e.id, e.job);
+                    self.fail_to_start(&e, why)?;
+                    continue;
+                }
                 self.spawn(e).await?;
             }
         }

@@ -177,6 +177,14 @@ pub enum PlatformError {
     Other(String),
 }
 
+/// The last check before a run that waited starts (a scheduled run, a queued one, an
+/// approved one scheduled for later): the policy in force at that moment
+/// ([`crate::policy::Guard`] re-checks its requester). `Err` says why it may not start; the
+/// run then ends as failed with that as its detail, and the channel is told.
+pub trait StartCheck: Send + Sync {
+    fn may_start(&self, e: &Execution) -> Result<(), String>;
+}
+
 /// A job platform: runs jobs, reports on them, cancels them.
 pub trait JobPlatform: Send + Sync {
     /// The parameter schema of every job (the catalog).

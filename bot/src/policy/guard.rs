@@ -328,6 +328,48 @@ impl Guard {
             .collect()
     }
 
+    /// The permissions a run of `job` with `params` needs (`run:`/`deploy:`, `env:`, and
+    /// `app:` for users limited to some apps): the first one `who` lacks.
+    fn execution_permitted(
+        &self,
+        who: &Identity,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        deploy: bool,
+    ) -> Result<(), UserError> {
+        let access = self.sec().access.as_ref();
+        let require = |need: &str, what: &str| -> Result<(), UserError> {
+            match access {
+                Some(a) => a.require(who, need, what),
+                None => Ok(()),
+            }
+        };
+        let env = self.environment_of(job, params);
+        let r = if deploy {
+            let e = env.clone().unwrap_or_else(|| "*".into());
+            require(&format!("deploy:{e}"), &format!("deploy to {e}"))
+        } else {
+            require(&format!("run:{job}"), &format!("run {job}")).and_then(|()| match &env {
+                Some(e) => require(&format!("env:{e}"), &format!("run {job} in {e}")),
+                None => Ok(()),
+            })
+        };
+        // and the apps it names, for users whose roles limit them to some apps
+        r.and_then(|()| {
+            self.apps_of(job, params).iter().try_for_each(|app| {
+                let what = match (deploy, &env) {
+                    (true, Some(e)) => format!("deploy {app} to {e}"),
+                    (true, None) => format!("deploy {app}"),
+                    (false, _) => format!("run {job} for {app}"),
+                };
+                match access {
+                    Some(a) => a.require_app(who, app, &what),
+                    None => Ok(()),
+                }
+            })
+        })
+    }
+
     /// The decision without recording it.
     fn decide(&self, who: &Identity, action: &Action<'_>) -> Decision {
         let access = self.sec().access.as_ref();
@@ -344,36 +386,11 @@ impl Guard {
                 run_at,
                 ..
             } => {
-                let env = self.environment_of(job, params);
                 let deploy = action.command() == "deploy";
-                let r = if deploy {
-                    let e = env.clone().unwrap_or_else(|| "*".into());
-                    require(&format!("deploy:{e}"), &format!("deploy to {e}"))
-                } else {
-                    require(&format!("run:{job}"), &format!("run {job}")).and_then(
-                        |()| match &env {
-                            Some(e) => require(&format!("env:{e}"), &format!("run {job} in {e}")),
-                            None => Ok(()),
-                        },
-                    )
-                };
-                // and the apps it names, for users whose roles limit them to some apps
-                let r = r.and_then(|()| {
-                    self.apps_of(job, params).iter().try_for_each(|app| {
-                        let what = match (deploy, &env) {
-                            (true, Some(e)) => format!("deploy {app} to {e}"),
-                            (true, None) => format!("deploy {app}"),
-                            (false, _) => format!("run {job} for {app}"),
-                        };
-                        match access {
-                            Some(a) => a.require_app(who, app, &what),
-                            None => Ok(()),
-                        }
-                    })
-                });
-                if let Err(e) = r {
+                if let Err(e) = self.execution_permitted(who, job, params, deploy) {
                     return Decision::Refuse(e);
                 }
+                let env = self.environment_of(job, params);
                 return self.decide_execution(job, params, env.as_deref(), *run_at);
             }
             Action::Cancel { id, job } => {
@@ -600,6 +617,52 @@ impl Guard {
             })
     }
 
+    // ---- revocation ----
+
+    /// Whether `chat_user` in `channel` may still start a run of `job` with `params` that
+    /// waited (an approved request, a scheduled or queued run), against the configuration in
+    /// force now: their account (known, enabled) and the permissions the run needs. Approval
+    /// rules and change windows are not asked again (they were passed or approved for the
+    /// run's time). A refusal is recorded in the audit trail (decision `deny`, "re-checked at
+    /// execution: …").
+    pub fn recheck(
+        &self,
+        chat_user: &str,
+        channel: &str,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        what: &str,
+    ) -> Result<(), UserError> {
+        let actor = Actor {
+            user: chat_user.to_string(),
+            channel: channel.to_string(),
+            platform: channel.split(':').next().unwrap_or(channel).to_string(),
+            text: what.to_string(),
+        };
+        let deploy = job == crate::handlers::deploy::DEPLOY_JOB;
+        let who = self.identify(&actor);
+        let checked = who
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|w| self.execution_permitted(w, job, params, deploy));
+        let Err(e) = checked else { return Ok(()) };
+        let action = Action::Execute {
+            job,
+            params,
+            sensitive: false,
+            run_at: None,
+        };
+        let _ = self.record_decision(
+            &actor,
+            who.ok().map(|w| w.name).as_deref(),
+            &action,
+            "deny",
+            Some(&format!("re-checked at execution: {}", e.message)),
+            Some(&e.id),
+        );
+        Err(e)
+    }
+
     // ---- approvals ----
 
     /// Stores a request for approval and records it.
@@ -721,6 +784,35 @@ impl Guard {
                 .suggest(self.approvers_hint(&row.role, &who.name)),
             ));
         }
+        // the requester's permissions as configured now: a revoked requester's request
+        // does not go ahead
+        if approve {
+            if let Err(e) = self.recheck(
+                &row.chat_user,
+                &row.channel,
+                &row.job,
+                &row.params,
+                &actor.text,
+            ) {
+                let _ = self
+                    .store
+                    .decide_approval(id, "revoked", Some(&who.name), now);
+                return Err(fail(
+                    UserError::permission(format!(
+                        "request {id} can't go ahead: its requester {} may no longer do this ({})",
+                        row.requester, e.message
+                    ))
+                    .suggest(format!(
+                        "nothing ran; {} can ask {} to restore the access, then ask again",
+                        row.requester,
+                        self.sec()
+                            .access
+                            .as_ref()
+                            .map_or("the admins", |a| a.contact.as_str())
+                    )),
+                ));
+            }
+        }
         let state = if approve { "approved" } else { "rejected" };
         if !self
             .store
@@ -827,6 +919,19 @@ fn mask_assignments(text: &str, name: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+impl crate::jobs::StartCheck for Guard {
+    fn may_start(&self, e: &crate::jobs::Execution) -> Result<(), String> {
+        self.recheck(
+            &e.requested_by,
+            &e.channel,
+            &e.job,
+            &e.params,
+            &format!("(start of #{} {})", e.id, e.job),
+        )
+        .map_err(|err| format!("{} may no longer run it ({})", e.requested_by, err.message))
+    }
 }
 
 impl Policy for Guard {

@@ -2,6 +2,8 @@
 //! subscriptions. Created on first use; the schema is versioned with `PRAGMA user_version`
 //! and migrated forward on open. Every write is committed before the caller replies.
 
+pub mod lease;
+
 use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -146,6 +148,20 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (adapter, key)
+    );
+    "#,
+    // 6: leases: which process may execute the database's jobs (one bot per database; see
+    // `store::lease`), one row per lease name
+    r#"
+    CREATE TABLE lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pid_start INTEGER,
+        host TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
     );
     "#,
 ];
