@@ -121,9 +121,21 @@ pub struct BenchOptions {
     pub bare: bool,
 }
 
+/// `path` relative to the current directory when it lies under it, so that a committed report
+/// names no folder of the machine it ran on.
+fn portable_path(path: &std::path::Path) -> PathBuf {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+        .and_then(|cwd| absolute.strip_prefix(cwd).ok().map(PathBuf::from))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
 /// Everything `nlu bench` measures.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The model directory, relative to the current directory when it lies under it.
     pub model_dir: PathBuf,
     pub corpus_texts: usize,
     /// First load in the process, including loading ONNX Runtime itself.
@@ -291,7 +303,7 @@ fn run_loaded(
         bare_samples = b.iter().map(ms).collect();
     }
     Ok(BenchReport {
-        model_dir: options.model_dir.clone(),
+        model_dir: portable_path(&options.model_dir),
         corpus_texts: corpus.len(),
         load_ms,
         reload_ms,

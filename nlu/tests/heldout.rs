@@ -236,3 +236,141 @@ fn model_cards_state_the_sha256_and_size_of_each_file() {
     }
     assert!(checked >= 4, "only {checked} files checked");
 }
+
+#[test]
+fn committed_results_name_no_folder_of_the_machine_they_ran_on() {
+    let root = common::repo_root();
+    let mut files = Vec::new();
+    for dir in [
+        "benches/results",
+        "models/ops-intents",
+        "models/multilingual-e5-small",
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("json" | "md")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 10, "only {} files", files.len());
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for prefix in [
+            "\"/work/",
+            "\"/home/",
+            "\"/tmp/",
+            "\"/root/",
+            "\"/Users/",
+            " /work/",
+            "`/work/",
+        ] {
+            assert!(
+                !text.contains(prefix),
+                "{} holds an absolute path ({prefix:?}...): write paths relative to the repository",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn readme_quotes_the_measured_clinc150_benchmark_time() {
+    let root = common::repo_root();
+    let r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("benches/results/nlu-clinc150.json")).unwrap(),
+    )
+    .unwrap();
+    let embed = r["embed_seconds"].as_f64().unwrap();
+    let fit = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["fit_seconds"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let minutes = ((embed + fit) / 60.0).round();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let claim =
+        format!("`nlu benchmark --dataset clinc150` trains and scores in about {minutes} minutes");
+    assert!(
+        readme.contains(&claim),
+        "README.md should say {claim:?} (embedding {embed:.0} s + fitting {fit:.0} s)"
+    );
+}
+
+/// README's headline benchmark figures are those of `benches/results/` (REPORT.md is generated
+/// from the same files by benches/report/make_report.py).
+#[test]
+fn readme_quotes_the_benchmark_results_files() {
+    let root = common::repo_root();
+    let load = |name: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(root.join("benches/results").join(name)).unwrap(),
+        )
+        .unwrap()
+    };
+    let pct = |v: &serde_json::Value| format!("{:.1}%", v.as_f64().unwrap() * 100.0);
+    let policy = |file: &str, mode: Option<&str>, name: &str| -> serde_json::Value {
+        let r = load(file);
+        let run = r["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["oos_mode"].as_str() == mode)
+            .unwrap_or_else(|| panic!("{file}: no run with oos_mode {mode:?}"))
+            .clone();
+        run["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["policy"] == name)
+            .unwrap_or_else(|| panic!("{file}: no policy {name}"))
+            .clone()
+    };
+    let clinc = policy(
+        "nlu-clinc150.json",
+        Some("threshold"),
+        "fallback_val_accuracy",
+    );
+    let snips = policy("nlu-snips.json", None, "argmax");
+    let banking = policy("nlu-banking77.json", None, "argmax");
+    let rasa_clinc = load("rasa-clinc150.json");
+    let rasa_snips = load("rasa-snips.json");
+    let rasa_banking = load("rasa-banking77.json");
+    let claims = [
+        format!(
+            "CLINC150 in-scope accuracy {} with {} out-of-scope recall",
+            pct(&clinc["in_scope_accuracy"]),
+            pct(&clinc["out_of_scope"]["recall"])
+        ),
+        format!(
+            "class: {} / {}",
+            pct(&rasa_clinc["scores"]["in_scope_accuracy"]),
+            pct(&rasa_clinc["scores"]["oos_recall"])
+        ),
+        format!(
+            "SNIPS {} (Rasa DIET {})",
+            pct(&snips["accuracy"]),
+            pct(&rasa_snips["scores"]["accuracy"])
+        ),
+        format!(
+            "Banking77 {} (Rasa DIET {})",
+            pct(&banking["accuracy"]),
+            pct(&rasa_banking["scores"]["accuracy"])
+        ),
+    ];
+    let readme = std::fs::read_to_string(root.join("README.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for claim in claims {
+        assert!(
+            readme.contains(&claim),
+            "README.md should say {claim:?}, as benches/results/ does"
+        );
+    }
+}

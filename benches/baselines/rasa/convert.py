@@ -1,6 +1,6 @@
 """Writes a dataset's training split as Rasa NLU YAML and a DIET config.
 
-usage: convert.py --dataset D --out DIR [--epochs 20]
+usage: convert.py --dataset D --out DIR [--epochs 100]
 """
 
 import argparse
@@ -40,7 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=100)
     a = ap.parse_args()
     train, _, _ = common.read(a.dataset, None, "class")
     by = {}

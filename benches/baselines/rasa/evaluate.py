@@ -22,7 +22,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--train-seconds", type=float, required=True)
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     logging.disable(logging.WARNING)
