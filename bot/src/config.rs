@@ -175,6 +175,12 @@ pub struct Config {
     pub matrix: Option<crate::adapters::matrix::MatrixConfig>,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
+    /// `[storage] audit_key_file`: the audit key's file (default: next to the database;
+    /// `$BOT_AUDIT_KEY` wins), see [`crate::store::audit_key`].
+    pub audit_key_file: Option<PathBuf>,
+    /// `[storage] audit_checkpoints`: where signed checkpoints are appended (default: next to
+    /// the database).
+    pub audit_checkpoints: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
     pub security: crate::policy::SecurityConfig,
 }
@@ -207,6 +213,10 @@ struct RawBot {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     path: Option<String>,
+    audit_key_file: Option<String>,
+    audit_checkpoints: Option<String>,
+    /// Read only to refuse it: the key belongs in a file or the environment.
+    audit_key: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -417,6 +427,15 @@ impl Config {
             Some(p) => resolve(p),
             None => default_database(),
         };
+        if let Some(v) = &raw.storage.audit_key {
+            return Err(l.err(
+                v.span().start,
+                format!(
+                    "`audit_key` in [storage]: secrets must not be in the configuration file; remove it (and rotate it if this file was shared), then set the environment variable {} or name a file holding it with `audit_key_file = \"/path/to/file\"`",
+                    crate::store::audit_key::KEY_ENV
+                ),
+            ));
+        }
         let terminal = match raw.adapters.terminal {
             Some(t) => TerminalConfig {
                 enabled: t.enabled,
@@ -554,7 +573,23 @@ impl Config {
             slack,
             matrix,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
+            audit_key_file: raw.storage.audit_key_file.as_deref().map(resolve),
+            audit_checkpoints: raw.storage.audit_checkpoints.as_deref().map(resolve),
         })
+    }
+}
+
+impl Config {
+    /// Where the audit key is looked for ([`crate::store::audit_key`]).
+    pub fn audit_key_source(&self) -> crate::store::audit_key::KeySource {
+        crate::store::audit_key::KeySource::new(&self.database, self.audit_key_file.as_deref())
+    }
+
+    /// The file signed audit checkpoints are appended to.
+    pub fn audit_checkpoints_path(&self) -> PathBuf {
+        self.audit_checkpoints
+            .clone()
+            .unwrap_or_else(|| crate::store::audit_key::default_checkpoints(&self.database))
     }
 }
 

@@ -343,6 +343,10 @@ impl Inner {
         for (k, v) in &e.params {
             cmd.env(param_env_name(k), v);
         }
+        // the bot's own secrets are not the job's
+        for k in BOT_SECRET_ENV {
+            cmd.env_remove(k);
+        }
         cmd.env("JOB_ID", &e.job)
             .env("JOB_EXECUTION_ID", e.id.to_string())
             .env("JOB_REQUESTED_BY", &e.requested_by);
@@ -708,6 +712,14 @@ impl JobPlatform for LocalPlatform {
         self.inner.events.subscribe()
     }
 }
+
+/// The environment variables holding the bot's own secrets, removed from a job's environment.
+const BOT_SECRET_ENV: [&str; 4] = [
+    crate::store::audit_key::KEY_ENV,
+    "BOT_SLACK_TOKEN",
+    "BOT_SLACK_SIGNING_SECRET",
+    "BOT_MATRIX_TOKEN",
+];
 
 async fn read_lines<R: AsyncRead + Unpin>(r: R, out: SharedOutput) {
     let mut r = BufReader::new(r);
