@@ -87,7 +87,9 @@ impl ConfigError {
 pub struct RunSpec {
     /// The program and its arguments; `{param}` placeholders are replaced by values.
     pub argv: Vec<String>,
-    /// Extra environment variables (values may hold placeholders too).
+    /// Extra environment variables: values may hold `{param}` placeholders, or be `$NAME` /
+    /// `${NAME}` (read from the bot's environment when the job starts). A secret-looking name
+    /// with a literal value is refused ([`crate::policy::env_secrets`]).
     pub env: BTreeMap<String, String>,
     /// The working directory (default: the configuration file's folder).
     pub cwd: PathBuf,
@@ -275,7 +277,7 @@ struct RawJob {
 struct RawRun {
     argv: Spanned<Vec<String>>,
     #[serde(default)]
-    env: BTreeMap<String, String>,
+    env: BTreeMap<String, Spanned<String>>,
     cwd: Option<String>,
     timeout: Option<Spanned<toml::Value>>,
     concurrency: Option<Spanned<i64>>,
@@ -484,7 +486,23 @@ impl Config {
                 .job(id)
                 .map(|j| j.parameters.iter().map(|p| p.name.as_str()).collect())
                 .unwrap_or_default();
-            for arg in run.argv.get_ref().iter().chain(run.env.values()) {
+            for (name, value) in &run.env {
+                let v = value.get_ref();
+                if crate::policy::env_secrets::looks_secret(name)
+                    && !crate::policy::env_secrets::is_reference(v)
+                {
+                    return Err(l.err(
+                        value.span().start,
+                        crate::policy::env_secrets::refusal(id, name),
+                    ));
+                }
+            }
+            let env: BTreeMap<String, String> = run
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect();
+            for arg in run.argv.get_ref().iter().chain(env.values()) {
                 for name in placeholders(arg) {
                     if !params.contains(&name.as_str())
                         && !BUILTIN_PLACEHOLDERS.contains(&name.as_str())
@@ -544,7 +562,7 @@ impl Config {
                 id.clone(),
                 RunSpec {
                     argv,
-                    env: run.env.clone(),
+                    env,
                     cwd: run
                         .cwd
                         .as_deref()
