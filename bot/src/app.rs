@@ -63,6 +63,7 @@ impl App {
         store: Arc<Store>,
         lease: Lease,
     ) -> anyhow::Result<App> {
+        sign_audit(&config, &store)?;
         let config = Arc::new(config);
         let parser = load_parser(&config).await;
         let platform = LocalPlatform::new(&config, store.clone());
@@ -153,4 +154,49 @@ async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
             None
         }
     }
+}
+
+/// Keys the audit trail: loads the audit key (creating it next to the database on the first
+/// start, and saying so in the log), restores dropped append-only triggers (recording that
+/// they were missing) and appends a checkpoint of the trail as it is.
+fn sign_audit(config: &Config, store: &Store) -> anyhow::Result<()> {
+    use crate::store::audit_key::{KeyOrigin, KEY_ENV};
+    let (key, origin) = config
+        .audit_key_source()
+        .load_or_create(std::env::var(KEY_ENV).ok())?;
+    if let KeyOrigin::Created(path) = &origin {
+        tracing::warn!(
+            key = %key.id(),
+            "created the audit key {} (mode 0600); `bot audit verify` needs it: keep a copy away from the database (or set ${KEY_ENV} / `audit_key_file`)",
+            path.display()
+        );
+    } else {
+        tracing::info!(key = %key.id(), "audit key from {origin}");
+    }
+    store.set_audit_signer(crate::store::AuditSigner {
+        key,
+        checkpoints: config.audit_checkpoints_path(),
+    });
+    let restored = store
+        .restore_audit_triggers()
+        .context("cannot restore the audit table's triggers")?;
+    if !restored.is_empty() {
+        let why = format!(
+            "the append-only trigger(s) {} of the audit table were missing (dropped); restored",
+            restored.join(", ")
+        );
+        tracing::error!("{why}; run `bot audit verify` to see what changed");
+        let e = crate::policy::audit::Entry {
+            kind: "integrity".into(),
+            platform: "bot".into(),
+            reason: Some(why),
+            ..Default::default()
+        };
+        crate::policy::audit::append(store, crate::clock::now(), &e)
+            .context("cannot record the restored triggers in the audit trail")?;
+    }
+    store
+        .audit_checkpoint()
+        .context("cannot read the audit trail")?;
+    Ok(())
 }

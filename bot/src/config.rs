@@ -87,7 +87,9 @@ impl ConfigError {
 pub struct RunSpec {
     /// The program and its arguments; `{param}` placeholders are replaced by values.
     pub argv: Vec<String>,
-    /// Extra environment variables (values may hold placeholders too).
+    /// Extra environment variables: values may hold `{param}` placeholders, or be `$NAME` /
+    /// `${NAME}` (read from the bot's environment when the job starts). A secret-looking name
+    /// with a literal value is refused ([`crate::policy::env_secrets`]).
     pub env: BTreeMap<String, String>,
     /// The working directory (default: the configuration file's folder).
     pub cwd: PathBuf,
@@ -175,6 +177,12 @@ pub struct Config {
     pub matrix: Option<crate::adapters::matrix::MatrixConfig>,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
+    /// `[storage] audit_key_file`: the audit key's file (default: next to the database;
+    /// `$BOT_AUDIT_KEY` wins), see [`crate::store::audit_key`].
+    pub audit_key_file: Option<PathBuf>,
+    /// `[storage] audit_checkpoints`: where signed checkpoints are appended (default: next to
+    /// the database).
+    pub audit_checkpoints: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
     pub security: crate::policy::SecurityConfig,
 }
@@ -207,6 +215,10 @@ struct RawBot {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     path: Option<String>,
+    audit_key_file: Option<String>,
+    audit_checkpoints: Option<String>,
+    /// Read only to refuse it: the key belongs in a file or the environment.
+    audit_key: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -265,7 +277,7 @@ struct RawJob {
 struct RawRun {
     argv: Spanned<Vec<String>>,
     #[serde(default)]
-    env: BTreeMap<String, String>,
+    env: BTreeMap<String, Spanned<String>>,
     cwd: Option<String>,
     timeout: Option<Spanned<toml::Value>>,
     concurrency: Option<Spanned<i64>>,
@@ -417,6 +429,15 @@ impl Config {
             Some(p) => resolve(p),
             None => default_database(),
         };
+        if let Some(v) = &raw.storage.audit_key {
+            return Err(l.err(
+                v.span().start,
+                format!(
+                    "`audit_key` in [storage]: secrets must not be in the configuration file; remove it (and rotate it if this file was shared), then set the environment variable {} or name a file holding it with `audit_key_file = \"/path/to/file\"`",
+                    crate::store::audit_key::KEY_ENV
+                ),
+            ));
+        }
         let terminal = match raw.adapters.terminal {
             Some(t) => TerminalConfig {
                 enabled: t.enabled,
@@ -465,7 +486,23 @@ impl Config {
                 .job(id)
                 .map(|j| j.parameters.iter().map(|p| p.name.as_str()).collect())
                 .unwrap_or_default();
-            for arg in run.argv.get_ref().iter().chain(run.env.values()) {
+            for (name, value) in &run.env {
+                let v = value.get_ref();
+                if crate::policy::env_secrets::looks_secret(name)
+                    && !crate::policy::env_secrets::is_reference(v)
+                {
+                    return Err(l.err(
+                        value.span().start,
+                        crate::policy::env_secrets::refusal(id, name),
+                    ));
+                }
+            }
+            let env: BTreeMap<String, String> = run
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect();
+            for arg in run.argv.get_ref().iter().chain(env.values()) {
                 for name in placeholders(arg) {
                     if !params.contains(&name.as_str())
                         && !BUILTIN_PLACEHOLDERS.contains(&name.as_str())
@@ -525,7 +562,7 @@ impl Config {
                 id.clone(),
                 RunSpec {
                     argv,
-                    env: run.env.clone(),
+                    env,
                     cwd: run
                         .cwd
                         .as_deref()
@@ -554,7 +591,23 @@ impl Config {
             slack,
             matrix,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
+            audit_key_file: raw.storage.audit_key_file.as_deref().map(resolve),
+            audit_checkpoints: raw.storage.audit_checkpoints.as_deref().map(resolve),
         })
+    }
+}
+
+impl Config {
+    /// Where the audit key is looked for ([`crate::store::audit_key`]).
+    pub fn audit_key_source(&self) -> crate::store::audit_key::KeySource {
+        crate::store::audit_key::KeySource::new(&self.database, self.audit_key_file.as_deref())
+    }
+
+    /// The file signed audit checkpoints are appended to.
+    pub fn audit_checkpoints_path(&self) -> PathBuf {
+        self.audit_checkpoints
+            .clone()
+            .unwrap_or_else(|| crate::store::audit_key::default_checkpoints(&self.database))
     }
 }
 

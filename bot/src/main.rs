@@ -98,12 +98,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; exits non-zero naming each edited, deleted or reordered record.
+    /// Check the keyed hash chain, the signed checkpoints and the append-only triggers; exits
+    /// 2 naming each edited, deleted, reordered or forged record, 3 when there is no key to
+    /// check with. The key: $BOT_AUDIT_KEY, else `audit_key_file`, else `<database>.audit-key`.
     Verify {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
         #[arg(long)]
         db: Option<PathBuf>,
+        /// The checkpoint file (default: `audit_checkpoints` under [storage], else
+        /// `<database>.audit-checkpoints`).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
     /// Write the records as JSON lines to stdout.
     Export {
@@ -120,47 +126,108 @@ enum AuditCommand {
     },
 }
 
-fn open_store(config: &std::path::Path, db: Option<PathBuf>) -> anyhow::Result<Store> {
-    let path = match db {
-        Some(d) => d,
-        None => Config::load(config)?.database,
+/// The database `bot audit` works on, and the configuration when it could be loaded (without
+/// `--db` it must be).
+fn audit_target(
+    config: &std::path::Path,
+    db: Option<PathBuf>,
+) -> anyhow::Result<(PathBuf, Option<Config>)> {
+    let loaded = Config::load(config);
+    let (path, config) = match (db, loaded) {
+        (Some(d), Ok(mut c)) => {
+            c.database = d.clone();
+            (d, Some(c))
+        }
+        (Some(d), Err(_)) => (d, None),
+        (None, Ok(c)) => (c.database.clone(), Some(c)),
+        (None, Err(e)) => return Err(e.into()),
     };
     if !path.exists() {
         anyhow::bail!("there is no database at {}", path.display());
     }
-    Store::open(&path).with_context(|| format!("cannot open the database {}", path.display()))
+    Ok((path, config))
+}
+
+fn open_store(path: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// `bot audit verify`: exit 0 when verified, 2 when a problem was found, 3 when nothing was
+/// found but the keyed hashes could not be checked (no key).
+fn verify_cmd(
+    config: &std::path::Path,
+    db: Option<PathBuf>,
+    checkpoints: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use bot::store::audit_key::{default_checkpoints, KeySource, KEY_ENV};
+    let (path, config) = audit_target(config, db)?;
+    let store = open_store(&path)?;
+    let source = KeySource::new(
+        &path,
+        config.as_ref().and_then(|c| c.audit_key_file.as_deref()),
+    );
+    let key = source.load(std::env::var(KEY_ENV).ok())?;
+    let checkpoints = checkpoints
+        .or_else(|| config.as_ref().map(|c| c.audit_checkpoints_path()))
+        .unwrap_or_else(|| default_checkpoints(&path));
+    let report = audit::verify(
+        &store,
+        &audit::Anchors {
+            key: key.as_ref().map(|k| &k.0),
+            checkpoints: &checkpoints,
+        },
+    )?;
+    for p in &report.problems {
+        println!("audit trail BROKEN: {p}");
+    }
+    match &key {
+        Some((k, origin)) => println!("checked with audit key {} from {origin}", k.id()),
+        None => println!(
+            "no audit key: set ${KEY_ENV} or name it with `audit_key_file` (looked for {})",
+            source.file.display()
+        ),
+    }
+    println!("checkpoints: {}", checkpoints.display());
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    if !report.ok() {
+        println!(
+            "{} problem(s) in {} records",
+            report.problems.len(),
+            report.records
+        );
+        Ok(ExitCode::from(2))
+    } else if !report.keyed {
+        println!(
+            "audit trail NOT VERIFIED: {} records, chain links intact, but without the key nothing proves they were not rewritten",
+            report.records
+        );
+        Ok(ExitCode::from(3))
+    } else {
+        println!(
+            "audit trail OK: {} records, keyed hash chain intact and matching the checkpoints (this proves the trail was not edited, forged or cut by anyone without the key; anyone holding it could rewrite both)",
+            report.records
+        );
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 fn audit_cmd(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        AuditCommand::Verify { config, db } => {
-            let store = open_store(&config, db)?;
-            let report = audit::verify(&store)?;
-            if report.ok() {
-                println!(
-                    "audit trail OK: {} records, hash chain intact",
-                    report.records
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                for p in &report.problems {
-                    println!("audit trail BROKEN: {p}");
-                }
-                println!(
-                    "{} problem(s) in {} records",
-                    report.problems.len(),
-                    report.records
-                );
-                Ok(ExitCode::from(2))
-            }
-        }
+        AuditCommand::Verify {
+            config,
+            db,
+            checkpoints,
+        } => verify_cmd(&config, db, checkpoints),
         AuditCommand::Export {
             config,
             db,
             since,
             user,
         } => {
-            let store = open_store(&config, db)?;
+            let (path, _) = audit_target(&config, db)?;
+            let store = open_store(&path)?;
             let since = match since {
                 Some(s) => Some(
                     chrono::DateTime::parse_from_rfc3339(&s)

@@ -500,11 +500,18 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             &format!("started, {}", e.status),
         );
     }
+    // secret values are not counted (nor stored): help suggests the run without them
+    let counted: std::collections::BTreeMap<String, String> = draft
+        .params
+        .iter()
+        .filter(|(k, _)| !crate::policy::guard::is_secret_param(&ctx.bot.config, &job.id, k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if let Err(err) = ctx.bot.store.record_usage(
         &ctx.msg.user,
         draft.intent.as_str(),
         Some(&job.id),
-        &draft.params,
+        &counted,
         ctx.now,
     ) {
         tracing::warn!("cannot count the usage: {err}");

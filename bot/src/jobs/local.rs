@@ -34,6 +34,8 @@ pub struct OutputBuf {
     limits: OutputLimits,
     truncated: bool,
     dirty: bool,
+    /// Secret values replaced by `***` in every line as it arrives (longest first).
+    redact: Vec<String>,
 }
 
 /// Longest line kept (longer lines are cut).
@@ -47,11 +49,28 @@ impl OutputBuf {
             limits,
             truncated: false,
             dirty: false,
+            redact: Vec::new(),
         }
+    }
+
+    /// Masks these values (those of at least 3 characters) in every line pushed later.
+    pub fn with_redactions(mut self, values: impl IntoIterator<Item = String>) -> Self {
+        self.redact = values
+            .into_iter()
+            .filter(|v| v.chars().count() >= 3)
+            .collect();
+        self.redact.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        self.redact.dedup();
+        self
     }
 
     pub fn push(&mut self, line: &str) {
         let mut line = line.trim_end_matches(['\n', '\r']).to_string();
+        for v in &self.redact {
+            if line.contains(v.as_str()) {
+                line = line.replace(v.as_str(), crate::policy::guard::MASK);
+            }
+        }
         if line.len() > MAX_LINE {
             let mut cut = MAX_LINE;
             while !line.is_char_boundary(cut) {
@@ -120,6 +139,11 @@ struct Inner {
     limits: OutputLimits,
     /// Asked before a run that waited starts (see [`LocalPlatform::set_start_check`]).
     start_check: std::sync::OnceLock<Arc<dyn super::StartCheck>>,
+    /// Which parameters are secret (`[security] secret_names`; the jobs' own are in `runs`).
+    secret_names: Vec<String>,
+    /// The values of secret parameters of runs not started yet, by execution: the database
+    /// holds `***` instead (lost at a restart: such a run then fails to start, saying why).
+    kept: Mutex<HashMap<ExecId, BTreeMap<String, String>>>,
 }
 
 /// The local job platform. Cheap to clone.
@@ -143,6 +167,8 @@ impl LocalPlatform {
                 grace: config.cancel_grace,
                 limits: config.output,
                 start_check: std::sync::OnceLock::new(),
+                secret_names: config.security.secret_names.clone(),
+                kept: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -308,11 +334,41 @@ impl Inner {
         Ok(())
     }
 
+    /// Whether a parameter of a job is secret (see [`crate::policy::guard::is_secret_param`]).
+    fn is_secret(&self, job: &str, param: &str) -> bool {
+        self.secret_names.iter().any(|n| n == param)
+            || self
+                .runs
+                .get(job)
+                .is_some_and(|r| r.secret.iter().any(|n| n == param))
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<ExecId, BTreeMap<String, String>>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Starts a scheduled execution. Call with `start_lock` held.
-    async fn spawn(self: &Arc<Self>, e: Execution) -> Result<(), PlatformError> {
+    async fn spawn(self: &Arc<Self>, mut e: Execution) -> Result<(), PlatformError> {
         let Some(spec) = self.runs.get(&e.job) else {
             return self.fail_to_start(&e, format!("job `{}` has no run specification", e.job));
         };
+        // the secret values come from memory: the database holds `***`
+        let kept = self.kept().remove(&e.id).unwrap_or_default();
+        let secret_values: Vec<String> = kept.values().cloned().collect();
+        e.params.extend(kept);
+        let lost: Vec<&str> = e
+            .params
+            .iter()
+            .filter(|(k, v)| v.as_str() == crate::policy::guard::MASK && self.is_secret(&e.job, k))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !lost.is_empty() {
+            let why = format!(
+                "its secret parameter(s) {} are not stored in the database and were lost when the bot restarted; request the run again",
+                lost.join(", ")
+            );
+            return self.fail_to_start(&e, why);
+        }
         let mut values = e.params.clone();
         values.insert("execution_id".into(), e.id.to_string());
         values.insert("job".into(), e.job.clone());
@@ -337,11 +393,24 @@ impl Inner {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
-        for (k, v) in &spec.env {
-            cmd.env(k, substitute(v, &values));
+        let env = crate::policy::env_secrets::resolve(&e.job, &spec.env, &values, &|k| {
+            std::env::var(k).ok()
+        });
+        for (k, v) in &env {
+            cmd.env(k, v);
         }
+        // what the job could print of its secrets is masked before it is kept
+        let env_secrets = env
+            .iter()
+            .filter(|(k, _)| crate::policy::env_secrets::looks_secret(k))
+            .map(|(_, v)| v.clone());
+        let redactions: Vec<String> = secret_values.into_iter().chain(env_secrets).collect();
         for (k, v) in &e.params {
             cmd.env(param_env_name(k), v);
+        }
+        // the bot's own secrets are not the job's
+        for k in BOT_SECRET_ENV {
+            cmd.env_remove(k);
         }
         cmd.env("JOB_ID", &e.job)
             .env("JOB_EXECUTION_ID", e.id.to_string())
@@ -364,7 +433,9 @@ impl Inner {
             .mark_running(e.id, crate::clock::now(), pid, pid_start)?;
         let (done_tx, done_rx) = watch::channel(false);
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
-        let output = Arc::new(Mutex::new(OutputBuf::new(self.limits)));
+        let output = Arc::new(Mutex::new(
+            OutputBuf::new(self.limits).with_redactions(redactions),
+        ));
         if !claimed {
             // cancelled while we were starting it: stop it at once
             kill_group(pid, libc::SIGKILL);
@@ -571,17 +642,29 @@ impl Inner {
         }
         let now = crate::clock::now();
         let run_at = req.run_at.filter(|t| *t > now).unwrap_or(now);
+        // secret values are kept in memory, `***` in the database
+        let (secret, stored): (BTreeMap<_, _>, BTreeMap<_, _>) = params
+            .into_iter()
+            .partition(|(k, _)| self.is_secret(&req.job, k));
+        let mut stored = stored;
+        for k in secret.keys() {
+            stored.insert(k.clone(), crate::policy::guard::MASK.to_string());
+        }
+        // the lock from before the row exists: the scheduler cannot start it without its secrets
+        let g = self.start_lock.lock().await;
         let e = self.store.insert_execution(&NewExecution {
             job: &req.job,
-            params: &params,
+            params: &stored,
             requested_by: &req.requested_by,
             channel: &req.channel,
             created_at: now,
             run_at,
         })?;
+        if !secret.is_empty() {
+            self.kept().insert(e.id, secret);
+        }
         self.emit(None, e.id, None);
         if run_at <= now {
-            let _g = self.start_lock.lock().await;
             if let Some(cur) = self.store.get(e.id)? {
                 if cur.status == Status::Scheduled && self.has_capacity(&cur.job) {
                     self.spawn(cur).await?;
@@ -590,6 +673,7 @@ impl Inner {
         } else {
             self.wake.notify_one();
         }
+        drop(g);
         self.store.get(e.id)?.ok_or(PlatformError::NotFound(e.id))
     }
 
@@ -708,6 +792,14 @@ impl JobPlatform for LocalPlatform {
         self.inner.events.subscribe()
     }
 }
+
+/// The environment variables holding the bot's own secrets, removed from a job's environment.
+const BOT_SECRET_ENV: [&str; 4] = [
+    crate::store::audit_key::KEY_ENV,
+    "BOT_SLACK_TOKEN",
+    "BOT_SLACK_SIGNING_SECRET",
+    "BOT_MATRIX_TOKEN",
+];
 
 async fn read_lines<R: AsyncRead + Unpin>(r: R, out: SharedOutput) {
     let mut r = BufReader::new(r);

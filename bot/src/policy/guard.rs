@@ -19,6 +19,35 @@ use std::time::Instant;
 /// The mask shown instead of a secret value.
 pub const MASK: &str = "***";
 
+/// Whether `param` of `job` is secret: named in `[security] secret_names` or in the job's
+/// `secret` list.
+pub fn is_secret_param(config: &Config, job: &str, param: &str) -> bool {
+    config.security.secret_names.iter().any(|n| n == param)
+        || config
+            .runs
+            .get(job)
+            .is_some_and(|r| r.secret.iter().any(|n| n == param))
+}
+
+/// `params` with the values of secret parameters replaced by [`MASK`].
+pub fn mask_secret_params(
+    config: &Config,
+    job: &str,
+    params: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret_param(config, job, k) {
+                MASK.to_string()
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 pub struct Guard {
     config: Arc<Config>,
     store: Arc<Store>,
@@ -80,12 +109,7 @@ impl Guard {
 
     /// Whether a job's parameter is secret.
     pub fn is_secret(&self, job: &str, param: &str) -> bool {
-        self.sec().secret_names.iter().any(|n| n == param)
-            || self
-                .config
-                .runs
-                .get(job)
-                .is_some_and(|r| r.secret.iter().any(|n| n == param))
+        is_secret_param(&self.config, job, param)
     }
 
     /// Remembers the secret values in a message: `name=value` for a secret name, or the
@@ -133,17 +157,7 @@ impl Guard {
         job: &str,
         params: &BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
-        params
-            .iter()
-            .map(|(k, v)| {
-                let v = if self.is_secret(job, k) {
-                    MASK.to_string()
-                } else {
-                    v.clone()
-                };
-                (k.clone(), v)
-            })
-            .collect()
+        mask_secret_params(&self.config, job, params)
     }
 
     // ---- audit ----

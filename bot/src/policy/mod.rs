@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod env_secrets;
 pub mod errors;
 pub mod guard;
 pub mod rate_limit;

@@ -2,6 +2,8 @@
 //! subscriptions. Created on first use; the schema is versioned with `PRAGMA user_version`
 //! and migrated forward on open. Every write is committed before the caller replies.
 
+pub mod audit_key;
+pub mod chain;
 pub mod lease;
 
 use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
@@ -9,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -164,7 +166,33 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     );
     "#,
+    // 7: the keyed audit chain: how each row's hash was made (`sha256`: the old unkeyed
+    // chain, kept for the rows written before; `hmac-sha256`: keyed, over every column)
+    r#"
+    ALTER TABLE audit ADD COLUMN alg TEXT NOT NULL DEFAULT 'sha256';
+    "#,
 ];
+
+/// The triggers that make the audit table append-only (name, SQL).
+pub const AUDIT_TRIGGERS: [(&str, &str); 2] = [
+    (
+        "audit_no_update",
+        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    ),
+    (
+        "audit_no_delete",
+        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    ),
+];
+
+/// What signs the audit chain: the key, and the file the checkpoints are appended to.
+#[derive(Debug, Clone)]
+pub struct AuditSigner {
+    pub key: chain::AuditKey,
+    pub checkpoints: std::path::PathBuf,
+}
 
 /// How often a user made one kind of request.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,6 +250,9 @@ pub type Transition = (DateTime<Utc>, String, Option<String>);
 /// The database.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Set once at the bot's start ([`Store::set_audit_signer`]); without it audit records
+    /// are chained with the legacy unkeyed hash (in-process tests only).
+    signer: OnceLock<AuditSigner>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -261,14 +292,20 @@ fn row_to_execution(r: &Row<'_>) -> rusqlite::Result<Execution> {
 }
 
 impl Store {
-    /// Opens (creating the file and its folder) and migrates.
+    /// Opens (creating the file and its folder) and migrates. A new folder is created 0700
+    /// and a new database file 0600 (SQLite gives its `-wal` and `-shm` files the same mode):
+    /// the database holds the audit trail and job output.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            private_dir(dir).map_err(|source| StoreError::Dir {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
+        private_file(path).map_err(|source| StoreError::Dir {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(path)?;
         Self::init(conn, &path.display().to_string())
     }
@@ -287,6 +324,7 @@ impl Store {
         migrate(&mut conn, name)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            signer: OnceLock::new(),
         })
     }
 
@@ -682,24 +720,18 @@ impl Store {
 pub struct AuditRow {
     pub seq: i64,
     pub at: DateTime<Utc>,
+    /// `at` as stored (milliseconds), as the keyed hash covers it.
+    pub at_ms: i64,
     /// The record: canonical JSON, holding its own `seq` and the previous hash.
     pub record: String,
     pub prev_hash: String,
     pub hash: String,
-}
-
-/// The hash of an audit record: sha256 over the previous hash, a newline and the record.
-pub fn audit_hash(prev_hash: &str, record: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(b"\n");
-    h.update(record.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    /// [`chain::ALG_HMAC`] or [`chain::ALG_LEGACY`].
+    pub alg: String,
 }
 
 /// The previous hash of the first record.
-pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const AUDIT_GENESIS: &str = chain::GENESIS;
 
 /// A request for approval as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -745,8 +777,17 @@ fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
 const APPROVAL_COLUMNS: &str = "id, requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, decided_by";
 
 impl Store {
+    /// Sets the audit key and the checkpoint file (once, at the bot's start); later records
+    /// are keyed.
+    pub fn set_audit_signer(&self, signer: AuditSigner) {
+        if self.signer.set(signer).is_err() {
+            tracing::warn!("the audit signer was already set; keeping the first");
+        }
+    }
+
     /// Appends a record to the audit trail: sets its `seq` and `prev` fields, chains its
-    /// hash to the last record's, in one transaction. Returns the sequence number.
+    /// hash to the last record's, in one transaction, then appends a signed checkpoint.
+    /// Returns the sequence number.
     pub fn append_audit(&self, at: DateTime<Utc>, record: &serde_json::Value) -> Result<i64> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
@@ -768,28 +809,110 @@ impl Store {
         }
         let text =
             serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let hash = audit_hash(&prev, &text);
+        let at_ms = ms(at);
+        let (alg, hash) = match self.signer.get() {
+            Some(s) => (
+                chain::ALG_HMAC,
+                s.key.row_hash(seq, at_ms, chain::ALG_HMAC, &prev, &text),
+            ),
+            None => (chain::ALG_LEGACY, chain::legacy_hash(&prev, &text)),
+        };
         tx.execute(
-            "INSERT INTO audit (seq, at, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq, ms(at), text, prev, hash],
+            "INSERT INTO audit (seq, at, record, prev_hash, hash, alg) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![seq, at_ms, text, prev, hash, alg],
         )?;
         tx.commit()?;
+        drop(conn);
+        self.checkpoint_at(seq, hash);
         Ok(seq)
+    }
+
+    /// Appends a signed checkpoint of the trail as it is now (at the bot's start and stop);
+    /// logs it. Does nothing without a signer.
+    pub fn audit_checkpoint(&self) -> Result<()> {
+        let head: Option<(i64, String)> = self
+            .conn()
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (n, head) = head.unwrap_or((0, AUDIT_GENESIS.to_string()));
+        self.checkpoint_at(n, head);
+        Ok(())
+    }
+
+    /// Appends the checkpoint (`records`, `head`) and logs it; a failure is logged (the
+    /// record itself is committed).
+    fn checkpoint_at(&self, records: i64, head: String) {
+        let Some(s) = self.signer.get() else { return };
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let c = chain::Checkpoint::sign(&s.key, at, records, head);
+        match c.append_to(&s.checkpoints) {
+            Ok(()) => tracing::info!(
+                records = c.records,
+                head = %c.head,
+                key = %c.key,
+                mac = %c.mac,
+                file = %s.checkpoints.display(),
+                "audit checkpoint"
+            ),
+            Err(e) => tracing::error!(
+                records = c.records,
+                head = %c.head,
+                mac = %c.mac,
+                "cannot append the audit checkpoint to {}: {e}",
+                s.checkpoints.display()
+            ),
+        }
+    }
+
+    /// The append-only triggers of the audit table that are missing (dropped).
+    pub fn missing_audit_triggers(&self) -> Result<Vec<&'static str>> {
+        let conn = self.conn();
+        let mut missing = Vec::new();
+        for (name, _) in AUDIT_TRIGGERS {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?1 AND tbl_name = 'audit'",
+                [name],
+                |r| r.get(0),
+            )?;
+            if n == 0 {
+                missing.push(name);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Creates the missing append-only triggers again; returns the ones restored.
+    pub fn restore_audit_triggers(&self) -> Result<Vec<&'static str>> {
+        let missing = self.missing_audit_triggers()?;
+        let conn = self.conn();
+        for (name, sql) in AUDIT_TRIGGERS {
+            if missing.contains(&name) {
+                conn.execute_batch(sql)?;
+            }
+        }
+        Ok(missing)
     }
 
     /// The audit trail in storage order.
     pub fn audit_rows(&self) -> Result<Vec<AuditRow>> {
         let conn = self.conn();
         let mut st =
-            conn.prepare("SELECT seq, at, record, prev_hash, hash FROM audit ORDER BY rowid")?;
+            conn.prepare("SELECT seq, at, record, prev_hash, hash, alg FROM audit ORDER BY rowid")?;
         let rows = st
             .query_map([], |r| {
+                let at_ms: i64 = r.get(1)?;
                 Ok(AuditRow {
                     seq: r.get(0)?,
-                    at: from_ms(r.get(1)?),
+                    at: from_ms(at_ms),
+                    at_ms,
                     record: r.get(2)?,
                     prev_hash: r.get(3)?,
                     hash: r.get(4)?,
+                    alg: r.get(5)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -871,6 +994,43 @@ impl Store {
             params![id, state, by, ms(at)],
         )?;
         Ok(n == 1)
+    }
+}
+
+/// Creates `dir` (and its missing parents) with mode 0700; an existing folder is left as it is.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Creates the database file with mode 0600 when it does not exist; warns when an existing
+/// one can be read by other users.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        "the database {} can be read by other users (mode {:o}); chmod 600 it",
+                        path.display(),
+                        mode & 0o777
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 
