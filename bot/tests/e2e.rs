@@ -731,3 +731,23 @@ fn mistyped_and_partial_commands_get_suggestions() {
     bot.expect("I don't know a job called `bakup-database`. Did you mean `backup-database`?");
     bot.finish();
 }
+
+#[test]
+fn a_repeated_key_is_an_error_naming_it() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &[]);
+    bot.send("!run rotate-logs keep_days=1 keep_days=30");
+    bot.expect("Invalid input: `keep_days` is given more than once; give each parameter once, with the value you mean. (error id ");
+    // the same parameter spelled two ways
+    bot.send("!run rotate-logs keep_days=1 keep-days=30");
+    bot.expect("Invalid input: `keep-days` is given more than once;");
+    bot.send("!run rotate-logs at=+1h keep_days=3 at=+2h");
+    bot.expect("Invalid input: `at` is given more than once;");
+    // a positional value and a key for the same parameter
+    bot.send("!deploy api staging environment=production");
+    bot.expect("Invalid input: `environment` is given more than once;");
+    // nothing ran or was scheduled
+    bot.send("!history");
+    bot.expect("No runs found");
+    bot.finish();
+}
