@@ -11,6 +11,11 @@
 //! [storage]
 //! path = "../.cache/bot/demo.sqlite"   # relative to this file
 //!
+//! [scheduler]                   # see jobs::overdue
+//! overdue = "skip"              # a run more than max_late late: "skip" (default) or "run"
+//! max_late = "1h"
+//! max_ahead = "30d"             # the furthest a run may be scheduled ahead
+//!
 //! [adapters.terminal]
 //! enabled = true
 //! charts_dir = "../.cache/bot/charts"   # optional: also write reply charts as PNG files
@@ -44,6 +49,7 @@
 // Errors carry the file and line for a helpful message; they happen once, at start.
 #![allow(clippy::result_large_err)]
 
+use crate::jobs::overdue::{Overdue, SchedulerConfig};
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
 use serde::Deserialize;
@@ -177,6 +183,8 @@ pub struct Config {
     pub model_dir: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
     pub security: crate::policy::SecurityConfig,
+    /// Late and far-future scheduled runs (`[scheduler]`).
+    pub scheduler: SchedulerConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -190,7 +198,18 @@ struct RawConfig {
     #[serde(default)]
     nlu: RawNlu,
     #[serde(default)]
+    scheduler: RawScheduler,
+    #[serde(default)]
     jobs: Vec<RawJob>,
+}
+
+/// `[scheduler]`: see [`crate::jobs::overdue`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    overdue: Option<Spanned<String>>,
+    max_late: Option<Spanned<toml::Value>>,
+    max_ahead: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -396,6 +415,7 @@ impl Config {
             Some(v) => l.duration(v, "cancel_grace")?,
             None => Duration::from_secs(5),
         };
+        let scheduler = scheduler_config(&l, &raw.scheduler)?;
         let positive = |v: &Option<Spanned<i64>>, what: &str, default: usize| match v {
             None => Ok(default),
             Some(n) if *n.get_ref() > 0 => Ok(*n.get_ref() as usize),
@@ -554,8 +574,38 @@ impl Config {
             slack,
             matrix,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
+            scheduler,
         })
     }
+}
+
+/// Checks `[scheduler]`.
+fn scheduler_config(l: &Lines<'_>, raw: &RawScheduler) -> Result<SchedulerConfig, ConfigError> {
+    let mut c = SchedulerConfig::default();
+    if let Some(o) = &raw.overdue {
+        c.overdue = Overdue::parse(o.get_ref()).ok_or_else(|| {
+            l.err(
+                o.span().start,
+                format!(
+                    "`overdue` must be \"skip\" or \"run\" (what to do with a scheduled run more than max_late late), not `{}`",
+                    o.get_ref()
+                ),
+            )
+        })?;
+    }
+    if let Some(v) = &raw.max_late {
+        c.max_late = l.duration(v, "max_late")?;
+    }
+    if let Some(v) = &raw.max_ahead {
+        c.max_ahead = l.duration(v, "max_ahead")?;
+        if c.max_ahead.is_zero() {
+            return Err(l.err(
+                v.span().start,
+                "`max_ahead` must be longer than 0 (how far ahead a run may be scheduled)",
+            ));
+        }
+    }
+    Ok(c)
 }
 
 /// Checks `[adapters.slack]`.

@@ -105,13 +105,26 @@ impl Bot {
         Bot::start_as(dir, "tester", args)
     }
 
+    /// [`Bot::start`] with the bot's clock starting at `now` (RFC 3339; `BOT_NOW`).
+    fn start_at(dir: &Path, now: &str, args: &[&str]) -> Bot {
+        Bot::start_with(dir, "tester", Some(now), args)
+    }
+
     fn start_as(dir: &Path, user: &str, args: &[&str]) -> Bot {
+        Bot::start_with(dir, user, None, args)
+    }
+
+    fn start_with(dir: &Path, user: &str, now: Option<&str>, args: &[&str]) -> Bot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("stderr.log"))
             .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        match now {
+            Some(t) => cmd.env("BOT_NOW", t),
+            None => cmd.env_remove("BOT_NOW"),
+        };
         cmd.arg("chat")
             .arg("--config")
             .arg(dir.join("bot.toml"))
@@ -750,4 +763,72 @@ fn a_repeated_key_is_an_error_naming_it() {
     bot.send("!history");
     bot.expect("No runs found");
     bot.finish();
+}
+
+/// Schedules #1001 for 10:10 and #1002 for 12:00 (the bot's clock at 10:00), then stops.
+fn schedule_two_backups(dir: &Path) {
+    let mut bot = Bot::start_at(dir, "2026-03-03T10:00:00Z", &[]);
+    bot.send("!run backup-database target=db-01 at=+10m");
+    bot.expect("Scheduled backup-database as #1001 for 2026-03-03 10:10:00 UTC");
+    bot.send("!run backup-database target=db-02 at=+2h");
+    bot.expect("Scheduled backup-database as #1002 for 2026-03-03 12:00:00 UTC");
+    bot.finish();
+}
+
+#[test]
+fn overdue_runs_are_skipped_past_max_late_and_run_late_with_a_notice() {
+    let dir = setup();
+    schedule_two_backups(dir.path());
+    // the bot was down until 12:12: #1001 is 2 h late (more than the default 1 h): skipped;
+    // #1002 is 12 minutes late: it runs, and says so
+    let mut bot = Bot::start_at(dir.path(), "2026-03-03T12:12:00Z", &["--wait"]);
+    bot.expect("#1001 backup-database was skipped: it was due 2h 02m ago, more than the 1h 00m a scheduled run may start late ([scheduler] max_late; overdue = \"skip\"); run it again if it is still needed.");
+    let l = bot.expect("#1002 backup-database started as scheduled (target=db-02), 12m 0");
+    assert!(
+        l.ends_with(" late (it was due at 2026-03-03 12:00:00 UTC)."),
+        "{l}"
+    );
+    bot.expect("#1002 backup-database succeeded in");
+    bot.send("!status 1001");
+    bot.expect("#1001 backup-database was skipped: it was due 2h 02m ago");
+    bot.send("!history status=cancelled");
+    bot.expect("Last 1 run (status cancelled), newest first:");
+    bot.finish();
+}
+
+#[test]
+fn overdue_runs_run_late_when_the_policy_says_run() {
+    let dir = fixtures::bot_folder(
+        &format!(
+            "{}\n[scheduler]\noverdue = \"run\"\nmax_late = \"30m\"\n",
+            config()
+        ),
+        SCRIPTS,
+    );
+    schedule_two_backups(dir.path());
+    let mut bot = Bot::start_at(dir.path(), "2026-03-03T12:12:00Z", &["--wait"]);
+    let l = bot.expect("#1001 backup-database started as scheduled (target=db-01), 2h 02m late (it was due at 2026-03-03 10:10:00 UTC).");
+    assert!(!l.contains("skipped"), "{l}");
+    bot.tolerate("#1002 backup-database started as scheduled (target=db-02), 12m 0");
+    bot.tolerate("succeeded in");
+    bot.expect_after("#1002 backup-database succeeded in");
+    bot.finish();
+}
+
+#[test]
+fn a_bad_scheduler_policy_is_refused_with_its_line() {
+    let text = format!("{}\n[scheduler]\noverdue = \"later\"\n", config());
+    let dir = fixtures::bot_folder(&text, SCRIPTS);
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(dir.path().join("bot.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`overdue` must be \"skip\" or \"run\"") && err.contains("not `later`"),
+        "{err}"
+    );
 }

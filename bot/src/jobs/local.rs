@@ -12,6 +12,7 @@
 //!   interrupted by a crash: their process groups are killed and they are marked
 //!   `interrupted`.
 
+use super::overdue::{SchedulerConfig, Verdict};
 use super::{
     BoxFuture, ExecEvent, ExecId, ExecRequest, Execution, HistoryQuery, JobPlatform, PlatformError,
     Status,
@@ -120,6 +121,8 @@ struct Inner {
     limits: OutputLimits,
     /// Asked before a run that waited starts (see [`LocalPlatform::set_start_check`]).
     start_check: std::sync::OnceLock<Arc<dyn super::StartCheck>>,
+    /// What to do with a run that is due late.
+    scheduler: SchedulerConfig,
 }
 
 /// The local job platform. Cheap to clone.
@@ -143,6 +146,7 @@ impl LocalPlatform {
                 grace: config.cancel_grace,
                 limits: config.output,
                 start_check: std::sync::OnceLock::new(),
+                scheduler: config.scheduler,
             }),
         }
     }
@@ -276,6 +280,15 @@ impl Inner {
     async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {
         let _g = self.start_lock.lock().await;
         for e in self.store.due(crate::clock::now())? {
+            // a run scheduled for a later time that is due too late follows the policy (a
+            // queued one waited for a slot, not for its time: it always runs)
+            if e.run_at - e.created_at > chrono::Duration::milliseconds(500) {
+                if let Verdict::Skip(why) = self.scheduler.judge(e.run_at, crate::clock::now()) {
+                    tracing::warn!("#{} {} skipped: {why}", e.id, e.job);
+                    self.skip(&e, why)?;
+                    continue;
+                }
+            }
             if self.has_capacity(&e.job) {
                 // what waited is judged by the policy in force now
                 if let Some(Err(why)) = self.start_check.get().map(|c| c.may_start(&e)) {
@@ -299,6 +312,26 @@ impl Inner {
             e.id,
             &[Status::Scheduled],
             Status::Failed,
+            crate::clock::now(),
+            &f,
+            None,
+        )? {
+            self.emit(Some(Status::Scheduled), e.id, None);
+        }
+        Ok(())
+    }
+
+    /// Ends a scheduled execution that was due too long ago without starting it: cancelled,
+    /// by nobody, the reason as its detail (rendered "was skipped: ...").
+    fn skip(&self, e: &Execution, why: String) -> Result<(), PlatformError> {
+        let f = Finish {
+            detail: Some(why),
+            ..Default::default()
+        };
+        if self.store.finish(
+            e.id,
+            &[Status::Scheduled],
+            Status::Cancelled,
             crate::clock::now(),
             &f,
             None,
