@@ -312,7 +312,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "d" => n * 86400.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // try_: a huge number (`+99999999999999999999d`) is no duration, not a panic
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// A duration in the configuration: a string for [`parse_duration`] or a number of seconds.

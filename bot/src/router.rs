@@ -108,7 +108,9 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandE
         let d =
             crate::config::parse_duration(rel).ok_or_else(|| CommandError::BadTime(s.into()))?;
         let d = chrono::Duration::from_std(d).map_err(|_| CommandError::BadTime(s.into()))?;
-        return Ok(now + d);
+        return now
+            .checked_add_signed(d)
+            .ok_or_else(|| CommandError::BadTime(s.into()));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

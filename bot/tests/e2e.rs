@@ -832,3 +832,88 @@ fn a_bad_scheduler_policy_is_refused_with_its_line() {
         "{err}"
     );
 }
+
+/// `scale-app`: `replicas` from 1 to 20.
+const SCALE_APP: &str = r#"
+[[jobs]]
+id = "scale-app"
+description = "Scale an application"
+  [[jobs.parameters]]
+  name = "replicas"
+  kind = "integer"
+  required = true
+  min = 1
+  max = 20
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+"#;
+
+#[test]
+fn negative_counts_and_far_future_times_are_refused() {
+    let dir = fixtures::bot_folder(&format!("{}{SCALE_APP}", config()), SCRIPTS);
+    let mut bot = Bot::start_at(dir.path(), "2026-03-03T10:00:00Z", &[]);
+    // an integer is a count: at least 0 unless the schema says otherwise
+    bot.send("!run rotate-logs keep_days=-1");
+    bot.expect("`keep_days` must be at least 0, and `-1` is not.");
+    bot.expect("rotate-logs needs `keep_days` (a whole number).");
+    bot.send("cancel");
+    bot.expect("OK, I won't run rotate-logs.");
+    // the schema's own range
+    bot.send("!run scale-app replicas=-1");
+    bot.expect("`replicas` must be between 1 and 20, and `-1` is not.");
+    bot.expect("scale-app needs `replicas` (a whole number from 1 to 20).");
+    bot.send("50");
+    bot.expect("`replicas` must be between 1 and 20, and `50` is not.");
+    bot.expect("scale-app needs `replicas` (a whole number from 1 to 20).");
+    bot.send("3");
+    bot.expect("Started scale-app as #1001 (replicas=3).");
+    bot.expect("#1001 scale-app succeeded in");
+    // far-future times: at most 30 days ahead by default
+    bot.send("!run rotate-logs at=+99999d");
+    bot.expect("That time (2299-12-16 10:00:00 UTC) is more than 30 days ahead");
+    bot.send("!run rotate-logs at=+31d");
+    let l = bot.expect("That time (2026-04-03 10:00:");
+    assert!(
+        l.ends_with("is more than 30 days ahead, the furthest a run may be scheduled ([scheduler] max_ahead); pick an earlier time."),
+        "{l}"
+    );
+    // a number too large for any clock is no time, not a crash
+    bot.send("!run rotate-logs at=+99999999999999999999999d");
+    bot.expect("`+99999999999999999999999d` is not a time");
+    bot.send("!run rotate-logs at=+29d");
+    bot.expect("Scheduled rotate-logs as #1002 for 2026-04-01 10:00:");
+    // nothing else ran or was scheduled
+    bot.send("!history");
+    bot.expect("Last 2 runs, newest first:");
+    bot.finish();
+}
+
+#[test]
+fn a_range_that_cannot_hold_is_refused_by_check_config() {
+    let bad = [
+        (
+            SCALE_APP.replace("min = 1", "min = 30"),
+            "parameter `replicas` of job `scale-app`: `min` (30) is larger than `max` (20)",
+        ),
+        (
+            SCALE_APP.replace("kind = \"integer\"", "kind = \"string\""),
+            "`min` and `max` apply to integer parameters, not to a string",
+        ),
+        (
+            SCALE_APP.replace("required = true", "default = 0"),
+            "its default `0` must be between 1 and 20",
+        ),
+    ];
+    for (job, message) in bad {
+        let dir = fixtures::bot_folder(&format!("{}{job}", config()), SCRIPTS);
+        let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+            .arg("check-config")
+            .arg("--config")
+            .arg(dir.path().join("bot.toml"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{message}: accepted");
+        assert!(err.contains(message), "{message}: {err}");
+    }
+}

@@ -57,6 +57,16 @@ pub async fn start(
             ));
         }
     }
+    if let Some(at) = draft.run_at {
+        if let Some(why) =
+            crate::jobs::overdue::too_far_ahead(&ctx.bot.config.scheduler, at, ctx.now)
+        {
+            return Response::text(format!(
+                "That time ({}) is {why}; pick an earlier time.",
+                crate::render::time(at, ctx.tz())
+            ));
+        }
+    }
     collect_hints(&mut draft, &parse.entities);
     proceed(ctx, draft, Vec::new()).await
 }
@@ -405,12 +415,17 @@ pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str) -> String {
         return format!("What should `{name}` be?");
     };
     let choices = values::known_values(catalog, p);
-    let mut text = format!(
-        "{} needs `{}` ({}).",
-        job.id,
-        p.name,
-        values::kind_words(p.kind)
-    );
+    let mut what = values::kind_words(p.kind).to_string();
+    // a range the schema sets (the implicit "0 or more" of counts goes unsaid)
+    if p.min_value.is_some() || p.max_value.is_some() {
+        match (p.min(), p.max()) {
+            (Some(lo), Some(hi)) => what.push_str(&format!(" from {lo} to {hi}")),
+            (Some(lo), None) => what.push_str(&format!(", {lo} or more")),
+            (None, Some(hi)) => what.push_str(&format!(", at most {hi}")),
+            (None, None) => {}
+        }
+    }
+    let mut text = format!("{} needs `{}` ({what}).", job.id, p.name);
     if choices.is_empty() {
         text.push_str(" What should it be?");
     } else {
