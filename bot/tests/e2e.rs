@@ -917,3 +917,23 @@ fn a_range_that_cannot_hold_is_refused_by_check_config() {
         assert!(err.contains(message), "{message}: {err}");
     }
 }
+
+#[test]
+fn several_environments_in_one_request_are_asked_about() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("deploy api in staging and production");
+    bot.expect("You named several environments (staging, production), and one deploy-app run is for one of them, so I'll ask. (For the others, send one more request each.)");
+    bot.expect("deploy-app needs `environment` (an environment). Which one?");
+    bot.send("production");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=production).");
+    bot.expect("#1001 deploy-app succeeded");
+    // one environment named twice is one environment
+    bot.send("deploy api to prod, yes production");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("no");
+    bot.expect_after("OK");
+    bot.finish();
+}
