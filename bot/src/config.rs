@@ -11,6 +11,11 @@
 //! [storage]
 //! path = "../.cache/bot/demo.sqlite"   # relative to this file
 //!
+//! [scheduler]                   # see jobs::overdue
+//! overdue = "skip"              # a run more than max_late late: "skip" (default) or "run"
+//! max_late = "1h"
+//! max_ahead = "30d"             # the furthest a run may be scheduled ahead
+//!
 //! [adapters.terminal]
 //! enabled = true
 //! charts_dir = "../.cache/bot/charts"   # optional: also write reply charts as PNG files
@@ -44,6 +49,7 @@
 // Errors carry the file and line for a helpful message; they happen once, at start.
 #![allow(clippy::result_large_err)]
 
+use crate::jobs::overdue::{Overdue, SchedulerConfig};
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
 use serde::Deserialize;
@@ -185,6 +191,8 @@ pub struct Config {
     pub audit_checkpoints: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
     pub security: crate::policy::SecurityConfig,
+    /// Late and far-future scheduled runs (`[scheduler]`).
+    pub scheduler: SchedulerConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,7 +206,18 @@ struct RawConfig {
     #[serde(default)]
     nlu: RawNlu,
     #[serde(default)]
+    scheduler: RawScheduler,
+    #[serde(default)]
     jobs: Vec<RawJob>,
+}
+
+/// `[scheduler]`: see [`crate::jobs::overdue`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    overdue: Option<Spanned<String>>,
+    max_late: Option<Spanned<toml::Value>>,
+    max_ahead: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -305,7 +324,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "d" => n * 86400.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // try_: a huge number (`+99999999999999999999d`) is no duration, not a panic
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// A duration in the configuration: a string for [`parse_duration`] or a number of seconds.
@@ -408,6 +428,7 @@ impl Config {
             Some(v) => l.duration(v, "cancel_grace")?,
             None => Duration::from_secs(5),
         };
+        let scheduler = scheduler_config(&l, &raw.scheduler)?;
         let positive = |v: &Option<Spanned<i64>>, what: &str, default: usize| match v {
             None => Ok(default),
             Some(n) if *n.get_ref() > 0 => Ok(*n.get_ref() as usize),
@@ -593,6 +614,7 @@ impl Config {
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
             audit_key_file: raw.storage.audit_key_file.as_deref().map(resolve),
             audit_checkpoints: raw.storage.audit_checkpoints.as_deref().map(resolve),
+            scheduler,
         })
     }
 }
@@ -609,6 +631,35 @@ impl Config {
             .clone()
             .unwrap_or_else(|| crate::store::audit_key::default_checkpoints(&self.database))
     }
+}
+
+/// Checks `[scheduler]`.
+fn scheduler_config(l: &Lines<'_>, raw: &RawScheduler) -> Result<SchedulerConfig, ConfigError> {
+    let mut c = SchedulerConfig::default();
+    if let Some(o) = &raw.overdue {
+        c.overdue = Overdue::parse(o.get_ref()).ok_or_else(|| {
+            l.err(
+                o.span().start,
+                format!(
+                    "`overdue` must be \"skip\" or \"run\" (what to do with a scheduled run more than max_late late), not `{}`",
+                    o.get_ref()
+                ),
+            )
+        })?;
+    }
+    if let Some(v) = &raw.max_late {
+        c.max_late = l.duration(v, "max_late")?;
+    }
+    if let Some(v) = &raw.max_ahead {
+        c.max_ahead = l.duration(v, "max_ahead")?;
+        if c.max_ahead.is_zero() {
+            return Err(l.err(
+                v.span().start,
+                "`max_ahead` must be longer than 0 (how far ahead a run may be scheduled)",
+            ));
+        }
+    }
+    Ok(c)
 }
 
 /// Checks `[adapters.slack]`.

@@ -485,7 +485,17 @@ impl Bot {
             (None, Status::Scheduled) => {}
             (Some(Status::Scheduled), Status::Running) => {
                 let delayed = e.run_at - e.created_at > chrono::Duration::milliseconds(500);
-                let text = if delayed {
+                let late = jobs::overdue::late_by(e.run_at, e.started_at.unwrap_or(e.run_at));
+                let text = if let (true, Some(late)) = (delayed, late) {
+                    format!(
+                        "#{} {} started as scheduled ({}), {} late (it was due at {}).",
+                        e.id,
+                        e.job,
+                        render::params(&e.params),
+                        render::duration_std(late),
+                        render::time(e.run_at, self.config.time_zone)
+                    )
+                } else if delayed {
                     format!(
                         "#{} {} started as scheduled ({}).",
                         e.id,

@@ -120,7 +120,8 @@ enum AuditCommand {
         /// Only records at or after this time (RFC 3339).
         #[arg(long)]
         since: Option<String>,
-        /// Only records of this chat user or mapped user.
+        /// Only records of this user: chat user id (`alice`), chat identity (`terminal:alice`)
+        /// or mapped user.
         #[arg(long)]
         user: Option<String>,
     },

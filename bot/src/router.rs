@@ -15,6 +15,9 @@
 //! | `!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]` | job_history |
 //! | `!help [TOPIC]` | help (a topic: deploy, schedule, cancel, history, watch, status or a job) |
 //! | `!yes` / `!no` | affirm / deny |
+//!
+//! In `!run` and `!deploy` each key comes once ([`CommandError::RepeatedKey`] otherwise):
+//! a value given twice is more likely a slip than a wish for the last one.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use nlu::{Entity, EntityKind, Extractor, IntentName, IntentScore, Outcome, ParseResult};
@@ -32,6 +35,26 @@ pub enum CommandError {
     BadTime(String),
     #[error("`{0}` is not an execution id (a number such as 1001)")]
     BadId(String),
+    #[error("`{0}` is given more than once; give each parameter once, with the value you mean")]
+    RepeatedKey(String),
+}
+
+/// The keys of one command (`name=value`, `at=`, and the names positional values stand
+/// for), so that a key given twice is an error instead of the last value winning.
+#[derive(Default)]
+struct Keys(Vec<String>);
+
+impl Keys {
+    /// Records `key`; an error when it was seen already (the same parameter spelled
+    /// `keep_days` or `keep-days` counts as one).
+    fn add(&mut self, key: &str) -> Result<(), CommandError> {
+        let norm = key.trim().to_lowercase().replace('-', "_");
+        if self.0.contains(&norm) {
+            return Err(CommandError::RepeatedKey(key.trim().to_string()));
+        }
+        self.0.push(norm);
+        Ok(())
+    }
 }
 
 const RUN_USAGE: &str = "!run JOB [name=value ...] [at=TIME]";
@@ -85,7 +108,9 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandE
         let d =
             crate::config::parse_duration(rel).ok_or_else(|| CommandError::BadTime(s.into()))?;
         let d = chrono::Duration::from_std(d).map_err(|_| CommandError::BadTime(s.into()))?;
-        return Ok(now + d);
+        return now
+            .checked_add_signed(d)
+            .ok_or_else(|| CommandError::BadTime(s.into()));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -149,7 +174,11 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
         "run" => {
             let (job, rest) = args.split_first().ok_or(CommandError::Usage(RUN_USAGE))?;
             entities.push(ent(EntityKind::Job, job.clone(), job));
+            let mut keys = Keys::default();
             for a in rest {
+                if let Some((k, _)) = a.split_once('=') {
+                    keys.add(k)?;
+                }
                 match a.split_once('=') {
                     Some(("at", v)) => {
                         entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
@@ -164,7 +193,11 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
         }
         "deploy" => {
             let mut positional = Vec::new();
+            let mut keys = Keys::default();
             for a in args {
+                if let Some((k, _)) = a.split_once('=') {
+                    keys.add(k)?;
+                }
                 match a.split_once('=') {
                     Some(("at", v)) => {
                         entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
@@ -180,6 +213,7 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
             }
             for (i, v) in positional.into_iter().enumerate() {
                 let name = ["app", "environment", "version"][i];
+                keys.add(name)?;
                 entities.push(ent(EntityKind::Param, format!("{name}={v}"), v));
             }
             Ok(result(text, IntentName::DeployApp, entities))

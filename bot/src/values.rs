@@ -154,18 +154,27 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
                 }
             }
         }
-        ParamKind::Integer => match v.parse::<i64>() {
-            Ok(n) => n.to_string(),
-            Err(_) => match nlu::entities::parse_number(v) {
-                Some(n) => n.to_string(),
-                None => {
-                    return Err(format!(
-                        "`{}` must be a whole number, and `{v}` is not one",
-                        p.name
-                    ))
+        ParamKind::Integer => {
+            let n = match v.parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => {
+                    match nlu::entities::parse_number(v).and_then(|n| i64::try_from(n).ok()) {
+                        Some(n) => n,
+                        None => {
+                            return Err(format!(
+                                "`{}` must be a whole number, and `{v}` is not one",
+                                p.name
+                            ))
+                        }
+                    }
                 }
-            },
-        },
+            };
+            // the schema's range: at least 0 unless it says otherwise (`min`, `max`)
+            if let Some(why) = p.range_error(n) {
+                return Err(format!("`{}` {why}, and `{v}` is not", p.name));
+            }
+            n.to_string()
+        }
         ParamKind::Boolean => match v.to_lowercase().as_str() {
             "true" | "yes" | "y" | "on" | "1" | "是" => "true".into(),
             "false" | "no" | "n" | "off" | "0" | "否" => "false".into(),

@@ -105,13 +105,26 @@ impl Bot {
         Bot::start_as(dir, "tester", args)
     }
 
+    /// [`Bot::start`] with the bot's clock starting at `now` (RFC 3339; `BOT_NOW`).
+    fn start_at(dir: &Path, now: &str, args: &[&str]) -> Bot {
+        Bot::start_with(dir, "tester", Some(now), args)
+    }
+
     fn start_as(dir: &Path, user: &str, args: &[&str]) -> Bot {
+        Bot::start_with(dir, user, None, args)
+    }
+
+    fn start_with(dir: &Path, user: &str, now: Option<&str>, args: &[&str]) -> Bot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("stderr.log"))
             .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        match now {
+            Some(t) => cmd.env("BOT_NOW", t),
+            None => cmd.env_remove("BOT_NOW"),
+        };
         cmd.arg("chat")
             .arg("--config")
             .arg(dir.join("bot.toml"))
@@ -729,5 +742,200 @@ fn mistyped_and_partial_commands_get_suggestions() {
     );
     bot.send("!history bakup-database");
     bot.expect("I don't know a job called `bakup-database`. Did you mean `backup-database`?");
+    bot.finish();
+}
+
+#[test]
+fn a_repeated_key_is_an_error_naming_it() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &[]);
+    bot.send("!run rotate-logs keep_days=1 keep_days=30");
+    bot.expect("Invalid input: `keep_days` is given more than once; give each parameter once, with the value you mean. (error id ");
+    // the same parameter spelled two ways
+    bot.send("!run rotate-logs keep_days=1 keep-days=30");
+    bot.expect("Invalid input: `keep-days` is given more than once;");
+    bot.send("!run rotate-logs at=+1h keep_days=3 at=+2h");
+    bot.expect("Invalid input: `at` is given more than once;");
+    // a positional value and a key for the same parameter
+    bot.send("!deploy api staging environment=production");
+    bot.expect("Invalid input: `environment` is given more than once;");
+    // nothing ran or was scheduled
+    bot.send("!history");
+    bot.expect("No runs found");
+    bot.finish();
+}
+
+/// Schedules #1001 for 10:10 and #1002 for 12:00 (the bot's clock at 10:00), then stops.
+fn schedule_two_backups(dir: &Path) {
+    let mut bot = Bot::start_at(dir, "2026-03-03T10:00:00Z", &[]);
+    bot.send("!run backup-database target=db-01 at=+10m");
+    bot.expect("Scheduled backup-database as #1001 for 2026-03-03 10:10:00 UTC");
+    bot.send("!run backup-database target=db-02 at=+2h");
+    bot.expect("Scheduled backup-database as #1002 for 2026-03-03 12:00:00 UTC");
+    bot.finish();
+}
+
+#[test]
+fn overdue_runs_are_skipped_past_max_late_and_run_late_with_a_notice() {
+    let dir = setup();
+    schedule_two_backups(dir.path());
+    // the bot was down until 12:12: #1001 is 2 h late (more than the default 1 h): skipped;
+    // #1002 is 12 minutes late: it runs, and says so
+    let mut bot = Bot::start_at(dir.path(), "2026-03-03T12:12:00Z", &["--wait"]);
+    bot.expect("#1001 backup-database was skipped: it was due 2h 02m ago, more than the 1h 00m a scheduled run may start late ([scheduler] max_late; overdue = \"skip\"); run it again if it is still needed.");
+    let l = bot.expect("#1002 backup-database started as scheduled (target=db-02), 12m 0");
+    assert!(
+        l.ends_with(" late (it was due at 2026-03-03 12:00:00 UTC)."),
+        "{l}"
+    );
+    bot.expect("#1002 backup-database succeeded in");
+    bot.send("!status 1001");
+    bot.expect("#1001 backup-database was skipped: it was due 2h 02m ago");
+    bot.send("!history status=cancelled");
+    bot.expect("Last 1 run (status cancelled), newest first:");
+    bot.finish();
+}
+
+#[test]
+fn overdue_runs_run_late_when_the_policy_says_run() {
+    let dir = fixtures::bot_folder(
+        &format!(
+            "{}\n[scheduler]\noverdue = \"run\"\nmax_late = \"30m\"\n",
+            config()
+        ),
+        SCRIPTS,
+    );
+    schedule_two_backups(dir.path());
+    let mut bot = Bot::start_at(dir.path(), "2026-03-03T12:12:00Z", &["--wait"]);
+    let l = bot.expect("#1001 backup-database started as scheduled (target=db-01), 2h 02m late (it was due at 2026-03-03 10:10:00 UTC).");
+    assert!(!l.contains("skipped"), "{l}");
+    bot.tolerate("#1002 backup-database started as scheduled (target=db-02), 12m 0");
+    bot.tolerate("succeeded in");
+    bot.expect_after("#1002 backup-database succeeded in");
+    bot.finish();
+}
+
+#[test]
+fn a_bad_scheduler_policy_is_refused_with_its_line() {
+    let text = format!("{}\n[scheduler]\noverdue = \"later\"\n", config());
+    let dir = fixtures::bot_folder(&text, SCRIPTS);
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(dir.path().join("bot.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`overdue` must be \"skip\" or \"run\"") && err.contains("not `later`"),
+        "{err}"
+    );
+}
+
+/// `scale-app`: `replicas` from 1 to 20.
+const SCALE_APP: &str = r#"
+[[jobs]]
+id = "scale-app"
+description = "Scale an application"
+  [[jobs.parameters]]
+  name = "replicas"
+  kind = "integer"
+  required = true
+  min = 1
+  max = 20
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+"#;
+
+#[test]
+fn negative_counts_and_far_future_times_are_refused() {
+    let dir = fixtures::bot_folder(&format!("{}{SCALE_APP}", config()), SCRIPTS);
+    let mut bot = Bot::start_at(dir.path(), "2026-03-03T10:00:00Z", &[]);
+    // an integer is a count: at least 0 unless the schema says otherwise
+    bot.send("!run rotate-logs keep_days=-1");
+    bot.expect("`keep_days` must be at least 0, and `-1` is not.");
+    bot.expect("rotate-logs needs `keep_days` (a whole number).");
+    bot.send("cancel");
+    bot.expect("OK, I won't run rotate-logs.");
+    // the schema's own range
+    bot.send("!run scale-app replicas=-1");
+    bot.expect("`replicas` must be between 1 and 20, and `-1` is not.");
+    bot.expect("scale-app needs `replicas` (a whole number from 1 to 20).");
+    bot.send("50");
+    bot.expect("`replicas` must be between 1 and 20, and `50` is not.");
+    bot.expect("scale-app needs `replicas` (a whole number from 1 to 20).");
+    bot.send("3");
+    bot.expect("Started scale-app as #1001 (replicas=3).");
+    bot.expect("#1001 scale-app succeeded in");
+    // far-future times: at most 30 days ahead by default
+    bot.send("!run rotate-logs at=+99999d");
+    // the bot's clock starts at BOT_NOW and runs on: match the date, not the second
+    let l = bot.expect("That time (2299-12-16 10:");
+    assert!(l.contains("UTC) is more than 30 days ahead"), "{l}");
+    bot.send("!run rotate-logs at=+31d");
+    let l = bot.expect("That time (2026-04-03 10:00:");
+    assert!(
+        l.ends_with("is more than 30 days ahead, the furthest a run may be scheduled ([scheduler] max_ahead); pick an earlier time."),
+        "{l}"
+    );
+    // a number too large for any clock is no time, not a crash
+    bot.send("!run rotate-logs at=+99999999999999999999999d");
+    bot.expect("`+99999999999999999999999d` is not a time");
+    bot.send("!run rotate-logs at=+29d");
+    bot.expect("Scheduled rotate-logs as #1002 for 2026-04-01 10:00:");
+    // nothing else ran or was scheduled
+    bot.send("!history");
+    bot.expect("Last 2 runs, newest first:");
+    bot.finish();
+}
+
+#[test]
+fn a_range_that_cannot_hold_is_refused_by_check_config() {
+    let bad = [
+        (
+            SCALE_APP.replace("min = 1", "min = 30"),
+            "parameter `replicas` of job `scale-app`: `min` (30) is larger than `max` (20)",
+        ),
+        (
+            SCALE_APP.replace("kind = \"integer\"", "kind = \"string\""),
+            "`min` and `max` apply to integer parameters, not to a string",
+        ),
+        (
+            SCALE_APP.replace("required = true", "default = 0"),
+            "its default `0` must be between 1 and 20",
+        ),
+    ];
+    for (job, message) in bad {
+        let dir = fixtures::bot_folder(&format!("{}{job}", config()), SCRIPTS);
+        let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+            .arg("check-config")
+            .arg("--config")
+            .arg(dir.path().join("bot.toml"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{message}: accepted");
+        assert!(err.contains(message), "{message}: {err}");
+    }
+}
+
+#[test]
+fn several_environments_in_one_request_are_asked_about() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("deploy api in staging and production");
+    bot.expect("You named several environments (staging, production), and one deploy-app run is for one of them, so I'll ask. (For the others, send one more request each.)");
+    bot.expect("deploy-app needs `environment` (an environment). Which one?");
+    bot.send("production");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=production).");
+    bot.expect("#1001 deploy-app succeeded");
+    // one environment named twice is one environment
+    bot.send("deploy api to prod, yes production");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("no");
+    bot.expect_after("OK");
     bot.finish();
 }

@@ -697,3 +697,35 @@ fn a_revoked_users_scheduled_run_and_approval_request_do_not_run() {
         .count();
     assert_eq!(rechecked, 2, "{out}");
 }
+
+#[test]
+fn audit_export_user_takes_the_chat_identity_or_the_user_id() {
+    let dir = setup("");
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!run backup-database target=db-01");
+    bot.expect("Started backup-database as #1001");
+    bot.send("@as carol: !run backup-database target=db-01");
+    bot.expect("Not allowed: carol may not run backup-database");
+    bot.transcript_at_exit();
+    let records = |user: &str| -> Vec<String> {
+        let (code, out) = audit(dir.path(), &["export", "--user", user]);
+        assert_eq!(code, 0, "{out}");
+        out.lines().map(str::to_string).collect()
+    };
+    // the identity as the configuration writes it (`chat = ["terminal:alice"]`)
+    let by_identity = records("terminal:alice");
+    assert!(!by_identity.is_empty(), "no records for terminal:alice");
+    assert!(
+        by_identity.iter().all(|l| l.contains("\"user\":\"alice\"")),
+        "{by_identity:?}"
+    );
+    assert!(
+        !by_identity.iter().any(|l| l.contains("carol")),
+        "{by_identity:?}"
+    );
+    // the chat user id and the mapped user find the same records
+    assert_eq!(records("alice"), by_identity);
+    // another platform's user of the same id is someone else
+    assert!(records("slack:alice").is_empty());
+    assert!(!records("terminal:carol").is_empty());
+}

@@ -19,12 +19,18 @@
 //!   name = "target"
 //!   kind = "host"
 //!   required = true
+//!   [[jobs.parameters]]
+//!   name = "keep_days"
+//!   kind = "integer"
+//!   min = 1                   # integers are counts: 0 or more unless `min` says otherwise
+//!   max = 365                 # optional
 //! ```
 //!
 //! Unknown keys are ignored (the bot's configuration adds run specifications to jobs).
 //! [`Catalog::from_toml_str`] checks what serde cannot: ids present and unique within their
 //! kind, aliases that do not collide with another entry of the same kind, known parameter
-//! kinds, and defaults that are among the choices. Errors name the file and the 1-based line.
+//! kinds, defaults that are among the choices and inside the range, and ranges that hold
+//! (`min` <= `max`, on integer parameters only). Errors name the file and the 1-based line.
 
 // Load errors carry the file, line and names for a helpful message; they happen once, at load.
 #![allow(clippy::result_large_err)]
@@ -83,6 +89,13 @@ pub struct JobParameter {
     pub default: Option<String>,
     #[serde(default)]
     pub choices: Vec<String>,
+    /// The smallest value of an `integer` parameter (`min = 1`); when absent, 0: integers
+    /// are counts (replicas, days), and a negative one is a slip. See [`JobParameter::min`].
+    #[serde(default, rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// The largest value of an `integer` parameter (`max = 50`); no limit when absent.
+    #[serde(default, rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
 }
 
 /// What a parameter holds; entity kinds of the same name fill it.
@@ -259,6 +272,14 @@ pub enum CatalogError {
         default: String,
         kind: ParamKind,
     },
+    #[error("{file}:{line}: parameter `{param}` of job `{job}`: {message}")]
+    BadRange {
+        file: String,
+        line: usize,
+        job: String,
+        param: String,
+        message: String,
+    },
 }
 
 impl CatalogError {
@@ -274,7 +295,8 @@ impl CatalogError {
             | CatalogError::UnknownParamKind { line, .. }
             | CatalogError::DuplicateParameter { line, .. }
             | CatalogError::DefaultNotInChoices { line, .. }
-            | CatalogError::InvalidDefault { line, .. } => Some(*line),
+            | CatalogError::InvalidDefault { line, .. }
+            | CatalogError::BadRange { line, .. } => Some(*line),
         }
     }
 }
@@ -339,15 +361,45 @@ fn named(items: &[NamedItem]) -> Vec<(&str, &[String])> {
 }
 
 impl JobParameter {
-    /// Whether `value` is acceptable for this parameter's kind and choices.
+    /// Whether `value` is acceptable for this parameter's kind, range and choices.
     pub fn accepts(&self, value: &str) -> bool {
         if !self.choices.is_empty() && !self.choices.iter().any(|c| c == value) {
             return false;
         }
         match self.kind {
-            ParamKind::Integer => value.parse::<i64>().is_ok(),
+            ParamKind::Integer => value
+                .parse::<i64>()
+                .is_ok_and(|n| self.range_error(n).is_none()),
             ParamKind::Boolean => matches!(value, "true" | "false"),
             _ => true,
+        }
+    }
+
+    /// The smallest value an `integer` parameter takes: its `min`, else 0.
+    pub fn min(&self) -> Option<i64> {
+        match self.kind {
+            ParamKind::Integer => Some(self.min_value.unwrap_or(0)),
+            _ => None,
+        }
+    }
+
+    /// The largest value an `integer` parameter takes (its `max`), if limited.
+    pub fn max(&self) -> Option<i64> {
+        match self.kind {
+            ParamKind::Integer => self.max_value,
+            _ => None,
+        }
+    }
+
+    /// Why `n` is out of this parameter's range ("must be at least 0"), if it is.
+    pub fn range_error(&self, n: i64) -> Option<String> {
+        match (self.min(), self.max()) {
+            (Some(lo), Some(hi)) if n < lo || n > hi => {
+                Some(format!("must be between {lo} and {hi}"))
+            }
+            (Some(lo), None) if n < lo => Some(format!("must be at least {lo}")),
+            (None, Some(hi)) if n > hi => Some(format!("must be at most {hi}")),
+            _ => None,
         }
     }
 }
@@ -415,6 +467,10 @@ struct RawParam {
     default: Option<Spanned<toml::Value>>,
     #[serde(default)]
     choices: Vec<Spanned<String>>,
+    #[serde(default)]
+    min: Option<Spanned<i64>>,
+    #[serde(default)]
+    max: Option<Spanned<i64>>,
 }
 
 /// 1-based line of a byte offset.
@@ -623,6 +679,33 @@ impl RawCatalog {
                     }
                 })?;
                 let choices: Vec<String> = p.choices.iter().map(|c| c.get_ref().clone()).collect();
+                let bad_range = |at: usize, message: String| CatalogError::BadRange {
+                    file: file.into(),
+                    line: ck.line_at(at),
+                    job: job_id.clone(),
+                    param: name.clone(),
+                    message,
+                };
+                for bound in [&p.min, &p.max].into_iter().flatten() {
+                    if kind != ParamKind::Integer {
+                        return Err(bad_range(
+                            bound.span().start,
+                            format!("`min` and `max` apply to integer parameters, not to a {kind}; remove them"),
+                        ));
+                    }
+                }
+                if let (Some(lo), Some(hi)) = (&p.min, &p.max) {
+                    if lo.get_ref() > hi.get_ref() {
+                        return Err(bad_range(
+                            lo.span().start,
+                            format!(
+                                "`min` ({}) is larger than `max` ({}); swap or fix them",
+                                lo.get_ref(),
+                                hi.get_ref()
+                            ),
+                        ));
+                    }
+                }
                 let default = match &p.default {
                     None => None,
                     Some(v) => {
@@ -672,13 +755,25 @@ impl RawCatalog {
                         Some(s)
                     }
                 };
-                parameters.push(JobParameter {
-                    name,
+                let param = JobParameter {
+                    name: name.clone(),
                     kind,
                     required: p.required,
                     default,
                     choices,
-                });
+                    min_value: p.min.as_ref().map(|v| *v.get_ref()),
+                    max_value: p.max.as_ref().map(|v| *v.get_ref()),
+                };
+                // a default outside the range could never be given explicitly
+                if let (Some(d), Some(v)) = (&param.default, &p.default) {
+                    if let Some(why) = d.parse::<i64>().ok().and_then(|n| param.range_error(n)) {
+                        return Err(bad_range(
+                            v.span().start,
+                            format!("its default `{d}` {why}; fix the default or the range"),
+                        ));
+                    }
+                }
+                parameters.push(param);
             }
             jobs.push(Job {
                 id: job_id,

@@ -59,14 +59,26 @@ fn parse_reads_stdin_lines() {
 }
 
 #[test]
-fn invalid_utf8_on_stdin_is_an_error_with_its_line() {
-    let o = nlu(&["parse"], Some(b"help\n\xff\xfe oops\n"));
+fn an_invalid_utf8_line_is_reported_and_the_stream_goes_on() {
+    let o = nlu(&["parse"], Some(b"help\n\xff\xfe oops\nthanks!\n\xc3\n"));
+    // some lines could not be read: the exit status says so, after every line was answered
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("stdin line 2") && e.contains("UTF-8"), "{e}");
+    assert!(e.contains("stdin line 2: not valid UTF-8"), "{e}");
+    assert!(e.contains("stdin line 4: not valid UTF-8"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
-    // the line before the bad one was still answered
-    assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 1);
+    // one object per input line, in order: results, and error objects in the bad lines' places
+    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["intent"]["name"], "help");
+    assert_eq!(lines[1]["error"], "not valid UTF-8");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[2]["intent"]["name"], "smalltalk");
+    assert_eq!(lines[3]["line"], 4);
 }
 
 #[test]

@@ -57,6 +57,16 @@ pub async fn start(
             ));
         }
     }
+    if let Some(at) = draft.run_at {
+        if let Some(why) =
+            crate::jobs::overdue::too_far_ahead(&ctx.bot.config.scheduler, at, ctx.now)
+        {
+            return Response::text(format!(
+                "That time ({}) is {why}; pick an earlier time.",
+                crate::render::time(at, ctx.tz())
+            ));
+        }
+    }
     collect_hints(&mut draft, &parse.entities);
     proceed(ctx, draft, Vec::new()).await
 }
@@ -165,7 +175,28 @@ fn same_name(a: &str, b: &str) -> bool {
 /// Problems found while applying hints.
 enum HintError {
     UnknownParam(String),
-    Invalid { param: String, message: String },
+    Invalid {
+        param: String,
+        message: String,
+    },
+    /// More values of a kind than the job has parameters for ("deploy api in staging and
+    /// production"): the run is for one, so the user is asked which instead of the first
+    /// one being taken silently.
+    Several {
+        param: String,
+        what: &'static str,
+        values: Vec<String>,
+    },
+}
+
+/// Catalog kinds of which a request naming two is ambiguous, in the plural.
+fn plural(k: ParamKind) -> Option<&'static str> {
+    match k {
+        ParamKind::App => Some("applications"),
+        ParamKind::Environment => Some("environments"),
+        ParamKind::Host => Some("hosts"),
+        _ => None,
+    }
 }
 
 /// Applies the hints to the draft's parameters (the job is known).
@@ -208,6 +239,7 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
             }
         }
     }
+    let mut several: Option<HintError> = None;
     for (kind, value) in hints.iter().filter(|h| h.0 != EntityKind::Param) {
         let Some(pk) = param_kind_for(*kind) else {
             continue;
@@ -217,16 +249,65 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
             .iter()
             .find(|p| p.kind == pk && !draft.params.contains_key(&p.name))
         else {
+            // every parameter of this kind is taken: a different value is a second target
+            if let Some((param, what, v, all)) = extra_value(draft, job, catalog, pk, value) {
+                match &mut several {
+                    Some(HintError::Several {
+                        what: w, values, ..
+                    }) if *w == what => {
+                        if !values.contains(&v) {
+                            values.push(v);
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        several = Some(HintError::Several {
+                            param,
+                            what,
+                            values: all,
+                        })
+                    }
+                }
+            }
             continue;
         };
         if let Ok(v) = values::validate(catalog, p, value) {
             draft.params.insert(p.name.clone(), v);
         }
     }
-    match invalid {
+    match several.or(invalid) {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// A hint of kind `pk` for which no parameter is left: when it names a catalog entry that
+/// no parameter of that kind holds yet, returns (the parameter it competes for, the kind in
+/// the plural, itself, all the values named so far).
+fn extra_value(
+    draft: &Draft,
+    job: &Job,
+    catalog: &Catalog,
+    pk: ParamKind,
+    value: &str,
+) -> Option<(String, &'static str, String, Vec<String>)> {
+    let what = plural(pk)?;
+    let taken: Vec<&nlu::catalog::JobParameter> =
+        job.parameters.iter().filter(|p| p.kind == pk).collect();
+    let first = taken.first()?;
+    let v = values::validate(catalog, first, value).ok()?;
+    let held: Vec<String> = taken
+        .iter()
+        .filter_map(|p| draft.params.get(&p.name).cloned())
+        .collect();
+    if held.contains(&v) {
+        return None;
+    }
+    // the last parameter of the kind is the one to ask about
+    let param = taken.last()?.name.clone();
+    let mut all = held;
+    all.push(v.clone());
+    Some((param, what, v, all))
 }
 
 /// Moves a draft on: asks for the job or the next missing parameter, asks for a confirmation,
@@ -265,6 +346,29 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
             clear(ctx);
             response.push(text);
             return response;
+        }
+        Err(HintError::Several {
+            param,
+            what,
+            values,
+        }) => {
+            tracing::info!(job = %job.id, %param, ?values, "several values for one parameter: asking");
+            draft.params.remove(&param);
+            response.push(format!(
+                "You named several {what} ({}), and one {} run is for one of them, so I'll ask. (For the others, send one more request each.)",
+                values.join(", "),
+                job.id
+            ));
+            response.push(ask_prompt(catalog, &job, &param));
+            return save(
+                ctx,
+                Dialog::Collecting {
+                    draft,
+                    param: Some(param),
+                    suggestion: None,
+                },
+                response,
+            );
         }
         Err(HintError::Invalid { param, message }) => {
             response.push(ensure_stop(message));
@@ -405,12 +509,17 @@ pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str) -> String {
         return format!("What should `{name}` be?");
     };
     let choices = values::known_values(catalog, p);
-    let mut text = format!(
-        "{} needs `{}` ({}).",
-        job.id,
-        p.name,
-        values::kind_words(p.kind)
-    );
+    let mut what = values::kind_words(p.kind).to_string();
+    // a range the schema sets (the implicit "0 or more" of counts goes unsaid)
+    if p.min_value.is_some() || p.max_value.is_some() {
+        match (p.min(), p.max()) {
+            (Some(lo), Some(hi)) => what.push_str(&format!(" from {lo} to {hi}")),
+            (Some(lo), None) => what.push_str(&format!(", {lo} or more")),
+            (None, Some(hi)) => what.push_str(&format!(", at most {hi}")),
+            (None, None) => {}
+        }
+    }
+    let mut text = format!("{} needs `{}` ({what}).", job.id, p.name);
     if choices.is_empty() {
         text.push_str(" What should it be?");
     } else {

@@ -12,6 +12,7 @@
 //!   interrupted by a crash: their process groups are killed and they are marked
 //!   `interrupted`.
 
+use super::overdue::{SchedulerConfig, Verdict};
 use super::{
     BoxFuture, ExecEvent, ExecId, ExecRequest, Execution, HistoryQuery, JobPlatform, PlatformError,
     Status,
@@ -144,6 +145,8 @@ struct Inner {
     /// The values of secret parameters of runs not started yet, by execution: the database
     /// holds `***` instead (lost at a restart: such a run then fails to start, saying why).
     kept: Mutex<HashMap<ExecId, BTreeMap<String, String>>>,
+    /// What to do with a run that is due late.
+    scheduler: SchedulerConfig,
 }
 
 /// The local job platform. Cheap to clone.
@@ -169,6 +172,7 @@ impl LocalPlatform {
                 start_check: std::sync::OnceLock::new(),
                 secret_names: config.security.secret_names.clone(),
                 kept: Mutex::new(HashMap::new()),
+                scheduler: config.scheduler,
             }),
         }
     }
@@ -302,6 +306,15 @@ impl Inner {
     async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {
         let _g = self.start_lock.lock().await;
         for e in self.store.due(crate::clock::now())? {
+            // a run scheduled for a later time that is due too late follows the policy (a
+            // queued one waited for a slot, not for its time: it always runs)
+            if e.run_at - e.created_at > chrono::Duration::milliseconds(500) {
+                if let Verdict::Skip(why) = self.scheduler.judge(e.run_at, crate::clock::now()) {
+                    tracing::warn!("#{} {} skipped: {why}", e.id, e.job);
+                    self.skip(&e, why)?;
+                    continue;
+                }
+            }
             if self.has_capacity(&e.job) {
                 // what waited is judged by the policy in force now
                 if let Some(Err(why)) = self.start_check.get().map(|c| c.may_start(&e)) {
@@ -345,6 +358,28 @@ impl Inner {
 
     fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<ExecId, BTreeMap<String, String>>> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends a scheduled execution that was due too long ago without starting it: cancelled,
+    /// by nobody, the reason as its detail (rendered "was skipped: ...").
+    fn skip(&self, e: &Execution, why: String) -> Result<(), PlatformError> {
+        // its secret values will not be needed
+        self.kept().remove(&e.id);
+        let f = Finish {
+            detail: Some(why),
+            ..Default::default()
+        };
+        if self.store.finish(
+            e.id,
+            &[Status::Scheduled],
+            Status::Cancelled,
+            crate::clock::now(),
+            &f,
+            None,
+        )? {
+            self.emit(Some(Status::Scheduled), e.id, None);
+        }
+        Ok(())
     }
 
     /// Starts a scheduled execution. Call with `start_lock` held.

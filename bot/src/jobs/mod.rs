@@ -3,6 +3,7 @@
 //! A remote platform implements the same trait; nothing above this module changes.
 
 pub mod local;
+pub mod overdue;
 
 use chrono::{DateTime, Utc};
 use nlu::Catalog;

@@ -288,8 +288,24 @@ fn check_checkpoints(rows: &[crate::store::AuditRow], anchors: &Anchors<'_>, rep
     }
 }
 
+/// Whether a record is `user`'s: `user` names its chat user id (`alice`), its chat identity
+/// as the configuration writes it (`terminal:alice`, `slack:U024BE7LH`: platform and id), or
+/// its mapped user.
+fn matches_user(record: &serde_json::Value, user: &str) -> bool {
+    let user = user.trim();
+    let id = record["user"].as_str();
+    if id == Some(user) || record["mapped_user"].as_str() == Some(user) {
+        return true;
+    }
+    match (user.split_once(':'), record["platform"].as_str(), id) {
+        (Some((platform, rest)), Some(p), Some(id)) => platform == p && rest == id,
+        _ => false,
+    }
+}
+
 /// Writes the records (each with its hash) as JSON lines, filtered by time and user (chat
-/// user id or mapped user). Returns how many were written.
+/// user id, `platform:user-id`, or mapped user; see [`matches_user`]). Returns how many were
+/// written.
 pub fn export(
     store: &Store,
     since: Option<DateTime<Utc>>,
@@ -302,11 +318,8 @@ pub fn export(
             continue;
         }
         let mut v: serde_json::Value = serde_json::from_str(&row.record)?;
-        if let Some(u) = user {
-            let hit = v["user"].as_str() == Some(u) || v["mapped_user"].as_str() == Some(u);
-            if !hit {
-                continue;
-            }
+        if user.is_some_and(|u| !matches_user(&v, u)) {
+            continue;
         }
         if let Some(o) = v.as_object_mut() {
             o.insert("hash".into(), row.hash.clone().into());

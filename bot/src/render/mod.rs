@@ -161,6 +161,17 @@ pub fn headline(e: &Execution) -> String {
             e.job,
             e.detail.as_deref().unwrap_or("stopped")
         ),
+        // skipped by the scheduler (due too late, see jobs::overdue): nobody cancelled it
+        Status::Cancelled
+            if e.started_at.is_none() && e.cancelled_by.is_none() && e.detail.is_some() =>
+        {
+            format!(
+                "#{} {} was skipped: {}.",
+                e.id,
+                e.job,
+                e.detail.as_deref().unwrap_or_default()
+            )
+        }
         Status::Cancelled if e.started_at.is_none() => format!(
             "#{} {} was cancelled before it started{}.",
             e.id,

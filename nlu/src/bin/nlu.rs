@@ -216,6 +216,26 @@ fn model_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
     }
 }
 
+/// A stdin line `nlu parse` could not parse. It is reported on stderr with its line number,
+/// and its place on stdout holds [`BadLine::to_json`] instead of a parse result, so that
+/// output line N still answers input line N; the other lines are parsed as usual.
+#[derive(Debug, thiserror::Error)]
+enum BadLine {
+    #[error("stdin line {line}: not valid UTF-8; skipped it (re-encode the input as UTF-8)")]
+    NotUtf8 { line: usize },
+}
+
+impl BadLine {
+    /// `{"error": "not valid UTF-8", "line": 2}`.
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            BadLine::NotUtf8 { line } => {
+                serde_json::json!({ "error": "not valid UTF-8", "line": line })
+            }
+        }
+    }
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -236,29 +256,50 @@ fn run(cli: Cli) -> Result<()> {
             let (parser, now) = common.load()?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let mut emit = |t: &str| -> Result<()> {
-                let r = match now {
-                    Some(now) => parser.parse_at(t, now)?,
-                    None => parser.parse(t)?,
-                };
-                serde_json::to_writer(&mut out, &r)?;
+            // one JSON object a line: the parse result, or the error object of a bad line
+            let mut emit = |line: std::result::Result<&str, &BadLine>| -> Result<()> {
+                match line {
+                    Ok(t) => {
+                        let r = match now {
+                            Some(now) => parser.parse_at(t, now)?,
+                            None => parser.parse(t)?,
+                        };
+                        serde_json::to_writer(&mut out, &r)?;
+                    }
+                    Err(bad) => serde_json::to_writer(&mut out, &bad.to_json())?,
+                }
                 out.write_all(b"\n")?;
+                out.flush()?;
                 Ok(())
             };
             if text.is_empty() {
                 let stdin = std::io::stdin();
+                let mut unreadable = 0usize;
                 for (i, line) in stdin.lock().split(b'\n').enumerate() {
                     let line = line.context("reading stdin")?;
-                    let line = String::from_utf8(line)
-                        .with_context(|| format!("stdin line {}: not valid UTF-8", i + 1))?;
-                    emit(line.strip_suffix('\r').unwrap_or(&line))?;
+                    match String::from_utf8(line) {
+                        Ok(line) => emit(Ok(line.strip_suffix('\r').unwrap_or(&line)))?,
+                        Err(_) => {
+                            // an error object in the result's place keeps the output aligned
+                            // with the input, line for line
+                            let err = BadLine::NotUtf8 { line: i + 1 };
+                            eprintln!("nlu: {err}");
+                            tracing::warn!(line = i + 1, "skipped a stdin line: not UTF-8");
+                            emit(Err(&err))?;
+                            unreadable += 1;
+                        }
+                    }
+                }
+                if unreadable > 0 {
+                    anyhow::bail!(
+                        "{unreadable} stdin line(s) were not valid UTF-8 and were not parsed (each has an error object in its place on stdout); re-encode the input as UTF-8"
+                    );
                 }
             } else {
                 for t in &text {
-                    emit(t)?;
+                    emit(Ok(t))?;
                 }
             }
-            out.flush()?;
         }
         Command::Train {
             data,
