@@ -729,3 +729,62 @@ fn audit_export_user_takes_the_chat_identity_or_the_user_id() {
     assert!(records("slack:alice").is_empty());
     assert!(!records("terminal:carol").is_empty());
 }
+
+#[test]
+fn a_secret_parameter_awaiting_approval_is_kept_out_of_the_database_and_reaches_the_job() {
+    let dir = setup("[[approvals]]\njobs = [\"set-password\"]\nrole = \"approver\"\n");
+    // the job says how long the value it got is: 13 for the secret, 3 for `***`
+    std::fs::write(
+        dir.path().join("scripts/echo.sh"),
+        "#!/bin/sh\nprintf 'length=%s\\n' \"${#JOB_PARAM_PASSWORD}\"\n",
+    )
+    .unwrap();
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!run set-password password=hunter2secret");
+    bot.expect("I filed approval request 1;");
+    bot.send("@as bob: !approve 1");
+    bot.expect(
+        "Approved request 1 by bob: started set-password as #1001 for alice (password=***).",
+    );
+    bot.expect("#1001 set-password succeeded");
+    bot.expect("  | length=13");
+    bot.finish();
+    let c = rusqlite::Connection::open(dir.path().join("bot.sqlite")).unwrap();
+    let params: String = c
+        .query_row("SELECT params FROM approvals WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(params, "{\"password\":\"***\"}");
+    let leaked: i64 = c
+        .query_row(
+            "SELECT (SELECT count(*) FROM approvals WHERE params LIKE '%hunter2%')
+                  + (SELECT count(*) FROM executions WHERE params LIKE '%hunter2%' OR output LIKE '%hunter2%')
+                  + (SELECT count(*) FROM audit WHERE record LIKE '%hunter2%')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaked, 0);
+}
+
+#[test]
+fn a_secret_parameter_lost_at_a_restart_stops_its_approval_request() {
+    let dir = setup("[[approvals]]\njobs = [\"set-password\"]\nrole = \"approver\"\n");
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("!run set-password password=hunter2secret");
+    bot.expect("I filed approval request 1;");
+    bot.finish();
+    // the value was only in the first bot's memory: approving after a restart runs nothing
+    let mut bot = Bot::start(dir.path(), "bob");
+    bot.send("!approve 1");
+    bot.expect("Not right now: request 1 can't go ahead: the secret value of `password` was kept in memory only, and the bot has restarted since. Suggestion: nothing ran; alice can ask again.");
+    bot.send("!approve 1");
+    bot.expect("Not right now: request 1 is already expired (by bob).");
+    bot.finish();
+    let c = rusqlite::Connection::open(dir.path().join("bot.sqlite")).unwrap();
+    let runs: i64 = c
+        .query_row("SELECT count(*) FROM executions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 0);
+}

@@ -56,6 +56,9 @@ pub struct Guard {
     patterns: HashMap<(String, String), regex::Regex>,
     /// Secret values seen in this process (masked wherever they appear).
     seen: Mutex<BTreeSet<String>>,
+    /// The secret parameter values of pending approval requests, by request: the database
+    /// holds `***` instead (lost at a restart: such a request then cannot go ahead).
+    kept_approvals: Mutex<HashMap<i64, BTreeMap<String, String>>>,
 }
 
 impl Guard {
@@ -74,6 +77,7 @@ impl Guard {
             store,
             patterns,
             seen: Mutex::new(BTreeSet::new()),
+            kept_approvals: Mutex::new(HashMap::new()),
         }
     }
 
@@ -692,6 +696,8 @@ impl Guard {
         let who = self.identify(actor)?;
         let now = self.now();
         let ttl = chrono::Duration::from_std(need.timeout).unwrap_or(chrono::Duration::minutes(30));
+        // secret values stay in memory; the stored request holds `***`
+        let stored = self.mask_params(job, params);
         let row = self
             .store
             .insert_approval(
@@ -699,7 +705,7 @@ impl Guard {
                 &actor.user,
                 &actor.channel,
                 job,
-                params,
+                &stored,
                 run_at,
                 &need.role,
                 &need.reason,
@@ -707,6 +713,14 @@ impl Guard {
                 now + ttl,
             )
             .map_err(UserError::internal)?;
+        let secrets: BTreeMap<String, String> = params
+            .iter()
+            .filter(|(k, _)| self.is_secret(job, k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !secrets.is_empty() {
+            self.kept_approvals().insert(row.id, secrets);
+        }
         self.record(
             actor,
             Entry {
@@ -798,6 +812,32 @@ impl Guard {
                 .suggest(self.approvers_hint(&row.role, &who.name)),
             ));
         }
+        let mut row = row;
+        if approve {
+            // the secret values come from memory: the database holds `***`
+            let kept = self.kept_approvals().get(&id).cloned().unwrap_or_default();
+            let lost: Vec<String> = row
+                .params
+                .iter()
+                .filter(|(k, v)| {
+                    v.as_str() == MASK && self.is_secret(&row.job, k) && !kept.contains_key(*k)
+                })
+                .map(|(k, _)| format!("`{k}`"))
+                .collect();
+            if !lost.is_empty() {
+                let _ = self
+                    .store
+                    .decide_approval(id, "expired", Some(&who.name), now);
+                return Err(fail(
+                    UserError::policy(format!(
+                        "request {id} can't go ahead: the secret value of {} was kept in memory only, and the bot has restarted since",
+                        lost.join(", ")
+                    ))
+                    .suggest(format!("nothing ran; {} can ask again", row.requester)),
+                ));
+            }
+            row.params.extend(kept);
+        }
         // the requester's permissions as configured now: a revoked requester's request
         // does not go ahead
         if approve {
@@ -833,6 +873,7 @@ impl Guard {
             .decide_approval(id, state, Some(&who.name), now)
             .map_err(UserError::internal)?
         {
+            self.kept_approvals().remove(&id);
             return Err(fail(UserError::policy(format!(
                 "request {id} was decided just now by someone else"
             ))));
@@ -851,10 +892,16 @@ impl Guard {
                 ..Default::default()
             },
         )?;
-        let mut row = row;
+        self.kept_approvals().remove(&id);
         row.state = state.into();
         row.decided_by = Some(who.name);
         Ok(row)
+    }
+
+    fn kept_approvals(&self) -> std::sync::MutexGuard<'_, HashMap<i64, BTreeMap<String, String>>> {
+        self.kept_approvals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn approvers_hint(&self, role: &str, not: &str) -> String {
