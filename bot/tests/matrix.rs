@@ -153,6 +153,9 @@ async fn charts_are_uploaded_as_png_images_in_the_thread() {
     for id in [1001, 1002] {
         let cmd = s.alice.send(&s.room, "!run flaky-task", None).await;
         s.alice
+            .expect_in_thread(&me, &cmd, &format!("Started flaky-task as #{id}"))
+            .await;
+        s.alice
             .expect_in_thread(&me, &cmd, &format!("#{id} flaky-task failed"))
             .await;
     }

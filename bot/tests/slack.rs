@@ -67,6 +67,8 @@ struct MockState {
 struct Mock {
     addr: SocketAddr,
     state: Arc<MockState>,
+    /// How many posts `wait_post` has gone past.
+    consumed: std::sync::atomic::AtomicUsize,
 }
 
 async fn api(
@@ -220,6 +222,7 @@ impl Mock {
         Mock {
             addr: rx.recv().unwrap(),
             state,
+            consumed: Default::default(),
         }
     }
 
@@ -272,11 +275,34 @@ impl Mock {
         }
     }
 
-    /// Waits for a posted message containing `needle`.
+    /// Waits for the next posted message, which must contain `needle`: a post before it,
+    /// after the last one waited for, fails the test.
+    #[track_caller]
     fn wait_post(&self, needle: &str) -> Call {
-        self.wait_for(&format!("post containing {needle:?}"), |c| {
-            c.method == "chat.postMessage" && c.text().contains(needle)
-        })
+        use std::sync::atomic::Ordering;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let posts = self.posts();
+            let start = self.consumed.load(Ordering::SeqCst);
+            for (i, c) in posts.iter().enumerate().skip(start) {
+                if c.text().contains(needle) {
+                    self.consumed.store(i + 1, Ordering::SeqCst);
+                    return c.clone();
+                }
+                panic!(
+                    "unexpected post {:?} while waiting for one containing {needle:?}; calls:\n{}",
+                    c.text(),
+                    self.dump()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no post containing {needle:?} within 30 s; calls:\n{}",
+                    self.dump()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 
     fn count_posts(&self, needle: &str) -> usize {
@@ -810,11 +836,8 @@ fn a_conversation_through_slack() {
     let t4 = "1700000004.000100";
     let ev = mention("Ev04", ALICE, "C1", t4, "!deploy api production");
     assert_eq!(h.send(Req::event(&ev).signed()).status, 200);
-    let question = h.mock.wait_for("the production question", |c| {
-        c.method == "chat.postMessage"
-            && c.text().contains("is sensitive")
-            && c.body["thread_ts"] == t4
-    });
+    let question = h.mock.wait_post("deploy-app is sensitive");
+    assert_eq!(question.body["thread_ts"], t4);
     assert_eq!(buttons_of(&question)[0].2, "danger");
     h.send(Req::interaction(&click(ALICE, &question, t4, "!yes")).signed());
     let request = h.mock.wait_post("needs approval");
@@ -1036,6 +1059,8 @@ fn charts_are_uploaded_as_png_images_in_the_thread_after_the_text() {
             "!run backup-database target=db-01",
         );
         assert_eq!(h.send(Req::event(&ev).signed()).status, 200);
+        h.mock
+            .wait_post(&format!("Started backup-database as #{id}"));
         let done = h
             .mock
             .wait_post(&format!("#{id} backup-database succeeded"));

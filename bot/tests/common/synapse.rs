@@ -360,6 +360,11 @@ pub struct User {
     since: Option<String>,
     /// Every room message (and member event) this user's syncs returned, in order.
     pub events: Vec<Event>,
+    /// Per thread root: how many of the bot's messages in it [`User::expect_in_thread`] has
+    /// gone past.
+    consumed: std::collections::HashMap<String, usize>,
+    /// Fragments of bot messages a test does not care about (see [`User::tolerate`]).
+    tolerated: Vec<String>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -412,6 +417,8 @@ impl User {
             http,
             since: None,
             events: Vec::new(),
+            consumed: Default::default(),
+            tolerated: Vec::new(),
         }
     }
 
@@ -559,19 +566,46 @@ impl User {
             .collect()
     }
 
-    /// Waits for a message of `bot` in the thread under `root` whose body contains `needle`.
+    /// Waits for the next message of `bot` in the thread under `root`, which must contain
+    /// `needle`: a message of the bot's in that thread before it, after the last one expected,
+    /// fails the test unless it contains a fragment given to [`User::tolerate`].
     pub async fn expect_in_thread(&mut self, bot: &str, root: &str, needle: &str) -> Event {
-        let (bot, root, n) = (bot.to_string(), root.to_string(), needle.to_string());
-        self.wait_for(
-            Duration::from_secs(60),
-            &format!("in thread {root} containing {needle:?}"),
-            move |e| {
-                e.sender() == bot
-                    && e.thread() == Some(root.as_str())
-                    && e.body().contains(n.as_str())
-            },
-        )
-        .await
+        let within = Duration::from_secs(60);
+        let deadline = Instant::now() + within;
+        loop {
+            let thread = self.thread_events(bot, root);
+            let start = self.consumed.get(root).copied().unwrap_or(0);
+            for (i, e) in thread.iter().enumerate().skip(start) {
+                if e.body().contains(needle) {
+                    self.consumed.insert(root.to_string(), i + 1);
+                    return e.clone();
+                }
+                if !self.tolerated.iter().any(|t| e.body().contains(t.as_str())) {
+                    panic!(
+                        "{}: unexpected message {:?} in thread {root} while waiting for {needle:?}; \
+                         expect it, or tolerate it if it does not matter; seen:\n{}",
+                        self.user_id,
+                        e.body(),
+                        self.transcript()
+                    );
+                }
+            }
+            self.consumed.insert(root.to_string(), thread.len());
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "{}: no message of {bot} in thread {root} containing {needle:?} within {within:?}; seen:\n{}",
+                self.user_id,
+                self.transcript()
+            );
+            self.sync(left.min(Duration::from_secs(5))).await;
+        }
+    }
+
+    /// From now on, the bot's messages containing `fragment` may come between the expected
+    /// ones (pushed progress, say, whose timing the test does not control).
+    pub fn tolerate(&mut self, fragment: &str) {
+        self.tolerated.push(fragment.to_string());
     }
 
     pub fn transcript(&self) -> String {
