@@ -284,9 +284,9 @@ impl Mock {
         loop {
             let posts = self.posts();
             let start = self.consumed.load(Ordering::SeqCst);
-            for (i, c) in posts.iter().enumerate().skip(start) {
+            if let Some(c) = posts.get(start) {
                 if c.text().contains(needle) {
-                    self.consumed.store(i + 1, Ordering::SeqCst);
+                    self.consumed.store(start + 1, Ordering::SeqCst);
                     return c.clone();
                 }
                 panic!(
