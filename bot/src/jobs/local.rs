@@ -330,6 +330,18 @@ impl Inner {
 
     /// Marks a scheduled execution that could not be started as failed, saying why.
     fn fail_to_start(&self, e: &Execution, why: String) -> Result<(), PlatformError> {
+        self.end_unstarted(e, Status::Failed, why)
+    }
+
+    /// Ends a scheduled execution without starting it, in `status`, with `why` as its detail;
+    /// its kept secret values are dropped.
+    fn end_unstarted(
+        &self,
+        e: &Execution,
+        status: Status,
+        why: String,
+    ) -> Result<(), PlatformError> {
+        self.kept().remove(&e.id);
         let f = Finish {
             detail: Some(why),
             ..Default::default()
@@ -337,7 +349,7 @@ impl Inner {
         if self.store.finish(
             e.id,
             &[Status::Scheduled],
-            Status::Failed,
+            status,
             crate::clock::now(),
             &f,
             None,
@@ -363,23 +375,7 @@ impl Inner {
     /// Ends a scheduled execution that was due too long ago without starting it: cancelled,
     /// by nobody, the reason as its detail (rendered "was skipped: ...").
     fn skip(&self, e: &Execution, why: String) -> Result<(), PlatformError> {
-        // its secret values will not be needed
-        self.kept().remove(&e.id);
-        let f = Finish {
-            detail: Some(why),
-            ..Default::default()
-        };
-        if self.store.finish(
-            e.id,
-            &[Status::Scheduled],
-            Status::Cancelled,
-            crate::clock::now(),
-            &f,
-            None,
-        )? {
-            self.emit(Some(Status::Scheduled), e.id, None);
-        }
-        Ok(())
+        self.end_unstarted(e, Status::Cancelled, why)
     }
 
     /// Starts a scheduled execution. Call with `start_lock` held.
