@@ -4,9 +4,10 @@
 //! The logic here is pure (state + answer -> step); `lib.rs` loads and saves the state and
 //! acts on the step.
 
+use crate::intent::Intent;
 use crate::values;
 use chrono::{DateTime, Utc};
-use nlu::{Catalog, ClarifyOption, EntityKind, IntentName, Outcome, ParseResult};
+use nlu::{Catalog, ClarifyOption, EntityKind, Outcome, ParseResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
     /// `run_job` or `deploy_app`.
-    pub intent: IntentName,
+    pub intent: Intent,
     pub job: Option<String>,
     pub params: BTreeMap<String, String>,
     pub run_at: Option<DateTime<Utc>>,
@@ -24,7 +25,7 @@ pub struct Draft {
 }
 
 impl Draft {
-    pub fn new(intent: IntentName) -> Self {
+    pub fn new(intent: Intent) -> Self {
         Draft {
             intent,
             job: None,
@@ -159,12 +160,12 @@ fn readable_script(text: &str) -> bool {
 /// [`AFFIRM_CONFIDENCE`], written in a script it reads. Anything else is not a yes.
 pub fn confident_yes(text: &str, parse: Option<&ParseResult>) -> bool {
     is_yes(text)
-        || (parsed(parse, IntentName::Affirm)
+        || (parsed(parse, Intent::Affirm)
             && parse.is_some_and(|p| p.intent.confidence >= AFFIRM_CONFIDENCE)
             && readable_script(text))
 }
 
-fn parsed(parse: Option<&ParseResult>, intent: IntentName) -> bool {
+fn parsed(parse: Option<&ParseResult>, intent: Intent) -> bool {
     parse.is_some_and(|p| p.outcome == Outcome::Understood && p.intent.name == intent)
 }
 
@@ -172,12 +173,12 @@ fn parsed(parse: Option<&ParseResult>, intent: IntentName) -> bool {
 /// (a cancellation that names no run refers to the request being asked about, not to a run).
 fn backs_out(text: &str, parse: Option<&ParseResult>) -> bool {
     is_cancel(text)
-        || parsed(parse, IntentName::Deny)
-        || (parsed(parse, IntentName::CancelJob)
+        || parsed(parse, Intent::Deny)
+        || (parsed(parse, Intent::CancelJob)
             && parse.is_some_and(|p| {
                 p.entities
                     .iter()
-                    .all(|e| e.entity != EntityKind::ExecutionId)
+                    .all(|e| e.entity != EntityKind::EXECUTION_ID)
             }))
 }
 
@@ -189,7 +190,7 @@ pub const NEW_REQUEST_CONFIDENCE: f32 = 0.8;
 fn new_request(parse: Option<&ParseResult>, text: &str) -> bool {
     parse.is_some_and(|p| {
         p.outcome == Outcome::Understood
-            && p.intent.name.is_job_intent()
+            && Intent::of(&p.intent.name).is_job_intent()
             && p.intent.confidence >= NEW_REQUEST_CONFIDENCE
             && text.split_whitespace().count() >= 2
     }) || text.trim_start().starts_with('!')
@@ -205,14 +206,14 @@ fn replaces(draft: &Draft, parse: Option<&ParseResult>, text: &str, catalog: &Ca
     if !new_request(parse, text) || backs_out(text, parse) {
         return false;
     }
-    match p.intent.name {
-        IntentName::RunJob => p
+    match Intent::of(&p.intent.name) {
+        Intent::RunJob => p
             .entities
             .iter()
-            .find(|e| e.entity == EntityKind::Job)
+            .find(|e| e.entity == EntityKind::JOB)
             .and_then(|e| values::resolve_job(catalog, &e.value))
             .is_some_and(|j| draft.job.as_deref() != Some(j.id.as_str())),
-        IntentName::DeployApp => draft.intent != IntentName::DeployApp,
+        Intent::DeployApp => draft.intent != Intent::DeployApp,
         _ => true,
     }
 }
@@ -288,7 +289,7 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
                 });
             if let Some(o) = picked {
                 let mut r = original.clone();
-                r.intent.name = o.intent;
+                r.intent.name = o.intent.clone();
                 r.intent.confidence = 1.0;
                 r.outcome = Outcome::Understood;
                 r.clarification = None;
@@ -348,7 +349,7 @@ fn collect(
                     parse.and_then(|p| {
                         p.entities
                             .iter()
-                            .find(|e| e.entity == EntityKind::Job)
+                            .find(|e| e.entity == EntityKind::JOB)
                             .map(|e| e.value.clone())
                     })
                 });
@@ -415,11 +416,11 @@ fn collect(
                     }
                     // the parser may find the value inside a sentence ("use db-01 please")
                     let kind = match p.kind {
-                        nlu::catalog::ParamKind::App => Some(EntityKind::App),
-                        nlu::catalog::ParamKind::Environment => Some(EntityKind::Environment),
-                        nlu::catalog::ParamKind::Host => Some(EntityKind::Host),
-                        nlu::catalog::ParamKind::Version => Some(EntityKind::Version),
-                        nlu::catalog::ParamKind::Integer => Some(EntityKind::Count),
+                        nlu::catalog::ParamKind::App => Some(EntityKind::APP),
+                        nlu::catalog::ParamKind::Environment => Some(EntityKind::ENVIRONMENT),
+                        nlu::catalog::ParamKind::Host => Some(EntityKind::HOST),
+                        nlu::catalog::ParamKind::Version => Some(EntityKind::VERSION),
+                        nlu::catalog::ParamKind::Integer => Some(EntityKind::COUNT),
                         _ => None,
                     };
                     if let (Some(k), Some(pr)) = (kind, parse) {
@@ -480,7 +481,7 @@ id = "backup-database"
     }
 
     fn collecting(param: Option<&str>) -> Dialog {
-        let mut d = Draft::new(IntentName::RunJob);
+        let mut d = Draft::new(Intent::RunJob);
         if param.is_some() {
             d.job = Some("backup-database".into());
         }
@@ -559,7 +560,7 @@ id = "backup-database"
     fn confirmation() {
         let c = catalog();
         let d = Dialog::Confirming {
-            draft: Draft::new(IntentName::RunJob),
+            draft: Draft::new(Intent::RunJob),
         };
         assert!(matches!(answer(&d, "yes", None, &c), Step::Confirmed(_)));
         assert!(matches!(answer(&d, "确认", None, &c), Step::Confirmed(_)));
@@ -611,12 +612,12 @@ id = "backup-database"
             .unwrap();
         let options = vec![
             ClarifyOption {
-                intent: IntentName::JobStatus,
+                intent: Intent::JobStatus.name(),
                 label: "check the status of a run".into(),
                 entity: None,
             },
             ClarifyOption {
-                intent: IntentName::WatchJob,
+                intent: Intent::WatchJob.name(),
                 label: "follow a run until it ends".into(),
                 entity: None,
             },
@@ -625,11 +626,11 @@ id = "backup-database"
         let Step::Clarified(r) = answer(&d, "2", None, &c) else {
             panic!()
         };
-        assert_eq!(r.intent.name, IntentName::WatchJob);
+        assert_eq!(r.intent.name, Intent::WatchJob);
         let Step::Clarified(r) = answer(&d, "Check the status of a run", None, &c) else {
             panic!()
         };
-        assert_eq!(r.intent.name, IntentName::JobStatus);
+        assert_eq!(r.intent.name, Intent::JobStatus);
         assert!(matches!(answer(&d, "7", None, &c), Step::Retry { .. }));
         assert!(matches!(
             answer(&d, "never mind", None, &c),

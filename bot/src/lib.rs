@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod dialog;
 pub mod handlers;
+pub mod intent;
 pub mod jobs;
 pub mod policy;
 pub mod render;
@@ -26,7 +27,8 @@ use crate::jobs::{ExecEvent, ExecId, JobPlatform, Status};
 use crate::policy::Policy;
 use crate::store::{Store, StoredDialog};
 use chrono::{DateTime, Utc};
-use nlu::{IntentName, Outcome, ParseResult};
+use intent::Intent;
+use nlu::{Outcome, ParseResult};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
@@ -229,8 +231,11 @@ impl Bot {
                 Err(e) => return Response::text(command_error(&e, text).reply()),
             };
             if let Some(d) = &dialog {
-                if matches!(parse.intent.name, IntentName::Affirm | IntentName::Deny) {
-                    let word = if parse.intent.name == IntentName::Affirm {
+                if matches!(
+                    Intent::of(&parse.intent.name),
+                    Intent::Affirm | Intent::Deny
+                ) {
+                    let word = if parse.intent.name == Intent::Affirm {
                         "yes"
                     } else {
                         "no"
@@ -327,18 +332,18 @@ impl Bot {
         if parse.outcome != Outcome::Understood {
             return;
         }
-        let intent = parse.intent.name;
+        let intent = Intent::of(&parse.intent.name);
         if !matches!(
             intent,
-            IntentName::JobStatus
-                | IntentName::WatchJob
-                | IntentName::CancelJob
-                | IntentName::ListJobs
-                | IntentName::JobHistory
+            Intent::JobStatus
+                | Intent::WatchJob
+                | Intent::CancelJob
+                | Intent::ListJobs
+                | Intent::JobHistory
         ) {
             return;
         }
-        let job = handlers::entity(parse, nlu::EntityKind::Job)
+        let job = handlers::entity(parse, nlu::EntityKind::JOB)
             .and_then(|j| values::resolve_job(self.platform.catalog(), j))
             .map(|j| j.id.clone());
         if let Err(e) = self.store.record_usage(
@@ -382,22 +387,20 @@ impl Bot {
                 handlers::fallback::handle(ctx, parse).await
             }
             Outcome::OutOfScope => handlers::fallback::handle(ctx, parse).await,
-            Outcome::Understood => match parse.intent.name {
-                IntentName::RunJob => {
-                    handlers::run::start(ctx, parse, IntentName::RunJob, None).await
-                }
-                IntentName::DeployApp => handlers::deploy::handle(ctx, parse).await,
-                IntentName::JobStatus => handlers::status::handle(ctx, parse).await,
-                IntentName::WatchJob => handlers::watch::handle(ctx, parse).await,
-                IntentName::CancelJob => handlers::cancel::handle(ctx, parse).await,
-                IntentName::ListJobs => handlers::list::handle(ctx, parse).await,
-                IntentName::JobHistory => handlers::history::handle(ctx, parse).await,
-                IntentName::Help => handlers::help::handle(ctx, parse).await,
-                IntentName::Smalltalk => handlers::smalltalk::handle(ctx, parse).await,
-                IntentName::Affirm | IntentName::Deny => {
+            Outcome::Understood => match Intent::of(&parse.intent.name) {
+                Intent::RunJob => handlers::run::start(ctx, parse, Intent::RunJob, None).await,
+                Intent::DeployApp => handlers::deploy::handle(ctx, parse).await,
+                Intent::JobStatus => handlers::status::handle(ctx, parse).await,
+                Intent::WatchJob => handlers::watch::handle(ctx, parse).await,
+                Intent::CancelJob => handlers::cancel::handle(ctx, parse).await,
+                Intent::ListJobs => handlers::list::handle(ctx, parse).await,
+                Intent::JobHistory => handlers::history::handle(ctx, parse).await,
+                Intent::Help => handlers::help::handle(ctx, parse).await,
+                Intent::Smalltalk => handlers::smalltalk::handle(ctx, parse).await,
+                Intent::Affirm | Intent::Deny => {
                     Response::text("There's nothing waiting for a yes or no right now.")
                 }
-                IntentName::OutOfScope => handlers::fallback::handle(ctx, parse).await,
+                Intent::OutOfScope => handlers::fallback::handle(ctx, parse).await,
             },
         }
     }

@@ -19,8 +19,9 @@
 //! In `!run` and `!deploy` each key comes once ([`CommandError::RepeatedKey`] otherwise):
 //! a value given twice is more likely a slip than a wish for the last one.
 
+use crate::intent::Intent;
 use chrono::{DateTime, SecondsFormat, Utc};
-use nlu::{Entity, EntityKind, Extractor, IntentName, IntentScore, Outcome, ParseResult};
+use nlu::{Entity, EntityKind, Extractor, IntentScore, Outcome, ParseResult};
 
 /// Why a command line could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,9 +130,9 @@ fn ent(kind: EntityKind, value: impl Into<String>, text: &str) -> Entity {
     }
 }
 
-fn result(text: &str, intent: IntentName, entities: Vec<Entity>) -> ParseResult {
+fn result(text: &str, intent: Intent, entities: Vec<Entity>) -> ParseResult {
     let score = IntentScore {
-        name: intent,
+        name: intent.name(),
         confidence: 1.0,
     };
     ParseResult {
@@ -151,7 +152,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 fn id_entity(w: &str) -> Result<Entity, CommandError> {
     let digits = w.trim_start_matches('#');
     if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-        Ok(ent(EntityKind::ExecutionId, digits, w))
+        Ok(ent(EntityKind::EXECUTION_ID, digits, w))
     } else {
         Err(CommandError::BadId(w.into()))
     }
@@ -173,7 +174,7 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
     match cmd.as_str() {
         "run" => {
             let (job, rest) = args.split_first().ok_or(CommandError::Usage(RUN_USAGE))?;
-            entities.push(ent(EntityKind::Job, job.clone(), job));
+            entities.push(ent(EntityKind::JOB, job.clone(), job));
             let mut keys = Keys::default();
             for a in rest {
                 if let Some((k, _)) = a.split_once('=') {
@@ -181,15 +182,15 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
                 }
                 match a.split_once('=') {
                     Some(("at", v)) => {
-                        entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
+                        entities.push(ent(EntityKind::TIME, rfc3339(parse_time(v, now)?), a))
                     }
                     Some((k, _)) if !k.is_empty() => {
-                        entities.push(ent(EntityKind::Param, a.clone(), a))
+                        entities.push(ent(EntityKind::PARAM, a.clone(), a))
                     }
                     _ => return Err(CommandError::Usage(RUN_USAGE)),
                 }
             }
-            Ok(result(text, IntentName::RunJob, entities))
+            Ok(result(text, Intent::RunJob, entities))
         }
         "deploy" => {
             let mut positional = Vec::new();
@@ -200,10 +201,10 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
                 }
                 match a.split_once('=') {
                     Some(("at", v)) => {
-                        entities.push(ent(EntityKind::Time, rfc3339(parse_time(v, now)?), a))
+                        entities.push(ent(EntityKind::TIME, rfc3339(parse_time(v, now)?), a))
                     }
                     Some((k, _)) if !k.is_empty() => {
-                        entities.push(ent(EntityKind::Param, a.clone(), a))
+                        entities.push(ent(EntityKind::PARAM, a.clone(), a))
                     }
                     _ => positional.push(a),
                 }
@@ -214,22 +215,22 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
             for (i, v) in positional.into_iter().enumerate() {
                 let name = ["app", "environment", "version"][i];
                 keys.add(name)?;
-                entities.push(ent(EntityKind::Param, format!("{name}={v}"), v));
+                entities.push(ent(EntityKind::PARAM, format!("{name}={v}"), v));
             }
-            Ok(result(text, IntentName::DeployApp, entities))
+            Ok(result(text, Intent::DeployApp, entities))
         }
         "status" | "watch" | "cancel" => {
             let intent = match cmd.as_str() {
-                "status" => IntentName::JobStatus,
-                "watch" => IntentName::WatchJob,
-                _ => IntentName::CancelJob,
+                "status" => Intent::JobStatus,
+                "watch" => Intent::WatchJob,
+                _ => Intent::CancelJob,
             };
             match args {
-                [] if intent == IntentName::JobStatus => {}
+                [] if intent == Intent::JobStatus => {}
                 [w] => match id_entity(w) {
                     Ok(e) => entities.push(e),
-                    Err(_) if intent == IntentName::JobStatus => {
-                        entities.push(ent(EntityKind::Job, w.clone(), w))
+                    Err(_) if intent == Intent::JobStatus => {
+                        entities.push(ent(EntityKind::JOB, w.clone(), w))
                     }
                     Err(e) => return Err(e),
                 },
@@ -237,15 +238,15 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
             }
             Ok(result(text, intent, entities))
         }
-        "jobs" | "list" => Ok(result(text, IntentName::ListJobs, entities)),
+        "jobs" | "list" => Ok(result(text, Intent::ListJobs, entities)),
         "history" => {
             for a in args {
                 match a.split_once('=') {
-                    Some(("job", v)) => entities.push(ent(EntityKind::Job, v, a)),
-                    Some(("status", v)) => entities.push(ent(EntityKind::Status, v, a)),
-                    Some(("count", v)) => entities.push(ent(EntityKind::Count, v, a)),
+                    Some(("job", v)) => entities.push(ent(EntityKind::JOB, v, a)),
+                    Some(("status", v)) => entities.push(ent(EntityKind::STATUS, v, a)),
+                    Some(("count", v)) => entities.push(ent(EntityKind::COUNT, v, a)),
                     Some(("since", v)) => entities.push(ent(
-                        EntityKind::Time,
+                        EntityKind::TIME,
                         format!(
                             "{}/{}",
                             rfc3339(parse_time(v, now)?),
@@ -254,14 +255,14 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
                         a,
                     )),
                     Some(("until", v)) => entities.push(ent(
-                        EntityKind::Time,
+                        EntityKind::TIME,
                         format!("1970-01-01T00:00:00Z/{}", rfc3339(parse_time(v, now)?)),
                         a,
                     )),
                     None if a.chars().all(|c| c.is_ascii_digit()) => {
-                        entities.push(ent(EntityKind::Count, a.clone(), a))
+                        entities.push(ent(EntityKind::COUNT, a.clone(), a))
                     }
-                    None => entities.push(ent(EntityKind::Job, a.clone(), a)),
+                    None => entities.push(ent(EntityKind::JOB, a.clone(), a)),
                     Some(_) => {
                         return Err(CommandError::Usage(
                             "!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]",
@@ -269,11 +270,11 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
                     }
                 }
             }
-            Ok(result(text, IntentName::JobHistory, entities))
+            Ok(result(text, Intent::JobHistory, entities))
         }
-        "help" | "h" | "?" => Ok(result(text, IntentName::Help, entities)),
-        "yes" | "y" | "confirm" => Ok(result(text, IntentName::Affirm, entities)),
-        "no" | "n" | "deny" => Ok(result(text, IntentName::Deny, entities)),
+        "help" | "h" | "?" => Ok(result(text, Intent::Help, entities)),
+        "yes" | "y" | "confirm" => Ok(result(text, Intent::Affirm, entities)),
+        "no" | "n" | "deny" => Ok(result(text, Intent::Deny, entities)),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }
@@ -348,7 +349,7 @@ mod tests {
     fn values(r: &ParseResult) -> Vec<(EntityKind, String)> {
         r.entities
             .iter()
-            .map(|e| (e.entity, e.value.clone()))
+            .map(|e| (e.entity.clone(), e.value.clone()))
             .collect()
     }
 
@@ -378,16 +379,16 @@ mod tests {
     #[test]
     fn run_with_params_and_quotes() {
         let r = p("!run backup-database target=db-01 note='x; rm -rf /' msg=\"a \\\"b\\\"\"");
-        assert_eq!(r.intent.name, IntentName::RunJob);
+        assert_eq!(r.intent.name, Intent::RunJob);
         assert_eq!(r.intent.confidence, 1.0);
         assert_eq!(r.outcome, Outcome::Understood);
         assert_eq!(
             values(&r),
             vec![
-                (EntityKind::Job, "backup-database".into()),
-                (EntityKind::Param, "target=db-01".into()),
-                (EntityKind::Param, "note=x; rm -rf /".into()),
-                (EntityKind::Param, "msg=a \"b\"".into()),
+                (EntityKind::JOB, "backup-database".into()),
+                (EntityKind::PARAM, "target=db-01".into()),
+                (EntityKind::PARAM, "note=x; rm -rf /".into()),
+                (EntityKind::PARAM, "msg=a \"b\"".into()),
             ]
         );
         assert!(r.entities.iter().all(|e| e.extractor == Extractor::Command));
@@ -415,31 +416,31 @@ mod tests {
     #[test]
     fn ids_and_others() {
         let r = p("!status 4812");
-        assert_eq!(values(&r), vec![(EntityKind::ExecutionId, "4812".into())]);
+        assert_eq!(values(&r), vec![(EntityKind::EXECUTION_ID, "4812".into())]);
         let r = p("!status backup-database");
         assert_eq!(
             values(&r),
-            vec![(EntityKind::Job, "backup-database".into())]
+            vec![(EntityKind::JOB, "backup-database".into())]
         );
-        assert_eq!(p("!cancel #4812").intent.name, IntentName::CancelJob);
+        assert_eq!(p("!cancel #4812").intent.name, Intent::CancelJob);
         assert!(matches!(
             parse_command("!cancel abc", Utc::now()),
             Some(Err(CommandError::BadId(_)))
         ));
-        assert_eq!(p("!watch 1").intent.name, IntentName::WatchJob);
-        assert_eq!(p("!jobs").intent.name, IntentName::ListJobs);
-        assert_eq!(p("!HELP").intent.name, IntentName::Help);
-        assert_eq!(p("!yes").intent.name, IntentName::Affirm);
+        assert_eq!(p("!watch 1").intent.name, Intent::WatchJob);
+        assert_eq!(p("!jobs").intent.name, Intent::ListJobs);
+        assert_eq!(p("!HELP").intent.name, Intent::Help);
+        assert_eq!(p("!yes").intent.name, Intent::Affirm);
         let r = p("!deploy api production 2.4.1");
-        assert_eq!(r.intent.name, IntentName::DeployApp);
+        assert_eq!(r.intent.name, Intent::DeployApp);
         assert_eq!(r.entities[2].value, "version=2.4.1");
         let r = p("!history backup-database status=failed 5");
         assert_eq!(
             values(&r),
             vec![
-                (EntityKind::Job, "backup-database".into()),
-                (EntityKind::Status, "failed".into()),
-                (EntityKind::Count, "5".into()),
+                (EntityKind::JOB, "backup-database".into()),
+                (EntityKind::STATUS, "failed".into()),
+                (EntityKind::COUNT, "5".into()),
             ]
         );
         assert!(matches!(

@@ -6,9 +6,10 @@ mod common;
 
 use bot::config::Config;
 use bot::handlers::Ctx;
+use bot::intent::Intent;
 use bot::{Bot, Button, ButtonStyle, Message};
 use common::fixtures::{self, API_AND_ENVIRONMENTS, APP_AND_ENVIRONMENT};
-use nlu::{Clarification, ClarifyOption, ClarifyReason, IntentName, Outcome};
+use nlu::{Clarification, ClarifyOption, ClarifyReason, Outcome};
 
 const ACCESS: &str = r#"
 [access]
@@ -160,12 +161,12 @@ async fn clarification_options_become_numbered_buttons() {
         reason: ClarifyReason::AmbiguousIntent,
         options: vec![
             ClarifyOption {
-                intent: IntentName::JobHistory,
+                intent: Intent::JobHistory.name(),
                 label: "show the history of runs".into(),
                 entity: None,
             },
             ClarifyOption {
-                intent: IntentName::ListJobs,
+                intent: Intent::ListJobs.name(),
                 label: "list the jobs".into(),
                 entity: None,
             },

@@ -485,6 +485,8 @@ fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
     );
     bot.send("yes");
     bot.expect("Started deploy-app as #1001");
+    // its result is pushed whenever the run ends, between any of the replies below
+    bot.tolerate("#1001 deploy-app succeeded");
     // another app is refused before the confirmation, naming the permission and whom to ask
     bot.send("!deploy api staging");
     bot.expect("Not allowed: erin may not deploy api to staging: that needs permission `app:api`. Suggestion: ask the ops leads for role `api-team`. (error id ");
@@ -503,6 +505,7 @@ fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
     // nothing ran: the next run gets the next id
     bot.send("!run restart-service app=payments-api environment=staging");
     bot.expect("Started restart-service as #1002");
+    bot.tolerate("#1002 restart-service ");
     // production deploys of her app still need a second person; of another app she gets no
     // approval request at all
     bot.send("!deploy api production");
@@ -522,6 +525,7 @@ fn app_permissions_limit_runs_and_deploys_to_the_apps_held() {
     // alice holds no app permission: every app, as before
     bot.send("@as alice: !run restart-service app=api environment=staging");
     bot.expect("restart-service as #1003 (app=api, environment=staging)");
+    bot.tolerate("#1003 restart-service ");
     bot.send("@as alice: !jobs");
     bot.expect("Jobs you can run:");
     // the replies only (what was sent is interleaved where it was sent), and in them the

@@ -38,9 +38,12 @@ pub mod train;
 pub use catalog::{Catalog, CatalogError};
 pub use classifier::RuntimeOptions;
 pub use entities::{Ambiguity, EntityExtractor, ExtractContext, Extraction};
+pub use entities::{Builtin, EntitySpec};
 pub use error::{NluError, Result};
-pub use model::Thresholds;
-pub use parser::{default_catalog_path, default_model_dir, Parser, ParserOptions};
+pub use model::{IntentSpec, Thresholds};
+pub use parser::{
+    default_catalog_path, default_encoder_dir, default_model_dir, Parser, ParserOptions,
+};
 pub use result::{
     Clarification, ClarifyOption, ClarifyReason, Entity, EntityKind, Extractor, IntentName,
     IntentScore, Outcome, ParseResult,

@@ -5,7 +5,7 @@ use crate::catalog::Catalog;
 use crate::classifier::{Classifier, RuntimeOptions};
 use crate::entities::{EntityExtractor, ExtractContext, Extraction};
 use crate::error::{NluError, Result};
-use crate::model::Thresholds;
+use crate::model::{IntentSpec, Thresholds};
 use crate::result::{
     Clarification, ClarifyOption, ClarifyReason, IntentName, IntentScore, Outcome, ParseResult,
 };
@@ -57,14 +57,14 @@ impl Default for ParserOptions {
 /// ```no_run
 /// let parser = nlu::Parser::load(&nlu::default_model_dir()?)?;
 /// let result = parser.parse("deploy api 2.4.1 to staging")?;
-/// assert_eq!(result.intent.name, nlu::IntentName::DeployApp);
+/// assert_eq!(result.intent.name, "deploy_app");
 /// println!("{}", serde_json::to_string(&result).unwrap());
 /// # Ok::<(), nlu::NluError>(())
 /// ```
 #[derive(Debug)]
 pub struct Parser {
     classifier: Classifier,
-    intents: Vec<IntentName>,
+    intents: Vec<IntentSpec>,
     thresholds: Thresholds,
     extractor: ArcSwap<EntityExtractor>,
     time_zone: Tz,
@@ -79,22 +79,21 @@ impl Parser {
     /// Loads a model directory.
     pub fn load_with(dir: &Path, options: ParserOptions) -> Result<Self> {
         let classifier = Classifier::load(dir, options.runtime)?;
-        let intents = classifier
-            .labels()
-            .iter()
-            .map(|l| l.parse::<IntentName>())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| NluError::ModelDir {
-                path: dir.to_path_buf(),
-                reason: format!("{e}: this model was not trained for the parser's intents"),
-            })?;
+        let intents = classifier.meta().intent_specs();
         let thresholds = options.thresholds.unwrap_or(classifier.meta().thresholds);
         let catalog = options.catalog.unwrap_or_default();
+        let extractor =
+            EntityExtractor::from_spec(&classifier.meta().entities, &catalog).map_err(|e| {
+                NluError::ModelDir {
+                    path: dir.to_path_buf(),
+                    reason: e.to_string(),
+                }
+            })?;
         Ok(Parser {
             classifier,
             intents,
             thresholds,
-            extractor: ArcSwap::from_pointee(EntityExtractor::new(&catalog)),
+            extractor: ArcSwap::from_pointee(extractor),
             time_zone: options.time_zone,
         })
     }
@@ -102,8 +101,33 @@ impl Parser {
     /// Replaces the catalog: names added to it are recognized from the next parse on, with
     /// no retraining. Safe while other threads parse.
     pub fn set_catalog(&self, catalog: &Catalog) {
-        self.extractor
-            .store(Arc::new(EntityExtractor::new(catalog)));
+        let next = self.extractor.load().with_catalog(catalog);
+        self.extractor.store(Arc::new(next));
+    }
+
+    /// The model's intents with their settings, in the classifier's label order.
+    pub fn intents(&self) -> &[IntentSpec] {
+        &self.intents
+    }
+
+    /// The settings of one intent.
+    pub fn intent(&self, name: &IntentName) -> Option<&IntentSpec> {
+        self.intents.iter().find(|i| i.name == *name)
+    }
+
+    /// The intents whose texts carry entities (in the ChatOps model, the seven job intents):
+    /// the evaluation scores entities on their cases.
+    pub fn entity_intents(&self) -> Vec<IntentName> {
+        self.intents
+            .iter()
+            .filter(|i| i.entities)
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    /// The model's entity types.
+    pub fn entity_spec(&self) -> &crate::entities::EntitySpec {
+        &self.classifier.meta().entities
     }
 
     /// The time zone of [`Parser::parse`].
@@ -135,12 +159,14 @@ impl Parser {
         let c = self.classifier.classify(&clean)?;
         let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
         let scope: String = text.chars().take(MAX_ENTITY_CHARS).collect();
+        let spec = self.intent(&result.intent.name);
         let ctx = ExtractContext {
             now,
-            intent: Some(result.intent.name),
+            intent: Some(result.intent.name.clone()),
+            bare_number: spec.and_then(|s| s.bare_number.clone()),
         };
         let extraction = self.extractor.load().extract(&scope, &ctx);
-        apply_entities(&mut result, extraction);
+        apply_entities(&mut result, extraction, spec.is_some_and(|s| s.entities));
         Ok(result)
     }
 
@@ -150,14 +176,14 @@ impl Parser {
     }
 }
 
-/// Puts the extracted entities into the result; an ambiguous catalog name in a text about
-/// jobs turns an `understood` outcome into `clarify`, offering the candidates.
-fn apply_entities(result: &mut ParseResult, extraction: Extraction) {
+/// Puts the extracted entities into the result; an ambiguous name in a text of an intent
+/// that takes entities turns an `understood` outcome into `clarify`, offering the candidates.
+fn apply_entities(result: &mut ParseResult, extraction: Extraction, takes_entities: bool) {
     result.entities = extraction.entities;
     let Some(amb) = extraction.ambiguities.first() else {
         return;
     };
-    if result.outcome != Outcome::Understood || !result.intent.name.is_job_intent() {
+    if result.outcome != Outcome::Understood || !takes_entities {
         return;
     }
     result.outcome = Outcome::Clarify;
@@ -167,7 +193,7 @@ fn apply_entities(result: &mut ParseResult, extraction: Extraction) {
             .candidates
             .iter()
             .map(|c| ClarifyOption {
-                intent: result.intent.name,
+                intent: result.intent.name.clone(),
                 label: format!("{} ({})", c.value, c.entity),
                 entity: Some(c.clone()),
             })
@@ -246,28 +272,30 @@ pub fn decide_labels(probs: &[f32], oos: Option<usize>, thresholds: Thresholds) 
     }
 }
 
-/// Turns calibrated probabilities into the contract's result: `out_of_scope` when that class
-/// wins or the top probability is under the fallback threshold, `clarify` when the top two
-/// in-scope intents are closer than the ambiguity margin, else `understood`
-/// (see [`decide_labels`]).
+/// Turns calibrated probabilities (one per intent of `intents`) into the contract's result:
+/// `out_of_scope` when that class wins or the top probability is under the fallback
+/// threshold, `clarify` when the top two in-scope intents are closer than the ambiguity
+/// margin, else `understood` (see [`decide_labels`]).
 pub fn decide(
-    intents: &[IntentName],
+    intents: &[IntentSpec],
     thresholds: Thresholds,
     text: &str,
     probs: &[f32],
 ) -> ParseResult {
-    let oos = intents.iter().position(|&i| i == IntentName::OutOfScope);
+    let oos = intents.iter().position(|i| i.name.is_out_of_scope());
     let d = decide_labels(probs, oos, thresholds);
     let ranking: Vec<IntentScore> = d
         .ranking
         .iter()
         .map(|&i| IntentScore {
-            name: intents[i],
+            name: intents[i].name.clone(),
             confidence: probs[i],
         })
         .collect();
     let intent = IntentScore {
-        name: d.label.map_or(IntentName::OutOfScope, |i| intents[i]),
+        name: d
+            .label
+            .map_or(IntentName::OUT_OF_SCOPE, |i| intents[i].name.clone()),
         confidence: d.confidence,
     };
     let clarification = (d.outcome == Outcome::Clarify).then(|| Clarification {
@@ -276,8 +304,8 @@ pub fn decide(
             .options
             .iter()
             .map(|&i| ClarifyOption {
-                intent: intents[i],
-                label: intents[i].label().to_string(),
+                intent: intents[i].name.clone(),
+                label: intents[i].label(),
                 entity: None,
             })
             .collect(),
@@ -295,7 +323,7 @@ pub fn decide(
 /// The result for a text with nothing to classify.
 fn empty_result(text: &str) -> ParseResult {
     let intent = IntentScore {
-        name: IntentName::OutOfScope,
+        name: IntentName::OUT_OF_SCOPE,
         confidence: 1.0,
     };
     ParseResult {
@@ -322,6 +350,22 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
 pub fn default_model_dir() -> Result<PathBuf> {
     find_project_file("NLU_MODEL", Path::new("models/ops-intents/model.json"))
         .map(|p| p.parent().map(Path::to_path_buf).unwrap_or(p))
+}
+
+/// The encoder directory used when none is given: `$NLU_ENCODER`, else
+/// `models/multilingual-e5-small` found like the model directory.
+pub fn default_encoder_dir() -> Result<PathBuf> {
+    find_project_file(
+        "NLU_ENCODER",
+        Path::new("models/multilingual-e5-small/encoder.onnx"),
+    )
+    .map(|p| {
+        if p.is_file() {
+            p.parent().map(Path::to_path_buf).unwrap_or(p)
+        } else {
+            p
+        }
+    })
 }
 
 /// The catalog used when none is given: `$NLU_CATALOG`, else `config/catalog.toml` found
@@ -366,12 +410,14 @@ mod tests {
         assert_eq!(sanitize("部署到生产", 2), "部署");
     }
 
-    const INTENTS: [IntentName; 4] = [
-        IntentName::RunJob,
-        IntentName::JobStatus,
-        IntentName::Help,
-        IntentName::OutOfScope,
-    ];
+    fn intents() -> Vec<IntentSpec> {
+        let mut v: Vec<IntentSpec> = ["run_job", "job_status", "help", "out_of_scope"]
+            .into_iter()
+            .map(|n| IntentSpec::new(n.into()))
+            .collect();
+        v[1].label = Some("check the status of a run".into());
+        v
+    }
     const T: Thresholds = Thresholds {
         fallback: 0.5,
         ambiguity_margin: 0.1,
@@ -379,40 +425,44 @@ mod tests {
 
     #[test]
     fn confident_top_is_understood() {
-        let r = decide(&INTENTS, T, "x", &[0.9, 0.05, 0.03, 0.02]);
+        let r = decide(&intents(), T, "x", &[0.9, 0.05, 0.03, 0.02]);
         assert_eq!(r.outcome, Outcome::Understood);
-        assert_eq!(r.intent.name, IntentName::RunJob);
-        assert_eq!(r.intent_ranking[1].name, IntentName::JobStatus);
+        assert_eq!(r.intent.name, IntentName::from("run_job"));
+        assert_eq!(r.intent_ranking[1].name, IntentName::from("job_status"));
         assert!(r.clarification.is_none());
     }
 
     #[test]
     fn close_top_two_ask_to_clarify() {
-        let r = decide(&INTENTS, T, "x", &[0.52, 0.45, 0.02, 0.01]);
+        let r = decide(&intents(), T, "x", &[0.52, 0.45, 0.02, 0.01]);
         assert_eq!(r.outcome, Outcome::Clarify);
         let c = r.clarification.unwrap();
         assert_eq!(c.reason, ClarifyReason::AmbiguousIntent);
-        let opts: Vec<_> = c.options.iter().map(|o| o.intent).collect();
-        assert_eq!(opts, vec![IntentName::RunJob, IntentName::JobStatus]);
+        let opts: Vec<_> = c.options.iter().map(|o| o.intent.as_str()).collect();
+        assert_eq!(opts, vec!["run_job", "job_status"]);
+        assert_eq!(
+            c.options[0].label, "run job",
+            "default: the name with spaces"
+        );
         assert_eq!(c.options[1].label, "check the status of a run");
     }
 
     #[test]
     fn low_confidence_falls_back() {
-        let r = decide(&INTENTS, T, "x", &[0.4, 0.2, 0.2, 0.2]);
+        let r = decide(&intents(), T, "x", &[0.4, 0.2, 0.2, 0.2]);
         assert_eq!(r.outcome, Outcome::OutOfScope);
-        assert_eq!(r.intent.name, IntentName::OutOfScope);
+        assert_eq!(r.intent.name, IntentName::OUT_OF_SCOPE);
         assert!((r.intent.confidence - 0.6).abs() < 1e-6);
-        assert_eq!(r.intent_ranking[0].name, IntentName::RunJob);
+        assert_eq!(r.intent_ranking[0].name, IntentName::from("run_job"));
     }
 
     #[test]
     fn out_of_scope_class_wins() {
-        let r = decide(&INTENTS, T, "x", &[0.1, 0.1, 0.1, 0.7]);
+        let r = decide(&intents(), T, "x", &[0.1, 0.1, 0.1, 0.7]);
         assert_eq!(r.outcome, Outcome::OutOfScope);
         assert!((r.intent.confidence - 0.7).abs() < 1e-6);
         // an out-of-scope runner-up never makes a clarification
-        let r = decide(&INTENTS, T, "x", &[0.5, 0.02, 0.02, 0.46]);
+        let r = decide(&intents(), T, "x", &[0.5, 0.02, 0.02, 0.46]);
         assert_eq!(r.outcome, Outcome::Understood);
     }
 
@@ -433,6 +483,6 @@ mod tests {
     fn empty_text_is_out_of_scope() {
         let r = empty_result("  ");
         assert_eq!(r.outcome, Outcome::OutOfScope);
-        assert_eq!(r.intent.name, IntentName::OutOfScope);
+        assert_eq!(r.intent.name, IntentName::OUT_OF_SCOPE);
     }
 }

@@ -6,196 +6,240 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
-/// The twelve intents of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IntentName {
-    RunJob,
-    DeployApp,
-    JobStatus,
-    WatchJob,
-    CancelJob,
-    ListJobs,
-    JobHistory,
-    Help,
-    Affirm,
-    Deny,
-    Smalltalk,
-    OutOfScope,
+/// A name given by the training data: an intent's or an entity type's.
+///
+/// Cheap to clone (a static string or a shared one), compared and hashed by its text.
+#[derive(Clone)]
+enum Name {
+    Static(&'static str),
+    Shared(Arc<str>),
 }
+
+impl Name {
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $ty:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $ty(Name);
+
+        impl $ty {
+            /// A name known at compile time.
+            pub const fn from_static(name: &'static str) -> Self {
+                $ty(Name::Static(name))
+            }
+
+            /// The name as written in the training data, e.g. `run_job`.
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl From<&str> for $ty {
+            fn from(s: &str) -> Self {
+                $ty(Name::Shared(Arc::from(s)))
+            }
+        }
+
+        impl From<String> for $ty {
+            fn from(s: String) -> Self {
+                $ty(Name::Shared(Arc::from(s)))
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($ty::from(s))
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl Eq for $ty {}
+
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state)
+            }
+        }
+
+        impl PartialOrd for $ty {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $ty {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                (self.rank(), self.as_str()).cmp(&(other.rank(), other.as_str()))
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map($ty::from)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// The name of an intent, as the training data names it (`run_job`, `turn_on_light`).
+    ///
+    /// The library knows one intent name itself, [`IntentName::OUT_OF_SCOPE`]: the intent of
+    /// a text the model rejects. Applications compare names with their own constants or
+    /// strings:
+    ///
+    /// ```
+    /// use nlu::IntentName;
+    /// let name = IntentName::from("turn_on_light");
+    /// assert_eq!(name, "turn_on_light");
+    /// assert_ne!(name, IntentName::OUT_OF_SCOPE);
+    /// assert_eq!(serde_json::to_string(&name).unwrap(), "\"turn_on_light\"");
+    /// ```
+    IntentName
+);
 
 impl IntentName {
-    /// Every intent, in the contract's order.
-    pub const ALL: [IntentName; 12] = [
-        IntentName::RunJob,
-        IntentName::DeployApp,
-        IntentName::JobStatus,
-        IntentName::WatchJob,
-        IntentName::CancelJob,
-        IntentName::ListJobs,
-        IntentName::JobHistory,
-        IntentName::Help,
-        IntentName::Affirm,
-        IntentName::Deny,
-        IntentName::Smalltalk,
-        IntentName::OutOfScope,
-    ];
+    /// The intent of a rejected text, and the label of a trained out-of-scope class.
+    pub const OUT_OF_SCOPE: IntentName = IntentName::from_static("out_of_scope");
 
-    /// The contract's spelling, e.g. `run_job`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IntentName::RunJob => "run_job",
-            IntentName::DeployApp => "deploy_app",
-            IntentName::JobStatus => "job_status",
-            IntentName::WatchJob => "watch_job",
-            IntentName::CancelJob => "cancel_job",
-            IntentName::ListJobs => "list_jobs",
-            IntentName::JobHistory => "job_history",
-            IntentName::Help => "help",
-            IntentName::Affirm => "affirm",
-            IntentName::Deny => "deny",
-            IntentName::Smalltalk => "smalltalk",
-            IntentName::OutOfScope => "out_of_scope",
-        }
+    /// Whether this is [`IntentName::OUT_OF_SCOPE`].
+    pub fn is_out_of_scope(&self) -> bool {
+        self.as_str() == Self::OUT_OF_SCOPE.as_str()
     }
 
-    /// A short phrase for clarification questions ("Did you mean to …?").
-    pub fn label(self) -> &'static str {
-        match self {
-            IntentName::RunJob => "run a job",
-            IntentName::DeployApp => "deploy an application",
-            IntentName::JobStatus => "check the status of a run",
-            IntentName::WatchJob => "follow a run until it ends",
-            IntentName::CancelJob => "cancel a run",
-            IntentName::ListJobs => "list the jobs you can run",
-            IntentName::JobHistory => "see past runs",
-            IntentName::Help => "get help",
-            IntentName::Affirm => "say yes",
-            IntentName::Deny => "say no",
-            IntentName::Smalltalk => "chat",
-            IntentName::OutOfScope => "something else",
-        }
-    }
-
-    /// The seven intents about jobs, on whose cases entity scores are counted.
-    pub fn is_job_intent(self) -> bool {
-        matches!(
-            self,
-            IntentName::RunJob
-                | IntentName::DeployApp
-                | IntentName::JobStatus
-                | IntentName::WatchJob
-                | IntentName::CancelJob
-                | IntentName::ListJobs
-                | IntentName::JobHistory
-        )
-    }
-
-    /// Intents about one execution, where a bare number is read as an execution id.
-    pub fn is_about_execution(self) -> bool {
-        matches!(
-            self,
-            IntentName::JobStatus | IntentName::WatchJob | IntentName::CancelJob
-        )
+    /// Names sort by their text.
+    fn rank(&self) -> usize {
+        0
     }
 }
 
-impl fmt::Display for IntentName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Returned when a string is not one of the contract's names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{name}`; expected one of: {expected}")]
-pub struct UnknownName {
-    pub what: &'static str,
-    pub name: String,
-    pub expected: String,
-}
-
-impl FromStr for IntentName {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IntentName::ALL
-            .into_iter()
-            .find(|i| i.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "intent",
-                name: s.to_string(),
-                expected: IntentName::ALL.map(|i| i.as_str()).join(", "),
-            })
-    }
-}
-
-/// The kinds of entity of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntityKind {
-    Job,
-    App,
-    Environment,
-    Host,
-    Version,
-    ExecutionId,
-    Count,
-    Status,
-    Time,
-    Param,
-}
+name_type!(
+    /// The type of an entity, as the training data or a builtin extractor names it
+    /// (`environment`, `room`, `time`).
+    ///
+    /// The constants name the types of the builtin extractors and of the job catalog:
+    ///
+    /// ```
+    /// use nlu::EntityKind;
+    /// assert_eq!(EntityKind::TIME, "time");
+    /// assert_eq!(EntityKind::from("room").as_str(), "room");
+    /// ```
+    EntityKind
+);
 
 impl EntityKind {
-    /// Every kind, in the contract's order.
-    pub const ALL: [EntityKind; 10] = [
-        EntityKind::Job,
-        EntityKind::App,
-        EntityKind::Environment,
-        EntityKind::Host,
-        EntityKind::Version,
-        EntityKind::ExecutionId,
-        EntityKind::Count,
-        EntityKind::Status,
-        EntityKind::Time,
-        EntityKind::Param,
+    /// A job template of the catalog.
+    pub const JOB: EntityKind = EntityKind::from_static("job");
+    /// An application of the catalog.
+    pub const APP: EntityKind = EntityKind::from_static("app");
+    /// An environment of the catalog.
+    pub const ENVIRONMENT: EntityKind = EntityKind::from_static("environment");
+    /// A host of the catalog, or an IPv4 address.
+    pub const HOST: EntityKind = EntityKind::from_static("host");
+    /// A software version (`2.4.1`, `latest`).
+    pub const VERSION: EntityKind = EntityKind::from_static("version");
+    /// The digits of an execution id.
+    pub const EXECUTION_ID: EntityKind = EntityKind::from_static("execution_id");
+    /// A whole number of items ("last 5 runs").
+    pub const COUNT: EntityKind = EntityKind::from_static("count");
+    /// A run status (`running`, `succeeded`, `failed`, `cancelled`, `scheduled`).
+    pub const STATUS: EntityKind = EntityKind::from_static("status");
+    /// A time or a time range, resolved against the reference time.
+    pub const TIME: EntityKind = EntityKind::from_static("time");
+    /// A `name=value` parameter.
+    pub const PARAM: EntityKind = EntityKind::from_static("param");
+    /// A number, as a decimal string.
+    pub const NUMBER: EntityKind = EntityKind::from_static("number");
+    /// A length of time, in seconds.
+    pub const DURATION: EntityKind = EntityKind::from_static("duration");
+    /// A position ("the second", "第三"), as a whole number.
+    pub const ORDINAL: EntityKind = EntityKind::from_static("ordinal");
+    /// An e-mail address.
+    pub const EMAIL: EntityKind = EntityKind::from_static("email");
+    /// A web address.
+    pub const URL: EntityKind = EntityKind::from_static("url");
+
+    /// The kinds of the ChatOps contract, in its order: they sort first, in this order, and
+    /// other kinds after them by name (so that equal candidates are ordered stably).
+    const CONTRACT_ORDER: [EntityKind; 10] = [
+        EntityKind::JOB,
+        EntityKind::APP,
+        EntityKind::ENVIRONMENT,
+        EntityKind::HOST,
+        EntityKind::VERSION,
+        EntityKind::EXECUTION_ID,
+        EntityKind::COUNT,
+        EntityKind::STATUS,
+        EntityKind::TIME,
+        EntityKind::PARAM,
     ];
 
-    /// The contract's spelling, e.g. `execution_id`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::Job => "job",
-            EntityKind::App => "app",
-            EntityKind::Environment => "environment",
-            EntityKind::Host => "host",
-            EntityKind::Version => "version",
-            EntityKind::ExecutionId => "execution_id",
-            EntityKind::Count => "count",
-            EntityKind::Status => "status",
-            EntityKind::Time => "time",
-            EntityKind::Param => "param",
-        }
+    fn rank(&self) -> usize {
+        Self::CONTRACT_ORDER
+            .iter()
+            .position(|k| k.as_str() == self.as_str())
+            .unwrap_or(Self::CONTRACT_ORDER.len())
     }
-}
 
-impl fmt::Display for EntityKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EntityKind {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EntityKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "entity kind",
-                name: s.to_string(),
-                expected: EntityKind::ALL.map(|k| k.as_str()).join(", "),
-            })
-    }
+    /// The four kinds that a job catalog supplies.
+    pub const CATALOG: [EntityKind; 4] = [
+        EntityKind::JOB,
+        EntityKind::APP,
+        EntityKind::ENVIRONMENT,
+        EntityKind::HOST,
+    ];
 }
 
 /// Which extractor produced an entity.

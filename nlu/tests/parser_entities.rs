@@ -58,18 +58,18 @@ fn english_entities_with_spans() {
     assert_eq!(
         entities("deploy api 2.4.1 to prod"),
         vec![
-            e(EntityKind::App, "api", 7, 10, "api"),
-            e(EntityKind::Version, "2.4.1", 11, 16, "2.4.1"),
-            e(EntityKind::Environment, "production", 20, 24, "prod"),
+            e(EntityKind::APP, "api", 7, 10, "api"),
+            e(EntityKind::VERSION, "2.4.1", 11, 16, "2.4.1"),
+            e(EntityKind::ENVIRONMENT, "production", 20, 24, "prod"),
         ]
     );
     assert_eq!(
         entities("run backup-database on db-01 tonight at 11pm"),
         vec![
-            e(EntityKind::Job, "backup-database", 4, 19, "backup-database"),
-            e(EntityKind::Host, "db-01", 23, 28, "db-01"),
+            e(EntityKind::JOB, "backup-database", 4, 19, "backup-database"),
+            e(EntityKind::HOST, "db-01", 23, 28, "db-01"),
             e(
-                EntityKind::Time,
+                EntityKind::TIME,
                 "2026-11-27T23:00:00+08:00",
                 29,
                 44,
@@ -82,18 +82,26 @@ fn english_entities_with_spans() {
 #[test]
 fn chinese_and_emoji_spans_count_characters() {
     let r = parser().parse_at("🚀 重启预发的认证服务", now()).unwrap();
-    assert_eq!(r.intent.name, IntentName::RunJob);
+    assert_eq!(r.intent.name, IntentName::from("run_job"));
     let got: Vec<_> = r
         .entities
         .iter()
-        .map(|x| (x.entity, x.value.as_str(), x.start, x.end, x.text.as_str()))
+        .map(|x| {
+            (
+                x.entity.clone(),
+                x.value.as_str(),
+                x.start,
+                x.end,
+                x.text.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
-            (EntityKind::Job, "restart-service", 2, 4, "重启"),
-            (EntityKind::Environment, "staging", 4, 6, "预发"),
-            (EntityKind::App, "auth", 7, 11, "认证服务"),
+            (EntityKind::JOB, "restart-service", 2, 4, "重启"),
+            (EntityKind::ENVIRONMENT, "staging", 4, 6, "预发"),
+            (EntityKind::APP, "auth", 7, 11, "认证服务"),
         ]
     );
     for x in &r.entities {
@@ -109,11 +117,11 @@ fn chinese_and_emoji_spans_count_characters() {
 #[test]
 fn bare_number_is_an_execution_id_when_the_intent_is_about_one() {
     let r = parser().parse_at("4812 怎么样了", now()).unwrap();
-    assert_eq!(r.intent.name, IntentName::JobStatus);
+    assert_eq!(r.intent.name, IntentName::from("job_status"));
     assert_eq!(r.entities.len(), 1);
     assert_eq!(
-        (r.entities[0].entity, r.entities[0].value.as_str()),
-        (EntityKind::ExecutionId, "4812")
+        (r.entities[0].entity.clone(), r.entities[0].value.as_str()),
+        (EntityKind::EXECUTION_ID, "4812")
     );
 }
 
@@ -123,7 +131,7 @@ fn times_resolve_against_the_reference_time() {
     let t = r
         .entities
         .iter()
-        .find(|x| x.entity == EntityKind::Time)
+        .find(|x| x.entity == EntityKind::TIME)
         .expect("time");
     assert_eq!(
         t.value,
@@ -132,7 +140,7 @@ fn times_resolve_against_the_reference_time() {
     let s = r
         .entities
         .iter()
-        .find(|x| x.entity == EntityKind::Status)
+        .find(|x| x.entity == EntityKind::STATUS)
         .expect("status");
     assert_eq!(s.value, "failed");
 }
@@ -159,7 +167,7 @@ fn an_ambiguous_name_asks_which_one() {
     )
     .unwrap();
     let r = p.parse_at("run the backup on db-01", now()).unwrap();
-    assert_eq!(r.intent.name, IntentName::RunJob);
+    assert_eq!(r.intent.name, IntentName::from("run_job"));
     assert_eq!(r.outcome, Outcome::Clarify, "{r:?}");
     let c = r.clarification.unwrap();
     assert_eq!(c.reason, ClarifyReason::AmbiguousEntity);
@@ -169,10 +177,13 @@ fn an_ambiguous_name_asks_which_one() {
         .map(|o| o.entity.as_ref().unwrap().value.as_str())
         .collect();
     assert_eq!(values, vec!["backup-database", "backup-files"]);
-    assert!(c.options.iter().all(|o| o.intent == IntentName::RunJob));
+    assert!(c
+        .options
+        .iter()
+        .all(|o| o.intent == "run_job"));
     assert_eq!(c.options[0].label, "backup-database (job)");
     assert!(
-        r.entities.iter().any(|x| x.entity == EntityKind::Host),
+        r.entities.iter().any(|x| x.entity == EntityKind::HOST),
         "the unambiguous entities stay"
     );
 }
@@ -191,7 +202,7 @@ fn a_new_job_is_recognized_at_once_while_others_parse() {
     );
     let text = "run purge-queue on db-01";
     let before = p.parse_at(text, now()).unwrap();
-    assert!(!before.entities.iter().any(|x| x.entity == EntityKind::Job));
+    assert!(!before.entities.iter().any(|x| x.entity == EntityKind::JOB));
     // two readers parse the same text in a loop; each says when it has parsed once, and when
     // it first sees the new job (after which it must never see the old catalog again)
     let stop = Arc::new(AtomicBool::new(false));
@@ -205,8 +216,8 @@ fn a_new_job_is_recognized_at_once_while_others_parse() {
                 let mut seen = false;
                 for n in 0.. {
                     let r = p.parse_at(text, now()).unwrap();
-                    assert!(r.entities.iter().any(|x| x.entity == EntityKind::Host));
-                    let has_job = r.entities.iter().any(|x| x.entity == EntityKind::Job);
+                    assert!(r.entities.iter().any(|x| x.entity == EntityKind::HOST));
+                    let has_job = r.entities.iter().any(|x| x.entity == EntityKind::JOB);
                     assert!(has_job || !seen, "the old catalog came back");
                     if has_job && !seen {
                         seen = true;
@@ -249,7 +260,7 @@ fn a_new_job_is_recognized_at_once_while_others_parse() {
     let job = after
         .entities
         .iter()
-        .find(|x| x.entity == EntityKind::Job)
+        .find(|x| x.entity == EntityKind::JOB)
         .expect("job now known");
     assert_eq!(job.value, "purge-queue");
 }

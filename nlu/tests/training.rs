@@ -52,7 +52,11 @@ fn trained_head_matches_its_onnx_graph() {
         ..Default::default()
     };
     let model = train::train_dir(&data, &out, &common::encoder_dir(), &options).unwrap();
-    assert_eq!(model.labels, ["run_job", "job_status", "out_of_scope"]);
+    assert_eq!(
+        model.labels,
+        ["job_status", "out_of_scope", "run_job"],
+        "sorted by name"
+    );
     assert_eq!(model.summary.examples, 18);
     assert!(model.head.temperature > 0.0);
 
@@ -73,16 +77,16 @@ fn trained_head_matches_its_onnx_graph() {
     let parser = nlu::Parser::load(&out).unwrap();
     assert_eq!(
         parser.parse("status of #5").unwrap().intent_ranking[0].name,
-        nlu::IntentName::JobStatus
+        nlu::IntentName::from("job_status")
     );
 }
 
 #[test]
-fn unknown_intents_are_refused_with_their_line() {
+fn any_intent_names_train_but_one_intent_alone_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
         tmp.path().join("a.yml"),
-        "version: \"3.1\"\nnlu:\n- intent: run_job\n  examples: |\n    - run it\n- intent: fly_plane\n  examples: |\n    - take off\n",
+        "version: \"3.1\"\nnlu:\n- intent: fly_plane\n  examples: |\n    - take off\n    - go up\n",
     )
     .unwrap();
     let err = train::train_dir(
@@ -94,7 +98,34 @@ fn unknown_intents_are_refused_with_their_line() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("a.yml:8") && err.contains("fly_plane"),
+        err.contains("name 1 intent(s)")
+            && err.contains("at least two")
+            && err.contains("out_of_scope"),
+        "{err}"
+    );
+    // nlu.toml must name intents of the data
+    std::fs::write(
+        tmp.path().join("a.yml"),
+        "nlu:\n- intent: fly_plane\n  examples: |\n    - take off\n- intent: land\n  examples: |\n    - touch down\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("nlu.toml"),
+        "[intents.fly]\nlabel = \"fly\"\n",
+    )
+    .unwrap();
+    let err = train::train_dir(
+        tmp.path(),
+        &tmp.path().join("m"),
+        &common::encoder_dir(),
+        &TrainOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("nlu.toml")
+            && err.contains("[intents.fly]")
+            && err.contains("fly_plane, land"),
         "{err}"
     );
 }

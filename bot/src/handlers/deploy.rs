@@ -1,7 +1,8 @@
 //! deploy_app: runs the `deploy-app` job with the app, environment and version found.
 
 use super::{Ctx, Response};
-use nlu::{IntentName, ParseResult};
+use crate::intent::Intent;
+use nlu::ParseResult;
 
 /// The job that deploys.
 pub const DEPLOY_JOB: &str = "deploy-app";
@@ -12,11 +13,5 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             "Deploying isn't set up here: there is no `{DEPLOY_JOB}` job in the catalog."
         ));
     }
-    super::run::start(
-        ctx,
-        parse,
-        IntentName::DeployApp,
-        Some(DEPLOY_JOB.to_string()),
-    )
-    .await
+    super::run::start(ctx, parse, Intent::DeployApp, Some(DEPLOY_JOB.to_string())).await
 }

@@ -87,12 +87,12 @@ pub fn topic(catalog: &Catalog, parse: &ParseResult) -> Option<Topic> {
         }
     }
     if let Some(j) =
-        entity(parse, EntityKind::Job).and_then(|j| crate::values::resolve_job(catalog, j))
+        entity(parse, EntityKind::JOB).and_then(|j| crate::values::resolve_job(catalog, j))
     {
         return Some(Topic::Job(j.id.clone()));
     }
     let deploy = catalog.job("deploy-app").map(|j| j.id.clone());
-    if DEPLOY_WORDS.iter().any(|k| has(k)) || entity(parse, EntityKind::App).is_some() {
+    if DEPLOY_WORDS.iter().any(|k| has(k)) || entity(parse, EntityKind::APP).is_some() {
         if let Some(d) = deploy {
             return Some(Topic::Job(d));
         }

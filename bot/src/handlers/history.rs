@@ -15,7 +15,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         ..Default::default()
     };
     let mut filters = Vec::new();
-    if let Some(j) = entity(parse, EntityKind::Job) {
+    if let Some(j) = entity(parse, EntityKind::JOB) {
         match crate::values::resolve_job(catalog, j) {
             Some(job) => {
                 q.job = Some(job.id.clone());
@@ -29,7 +29,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             }
         }
     }
-    if let Some(s) = entity(parse, EntityKind::Status) {
+    if let Some(s) = entity(parse, EntityKind::STATUS) {
         match Status::parse(s) {
             Some(st) => {
                 q.status = Some(st);
@@ -43,7 +43,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             }
         }
     }
-    if let Some(t) = entity(parse, EntityKind::Time) {
+    if let Some(t) = entity(parse, EntityKind::TIME) {
         match time_range(t) {
             Some((start, Some(end))) => {
                 q.since = Some(start);
@@ -62,7 +62,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             None => {}
         }
     }
-    if let Some(n) = entity(parse, EntityKind::Count) {
+    if let Some(n) = entity(parse, EntityKind::COUNT) {
         if let Ok(n) = n.parse::<usize>() {
             q.limit = n.clamp(1, 100);
         }

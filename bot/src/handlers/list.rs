@@ -83,7 +83,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     let named: Vec<&str> = parse
         .entities
         .iter()
-        .filter(|e| e.entity == EntityKind::Job)
+        .filter(|e| e.entity == EntityKind::JOB)
         .map(|e| e.value.as_str())
         .collect();
     let words: Vec<String> = parse

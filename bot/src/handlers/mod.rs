@@ -135,7 +135,7 @@ pub async fn target_execution(
     prefer_active: bool,
 ) -> Result<Execution, String> {
     let platform = &ctx.bot.platform;
-    if let Some(id) = entity(parse, EntityKind::ExecutionId) {
+    if let Some(id) = entity(parse, EntityKind::EXECUTION_ID) {
         let id: ExecId = id
             .parse()
             .map_err(|_| format!("`{id}` is not an execution id."))?;
@@ -144,7 +144,7 @@ pub async fn target_execution(
             other => other.to_string(),
         });
     }
-    let job = match entity(parse, EntityKind::Job) {
+    let job = match entity(parse, EntityKind::JOB) {
         Some(j) => match crate::values::resolve_job(platform.catalog(), j) {
             Some(job) => Some(job.id.clone()),
             None => {

@@ -3,12 +3,13 @@
 
 use super::{entity, time_range, Ctx, Response};
 use crate::dialog::{Dialog, Draft};
+use crate::intent::Intent;
 use crate::jobs::{ExecRequest, Status};
 use crate::policy::{Action, ApprovalNeed, Decision, UserError};
 use crate::values;
 use crate::{Button, ButtonStyle};
 use nlu::catalog::{Job, ParamKind};
-use nlu::{Catalog, Entity, EntityKind, IntentName, ParseResult};
+use nlu::{Catalog, Entity, EntityKind, ParseResult};
 use std::collections::BTreeMap;
 
 /// Words that are never a job name.
@@ -22,14 +23,14 @@ const STOP: &[&str] = &[
 pub async fn start(
     ctx: &Ctx<'_>,
     parse: &ParseResult,
-    intent: IntentName,
+    intent: Intent,
     job: Option<String>,
 ) -> Response {
     let catalog = ctx.bot.platform.catalog();
     let mut draft = Draft::new(intent);
     draft.job = job;
     if draft.job.is_none() {
-        if let Some(name) = entity(parse, EntityKind::Job) {
+        if let Some(name) = entity(parse, EntityKind::JOB) {
             match values::resolve_job(catalog, name) {
                 Some(j) => draft.job = Some(j.id.clone()),
                 None => {
@@ -43,7 +44,7 @@ pub async fn start(
             return unknown_job(ctx, draft, &word);
         }
     }
-    if let Some(t) = entity(parse, EntityKind::Time) {
+    if let Some(t) = entity(parse, EntityKind::TIME) {
         match time_range(t) {
             Some((start, _)) => draft.run_at = Some(start),
             None => return Response::text(format!("I couldn't read the time `{t}`.")),
@@ -142,27 +143,28 @@ fn job_choices(catalog: &Catalog) -> String {
 /// Entity values the draft will use once the job is known.
 fn collect_hints(draft: &mut Draft, entities: &[Entity]) {
     for e in entities {
-        if matches!(
-            e.entity,
-            EntityKind::Param
-                | EntityKind::App
-                | EntityKind::Environment
-                | EntityKind::Host
-                | EntityKind::Version
-                | EntityKind::Count
-        ) {
-            draft.hints.push((e.entity, e.value.clone()));
+        if [
+            EntityKind::PARAM,
+            EntityKind::APP,
+            EntityKind::ENVIRONMENT,
+            EntityKind::HOST,
+            EntityKind::VERSION,
+            EntityKind::COUNT,
+        ]
+        .contains(&e.entity)
+        {
+            draft.hints.push((e.entity.clone(), e.value.clone()));
         }
     }
 }
 
-fn param_kind_for(k: EntityKind) -> Option<ParamKind> {
-    Some(match k {
-        EntityKind::App => ParamKind::App,
-        EntityKind::Environment => ParamKind::Environment,
-        EntityKind::Host => ParamKind::Host,
-        EntityKind::Version => ParamKind::Version,
-        EntityKind::Count => ParamKind::Integer,
+fn param_kind_for(k: &EntityKind) -> Option<ParamKind> {
+    Some(match k.as_str() {
+        "app" => ParamKind::App,
+        "environment" => ParamKind::Environment,
+        "host" => ParamKind::Host,
+        "version" => ParamKind::Version,
+        "count" => ParamKind::Integer,
         _ => return None,
     })
 }
@@ -204,7 +206,7 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
     let hints = std::mem::take(&mut draft.hints);
     let mut invalid: Option<HintError> = None;
     // explicit name=value first
-    for (kind, value) in hints.iter().filter(|h| h.0 == EntityKind::Param) {
+    for (kind, value) in hints.iter().filter(|h| h.0 == EntityKind::PARAM) {
         let _ = kind;
         let (name, v) = match value.split_once('=') {
             Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
@@ -240,8 +242,8 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
         }
     }
     let mut several: Option<HintError> = None;
-    for (kind, value) in hints.iter().filter(|h| h.0 != EntityKind::Param) {
-        let Some(pk) = param_kind_for(*kind) else {
+    for (kind, value) in hints.iter().filter(|h| h.0 != EntityKind::PARAM) {
+        let Some(pk) = param_kind_for(kind) else {
             continue;
         };
         let Some(p) = job

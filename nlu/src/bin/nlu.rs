@@ -132,7 +132,8 @@ struct ParseArgs {
     /// Model directory (default: the committed models/ops-intents).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Catalog of jobs, apps, environments and hosts (default: config/catalog.toml).
+    /// Catalog of jobs, apps, environments and hosts (default: config/catalog.toml for a
+    /// model that expects a catalog, such as the ChatOps model; none for others).
     #[arg(long)]
     catalog: Option<PathBuf>,
     /// Reference time for time expressions, RFC 3339 (default: now).
@@ -145,11 +146,14 @@ struct ParseArgs {
 
 impl ParseArgs {
     fn load(&self) -> Result<(nlu::Parser, Option<DateTime<Tz>>)> {
-        let catalog_path = match &self.catalog {
-            Some(p) => p.clone(),
-            None => nlu::default_catalog_path()?,
+        let model = model_dir(self.model.clone())?;
+        let catalog = match &self.catalog {
+            Some(p) => nlu::Catalog::load(p)?,
+            None if nlu::model::ModelMeta::load(&model)?.entities.catalog => {
+                nlu::Catalog::load(&nlu::default_catalog_path()?)?
+            }
+            None => nlu::Catalog::default(),
         };
-        let catalog = nlu::Catalog::load(&catalog_path)?;
         let fixed = self
             .now
             .as_deref()
@@ -167,7 +171,7 @@ impl ParseArgs {
             (None, None) => chrono_tz::UTC,
         };
         let parser = nlu::Parser::load_with(
-            &model_dir(self.model.clone())?,
+            &model,
             nlu::ParserOptions {
                 catalog: Some(catalog),
                 time_zone: zone,
@@ -319,11 +323,35 @@ fn run(cli: Cli) -> Result<()> {
             let model = train::train_dir(&data, &out, &encoder, &options)?;
             let s = &model.summary;
             println!(
-                "trained {} intents on {} examples in {:.1} s -> {}",
+                "trained {} intents ({}) on {} examples in {:.1} s -> {}",
                 model.labels.len(),
+                model.labels.join(", "),
                 s.examples,
                 s.seconds,
                 out.display()
+            );
+            let meta = nlu::model::ModelMeta::load(&out)?;
+            let kinds: Vec<String> = meta
+                .entities
+                .kinds()
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            println!(
+                "entity types: {} (builtins: {}; lookup tables: {}; regexes: {})",
+                if kinds.is_empty() {
+                    "none".to_string()
+                } else {
+                    kinds.join(", ")
+                },
+                meta.entities
+                    .builtins
+                    .iter()
+                    .map(|b| b.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                meta.entities.lookups.len(),
+                meta.entities.regexes.len()
             );
             println!(
                 "out-of-fold: accuracy {:.1}%, ECE {:.3} -> {:.3} (temperature {:.2}), in-scope rejected {:.1}%, out-of-scope recall {:.1}%",
@@ -430,8 +458,11 @@ fn run(cli: Cli) -> Result<()> {
                 warn_about_overlaps(&cases_path, &cases, &dir)?;
             }
             let (parser, now) = common.load()?;
+            let known: Vec<nlu::IntentName> =
+                parser.intents().iter().map(|i| i.name.clone()).collect();
+            eval::check_intents(&cases_path, &cases, &known)?;
             let results = eval::parse_cases(&parser, &cases, now)?;
-            let report = eval::evaluate(&cases, &results);
+            let report = eval::evaluate(&cases, &results, &parser.entity_intents());
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

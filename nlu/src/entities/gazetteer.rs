@@ -20,7 +20,7 @@
 //!   `stage`) need a context: a preposition before them ("to live", "in the test") or a noun
 //!   after them ("test environment"), or Chinese text around them.
 
-use super::{is_cjk, is_latin_word, tier, Cand, Text};
+use super::{is_cjk, is_latin_word, tier, Cand, Lookup, Text};
 use crate::catalog::{normalize_name, Catalog};
 use crate::result::{EntityKind, Extractor};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -264,29 +264,60 @@ fn tokenize(t: &Text) -> Vec<Token> {
     out
 }
 
+/// One source of names: its kind, its rules, and its entries (id and aliases).
+type Section<'a> = (EntityKind, Rules, Vec<(&'a str, &'a [String])>);
+
+/// Which rules a source's names follow besides exact and typo matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    /// Catalog jobs: phrases and partial names too.
+    Jobs,
+    /// Catalog environments: everyday words need a context.
+    Environments,
+    /// Other catalog sections and lookup tables.
+    Plain,
+}
+
 impl Gazetteer {
+    /// The catalog's names.
+    #[cfg(test)]
     pub fn new(catalog: &Catalog) -> Self {
+        Self::with_lookups(catalog, &[])
+    }
+
+    /// The catalog's names and the lookup tables' values.
+    pub fn with_lookups(catalog: &Catalog, lookups: &[Lookup]) -> Self {
         let mut entries = Vec::new();
         let mut pat_map: HashMap<String, Vec<PatEntry>> = HashMap::new();
         let mut phrases = Vec::new();
-        let sections = [
+        let catalog_sections = [
+            (EntityKind::JOB, Rules::Jobs, crate::catalog::Section::Jobs),
+            (EntityKind::APP, Rules::Plain, crate::catalog::Section::Apps),
             (
-                EntityKind::Job,
-                catalog.names(crate::catalog::Section::Jobs),
+                EntityKind::ENVIRONMENT,
+                Rules::Environments,
+                crate::catalog::Section::Environments,
             ),
             (
-                EntityKind::App,
-                catalog.names(crate::catalog::Section::Apps),
-            ),
-            (
-                EntityKind::Environment,
-                catalog.names(crate::catalog::Section::Environments),
-            ),
-            (
-                EntityKind::Host,
-                catalog.names(crate::catalog::Section::Hosts),
+                EntityKind::HOST,
+                Rules::Plain,
+                crate::catalog::Section::Hosts,
             ),
         ];
+        let mut sections: Vec<Section<'_>> = catalog_sections
+            .into_iter()
+            .map(|(k, r, s)| (k, r, catalog.names(s)))
+            .collect();
+        for l in lookups {
+            sections.push((
+                l.entity.clone(),
+                Rules::Plain,
+                l.entries
+                    .iter()
+                    .map(|e| (e.value.as_str(), e.texts.as_slice()))
+                    .collect(),
+            ));
+        }
         let add = |map: &mut HashMap<String, Vec<PatEntry>>, key: String, pe: PatEntry| {
             if key.is_empty() {
                 return;
@@ -303,21 +334,21 @@ impl Gazetteer {
         // Partial keys: word -> jobs.
         let mut partial: HashMap<String, Vec<u32>> = HashMap::new();
         let mut zh_halves: HashMap<String, Vec<u32>> = HashMap::new();
-        for (kind, items) in sections {
+        for (kind, rules, items) in sections {
             for (id, aliases) in items {
                 let e = entries.len() as u32;
                 entries.push(Entry {
-                    kind,
+                    kind: kind.clone(),
                     id: id.to_string(),
                 });
                 for name in std::iter::once(id).chain(aliases.iter().map(String::as_str)) {
                     let n = norm(name);
-                    let guard =
-                        if kind == EntityKind::Environment && GUARDED_ENV.contains(&n.as_str()) {
-                            Guard::EnvContext
-                        } else {
-                            Guard::None
-                        };
+                    let guard = if rules == Rules::Environments && GUARDED_ENV.contains(&n.as_str())
+                    {
+                        Guard::EnvContext
+                    } else {
+                        Guard::None
+                    };
                     let pe = |confidence: f32| PatEntry {
                         entry: e,
                         confidence,
@@ -339,7 +370,7 @@ impl Gazetteer {
                                 .copied()
                                 .filter(|w| !matches!(*w, "the" | "a" | "an"))
                                 .collect();
-                            if kind == EntityKind::Job
+                            if rules == Rules::Jobs
                                 && (2..=4).contains(&pw.len())
                                 && !pw.iter().any(|w| PHRASE_BLOCKERS.contains(w))
                             {
@@ -349,7 +380,7 @@ impl Gazetteer {
                                 });
                             }
                         }
-                        if kind == EntityKind::Job && n == id.to_lowercase() {
+                        if rules == Rules::Jobs && n == id.to_lowercase() {
                             for w in &ws {
                                 if w.len() >= 4
                                     && !GENERIC.contains(w)
@@ -364,7 +395,7 @@ impl Gazetteer {
                                 }
                             }
                         }
-                    } else if kind == EntityKind::Job {
+                    } else if rules == Rules::Jobs {
                         let cs: Vec<char> = n.chars().collect();
                         if cs.len() >= 4 && cs.iter().all(|c| is_cjk(*c)) {
                             for half in [&cs[..2], &cs[cs.len() - 2..]] {
@@ -468,7 +499,7 @@ impl Gazetteer {
             .filter(|e| e.1 >= best - 1e-6)
             .map(|e| {
                 let en = &self.entries[e.0 as usize];
-                (en.kind, en.id.clone())
+                (en.kind.clone(), en.id.clone())
             })
             .collect();
         top.sort();

@@ -1,7 +1,7 @@
 //! Entity extraction: catalog gazetteers, regular expressions, numbers and time expressions,
 //! and the overlap rules that turn their candidates into the contract's entities.
 //!
-//! An [`EntityExtractor`] is built once per [`Catalog`] and is immutable (`Send + Sync`): to
+//! An [`EntityExtractor`] is built once per model spec ([`EntitySpec`]) and [`Catalog`], and is immutable (`Send + Sync`): to
 //! follow a catalog change, build a new one and swap it in (e.g. with
 //! `arc_swap::ArcSwap<EntityExtractor>`), while other threads keep extracting with the old one.
 //!
@@ -25,32 +25,44 @@
 //! full-width ASCII to ASCII) so that offsets carry over unchanged.
 
 mod gazetteer;
+mod general;
 mod numbers;
 mod overlap;
 mod patterns;
+pub mod spec;
 mod time;
 
 use crate::catalog::Catalog;
+use crate::error::{NluError, Result};
 use crate::result::{Entity, EntityKind, Extractor, IntentName};
 use chrono::DateTime;
 use chrono_tz::Tz;
+use regex::Regex;
+use std::collections::HashMap;
 
 pub use numbers::{parse_en_number, parse_number, parse_zh_number};
+pub use spec::{Builtin, EntitySpec, Lookup, LookupEntry, RegexEntity, Synonym};
 
 /// What the extractor needs besides the text.
 #[derive(Debug, Clone)]
 pub struct ExtractContext {
     /// The reference time (and time zone) against which time expressions are resolved.
     pub now: DateTime<Tz>,
-    /// The classifier's top intent; a bare number is read as an execution id when the intent is
-    /// about one execution (status, watch, cancel).
+    /// The classifier's top intent, if known.
     pub intent: Option<IntentName>,
+    /// The kind of a bare number ("cancel 4812"), when the intent says what numbers mean (in
+    /// the ChatOps model, `execution_id` for status, watch and cancel).
+    pub bare_number: Option<EntityKind>,
 }
 
 impl ExtractContext {
     /// A context at a given reference time, without an intent.
     pub fn new(now: DateTime<Tz>) -> Self {
-        ExtractContext { now, intent: None }
+        ExtractContext {
+            now,
+            intent: None,
+            bare_number: None,
+        }
     }
 
     /// A context at the current time in the given zone.
@@ -61,6 +73,12 @@ impl ExtractContext {
     /// Sets the classifier's intent.
     pub fn with_intent(mut self, intent: IntentName) -> Self {
         self.intent = Some(intent);
+        self
+    }
+
+    /// Reads bare numbers as `kind`.
+    pub fn with_bare_number(mut self, kind: EntityKind) -> Self {
+        self.bare_number = Some(kind);
         self
     }
 }
@@ -84,17 +102,93 @@ pub struct Ambiguity {
     pub candidates: Vec<Entity>,
 }
 
-/// Extracts entities from text; built once per catalog.
+/// Extracts entities from text; built once per model spec and catalog.
+///
+/// The sources, and how they claim a span when their matches overlap (higher tiers first,
+/// then the longer span, then the higher confidence, then the leftmost):
+///
+/// | tier | sources |
+/// | --- | --- |
+/// | structured | the model's regular expressions; times, versions, parameters, addresses, execution ids, e-mail and web addresses |
+/// | names | catalog and lookup-table names (exact, or a catalog job's phrase); statuses; durations and ordinals |
+/// | guesses | names with typos, partial job names, a bare number read by the intent |
+/// | numbers | counts and plain numbers |
+///
+/// A span that two names of the same tier match equally well is an [`Ambiguity`], whatever
+/// their sources.
 #[derive(Debug)]
 pub struct EntityExtractor {
     gazetteer: gazetteer::Gazetteer,
+    lookups: Vec<Lookup>,
+    builtins: Vec<Builtin>,
+    regexes: Vec<(EntityKind, Regex)>,
+    /// Lower-cased text -> value.
+    synonyms: HashMap<String, String>,
+    /// The kinds the synonyms apply to: those of the lookup tables and regular expressions.
+    synonym_kinds: Vec<EntityKind>,
 }
 
 impl EntityExtractor {
-    /// Builds the gazetteers of a catalog.
+    /// The catalog's names and the builtins of operations chat (the ChatOps model's
+    /// entities, [`Builtin::OPERATIONS`]).
     pub fn new(catalog: &Catalog) -> Self {
+        // The legacy spec has no regular expressions, so it cannot fail.
+        Self::build(&EntitySpec::legacy(), catalog, Vec::new())
+    }
+
+    /// A model's entity types (builtins, lookup tables, regular expressions, synonyms) and
+    /// the catalog's names. Fails on a regular expression that does not compile.
+    pub fn from_spec(spec: &EntitySpec, catalog: &Catalog) -> Result<Self> {
+        let mut regexes = Vec::new();
+        for r in &spec.regexes {
+            for p in &r.patterns {
+                let re = regex::RegexBuilder::new(p)
+                    .case_insensitive(true)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| {
+                        NluError::Training(format!(
+                            "the regex of entity `{}` does not compile: {e}; fix its pattern `{p}`",
+                            r.entity
+                        ))
+                    })?;
+                regexes.push((r.entity.clone(), re));
+            }
+        }
+        Ok(Self::build(spec, catalog, regexes))
+    }
+
+    fn build(spec: &EntitySpec, catalog: &Catalog, regexes: Vec<(EntityKind, Regex)>) -> Self {
+        let mut synonyms = HashMap::new();
+        for s in &spec.synonyms {
+            for t in &s.texts {
+                synonyms.insert(lower(t), s.value.clone());
+            }
+        }
         EntityExtractor {
-            gazetteer: gazetteer::Gazetteer::new(catalog),
+            gazetteer: gazetteer::Gazetteer::with_lookups(catalog, &spec.lookups),
+            lookups: spec.lookups.clone(),
+            builtins: spec.builtins.clone(),
+            regexes,
+            synonyms,
+            synonym_kinds: spec
+                .lookups
+                .iter()
+                .map(|l| l.entity.clone())
+                .chain(spec.regexes.iter().map(|r| r.entity.clone()))
+                .collect(),
+        }
+    }
+
+    /// The same extractor over another catalog.
+    pub fn with_catalog(&self, catalog: &Catalog) -> Self {
+        EntityExtractor {
+            gazetteer: gazetteer::Gazetteer::with_lookups(catalog, &self.lookups),
+            lookups: self.lookups.clone(),
+            builtins: self.builtins.clone(),
+            regexes: self.regexes.clone(),
+            synonyms: self.synonyms.clone(),
+            synonym_kinds: self.synonym_kinds.clone(),
         }
     }
 
@@ -103,10 +197,51 @@ impl EntityExtractor {
         let t = Text::new(text);
         let mut cands = Vec::new();
         self.gazetteer.find(&t, &mut cands);
-        patterns::find(&t, ctx, &mut cands);
-        time::find(&t, ctx.now, &mut cands);
-        overlap::resolve(&t, cands)
+        patterns::find(&t, ctx, &self.builtins, &mut cands);
+        general::find(&t, &self.builtins, &mut cands);
+        if self.builtins.contains(&Builtin::Time) {
+            time::find(&t, ctx.now, &mut cands);
+        }
+        for (kind, re) in &self.regexes {
+            for m in re.find_iter(t.orig) {
+                if m.start() == m.end() {
+                    continue;
+                }
+                let (s, e) = (char_index(t.orig, m.start()), char_index(t.orig, m.end()));
+                cands.push(Cand::new(
+                    kind.clone(),
+                    m.as_str(),
+                    s,
+                    e,
+                    1.0,
+                    Extractor::Regex,
+                    tier::STRUCTURED,
+                ));
+            }
+        }
+        let mut out = overlap::resolve(&t, cands);
+        if !self.synonyms.is_empty() {
+            for e in &mut out.entities {
+                if !self.synonym_kinds.contains(&e.entity) {
+                    continue;
+                }
+                let by_text = self.synonyms.get(&lower(&e.text));
+                if let Some(v) = by_text.or_else(|| self.synonyms.get(&lower(&e.value))) {
+                    e.value = v.clone();
+                }
+            }
+        }
+        out
     }
+}
+
+fn lower(s: &str) -> String {
+    s.trim().chars().map(normalize_char).collect()
+}
+
+/// The char index of a byte offset of `s` (a char boundary).
+fn char_index(s: &str, byte: usize) -> usize {
+    s[..byte].chars().count()
 }
 
 // ---------------------------------------------------------------------------------------------

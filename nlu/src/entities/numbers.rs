@@ -166,7 +166,7 @@ pub(crate) fn find_counts(t: &Text, out: &mut Vec<Cand>) {
             let Some(v) = parse_number(raw) else { continue };
             let (s, e) = t.chars_of(m.start(), m.end());
             out.push(Cand::new(
-                EntityKind::Count,
+                EntityKind::COUNT,
                 v.to_string(),
                 s,
                 e,

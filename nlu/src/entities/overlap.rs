@@ -41,7 +41,7 @@ pub(crate) fn resolve(t: &Text, cands: Vec<Cand>) -> Extraction {
         let mut values: Vec<_> = Vec::new();
         let mut first: Option<Cand> = None;
         for c in group.into_iter().filter(|c| c.confidence >= best - 1e-6) {
-            values.push((c.kind, c.value.clone()));
+            values.push((c.kind.clone(), c.value.clone()));
             values.extend(c.alts.iter().cloned());
             // prefer a candidate without gaps as the representative
             if first
@@ -56,10 +56,10 @@ pub(crate) fn resolve(t: &Text, cands: Vec<Cand>) -> Extraction {
         values.dedup();
         if values.len() > 1 {
             // best first; equal scores are ordered by kind, then id
-            c.kind = values[0].0;
+            c.kind = values[0].0.clone();
             c.value = values[0].1.clone();
         }
-        let main = (c.kind, c.value.clone());
+        let main = (c.kind.clone(), c.value.clone());
         c.alts = values.into_iter().filter(|v| *v != main).collect();
         merged.push(c);
     }
@@ -100,10 +100,10 @@ pub(crate) fn resolve(t: &Text, cands: Vec<Cand>) -> Extraction {
     let mut out = Extraction::default();
     for c in kept {
         if c.alts.is_empty() {
-            out.entities.push(entity(t, &c, c.kind, &c.value));
+            out.entities.push(entity(t, &c, c.kind.clone(), &c.value));
         } else {
-            let mut candidates = vec![entity(t, &c, c.kind, &c.value)];
-            candidates.extend(c.alts.iter().map(|(k, v)| entity(t, &c, *k, v)));
+            let mut candidates = vec![entity(t, &c, c.kind.clone(), &c.value)];
+            candidates.extend(c.alts.iter().map(|(k, v)| entity(t, &c, k.clone(), v)));
             out.ambiguities.push(Ambiguity {
                 start: c.start,
                 end: c.end,
@@ -131,12 +131,12 @@ mod tests {
         let out = resolve(
             &t,
             vec![
-                cand(EntityKind::Count, "23", 3, 5, 0.95, tier::COUNT),
-                cand(EntityKind::Time, "x", 0, 8, 0.95, tier::STRUCTURED),
+                cand(EntityKind::COUNT, "23", 3, 5, 0.95, tier::COUNT),
+                cand(EntityKind::TIME, "x", 0, 8, 0.95, tier::STRUCTURED),
             ],
         );
         assert_eq!(out.entities.len(), 1);
-        assert_eq!(out.entities[0].entity, EntityKind::Time);
+        assert_eq!(out.entities[0].entity, EntityKind::TIME);
         assert_eq!(out.entities[0].text, "at 23:00");
     }
 
@@ -146,8 +146,8 @@ mod tests {
         let out = resolve(
             &t,
             vec![
-                cand(EntityKind::Job, "backup-files", 8, 14, 0.6, tier::GUESS),
-                cand(EntityKind::Job, "backup-database", 8, 14, 0.6, tier::GUESS),
+                cand(EntityKind::JOB, "backup-files", 8, 14, 0.6, tier::GUESS),
+                cand(EntityKind::JOB, "backup-database", 8, 14, 0.6, tier::GUESS),
             ],
         );
         assert!(out.entities.is_empty());
@@ -160,13 +160,13 @@ mod tests {
     #[test]
     fn gapped_phrase_shrinks_around_inner_entity() {
         let t = Text::new("flush the api cache");
-        let mut phrase = cand(EntityKind::Job, "clear-cache", 0, 19, 0.9, tier::NAME);
+        let mut phrase = cand(EntityKind::JOB, "clear-cache", 0, 19, 0.9, tier::NAME);
         phrase.segments = Some(vec![(0, 5), (14, 19)]);
         let out = resolve(
             &t,
             vec![
                 phrase,
-                cand(EntityKind::App, "api", 10, 13, 1.0, tier::NAME),
+                cand(EntityKind::APP, "api", 10, 13, 1.0, tier::NAME),
             ],
         );
         assert_eq!(out.entities.len(), 2);

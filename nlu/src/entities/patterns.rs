@@ -6,7 +6,7 @@
 //! boundary ("在web-02上"). Values that keep the user's spelling (parameter keys and values)
 //! are read back from the original text.
 
-use super::{is_latin_word, numbers, tier, Cand, ExtractContext, Text};
+use super::{is_latin_word, numbers, tier, Builtin, Cand, ExtractContext, Text};
 use crate::result::{EntityKind, Extractor};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -158,10 +158,35 @@ fn followed_by_quantity(t: &Text, end_char: usize) -> bool {
         ])
 }
 
-/// Finds every regex entity.
-pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
+/// Finds the regex entities of the enabled builtins, and bare numbers when the context says
+/// what they are.
+pub(crate) fn find(t: &Text, ctx: &ExtractContext, builtins: &[Builtin], out: &mut Vec<Cand>) {
+    let on = |b: Builtin| builtins.contains(&b);
+    if on(Builtin::ExecutionId) {
+        find_execution_ids(t, out);
+    }
+    if let Some(kind) = &ctx.bare_number {
+        find_bare_numbers(t, kind, out);
+    }
+    if on(Builtin::Version) {
+        find_versions(t, out);
+    }
+    if on(Builtin::Ipv4) {
+        find_ipv4(t, out);
+    }
+    if on(Builtin::Param) {
+        find_params(t, out);
+    }
+    if on(Builtin::Status) {
+        find_statuses(t, out);
+    }
+    if on(Builtin::Count) {
+        numbers::find_counts(t, out);
+    }
+}
+
+fn find_execution_ids(t: &Text, out: &mut Vec<Cand>) {
     let text = t.norm.as_str();
-    // Execution ids.
     for c in EXEC_HASH.captures_iter(text) {
         let (Some(all), Some(n)) = (c.get(0), c.name("n")) else {
             continue;
@@ -169,7 +194,7 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
         let (s, e) = t.chars_of(all.start(), all.end());
         push(
             out,
-            EntityKind::ExecutionId,
+            EntityKind::EXECUTION_ID,
             n.as_str().into(),
             s,
             e,
@@ -191,7 +216,7 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
             }
             push(
                 out,
-                EntityKind::ExecutionId,
+                EntityKind::EXECUTION_ID,
                 n.as_str().into(),
                 s,
                 e,
@@ -200,25 +225,22 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
             );
         }
     }
-    if ctx.intent.is_some_and(|i| i.is_about_execution()) {
-        for c in BARE_NUMBER.captures_iter(text) {
-            let Some(n) = c.name("n") else { continue };
-            let (s, e) = t.chars_of(n.start(), n.end());
-            if followed_by_quantity(t, e) {
-                continue;
-            }
-            push(
-                out,
-                EntityKind::ExecutionId,
-                n.as_str().into(),
-                s,
-                e,
-                0.8,
-                tier::GUESS,
-            );
+}
+
+/// Numbers of two digits or more that stand alone ("cancel 4812"), as `kind`.
+fn find_bare_numbers(t: &Text, kind: &EntityKind, out: &mut Vec<Cand>) {
+    for c in BARE_NUMBER.captures_iter(t.norm.as_str()) {
+        let Some(n) = c.name("n") else { continue };
+        let (s, e) = t.chars_of(n.start(), n.end());
+        if followed_by_quantity(t, e) {
+            continue;
         }
+        push(out, kind.clone(), n.as_str().into(), s, e, 0.8, tier::GUESS);
     }
-    // Versions.
+}
+
+fn find_versions(t: &Text, out: &mut Vec<Cand>) {
+    let text = t.norm.as_str();
     for re in [&*VERSION_3, &*VERSION_V, &*VERSION_AT, &*VERSION_WORD] {
         for c in re.captures_iter(text) {
             let (Some(v), Some(n)) = (c.name("v"), c.name("n")) else {
@@ -236,7 +258,7 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
                 .count();
             push(
                 out,
-                EntityKind::Version,
+                EntityKind::VERSION,
                 value.into(),
                 s,
                 e,
@@ -256,7 +278,7 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
         let (s, e) = t.chars_of(v.start(), v.end());
         push(
             out,
-            EntityKind::Version,
+            EntityKind::VERSION,
             "latest".into(),
             s,
             e,
@@ -264,8 +286,10 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
             tier::STRUCTURED,
         );
     }
-    // IPv4 addresses.
-    for c in IPV4.captures_iter(text) {
+}
+
+fn find_ipv4(t: &Text, out: &mut Vec<Cand>) {
+    for c in IPV4.captures_iter(t.norm.as_str()) {
         let Some(ip) = c.name("ip") else { continue };
         if ip
             .as_str()
@@ -275,7 +299,7 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
             let (s, e) = t.chars_of(ip.start(), ip.end());
             push(
                 out,
-                EntityKind::Host,
+                EntityKind::HOST,
                 t.slice(s, e).into(),
                 s,
                 e,
@@ -284,14 +308,15 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
             );
         }
     }
-    find_params(t, out);
-    // Statuses.
+}
+
+fn find_statuses(t: &Text, out: &mut Vec<Cand>) {
     for (re, status) in STATUS.iter() {
-        for m in re.find_iter(text) {
+        for m in re.find_iter(t.norm.as_str()) {
             let (s, e) = t.chars_of(m.start(), m.end());
             push(
                 out,
-                EntityKind::Status,
+                EntityKind::STATUS,
                 (*status).into(),
                 s,
                 e,
@@ -300,7 +325,6 @@ pub(crate) fn find(t: &Text, ctx: &ExtractContext, out: &mut Vec<Cand>) {
             );
         }
     }
-    numbers::find_counts(t, out);
 }
 
 fn unquote(v: &str) -> &str {
@@ -336,7 +360,7 @@ fn find_params(t: &Text, out: &mut Vec<Cand>) {
         };
         push(
             out,
-            EntityKind::Param,
+            EntityKind::PARAM,
             format!("{key}={value}"),
             s,
             e,
@@ -360,7 +384,7 @@ fn find_params(t: &Text, out: &mut Vec<Cand>) {
         }
         push(
             out,
-            EntityKind::Param,
+            EntityKind::PARAM,
             format!("{}={value}", t.slice(ks, ke)),
             s,
             e,
@@ -373,14 +397,16 @@ fn find_params(t: &Text, out: &mut Vec<Cand>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::IntentName;
 
-    fn find_kind(s: &str, kind: EntityKind, intent: Option<IntentName>) -> Vec<(String, String)> {
+    /// Bare numbers are execution ids.
+    const BARE: Option<EntityKind> = Some(EntityKind::EXECUTION_ID);
+
+    fn find_kind(s: &str, kind: EntityKind, bare: Option<EntityKind>) -> Vec<(String, String)> {
         let t = Text::new(s);
         let mut ctx = ExtractContext::now_in(chrono_tz::UTC);
-        ctx.intent = intent;
+        ctx.bare_number = bare;
         let mut out = Vec::new();
-        find(&t, &ctx, &mut out);
+        find(&t, &ctx, &Builtin::ALL, &mut out);
         let mut v: Vec<_> = out
             .into_iter()
             .filter(|c| c.kind == kind)
@@ -397,7 +423,7 @@ mod tests {
 
     #[test]
     fn execution_ids() {
-        use EntityKind::ExecutionId as X;
+        const X: EntityKind = EntityKind::EXECUTION_ID;
         assert_eq!(
             find_kind("status of #4812?", X, None),
             vec![("4812".into(), "#4812".into())]
@@ -409,18 +435,18 @@ mod tests {
         assert_eq!(values("作业 5120 的状态", X), vec!["5120"]);
         assert!(values("run 12 times", X).is_empty());
         assert!(values("cancel 4812", X).is_empty());
-        let j = Some(IntentName::CancelJob);
+        let j = BARE;
         assert_eq!(
-            find_kind("cancel 4812", X, j),
+            find_kind("cancel 4812", X, j.clone()),
             vec![("4812".into(), "4812".into())]
         );
-        assert_eq!(find_kind("停掉4812", X, j)[0].0, "4812");
+        assert_eq!(find_kind("停掉4812", X, j.clone())[0].0, "4812");
         assert!(find_kind("cancel in 30 minutes", X, j).is_empty());
     }
 
     #[test]
     fn versions() {
-        use EntityKind::Version as V;
+        const V: EntityKind = EntityKind::VERSION;
         assert_eq!(
             find_kind("deploy v3.0.0", V, None),
             vec![("3.0.0".into(), "v3.0.0".into())]
@@ -439,16 +465,16 @@ mod tests {
     #[test]
     fn ipv4_hosts() {
         assert_eq!(
-            values("rotate logs on 10.0.3.17.", EntityKind::Host),
+            values("rotate logs on 10.0.3.17.", EntityKind::HOST),
             vec!["10.0.3.17"]
         );
-        assert!(values("on 300.1.1.1", EntityKind::Host).is_empty());
-        assert_eq!(values("在10.0.0.1上", EntityKind::Host), vec!["10.0.0.1"]);
+        assert!(values("on 300.1.1.1", EntityKind::HOST).is_empty());
+        assert_eq!(values("在10.0.0.1上", EntityKind::HOST), vec!["10.0.0.1"]);
     }
 
     #[test]
     fn params() {
-        use EntityKind::Param as P;
+        const P: EntityKind = EntityKind::PARAM;
         assert_eq!(values("run x --keep-days 14", P), vec!["keep-days=14"]);
         assert_eq!(values("--replicas 4", P), vec!["replicas=4"]);
         assert_eq!(
@@ -468,7 +494,7 @@ mod tests {
 
     #[test]
     fn statuses_both_languages() {
-        use EntityKind::Status as S;
+        const S: EntityKind = EntityKind::STATUS;
         assert_eq!(values("what failed today", S), vec!["failed"]);
         assert_eq!(values("show broken runs", S), vec!["failed"]);
         assert_eq!(values("errored jobs", S), vec!["failed"]);

@@ -885,7 +885,7 @@ pub(crate) fn find(t: &Text, now: DateTime<Tz>, out: &mut Vec<Cand>) {
             let next = t.at(e);
             if !(next == Some('.') && t.at(e + 1).is_some_and(|x| x.is_ascii_digit())) {
                 out.push(Cand::new(
-                    EntityKind::Time,
+                    EntityKind::TIME,
                     when.value(),
                     s,
                     e,

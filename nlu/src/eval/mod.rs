@@ -38,6 +38,9 @@ pub struct Case {
     /// Reference time (RFC 3339) for resolving time expressions.
     #[serde(default)]
     pub now: Option<String>,
+    /// The line of the file it was read from (0 when not read from a file).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// Reads a JSONL file of cases; blank lines are skipped; errors name the line.
@@ -54,7 +57,8 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
         if line.trim().is_empty() {
             continue;
         }
-        let case: Case = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        let mut case: Case = serde_json::from_str(line).map_err(|e| err(e.to_string()))?;
+        case.line = i + 1;
         if let Some(now) = &case.now {
             chrono::DateTime::parse_from_rfc3339(now)
                 .map_err(|e| err(format!("`now` {now:?} is not an RFC 3339 time: {e}")))?;
@@ -69,6 +73,26 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>> {
         });
     }
     Ok(out)
+}
+
+/// Checks that every case expects one of `known` intents (a model's labels) or
+/// `out_of_scope`; the error names the first case that does not, by its line.
+pub fn check_intents(path: &Path, cases: &[Case], known: &[IntentName]) -> Result<()> {
+    for c in cases {
+        if !c.intent.is_out_of_scope() && !known.contains(&c.intent) {
+            let names: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
+            return Err(NluError::Cases {
+                path: path.to_path_buf(),
+                line: c.line,
+                reason: format!(
+                    "intent `{}` is not one of the model's intents ({}); fix the case or evaluate the model it was written for",
+                    c.intent,
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Parses every case (on all cores): at the case's own `now` when it has one, else at
@@ -173,9 +197,9 @@ pub struct Report {
 /// The intent a result reports for scoring: `out_of_scope` whenever the outcome says so.
 fn reported(r: &ParseResult) -> IntentName {
     if r.outcome == Outcome::OutOfScope {
-        IntentName::OutOfScope
+        IntentName::OUT_OF_SCOPE
     } else {
-        r.intent.name
+        r.intent.name.clone()
     }
 }
 
@@ -185,20 +209,18 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
         .iter()
         .map(|e| {
             // a time's value is scored only when the case gives the reference time
-            let v = match (&e.entity, e.value.as_deref()) {
-                (EntityKind::Time, Some(v)) if case.now.is_some() && v != "*" => {
-                    Some(v.to_string())
-                }
-                (EntityKind::Time, _) => None,
-                (_, v) => v.map(str::to_string),
+            let v = match (e.entity == EntityKind::TIME, e.value.as_deref()) {
+                (true, Some(v)) if case.now.is_some() && v != "*" => Some(v.to_string()),
+                (true, _) => None,
+                (false, v) => v.map(str::to_string),
             };
-            (e.entity, v)
+            (e.entity.clone(), v)
         })
         .collect();
     let mut got: Vec<(EntityKind, String)> = result
         .entities
         .iter()
-        .map(|e| (e.entity, e.value.clone()))
+        .map(|e| (e.entity.clone(), e.value.clone()))
         .collect();
     let mut tp = 0;
     let mut missing = Vec::new();
@@ -308,21 +330,23 @@ pub fn confusion_pairs<T: Ord + Clone>(
     out
 }
 
-fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
+fn metrics(cases: &[&Case], results: &[&ParseResult], entity_intents: &[IntentName]) -> Metrics {
+    let got: Vec<IntentName> = results.iter().map(|r| reported(r)).collect();
     let scored: Vec<Scored<'_>> = cases
         .iter()
         .zip(results)
-        .map(|(case, r)| Scored {
+        .zip(&got)
+        .map(|((case, r), got)| Scored {
             expected: case.intent.as_str(),
-            got: reported(r).as_str(),
+            got: got.as_str(),
             outcome: r.outcome,
             confidence: r.intent.confidence,
         })
         .collect();
-    let m = intent_metrics(&scored, IntentName::OutOfScope.as_str());
+    let m = intent_metrics(&scored, IntentName::OUT_OF_SCOPE.as_str());
     let (mut ent_tp, mut ent_fp, mut ent_fn) = (0, 0, 0);
     for (case, r) in cases.iter().zip(results) {
-        if case.intent.is_job_intent() {
+        if entity_intents.contains(&case.intent) {
             let (tp, missing, extra) = entity_pairs(case, r);
             ent_tp += tp;
             ent_fn += missing.len();
@@ -342,11 +366,13 @@ fn metrics(cases: &[&Case], results: &[&ParseResult]) -> Metrics {
     }
 }
 
-/// Scores parse results against their cases.
-pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
+/// Scores parse results against their cases. Entities are scored on the cases whose expected
+/// intent is one of `entity_intents` (the intents that take entities: for a parser,
+/// [`crate::Parser::entity_intents`]; for the ChatOps model, the seven job intents).
+pub fn evaluate(cases: &[Case], results: &[ParseResult], entity_intents: &[IntentName]) -> Report {
     let all_c: Vec<&Case> = cases.iter().collect();
     let all_r: Vec<&ParseResult> = results.iter().collect();
-    let overall = metrics(&all_c, &all_r);
+    let overall = metrics(&all_c, &all_r, entity_intents);
     let mut per_language = BTreeMap::new();
     let mut langs: Vec<String> = cases.iter().filter_map(|c| c.lang.clone()).collect();
     langs.sort();
@@ -357,12 +383,12 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
             .collect();
         let c: Vec<&Case> = idx.iter().map(|&i| &cases[i]).collect();
         let r: Vec<&ParseResult> = idx.iter().map(|&i| &results[i]).collect();
-        per_language.insert(lang, metrics(&c, &r));
+        per_language.insert(lang, metrics(&c, &r, entity_intents));
     }
     let mut misses = Vec::new();
     for (case, r) in cases.iter().zip(results) {
         let got = reported(r);
-        let (_, missing, extra) = if case.intent.is_job_intent() {
+        let (_, missing, extra) = if entity_intents.contains(&case.intent) {
             entity_pairs(case, r)
         } else {
             (0, Vec::new(), Vec::new())
@@ -371,7 +397,7 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
             misses.push(Miss {
                 text: case.text.clone(),
                 lang: case.lang.clone(),
-                expected: case.intent,
+                expected: case.intent.clone(),
                 got,
                 outcome: r.outcome,
                 confidence: r.intent.confidence,
@@ -384,7 +410,7 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult]) -> Report {
         cases
             .iter()
             .zip(results)
-            .map(|(c, r)| (c.intent, reported(r))),
+            .map(|(c, r)| (c.intent.clone(), reported(r))),
     );
     let conf: Vec<f32> = results.iter().map(|r| r.intent.confidence).collect();
     let correct: Vec<bool> = cases
@@ -539,20 +565,21 @@ mod tests {
         ];
         let results = vec![
             result(
-                IntentName::DeployApp,
+                IntentName::from("deploy_app"),
                 Outcome::Understood,
                 vec![
-                    (EntityKind::App, "api"),
-                    (EntityKind::Time, "2026-01-01T00:00:00Z"),
-                    (EntityKind::Count, "3"),
+                    (EntityKind::APP, "api"),
+                    (EntityKind::TIME, "2026-01-01T00:00:00Z"),
+                    (EntityKind::COUNT, "3"),
                 ],
             ),
             // low confidence fallback: intent field still says help, outcome out_of_scope
-            result(IntentName::Help, Outcome::OutOfScope, vec![]),
-            result(IntentName::JobStatus, Outcome::Clarify, vec![]),
-            result(IntentName::Help, Outcome::OutOfScope, vec![]),
+            result(IntentName::from("help"), Outcome::OutOfScope, vec![]),
+            result(IntentName::from("job_status"), Outcome::Clarify, vec![]),
+            result(IntentName::from("help"), Outcome::OutOfScope, vec![]),
         ];
-        let r = evaluate(&cases, &results);
+        let job: Vec<IntentName> = ["deploy_app", "job_status"].map(IntentName::from).into();
+        let r = evaluate(&cases, &results, &job);
         assert_eq!(r.overall.intent_accuracy, 0.75);
         assert_eq!(r.overall.out_of_scope.recall, 1.0);
         assert_eq!(r.overall.out_of_scope.precision, 0.5);
@@ -564,7 +591,7 @@ mod tests {
         assert_eq!(r.per_language["zh"].intent_accuracy, 0.5);
         assert_eq!(
             r.confusions,
-            vec![(IntentName::Help, IntentName::OutOfScope, 1)]
+            vec![(IntentName::from("help"), IntentName::OUT_OF_SCOPE, 1)]
         );
         assert!(r.to_text(10).contains("help -> out_of_scope"));
     }
@@ -580,9 +607,14 @@ mod tests {
         .unwrap();
         let e = read_cases(&p).unwrap_err().to_string();
         assert!(e.contains("c.jsonl:3:"), "{e}");
-        std::fs::write(&p, "{\"text\":\"a\",\"intent\":\"fly\"}\n").unwrap();
-        let e = read_cases(&p).unwrap_err().to_string();
-        assert!(e.contains(":1:") && e.contains("fly"), "{e}");
+        std::fs::write(&p, "\n{\"text\":\"a\",\"intent\":\"fly\"}\n").unwrap();
+        let cases = read_cases(&p).unwrap();
+        let known = [IntentName::from("help")];
+        let e = check_intents(&p, &cases, &known).unwrap_err().to_string();
+        assert!(
+            e.contains(":2:") && e.contains("`fly`") && e.contains("(help)"),
+            "{e}"
+        );
         std::fs::write(&p, b"{\"text\":\"\xff\",\"intent\":\"help\"}\n").unwrap();
         let e = read_cases(&p).unwrap_err().to_string();
         assert!(e.contains(":1:") && e.contains("UTF-8"), "{e}");

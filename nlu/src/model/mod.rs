@@ -10,8 +10,9 @@
 
 pub mod onnx_writer;
 
+use crate::entities::EntitySpec;
 use crate::error::{NluError, Result};
-use crate::result::IntentName;
+use crate::result::{EntityKind, IntentName};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -71,6 +72,59 @@ pub struct ModelMeta {
     pub thresholds: Thresholds,
     #[serde(default)]
     pub training: TrainingSummary,
+    /// The settings of each label (from the training data and its `nlu.toml`); a model saved
+    /// before they existed has none, and gets the defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<IntentSpec>,
+    /// The entity types the model extracts; a model saved before entity specs existed
+    /// extracts what the ChatOps model did (every builtin).
+    #[serde(default = "EntitySpec::legacy")]
+    pub entities: EntitySpec,
+}
+
+/// What a model knows besides its classifier, derived from the training data and its
+/// `nlu.toml` (see [`crate::train::config`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelSpec {
+    /// One per label, in label order.
+    pub intents: Vec<IntentSpec>,
+    pub entities: EntitySpec,
+}
+
+/// What the parser knows of one intent besides its examples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentSpec {
+    pub name: IntentName,
+    /// A short phrase for the intent's option in a clarification question ("check the
+    /// status of a run"); default: the name with spaces for underscores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Whether the intent's texts carry entities: an ambiguous name is asked about, and the
+    /// evaluation scores entities, only in such texts. Default: its examples have annotations.
+    #[serde(default)]
+    pub entities: bool,
+    /// The kind of a lone number in a text of this intent ("cancel 4812" -> `execution_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bare_number: Option<EntityKind>,
+}
+
+impl IntentSpec {
+    /// The defaults for an intent.
+    pub fn new(name: IntentName) -> Self {
+        IntentSpec {
+            name,
+            label: None,
+            entities: false,
+            bare_number: None,
+        }
+    }
+
+    /// The clarification label: the configured one, or the name with spaces.
+    pub fn label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| self.name.as_str().replace('_', " "))
+    }
 }
 
 impl ModelMeta {
@@ -118,9 +172,18 @@ impl ModelMeta {
         std::fs::write(&path, text).map_err(|e| NluError::io(path, e))
     }
 
-    /// The labels as intents.
-    pub fn intents(&self) -> std::result::Result<Vec<IntentName>, crate::result::UnknownName> {
-        self.labels.iter().map(|l| l.parse()).collect()
+    /// The settings of each label, in label order (defaults where `model.json` has none).
+    pub fn intent_specs(&self) -> Vec<IntentSpec> {
+        self.labels
+            .iter()
+            .map(|l| {
+                self.intents
+                    .iter()
+                    .find(|i| i.name == l.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| IntentSpec::new(IntentName::from(l.as_str())))
+            })
+            .collect()
     }
 
     /// The encoder directory, resolved against the model directory.

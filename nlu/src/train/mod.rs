@@ -3,6 +3,7 @@
 //! fallback thresholds, and write the model directory.
 
 pub mod calibrate;
+pub mod config;
 pub mod logreg;
 pub mod rasa;
 
@@ -10,7 +11,7 @@ use crate::classifier::encoder::Encoder;
 use crate::classifier::features;
 use crate::classifier::head::{softmax, HeadWeights, HEAD_FILE};
 use crate::error::{NluError, Result};
-use crate::model::{ModelMeta, Thresholds, TrainingSummary, FORMAT};
+use crate::model::{ModelMeta, ModelSpec, Thresholds, TrainingSummary, FORMAT};
 use calibrate::ThresholdTargets;
 use logreg::{Dataset, FitOptions};
 use ndarray::Array2;
@@ -486,8 +487,21 @@ pub fn fit_head_validated(
     ))
 }
 
-/// Writes `model.json` and `head.onnx` of a trained model into `out`.
+/// Writes `model.json` and `head.onnx` of a trained model into `out`, with default intent
+/// settings and the general builtin entities.
 pub fn save(model: &TrainedModel, out: &Path, encoder_dir: &Path, max_tokens: usize) -> Result<()> {
+    save_with_spec(model, out, encoder_dir, max_tokens, &ModelSpec::default())
+}
+
+/// Writes `model.json` (with the intents' settings and the entity types of `spec`) and
+/// `head.onnx` of a trained model into `out`.
+pub fn save_with_spec(
+    model: &TrainedModel,
+    out: &Path,
+    encoder_dir: &Path,
+    max_tokens: usize,
+    spec: &ModelSpec,
+) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| NluError::io(out, e))?;
     let graph = model.head.to_graph(&model.labels);
     let head_path = out.join(HEAD_FILE);
@@ -501,6 +515,8 @@ pub fn save(model: &TrainedModel, out: &Path, encoder_dir: &Path, max_tokens: us
         temperature: model.head.temperature,
         thresholds: model.thresholds,
         training: model.summary.clone(),
+        intents: spec.intents.clone(),
+        entities: spec.entities.clone(),
     };
     meta.save(out)
 }
@@ -513,26 +529,23 @@ pub fn train_dir(
     options: &TrainOptions,
 ) -> Result<TrainedModel> {
     let data = rasa::read_dir(data_dir)?;
-    for ex in &data.examples {
-        if ex.intent.parse::<crate::IntentName>().is_err() {
-            return Err(NluError::TrainingData {
-                path: ex.file.clone(),
-                line: Some(ex.line),
-                reason: format!(
-                    "unknown intent `{}`; the contract's intents are {}",
-                    ex.intent,
-                    crate::IntentName::ALL.map(|i| i.as_str()).join(", ")
-                ),
-            });
-        }
-    }
+    let config = config::DataConfig::read(data_dir)?;
     let mut label_names: Vec<String> = data.examples.iter().map(|e| e.intent.clone()).collect();
-    label_names.sort_by_key(|l| {
-        l.parse::<crate::IntentName>()
-            .map(|i| i as usize)
-            .unwrap_or(usize::MAX)
-    });
+    label_names.sort();
     label_names.dedup();
+    if label_names.len() < 2 {
+        return Err(NluError::TrainingData {
+            path: data_dir.to_path_buf(),
+            line: None,
+            reason: format!(
+                "the examples name {} intent(s); a classifier needs at least two (add an \
+                 `out_of_scope` intent with examples of what the model should reject)",
+                label_names.len()
+            ),
+        });
+    }
+    let (intents, entities) = config::model_spec(&data, &config, &label_names)?;
+    let spec = ModelSpec { intents, entities };
     let labels: Vec<usize> = data
         .examples
         .iter()
@@ -547,7 +560,7 @@ pub fn train_dir(
     );
     let embedded = embed_all(&encoder, &texts, options.progress)?;
     let model = fit_head(&embedded, &labels, &label_names, options)?;
-    save(&model, out, encoder_dir, options.max_tokens)?;
+    save_with_spec(&model, out, encoder_dir, options.max_tokens, &spec)?;
     Ok(model)
 }
 

@@ -1,0 +1,278 @@
+//! The engine with someone else's intents and entity types: the smart-home assistant of
+//! `examples/smart-home` (English and Chinese, its own lookup table, synonyms, regex and
+//! builtins, no job catalog), trained and parsed through the library and through the CLI.
+
+mod common;
+
+use chrono::TimeZone;
+use nlu::{Outcome, Parser};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn data_dir() -> PathBuf {
+    common::repo_root().join("examples/smart-home")
+}
+
+/// The model trained once for all tests of this file.
+fn model_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let options = nlu::train::TrainOptions {
+            progress: false,
+            ..Default::default()
+        };
+        nlu::train::train_dir(&data_dir(), dir.path(), &common::encoder_dir(), &options).unwrap();
+        dir
+    })
+    .path()
+}
+
+fn parser() -> &'static Parser {
+    static P: OnceLock<Parser> = OnceLock::new();
+    P.get_or_init(|| Parser::load(model_dir()).unwrap())
+}
+
+fn now() -> chrono::DateTime<chrono_tz::Tz> {
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, 12, 4, 9, 0, 0)
+        .unwrap()
+}
+
+/// (kind, value, start, end) of each entity.
+fn entities(r: &nlu::ParseResult) -> Vec<(String, String, usize, usize)> {
+    r.entities
+        .iter()
+        .map(|e| (e.entity.to_string(), e.value.clone(), e.start, e.end))
+        .collect()
+}
+
+fn e(kind: &str, value: &str, start: usize, end: usize) -> (String, String, usize, usize) {
+    (kind.into(), value.into(), start, end)
+}
+
+#[test]
+fn the_model_knows_its_own_intents_and_entity_types() {
+    let p = parser();
+    let names: Vec<&str> = p.intents().iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "out_of_scope",
+            "set_temperature",
+            "turn_off_light",
+            "turn_on_light",
+            "weather"
+        ]
+    );
+    let kinds: Vec<String> = p
+        .entity_spec()
+        .kinds()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["time", "brightness", "city", "duration", "number", "room"]
+    );
+    assert!(!p.entity_spec().catalog);
+    let temp = p.intent(&"set_temperature".into()).unwrap();
+    assert_eq!(temp.label(), "set the temperature");
+    assert_eq!(temp.bare_number, Some(nlu::EntityKind::NUMBER));
+    assert!(temp.entities, "annotated examples");
+    assert!(!p.intent(&"out_of_scope".into()).unwrap().entities);
+}
+
+#[test]
+fn english_requests() {
+    let p = parser();
+    let cases: Vec<(&str, &str, Vec<_>)> = vec![
+        (
+            "please switch on the lights in the lounge",
+            "turn_on_light",
+            vec![e("room", "living_room", 35, 41)],
+        ),
+        // one typo in a lookup value
+        (
+            "turn the kitchn light off",
+            "turn_off_light",
+            vec![e("room", "kitchen", 9, 15)],
+        ),
+        // the regex entity wins over the number inside it
+        (
+            "dim the bedroom lights to 40%",
+            "turn_on_light",
+            vec![e("room", "bedroom", 8, 15), e("brightness", "40%", 26, 29)],
+        ),
+        (
+            "make the study 22 degrees",
+            "set_temperature",
+            vec![e("room", "study", 9, 14), e("number", "22", 15, 17)],
+        ),
+        (
+            "will it rain in Beijing tomorrow?",
+            "weather",
+            vec![
+                e("city", "Beijing", 16, 23),
+                e("time", "2026-12-05T00:00:00+08:00", 24, 32),
+            ],
+        ),
+    ];
+    for (text, intent, want) in cases {
+        let r = p.parse_at(text, now()).unwrap();
+        assert_eq!(r.intent.name, intent, "{text}: {r:?}");
+        assert_eq!(r.outcome, Outcome::Understood, "{text}: {r:?}");
+        assert_eq!(entities(&r), want, "{text}");
+    }
+}
+
+#[test]
+fn chinese_requests() {
+    let p = parser();
+    let cases: Vec<(&str, &str, Vec<_>)> = vec![
+        (
+            "打开客厅的灯",
+            "turn_on_light",
+            vec![e("room", "living_room", 2, 4)],
+        ),
+        (
+            "把车库的灯关掉",
+            "turn_off_light",
+            vec![e("room", "garage", 1, 3)],
+        ),
+        (
+            "把卧室的温度调到二十度",
+            "set_temperature",
+            vec![e("room", "bedroom", 1, 3), e("number", "20", 8, 10)],
+        ),
+        (
+            "上海明天天气怎么样",
+            "weather",
+            vec![
+                e("city", "Shanghai", 0, 2),
+                e("time", "2026-12-05T00:00:00+08:00", 2, 4),
+            ],
+        ),
+    ];
+    for (text, intent, want) in cases {
+        let r = p.parse_at(text, now()).unwrap();
+        assert_eq!(r.intent.name, intent, "{text}: {r:?}");
+        assert_eq!(r.outcome, Outcome::Understood, "{text}: {r:?}");
+        assert_eq!(entities(&r), want, "{text}");
+    }
+}
+
+#[test]
+fn a_bare_number_is_read_by_the_intent_and_unknown_requests_are_rejected() {
+    let p = parser();
+    let r = p.parse_at("set the heating to 23", now()).unwrap();
+    assert_eq!(r.intent.name, "set_temperature");
+    assert_eq!(entities(&r), vec![e("number", "23", 19, 21)]);
+    for text in ["book me a table for two", "帮我叫一辆出租车"] {
+        let r = p.parse_at(text, now()).unwrap();
+        assert_eq!(r.outcome, Outcome::OutOfScope, "{text}: {r:?}");
+        assert_eq!(r.intent.name, nlu::IntentName::OUT_OF_SCOPE);
+    }
+    // no job catalog, no operations entities: "production", "build #4812" and "v2.1.0" mean
+    // nothing here (the ChatOps model reads an environment, an execution id and a version)
+    let r = p
+        .parse_at(
+            "turn on the lights in production, build #4812, v2.1.0",
+            now(),
+        )
+        .unwrap();
+    assert_eq!(entities(&r), vec![]);
+}
+
+#[test]
+fn the_cli_trains_parses_and_evaluates_any_data_set() {
+    let nlu = env!("CARGO_BIN_EXE_nlu");
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("home");
+    let out = std::process::Command::new(nlu)
+        .args(["train", "--data"])
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("trained 5 intents (out_of_scope, set_temperature, turn_off_light, turn_on_light, weather)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("entity types: time, brightness, city, duration, number, room (builtins: number, time, duration; lookup tables: 2; regexes: 1)"),
+        "{stdout}"
+    );
+    let out = std::process::Command::new(nlu)
+        .args(["parse", "--model"])
+        .arg(&model)
+        .args([
+            "--now",
+            "2026-12-04T09:00:00+08:00",
+            "switch off the hall lights",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["intent"]["name"], "turn_off_light", "{v}");
+    assert_eq!(v["outcome"], "understood");
+    assert_eq!(v["entities"][0]["entity"], "room");
+    assert_eq!(v["entities"][0]["value"], "hallway");
+    assert_eq!(v["entities"][0]["text"], "hall");
+    assert_eq!(v["entities"][0]["extractor"], "gazetteer");
+
+    // eval: cases of another model's intents are refused, naming the line
+    let cases = tmp.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"text\": \"lights on in the garage\", \"intent\": \"turn_on_light\", \"entities\": [{\"entity\": \"room\", \"value\": \"garage\"}], \"lang\": \"en\"}\n\
+         {\"text\": \"关掉书房的灯\", \"intent\": \"turn_off_light\", \"entities\": [{\"entity\": \"room\", \"value\": \"study\"}], \"lang\": \"zh\"}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(nlu)
+        .args(["eval", "--json", "--model"])
+        .arg(&model)
+        .arg("--cases")
+        .arg(&cases)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["overall"]["intent_accuracy"], 1.0, "{v}");
+    assert_eq!(v["overall"]["entities"]["f1"], 1.0, "{v}");
+    std::fs::write(
+        &cases,
+        "{\"text\": \"cancel 4812\", \"intent\": \"cancel_job\"}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(nlu)
+        .args(["eval", "--model"])
+        .arg(&model)
+        .arg("--cases")
+        .arg(&cases)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cases.jsonl:1:")
+            && err.contains("intent `cancel_job` is not one of the model's intents"),
+        "{err}"
+    );
+}
