@@ -81,6 +81,18 @@ fn trained_head_matches_its_onnx_graph() {
     );
 }
 
+/// The error of training on `dir`, as text.
+fn training_error(dir: &std::path::Path) -> String {
+    train::train_dir(
+        dir,
+        &dir.join("m"),
+        &common::encoder_dir(),
+        &TrainOptions::default(),
+    )
+    .unwrap_err()
+    .to_string()
+}
+
 #[test]
 fn any_intent_names_train_but_one_intent_alone_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -89,14 +101,7 @@ fn any_intent_names_train_but_one_intent_alone_is_refused() {
         "version: \"3.1\"\nnlu:\n- intent: fly_plane\n  examples: |\n    - take off\n    - go up\n",
     )
     .unwrap();
-    let err = train::train_dir(
-        tmp.path(),
-        &tmp.path().join("m"),
-        &common::encoder_dir(),
-        &TrainOptions::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = training_error(tmp.path());
     assert!(
         err.contains("name 1 intent(s)")
             && err.contains("at least two")
@@ -114,14 +119,7 @@ fn any_intent_names_train_but_one_intent_alone_is_refused() {
         "[intents.fly]\nlabel = \"fly\"\n",
     )
     .unwrap();
-    let err = train::train_dir(
-        tmp.path(),
-        &tmp.path().join("m"),
-        &common::encoder_dir(),
-        &TrainOptions::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = training_error(tmp.path());
     assert!(
         err.contains("nlu.toml")
             && err.contains("[intents.fly]")
@@ -138,13 +136,6 @@ fn too_few_examples_are_refused() {
         "nlu:\n- intent: run_job\n  examples: |\n    - run it\n- intent: help\n  examples: |\n    - help\n",
     )
     .unwrap();
-    let err = train::train_dir(
-        tmp.path(),
-        &tmp.path().join("m"),
-        &common::encoder_dir(),
-        &TrainOptions::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = training_error(tmp.path());
     assert!(err.contains("has 1 examples"), "{err}");
 }

@@ -364,31 +364,21 @@ mod tests {
 
     #[test]
     fn durations_in_seconds() {
-        assert_eq!(
-            found("for 10 minutes", Builtin::Duration),
-            pairs(&[("600", "10 minutes")])
-        );
-        assert_eq!(
-            found("an hour and a half", Builtin::Duration),
-            pairs(&[("5400", "an hour and a half")])
-        );
-        assert_eq!(
-            found("half an hour", Builtin::Duration),
-            pairs(&[("1800", "half an hour")])
-        );
-        assert_eq!(found("90s", Builtin::Duration), pairs(&[("90", "90s")]));
-        assert_eq!(
-            found("定时十分钟", Builtin::Duration),
-            pairs(&[("600", "十分钟")])
-        );
-        assert_eq!(
-            found("半小时后", Builtin::Duration),
-            pairs(&[("1800", "半小时")])
-        );
-        assert_eq!(
-            found("一个半小时", Builtin::Duration),
-            pairs(&[("5400", "一个半小时")])
-        );
+        for (text, value, span) in [
+            ("for 10 minutes", "600", "10 minutes"),
+            ("an hour and a half", "5400", "an hour and a half"),
+            ("half an hour", "1800", "half an hour"),
+            ("90s", "90", "90s"),
+            ("定时十分钟", "600", "十分钟"),
+            ("半小时后", "1800", "半小时"),
+            ("一个半小时", "5400", "一个半小时"),
+        ] {
+            assert_eq!(
+                found(text, Builtin::Duration),
+                pairs(&[(value, span)]),
+                "{text}"
+            );
+        }
         assert!(found("minutes of the meeting", Builtin::Duration).is_empty());
         assert!(found("今天", Builtin::Duration).is_empty());
     }
@@ -404,17 +394,20 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(
-            found("mail Ops.Team@example.com now", Builtin::Email),
-            pairs(&[("Ops.Team@example.com", "Ops.Team@example.com")])
-        );
-        assert_eq!(
-            found("see https://example.com/a?b=1.", Builtin::Url),
-            pairs(&[("https://example.com/a?b=1", "https://example.com/a?b=1")])
-        );
-        assert_eq!(
-            found("打开www.example.cn，谢谢", Builtin::Url),
-            pairs(&[("www.example.cn", "www.example.cn")])
-        );
+        for (text, b, value) in [
+            (
+                "mail Ops.Team@example.com now",
+                Builtin::Email,
+                "Ops.Team@example.com",
+            ),
+            (
+                "see https://example.com/a?b=1.",
+                Builtin::Url,
+                "https://example.com/a?b=1",
+            ),
+            ("打开www.example.cn，谢谢", Builtin::Url, "www.example.cn"),
+        ] {
+            assert_eq!(found(text, b), pairs(&[(value, value)]), "{text}");
+        }
     }
 }
