@@ -1,8 +1,26 @@
-//! Bilingual (English/Chinese) natural-language understanding for operations chat.
+//! Bilingual (English/Chinese) natural-language understanding, for operations chat and for
+//! any assistant you train it for.
 //!
 //! Free text in, the contract's parse result out (`docs/nlu-contract.md`): the intent
 //! with a calibrated confidence, entities with character spans and normalized values, and a
-//! clarification or out-of-scope outcome when the parser is unsure.
+//! clarification or out-of-scope outcome when the parser is unsure. The intents and entity
+//! types are those of the training data (Rasa YAML, with an optional `nlu.toml`; see
+//! [`train::config`]): train with [`train::train_dir`] or `nlu train`, load with
+//! [`Parser::load`].
+//!
+//! ```no_run
+//! let model = std::env::temp_dir().join("home-model");
+//! let data = std::path::Path::new("examples/smart-home");
+//! nlu::train::train_dir(data, &model, &nlu::default_encoder_dir()?, &Default::default())?;
+//! let parser = nlu::Parser::load(&model)?;
+//! let r = parser.parse("switch off the hall lights")?;
+//! assert_eq!(r.intent.name, "turn_off_light");
+//! assert_eq!((r.entities[0].entity.as_str(), r.entities[0].value.as_str()), ("room", "hallway"));
+//! # Ok::<(), nlu::NluError>(())
+//! ```
+//!
+//! The ChatOps assistant's model (`models/ops-intents`) is the default one, with the job
+//! catalog's names:
 //!
 //! ```no_run
 //! use nlu::{Catalog, Outcome, Parser};
