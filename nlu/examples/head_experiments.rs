@@ -1,0 +1,285 @@
+//! Head experiments on the ChatOps data without touching the held-out files: cross-lingual
+//! transfer (train on one language's training data, score the other language's training
+//! data and the dev file) and in-language out-of-fold accuracy, for several head settings.
+//! Embeddings are cached under `.cache/embeddings`, so a rerun only refits.
+//!
+//! ```sh
+//! cargo run -p nlu --example head_experiments -- [dev.jsonl] [CONFIG...]
+//! ```
+//! A CONFIG is `kind[:l2:dense_l2:low:high]`, e.g. `gated:1e-6:1e-4:0.4:0.8` (default: the
+//! joint head, the dense head and the default gated head).
+
+use nlu::classifier::encoder::Encoder;
+use nlu::eval::benchmark::{default_cache_dir, EmbeddingCache};
+use nlu::parser::decide_labels;
+use nlu::result::Outcome;
+use nlu::train::{self, Embedded, HeadKind, TrainOptions};
+use std::path::{Path, PathBuf};
+
+struct Set {
+    name: String,
+    texts: Vec<String>,
+    labels: Vec<String>,
+    lang: Vec<String>,
+    emb: Embedded,
+}
+
+fn embed(encoder: &Encoder, name: &str, texts: Vec<String>) -> anyhow::Result<Embedded> {
+    let cache = EmbeddingCache::new(default_cache_dir());
+    let path = cache.path(name, encoder, &texts)?;
+    if let Some(e) = EmbeddingCache::load(&path, texts.len(), encoder.dim()) {
+        return Ok(e);
+    }
+    let e = train::embed_all(encoder, &texts, true)?;
+    EmbeddingCache::save(&path, &e)?;
+    Ok(e)
+}
+
+fn rasa_set(encoder: &Encoder, dir: &Path, lang: &str) -> anyhow::Result<Set> {
+    let data = nlu::train::rasa::read_dir(dir)?;
+    let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+    let labels = data.examples.iter().map(|e| e.intent.clone()).collect();
+    let emb = embed(encoder, &format!("train-{lang}"), texts.clone())?;
+    Ok(Set {
+        name: format!("training-data/{lang}"),
+        lang: vec![lang.to_string(); texts.len()],
+        texts,
+        labels,
+        emb,
+    })
+}
+
+fn jsonl_set(encoder: &Encoder, path: &Path) -> anyhow::Result<Set> {
+    let mut texts = Vec::new();
+    let mut labels = Vec::new();
+    let mut lang = Vec::new();
+    for line in std::fs::read_to_string(path)?.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        texts.push(v["text"].as_str().unwrap_or_default().to_string());
+        labels.push(v["intent"].as_str().unwrap_or_default().to_string());
+        lang.push(v["lang"].as_str().unwrap_or("en").to_string());
+    }
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let emb = embed(encoder, &name, texts.clone())?;
+    Ok(Set {
+        name: path.display().to_string(),
+        texts,
+        labels,
+        lang,
+        emb,
+    })
+}
+
+fn concat(a: &Set, b: &Set) -> Set {
+    let mut emb = a.emb.embeddings.clone();
+    emb.append(ndarray::Axis(0), b.emb.embeddings.view())
+        .expect("same width");
+    Set {
+        name: format!("{}+{}", a.name, b.name),
+        texts: a.texts.iter().chain(&b.texts).cloned().collect(),
+        labels: a.labels.iter().chain(&b.labels).cloned().collect(),
+        lang: a.lang.iter().chain(&b.lang).cloned().collect(),
+        emb: Embedded {
+            embeddings: emb,
+            tokens: a.emb.tokens.iter().chain(&b.emb.tokens).cloned().collect(),
+        },
+    }
+}
+
+/// Accuracy (out-of-scope right when rejected), in-scope rejected, per language.
+fn score(model: &train::TrainedModel, set: &Set, show: usize) -> String {
+    let oos = model.labels.iter().position(|l| l == "out_of_scope");
+    let mut per: std::collections::BTreeMap<String, (usize, usize, usize, usize, usize)> =
+        Default::default();
+    let mut shown = 0;
+    for i in 0..set.texts.len() {
+        let emb = set.emb.embeddings.row(i).to_vec();
+        let p = model.head.probabilities(&emb, &set.emb.tokens[i]);
+        let d = decide_labels(&p, oos, model.thresholds);
+        let got = match (d.outcome, d.label) {
+            (Outcome::OutOfScope, _) | (_, None) => "out_of_scope",
+            (_, Some(k)) => model.labels[k].as_str(),
+        };
+        let e = per.entry(set.lang[i].clone()).or_default();
+        e.0 += 1;
+        let top = d.ranking[0];
+        if model.labels[top] == set.labels[i] {
+            e.4 += 1;
+        }
+        if got == set.labels[i] {
+            e.1 += 1;
+        } else if shown < show {
+            shown += 1;
+            println!(
+                "    miss [{}] {:?}: {} -> {} ({:.2})",
+                set.lang[i], set.texts[i], set.labels[i], got, d.confidence
+            );
+        }
+        if set.labels[i] != "out_of_scope" {
+            e.2 += 1;
+            if got == "out_of_scope" {
+                e.3 += 1;
+            }
+        }
+    }
+    per.iter()
+        .map(|(l, (n, r, ins, rej, top))| {
+            format!(
+                "{l}: {:.1}% of {n} (rejected {:.1}%, argmax {:.1}%)",
+                100.0 * *r as f32 / *n as f32,
+                100.0 * *rej as f32 / (*ins).max(1) as f32,
+                100.0 * *top as f32 / *n as f32
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn fit(set: &Set, names: &[String], o: &TrainOptions) -> anyhow::Result<train::TrainedModel> {
+    let labels: Vec<usize> = set
+        .labels
+        .iter()
+        .map(|l| names.iter().position(|n| n == l).unwrap_or(0))
+        .collect();
+    Ok(train::fit_head(&set.emb, &labels, names, o)?)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let show: usize = std::env::var("SHOW")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let dev_path = if args.first().is_some_and(|a| a.ends_with(".jsonl")) {
+        Some(PathBuf::from(args.remove(0)))
+    } else {
+        None
+    };
+    if args.is_empty() {
+        args = vec!["joint".into(), "dense".into(), "gated".into()];
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let encoder = Encoder::load(&root.join("models/multilingual-e5-small"), 128, 1, 2)?;
+    let en = rasa_set(&encoder, &root.join("training-data/en"), "en")?;
+    let zh = rasa_set(&encoder, &root.join("training-data/zh"), "zh")?;
+    let both = concat(&en, &zh);
+    let dev = match &dev_path {
+        Some(p) => Some(jsonl_set(&encoder, p)?),
+        None => None,
+    };
+    let mut names: Vec<String> = both.labels.clone();
+    names.sort();
+    names.dedup();
+    if std::env::var("CENTROID").is_ok() {
+        println!(
+            "centroid en->zh {:.3}, zh->en {:.3}, both->dev {:.3}",
+            centroid_accuracy(&en.emb, &en.labels, &zh.emb, &zh.labels, &names),
+            centroid_accuracy(&zh.emb, &zh.labels, &en.emb, &en.labels, &names),
+            dev.as_ref().map_or(0.0, |d| centroid_accuracy(
+                &both.emb,
+                &both.labels,
+                &d.emb,
+                &d.labels,
+                &names
+            )),
+        );
+    }
+    for cfg in &args {
+        let parts: Vec<&str> = cfg.split(':').collect();
+        let mut o = TrainOptions {
+            progress: false,
+            ..Default::default()
+        };
+        o.head = parts[0].parse::<HeadKind>().map_err(anyhow::Error::msg)?;
+        let num = |i: usize, d: f32| parts.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+        o.l2 = num(1, o.l2);
+        o.dense_l2 = num(2, o.dense_l2);
+        o.gate_low = num(3, o.gate_low);
+        o.gate_high = num(4, o.gate_high);
+        println!("== {cfg}");
+        let m = fit(&en, &names, &o)?;
+        println!("  en-only -> {}", score(&m, &zh, show));
+        if std::env::var("SHIFT").is_ok() {
+            let mean = |e: &Embedded| e.embeddings.mean_axis(ndarray::Axis(0)).expect("rows");
+            let delta = mean(&zh.emb) - mean(&en.emb);
+            let mut shifted = Set {
+                name: "zh-shifted".into(),
+                texts: zh.texts.clone(),
+                labels: zh.labels.clone(),
+                lang: zh.lang.clone(),
+                emb: zh.emb.clone(),
+            };
+            for mut r in shifted.emb.embeddings.outer_iter_mut() {
+                r -= &delta;
+                let n = r.dot(&r).sqrt().max(1e-9);
+                r /= n;
+            }
+            println!("  en-only -> shifted {}", score(&m, &shifted, 0));
+        }
+        if let Some(d) = &dev {
+            println!("  en-only -> dev {}", score(&m, d, show));
+        }
+        let m = fit(&zh, &names, &o)?;
+        println!("  zh-only -> {}", score(&m, &en, show));
+        if let Some(d) = &dev {
+            println!("  zh-only -> dev {}", score(&m, d, show));
+        }
+        let m = fit(&both, &names, &o)?;
+        let s = &m.summary;
+        println!(
+            "  both: oof accuracy {:.1}%, in-scope rejected {:.1}%, oos recall {:.1}%, T {:.2}, fallback {:.3}",
+            100.0 * s.oof_accuracy,
+            100.0 * s.oof_in_scope_rejected,
+            100.0 * s.oof_out_of_scope_recall,
+            m.head.temperature,
+            m.thresholds.fallback
+        );
+        if let Some(d) = &dev {
+            println!("  both -> dev {}", score(&m, d, show));
+        }
+    }
+    Ok(())
+}
+
+/// Argmax accuracy of a nearest-centroid classifier (cosine to each class's mean embedding)
+/// trained on `train` and scored on `test`, per language.
+#[allow(dead_code)]
+pub fn centroid_accuracy(
+    train: &Embedded,
+    train_labels: &[String],
+    test: &Embedded,
+    test_labels: &[String],
+    names: &[String],
+) -> f32 {
+    let dim = train.embeddings.ncols();
+    let mut c = ndarray::Array2::<f32>::zeros((names.len(), dim));
+    for (row, l) in train.embeddings.outer_iter().zip(train_labels) {
+        let k = names.iter().position(|n| n == l).unwrap_or(0);
+        let mut r = c.row_mut(k);
+        r += &row;
+    }
+    for mut r in c.outer_iter_mut() {
+        let n = r.dot(&r).sqrt().max(1e-9);
+        r /= n;
+    }
+    let scores = test.embeddings.dot(&c.t());
+    let mut right = 0;
+    for (row, l) in scores.outer_iter().zip(test_labels) {
+        let top = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|x| x.0)
+            .unwrap_or(0);
+        if &names[top] == l {
+            right += 1;
+        }
+    }
+    right as f32 / test_labels.len().max(1) as f32
+}
