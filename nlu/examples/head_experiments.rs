@@ -165,6 +165,57 @@ fn main() -> anyhow::Result<()> {
         args = vec!["joint".into(), "dense".into(), "gated".into()];
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    if let Ok(ds) = std::env::var("BENCH") {
+        // BENCH=clinc150|snips|banking77 [CLASS_ONLY=1]: the public benchmark per config
+        use nlu::eval::benchmark::{run, BenchmarkOptions};
+        use nlu::eval::datasets::{default_datasets_dir, Dataset, OosMode};
+        let dataset: Dataset = ds.parse().map_err(anyhow::Error::msg)?;
+        for cfg in &args {
+            let parts: Vec<&str> = cfg.split(':').collect();
+            let mut o = TrainOptions {
+                progress: false,
+                ..Default::default()
+            };
+            o.head = parts[0].parse::<HeadKind>().map_err(anyhow::Error::msg)?;
+            let num = |i: usize, d: f32| parts.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+            o.l2 = num(1, o.l2);
+            o.dense_l2 = num(2, o.dense_l2);
+            o.gate_low = num(3, o.gate_low);
+            o.gate_high = num(4, o.gate_high);
+            let options = BenchmarkOptions {
+                dataset,
+                path: default_datasets_dir()
+                    .map(|d| d.join(dataset.default_folder()))
+                    .ok_or_else(|| anyhow::anyhow!("no datasets/"))?,
+                oos_modes: if std::env::var("CLASS_ONLY").is_ok() {
+                    vec![OosMode::Class]
+                } else {
+                    vec![OosMode::Class, OosMode::Threshold]
+                },
+                encoder: root.join("models/multilingual-e5-small"),
+                out: None,
+                train: o,
+                folds_without_val: 5,
+                cache: Some(default_cache_dir()),
+            };
+            let report = run(&options)?;
+            println!("== {cfg}");
+            for r in &report.runs {
+                for p in &r.scores {
+                    println!(
+                        "  {:?} {}: accuracy {:.2}% in-scope {:.2}% oos recall {}",
+                        r.oos_mode,
+                        p.policy,
+                        100.0 * p.accuracy,
+                        100.0 * p.in_scope_accuracy,
+                        p.out_of_scope
+                            .map_or("-".to_string(), |o| format!("{:.1}%", 100.0 * o.recall))
+                    );
+                }
+            }
+        }
+        return Ok(());
+    }
     let encoder = Encoder::load(&root.join("models/multilingual-e5-small"), 128, 1, 2)?;
     let en = rasa_set(&encoder, &root.join("training-data/en"), "en")?;
     let zh = rasa_set(&encoder, &root.join("training-data/zh"), "zh")?;
@@ -176,6 +227,36 @@ fn main() -> anyhow::Result<()> {
     let mut names: Vec<String> = both.labels.clone();
     names.sort();
     names.dedup();
+    if std::env::var("GATESTATS").is_ok() {
+        let q = |gate: &nlu::classifier::head::TokenGate, set: &Set, lang: &str| {
+            let mut f: Vec<f32> = (0..set.texts.len())
+                .filter(|&i| set.lang[i] == lang)
+                .map(|i| gate.known_fraction(&set.emb.tokens[i]))
+                .collect();
+            f.sort_by(|a, b| a.total_cmp(b));
+            let at = |p: f32| f[((f.len() - 1) as f32 * p) as usize];
+            format!(
+                "p10 {:.2} p25 {:.2} p50 {:.2} p75 {:.2} p90 {:.2}",
+                at(0.1),
+                at(0.25),
+                at(0.5),
+                at(0.75),
+                at(0.9)
+            )
+        };
+        let g = nlu::classifier::head::TokenGate::from_tokens(&en.emb.tokens, 0.0, 1.0);
+        println!("en gate on zh train: {}", q(&g, &zh, "zh"));
+        if let Some(d) = &dev {
+            println!("en gate on dev en: {}", q(&g, d, "en"));
+            println!("en gate on dev zh: {}", q(&g, d, "zh"));
+        }
+        let g = nlu::classifier::head::TokenGate::from_tokens(&zh.emb.tokens, 0.0, 1.0);
+        println!("zh gate on en train: {}", q(&g, &en, "en"));
+        if let Some(d) = &dev {
+            println!("zh gate on dev zh: {}", q(&g, d, "zh"));
+        }
+        return Ok(());
+    }
     if std::env::var("CENTROID").is_ok() {
         println!(
             "centroid en->zh {:.3}, zh->en {:.3}, both->dev {:.3}",

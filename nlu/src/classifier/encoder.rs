@@ -315,3 +315,38 @@ impl TextTokenizer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_with_letters_of_any_script_are_readable() {
+        assert_eq!(readability("\u{2581}deploy", false), Readability::Readable);
+        assert_eq!(readability("部署", false), Readability::Readable);
+        assert_eq!(readability("\u{2581}нет", false), Readability::Readable);
+        assert_eq!(readability("4812", false), Readability::Readable);
+        assert_eq!(readability("\u{2581}👍", false), Readability::Unreadable);
+        assert_eq!(readability("┻━┻", false), Readability::Unreadable);
+        assert_eq!(readability("<unk>", true), Readability::Unreadable);
+        assert_eq!(readability("\u{2581}?", false), Readability::Neutral);
+        assert_eq!(readability("？", false), Readability::Neutral);
+        assert_eq!(readability("\u{2581}", false), Readability::Neutral);
+    }
+
+    #[test]
+    fn a_text_of_punctuation_only_is_readable() {
+        let t = Tokens {
+            ids: vec![0, 2],
+            readable: 0,
+            unreadable: 0,
+        };
+        assert_eq!(t.readable_fraction(), 1.0);
+        let t = Tokens {
+            ids: vec![0, 7, 8, 2],
+            readable: 1,
+            unreadable: 3,
+        };
+        assert_eq!(t.readable_fraction(), 0.25);
+    }
+}

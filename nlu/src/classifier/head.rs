@@ -523,3 +523,39 @@ impl Head {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_counts_known_tokens_and_ignores_those_of_every_text() {
+        // 0 and 2 are in every text (like <s> and </s>), 5 and 6 in some
+        let docs = vec![vec![0, 5, 2], vec![0, 6, 2], vec![0, 5, 6, 2]];
+        let g = TokenGate::from_tokens(&docs, 0.25, 0.75);
+        assert_eq!(g.known.len(), 8);
+        assert_eq!(g.known[5], 1);
+        assert_eq!(g.known[0], 0);
+        assert_eq!(g.counted[0], 0);
+        assert_eq!(g.counted[7], 1);
+        assert_eq!(g.known_fraction(&[0, 5, 6, 2]), 1.0);
+        assert_eq!(g.known_fraction(&[0, 5, 9, 2]), 0.5);
+        // ids past the table, and negative ones, are unknown
+        assert_eq!(g.known_fraction(&[0, 1000, -3, 2]), 0.0);
+        assert_eq!(g.known_fraction(&[0, 2]), 0.0);
+        assert_eq!(g.weight(&[0, 5, 6, 2]), 1.0);
+        assert_eq!(g.weight(&[0, 5, 9, 2]), 0.5);
+        assert_eq!(g.weight(&[0, 9, 2]), 0.0);
+        assert_eq!(TokenGate::constant(1.0).weight(&[0, 9]), 1.0);
+        assert_eq!(TokenGate::constant(0.0).weight(&[5]), 0.0);
+    }
+
+    #[test]
+    fn mixing_goes_from_the_dense_to_the_joint_logits() {
+        let d = [1.0, -1.0];
+        let j = [3.0, 1.0];
+        assert_eq!(mix(&d, &j, 0.0), d.to_vec());
+        assert_eq!(mix(&d, &j, 1.0), j.to_vec());
+        assert_eq!(mix(&d, &j, 0.5), vec![2.0, 0.0]);
+    }
+}

@@ -640,6 +640,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_embedding_cache_reads_back_what_it_wrote_and_refuses_other_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/x.bin");
+        let data = Embedded {
+            embeddings: ndarray::Array2::from_shape_vec(
+                (2, 3),
+                vec![0.5, -1.0, 2.0, 0.0, 1e-3, 7.0],
+            )
+            .unwrap(),
+            tokens: vec![vec![0, 250_001, 2], vec![0, 2]],
+        };
+        EmbeddingCache::save(&path, &data).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3).unwrap();
+        assert_eq!(back.embeddings, data.embeddings);
+        assert_eq!(back.tokens, data.tokens);
+        assert!(EmbeddingCache::load(&path, 3, 3).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 4).is_none());
+        // a truncated file is ignored
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(EmbeddingCache::load(&path, 2, 3).is_none());
+        assert!(EmbeddingCache::load(&dir.path().join("missing.bin"), 2, 3).is_none());
+    }
+
+    #[test]
     fn scoring_counts_rejections_against_in_scope_accuracy() {
         let labels = vec!["a".to_string(), "b".to_string()];
         let probs = vec![
