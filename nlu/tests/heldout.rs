@@ -120,7 +120,7 @@ fn metric(report: &serde_json::Value, lang: &str, key: &str) -> f64 {
 
 /// The floors: a little under the measured figures, so that a regression fails here.
 const FLOORS: &[(&str, &str, &str, f64)] = &[
-    ("intents", "en", "intent_accuracy", 0.93),
+    ("intents", "en", "intent_accuracy", 0.94),
     ("intents", "zh", "intent_accuracy", 0.95),
     ("intents", "all", "out_of_scope.recall", 0.97),
     ("intents", "all", "in_scope_rejected", -0.05),

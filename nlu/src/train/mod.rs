@@ -100,8 +100,8 @@ impl Default for TrainOptions {
             l2: 1e-6,
             head: HeadKind::Gated,
             dense_l2: 1e-6,
-            gate_low: 0.4,
-            gate_high: 0.8,
+            gate_low: 0.25,
+            gate_high: 0.6,
             folds: 5,
             seed: 17,
             targets: ThresholdTargets::default(),
@@ -189,6 +189,15 @@ impl Pair {
             .collect()
     }
 
+    /// Adds `by` to class `k`'s bias in both models (so to its mixed logit).
+    fn shift(&mut self, k: usize, by: f32) {
+        for w in [&mut self.joint, &mut self.dense].into_iter().flatten() {
+            if let Some(b) = w.bias.get_mut(k) {
+                *b += by;
+            }
+        }
+    }
+
     /// Divides each model's weights by its temperature (so that each speaks in calibrated
     /// logits before they are mixed).
     fn scale(&mut self, t_joint: f32, t_dense: f32) {
@@ -205,6 +214,56 @@ impl Pair {
             scale(w, t_dense);
         }
     }
+}
+
+/// Shifts of the out-of-scope logit (after temperature) tried by [`oos_shift`].
+const OOS_SHIFTS: [f32; 11] = [
+    -2.0, -1.5, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5,
+];
+
+/// The shift of the out-of-scope class's tempered logit that maximizes the accuracy of the
+/// decisions on held-out logits `oof` (an in-scope row is right when its class wins and is
+/// not rejected, an out-of-scope row when it is rejected), the fallback threshold chosen
+/// anew for each shift; ties go to the smallest shift.
+fn oos_shift(
+    oof: &[Vec<f32>],
+    labels: &[usize],
+    oos: usize,
+    temperature: f32,
+    targets: ThresholdTargets,
+) -> f32 {
+    let mut best = (f32::NEG_INFINITY, 0.0f32);
+    let mut order = OOS_SHIFTS.to_vec();
+    order.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    for b in order {
+        let probs: Vec<Vec<f32>> = oof
+            .iter()
+            .map(|z| {
+                let mut t: Vec<f32> = z.iter().map(|v| v / temperature).collect();
+                t[oos] += b;
+                softmax(&t)
+            })
+            .collect();
+        let th = calibrate::choose_thresholds(&probs, labels, Some(oos), targets);
+        let right = probs
+            .iter()
+            .zip(labels)
+            .filter(|(p, &y)| {
+                let top = logreg::argmax(p).unwrap_or(0);
+                let rejected = top == oos || p[top] < th.fallback;
+                if y == oos {
+                    rejected
+                } else {
+                    !rejected && top == y
+                }
+            })
+            .count();
+        let acc = right as f32 / labels.len().max(1) as f32;
+        if acc > best.0 + 1e-6 {
+            best = (acc, b);
+        }
+    }
+    best.1
 }
 
 /// Each model's own temperature, fitted on the rows whose class is known (`labels[i]`).
@@ -568,6 +627,17 @@ pub fn fit_head(
     w.scale(t_joint, t_dense);
     let oof = mix_parts(&oof_parts, t_joint, t_dense);
     let temperature = calibrate::fit_temperature(&oof, labels);
+    // the prior of the out-of-scope class: the shift of its logit that maximizes out-of-fold
+    // accuracy under the thresholds chosen with it
+    let oos_class = label_names.iter().position(|l| l == "out_of_scope");
+    let mut oof = oof;
+    if let Some(k) = oos_class {
+        let shift = temperature * oos_shift(&oof, labels, k, temperature, options.targets);
+        for z in &mut oof {
+            z[k] += shift;
+        }
+        w.shift(k, shift);
+    }
     let probs_raw: Vec<Vec<f32>> = oof.iter().map(|z| softmax(z)).collect();
     let probs: Vec<Vec<f32>> = oof
         .iter()
