@@ -529,6 +529,7 @@ def main():
     w("scripts/install-onnxruntime.sh")
     w("benches/run-report.sh            # ~25 min on 2 cores; datasets from datasets/")
     w("benches/baselines/rasa/run.sh snips clinc150 banking77   # Rasa, separately: ~10-20 min install, 1-4 h per dataset on a busy 2-core machine")
+    w("benches/head-comparison.sh        # the gated head's benchmarks and the cross-lingual figures (head-*.json; embeddings cached in .cache/embeddings)")
     w("python3 benches/report/make_report.py         # re-render from benches/results/*.json (needs matplotlib)")
     w("```")
     w("")

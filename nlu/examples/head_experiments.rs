@@ -257,6 +257,59 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if std::env::var("OOF").is_ok() {
+        // manual 5-fold over both languages: each fold's model (with its own calibration)
+        // scores the fifth it did not see; prints the misses by confusion pair
+        let n = both.texts.len();
+        let mut pairs: std::collections::BTreeMap<(String, String), Vec<String>> =
+            Default::default();
+        for f in 0..5 {
+            let train_idx: Vec<usize> = (0..n).filter(|i| i % 5 != f).collect();
+            let test_idx: Vec<usize> = (0..n).filter(|i| i % 5 == f).collect();
+            let pick = |idx: &[usize]| Set {
+                name: String::new(),
+                texts: idx.iter().map(|&i| both.texts[i].clone()).collect(),
+                labels: idx.iter().map(|&i| both.labels[i].clone()).collect(),
+                lang: idx.iter().map(|&i| both.lang[i].clone()).collect(),
+                emb: Embedded {
+                    embeddings: both.emb.embeddings.select(ndarray::Axis(0), idx),
+                    tokens: idx.iter().map(|&i| both.emb.tokens[i].clone()).collect(),
+                },
+            };
+            let tr = pick(&train_idx);
+            let te = pick(&test_idx);
+            let o = TrainOptions {
+                progress: false,
+                ..Default::default()
+            };
+            let m = fit(&tr, &names, &o)?;
+            let oos = m.labels.iter().position(|l| l == "out_of_scope");
+            for i in 0..te.texts.len() {
+                let emb = te.emb.embeddings.row(i).to_vec();
+                let p = m.head.probabilities(&emb, &te.emb.tokens[i]);
+                let d = decide_labels(&p, oos, m.thresholds);
+                let got = match (d.outcome, d.label) {
+                    (Outcome::OutOfScope, _) | (_, None) => "out_of_scope".to_string(),
+                    (_, Some(k)) => m.labels[k].clone(),
+                };
+                if got != te.labels[i] {
+                    pairs
+                        .entry((te.labels[i].clone(), got))
+                        .or_default()
+                        .push(format!("[{}] {}", te.lang[i], te.texts[i]));
+                }
+            }
+        }
+        let mut v: Vec<_> = pairs.into_iter().collect();
+        v.sort_by_key(|(_, t)| std::cmp::Reverse(t.len()));
+        for ((a, b), t) in v {
+            println!("{a} -> {b}: {}", t.len());
+            for x in t {
+                println!("    {x}");
+            }
+        }
+        return Ok(());
+    }
     if std::env::var("CENTROID").is_ok() {
         println!(
             "centroid en->zh {:.3}, zh->en {:.3}, both->dev {:.3}",
