@@ -355,6 +355,22 @@ fn main() -> anyhow::Result<()> {
                 r /= n;
             }
             println!("  en-only -> shifted {}", score(&m, &shifted, 0));
+            // project the language direction out of every embedding, train and score again
+            let u = &delta / delta.dot(&delta).sqrt();
+            let project = |set: &Set| {
+                let mut e = set.emb.clone();
+                for mut r in e.embeddings.outer_iter_mut() {
+                    let c = r.dot(&u);
+                    r.scaled_add(-c, &u);
+                }
+                Set { name: set.name.clone(), texts: set.texts.clone(), labels: set.labels.clone(), lang: set.lang.clone(), emb: e }
+            };
+            let (en_p, zh_p) = (project(&en), project(&zh));
+            let m = fit(&en_p, &names, &o)?;
+            println!("  en-only projected -> {}", score(&m, &zh_p, 0));
+            if let Some(d) = &dev {
+                println!("  en-only projected -> dev {}", score(&m, &project(d), 0));
+            }
         }
         if let Some(d) = &dev {
             println!("  en-only -> dev {}", score(&m, d, show));
