@@ -363,7 +363,13 @@ fn main() -> anyhow::Result<()> {
                     let c = r.dot(&u);
                     r.scaled_add(-c, &u);
                 }
-                Set { name: set.name.clone(), texts: set.texts.clone(), labels: set.labels.clone(), lang: set.lang.clone(), emb: e }
+                Set {
+                    name: set.name.clone(),
+                    texts: set.texts.clone(),
+                    labels: set.labels.clone(),
+                    lang: set.lang.clone(),
+                    emb: e,
+                }
             };
             let (en_p, zh_p) = (project(&en), project(&zh));
             let m = fit(&en_p, &names, &o)?;
