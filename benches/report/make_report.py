@@ -439,6 +439,69 @@ def main():
         w("Rasa's figures come from `benches/baselines/rasa/run.sh` (see *Reproduce*).")
     w("")
 
+    # ---------- head design
+    cross = res.get("head-crosslingual")
+    gated = {ds: res.get(f"head-gated-{ds}") for ds in ["clinc150", "snips", "banking77"]}
+    if cross or any(gated.values()):
+        w("## Head design: the joint head against the gated head")
+        w("")
+        w("The head above (*joint*: one logistic regression over the sentence embedding and 8,192 hashed "
+          "token uni/bigram slots) learns the training language's words: trained on one language, the n-gram "
+          "weights swamp the multilingual embedding for the other. The *gated* head adds a second logistic "
+          "regression over the embedding alone, calibrates each on its own, and mixes their logits per text by "
+          "the share of the text's tokens that occur in the training data (g = clip((share - 0.25) / 0.35, 0, 1); "
+          "`dense + g (joint - dense)`), inside the ONNX graph. In-language texts get the joint model; texts in "
+          "a language the training data lacks get the dense one.")
+        w("")
+    if any(gated.values()):
+        w("### Public benchmarks, joint (above) and gated")
+        w("")
+        w("| benchmark | figure | joint | gated |")
+        w("|---|---|---|---|")
+        def both(ds, mode, pol, key):
+            old = policy(run_of(ds, mode), pol)
+            r = gated.get(ds)
+            run = next((x for x in r["runs"] if x.get("oos_mode") == mode), None) if r else None
+            new = policy(run, pol)
+            get = lambda p: None if not p else (p["out_of_scope"]["recall"] if key == "oos" else p[key])
+            return pct(get(old)), pct(get(new))
+        for ds, mode, pol, key, name in [
+            ("clinc150", "threshold", "fallback_val_accuracy", "in_scope_accuracy", "CLINC150 threshold (max. val accuracy): in-scope accuracy"),
+            ("clinc150", "threshold", "fallback_val_accuracy", "oos", "CLINC150 threshold (max. val accuracy): out-of-scope recall"),
+            ("clinc150", "threshold", "fallback", "in_scope_accuracy", "CLINC150 threshold (max. in-scope acc. + OOS recall): in-scope accuracy"),
+            ("clinc150", "threshold", "fallback", "oos", "CLINC150 threshold (max. in-scope acc. + OOS recall): out-of-scope recall"),
+            ("clinc150", "class", "argmax", "in_scope_accuracy", "CLINC150 trained class: in-scope accuracy"),
+            ("clinc150", "class", "argmax", "oos", "CLINC150 trained class: out-of-scope recall"),
+            ("snips", None, "argmax", "accuracy", "SNIPS accuracy"),
+            ("banking77", None, "argmax", "accuracy", "Banking77 accuracy"),
+        ]:
+            old_v, new_v = both(ds, mode, pol, key)
+            w(f"| {ds} | {name} | {old_v} | {new_v} |")
+        w("")
+        w("Gated figures: `benches/head-comparison.sh` (`nlu benchmark --dataset D --head gated`, embeddings read "
+          "from the cache `.cache/embeddings` that the first run writes; results in "
+          "`benches/results/head-gated-*.json`).")
+        w("")
+    if cross:
+        w("### Cross-lingual transfer on the ChatOps data")
+        w("")
+        w("Trained on one language of `training-data/` only (`nlu train --data training-data/en --head H`), "
+          "scored on both languages of the held-out file and of the dev file (intent accuracy; an out-of-scope "
+          "case is right when rejected; in brackets the share of in-scope cases rejected):")
+        w("")
+        w("| trained on | head | cases | English | Chinese | other / trained language |")
+        w("|---|---|---|---|---|---|")
+        for r in cross["runs"]:
+            other = "zh" if r["trained_on"] == "en" else "en"
+            cell = lambda l: f"{pct(r[l]['intent_accuracy'])} ({pct(r[l]['in_scope_rejected'])})" if l in r else "–"
+            ratio = (r[other]["intent_accuracy"] / r[r["trained_on"]]["intent_accuracy"]
+                     if other in r and r[r["trained_on"]]["intent_accuracy"] else None)
+            w(f"| {r['trained_on']} | {r['head']} | `{r['cases']}` | {cell('en')} | {cell('zh')} | "
+              f"{'–' if ratio is None else f'{ratio:.2f}'} |")
+        w("")
+        w(f"Command: `{cross['command']}`.")
+        w("")
+
     # ---------- figures
     if made or any((ROOT / "benches" / "figures" / f).exists() for f in ["latency.png", "confusions.png", "reliability.png"]):
         w("## Figures")
@@ -466,6 +529,7 @@ def main():
     w("scripts/install-onnxruntime.sh")
     w("benches/run-report.sh            # ~25 min on 2 cores; datasets from datasets/")
     w("benches/baselines/rasa/run.sh snips clinc150 banking77   # Rasa, separately: ~10-20 min install, 1-4 h per dataset on a busy 2-core machine")
+    w("benches/head-comparison.sh        # the gated head's benchmarks and the cross-lingual figures (head-*.json; embeddings cached in .cache/embeddings)")
     w("python3 benches/report/make_report.py         # re-render from benches/results/*.json (needs matplotlib)")
     w("```")
     w("")

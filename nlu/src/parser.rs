@@ -157,6 +157,9 @@ impl Parser {
             return Ok(empty_result(text));
         }
         let c = self.classifier.classify(&clean)?;
+        if !c.is_readable() {
+            return Ok(empty_result(text));
+        }
         let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
         let scope: String = text.chars().take(MAX_ENTITY_CHARS).collect();
         let spec = self.intent(&result.intent.name);

@@ -16,6 +16,8 @@ fn held_out_cases_do_not_repeat_training_examples() {
         "intents-heldout.jsonl",
         "entities-heldout.jsonl",
         "dev-sample.jsonl",
+        "intents-dev.jsonl",
+        "robustness-heldout.jsonl",
     ] {
         let cases = read_cases(&root.join("tests/data").join(name)).unwrap();
         total += cases.len();
@@ -31,10 +33,57 @@ fn held_out_cases_do_not_repeat_training_examples() {
             ));
         }
     }
-    assert!(total > 800, "only {total} cases read");
+    assert!(total > 1000, "only {total} cases read");
     assert!(
         report.is_empty(),
         "{} held-out cases repeat training examples:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
+
+/// The dev file the head was tuned on repeats no held-out case: tuning on it does not tune
+/// on the held-out files.
+#[test]
+fn the_dev_file_does_not_repeat_held_out_cases() {
+    let root = common::repo_root();
+    let mut held_out = nlu::train::rasa::TrainingData::default();
+    for name in [
+        "intents-heldout.jsonl",
+        "entities-heldout.jsonl",
+        "robustness-heldout.jsonl",
+    ] {
+        let path = root.join("tests/data").join(name);
+        for (i, c) in read_cases(&path).unwrap().into_iter().enumerate() {
+            held_out.examples.push(nlu::train::rasa::Example {
+                text: c.text,
+                intent: c.intent.to_string(),
+                entities: Vec::new(),
+                file: path.clone(),
+                line: i + 1,
+            });
+        }
+    }
+    let dev = read_cases(&root.join("tests/data/intents-dev.jsonl")).unwrap();
+    assert!(dev.len() >= 150, "only {} dev cases", dev.len());
+    let overlaps = disjoint::find_overlaps(&held_out, &dev, disjoint::NEAR_DUPLICATE);
+    let report: Vec<String> = overlaps
+        .iter()
+        .map(|o| {
+            format!(
+                "intents-dev.jsonl:{} {:?} ~ {:?} ({}:{}, {:.2})",
+                o.case + 1,
+                o.case_text,
+                o.training_text,
+                o.training_file,
+                o.training_line,
+                o.similarity
+            )
+        })
+        .collect();
+    assert!(
+        report.is_empty(),
+        "{} dev cases repeat held-out cases:\n{}",
         report.len(),
         report.join("\n")
     );
@@ -71,7 +120,7 @@ fn metric(report: &serde_json::Value, lang: &str, key: &str) -> f64 {
 
 /// The floors: a little under the measured figures, so that a regression fails here.
 const FLOORS: &[(&str, &str, &str, f64)] = &[
-    ("intents", "en", "intent_accuracy", 0.93),
+    ("intents", "en", "intent_accuracy", 0.94),
     ("intents", "zh", "intent_accuracy", 0.95),
     ("intents", "all", "out_of_scope.recall", 0.97),
     ("intents", "all", "in_scope_rejected", -0.05),

@@ -3,7 +3,6 @@
 
 mod common;
 
-use nlu::classifier::features;
 use nlu::classifier::{Classifier, RuntimeOptions};
 use nlu::train::{self, TrainOptions};
 
@@ -61,18 +60,29 @@ fn trained_head_matches_its_onnx_graph() {
     assert!(model.head.temperature > 0.0);
 
     let classifier = Classifier::load(&out, RuntimeOptions::default()).unwrap();
-    for text in ["run the backup on db-02", "4812 呢", "sing a song", "x"] {
+    let mut weights = Vec::new();
+    for text in [
+        "run the backup on db-02",
+        "4812 呢",
+        "sing a song",
+        "x",
+        "Что это такое",
+        "status of the backup, 谢谢",
+        "",
+    ] {
         let tokens = classifier.encoder().tokenize(text).unwrap();
+        weights.push(model.head.gate.weight(&tokens.ids));
         let emb = classifier.encoder().embed_tokens(&tokens).unwrap();
-        let rust = model.head.probabilities(
-            &emb,
-            &features::featurize(&features::slots(&tokens.ids, 512), &model.head.idf),
-        );
+        let rust = model.head.probabilities(&emb, &tokens.ids);
         let onnx = classifier.head_probabilities(&emb, &tokens.ids).unwrap();
         for (a, b) in rust.iter().zip(&onnx) {
             assert!((a - b).abs() < 1e-5, "{text}: rust {rust:?} onnx {onnx:?}");
         }
     }
+    // the texts cover the gate's range: the joint model alone, the dense one alone, a mix
+    assert_eq!(weights[0], 1.0, "{weights:?}");
+    assert!(weights.contains(&0.0), "{weights:?}");
+    assert!(weights.iter().any(|&w| w > 0.0 && w < 1.0), "{weights:?}");
     // the parser loads it, and it has learned something
     let parser = nlu::Parser::load(&out).unwrap();
     assert_eq!(

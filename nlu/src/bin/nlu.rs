@@ -49,6 +49,9 @@ enum Command {
         /// n-gram hash slots.
         #[arg(long, default_value_t = TrainOptions::default().buckets)]
         buckets: usize,
+        /// Head: gated (default), joint (embedding + n-grams only) or dense (embedding only).
+        #[arg(long, default_value_t = TrainOptions::default().head)]
+        head: nlu::train::HeadKind,
     },
     /// Measure speed and size: load time, latency percentiles, overhead over a bare model
     /// run, throughput and peak memory.
@@ -102,6 +105,15 @@ enum Command {
         /// Folds for calibration on datasets without a validation split (Banking77).
         #[arg(long, default_value_t = 5)]
         folds: usize,
+        /// Embedding cache folder (default: .cache/embeddings in the repository).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Embed every text again instead of using the cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Head: gated (default), joint (embedding + n-grams only) or dense (embedding only).
+        #[arg(long, default_value_t = TrainOptions::default().head)]
+        head: nlu::train::HeadKind,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -312,12 +324,14 @@ fn run(cli: Cli) -> Result<()> {
             l2,
             folds,
             buckets,
+            head,
         } => {
             let encoder = encoder_dir(encoder)?;
             let options = TrainOptions {
                 l2,
                 folds,
                 buckets,
+                head,
                 ..Default::default()
             };
             let model = train::train_dir(&data, &out, &encoder, &options)?;
@@ -406,6 +420,9 @@ fn run(cli: Cli) -> Result<()> {
             max_iter,
             l2,
             folds,
+            cache,
+            no_cache,
+            head,
             json,
         } => {
             use nlu::eval::datasets::{default_datasets_dir, OosMode};
@@ -428,10 +445,13 @@ fn run(cli: Cli) -> Result<()> {
                 train: TrainOptions {
                     max_iter,
                     l2,
+                    head,
                     progress: !json || std::io::IsTerminal::is_terminal(&std::io::stderr()),
                     ..Default::default()
                 },
                 folds_without_val: folds,
+                cache: (!no_cache)
+                    .then(|| cache.unwrap_or_else(nlu::eval::benchmark::default_cache_dir)),
             };
             let report = nlu::eval::benchmark::run(&options)?;
             if json {

@@ -28,6 +28,81 @@ pub const QUERY_PREFIX: &str = "query: ";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tokens {
     pub ids: Vec<i64>,
+    /// Pieces of the text (not of the query prefix, not special tokens) that the encoder
+    /// can read: ones with a letter or digit of any script.
+    pub readable: usize,
+    /// Pieces it cannot: the unknown token, and pieces of symbols only (emoji, dingbats,
+    /// box drawing...). Punctuation and bare word boundaries count as neither.
+    pub unreadable: usize,
+}
+
+impl Tokens {
+    /// Share of the text's readable pieces among its readable and unreadable ones; 1 when
+    /// it has neither (e.g. only punctuation: "?").
+    pub fn readable_fraction(&self) -> f32 {
+        let all = self.readable + self.unreadable;
+        if all == 0 {
+            1.0
+        } else {
+            self.readable as f32 / all as f32
+        }
+    }
+}
+
+/// How a piece of the vocabulary counts for [`Tokens::readable_fraction`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readability {
+    /// Has a letter or digit.
+    Readable,
+    /// The unknown token, or symbols that are not punctuation (emoji...).
+    Unreadable,
+    /// Punctuation or a bare word boundary.
+    Neutral,
+}
+
+/// Classifies one piece of a SentencePiece vocabulary (`▁` marks a word start).
+pub fn readability(piece: &str, is_unknown: bool) -> Readability {
+    if is_unknown {
+        return Readability::Unreadable;
+    }
+    let mut neutral = true;
+    for c in piece
+        .chars()
+        .filter(|&c| c != '\u{2581}' && !c.is_whitespace())
+    {
+        if c.is_alphanumeric() {
+            return Readability::Readable;
+        }
+        if !is_punctuation(c) {
+            neutral = false;
+        }
+    }
+    if neutral {
+        Readability::Neutral
+    } else {
+        Readability::Unreadable
+    }
+}
+
+/// ASCII, general (U+2000–U+206F), CJK (U+3000–U+303F) and full-width punctuation.
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || ('\u{2000}'..='\u{206f}').contains(&c)
+        || ('\u{3000}'..='\u{303f}').contains(&c)
+        || ('\u{ff01}'..='\u{ff0f}').contains(&c)
+        || ('\u{ff1a}'..='\u{ff20}').contains(&c)
+        || ('\u{ff3b}'..='\u{ff40}').contains(&c)
+        || ('\u{ff5b}'..='\u{ff65}').contains(&c)
+        || matches!(
+            c,
+            '\u{00a1}'
+                | '\u{00a7}'
+                | '\u{00ab}'
+                | '\u{00b6}'
+                | '\u{00b7}'
+                | '\u{00bb}'
+                | '\u{00bf}'
+        )
 }
 
 /// Tokenizer and encoder session.
@@ -38,6 +113,8 @@ pub struct Encoder {
     pool: SessionPool,
     dim: usize,
     max_tokens: usize,
+    /// Id of the unknown token, when the vocabulary has one.
+    unk_id: Option<u32>,
 }
 
 impl Encoder {
@@ -87,8 +164,10 @@ impl Encoder {
                 "the first output is not a [batch, dim] sentence embedding",
             )
         })?;
+        let unk_id = tokenizer.token_to_id("<unk>");
         Ok(Encoder {
             dir: dir.to_path_buf(),
+            unk_id,
             tokenizer,
             pool,
             dim,
@@ -121,8 +200,29 @@ impl Encoder {
                 path: self.dir.join(TOKENIZER_FILE),
                 reason: e.to_string(),
             })?;
+        // the prefix's pieces end within `query:` (a text's first piece may take its space)
+        let prefix = QUERY_PREFIX.trim_end().len();
+        let (mut readable, mut unreadable) = (0, 0);
+        for (((piece, &special), &(_, end)), &id) in enc
+            .get_tokens()
+            .iter()
+            .zip(enc.get_special_tokens_mask())
+            .zip(enc.get_offsets())
+            .zip(enc.get_ids())
+        {
+            if special == 1 || end <= prefix {
+                continue;
+            }
+            match readability(piece, Some(id) == self.unk_id) {
+                Readability::Readable => readable += 1,
+                Readability::Unreadable => unreadable += 1,
+                Readability::Neutral => {}
+            }
+        }
         Ok(Tokens {
             ids: enc.get_ids().iter().map(|&i| i64::from(i)).collect(),
+            readable,
+            unreadable,
         })
     }
 
@@ -199,11 +299,54 @@ impl TextTokenizer {
         }
     }
 
+    /// The id of a token of the vocabulary.
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        match self {
+            TextTokenizer::Unigram(t) => t.token_to_id(token),
+            TextTokenizer::Other(t) => t.token_to_id(token),
+        }
+    }
+
     /// Encodes one text with the special tokens.
     fn encode(&self, text: &str) -> tokenizers::Result<Encoding> {
         match self {
             TextTokenizer::Unigram(t) => t.encode(text, true),
             TextTokenizer::Other(t) => t.encode(text, true),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_with_letters_of_any_script_are_readable() {
+        assert_eq!(readability("\u{2581}deploy", false), Readability::Readable);
+        assert_eq!(readability("部署", false), Readability::Readable);
+        assert_eq!(readability("\u{2581}нет", false), Readability::Readable);
+        assert_eq!(readability("4812", false), Readability::Readable);
+        assert_eq!(readability("\u{2581}👍", false), Readability::Unreadable);
+        assert_eq!(readability("┻━┻", false), Readability::Unreadable);
+        assert_eq!(readability("<unk>", true), Readability::Unreadable);
+        assert_eq!(readability("\u{2581}?", false), Readability::Neutral);
+        assert_eq!(readability("？", false), Readability::Neutral);
+        assert_eq!(readability("\u{2581}", false), Readability::Neutral);
+    }
+
+    #[test]
+    fn a_text_of_punctuation_only_is_readable() {
+        let t = Tokens {
+            ids: vec![0, 2],
+            readable: 0,
+            unreadable: 0,
+        };
+        assert_eq!(t.readable_fraction(), 1.0);
+        let t = Tokens {
+            ids: vec![0, 7, 8, 2],
+            readable: 1,
+            unreadable: 3,
+        };
+        assert_eq!(t.readable_fraction(), 0.25);
     }
 }

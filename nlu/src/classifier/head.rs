@@ -1,14 +1,26 @@
-//! The trained head: a multinomial logistic regression over the sentence embedding and
-//! hashed token n-gram features, with temperature scaling, written as a small ONNX graph.
+//! The trained head: two multinomial logistic regressions over the frozen sentence
+//! embedding, mixed per text by how much of the text the training data covered, with
+//! temperature scaling, written as a small ONNX graph.
 //!
 //! ```text
-//! logits = (embedding · W_dense + ngram_features · W_sparse + bias) / T
+//! joint  = embedding · W_dense + ngram_features · W_sparse + bias      (sharp in-language)
+//! dense  = embedding · V + c                                            (carries across languages)
+//! g      = clip((known_fraction − low) / (high − low), 0, 1)
+//! logits = (dense + g · (joint − dense)) / T
 //! probabilities = softmax(logits)
 //! ```
 //!
-//! The graph computes the n-gram features itself from `input_ids` and `attention_mask`
-//! (see [`super::features`]), so ONNX Runtime alone maps (encoder output, token ids) to
-//! calibrated probabilities, and any ONNX runtime can reproduce the parser's numbers.
+//! `known_fraction` is the share of a text's tokens (ignoring the ones every training text
+//! has: `<s>`, `</s>`, the `query: ` prefix) that occur in the training data. The hashed
+//! n-gram weights of the joint model only speak for texts written with the training data's
+//! words; for a text in a language (or vocabulary) the training data lacks, they are noise
+//! that swamps the multilingual embedding, so such a text is scored by the dense-only model,
+//! whose weights live in the embedding space that both languages share.
+//!
+//! The graph computes the n-gram features and the gate itself from `input_ids` and
+//! `attention_mask` (see [`super::features`]), so ONNX Runtime alone maps (encoder output,
+//! token ids) to calibrated probabilities, and any ONNX runtime can reproduce the parser's
+//! numbers.
 
 use super::features::{self, SparseVec, HASH_MUL_A, HASH_MUL_B, HASH_OFFSET};
 use super::session_pool::SessionPool;
@@ -21,6 +33,93 @@ use std::path::Path;
 /// File name of the head inside a model directory.
 pub const HEAD_FILE: &str = "head.onnx";
 
+/// Which token ids the training texts held, and how the share of known tokens of a text
+/// turns into the weight of the joint model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenGate {
+    /// Per token id: 1 when some training text held it (and not every one), else 0. Ids at
+    /// or past the end are unknown: the last entry is always 0.
+    pub known: Vec<u8>,
+    /// Per token id: 0 for ids that every training text holds (special tokens, the query
+    /// prefix), which the fraction ignores; else 1. The same length as `known`.
+    pub counted: Vec<u8>,
+    /// Known fraction at and below which only the dense model speaks.
+    pub low: f32,
+    /// Known fraction at and above which only the joint model speaks.
+    pub high: f32,
+}
+
+impl TokenGate {
+    /// The gate of a set of training token sequences.
+    pub fn from_tokens(docs: &[Vec<i64>], low: f32, high: f32) -> Self {
+        let max_id = docs
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&i| i >= 0)
+            .max()
+            .unwrap_or(0);
+        let len = usize::try_from(max_id).unwrap_or(0) + 2;
+        let mut df = vec![0usize; len];
+        for d in docs {
+            let mut ids: Vec<usize> = d.iter().filter_map(|&i| usize::try_from(i).ok()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for i in ids {
+                df[i] += 1;
+            }
+        }
+        let n = docs.len();
+        let everywhere = |d: usize| n > 1 && d == n;
+        TokenGate {
+            known: df
+                .iter()
+                .map(|&d| u8::from(d > 0 && !everywhere(d)))
+                .collect(),
+            counted: df.iter().map(|&d| u8::from(!everywhere(d))).collect(),
+            low,
+            high,
+        }
+    }
+
+    /// A gate that always gives `weight` (1: the joint model alone, 0: the dense one).
+    pub fn constant(weight: f32) -> Self {
+        let (low, high) = if weight >= 0.5 {
+            (-2.0, -1.0)
+        } else {
+            (2.0, 3.0)
+        };
+        TokenGate {
+            known: vec![0],
+            counted: vec![1],
+            low,
+            high,
+        }
+    }
+
+    fn slot(&self, id: i64) -> usize {
+        let last = self.known.len().saturating_sub(1);
+        usize::try_from(id).map_or(last, |i| i.min(last))
+    }
+
+    /// Share of the counted tokens of `ids` that the training data held (0 with none).
+    pub fn known_fraction(&self, ids: &[i64]) -> f32 {
+        let (mut known, mut counted) = (0f32, 0f32);
+        for &id in ids {
+            let s = self.slot(id);
+            known += f32::from(self.known.get(s).copied().unwrap_or(0));
+            counted += f32::from(self.counted.get(s).copied().unwrap_or(1));
+        }
+        known / counted.max(1.0)
+    }
+
+    /// The weight of the joint model for a text.
+    pub fn weight(&self, ids: &[i64]) -> f32 {
+        let width = (self.high - self.low).max(1e-6);
+        ((self.known_fraction(ids) - self.low) * (1.0 / width)).clamp(0.0, 1.0)
+    }
+}
+
 /// Parameters of a trained head.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadWeights {
@@ -30,21 +129,27 @@ pub struct HeadWeights {
     pub buckets: usize,
     /// Number of classes.
     pub classes: usize,
-    /// `[dim × classes]`, row-major.
+    /// Joint model: `[dim × classes]`, row-major.
     pub dense: Vec<f32>,
-    /// `[buckets × classes]`, row-major, applied to idf-weighted features.
+    /// Joint model: `[buckets × classes]`, row-major, applied to idf-weighted features.
     pub sparse: Vec<f32>,
-    /// `[classes]`.
+    /// Joint model: `[classes]`.
     pub bias: Vec<f32>,
     /// Inverse document frequency of each slot, `[buckets]`.
     pub idf: Vec<f32>,
+    /// Dense-only model: `[dim × classes]`, row-major.
+    pub dense_only: Vec<f32>,
+    /// Dense-only model: `[classes]`.
+    pub dense_only_bias: Vec<f32>,
+    /// The mix of the two models per text.
+    pub gate: TokenGate,
     /// Softmax temperature found by calibration.
     pub temperature: f32,
 }
 
 impl HeadWeights {
-    /// Raw (untempered) class scores for one example, computed in Rust.
-    pub fn raw_logits(&self, embedding: &[f32], sparse: &SparseVec) -> Vec<f32> {
+    /// Raw (untempered) class scores of the joint model for one example.
+    pub fn joint_logits(&self, embedding: &[f32], sparse: &SparseVec) -> Vec<f32> {
         let c = self.classes;
         let mut out = self.bias.clone();
         for (d, &x) in embedding.iter().enumerate() {
@@ -64,12 +169,33 @@ impl HeadWeights {
         out
     }
 
+    /// Raw class scores of the dense-only model for one example.
+    pub fn dense_logits(&self, embedding: &[f32]) -> Vec<f32> {
+        let c = self.classes;
+        let mut out = self.dense_only_bias.clone();
+        for (d, &x) in embedding.iter().enumerate() {
+            let row = &self.dense_only[d * c..(d + 1) * c];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += x * w;
+            }
+        }
+        out
+    }
+
+    /// Raw (untempered) class scores for one example, computed in Rust.
+    pub fn raw_logits(&self, embedding: &[f32], ids: &[i64]) -> Vec<f32> {
+        let g = self.gate.weight(ids);
+        let joint = self.joint_logits(embedding, &self.features(ids));
+        let dense = self.dense_logits(embedding);
+        mix(&dense, &joint, g)
+    }
+
     /// Calibrated probabilities for one example, computed in Rust.
-    pub fn probabilities(&self, embedding: &[f32], sparse: &SparseVec) -> Vec<f32> {
+    pub fn probabilities(&self, embedding: &[f32], ids: &[i64]) -> Vec<f32> {
         let logits: Vec<f32> = self
-            .raw_logits(embedding, sparse)
+            .raw_logits(embedding, ids)
             .into_iter()
-            .map(|l| l / self.temperature)
+            .map(|l| l * (1.0 / self.temperature))
             .collect();
         softmax(&logits)
     }
@@ -95,6 +221,8 @@ impl HeadWeights {
         }
         let idf2: Vec<f32> = self.idf.iter().map(|w| w * w).collect();
         let buckets = self.buckets as i64;
+        let gate_len = self.gate.known.len() as i64;
+        let gate_inv_width = 1.0 / (self.gate.high - self.gate.low).max(1e-6);
         g.initializers = vec![
             Tensor::float("w_dense", &[self.dim as i64, c], self.dense.clone()),
             Tensor::float("w_sparse", &[buckets, c], sparse_idf),
@@ -112,6 +240,19 @@ impl HeadWeights {
             Tensor::int64("e_max", &[1], vec![i64::MAX]),
             Tensor::int64("axis1", &[1], vec![1]),
             Tensor::int64("axis2", &[1], vec![2]),
+            Tensor::float(
+                "w_dense_only",
+                &[self.dim as i64, c],
+                self.dense_only.clone(),
+            ),
+            Tensor::float("bias_dense_only", &[c], self.dense_only_bias.clone()),
+            Tensor::uint8("gate_known", &[gate_len], self.gate.known.clone()),
+            Tensor::uint8("gate_counted", &[gate_len], self.gate.counted.clone()),
+            Tensor::int64("gate_last", &[], vec![gate_len - 1]),
+            Tensor::float("gate_low", &[], vec![self.gate.low]),
+            Tensor::float("gate_inv_width", &[], vec![gate_inv_width]),
+            Tensor::float("zero", &[], vec![0.0]),
+            Tensor::float("one", &[], vec![1.0]),
         ];
         g.node(
             "Cast",
@@ -200,7 +341,74 @@ impl HeadWeights {
             "sum_logits",
             vec![],
         );
-        g.node("Add", &["sum_logits", "bias"], "raw_logits", vec![]);
+        g.node("Add", &["sum_logits", "bias"], "joint_logits", vec![]);
+        // the gate: share of the text's counted tokens that the training data held
+        g.node("Min", &["input_ids", "gate_last"], "gate_ids", vec![]);
+        g.node("Gather", &["gate_known", "gate_ids"], "known_u8", vec![]);
+        g.node("Cast", &["known_u8"], "known_f", vec![("to", Attr::Int(1))]);
+        g.node(
+            "Gather",
+            &["gate_counted", "gate_ids"],
+            "counted_u8",
+            vec![],
+        );
+        g.node(
+            "Cast",
+            &["counted_u8"],
+            "counted_f",
+            vec![("to", Attr::Int(1))],
+        );
+        g.node("Mul", &["known_f", "mask"], "known_m", vec![]);
+        g.node("Mul", &["counted_f", "mask"], "counted_m", vec![]);
+        g.node(
+            "ReduceSum",
+            &["known_m", "axis1"],
+            "known_n",
+            vec![("keepdims", Attr::Int(1))],
+        );
+        g.node(
+            "ReduceSum",
+            &["counted_m", "axis1"],
+            "counted_n",
+            vec![("keepdims", Attr::Int(1))],
+        );
+        g.node("Max", &["counted_n", "one"], "counted_safe", vec![]);
+        g.node(
+            "Div",
+            &["known_n", "counted_safe"],
+            "known_fraction",
+            vec![],
+        );
+        g.node("Sub", &["known_fraction", "gate_low"], "gate_shift", vec![]);
+        g.node("Mul", &["gate_shift", "gate_inv_width"], "gate_lin", vec![]);
+        g.node("Max", &["gate_lin", "zero"], "gate_pos", vec![]);
+        g.node("Min", &["gate_pos", "one"], "gate", vec![]);
+        // the dense-only model, and the mix
+        g.node(
+            "MatMul",
+            &["sentence_embedding", "w_dense_only"],
+            "dense_only_mm",
+            vec![],
+        );
+        g.node(
+            "Add",
+            &["dense_only_mm", "bias_dense_only"],
+            "dense_only_logits",
+            vec![],
+        );
+        g.node(
+            "Sub",
+            &["joint_logits", "dense_only_logits"],
+            "joint_minus_dense",
+            vec![],
+        );
+        g.node("Mul", &["joint_minus_dense", "gate"], "gated_diff", vec![]);
+        g.node(
+            "Add",
+            &["dense_only_logits", "gated_diff"],
+            "raw_logits",
+            vec![],
+        );
         g.node("Mul", &["raw_logits", "inv_temperature"], "logits", vec![]);
         g.node(
             "Softmax",
@@ -237,9 +445,20 @@ impl HeadWeights {
             ("labels".into(), labels.join(",")),
             ("temperature".into(), self.temperature.to_string()),
             ("buckets".into(), self.buckets.to_string()),
+            ("gate_low".into(), self.gate.low.to_string()),
+            ("gate_high".into(), self.gate.high.to_string()),
         ];
         g
     }
+}
+
+/// `dense + g · (joint − dense)`, element by element (the graph's order of operations).
+pub fn mix(dense: &[f32], joint: &[f32], g: f32) -> Vec<f32> {
+    dense
+        .iter()
+        .zip(joint)
+        .map(|(d, j)| d + (j - d) * g)
+        .collect()
 }
 
 /// Numerically stable softmax.
@@ -302,5 +521,41 @@ impl Head {
             }
             Ok(data.to_vec())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_counts_known_tokens_and_ignores_those_of_every_text() {
+        // 0 and 2 are in every text (like <s> and </s>), 5 and 6 in some
+        let docs = vec![vec![0, 5, 2], vec![0, 6, 2], vec![0, 5, 6, 2]];
+        let g = TokenGate::from_tokens(&docs, 0.25, 0.75);
+        assert_eq!(g.known.len(), 8);
+        assert_eq!(g.known[5], 1);
+        assert_eq!(g.known[0], 0);
+        assert_eq!(g.counted[0], 0);
+        assert_eq!(g.counted[7], 1);
+        assert_eq!(g.known_fraction(&[0, 5, 6, 2]), 1.0);
+        assert_eq!(g.known_fraction(&[0, 5, 9, 2]), 0.5);
+        // ids past the table, and negative ones, are unknown
+        assert_eq!(g.known_fraction(&[0, 1000, -3, 2]), 0.0);
+        assert_eq!(g.known_fraction(&[0, 2]), 0.0);
+        assert_eq!(g.weight(&[0, 5, 6, 2]), 1.0);
+        assert_eq!(g.weight(&[0, 5, 9, 2]), 0.5);
+        assert_eq!(g.weight(&[0, 9, 2]), 0.0);
+        assert_eq!(TokenGate::constant(1.0).weight(&[0, 9]), 1.0);
+        assert_eq!(TokenGate::constant(0.0).weight(&[5]), 0.0);
+    }
+
+    #[test]
+    fn mixing_goes_from_the_dense_to_the_joint_logits() {
+        let d = [1.0, -1.0];
+        let j = [3.0, 1.0];
+        assert_eq!(mix(&d, &j, 0.0), d.to_vec());
+        assert_eq!(mix(&d, &j, 1.0), j.to_vec());
+        assert_eq!(mix(&d, &j, 0.5), vec![2.0, 0.0]);
     }
 }

@@ -49,6 +49,21 @@ pub struct Classification {
     pub tokens: Vec<i64>,
     /// Calibrated probability of each label, in the order of [`Classifier::labels`].
     pub probabilities: Vec<f32>,
+    /// Share of the text's pieces that the encoder can read (see
+    /// [`encoder::Tokens::readable_fraction`]): emoji, symbols and unknown pieces are not.
+    pub readable_fraction: f32,
+}
+
+/// Under this [`Classification::readable_fraction`] a text is not understood, whatever the
+/// head says: the encoder read too little of it for its intent to mean anything.
+pub const MIN_READABLE_FRACTION: f32 = 0.5;
+
+impl Classification {
+    /// Whether the encoder could read enough of the text for the probabilities to count
+    /// (a parser treats an unreadable text as out of scope).
+    pub fn is_readable(&self) -> bool {
+        self.readable_fraction >= MIN_READABLE_FRACTION
+    }
 }
 
 impl Classifier {
@@ -94,6 +109,7 @@ impl Classifier {
         let embedding = self.encoder.embed_tokens(&tokens)?;
         let probabilities = self.head.probabilities(&embedding, &tokens.ids)?;
         Ok(Classification {
+            readable_fraction: tokens.readable_fraction(),
             tokens: tokens.ids,
             probabilities,
         })

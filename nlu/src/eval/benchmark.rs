@@ -37,6 +37,143 @@ pub struct BenchmarkOptions {
     pub train: TrainOptions,
     /// Folds for calibration when the dataset has no validation split.
     pub folds_without_val: usize,
+    /// Folder of the embedding cache (see [`EmbeddingCache`]); `None` embeds every time.
+    pub cache: Option<PathBuf>,
+}
+
+/// The default folder of the embedding cache: `.cache/embeddings` under the repository
+/// root (the folder above `datasets/`), else under the current folder.
+pub fn default_cache_dir() -> PathBuf {
+    super::datasets::default_datasets_dir()
+        .and_then(|d| d.parent().map(|p| p.join(".cache/embeddings")))
+        .unwrap_or_else(|| PathBuf::from(".cache/embeddings"))
+}
+
+/// A cache of embeddings and token ids on disk, so that head experiments on a benchmark only
+/// refit: one file per list of texts, named by a 64-bit FNV-1a hash of the encoder's files
+/// (`encoder.onnx`, `tokenizer.json`), the token window and the texts. A file that is
+/// missing, truncated or of another shape is ignored (and rewritten).
+#[derive(Debug, Clone)]
+pub struct EmbeddingCache {
+    dir: PathBuf,
+}
+
+/// First bytes of a cache file.
+const CACHE_MAGIC: &[u8; 8] = b"NLUEMB01";
+
+/// 64-bit FNV-1a.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+impl EmbeddingCache {
+    /// A cache in `dir` (created when first written).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        EmbeddingCache { dir: dir.into() }
+    }
+
+    /// The file that holds the embeddings of `texts` under `encoder`.
+    pub fn path(&self, name: &str, encoder: &Encoder, texts: &[String]) -> Result<PathBuf> {
+        let mut h = Fnv::new();
+        for file in [
+            crate::classifier::encoder::ENCODER_FILE,
+            crate::classifier::encoder::TOKENIZER_FILE,
+        ] {
+            let path = encoder.dir().join(file);
+            let bytes = std::fs::read(&path).map_err(|e| NluError::io(&path, e))?;
+            h.write(&(bytes.len() as u64).to_le_bytes());
+            h.write(&bytes);
+        }
+        h.write(&(encoder.max_tokens() as u64).to_le_bytes());
+        for t in texts {
+            h.write(&(t.len() as u64).to_le_bytes());
+            h.write(t.as_bytes());
+        }
+        Ok(self.dir.join(format!("{name}-{:016x}.bin", h.0)))
+    }
+
+    /// Reads a cache file written for `n` texts of `dim` values each; `None` when it is
+    /// missing or does not match.
+    pub fn load(path: &Path, n: usize, dim: usize) -> Option<Embedded> {
+        let bytes = std::fs::read(path).ok()?;
+        let mut r = Reader {
+            bytes: &bytes,
+            at: 0,
+        };
+        if r.take(8)? != CACHE_MAGIC || r.u64()? != n as u64 || r.u64()? != dim as u64 {
+            return None;
+        }
+        let mut values = Vec::with_capacity(n * dim);
+        for _ in 0..n * dim {
+            values.push(f32::from_le_bytes(r.take(4)?.try_into().ok()?));
+        }
+        let embeddings = ndarray::Array2::from_shape_vec((n, dim), values).ok()?;
+        let mut tokens = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = usize::try_from(r.u64()?).ok()?;
+            let mut ids = Vec::with_capacity(len.min(1 << 16));
+            for _ in 0..len {
+                ids.push(i64::from(u32::from_le_bytes(r.take(4)?.try_into().ok()?)));
+            }
+            tokens.push(ids);
+        }
+        (r.at == bytes.len()).then_some(Embedded { embeddings, tokens })
+    }
+
+    /// Writes `data` to `path` (through a temporary file, renamed into place).
+    pub fn save(path: &Path, data: &Embedded) -> Result<()> {
+        let (n, dim) = data.embeddings.dim();
+        let mut out = Vec::with_capacity(24 + n * dim * 4 + n * 200);
+        out.extend_from_slice(CACHE_MAGIC);
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        out.extend_from_slice(&(dim as u64).to_le_bytes());
+        for v in data.embeddings.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for ids in &data.tokens {
+            out.extend_from_slice(&(ids.len() as u64).to_le_bytes());
+            for &id in ids {
+                let id = u32::try_from(id)
+                    .map_err(|_| NluError::Training(format!("token id {id} out of range")))?;
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| NluError::io(dir, e))?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, &out).map_err(|e| NluError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| NluError::io(path, e))
+    }
+}
+
+/// A cursor over a cache file's bytes.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, k: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(k)?;
+        let s = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
 }
 
 /// Scores of the test split under one decision policy.
@@ -94,12 +231,16 @@ pub struct RunReport {
 pub struct BenchmarkReport {
     pub dataset: String,
     pub texts_embedded: usize,
+    /// Seconds spent embedding (or reading the embedding cache).
     pub embed_seconds: f32,
+    /// Whether the embeddings came from the cache.
+    pub embeddings_cached: bool,
     pub runs: Vec<RunReport>,
 }
 
 /// Embedded splits.
 struct EmbeddedSplits {
+    from_cache: bool,
     train: Embedded,
     val: Embedded,
     test: Embedded,
@@ -112,7 +253,12 @@ fn rows(e: &Embedded, idx: &[usize]) -> Embedded {
     }
 }
 
-fn embed_splits(encoder: &Encoder, s: &Splits, progress: bool) -> Result<EmbeddedSplits> {
+fn embed_splits(
+    encoder: &Encoder,
+    s: &Splits,
+    progress: bool,
+    cache: Option<(&EmbeddingCache, &str)>,
+) -> Result<EmbeddedSplits> {
     let texts: Vec<String> = s
         .train
         .iter()
@@ -120,10 +266,31 @@ fn embed_splits(encoder: &Encoder, s: &Splits, progress: bool) -> Result<Embedde
         .chain(&s.test)
         .map(|e| e.text.clone())
         .collect();
-    let all = train::embed_all(encoder, &texts, progress)?;
+    let path = match cache {
+        Some((c, name)) => Some(c.path(name, encoder, &texts)?),
+        None => None,
+    };
+    let cached = path
+        .as_deref()
+        .and_then(|p| EmbeddingCache::load(p, texts.len(), encoder.dim()));
+    let from_cache = cached.is_some();
+    let all = match cached {
+        Some(all) => {
+            tracing::info!(path = ?path, "embeddings read from the cache");
+            all
+        }
+        None => {
+            let all = train::embed_all(encoder, &texts, progress)?;
+            if let Some(p) = &path {
+                EmbeddingCache::save(p, &all)?;
+            }
+            all
+        }
+    };
     let (a, b) = (s.train.len(), s.train.len() + s.val.len());
     let range = |r: std::ops::Range<usize>| rows(&all, &r.collect::<Vec<_>>());
     Ok(EmbeddedSplits {
+        from_cache,
         train: range(0..a),
         val: range(a..b),
         test: range(b..texts.len()),
@@ -154,7 +321,14 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
         texts = splits.train.len() + splits.val.len() + splits.test.len(),
         "embedding"
     );
-    let embedded = embed_splits(&encoder, &splits, options.train.progress)?;
+    let cache = options.cache.as_ref().map(EmbeddingCache::new);
+    let name = options.dataset.to_string();
+    let embedded = embed_splits(
+        &encoder,
+        &splits,
+        options.train.progress,
+        cache.as_ref().map(|c| (c, name.as_str())),
+    )?;
     let embed_seconds = start.elapsed().as_secs_f32();
     let tmp = std::env::temp_dir().join(format!("nlu-benchmark-{}", std::process::id()));
     let out_root = options.out.clone().unwrap_or_else(|| tmp.clone());
@@ -199,6 +373,7 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
         dataset: options.dataset.to_string(),
         texts_embedded: splits.train.len() + splits.val.len() + splits.test.len(),
         embed_seconds,
+        embeddings_cached: embedded.from_cache,
         runs,
     })
 }
@@ -385,8 +560,15 @@ impl BenchmarkReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{}: {} texts embedded in {:.1} s",
-            self.dataset, self.texts_embedded, self.embed_seconds
+            "{}: {} texts embedded in {:.1} s{}",
+            self.dataset,
+            self.texts_embedded,
+            self.embed_seconds,
+            if self.embeddings_cached {
+                " (read from the cache)"
+            } else {
+                ""
+            }
         );
         for r in &self.runs {
             let _ = writeln!(
@@ -456,6 +638,31 @@ impl BenchmarkReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedding_cache_reads_back_what_it_wrote_and_refuses_other_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/x.bin");
+        let data = Embedded {
+            embeddings: ndarray::Array2::from_shape_vec(
+                (2, 3),
+                vec![0.5, -1.0, 2.0, 0.0, 1e-3, 7.0],
+            )
+            .unwrap(),
+            tokens: vec![vec![0, 250_001, 2], vec![0, 2]],
+        };
+        EmbeddingCache::save(&path, &data).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3).unwrap();
+        assert_eq!(back.embeddings, data.embeddings);
+        assert_eq!(back.tokens, data.tokens);
+        assert!(EmbeddingCache::load(&path, 3, 3).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 4).is_none());
+        // a truncated file is ignored
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(EmbeddingCache::load(&path, 2, 3).is_none());
+        assert!(EmbeddingCache::load(&dir.path().join("missing.bin"), 2, 3).is_none());
+    }
 
     #[test]
     fn scoring_counts_rejections_against_in_scope_accuracy() {

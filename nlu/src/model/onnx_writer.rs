@@ -8,6 +8,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataType {
     Float = 1,
+    Uint8 = 2,
     Int64 = 7,
 }
 
@@ -23,10 +24,12 @@ pub struct Tensor {
 #[derive(Debug, Clone)]
 pub enum TensorData {
     Float(Vec<f32>),
+    Uint8(Vec<u8>),
     Int64(Vec<i64>),
 }
 
 impl Tensor {
+    /// A float32 tensor.
     pub fn float(name: &str, dims: &[i64], data: Vec<f32>) -> Self {
         Tensor {
             name: name.to_string(),
@@ -35,6 +38,16 @@ impl Tensor {
         }
     }
 
+    /// A uint8 tensor (masks: one byte per entry).
+    pub fn uint8(name: &str, dims: &[i64], data: Vec<u8>) -> Self {
+        Tensor {
+            name: name.to_string(),
+            dims: dims.to_vec(),
+            data: TensorData::Uint8(data),
+        }
+    }
+
+    /// An int64 tensor.
     pub fn int64(name: &str, dims: &[i64], data: Vec<i64>) -> Self {
         Tensor {
             name: name.to_string(),
@@ -179,6 +192,7 @@ fn tensor_bytes(t: &Tensor) -> Vec<u8> {
             DataType::Float,
             v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         ),
+        TensorData::Uint8(v) => (DataType::Uint8, v.clone()),
         TensorData::Int64(v) => (
             DataType::Int64,
             v.iter().flat_map(|x| x.to_le_bytes()).collect(),

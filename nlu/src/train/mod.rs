@@ -1,6 +1,7 @@
-//! Training the head: embed the examples with the frozen encoder, fit a logistic regression
-//! over embedding and n-gram features, calibrate it on out-of-fold predictions, choose the
-//! fallback thresholds, and write the model directory.
+//! Training the head: embed the examples with the frozen encoder, fit two logistic
+//! regressions (one over embedding and n-gram features, one over the embedding alone; see
+//! [`crate::classifier::head`] for how they are mixed), calibrate the mix on out-of-fold
+//! predictions, choose the fallback thresholds, and write the model directory.
 
 pub mod calibrate;
 pub mod config;
@@ -9,7 +10,7 @@ pub mod rasa;
 
 use crate::classifier::encoder::Encoder;
 use crate::classifier::features;
-use crate::classifier::head::{softmax, HeadWeights, HEAD_FILE};
+use crate::classifier::head::{mix, softmax, HeadWeights, TokenGate, HEAD_FILE};
 use crate::error::{NluError, Result};
 use crate::model::{ModelMeta, ModelSpec, Thresholds, TrainingSummary, FORMAT};
 use calibrate::ThresholdTargets;
@@ -20,13 +21,65 @@ use rand::SeedableRng;
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
+/// Which models the head holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeadKind {
+    /// The dense-only and the joint model, mixed per text by the share of its tokens that
+    /// the training data held (the default).
+    #[default]
+    Gated,
+    /// The joint model alone (embedding and n-gram features; the head before the gate).
+    Joint,
+    /// The dense-only model alone (embedding features).
+    Dense,
+}
+
+impl HeadKind {
+    fn joint(self) -> bool {
+        self != HeadKind::Dense
+    }
+    fn dense(self) -> bool {
+        self != HeadKind::Joint
+    }
+}
+
+impl std::fmt::Display for HeadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HeadKind::Gated => "gated",
+            HeadKind::Joint => "joint",
+            HeadKind::Dense => "dense",
+        })
+    }
+}
+
+impl std::str::FromStr for HeadKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "gated" => Ok(HeadKind::Gated),
+            "joint" => Ok(HeadKind::Joint),
+            "dense" => Ok(HeadKind::Dense),
+            _ => Err(format!("unknown head `{s}`: gated, joint or dense")),
+        }
+    }
+}
+
 /// Settings of a training run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainOptions {
     /// n-gram hash slots.
     pub buckets: usize,
-    /// L2 penalty of the logistic regression.
+    /// L2 penalty of the joint logistic regression.
     pub l2: f32,
+    /// Which models the head holds.
+    pub head: HeadKind,
+    /// L2 penalty of the dense-only logistic regression.
+    pub dense_l2: f32,
+    /// Known-token fraction at and below which the dense-only model alone scores a text.
+    pub gate_low: f32,
+    /// Known-token fraction at and above which the joint model alone scores a text.
+    pub gate_high: f32,
     /// Folds for out-of-fold calibration and thresholds.
     pub folds: usize,
     /// Seed of the fold assignment.
@@ -46,6 +99,10 @@ impl Default for TrainOptions {
         TrainOptions {
             buckets: 8192,
             l2: 1e-6,
+            head: HeadKind::Gated,
+            dense_l2: 1e-6,
+            gate_low: 0.25,
+            gate_high: 0.6,
             folds: 5,
             seed: 17,
             targets: ThresholdTargets::default(),
@@ -102,12 +159,215 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
     Ok(Embedded { embeddings, tokens })
 }
 
-/// One of the independent fits of [`fit_head`].
-enum Fitted {
-    /// A fold's held-out rows and their logits.
-    Fold(Vec<usize>, Array2<f32>),
-    /// The model on all rows.
-    All(logreg::Weights),
+/// The two models of a head, as fitted on some rows (either may be absent, see
+/// [`HeadKind`]), and the gate of those rows' tokens.
+struct Pair {
+    joint: Option<logreg::Weights>,
+    dense: Option<logreg::Weights>,
+    gate: TokenGate,
+}
+
+/// The raw scores of one row under a [`Pair`]: each model's logits and the gate's weight.
+#[derive(Debug, Clone)]
+struct Parts {
+    joint: Option<Vec<f32>>,
+    dense: Option<Vec<f32>>,
+    gate: f32,
+}
+
+impl Pair {
+    /// The raw scores of the rows of `data` (the joint model's features) and `dense_data`
+    /// (the dense-only model's), whose token ids are `tokens`.
+    fn parts(&self, data: &Dataset, dense_data: &Dataset, tokens: &[&[i64]]) -> Vec<Parts> {
+        let joint = self.joint.as_ref().map(|w| w.logits(data));
+        let dense = self.dense.as_ref().map(|w| w.logits(dense_data));
+        (0..tokens.len())
+            .map(|i| Parts {
+                joint: joint.as_ref().map(|j| j.row(i).to_vec()),
+                dense: dense.as_ref().map(|d| d.row(i).to_vec()),
+                gate: self.gate.weight(tokens[i]),
+            })
+            .collect()
+    }
+
+    /// Adds `by` to class `k`'s bias in both models (so to its mixed logit).
+    fn shift(&mut self, k: usize, by: f32) {
+        for w in [&mut self.joint, &mut self.dense].into_iter().flatten() {
+            if let Some(b) = w.bias.get_mut(k) {
+                *b += by;
+            }
+        }
+    }
+
+    /// Divides each model's weights by its temperature (so that each speaks in calibrated
+    /// logits before they are mixed).
+    fn scale(&mut self, t_joint: f32, t_dense: f32) {
+        let scale = |w: &mut logreg::Weights, t: f32| {
+            let k = 1.0 / t;
+            w.dense.mapv_inplace(|v| v * k);
+            w.sparse.mapv_inplace(|v| v * k);
+            w.bias.iter_mut().for_each(|v| *v *= k);
+        };
+        if let Some(w) = &mut self.joint {
+            scale(w, t_joint);
+        }
+        if let Some(w) = &mut self.dense {
+            scale(w, t_dense);
+        }
+    }
+}
+
+/// Shifts of the out-of-scope logit (after temperature) tried by [`oos_shift`].
+const OOS_SHIFTS: [f32; 11] = [
+    -2.0, -1.5, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5,
+];
+
+/// The shift of the out-of-scope class's tempered logit that maximizes the accuracy of the
+/// decisions on held-out logits `oof` (an in-scope row is right when its class wins and is
+/// not rejected, an out-of-scope row when it is rejected), the fallback threshold chosen
+/// anew for each shift; ties go to the smallest shift.
+fn oos_shift(
+    oof: &[Vec<f32>],
+    labels: &[usize],
+    oos: usize,
+    temperature: f32,
+    targets: ThresholdTargets,
+) -> f32 {
+    let mut best = (f32::NEG_INFINITY, 0.0f32);
+    let mut order = OOS_SHIFTS.to_vec();
+    order.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    for b in order {
+        let probs: Vec<Vec<f32>> = oof
+            .iter()
+            .map(|z| {
+                let mut t: Vec<f32> = z.iter().map(|v| v / temperature).collect();
+                t[oos] += b;
+                softmax(&t)
+            })
+            .collect();
+        let th = calibrate::choose_thresholds(&probs, labels, Some(oos), targets);
+        let right = probs
+            .iter()
+            .zip(labels)
+            .filter(|(p, &y)| {
+                let top = logreg::argmax(p).unwrap_or(0);
+                let rejected = top == oos || p[top] < th.fallback;
+                if y == oos {
+                    rejected
+                } else {
+                    !rejected && top == y
+                }
+            })
+            .count();
+        let acc = right as f32 / labels.len().max(1) as f32;
+        if acc > best.0 + 1e-6 {
+            best = (acc, b);
+        }
+    }
+    best.1
+}
+
+/// Each model's own temperature, fitted on the rows whose class is known (`labels[i]`).
+fn part_temperatures(parts: &[Parts], labels: &[Option<usize>]) -> (f32, f32) {
+    let fit = |pick: &dyn Fn(&Parts) -> Option<&Vec<f32>>| {
+        let (z, y): (Vec<Vec<f32>>, Vec<usize>) = parts
+            .iter()
+            .zip(labels)
+            .filter_map(|(p, y)| Some((pick(p)?.clone(), (*y)?)))
+            .unzip();
+        if z.is_empty() {
+            1.0
+        } else {
+            calibrate::fit_temperature(&z, &y)
+        }
+    };
+    (fit(&|p| p.joint.as_ref()), fit(&|p| p.dense.as_ref()))
+}
+
+/// The mixed logits of each row, each model's logits divided by its temperature first.
+fn mix_parts(parts: &[Parts], t_joint: f32, t_dense: f32) -> Vec<Vec<f32>> {
+    let div = |z: &Vec<f32>, t: f32| z.iter().map(|v| v * (1.0 / t)).collect::<Vec<f32>>();
+    parts
+        .iter()
+        .map(|p| match (&p.joint, &p.dense) {
+            (Some(j), Some(d)) => mix(&div(d, t_dense), &div(j, t_joint), p.gate),
+            (Some(j), None) => div(j, t_joint),
+            (None, Some(d)) => div(d, t_dense),
+            (None, None) => Vec::new(),
+        })
+        .collect()
+}
+
+/// The gate a head of `kind` uses after training on `tokens`.
+fn gate_for(kind: HeadKind, tokens: &[&Vec<i64>], options: &TrainOptions) -> TokenGate {
+    match kind {
+        HeadKind::Gated => {
+            let docs: Vec<Vec<i64>> = tokens.iter().map(|t| (*t).clone()).collect();
+            TokenGate::from_tokens(&docs, options.gate_low, options.gate_high)
+        }
+        HeadKind::Joint => TokenGate::constant(1.0),
+        HeadKind::Dense => TokenGate::constant(0.0),
+    }
+}
+
+/// The dense features of `data` alone, for the dense-only model.
+fn dense_only(data: &Dataset) -> Dataset {
+    Dataset {
+        dense: data.dense.clone(),
+        sparse: vec![features::SparseVec::default(); data.len()],
+        labels: data.labels.clone(),
+        classes: data.classes,
+        buckets: 0,
+    }
+}
+
+/// Fits the models of `options.head` on the rows `idx` of `data` (all rows when `None`),
+/// the two side by side.
+fn fit_pair(
+    data: &Dataset,
+    dense_data: &Dataset,
+    tokens: &[Vec<i64>],
+    idx: Option<&[usize]>,
+    options: &TrainOptions,
+) -> Result<Pair> {
+    let kind = options.head;
+    let (sub, dense_sub, toks): (Dataset, Dataset, Vec<&Vec<i64>>) = match idx {
+        Some(idx) => (
+            data.subset(idx),
+            dense_data.subset(idx),
+            idx.iter().map(|&i| &tokens[i]).collect(),
+        ),
+        None => (data.clone(), dense_data.clone(), tokens.iter().collect()),
+    };
+    let joint_opts = fit_options(options);
+    let dense_opts = FitOptions {
+        l2: options.dense_l2,
+        ..joint_opts
+    };
+    let parts: Vec<bool> = [kind.joint().then_some(true), kind.dense().then_some(false)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let fitted = crate::parallel::parallel_map(&parts, |&joint| {
+        Ok(if joint {
+            logreg::fit(&sub, &joint_opts)
+        } else {
+            logreg::fit(&dense_sub, &dense_opts)
+        })
+    })?;
+    let mut pair = Pair {
+        joint: None,
+        dense: None,
+        gate: gate_for(kind, &toks, options),
+    };
+    for (joint, w) in parts.into_iter().zip(fitted) {
+        if joint {
+            pair.joint = Some(w);
+        } else {
+            pair.dense = Some(w);
+        }
+    }
+    Ok(pair)
 }
 
 /// A trained head with its thresholds, ready to be saved.
@@ -203,7 +463,7 @@ fn rejection_rates(
 
 /// The fitted and calibrated parts of a head.
 struct Fit<'a> {
-    weights: &'a logreg::Weights,
+    weights: &'a Pair,
     idf: Vec<f32>,
     temperature: f32,
     thresholds: Thresholds,
@@ -219,15 +479,40 @@ fn assemble(
     scores: &CalibrationScores,
     start: Instant,
 ) -> TrainedModel {
-    let w = fit.weights;
+    let pair = fit.weights;
+    let classes = label_names.len();
+    let dim = pair
+        .joint
+        .as_ref()
+        .or(pair.dense.as_ref())
+        .map_or(0, |w| w.dense.nrows());
+    let (dense, sparse, bias) = match &pair.joint {
+        Some(w) => (
+            w.dense.iter().copied().collect(),
+            w.sparse.iter().copied().collect(),
+            w.bias.clone(),
+        ),
+        None => (
+            vec![0.0; dim * classes],
+            vec![0.0; options.buckets * classes],
+            vec![0.0; classes],
+        ),
+    };
+    let (dense_only, dense_only_bias) = match &pair.dense {
+        Some(w) => (w.dense.iter().copied().collect(), w.bias.clone()),
+        None => (vec![0.0; dim * classes], vec![0.0; classes]),
+    };
     let head = HeadWeights {
-        dim: w.dense.nrows(),
+        dim,
         buckets: options.buckets,
-        classes: label_names.len(),
-        dense: w.dense.iter().copied().collect(),
-        sparse: w.sparse.iter().copied().collect(),
-        bias: w.bias.clone(),
+        classes,
+        dense,
+        sparse,
+        bias,
         idf: fit.idf,
+        dense_only,
+        dense_only_bias,
+        gate: pair.gate.clone(),
         temperature: fit.temperature,
     };
     let correct = &scores.correct;
@@ -280,10 +565,11 @@ pub fn fit_head(
         )));
     }
     let (dataset, idf) = training_set(data, labels, classes, options);
-    let fit_opts = fit_options(options);
+    let dense_set = dense_only(&dataset);
     // out-of-fold logits, and the final model on all rows: independent fits, run side by
     // side on the machine's cores (each one is deterministic, so the result is the same as
-    // fitting them one after the other)
+    // fitting them one after the other). Each fold's gate knows only its training rows'
+    // tokens, as the final gate knows only the training data's.
     let folds = options.folds.max(2);
     let assignment = fold_assignment(labels, classes, folds, options.seed);
     let jobs: Vec<Option<usize>> = (0..folds).map(Some).chain([None]).collect();
@@ -292,28 +578,67 @@ pub fn fit_head(
             Some(f) => {
                 let train_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] != f).collect();
                 let test_idx: Vec<usize> = (0..n).filter(|&i| assignment[i] == f).collect();
-                let w = logreg::fit(&dataset.subset(&train_idx), &fit_opts);
-                tracing::debug!(fold = f, iterations = w.iterations, "fold fitted");
-                let z = w.logits(&dataset.subset(&test_idx));
-                Fitted::Fold(test_idx, z)
+                let pair = fit_pair(
+                    &dataset,
+                    &dense_set,
+                    &data.tokens,
+                    Some(&train_idx),
+                    options,
+                )?;
+                tracing::debug!(fold = f, "fold fitted");
+                let toks: Vec<&[i64]> = test_idx
+                    .iter()
+                    .map(|&i| data.tokens[i].as_slice())
+                    .collect();
+                let z = pair.parts(
+                    &dataset.subset(&test_idx),
+                    &dense_set.subset(&test_idx),
+                    &toks,
+                );
+                (Some((test_idx, z)), None)
             }
-            None => Fitted::All(logreg::fit(&dataset, &fit_opts)),
+            None => (
+                None,
+                Some(fit_pair(&dataset, &dense_set, &data.tokens, None, options)?),
+            ),
         })
     })?;
-    let mut oof: Vec<Vec<f32>> = vec![Vec::new(); n];
+    let mut oof_parts: Vec<Parts> = vec![
+        Parts {
+            joint: None,
+            dense: None,
+            gate: 0.0,
+        };
+        n
+    ];
     let mut all = None;
     for f in fitted {
         match f {
-            Fitted::Fold(test_idx, z) => {
-                for (row, &i) in z.outer_iter().zip(&test_idx) {
-                    oof[i] = row.to_vec();
+            (Some((test_idx, z)), _) => {
+                for (row, &i) in z.into_iter().zip(&test_idx) {
+                    oof_parts[i] = row;
                 }
             }
-            Fitted::All(w) => all = Some(w),
+            (None, w) => all = w,
         }
     }
-    let w = all.ok_or_else(|| NluError::Training("the final fit is missing".into()))?;
+    let mut w = all.ok_or_else(|| NluError::Training("the final fit is missing".into()))?;
+    let known: Vec<Option<usize>> = labels.iter().copied().map(Some).collect();
+    let (t_joint, t_dense) = part_temperatures(&oof_parts, &known);
+    w.scale(t_joint, t_dense);
+    let oof = mix_parts(&oof_parts, t_joint, t_dense);
     let temperature = calibrate::fit_temperature(&oof, labels);
+    // the prior of the out-of-scope class: the shift of its logit that maximizes out-of-fold
+    // accuracy under the thresholds chosen with it
+    let oos_class = label_names.iter().position(|l| l == "out_of_scope");
+    let mut oof = oof;
+    if let Some(k) = oos_class {
+        let shift = temperature * oos_shift(&oof, labels, k, temperature, options.targets);
+        for z in &mut oof {
+            z[k] += shift;
+        }
+        w.shift(k, shift);
+    }
     let probs_raw: Vec<Vec<f32>> = oof.iter().map(|z| softmax(z)).collect();
     let probs: Vec<Vec<f32>> = oof
         .iter()
@@ -407,18 +732,19 @@ pub fn fit_head_validated(
         classes,
         buckets: options.buckets,
     };
-    let fit_opts = fit_options(options);
-    let w = logreg::fit(&dataset, &fit_opts);
-    tracing::info!(
-        iterations = w.iterations,
-        seconds = start.elapsed().as_secs_f32(),
-        "head fitted"
-    );
-    let val_logits: Vec<Vec<f32>> = w
-        .logits(&val_set)
-        .outer_iter()
-        .map(|r| r.to_vec())
-        .collect();
+    let mut w = fit_pair(
+        &dataset,
+        &dense_only(&dataset),
+        &train.tokens,
+        None,
+        options,
+    )?;
+    tracing::info!(seconds = start.elapsed().as_secs_f32(), "head fitted");
+    let val_tokens: Vec<&[i64]> = val.tokens.iter().map(Vec::as_slice).collect();
+    let val_parts = w.parts(&val_set, &dense_only(&val_set), &val_tokens);
+    let (t_joint, t_dense) = part_temperatures(&val_parts, val_labels);
+    w.scale(t_joint, t_dense);
+    let val_logits: Vec<Vec<f32>> = mix_parts(&val_parts, t_joint, t_dense);
     let known: Vec<usize> = (0..val_labels.len())
         .filter(|&i| val_labels[i].is_some())
         .collect();
