@@ -177,10 +177,7 @@ fn an_ambiguous_name_asks_which_one() {
         .map(|o| o.entity.as_ref().unwrap().value.as_str())
         .collect();
     assert_eq!(values, vec!["backup-database", "backup-files"]);
-    assert!(c
-        .options
-        .iter()
-        .all(|o| o.intent == "run_job"));
+    assert!(c.options.iter().all(|o| o.intent == "run_job"));
     assert_eq!(c.options[0].label, "backup-database (job)");
     assert!(
         r.entities.iter().any(|x| x.entity == EntityKind::HOST),
