@@ -6,7 +6,9 @@
 # - the Synapse Matrix homeserver (pinned, from PyPI) in .cache/synapse-venv, for the Matrix
 #   adapter's tests (bot/tests/matrix*.rs; about 20 s and 240 MB the first time);
 # - the opsdroid chat framework (pinned, from PyPI) in .cache/opsdroid-venv, a real client of
-#   `nlu serve`'s Rasa-compatible HTTP API (nlu/tests/serve_opsdroid.rs).
+#   `nlu serve`'s Rasa-compatible HTTP API (nlu/tests/serve_opsdroid.rs);
+# - nginx (Debian's package, through apt-get; as root or with sudo), the load balancer of the
+#   scale-out test (nlu/tests/serve_nginx.rs, which starts it on loopback itself).
 # Idempotent; needs python3 with pip and access to PyPI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,4 +35,11 @@ if [ "$(cat "$opsdroid_venv/.version" 2>/dev/null)" != "$opsdroid_version" ]; th
   python3 -m venv "$opsdroid_venv"
   "$opsdroid_venv/bin/pip" install --quiet --disable-pip-version-check "opsdroid==$opsdroid_version"
   echo "$opsdroid_version" > "$opsdroid_venv/.version"
+fi
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx
 fi

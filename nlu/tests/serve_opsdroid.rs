@@ -75,7 +75,9 @@ fn opsdroid_trains_loads_and_matches_skills_through_nlu_serve() {
     let stem = file.strip_suffix(".tar").unwrap();
     assert!(models.path().join(stem).join("model.json").is_file());
 
-    let expected: [(&str, Option<&str>, &[(&str, &str)]); 9] = [
+    /// A message, the skill it must match (none: out of scope) and entities opsdroid must get.
+    type Expected<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+    let expected: [Expected; 9] = [
         ("hello there!", Some("hello"), &[]),
         ("good morning, bot", Some("hello"), &[]),
         (
