@@ -733,3 +733,67 @@ fn token_file_and_training_off_without_models_dir() {
     assert_eq!(train.status, 501);
     assert_eq!(train.json()["reason"], "TrainingDisabled");
 }
+
+#[test]
+fn put_model_swaps_while_requests_are_served() {
+    let server = Server::start(&[]);
+    let r = server.request(
+        "POST",
+        &authed("/model/train"),
+        &[("Content-Type", "application/x-yaml")],
+        TRAINING_YAML.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let trained = r.header("filename").unwrap().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, stop) = (server.addr.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut intents = std::collections::BTreeSet::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = request(
+                        &addr,
+                        "POST",
+                        &authed("/model/parse"),
+                        &[],
+                        br#"{"text": "cancel 4812"}"#,
+                    );
+                    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+                    intents.insert(r.json()["intent"]["name"].as_str().unwrap().to_string());
+                }
+                intents
+            })
+        })
+        .collect();
+    for i in 0..6 {
+        let file = if i % 2 == 0 {
+            trained.as_str()
+        } else {
+            "ops-intents"
+        };
+        let r = server.request(
+            "PUT",
+            &authed("/model"),
+            &[],
+            json!({ "model_file": file }).to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen = std::collections::BTreeSet::new();
+    for c in clients {
+        seen.extend(c.join().unwrap());
+    }
+    // every answer came from one model or the other, none failed
+    let allowed = ["cancel_job", "greet", "order_coffee", "weather"];
+    assert!(seen.contains("cancel_job"), "{seen:?}");
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert!(
+        seen.iter().all(|i| allowed.contains(&i.as_str())),
+        "{seen:?}"
+    );
+    let metrics = server.get("/metrics").text();
+    assert!(metrics.contains("nlu_model_loads_total{result=\"ok\"} 6\n"));
+}

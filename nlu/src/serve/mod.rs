@@ -553,12 +553,19 @@ fn model_name(state: &AppState, yaml: &str) -> String {
     )
 }
 
-/// Decrements the active-training gauge when a job ends, however it ends.
-struct ActiveJob<'a>(&'a Metrics);
+/// A training job's hold on the server: its permit and its place in the active-jobs gauge,
+/// both released when the job ends, even if the client has gone away before.
+struct ActiveJob {
+    state: Arc<AppState>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
 
-impl Drop for ActiveJob<'_> {
+impl Drop for ActiveJob {
     fn drop(&mut self) {
-        self.0.training_active.fetch_sub(1, Ordering::Relaxed);
+        self.state
+            .metrics
+            .training_active
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -581,7 +588,10 @@ async fn train(
         .metrics
         .training_active
         .fetch_add(1, Ordering::Relaxed);
-    let _active = ActiveJob(&state.metrics);
+    let active = ActiveJob {
+        state: state.clone(),
+        _permit: permit,
+    };
     let name = model_name(&state, &yaml);
     let encoder = match &state.config.encoder {
         Some(e) => e.clone(),
@@ -589,16 +599,16 @@ async fn train(
     };
     tracing::info!(model = %name, bytes = yaml.len(), "training");
     let job_name = name.clone();
+    // the job runs to its end even if the client disconnects
     let job = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        train_model(&models_dir, &job_name, &yaml, &encoder)
+        let outcome = train_model(&models_dir, &job_name, &yaml, &encoder);
+        active.state.metrics.record_training(outcome.is_ok());
+        drop(active);
+        outcome
     });
-    let outcome = job
+    let archive = job
         .await
-        .map_err(|e| ApiError::TrainingError(e.to_string()))
-        .and_then(|r| r);
-    state.metrics.record_training(outcome.is_ok());
-    let archive = outcome?;
+        .map_err(|e| ApiError::TrainingError(e.to_string()))??;
     let file = format!("{name}.tar");
     tracing::info!(model = %name, "trained");
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
