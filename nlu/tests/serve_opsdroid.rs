@@ -55,6 +55,9 @@ fn opsdroid_trains_loads_and_matches_skills_through_nlu_serve() {
     let out = Command::new(&python)
         .arg(common::repo_root().join("tests/python/opsdroid_rasanlu.py"))
         .args([&url, "opsdroid-token"])
+        // aiohttp honours proxy variables (trust_env): loopback must not go through one
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
         .output()
         .expect("run opsdroid's Python");
     let _ = server.kill();
