@@ -41,6 +41,27 @@ impl Drop for Proc {
     }
 }
 
+/// nginx's master; stopped with SIGTERM (fast shutdown, which ends its workers too: a
+/// SIGKILLed master would leave them running).
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn replica() -> (Proc, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nlu"))
         .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
@@ -261,7 +282,7 @@ fn two_replicas_behind_nginx_lose_no_request_when_one_is_killed() {
         nginx_config(dir.path(), port, &[addr_a.clone(), addr_b.clone()]),
     )
     .unwrap();
-    let lb = Proc(
+    let lb = Nginx(
         Command::new(&nginx)
             .arg("-p")
             .arg(dir.path())
