@@ -682,6 +682,32 @@ fn metrics_count_requests_latency_and_outcomes() {
 fn sigterm_stops_the_server_cleanly() {
     let mut server = Server::start(&[]);
     assert_eq!(server.get("/version").status, 200);
+    // a training request in flight when SIGTERM comes is still answered
+    let mut in_flight = None;
+    for _ in 0..5 {
+        let addr = server.addr.clone();
+        let job = std::thread::spawn(move || {
+            request(
+                &addr,
+                "POST",
+                &authed("/model/train"),
+                &[("Content-Type", "application/x-yaml")],
+                TRAINING_YAML.as_bytes(),
+            )
+        });
+        while !job.is_finished() {
+            if server.get(&authed("/status")).json()["num_active_training_jobs"] == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if !job.is_finished() {
+            in_flight = Some(job);
+            break;
+        }
+        assert_eq!(job.join().unwrap().status, 200);
+    }
+    let in_flight = in_flight.expect("never caught a training job running");
     let pid = server.child.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
@@ -698,6 +724,14 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(TcpStream::connect(&server.addr).is_err());
+    let answered = in_flight.join().unwrap();
+    assert_eq!(
+        answered.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answered.body)
+    );
+    assert_eq!(answered.header("content-type"), Some("application/x-tar"));
 }
 
 #[test]
