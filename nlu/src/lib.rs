@@ -51,6 +51,8 @@ pub(crate) mod parallel;
 pub mod parser;
 pub mod result;
 pub mod runtime;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod train;
 
 pub use catalog::{Catalog, CatalogError};

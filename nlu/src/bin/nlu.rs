@@ -118,6 +118,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve a model over HTTP with Rasa's API (POST /model/parse, /model/train, PUT /model,
+    /// GET /status, /version, /metrics) until SIGTERM or ctrl-c.
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
     /// Evaluate a model on a JSONL file of cases.
     Eval {
         /// JSONL file of evaluation cases (the contract's format).
@@ -136,6 +140,67 @@ enum Command {
         #[arg(long)]
         training_data: Option<PathBuf>,
     },
+}
+
+/// Options of `nlu serve`.
+#[cfg(feature = "serve")]
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Model directory served at start (default: the committed models/ops-intents).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Where POST /model/train writes models and PUT /model finds them by file name
+    /// (without it, training is off).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (the address is printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:5005")]
+    listen: std::net::SocketAddr,
+    /// Token every request but /, /version and /metrics must carry as ?token=T.
+    #[arg(long, conflicts_with = "token_file")]
+    token: Option<String>,
+    /// Read the token from this file (its first line), so that it is not on the command line.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Catalog for models that expect one (default: config/catalog.toml).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// Encoder of the models trained by POST /model/train (default: models/multilingual-e5-small).
+    #[arg(long)]
+    encoder: Option<PathBuf>,
+    /// Largest request body accepted, in bytes (larger ones are answered 413).
+    #[arg(long, default_value_t = nlu::serve::ServeConfig::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Most training jobs at once (more are answered 429).
+    #[arg(long, default_value_t = nlu::serve::ServeConfig::default().max_training_jobs)]
+    max_training_jobs: usize,
+}
+
+#[cfg(feature = "serve")]
+impl ServeArgs {
+    fn config(self) -> Result<nlu::serve::ServeConfig> {
+        let token = match (self.token, self.token_file) {
+            (Some(t), _) => Some(t),
+            (None, Some(f)) => {
+                let text = std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading the token file {}", f.display()))?;
+                let t = text.lines().next().unwrap_or("").trim().to_string();
+                anyhow::ensure!(!t.is_empty(), "the token file {} is empty", f.display());
+                Some(t)
+            }
+            (None, None) => None,
+        };
+        Ok(nlu::serve::ServeConfig {
+            model: model_dir(self.model)?,
+            models_dir: self.models,
+            listen: self.listen,
+            token,
+            catalog: self.catalog,
+            encoder: self.encoder,
+            max_body_bytes: self.max_body_bytes,
+            max_training_jobs: self.max_training_jobs.max(1),
+        })
+    }
 }
 
 /// Options shared by `parse` and `eval`.
@@ -256,7 +321,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("NLU_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,nlu::serve=info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -460,6 +525,8 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", report.to_text());
             }
         }
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => nlu::serve::run(args.config()?)?,
         Command::Eval {
             cases,
             common,
