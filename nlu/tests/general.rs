@@ -39,15 +39,18 @@ fn now() -> chrono::DateTime<chrono_tz::Tz> {
         .unwrap()
 }
 
+/// An entity as (kind, value, start, end).
+type Found = (String, String, usize, usize);
+
 /// (kind, value, start, end) of each entity.
-fn entities(r: &nlu::ParseResult) -> Vec<(String, String, usize, usize)> {
+fn entities(r: &nlu::ParseResult) -> Vec<Found> {
     r.entities
         .iter()
         .map(|e| (e.entity.to_string(), e.value.clone(), e.start, e.end))
         .collect()
 }
 
-fn e(kind: &str, value: &str, start: usize, end: usize) -> (String, String, usize, usize) {
+fn e(kind: &str, value: &str, start: usize, end: usize) -> Found {
     (kind.into(), value.into(), start, end)
 }
 
@@ -84,7 +87,7 @@ fn the_model_knows_its_own_intents_and_entity_types() {
 }
 
 /// Each text is understood as its intent, with exactly these entities.
-fn check(cases: Vec<(&str, &str, Vec<(String, String, usize, usize)>)>) {
+fn check(cases: Vec<(&str, &str, Vec<Found>)>) {
     for (text, intent, want) in cases {
         let r = parser().parse_at(text, now()).unwrap();
         assert_eq!(r.intent.name, intent, "{text}: {r:?}");
