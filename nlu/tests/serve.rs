@@ -560,21 +560,26 @@ fn trains_loads_and_parses_with_the_new_model() {
     assert!(metrics.contains("nlu_model_loads_total{result=\"ok\"} 1\n"));
 }
 
+/// Posts the small training set on a thread of its own.
+fn spawn_training(addr: &str) -> std::thread::JoinHandle<Resp> {
+    let addr = addr.to_string();
+    std::thread::spawn(move || {
+        request(
+            &addr,
+            "POST",
+            &authed("/model/train"),
+            &[("Content-Type", "application/x-yaml")],
+            TRAINING_YAML.as_bytes(),
+        )
+    })
+}
+
 #[test]
 fn refuses_a_second_training_job_while_one_runs() {
     let server = Server::start(&["--max-training-jobs", "1"]);
     // a job short enough for a test may end before the second request: try a few times
     for _ in 0..5 {
-        let addr = server.addr.clone();
-        let first = std::thread::spawn(move || {
-            request(
-                &addr,
-                "POST",
-                &authed("/model/train"),
-                &[("Content-Type", "application/x-yaml")],
-                TRAINING_YAML.as_bytes(),
-            )
-        });
+        let first = spawn_training(&server.addr);
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut seen = false;
         while !first.is_finished() && Instant::now() < deadline {
@@ -685,16 +690,7 @@ fn sigterm_stops_the_server_cleanly() {
     // a training request in flight when SIGTERM comes is still answered
     let mut in_flight = None;
     for _ in 0..5 {
-        let addr = server.addr.clone();
-        let job = std::thread::spawn(move || {
-            request(
-                &addr,
-                "POST",
-                &authed("/model/train"),
-                &[("Content-Type", "application/x-yaml")],
-                TRAINING_YAML.as_bytes(),
-            )
-        });
+        let job = spawn_training(&server.addr);
         while !job.is_finished() {
             if server.get(&authed("/status")).json()["num_active_training_jobs"] == 1 {
                 break;

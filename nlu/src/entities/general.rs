@@ -135,49 +135,43 @@ fn decimal(raw: &str) -> Option<String> {
     })
 }
 
+/// One candidate of `kind` per match of `re`: the span of the group `n`, or of the whole
+/// match with `whole`, and the value `value` reads from the group (none: no candidate).
+#[allow(clippy::too_many_arguments)]
+fn push_matches(
+    t: &Text,
+    re: &Regex,
+    whole: bool,
+    value: impl Fn(&str) -> Option<String>,
+    kind: EntityKind,
+    conf: f32,
+    tier: u8,
+    out: &mut Vec<Cand>,
+) {
+    for c in re.captures_iter(&t.norm) {
+        let (Some(all), Some(n)) = (c.get(0), c.name("n")) else {
+            continue;
+        };
+        let Some(v) = value(n.as_str()) else { continue };
+        let span = if whole { all } else { n };
+        let (s, e) = t.chars_of(span.start(), span.end());
+        out.push(cand(kind.clone(), v, s, e, conf, tier));
+    }
+}
+
 fn find_numbers(t: &Text, out: &mut Vec<Cand>) {
-    for c in DIGITS.captures_iter(&t.norm) {
-        let Some(n) = c.name("n") else { continue };
-        let Some(v) = decimal(n.as_str()) else {
-            continue;
-        };
-        let (s, e) = t.chars_of(n.start(), n.end());
-        out.push(cand(EntityKind::NUMBER, v, s, e, 1.0, tier::COUNT));
-    }
-    for c in EN_WORDS.captures_iter(&t.norm) {
-        let Some(n) = c.name("n") else { continue };
-        let Some(v) = en_number_phrase(n.as_str()) else {
-            continue;
-        };
-        let (s, e) = t.chars_of(n.start(), n.end());
-        out.push(cand(
-            EntityKind::NUMBER,
-            v.to_string(),
-            s,
-            e,
-            0.95,
-            tier::COUNT,
-        ));
-    }
-    for c in ZH_NUMERAL.captures_iter(&t.norm) {
-        let Some(n) = c.name("n") else { continue };
-        // a lone 一 is mostly "a"/"one of" (一下, 一个), not a number
-        if n.as_str() == "一" {
-            continue;
-        }
-        let Some(v) = numbers::parse_zh_number(n.as_str()) else {
-            continue;
-        };
-        let (s, e) = t.chars_of(n.start(), n.end());
-        out.push(cand(
-            EntityKind::NUMBER,
-            v.to_string(),
-            s,
-            e,
-            0.95,
-            tier::COUNT,
-        ));
-    }
+    const N: EntityKind = EntityKind::NUMBER;
+    push_matches(t, &DIGITS, false, decimal, N, 1.0, tier::COUNT, out);
+    let words = |w: &str| en_number_phrase(w).map(|v| v.to_string());
+    push_matches(t, &EN_WORDS, false, words, N, 0.95, tier::COUNT, out);
+    // a lone 一 is mostly "a"/"one of" (一下, 一个), not a number
+    let numeral = |w: &str| {
+        (w != "一")
+            .then(|| numbers::parse_zh_number(w))
+            .flatten()
+            .map(|v| v.to_string())
+    };
+    push_matches(t, &ZH_NUMERAL, false, numeral, N, 0.95, tier::COUNT, out);
 }
 
 /// "twenty three", "one hundred", "twenty-five" as a value.
@@ -307,23 +301,17 @@ fn find_ordinals(t: &Text, out: &mut Vec<Cand>) {
             tier::NAME,
         ));
     }
-    for c in ZH_ORDINAL.captures_iter(&t.norm) {
-        let (Some(all), Some(n)) = (c.get(0), c.name("n")) else {
-            continue;
-        };
-        let Some(v) = numbers::parse_number(n.as_str()) else {
-            continue;
-        };
-        let (s, e) = t.chars_of(all.start(), all.end());
-        out.push(cand(
-            EntityKind::ORDINAL,
-            v.to_string(),
-            s,
-            e,
-            0.95,
-            tier::NAME,
-        ));
-    }
+    let numeral = |w: &str| numbers::parse_number(w).map(|v| v.to_string());
+    push_matches(
+        t,
+        &ZH_ORDINAL,
+        true,
+        numeral,
+        EntityKind::ORDINAL,
+        0.95,
+        tier::NAME,
+        out,
+    );
 }
 
 #[cfg(test)]
