@@ -129,13 +129,15 @@ const FLOORS: &[(&str, &str, &str, f64)] = &[
     ("entities", "all", "intent_accuracy", 0.91),
 ];
 
+/// `models/ops-intents/heldout-results.json`.
+fn committed_results() -> serde_json::Value {
+    let path = common::repo_root().join("models/ops-intents/heldout-results.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
 fn held_out_figures_match_the_results_file_and_stay_above_the_floors() {
-    let root = common::repo_root();
-    let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("models/ops-intents/heldout-results.json")).unwrap(),
-    )
-    .unwrap();
+    let committed = committed_results();
     for (set, file) in [
         ("intents", "intents-heldout.jsonl"),
         ("entities", "entities-heldout.jsonl"),
@@ -182,10 +184,7 @@ fn held_out_figures_match_the_results_file_and_stay_above_the_floors() {
 #[test]
 fn documents_quote_the_results_file() {
     let root = common::repo_root();
-    let r: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("models/ops-intents/heldout-results.json")).unwrap(),
-    )
-    .unwrap();
+    let r = committed_results();
     let pct = |v: &serde_json::Value| format!("{:.1}%", v.as_f64().unwrap() * 100.0);
     let f3 = |v: &serde_json::Value| format!("{:.3}", v.as_f64().unwrap());
     let i = &r["intents"];

@@ -50,6 +50,11 @@ impl Server {
         request(&self.addr, method, path, headers, body)
     }
 
+    /// Posts the small training set (YAML) to `/model/train`.
+    fn train(&self) -> Resp {
+        train_request(&self.addr)
+    }
+
     fn get(&self, path: &str) -> Resp {
         self.request("GET", path, &[], b"")
     }
@@ -489,12 +494,7 @@ nlu:
 #[test]
 fn trains_loads_and_parses_with_the_new_model() {
     let server = Server::start(&[]);
-    let r = server.request(
-        "POST",
-        &authed("/model/train"),
-        &[("Content-Type", "application/x-yaml")],
-        TRAINING_YAML.as_bytes(),
-    );
+    let r = server.train();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.header("content-type"), Some("application/x-tar"));
     let file = r.header("filename").unwrap().to_string();
@@ -563,15 +563,18 @@ fn trains_loads_and_parses_with_the_new_model() {
 /// Posts the small training set on a thread of its own.
 fn spawn_training(addr: &str) -> std::thread::JoinHandle<Resp> {
     let addr = addr.to_string();
-    std::thread::spawn(move || {
-        request(
-            &addr,
-            "POST",
-            &authed("/model/train"),
-            &[("Content-Type", "application/x-yaml")],
-            TRAINING_YAML.as_bytes(),
-        )
-    })
+    std::thread::spawn(move || train_request(&addr))
+}
+
+/// Posts the small training set (YAML) to `/model/train` of the server at `addr`.
+fn train_request(addr: &str) -> Resp {
+    request(
+        addr,
+        "POST",
+        &authed("/model/train"),
+        &[("Content-Type", "application/x-yaml")],
+        TRAINING_YAML.as_bytes(),
+    )
 }
 
 #[test]
@@ -767,12 +770,7 @@ fn token_file_and_training_off_without_models_dir() {
 #[test]
 fn put_model_swaps_while_requests_are_served() {
     let server = Server::start(&[]);
-    let r = server.request(
-        "POST",
-        &authed("/model/train"),
-        &[("Content-Type", "application/x-yaml")],
-        TRAINING_YAML.as_bytes(),
-    );
+    let r = server.train();
     assert_eq!(r.status, 200);
     let trained = r.header("filename").unwrap().to_string();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
