@@ -4,6 +4,7 @@
 //! The logic here is pure (state + answer -> step); `lib.rs` loads and saves the state and
 //! acts on the step.
 
+use crate::i18n::Lang;
 use crate::intent::Intent;
 use crate::values;
 use chrono::{DateTime, Utc};
@@ -60,24 +61,24 @@ pub enum Dialog {
 impl Dialog {
     /// What the open question is about, for "Dropped the open question about …": the job,
     /// else what is asked.
-    pub fn subject(&self) -> String {
+    pub fn subject(&self, lang: Lang) -> String {
         match self {
             Dialog::Collecting { draft, .. } | Dialog::Confirming { draft } => match &draft.job {
                 Some(j) => j.clone(),
-                None => "which job to run".into(),
+                None => tr!(lang, "topic-which-job"),
             },
-            Dialog::Clarifying { .. } => "what you meant".into(),
+            Dialog::Clarifying { .. } => tr!(lang, "topic-what-you-meant"),
         }
     }
 
     /// A few words about what is pending (for the expiry note).
-    pub fn topic(&self) -> String {
+    pub fn topic(&self, lang: Lang) -> String {
         match self {
             Dialog::Collecting { draft, .. } | Dialog::Confirming { draft } => match &draft.job {
-                Some(j) => format!("running {j}"),
-                None => "which job to run".into(),
+                Some(j) => tr!(lang, "topic-running", job = j),
+                None => tr!(lang, "topic-which-job"),
             },
-            Dialog::Clarifying { .. } => "what you meant".into(),
+            Dialog::Clarifying { .. } => tr!(lang, "topic-what-you-meant"),
         }
     }
 }
@@ -233,7 +234,13 @@ pub fn choices_for(catalog: &Catalog, draft: &Draft, param: Option<&str>) -> Vec
 }
 
 /// Handles an answer. `parse` is the parser's reading of the text, when there is a parser.
-pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog: &Catalog) -> Step {
+pub fn answer(
+    dialog: &Dialog,
+    text: &str,
+    parse: Option<&ParseResult>,
+    catalog: &Catalog,
+    lang: Lang,
+) -> Step {
     match dialog {
         Dialog::Collecting {
             draft,
@@ -246,23 +253,21 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
             text,
             parse,
             catalog,
+            lang,
         ),
         Dialog::Confirming { draft } => {
             if confident_yes(text, parse) {
                 Step::Confirmed(draft.clone())
             } else if backs_out(text, parse) {
-                Step::Abandon(format!(
-                    "OK, I won't run {}.",
-                    draft.job.as_deref().unwrap_or("it")
-                ))
+                Step::Abandon(wont_run(draft, lang))
             } else if new_request(parse, text) {
                 Step::NotAnAnswer
             } else {
                 Step::Retry {
-                    message: format!(
-                        "I didn't take that as a yes, so {} has not started.",
-                        draft.job.as_deref().unwrap_or("the job")
-                    ),
+                    message: match draft.job.as_deref() {
+                        Some(job) => tr!(lang, "not-a-yes", job = job),
+                        None => tr!(lang, "not-a-yes-no-job"),
+                    },
                     dialog: dialog.clone(),
                 }
             }
@@ -300,19 +305,24 @@ pub fn answer(dialog: &Dialog, text: &str, parse: Option<&ParseResult>, catalog:
                 }
                 Step::Clarified(r)
             } else if backs_out(text, parse) {
-                Step::Abandon("OK, never mind.".into())
+                Step::Abandon(tr!(lang, "never-mind"))
             } else if new_request(parse, text) {
                 Step::NotAnAnswer
             } else {
                 Step::Retry {
-                    message: format!(
-                        "Please answer with a number from 1 to {}, or say cancel.",
-                        options.len()
-                    ),
+                    message: tr!(lang, "answer-with-number", count = options.len()),
                     dialog: dialog.clone(),
                 }
             }
         }
+    }
+}
+
+/// "OK, I won't run backup-database."
+fn wont_run(draft: &Draft, lang: Lang) -> String {
+    match draft.job.as_deref() {
+        Some(job) => tr!(lang, "wont-run", job = job),
+        None => tr!(lang, "wont-run-it"),
     }
 }
 
@@ -323,6 +333,7 @@ fn collect(
     text: &str,
     parse: Option<&ParseResult>,
     catalog: &Catalog,
+    lang: Lang,
 ) -> Step {
     let raw = text.trim();
     let retry = |message: String, suggestion: Option<String>| Step::Retry {
@@ -359,17 +370,17 @@ fn collect(
                 return Step::Continue(d);
             }
             if backs_out(raw, parse) {
-                return Step::Abandon("OK, never mind.".into());
+                return Step::Abandon(tr!(lang, "never-mind"));
             }
             if new_request(parse, raw) {
                 return Step::NotAnAnswer;
             }
             match values::suggest_job(catalog, raw) {
                 Some(s) => retry(
-                    format!("I don't know a job called `{raw}`. Did you mean `{s}`? (yes, another name, or cancel)"),
+                    tr!(lang, "answer-unknown-job-suggest", name = raw, suggestion = &s),
                     Some(s),
                 ),
-                None => retry(format!("I don't know a job called `{raw}`."), None),
+                None => retry(tr!(lang, "unknown-job", name = raw), None),
             }
         }
         Some(name) => {
@@ -383,7 +394,7 @@ fn collect(
                 .and_then(|j| catalog.job(j))
                 .and_then(|j| j.parameters.iter().find(|p| p.name == name))
             else {
-                return Step::Abandon("That job changed meanwhile; please start again.".into());
+                return Step::Abandon(tr!(lang, "job-changed"));
             };
             let is_int = p.kind == nlu::catalog::ParamKind::Integer;
             let candidate = if !is_int { by_number(raw) } else { None };
@@ -398,8 +409,8 @@ fn collect(
                 }
             });
             let attempt = match candidate {
-                Some(v) => values::validate(catalog, p, &v),
-                None => values::validate(catalog, p, raw),
+                Some(v) => values::validate(catalog, p, &v, lang),
+                None => values::validate(catalog, p, raw, lang),
             };
             match attempt {
                 Ok(v) => {
@@ -409,10 +420,7 @@ fn collect(
                 }
                 Err(msg) => {
                     if backs_out(raw, parse) {
-                        return Step::Abandon(format!(
-                            "OK, I won't run {}.",
-                            draft.job.as_deref().unwrap_or("it")
-                        ));
+                        return Step::Abandon(wont_run(draft, lang));
                     }
                     // the parser may find the value inside a sentence ("use db-01 please")
                     let kind = match p.kind {
@@ -425,7 +433,7 @@ fn collect(
                     };
                     if let (Some(k), Some(pr)) = (kind, parse) {
                         if let Some(e) = pr.entities.iter().find(|e| e.entity == k) {
-                            if let Ok(v) = values::validate(catalog, p, &e.value) {
+                            if let Ok(v) = values::validate(catalog, p, &e.value, lang) {
                                 let mut d = draft.clone();
                                 d.params.insert(name.to_string(), v);
                                 return Step::Continue(d);
@@ -435,15 +443,11 @@ fn collect(
                     if new_request(parse, raw) {
                         return Step::NotAnAnswer;
                     }
-                    let sugg = msg
-                        .split("Did you mean `")
-                        .nth(1)
-                        .and_then(|s| s.split('`').next())
-                        .map(str::to_string);
-                    let msg = if msg.ends_with(['.', '?', '!']) {
+                    let sugg = values::suggestion_for(catalog, p, raw);
+                    let msg = if msg.ends_with(['.', '?', '!', '。', '？', '！']) {
                         msg
                     } else {
-                        format!("{msg}.")
+                        format!("{msg}{}", tr!(lang, "full-stop"))
                     };
                     retry(msg, sugg)
                 }
@@ -504,14 +508,14 @@ id = "backup-database"
         let c = catalog();
         let d = collecting(Some("target"));
         assert_eq!(
-            continued(answer(&d, "db-02", None, &c)).params["target"],
+            continued(answer(&d, "db-02", None, &c, Lang::En)).params["target"],
             "db-02"
         );
         assert_eq!(
-            continued(answer(&d, "1", None, &c)).params["target"],
+            continued(answer(&d, "1", None, &c, Lang::En)).params["target"],
             "db-01"
         );
-        let s = answer(&d, "db-3", None, &c);
+        let s = answer(&d, "db-3", None, &c, Lang::En);
         let Step::Retry { message, dialog } = s else {
             panic!()
         };
@@ -520,30 +524,30 @@ id = "backup-database"
             "{message}"
         );
         // yes accepts the suggestion
-        let d2 = continued(answer(&dialog, "yes", None, &c));
+        let d2 = continued(answer(&dialog, "yes", None, &c, Lang::En));
         assert!(d2.params["target"].starts_with("db-0"));
-        assert!(matches!(answer(&d, "cancel", None, &c), Step::Abandon(_)));
+        assert!(matches!(answer(&d, "cancel", None, &c, Lang::En), Step::Abandon(_)));
     }
 
     #[test]
     fn integers_defaults_and_jobs() {
         let c = catalog();
         let d = collecting(Some("keep"));
-        assert_eq!(continued(answer(&d, "3", None, &c)).params["keep"], "3");
+        assert_eq!(continued(answer(&d, "3", None, &c, Lang::En)).params["keep"], "3");
         assert_eq!(
-            continued(answer(&d, "default", None, &c)).params["keep"],
+            continued(answer(&d, "default", None, &c, Lang::En)).params["keep"],
             "7"
         );
-        let Step::Retry { message, .. } = answer(&d, "lots", None, &c) else {
+        let Step::Retry { message, .. } = answer(&d, "lots", None, &c, Lang::En) else {
             panic!()
         };
         assert!(message.contains("whole number"), "{message}");
         let j = collecting(None);
         assert_eq!(
-            continued(answer(&j, "1", None, &c)).job.as_deref(),
+            continued(answer(&j, "1", None, &c, Lang::En)).job.as_deref(),
             Some("backup-database")
         );
-        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c) else {
+        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c, Lang::En) else {
             panic!()
         };
         assert!(
@@ -551,7 +555,7 @@ id = "backup-database"
             "{message}"
         );
         assert_eq!(
-            continued(answer(&dialog, "y", None, &c)).job.as_deref(),
+            continued(answer(&dialog, "y", None, &c, Lang::En)).job.as_deref(),
             Some("backup-database")
         );
     }
@@ -562,29 +566,29 @@ id = "backup-database"
         let d = Dialog::Confirming {
             draft: Draft::new(Intent::RunJob),
         };
-        assert!(matches!(answer(&d, "yes", None, &c), Step::Confirmed(_)));
-        assert!(matches!(answer(&d, "确认", None, &c), Step::Confirmed(_)));
-        assert!(matches!(answer(&d, "no", None, &c), Step::Abandon(_)));
-        assert!(matches!(answer(&d, "maybe", None, &c), Step::Retry { .. }));
+        assert!(matches!(answer(&d, "yes", None, &c, Lang::En), Step::Confirmed(_)));
+        assert!(matches!(answer(&d, "确认", None, &c, Lang::En), Step::Confirmed(_)));
+        assert!(matches!(answer(&d, "no", None, &c, Lang::En), Step::Abandon(_)));
+        assert!(matches!(answer(&d, "maybe", None, &c, Lang::En), Step::Retry { .. }));
         // an affirm is a yes only when the parser is sure and can read the text
         let mut affirm = crate::router::parse_command("!yes", Utc::now())
             .unwrap()
             .unwrap();
         assert!(matches!(
-            answer(&d, "go for it", Some(&affirm), &c),
+            answer(&d, "go for it", Some(&affirm), &c, Lang::En),
             Step::Confirmed(_)
         ));
         assert!(matches!(
-            answer(&d, "нет", Some(&affirm), &c),
+            answer(&d, "нет", Some(&affirm), &c, Lang::En),
             Step::Retry { .. }
         ));
         affirm.intent.confidence = 0.46;
         assert!(matches!(
-            answer(&d, "go for it", Some(&affirm), &c),
+            answer(&d, "go for it", Some(&affirm), &c, Lang::En),
             Step::Retry { .. }
         ));
         assert!(matches!(
-            answer(&d, "!status 1", None, &c),
+            answer(&d, "!status 1", None, &c, Lang::En),
             Step::NotAnAnswer
         ));
         // "kill it" / "cancel it" (a cancellation naming no run) backs out of the question;
@@ -595,11 +599,11 @@ id = "backup-database"
         let mut cancel_it = cancel_run.clone();
         cancel_it.entities.clear();
         assert!(matches!(
-            answer(&d, "kill it", Some(&cancel_it), &c),
+            answer(&d, "kill it", Some(&cancel_it), &c, Lang::En),
             Step::Abandon(_)
         ));
         assert!(matches!(
-            answer(&d, "kill run 12", Some(&cancel_run), &c),
+            answer(&d, "kill run 12", Some(&cancel_run), &c, Lang::En),
             Step::NotAnAnswer
         ));
     }
@@ -623,17 +627,17 @@ id = "backup-database"
             },
         ];
         let d = Dialog::Clarifying { options, parse };
-        let Step::Clarified(r) = answer(&d, "2", None, &c) else {
+        let Step::Clarified(r) = answer(&d, "2", None, &c, Lang::En) else {
             panic!()
         };
         assert_eq!(r.intent.name, Intent::WatchJob);
-        let Step::Clarified(r) = answer(&d, "Check the status of a run", None, &c) else {
+        let Step::Clarified(r) = answer(&d, "Check the status of a run", None, &c, Lang::En) else {
             panic!()
         };
         assert_eq!(r.intent.name, Intent::JobStatus);
-        assert!(matches!(answer(&d, "7", None, &c), Step::Retry { .. }));
+        assert!(matches!(answer(&d, "7", None, &c, Lang::En), Step::Retry { .. }));
         assert!(matches!(
-            answer(&d, "never mind", None, &c),
+            answer(&d, "never mind", None, &c, Lang::En),
             Step::Abandon(_)
         ));
     }

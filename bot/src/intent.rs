@@ -118,3 +118,32 @@ mod tests {
         }
     }
 }
+
+/// What the user would be asking for, in words ("run a job"), for clarification questions.
+pub fn label(i: Intent, lang: crate::i18n::Lang) -> String {
+    match i {
+        Intent::RunJob => tr!(lang, "intent-run_job"),
+        Intent::DeployApp => tr!(lang, "intent-deploy_app"),
+        Intent::JobStatus => tr!(lang, "intent-job_status"),
+        Intent::WatchJob => tr!(lang, "intent-watch_job"),
+        Intent::CancelJob => tr!(lang, "intent-cancel_job"),
+        Intent::ListJobs => tr!(lang, "intent-list_jobs"),
+        Intent::JobHistory => tr!(lang, "intent-job_history"),
+        Intent::Help => tr!(lang, "intent-help"),
+        Intent::Affirm => tr!(lang, "intent-affirm"),
+        Intent::Deny => tr!(lang, "intent-deny"),
+        Intent::Smalltalk => tr!(lang, "intent-smalltalk"),
+        Intent::OutOfScope => tr!(lang, "intent-out_of_scope"),
+    }
+}
+
+/// An entity kind in words ("environment"); other kinds by their name.
+pub fn entity_word(kind: &nlu::EntityKind, lang: crate::i18n::Lang) -> String {
+    match kind.as_str() {
+        "job" => tr!(lang, "entity-job"),
+        "app" => tr!(lang, "entity-app"),
+        "environment" => tr!(lang, "entity-environment"),
+        "host" => tr!(lang, "entity-host"),
+        other => other.to_string(),
+    }
+}

@@ -6,6 +6,9 @@
 //! Status changes of executions come back from the platform as events; the notifier turns
 //! them into pushed messages for the channel that started the run and for watchers.
 
+// first, so that `tr!` is in scope in every module below
+#[macro_use]
+pub mod i18n;
 pub mod adapters;
 pub mod app;
 pub mod clock;
@@ -29,7 +32,7 @@ use crate::store::{Store, StoredDialog};
 use chrono::{DateTime, Utc};
 use intent::Intent;
 use nlu::{Outcome, ParseResult};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
@@ -129,23 +132,28 @@ impl Bot {
             text: text.to_string(),
             ..msg.clone()
         };
+        let lang = self.reply_lang(msg);
         let Some(guard) = self.policy.guard() else {
             let max = self.config.security.max_message_bytes;
             if raw_len > max {
                 return Response::text(
-                    policy::UserError::invalid(format!(
-                        "that message is too long ({raw_len} bytes; the limit is {max})"
+                    policy::UserError::invalid(tr!(
+                        lang,
+                        "message-too-long",
+                        bytes = raw_len,
+                        max = max
                     ))
-                    .reply(),
+                    .reply(lang),
                 );
             }
-            return self.handle_admitted(msg).await;
+            return self.handle_admitted(msg, lang).await;
         };
         let actor = policy::Actor {
             user: msg.user.clone(),
             channel: msg.channel.clone(),
             platform: msg.platform().to_string(),
             text: msg.text.clone(),
+            lang,
         };
         // what a pending question for a secret parameter gets is secret too
         let answering = self
@@ -169,11 +177,49 @@ impl Bot {
         if let Err(reply) = guard.admit(&actor, raw_len) {
             return Response::text(reply);
         }
-        let mut response = self.handle_admitted(msg).await;
+        let mut response = self.handle_admitted(msg, lang).await;
         for t in &mut response.texts {
             *t = guard.redact(t);
         }
         response
+    }
+
+    /// The language to answer `msg` in ([`i18n::choose`]); remembers the language the user
+    /// wrote in. Exact `!commands`, bare numbers and one-word yes/no answers ("ok", "no")
+    /// say nothing about it.
+    pub fn reply_lang(&self, msg: &Message) -> i18n::Lang {
+        let written = if msg.text.starts_with('!') {
+            None
+        } else {
+            i18n::Lang::detect_opt(&msg.text).filter(|l| {
+                *l == i18n::Lang::Zh || !(dialog::is_yes(&msg.text) || dialog::is_cancel(&msg.text))
+            })
+        };
+        if let Some(l) = written {
+            if let Err(e) = self.store.set_last_lang(&msg.user, l) {
+                tracing::warn!("cannot remember the language of {}: {e}", msg.user);
+            }
+        }
+        i18n::choose(
+            &self.store,
+            self.config.security.access.as_ref(),
+            msg.platform(),
+            &msg.user,
+            written,
+        )
+    }
+
+    /// The language to write to `user` of `channel` in when they did not just write
+    /// (pushes, approval requests, scheduled-run reports).
+    pub fn lang_of(&self, user: &str, channel: &str) -> i18n::Lang {
+        let platform = channel.split(':').next().unwrap_or(channel);
+        i18n::choose(
+            &self.store,
+            self.config.security.access.as_ref(),
+            platform,
+            user,
+            None,
+        )
     }
 
     /// Remembers the thread of `msg` for the executions a response follows.
@@ -186,22 +232,20 @@ impl Bot {
         }
     }
 
-    async fn handle_admitted(&self, msg: &Message) -> Response {
+    async fn handle_admitted(&self, msg: &Message, lang: i18n::Lang) -> Response {
         let text = msg.text.as_str();
         let now = clock::now();
         let ctx = Ctx {
             bot: self,
             msg,
             now,
+            lang,
         };
         let mut notes = Vec::new();
         let dialog = match self.load_dialog(&msg.user, &msg.channel, now) {
             Ok(DialogLoad::Active(d)) => Some(d),
             Ok(DialogLoad::Expired(d)) => {
-                notes.push(format!(
-                    "(The earlier question about {} expired, so I dropped it.)",
-                    d.topic()
-                ));
+                notes.push(tr!(lang, "question-expired", topic = d.topic(lang)));
                 None
             }
             Ok(DialogLoad::None) => None,
@@ -228,7 +272,7 @@ impl Bot {
         if let Some(cmd) = router::parse_command(text, ctx.now) {
             let parse = match cmd {
                 Ok(p) => p,
-                Err(e) => return Response::text(command_error(&e, text).reply()),
+                Err(e) => return Response::text(command_error(&e, text, ctx.lang).reply(ctx.lang)),
             };
             if let Some(d) = &dialog {
                 if matches!(
@@ -241,13 +285,13 @@ impl Bot {
                         "no"
                     };
                     return self
-                        .on_step(ctx, dialog::answer(d, word, Some(&parse), catalog))
+                        .on_step(ctx, dialog::answer(d, word, Some(&parse), catalog, ctx.lang))
                         .await;
                 }
             }
             return self.dispatch(ctx, &parse).await;
         }
-        let parse = match self.parse(text).await {
+        let parse = match self.parse(text, ctx.lang).await {
             Ok(p) => Some(p),
             Err(e) => {
                 if dialog.is_none() {
@@ -258,19 +302,17 @@ impl Bot {
         };
         let mut dropped = None;
         if let Some(d) = &dialog {
-            let step = dialog::answer(d, text, parse.as_ref(), catalog);
+            let step = dialog::answer(d, text, parse.as_ref(), catalog, ctx.lang);
             if step != Step::NotAnAnswer {
                 return self.on_step(ctx, step).await;
             }
             // a new request: the open question goes, and the user is told
             self.clear_dialog(ctx);
-            dropped = Some(format!("Dropped the open question about {}.", d.subject()));
+            dropped = Some(tr!(ctx.lang, "question-dropped", subject = d.subject(ctx.lang)));
         }
         let mut response = match parse {
             Some(p) => self.dispatch(ctx, &p).await,
-            None => Response::text(
-                "I can't understand free text right now; use exact commands (!help).",
-            ),
+            None => Response::text(tr!(ctx.lang, "no-free-text")),
         };
         if let Some(note) = dropped {
             response.texts.insert(0, note);
@@ -292,7 +334,7 @@ impl Bot {
                         ..
                     } => {
                         if let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) {
-                            r.push(handlers::run::ask_prompt(catalog, job, p));
+                            r.push(handlers::run::ask_prompt(catalog, job, p, ctx.lang));
                         }
                     }
                     // the question again, with its buttons
@@ -305,7 +347,7 @@ impl Bot {
                 }
                 match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
                     Ok(()) => r,
-                    Err(e) => Response::text(policy::UserError::internal(e).reply()),
+                    Err(e) => Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang)),
                 }
             }
             Step::Abandon(msg) => {
@@ -367,21 +409,23 @@ impl Bot {
                     .as_ref()
                     .filter(|c| !c.options.is_empty())
                 {
-                    let mut text = String::from("I'm not sure what you mean. Did you want to:");
-                    for (i, o) in c.options.iter().enumerate() {
-                        text.push_str(&format!("\n  {}. {}", i + 1, o.label));
-                    }
-                    text.push_str("\nAnswer with a number (or cancel).");
+                    let options: Vec<String> = c
+                        .options
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| format!("  {}. {}", i + 1, option_label(o, ctx.lang)))
+                        .collect();
+                    let text = tr!(ctx.lang, "clarify", options = options.join("\n"));
                     let d = Dialog::Clarifying {
                         options: c.options.clone(),
                         parse: parse.clone(),
                     };
                     return match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &d, ctx.now) {
                         Ok(()) => Response {
-                            buttons: clarify_buttons(&c.options),
+                            buttons: clarify_buttons(&c.options, ctx.lang),
                             ..Response::text(text)
                         },
-                        Err(e) => Response::text(policy::UserError::internal(e).reply()),
+                        Err(e) => Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang)),
                     };
                 }
                 handlers::fallback::handle(ctx, parse).await
@@ -397,18 +441,16 @@ impl Bot {
                 Intent::JobHistory => handlers::history::handle(ctx, parse).await,
                 Intent::Help => handlers::help::handle(ctx, parse).await,
                 Intent::Smalltalk => handlers::smalltalk::handle(ctx, parse).await,
-                Intent::Affirm | Intent::Deny => {
-                    Response::text("There's nothing waiting for a yes or no right now.")
-                }
+                Intent::Affirm | Intent::Deny => Response::text(tr!(ctx.lang, "nothing-waiting")),
                 Intent::OutOfScope => handlers::fallback::handle(ctx, parse).await,
             },
         }
     }
 
     /// Parses free text on a blocking thread.
-    async fn parse(&self, text: &str) -> Result<ParseResult, String> {
+    async fn parse(&self, text: &str, lang: i18n::Lang) -> Result<ParseResult, String> {
         let Some(parser) = self.parser.clone() else {
-            return Err("I can't understand free text right now (the language model is not loaded); use exact commands such as !help.".into());
+            return Err(tr!(lang, "no-model"));
         };
         let text = text.to_string();
         // times ("tonight at 11pm") are resolved against the bot's clock
@@ -421,8 +463,8 @@ impl Bot {
                 tracing::debug!(intent = %p.intent.name, confidence = p.intent.confidence, outcome = ?p.outcome, "parsed");
                 Ok(p)
             }
-            Ok(Err(e)) => Err(policy::UserError::internal(e).reply()),
-            Err(e) => Err(policy::UserError::internal(e).reply()),
+            Ok(Err(e)) => Err(policy::UserError::internal(lang, e).reply(lang)),
+            Err(e) => Err(policy::UserError::internal(lang, e).reply(lang)),
         }
     }
 
@@ -479,43 +521,50 @@ impl Bot {
             .map_err(|e| e.to_string())
     }
 
-    /// Turns an execution event into pushed messages.
+    /// Turns an execution event into pushed messages, each in the language of the person it
+    /// is for: the requester in the channel that started the run, the subscriber in a
+    /// watching channel.
     pub async fn pushes_for(&self, ev: &ExecEvent) -> Vec<Outgoing> {
         let e = &ev.execution;
-        let watchers = self.store.subscribers(e.id).unwrap_or_default();
+        let watchers = self.store.subscriptions(e.id).unwrap_or_default();
+        let tz = self.config.time_zone;
         let mut out = Vec::new();
         match (ev.previous, e.status) {
             (None, Status::Scheduled) => {}
             (Some(Status::Scheduled), Status::Running) => {
                 let delayed = e.run_at - e.created_at > chrono::Duration::milliseconds(500);
                 let late = jobs::overdue::late_by(e.run_at, e.started_at.unwrap_or(e.run_at));
-                let text = if let (true, Some(late)) = (delayed, late) {
-                    format!(
-                        "#{} {} started as scheduled ({}), {} late (it was due at {}).",
-                        e.id,
-                        e.job,
-                        render::params(&e.params),
-                        render::duration_std(late),
-                        render::time(e.run_at, self.config.time_zone)
-                    )
-                } else if delayed {
-                    format!(
-                        "#{} {} started as scheduled ({}).",
-                        e.id,
-                        e.job,
-                        render::params(&e.params)
-                    )
-                } else {
-                    format!("#{} {} is now running.", e.id, e.job)
+                let text = |lang| {
+                    if let (true, Some(late)) = (delayed, late) {
+                        tr!(
+                            lang,
+                            "push-started-late",
+                            id = e.id,
+                            job = &e.job,
+                            params = render::params(&e.params, lang),
+                            late = render::duration_std(late),
+                            due = render::time(e.run_at, tz, lang)
+                        )
+                    } else if delayed {
+                        tr!(
+                            lang,
+                            "push-started-as-scheduled",
+                            id = e.id,
+                            job = &e.job,
+                            params = render::params(&e.params, lang)
+                        )
+                    } else {
+                        tr!(lang, "push-running", id = e.id, job = &e.job)
+                    }
                 };
-                let mut targets: BTreeSet<String> = watchers.into_iter().collect();
+                let mut targets: BTreeMap<String, String> = watchers.into_iter().collect();
                 if delayed {
-                    targets.insert(e.channel.clone());
+                    targets.insert(e.channel.clone(), e.requested_by.clone());
                 }
-                for c in targets {
+                for (c, user) in targets {
                     out.push(Outgoing {
+                        text: text(self.lang_of(&user, &c)),
                         channel: c,
-                        text: text.clone(),
                         ..Default::default()
                     });
                 }
@@ -532,19 +581,18 @@ impl Bot {
                     .unwrap_or_default();
                 let stats = render::job_stats(e, &recent);
                 let charts = render::summary_charts(e, &recent);
-                let text = render::with_chart_texts(
-                    render::report(e, Some(&stats), self.config.time_zone),
-                    &charts,
-                );
-                let mut targets: BTreeSet<String> = watchers.into_iter().collect();
-                targets.insert(e.channel.clone());
-                for c in targets {
+                let text = |lang| {
+                    render::with_chart_texts(render::report(e, Some(&stats), tz, lang), &charts)
+                };
+                let mut targets: BTreeMap<String, String> = watchers.into_iter().collect();
+                targets.insert(e.channel.clone(), e.requested_by.clone());
+                for (c, user) in targets {
                     // the channel that cancelled got its answer already; it still gets the
                     // marker so that `--wait` knows the execution ended
                     let text = if ev.cancel_channel.as_deref() == Some(c.as_str()) {
                         String::new()
                     } else {
-                        text.clone()
+                        text(self.lang_of(&user, &c))
                     };
                     out.push(Outgoing {
                         channel: c,
@@ -563,16 +611,18 @@ impl Bot {
                 }
             }
             (prev, s) => {
-                for c in watchers {
+                for (c, user) in watchers {
+                    let lang = self.lang_of(&user, &c);
                     out.push(Outgoing {
-                        channel: c,
-                        text: format!(
-                            "#{} {}: {} -> {}.",
-                            e.id,
-                            e.job,
-                            prev.map(|p| p.to_string()).unwrap_or_default(),
-                            s
+                        text: tr!(
+                            lang,
+                            "push-status-change",
+                            id = e.id,
+                            job = &e.job,
+                            from = prev.map(|p| render::status(p, lang)).unwrap_or_default(),
+                            to = render::status(s, lang)
                         ),
+                        channel: c,
                         ..Default::default()
                     });
                 }
@@ -591,28 +641,57 @@ impl Bot {
     }
 }
 
+/// The label of a clarification option in the reply's language: the model's label in
+/// English; in Chinese the intent's or the entity kind's own words (a model's own intents
+/// keep its label).
+pub fn option_label(o: &nlu::ClarifyOption, lang: i18n::Lang) -> String {
+    if lang == i18n::Lang::En {
+        return o.label.clone();
+    }
+    if let Some(e) = &o.entity {
+        return tr!(
+            lang,
+            "option-entity",
+            value = &e.value,
+            kind = intent::entity_word(&e.entity, lang)
+        );
+    }
+    match Intent::of(&o.intent) {
+        Intent::OutOfScope if !o.intent.is_out_of_scope() => o.label.clone(),
+        i => intent::label(i, lang),
+    }
+}
+
 /// One button per clarification option: its label, sending its number.
-pub fn clarify_buttons(options: &[nlu::ClarifyOption]) -> Vec<Button> {
+pub fn clarify_buttons(options: &[nlu::ClarifyOption], lang: i18n::Lang) -> Vec<Button> {
     options
         .iter()
         .enumerate()
-        .map(|(i, o)| Button::new(&o.label, (i + 1).to_string(), ButtonStyle::Default))
+        .map(|(i, o)| Button::new(option_label(o, lang), (i + 1).to_string(), ButtonStyle::Default))
         .collect()
 }
 
 /// The classified error for a command line that could not be read.
-pub fn command_error(e: &router::CommandError, text: &str) -> policy::UserError {
+pub fn command_error(e: &router::CommandError, text: &str, lang: i18n::Lang) -> policy::UserError {
     use router::CommandError as C;
     match e {
         C::Unknown(c) => {
-            let err = policy::UserError::not_found(format!("there is no command `!{c}`"));
+            let err = policy::UserError::not_found(tr!(lang, "no-such-command", command = c));
             match router::command_suggestions(text, c).as_slice() {
-                [] => err.suggest("say !help for the commands"),
-                [one] => err.suggest(format!("did you mean {one}?")),
-                several => err.suggest(format!("did you mean one of: {}?", several.join(", "))),
+                [] => err.suggest(tr!(lang, "say-help")),
+                [one] => err.suggest(tr!(lang, "did-you-mean", suggestion = one)),
+                several => err.suggest(tr!(
+                    lang,
+                    "did-you-mean-one-of",
+                    suggestions = several.join(", ")
+                )),
             }
         }
-        other => policy::UserError::invalid(other.to_string()),
+        C::Usage(usage) => policy::UserError::invalid(tr!(lang, "command-usage", usage = *usage)),
+        C::Quote => policy::UserError::invalid(tr!(lang, "command-quote")),
+        C::BadTime(t) => policy::UserError::invalid(tr!(lang, "command-bad-time", time = t)),
+        C::BadId(id) => policy::UserError::invalid(tr!(lang, "command-bad-id", id = id)),
+        C::RepeatedKey(k) => policy::UserError::invalid(tr!(lang, "command-repeated-key", key = k)),
     }
 }
 

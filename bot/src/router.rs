@@ -142,6 +142,7 @@ fn result(text: &str, intent: Intent, entities: Vec<Entity>) -> ParseResult {
         entities,
         outcome: Outcome::Understood,
         clarification: None,
+        lang: nlu::Lang::detect(text),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Checking parameter values against their kind and the catalog, with "did you mean" for
 //! typos. Returns the canonical value (`production` for "prod") or a message for the user.
 
+use crate::i18n::Lang;
 use nlu::catalog::{Job, JobParameter, NamedItem, ParamKind};
 use nlu::Catalog;
 
@@ -96,17 +97,17 @@ pub fn known_values(catalog: &Catalog, p: &JobParameter) -> Vec<String> {
 }
 
 /// A kind in words.
-pub fn kind_words(k: ParamKind) -> &'static str {
+pub fn kind_words(k: ParamKind, lang: Lang) -> String {
     match k {
-        ParamKind::App => "an application",
-        ParamKind::Environment => "an environment",
-        ParamKind::Host => "a host",
-        ParamKind::Version => "a version such as 2.4.1 or latest",
-        ParamKind::String => "text",
-        ParamKind::Integer => "a whole number",
-        ParamKind::Boolean => "yes or no",
-        ParamKind::Duration => "a duration such as 30s, 5m or 2h",
-        ParamKind::Time => "a time (RFC 3339)",
+        ParamKind::App => tr!(lang, "kind-app"),
+        ParamKind::Environment => tr!(lang, "kind-environment"),
+        ParamKind::Host => tr!(lang, "kind-host"),
+        ParamKind::Version => tr!(lang, "kind-version"),
+        ParamKind::String => tr!(lang, "kind-string"),
+        ParamKind::Integer => tr!(lang, "kind-integer"),
+        ParamKind::Boolean => tr!(lang, "kind-boolean"),
+        ParamKind::Duration => tr!(lang, "kind-duration"),
+        ParamKind::Time => tr!(lang, "kind-time"),
     }
 }
 
@@ -114,11 +115,33 @@ fn is_ipv4(s: &str) -> bool {
     s.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
-/// Checks a value for a parameter; `Ok` holds the canonical value.
-pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String, String> {
+/// The "did you mean" for a value that [`validate`] refuses: the nearest catalog entry of the
+/// parameter's kind, or the nearest choice.
+pub fn suggestion_for(catalog: &Catalog, p: &JobParameter, raw: &str) -> Option<String> {
     let v = raw.trim();
+    if !p.choices.is_empty() {
+        return suggest(v, p.choices.iter().map(String::as_str));
+    }
+    let items = match p.kind {
+        ParamKind::App => &catalog.apps,
+        ParamKind::Environment => &catalog.environments,
+        ParamKind::Host => &catalog.hosts,
+        _ => return None,
+    };
+    suggest_named(items, v)
+}
+
+/// Checks a value for a parameter; `Ok` holds the canonical value.
+pub fn validate(
+    catalog: &Catalog,
+    p: &JobParameter,
+    raw: &str,
+    lang: Lang,
+) -> Result<String, String> {
+    let v = raw.trim();
+    let name = p.name.as_str();
     if v.is_empty() {
-        return Err(format!("`{}` cannot be empty", p.name));
+        return Err(tr!(lang, "invalid-empty", name = name));
     }
     let canonical = match p.kind {
         ParamKind::App | ParamKind::Environment | ParamKind::Host => {
@@ -133,24 +156,30 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
                 None if items.is_empty() => v.to_string(),
                 None => {
                     let what = match p.kind {
-                        ParamKind::App => "application",
-                        ParamKind::Environment => "environment",
-                        _ => "host",
+                        ParamKind::App => tr!(lang, "unknown-app"),
+                        ParamKind::Environment => tr!(lang, "unknown-environment"),
+                        _ => tr!(lang, "unknown-host"),
                     };
-                    let mut msg = format!("`{v}` is not a known {what}");
-                    if let Some(s) = suggest_named(items, v) {
-                        msg.push_str(&format!(". Did you mean `{s}`?"));
-                    } else {
-                        msg.push_str(&format!(
-                            " (known: {})",
-                            items
+                    return Err(match suggest_named(items, v) {
+                        Some(s) => tr!(
+                            lang,
+                            "invalid-unknown-suggest",
+                            value = v,
+                            what = what,
+                            suggestion = s
+                        ),
+                        None => tr!(
+                            lang,
+                            "invalid-unknown",
+                            value = v,
+                            what = what,
+                            known = items
                                 .iter()
                                 .map(|i| i.id.as_str())
                                 .collect::<Vec<_>>()
                                 .join(", ")
-                        ));
-                    }
-                    return Err(msg);
+                        ),
+                    });
                 }
             }
         }
@@ -160,25 +189,27 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
                 Err(_) => {
                     match nlu::entities::parse_number(v).and_then(|n| i64::try_from(n).ok()) {
                         Some(n) => n,
-                        None => {
-                            return Err(format!(
-                                "`{}` must be a whole number, and `{v}` is not one",
-                                p.name
-                            ))
-                        }
+                        None => return Err(tr!(lang, "invalid-integer", name = name, value = v)),
                     }
                 }
             };
             // the schema's range: at least 0 unless it says otherwise (`min`, `max`)
-            if let Some(why) = p.range_error(n) {
-                return Err(format!("`{}` {why}, and `{v}` is not", p.name));
+            if p.range_error(n).is_some() {
+                return Err(match (p.min(), p.max()) {
+                    (Some(lo), Some(hi)) => {
+                        tr!(lang, "invalid-between", name = name, lo = lo, hi = hi, value = v)
+                    }
+                    (Some(lo), None) => tr!(lang, "invalid-at-least", name = name, lo = lo, value = v),
+                    (None, Some(hi)) => tr!(lang, "invalid-at-most", name = name, hi = hi, value = v),
+                    (None, None) => tr!(lang, "invalid-integer", name = name, value = v),
+                });
             }
             n.to_string()
         }
         ParamKind::Boolean => match v.to_lowercase().as_str() {
             "true" | "yes" | "y" | "on" | "1" | "是" => "true".into(),
             "false" | "no" | "n" | "off" | "0" | "否" => "false".into(),
-            _ => return Err(format!("`{}` must be yes or no, not `{v}`", p.name)),
+            _ => return Err(tr!(lang, "invalid-boolean", name = name, value = v)),
         },
         ParamKind::Version => {
             let s = v
@@ -190,21 +221,16 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
             {
                 s.to_string()
             } else {
-                return Err(format!("`{v}` is not a version (such as 2.4.1 or latest)"));
+                return Err(tr!(lang, "invalid-version", value = v));
             }
         }
         ParamKind::Duration => match crate::config::parse_duration(v) {
             Some(_) => v.to_string(),
-            None => {
-                return Err(format!(
-                    "`{}` must be a duration such as 30s, 5m or 2h, not `{v}`",
-                    p.name
-                ))
-            }
+            None => return Err(tr!(lang, "invalid-duration", name = name, value = v)),
         },
         ParamKind::Time => match chrono::DateTime::parse_from_rfc3339(v) {
             Ok(_) => v.to_string(),
-            Err(_) => return Err(format!("`{}` must be an RFC 3339 time, not `{v}`", p.name)),
+            Err(_) => return Err(tr!(lang, "invalid-time", name = name, value = v)),
         },
         ParamKind::String => v.to_string(),
     };
@@ -216,15 +242,18 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
         {
             return Ok(c.clone());
         }
-        let mut msg = format!(
-            "`{v}` is not one of the choices for `{}` ({})",
-            p.name,
-            p.choices.join(", ")
-        );
-        if let Some(s) = suggest(v, p.choices.iter().map(String::as_str)) {
-            msg.push_str(&format!(". Did you mean `{s}`?"));
-        }
-        return Err(msg);
+        let choices = p.choices.join(", ");
+        return Err(match suggest(v, p.choices.iter().map(String::as_str)) {
+            Some(s) => tr!(
+                lang,
+                "invalid-choice-suggest",
+                value = v,
+                name = name,
+                choices = choices,
+                suggestion = s
+            ),
+            None => tr!(lang, "invalid-choice", value = v, name = name, choices = choices),
+        });
     }
     Ok(canonical)
 }
@@ -232,6 +261,10 @@ pub fn validate(catalog: &Catalog, p: &JobParameter, raw: &str) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn validate_en(c: &Catalog, p: &JobParameter, raw: &str) -> Result<String, String> {
+        validate(c, p, raw, Lang::En)
+    }
 
     fn catalog() -> Catalog {
         Catalog::from_toml_str(
@@ -270,22 +303,30 @@ aliases = ["db backup"]
         let c = catalog();
         let j = c.job("backup-database").unwrap();
         let p = |n: &str| j.parameters.iter().find(|p| p.name == n).unwrap();
-        assert_eq!(validate(&c, p("env"), "PROD"), Ok("production".into()));
-        let e = validate(&c, p("env"), "prodution").unwrap_err();
+        assert_eq!(validate_en(&c, p("env"), "PROD"), Ok("production".into()));
+        let e = validate_en(&c, p("env"), "prodution").unwrap_err();
         assert!(e.contains("Did you mean `production`?"), "{e}");
-        assert_eq!(validate(&c, p("target"), "10.0.0.1"), Ok("10.0.0.1".into()));
-        assert!(validate(&c, p("target"), "zz-99")
+        assert_eq!(validate_en(&c, p("target"), "10.0.0.1"), Ok("10.0.0.1".into()));
+        assert!(validate_en(&c, p("target"), "zz-99")
             .unwrap_err()
             .contains("known: db-01"));
-        assert_eq!(validate(&c, p("keep"), "12"), Ok("12".into()));
-        assert_eq!(validate(&c, p("keep"), "五"), Ok("5".into()));
-        assert!(validate(&c, p("keep"), "abc")
+        assert_eq!(validate_en(&c, p("keep"), "12"), Ok("12".into()));
+        assert_eq!(validate_en(&c, p("keep"), "五"), Ok("5".into()));
+        assert!(validate_en(&c, p("keep"), "abc")
             .unwrap_err()
             .contains("whole number"));
-        assert_eq!(validate(&c, p("compression"), "GZIP"), Ok("gzip".into()));
-        assert!(validate(&c, p("compression"), "gzp")
+        assert_eq!(validate_en(&c, p("compression"), "GZIP"), Ok("gzip".into()));
+        assert!(validate_en(&c, p("compression"), "gzp")
             .unwrap_err()
             .contains("Did you mean `gzip`?"));
+        assert_eq!(
+            validate(&c, p("env"), "prodution", Lang::Zh).unwrap_err(),
+            "`prodution` 不是已知的环境。你是指 `production` 吗？"
+        );
+        assert_eq!(
+            validate(&c, p("keep"), "abc", Lang::Zh).unwrap_err(),
+            "`keep` 必须是整数，`abc` 不是"
+        );
     }
 
     #[test]

@@ -176,6 +176,7 @@ async fn clarification_options_become_numbered_buttons() {
         bot: &b,
         msg: &msg,
         now: chrono::Utc::now(),
+        lang: bot::i18n::Lang::En,
     };
     let r = b.dispatch(&ctx, &parse).await;
     assert!(r.texts[0].contains("  2. list the jobs"), "{r:?}");

@@ -610,7 +610,8 @@ fn failures_are_analysed_and_history_shows_the_trend() {
     assert!(
         l.contains(&bot::render::time(
             first.finished_at.unwrap(),
-            chrono_tz::UTC
+            chrono_tz::UTC,
+            bot::i18n::Lang::En
         )),
         "{l}"
     );

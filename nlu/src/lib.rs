@@ -46,6 +46,7 @@ pub mod classifier;
 pub mod entities;
 pub mod error;
 pub mod eval;
+pub mod lang;
 pub mod model;
 pub(crate) mod parallel;
 pub mod parser;
@@ -60,6 +61,7 @@ pub use classifier::RuntimeOptions;
 pub use entities::{Ambiguity, EntityExtractor, ExtractContext, Extraction};
 pub use entities::{Builtin, EntitySpec};
 pub use error::{NluError, Result};
+pub use lang::{Lang, UnknownLang};
 pub use model::{IntentSpec, Thresholds};
 pub use parser::{
     default_catalog_path, default_encoder_dir, default_model_dir, Parser, ParserOptions,

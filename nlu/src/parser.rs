@@ -320,6 +320,7 @@ pub fn decide(
         entities: Vec::new(),
         outcome: d.outcome,
         clarification,
+        lang: crate::Lang::detect(text),
     }
 }
 
@@ -336,6 +337,7 @@ fn empty_result(text: &str) -> ParseResult {
         entities: Vec::new(),
         outcome: Outcome::OutOfScope,
         clarification: None,
+        lang: crate::Lang::detect(text),
     }
 }
 

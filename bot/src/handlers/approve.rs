@@ -13,31 +13,34 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
     if !matches!(cmd.as_str(), "approve" | "reject" | "approvals") {
         return None;
     }
+    let lang = ctx.lang;
     let Some(g) = ctx.bot.policy.guard() else {
         return Some(Response::text(
-            UserError::not_found("approvals are not set up here").reply(),
+            UserError::not_found(tr!(lang, "approvals-not-set-up")).reply(lang),
         ));
     };
     let actor = ctx.actor();
     if cmd == "approvals" {
         if let Err(e) = g.identify(&actor) {
-            return Some(Response::text(e.reply()));
+            return Some(Response::text(e.reply(lang)));
         }
         let pending = g.pending();
         if pending.is_empty() {
-            return Some(Response::text("No approval requests are waiting."));
+            return Some(Response::text(tr!(lang, "approvals-none")));
         }
-        let mut t = String::from("Waiting for approval:");
+        let mut t = tr!(lang, "approvals-header");
         for r in pending {
-            t.push_str(&format!(
-                "\n  {}. {} ({}) for {}: {}; role `{}`, expires {}",
-                r.id,
-                r.job,
-                crate::render::params(&g.mask_params(&r.job, &r.params)),
-                r.requester,
-                r.reason,
-                r.role,
-                crate::render::time(r.expires_at, ctx.tz())
+            t.push_str("\n  ");
+            t.push_str(&tr!(
+                lang,
+                "approvals-line",
+                id = r.id,
+                job = &r.job,
+                params = crate::render::params(&g.mask_params(&r.job, &r.params), lang),
+                requester = &r.requester,
+                reason = &r.reason,
+                role = &r.role,
+                expires = crate::render::time(r.expires_at, ctx.tz(), lang)
             ));
         }
         return Some(Response::text(t));
@@ -49,20 +52,24 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
         .filter(|_| words.len() <= 2 || !approve)
     else {
         return Some(Response::text(
-            UserError::invalid(format!("usage: !{cmd} ID (the number of the request)"))
-                .suggest("say !approvals to see the pending requests")
-                .reply(),
+            UserError::invalid(tr!(lang, "approve-usage", command = cmd.as_str()))
+                .suggest(tr!(lang, "approve-usage-hint"))
+                .reply(lang),
         ));
     };
     let row = match g.decide_approval(&actor, id, approve) {
         Ok(r) => r,
-        Err(e) => return Some(Response::text(e.reply())),
+        Err(e) => return Some(Response::text(e.reply(lang))),
     };
-    let params = crate::render::params(&g.mask_params(&row.job, &row.params));
+    let params = crate::render::params(&g.mask_params(&row.job, &row.params), lang);
     if !approve {
-        return Some(Response::text(format!(
-            "Rejected request {id}: {} ({params}) for {} will not run.",
-            row.job, row.requester
+        return Some(Response::text(tr!(
+            lang,
+            "approval-rejected",
+            id = id,
+            job = &row.job,
+            params = params,
+            requester = &row.requester
         )));
     }
     let req = ExecRequest {
@@ -77,14 +84,14 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
     let e = match ctx.bot.platform.execute(req).await {
         Ok(e) => e,
         Err(err) => {
-            let e = UserError::platform(format!("I couldn't start {}", row.job), &err);
+            let e = UserError::platform(tr!(lang, "start-failed", job = &row.job), &err);
             g.record_result(
                 &actor,
                 Some(&row.job),
                 None,
                 &format!("error {}: {err}", e.id),
             );
-            return Some(Response::text(e.reply()));
+            return Some(Response::text(e.reply(lang)));
         }
     };
     g.record_result(
@@ -93,13 +100,16 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
         Some(e.id),
         &format!("approved request {id}; started, {}", e.status),
     );
-    let mut r = Response::text(format!(
-        "Approved request {id} by {}: started {} as #{} for {} ({params}). I'll post the result in {}.",
-        row.decided_by.as_deref().unwrap_or("?"),
-        e.job,
-        e.id,
-        row.requester,
-        row.channel
+    let mut r = Response::text(tr!(
+        lang,
+        "approval-approved",
+        id = id,
+        approver = row.decided_by.as_deref().unwrap_or("?"),
+        job = &e.job,
+        exec = e.id,
+        requester = &row.requester,
+        params = params,
+        channel = &row.channel
     ));
     if row.channel == ctx.msg.channel && !e.status.is_terminal() {
         r.track.push(e.id);

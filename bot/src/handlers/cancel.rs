@@ -11,10 +11,14 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         Ok(e) => e,
         Err(msg) => return Response::text(msg),
     };
+    let lang = ctx.lang;
     if e.status.is_terminal() {
-        return Response::text(format!(
-            "#{} {} has already ended ({}); there is nothing to cancel.",
-            e.id, e.job, e.status
+        return Response::text(tr!(
+            lang,
+            "cancel-already-ended",
+            id = e.id,
+            job = &e.job,
+            status = crate::render::status(e.status, lang)
         ));
     }
     if let Some(r) = ctx.refused(&Action::Cancel {
@@ -30,13 +34,14 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         .await
     {
         Ok(done) => {
-            let mut text = crate::render::headline(&done);
+            let mut text = crate::render::headline(&done, lang);
             if done.started_at.is_some() {
-                text.push_str(" Its processes are gone.");
+                text.push_str(&tr!(lang, "cancel-processes-gone"));
             }
             let tail = done.last_lines(crate::render::TAIL_LINES);
             if !tail.is_empty() {
-                text.push_str("\nLast output:");
+                text.push('\n');
+                text.push_str(&tr!(lang, "cancel-last-output"));
                 for l in tail {
                     text.push_str("\n  | ");
                     text.push_str(l);
@@ -44,11 +49,15 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             }
             Response::text(text)
         }
-        Err(PlatformError::AlreadyEnded { id, status }) => Response::text(format!(
-            "#{id} has already ended ({status}); there is nothing to cancel."
+        Err(PlatformError::AlreadyEnded { id, status }) => Response::text(tr!(
+            lang,
+            "cancel-already-ended-id",
+            id = id,
+            status = crate::render::status(status, lang)
         )),
         Err(err) => Response::text(
-            crate::policy::UserError::platform(format!("I couldn't cancel #{}", e.id), err).reply(),
+            crate::policy::UserError::platform(tr!(lang, "cancel-failed", id = e.id), err)
+                .reply(lang),
         ),
     }
 }

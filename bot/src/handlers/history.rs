@@ -10,6 +10,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         return r;
     }
     let catalog = ctx.bot.platform.catalog();
+    let lang = ctx.lang;
     let mut q = HistoryQuery {
         limit: 10,
         ..Default::default()
@@ -19,12 +20,12 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         match crate::values::resolve_job(catalog, j) {
             Some(job) => {
                 q.job = Some(job.id.clone());
-                filters.push(format!("job {}", job.id));
+                filters.push(tr!(lang, "filter-job", job = &job.id));
             }
             None => {
                 return Response::text(match crate::values::suggest_job(catalog, j) {
-                    Some(s) => format!("I don't know a job called `{j}`. Did you mean `{s}`?"),
-                    None => format!("I don't know a job called `{j}`."),
+                    Some(s) => tr!(lang, "unknown-job-did-you-mean", name = j, suggestion = s),
+                    None => tr!(lang, "unknown-job", name = j),
                 })
             }
         }
@@ -33,12 +34,18 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         match Status::parse(s) {
             Some(st) => {
                 q.status = Some(st);
-                filters.push(format!("status {st}"));
+                filters.push(tr!(
+                    lang,
+                    "filter-status",
+                    status = crate::render::status(st, lang)
+                ));
             }
             None => {
-                return Response::text(format!(
-                    "`{s}` is not a status; use one of: {}.",
-                    Status::ALL.map(|s| s.as_str()).join(", ")
+                return Response::text(tr!(
+                    lang,
+                    "not-a-status",
+                    status = s,
+                    statuses = Status::ALL.map(|s| s.as_str()).join(", ")
                 ))
             }
         }
@@ -49,15 +56,27 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
                 q.since = Some(start);
                 q.until = Some(end);
                 if start.timestamp() > 0 {
-                    filters.push(format!("from {}", crate::render::time(start, ctx.tz())));
+                    filters.push(tr!(
+                        lang,
+                        "filter-from",
+                        at = crate::render::time(start, ctx.tz(), lang)
+                    ));
                 }
                 if end < ctx.now {
-                    filters.push(format!("until {}", crate::render::time(end, ctx.tz())));
+                    filters.push(tr!(
+                        lang,
+                        "filter-until",
+                        at = crate::render::time(end, ctx.tz(), lang)
+                    ));
                 }
             }
             Some((start, None)) => {
                 q.since = Some(start);
-                filters.push(format!("since {}", crate::render::time(start, ctx.tz())));
+                filters.push(tr!(
+                    lang,
+                    "filter-since",
+                    at = crate::render::time(start, ctx.tz(), lang)
+                ));
             }
             None => {}
         }
@@ -71,26 +90,22 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         Ok(r) => r,
         Err(e) => {
             return Response::text(
-                crate::policy::UserError::platform("I couldn't read the history", e).reply(),
+                crate::policy::UserError::platform(tr!(lang, "history-failed"), e).reply(lang),
             )
         }
     };
     let what = if filters.is_empty() {
         String::new()
     } else {
-        format!(" ({})", filters.join(", "))
+        tr!(lang, "history-filters", filters = filters.join(&tr!(lang, "list-separator")))
     };
     if runs.is_empty() {
-        return Response::text(format!("No runs found{what}."));
+        return Response::text(tr!(lang, "history-none", filters = what));
     }
-    let mut text = format!(
-        "Last {} run{}{what}, newest first:",
-        runs.len(),
-        if runs.len() == 1 { "" } else { "s" }
-    );
+    let mut text = tr!(lang, "history-header", count = runs.len(), filters = what);
     for e in &runs {
         text.push('\n');
-        text.push_str(&crate::render::history_line(e, ctx.tz()));
+        text.push_str(&crate::render::history_line(e, ctx.tz(), lang));
     }
     let ended: Vec<_> = runs
         .iter()
@@ -101,10 +116,13 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             .iter()
             .filter(|e| e.status == Status::Succeeded)
             .count();
-        text.push_str(&format!(
-            "\nSuccess rate: {ok}/{} ({}%).",
-            ended.len(),
-            ok * 100 / ended.len()
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "history-success-rate",
+            ok = ok,
+            runs = ended.len(),
+            percent = ok * 100 / ended.len()
         ));
     }
     // the trend of one job: its duration over recent runs, and its failures by cause

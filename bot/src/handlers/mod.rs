@@ -16,6 +16,7 @@ pub mod watch;
 
 use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
 use crate::policy::{Action, Actor, Decision, UserError};
+use crate::i18n::Lang;
 use crate::{Bot, Message};
 use chrono::{DateTime, Utc};
 use nlu::{EntityKind, ParseResult};
@@ -58,6 +59,8 @@ pub struct Ctx<'a> {
     pub bot: &'a Bot,
     pub msg: &'a Message,
     pub now: DateTime<Utc>,
+    /// The language of the replies ([`Bot::reply_lang`]).
+    pub lang: Lang,
 }
 
 impl Ctx<'_> {
@@ -67,6 +70,7 @@ impl Ctx<'_> {
             channel: self.msg.channel.clone(),
             platform: self.msg.platform().to_string(),
             text: self.msg.text.clone(),
+            lang: self.lang,
         }
     }
 
@@ -77,23 +81,23 @@ impl Ctx<'_> {
 
     /// Asks the policy; `Some(reply)` when refused.
     pub fn refused(&self, action: &Action<'_>) -> Option<Response> {
-        Self::refusal(self.bot.policy.check(&self.actor(), action))
+        Self::refusal(self.bot.policy.check(&self.actor(), action), self.lang)
     }
 
     /// The reply for a decision that is not `Allow`.
-    pub fn refusal(decision: Decision) -> Option<Response> {
+    pub fn refusal(decision: Decision, lang: Lang) -> Option<Response> {
         match decision {
             Decision::Allow => None,
-            Decision::Deny(reason) => Some(Response::text(format!(
-                "Sorry, you can't do that: {reason}"
-            ))),
-            Decision::Refuse(e) => Some(Response::text(e.reply())),
+            Decision::Deny(reason) => Some(Response::text(tr!(lang, "refused", reason = reason))),
+            Decision::Refuse(e) => Some(Response::text(e.reply(lang))),
             Decision::NeedsApproval(n) => Some(Response::text(
-                UserError::policy(format!(
-                    "{}; it needs approval by role `{}`",
-                    n.reason, n.role
+                UserError::policy(tr!(
+                    lang,
+                    "needs-approval-by-role",
+                    reason = n.reason,
+                    role = n.role
                 ))
-                .reply(),
+                .reply(lang),
             )),
         }
     }
@@ -135,22 +139,23 @@ pub async fn target_execution(
     prefer_active: bool,
 ) -> Result<Execution, String> {
     let platform = &ctx.bot.platform;
+    let lang = ctx.lang;
     if let Some(id) = entity(parse, EntityKind::EXECUTION_ID) {
         let id: ExecId = id
             .parse()
-            .map_err(|_| format!("`{id}` is not an execution id."))?;
-        return platform.status(id).await.map_err(|e| match e {
-            crate::jobs::PlatformError::NotFound(_) => format!("There is no execution #{id}."),
-            other => other.to_string(),
-        });
+            .map_err(|_| tr!(lang, "not-an-execution-id", id = id))?;
+        return platform
+            .status(id)
+            .await
+            .map_err(|e| platform_error(&e, lang));
     }
     let job = match entity(parse, EntityKind::JOB) {
         Some(j) => match crate::values::resolve_job(platform.catalog(), j) {
             Some(job) => Some(job.id.clone()),
             None => {
                 return Err(match crate::values::suggest_job(platform.catalog(), j) {
-                    Some(s) => format!("I don't know a job called `{j}`. Did you mean `{s}`?"),
-                    None => format!("I don't know a job called `{j}`."),
+                    Some(s) => tr!(lang, "unknown-job-did-you-mean", name = j, suggestion = s),
+                    None => tr!(lang, "unknown-job", name = j),
                 })
             }
         },
@@ -163,7 +168,7 @@ pub async fn target_execution(
             ..Default::default()
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| platform_error(&e, lang))?;
     // "it" is the asker's own latest run when they have one among the recent ones, else anyone's
     let own: Vec<&Execution> = recent
         .iter()
@@ -184,11 +189,31 @@ pub async fn target_execution(
     };
     let Some(e) = pick else {
         return Err(match job {
-            Some(j) => format!("{j} has not run yet."),
-            None => "Nothing has run yet. Try `list jobs` to see what you can run.".into(),
+            Some(j) => tr!(lang, "job-not-run-yet", job = j),
+            None => tr!(lang, "nothing-run-yet"),
         });
     };
-    platform.status(e.id).await.map_err(|e| e.to_string())
+    platform
+        .status(e.id)
+        .await
+        .map_err(|e| platform_error(&e, lang))
+}
+
+/// A platform error in the user's words (a remote platform's own message stays as it is).
+pub fn platform_error(e: &crate::jobs::PlatformError, lang: Lang) -> String {
+    use crate::jobs::PlatformError as P;
+    match e {
+        P::UnknownJob(job) => tr!(lang, "unknown-job", name = job),
+        P::NotFound(id) => tr!(lang, "exec-not-found", id = *id),
+        P::AlreadyEnded { id, status } => tr!(
+            lang,
+            "exec-already-ended",
+            id = *id,
+            status = crate::render::status(*status, lang)
+        ),
+        P::Store(err) => UserError::internal(lang, err).reply(lang),
+        P::Other(text) => text.clone(),
+    }
 }
 
 /// The full report of an execution, with the job's recent figures and charts when it has
@@ -212,7 +237,7 @@ pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> Response {
         None
     };
     let text = crate::render::with_chart_texts(
-        crate::render::report(e, stats.as_ref(), ctx.tz()),
+        crate::render::report(e, stats.as_ref(), ctx.tz(), ctx.lang),
         &charts,
     );
     Response {

@@ -47,14 +47,15 @@ pub async fn start(
     if let Some(t) = entity(parse, EntityKind::TIME) {
         match time_range(t) {
             Some((start, _)) => draft.run_at = Some(start),
-            None => return Response::text(format!("I couldn't read the time `{t}`.")),
+            None => return Response::text(tr!(ctx.lang, "bad-time", time = t)),
         }
     }
     if let Some(at) = draft.run_at {
         if at < ctx.now - chrono::Duration::seconds(60) {
-            return Response::text(format!(
-                "That time ({}) is in the past; tell me a time from now on, or leave it out to run now.",
-                crate::render::time(at, ctx.tz())
+            return Response::text(tr!(
+                ctx.lang,
+                "time-in-past",
+                at = crate::render::time(at, ctx.tz(), ctx.lang)
             ));
         }
     }
@@ -62,9 +63,11 @@ pub async fn start(
         if let Some(why) =
             crate::jobs::overdue::too_far_ahead(&ctx.bot.config.scheduler, at, ctx.now)
         {
-            return Response::text(format!(
-                "That time ({}) is {why}; pick an earlier time.",
-                crate::render::time(at, ctx.tz())
+            return Response::text(tr!(
+                ctx.lang,
+                "time-too-far",
+                at = crate::render::time(at, ctx.tz(), ctx.lang),
+                why = why
             ));
         }
     }
@@ -111,12 +114,12 @@ fn unknown_job(ctx: &Ctx<'_>, draft: Draft, name: &str) -> Response {
     let catalog = ctx.bot.platform.catalog();
     let suggestion = values::suggest_job(catalog, name);
     let text = match &suggestion {
-        Some(s) => format!(
-            "I don't know a job called `{name}`. Did you mean `{s}`? (yes, another job name, or cancel)"
-        ),
-        None => format!(
-            "I don't know a job called `{name}`. Which job did you mean?\n{}",
-            job_choices(catalog)
+        Some(s) => tr!(ctx.lang, "run-unknown-job-suggest", name = name, suggestion = s),
+        None => tr!(
+            ctx.lang,
+            "run-unknown-job-choose",
+            name = name,
+            choices = job_choices(catalog)
         ),
     };
     save(
@@ -186,23 +189,36 @@ enum HintError {
     /// one being taken silently.
     Several {
         param: String,
-        what: &'static str,
+        what: ParamKind,
         values: Vec<String>,
     },
 }
 
-/// Catalog kinds of which a request naming two is ambiguous, in the plural.
-fn plural(k: ParamKind) -> Option<&'static str> {
+/// Catalog kinds of which a request naming two is ambiguous.
+fn plural(k: ParamKind) -> Option<ParamKind> {
+    matches!(
+        k,
+        ParamKind::App | ParamKind::Environment | ParamKind::Host
+    )
+    .then_some(k)
+}
+
+/// Such a kind in the plural ("environments").
+fn plural_words(k: ParamKind, lang: crate::i18n::Lang) -> String {
     match k {
-        ParamKind::App => Some("applications"),
-        ParamKind::Environment => Some("environments"),
-        ParamKind::Host => Some("hosts"),
-        _ => None,
+        ParamKind::App => tr!(lang, "plural-apps"),
+        ParamKind::Environment => tr!(lang, "plural-environments"),
+        _ => tr!(lang, "plural-hosts"),
     }
 }
 
 /// Applies the hints to the draft's parameters (the job is known).
-fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), HintError> {
+fn apply_hints(
+    draft: &mut Draft,
+    job: &Job,
+    catalog: &Catalog,
+    lang: crate::i18n::Lang,
+) -> Result<(), HintError> {
     let hints = std::mem::take(&mut draft.hints);
     let mut invalid: Option<HintError> = None;
     // explicit name=value first
@@ -227,7 +243,7 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
         let Some(p) = job.parameters.iter().find(|p| same_name(&p.name, &name)) else {
             return Err(HintError::UnknownParam(name));
         };
-        match values::validate(catalog, p, &v) {
+        match values::validate(catalog, p, &v, lang) {
             Ok(v) => {
                 draft.params.insert(p.name.clone(), v);
             }
@@ -273,7 +289,7 @@ fn apply_hints(draft: &mut Draft, job: &Job, catalog: &Catalog) -> Result<(), Hi
             }
             continue;
         };
-        if let Ok(v) = values::validate(catalog, p, value) {
+        if let Ok(v) = values::validate(catalog, p, value, crate::i18n::Lang::En) {
             draft.params.insert(p.name.clone(), v);
         }
     }
@@ -292,12 +308,12 @@ fn extra_value(
     catalog: &Catalog,
     pk: ParamKind,
     value: &str,
-) -> Option<(String, &'static str, String, Vec<String>)> {
+) -> Option<(String, ParamKind, String, Vec<String>)> {
     let what = plural(pk)?;
     let taken: Vec<&nlu::catalog::JobParameter> =
         job.parameters.iter().filter(|p| p.kind == pk).collect();
     let first = taken.first()?;
-    let v = values::validate(catalog, first, value).ok()?;
+    let v = values::validate(catalog, first, value, crate::i18n::Lang::En).ok()?;
     let held: Vec<String> = taken
         .iter()
         .filter_map(|p| draft.params.get(&p.name).cloned())
@@ -316,15 +332,13 @@ fn extra_value(
 /// or runs it. `notes` go before the reply.
 pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Response {
     let catalog = ctx.bot.platform.catalog();
+    let lang = ctx.lang;
     let mut response = Response::default();
     for n in notes {
         response.push(n);
     }
     let Some(job) = draft.job.clone().and_then(|j| catalog.job(&j).cloned()) else {
-        response.push(format!(
-            "Which job should I run?\n{}\nAnswer with a number or a name (or cancel).",
-            job_choices(catalog)
-        ));
+        response.push(tr!(lang, "run-which-job", choices = job_choices(catalog)));
         return save(
             ctx,
             Dialog::Collecting {
@@ -335,16 +349,21 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
             response,
         );
     };
-    match apply_hints(&mut draft, &job, catalog) {
+    match apply_hints(&mut draft, &job, catalog, lang) {
         Ok(()) => {}
         Err(HintError::UnknownParam(name)) => {
             let names: Vec<&str> = job.parameters.iter().map(|p| p.name.as_str()).collect();
-            let mut text = format!("{} has no parameter `{name}`", job.id);
-            match values::suggest(&name, names.iter().copied()) {
-                Some(s) => text.push_str(&format!(". Did you mean `{s}`?")),
-                None if names.is_empty() => text.push_str(" (it takes none)."),
-                None => text.push_str(&format!(" (its parameters: {}).", names.join(", "))),
-            }
+            let text = match values::suggest(&name, names.iter().copied()) {
+                Some(s) => tr!(lang, "run-no-such-param-suggest", job = &job.id, name = &name, suggestion = s),
+                None if names.is_empty() => tr!(lang, "run-no-such-param-none", job = &job.id, name = &name),
+                None => tr!(
+                    lang,
+                    "run-no-such-param",
+                    job = &job.id,
+                    name = &name,
+                    params = names.join(", ")
+                ),
+            };
             clear(ctx);
             response.push(text);
             return response;
@@ -356,12 +375,14 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         }) => {
             tracing::info!(job = %job.id, %param, ?values, "several values for one parameter: asking");
             draft.params.remove(&param);
-            response.push(format!(
-                "You named several {what} ({}), and one {} run is for one of them, so I'll ask. (For the others, send one more request each.)",
-                values.join(", "),
-                job.id
+            response.push(tr!(
+                lang,
+                "run-several-values",
+                what = plural_words(what, lang),
+                values = values.join(", "),
+                job = &job.id
             ));
-            response.push(ask_prompt(catalog, &job, &param));
+            response.push(ask_prompt(catalog, &job, &param, lang));
             return save(
                 ctx,
                 Dialog::Collecting {
@@ -373,8 +394,8 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
             );
         }
         Err(HintError::Invalid { param, message }) => {
-            response.push(ensure_stop(message));
-            let prompt = ask_prompt(catalog, &job, &param);
+            response.push(ensure_stop(message, lang));
+            let prompt = ask_prompt(catalog, &job, &param, lang);
             response.push(prompt);
             return save(
                 ctx,
@@ -392,7 +413,7 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         .iter()
         .find(|p| p.required && !draft.params.contains_key(&p.name))
     {
-        response.push(ask_prompt(catalog, &job, &p.name));
+        response.push(ask_prompt(catalog, &job, &p.name, lang));
         return save(
             ctx,
             Dialog::Collecting {
@@ -415,7 +436,7 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
             },
         ) {
             clear(ctx);
-            response.push(e.reply());
+            response.push(e.reply(lang));
             return response;
         }
     }
@@ -436,17 +457,21 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
             shown.insert(p.name.clone(), d.clone());
         }
     }
-    let when = match draft.run_at.filter(|t| *t > ctx.now) {
-        Some(t) => format!(" at {}", crate::render::time(t, ctx.tz())),
-        None => " now".into(),
+    let lang = ctx.lang;
+    let params = crate::render::params(&shown, lang);
+    let text = match draft.run_at.filter(|t| *t > ctx.now) {
+        Some(t) => tr!(
+            lang,
+            "confirm-sensitive-at",
+            job = &job.id,
+            at = crate::render::time(t, ctx.tz(), lang),
+            params = params
+        ),
+        None => tr!(lang, "confirm-sensitive-now", job = &job.id, params = params),
     };
     Response {
-        buttons: confirm_buttons(job, &shown),
-        ..Response::text(format!(
-            "{} is sensitive. Run it{when} with {}? (yes/no)",
-            job.id,
-            crate::render::params(&shown)
-        ))
+        buttons: confirm_buttons(job, &shown, lang),
+        ..Response::text(text)
     }
 }
 
@@ -469,24 +494,28 @@ pub fn is_production(env: &str) -> bool {
 
 /// The buttons of the confirmation of a sensitive job: Yes (Danger in production, else
 /// Primary) and No.
-pub fn confirm_buttons(job: &Job, shown: &BTreeMap<String, String>) -> Vec<Button> {
+pub fn confirm_buttons(
+    job: &Job,
+    shown: &BTreeMap<String, String>,
+    lang: crate::i18n::Lang,
+) -> Vec<Button> {
     let yes_style = if environment_of(job, shown).is_some_and(is_production) {
         ButtonStyle::Danger
     } else {
         ButtonStyle::Primary
     };
     vec![
-        Button::new("Yes", "!yes", yes_style),
-        Button::new("No", "!no", ButtonStyle::Default),
+        Button::new(tr!(lang, "button-yes"), "!yes", yes_style),
+        Button::new(tr!(lang, "button-no"), "!no", ButtonStyle::Default),
     ]
 }
 
 /// The buttons of an approval request: "Approve #N" (Danger in production, else Primary)
 /// and "Reject".
-pub fn approval_buttons(id: i64, production: bool) -> Vec<Button> {
+pub fn approval_buttons(id: i64, production: bool, lang: crate::i18n::Lang) -> Vec<Button> {
     vec![
         Button::new(
-            format!("Approve #{id}"),
+            tr!(lang, "button-approve", id = id),
             format!("!approve {id}"),
             if production {
                 ButtonStyle::Danger
@@ -494,49 +523,57 @@ pub fn approval_buttons(id: i64, production: bool) -> Vec<Button> {
                 ButtonStyle::Primary
             },
         ),
-        Button::new("Reject", format!("!reject {id}"), ButtonStyle::Default),
+        Button::new(
+            tr!(lang, "button-reject"),
+            format!("!reject {id}"),
+            ButtonStyle::Default,
+        ),
     ]
 }
 
-fn ensure_stop(mut s: String) -> String {
-    if !s.ends_with(['.', '?', '!']) {
-        s.push('.');
+fn ensure_stop(mut s: String, lang: crate::i18n::Lang) -> String {
+    if !s.ends_with(['.', '?', '!', '。', '？', '！']) {
+        s.push_str(&tr!(lang, "full-stop"));
     }
     s
 }
 
 /// The question for one parameter.
-pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str) -> String {
+pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str, lang: crate::i18n::Lang) -> String {
     let Some(p) = job.parameters.iter().find(|p| p.name == name) else {
-        return format!("What should `{name}` be?");
+        return tr!(lang, "ask-unknown-param", name = name);
     };
     let choices = values::known_values(catalog, p);
-    let mut what = values::kind_words(p.kind).to_string();
+    let kind = values::kind_words(p.kind, lang);
     // a range the schema sets (the implicit "0 or more" of counts goes unsaid)
-    if p.min_value.is_some() || p.max_value.is_some() {
+    let what = if p.min_value.is_some() || p.max_value.is_some() {
         match (p.min(), p.max()) {
-            (Some(lo), Some(hi)) => what.push_str(&format!(" from {lo} to {hi}")),
-            (Some(lo), None) => what.push_str(&format!(", {lo} or more")),
-            (None, Some(hi)) => what.push_str(&format!(", at most {hi}")),
-            (None, None) => {}
+            (Some(lo), Some(hi)) => tr!(lang, "range-between", kind = kind, lo = lo, hi = hi),
+            (Some(lo), None) => tr!(lang, "range-at-least", kind = kind, lo = lo),
+            (None, Some(hi)) => tr!(lang, "range-at-most", kind = kind, hi = hi),
+            (None, None) => kind,
         }
-    }
-    let mut text = format!("{} needs `{}` ({what}).", job.id, p.name);
-    if choices.is_empty() {
-        text.push_str(" What should it be?");
     } else {
-        text.push_str(" Which one?");
+        kind
+    };
+    let mut text = tr!(lang, "ask-needs", job = &job.id, name = &p.name, what = what);
+    if choices.is_empty() {
+        text.push_str(&tr!(lang, "ask-what"));
+    } else {
+        text.push_str(&tr!(lang, "ask-which"));
         for (i, c) in choices.iter().enumerate() {
             text.push_str(&format!("\n  {}. {c}", i + 1));
         }
     }
     if let Some(d) = &p.default {
-        text.push_str(&format!("\nDefault: {d} (say \"default\")."));
+        text.push('\n');
+        text.push_str(&tr!(lang, "ask-default", value = d));
     }
-    text.push_str(if choices.is_empty() {
-        "\n(Say cancel to stop.)"
+    text.push('\n');
+    text.push_str(&if choices.is_empty() {
+        tr!(lang, "ask-cancel-hint")
     } else {
-        "\nAnswer with a number or a value (or cancel)."
+        tr!(lang, "ask-choose-hint")
     });
     text
 }
@@ -547,7 +584,7 @@ fn save(ctx: &Ctx<'_>, dialog: Dialog, response: Response) -> Response {
         .save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now)
     {
         Ok(()) => response,
-        Err(e) => Response::text(UserError::internal(e).reply()),
+        Err(e) => Response::text(UserError::internal(ctx.lang, e).reply(ctx.lang)),
     }
 }
 
@@ -560,9 +597,10 @@ fn clear(ctx: &Ctx<'_>) {
 /// Runs a complete (and, if sensitive, confirmed) draft.
 pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     clear(ctx);
+    let lang = ctx.lang;
     let catalog = ctx.bot.platform.catalog();
     let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) else {
-        return Response::text("That job no longer exists.");
+        return Response::text(tr!(lang, "job-gone"));
     };
     let decision = ctx.bot.policy.check(
         &ctx.actor(),
@@ -576,7 +614,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     if let Decision::NeedsApproval(need) = &decision {
         return ask_approval(ctx, job, &draft, need);
     }
-    if let Some(r) = Ctx::refusal(decision) {
+    if let Some(r) = Ctx::refusal(decision, lang) {
         return r;
     }
     let req = ExecRequest {
@@ -591,7 +629,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     let e = match ctx.bot.platform.execute(req).await {
         Ok(e) => e,
         Err(err) => {
-            let e = UserError::platform(format!("I couldn't start {}", job.id), &err);
+            let e = UserError::platform(tr!(lang, "start-failed", job = &job.id), &err);
             if let Some(g) = ctx.bot.policy.guard() {
                 g.record_result(
                     &ctx.actor(),
@@ -600,7 +638,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
                     &format!("error {}: {err}", e.id),
                 );
             }
-            return Response::text(e.reply());
+            return Response::text(e.reply(lang));
         }
     };
     if let Some(g) = ctx.bot.policy.guard() {
@@ -627,28 +665,24 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     ) {
         tracing::warn!("cannot count the usage: {err}");
     }
-    let p = crate::render::params(&e.params);
+    let p = crate::render::params(&e.params, lang);
     let text = match e.status {
-        Status::Running => format!(
-            "Started {} as #{} ({p}). I'll post the result here.",
-            e.job, e.id
-        ),
+        Status::Running => tr!(lang, "run-started", job = &e.job, id = e.id, params = p),
         Status::Scheduled
             if e.run_at > crate::clock::now() + chrono::Duration::milliseconds(500) =>
         {
-            format!(
-                "Scheduled {} as #{} for {} (in {}) with {p}. I'll post the result here.",
-                e.job,
-                e.id,
-                crate::render::time(e.run_at, ctx.tz()),
-                crate::render::duration(e.run_at - ctx.now)
+            tr!(
+                lang,
+                "run-scheduled",
+                job = &e.job,
+                id = e.id,
+                at = crate::render::time(e.run_at, ctx.tz(), lang),
+                wait = crate::render::duration(e.run_at - ctx.now),
+                params = p
             )
         }
-        Status::Scheduled => format!(
-            "Queued {} as #{} ({p}): it starts when a running {} ends. I'll post the result here.",
-            e.job, e.id, e.job
-        ),
-        _ => crate::render::report(&e, None, ctx.tz()),
+        Status::Scheduled => tr!(lang, "run-queued", job = &e.job, id = e.id, params = p),
+        _ => crate::render::report(&e, None, ctx.tz(), lang),
     };
     let mut r = Response::text(text);
     if !e.status.is_terminal() {
@@ -659,16 +693,18 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
 
 /// Files a request for approval and tells the requester who can approve it.
 fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) -> Response {
+    let lang = ctx.lang;
     let Some(g) = ctx.bot.policy.guard() else {
         return Response::text(
-            UserError::policy(format!("{}; approvals are not set up here", need.reason)).reply(),
+            UserError::policy(tr!(lang, "approvals-not-set-up-for", reason = &need.reason))
+                .reply(lang),
         );
     };
     match g.request_approval(&ctx.actor(), &job.id, &draft.params, draft.run_at, need) {
         Ok(row) => {
             let who = g
                 .sec_approvers(&need.role, &row.requester)
-                .map(|p| format!(" ({p})"))
+                .map(|p| tr!(lang, "approvers-named", people = p))
                 .unwrap_or_default();
             let mut with_defaults = draft.params.clone();
             for p in &job.parameters {
@@ -677,19 +713,19 @@ fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) ->
                 }
             }
             let production = environment_of(job, &with_defaults).is_some_and(is_production);
-            let mut r = Response::text(format!(
-                "{} needs approval: {}. I filed approval request {}; someone with role `{}`{who} can say `!approve {}` (or `!reject {}`) within {}. The requester cannot approve it.",
-                job.id,
-                need.reason,
-                row.id,
-                need.role,
-                row.id,
-                row.id,
-                crate::render::duration(row.expires_at - row.created_at)
+            let mut r = Response::text(tr!(
+                lang,
+                "approval-filed",
+                job = &job.id,
+                reason = &need.reason,
+                id = row.id,
+                role = &need.role,
+                who = who,
+                within = crate::render::duration(row.expires_at - row.created_at)
             ));
-            r.buttons = approval_buttons(row.id, production);
+            r.buttons = approval_buttons(row.id, production, lang);
             r
         }
-        Err(e) => Response::text(e.reply()),
+        Err(e) => Response::text(e.reply(lang)),
     }
 }

@@ -19,7 +19,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     if e.status.is_terminal() {
         let mut r = super::full_report(ctx, &e).await;
         if let Some(t) = r.texts.first_mut() {
-            *t = format!("#{} has already ended.\n{t}", e.id);
+            *t = format!("{}\n{t}", tr!(ctx.lang, "watch-already-ended", id = e.id));
         }
         return r;
     }
@@ -28,28 +28,36 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         .store
         .subscribe(e.id, &ctx.msg.channel, &ctx.msg.user, ctx.now)
     {
-        return Response::text(crate::policy::UserError::internal(err).reply());
+        return Response::text(crate::policy::UserError::internal(ctx.lang, err).reply(ctx.lang));
     }
     // it may have ended while we subscribed
     let e = ctx.bot.platform.status(e.id).await.unwrap_or(e);
     if e.status.is_terminal() {
         return super::full_report(ctx, &e).await;
     }
+    let lang = ctx.lang;
     let state = match e.status {
-        crate::jobs::Status::Running => format!(
-            "running for {}",
-            e.duration(ctx.now)
+        crate::jobs::Status::Running => tr!(
+            lang,
+            "watch-running-for",
+            took = e
+                .duration(ctx.now)
                 .map(crate::render::duration)
                 .unwrap_or_default()
         ),
-        _ if e.run_at > ctx.now => {
-            format!("scheduled for {}", crate::render::time(e.run_at, ctx.tz()))
-        }
-        _ => "queued".to_string(),
+        _ if e.run_at > ctx.now => tr!(
+            lang,
+            "watch-scheduled-for",
+            at = crate::render::time(e.run_at, ctx.tz(), lang)
+        ),
+        _ => tr!(lang, "watch-queued"),
     };
-    let mut r = Response::text(format!(
-        "Watching #{} {} ({state}). I'll post every change here.",
-        e.id, e.job
+    let mut r = Response::text(tr!(
+        lang,
+        "watching",
+        id = e.id,
+        job = &e.job,
+        state = state
     ));
     r.track.push(e.id);
     r

@@ -197,6 +197,14 @@ impl Access {
             .collect()
     }
 
+    /// The reply language set for a `platform:user` identity in `[access.users]`.
+    pub fn lang_of(&self, identity: &str) -> Option<crate::i18n::Lang> {
+        self.users
+            .iter()
+            .find(|u| u.chat.iter().any(|c| c == identity))
+            .and_then(|u| u.lang)
+    }
+
     /// Enabled users with a role.
     pub fn users_with_role(&self, role: &str) -> Vec<&User> {
         self.users

@@ -2,6 +2,7 @@
 //! error id that is logged at the same moment (so a support person can find the details),
 //! and with suggestions for recovery. Internal details go to the log only.
 
+use crate::i18n::Lang;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What kind of problem it is.
@@ -29,14 +30,14 @@ impl ErrorClass {
     }
 
     /// The template's opening words.
-    fn title(self) -> &'static str {
+    fn title(self, lang: Lang) -> String {
         match self {
-            ErrorClass::Permission => "Not allowed",
-            ErrorClass::NotFound => "Not found",
-            ErrorClass::InvalidParameter => "Invalid input",
-            ErrorClass::Policy => "Not right now",
-            ErrorClass::Platform => "The job platform could not do it",
-            ErrorClass::Internal => "Something went wrong on my side",
+            ErrorClass::Permission => tr!(lang, "error-permission"),
+            ErrorClass::NotFound => tr!(lang, "error-not-found"),
+            ErrorClass::InvalidParameter => tr!(lang, "error-invalid"),
+            ErrorClass::Policy => tr!(lang, "error-policy"),
+            ErrorClass::Platform => tr!(lang, "error-platform"),
+            ErrorClass::Internal => tr!(lang, "error-internal"),
         }
     }
 }
@@ -97,13 +98,10 @@ impl UserError {
         Self::new(ErrorClass::Platform, message).with_detail(detail)
     }
     /// A bug or a storage failure; `detail` goes to the log only.
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            ErrorClass::Internal,
-            "I could not finish that because of an internal problem.",
-        )
-        .with_detail(detail)
-        .suggest("try again in a moment; if it keeps happening, give the error id to the bot's operators")
+    pub fn internal(lang: Lang, detail: impl std::fmt::Display) -> Self {
+        Self::new(ErrorClass::Internal, tr!(lang, "error-internal-message"))
+            .with_detail(detail)
+            .suggest(tr!(lang, "error-internal-suggestion"))
     }
 
     pub fn suggest(mut self, s: impl Into<String>) -> Self {
@@ -117,7 +115,7 @@ impl UserError {
     }
 
     /// Writes the log line (with the error id) and returns the text for the user.
-    pub fn reply(&self) -> String {
+    pub fn reply(&self, lang: Lang) -> String {
         tracing::warn!(
             error_id = %self.id,
             class = self.class.as_str(),
@@ -125,29 +123,36 @@ impl UserError {
             "{}",
             self.message
         );
-        self.render()
+        self.render(lang)
     }
 
     /// The text for the user (no logging).
-    pub fn render(&self) -> String {
-        let mut s = format!("{}: {}", self.class.title(), self.message);
-        if !s.ends_with(['.', '?', '!']) {
-            s.push('.');
-        }
-        for sug in &self.suggestions {
-            s.push_str(&format!(" Suggestion: {sug}"));
-            if !s.ends_with(['.', '?', '!']) {
-                s.push('.');
+    pub fn render(&self, lang: Lang) -> String {
+        let end = |s: &mut String| {
+            if !s.ends_with(['.', '?', '!', '。', '？', '！']) {
+                s.push_str(&tr!(lang, "full-stop"));
             }
+        };
+        let mut s = tr!(
+            lang,
+            "error-message",
+            title = self.class.title(lang),
+            message = &self.message
+        );
+        end(&mut s);
+        for sug in &self.suggestions {
+            s.push_str(&tr!(lang, "error-suggestion", text = sug));
+            end(&mut s);
         }
-        s.push_str(&format!(" (error id {})", self.id));
+        s.push_str(&tr!(lang, "error-id", id = &self.id));
         s
     }
 }
 
 impl std::fmt::Display for UserError {
+    /// The English text (for logs and errors that leave the chat).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.render())
+        f.write_str(&self.render(Lang::En))
     }
 }
 
@@ -157,12 +162,28 @@ mod tests {
 
     #[test]
     fn ids_are_hex_and_internal_details_stay_out() {
-        let e = UserError::internal("disk I/O error at /var/lib/secret.db");
+        let e = UserError::internal(Lang::En, "disk I/O error at /var/lib/secret.db");
         assert_eq!(e.id.len(), 8);
         assert!(e.id.chars().all(|c| c.is_ascii_hexdigit()));
-        let text = e.render();
+        let text = e.render(Lang::En);
         assert!(!text.contains("secret.db"), "{text}");
         assert!(text.contains(&e.id), "{text}");
         assert_ne!(new_error_id(), new_error_id());
+    }
+
+    #[test]
+    fn the_template_reads_in_both_languages() {
+        let mut e = UserError::not_found("there is no command `!foo`").suggest("say !help");
+        e.id = "0badf00d".into();
+        assert_eq!(
+            e.render(Lang::En),
+            "Not found: there is no command `!foo`. Suggestion: say !help. (error id 0badf00d)"
+        );
+        let mut e = UserError::not_found("没有命令 `!foo`").suggest("发送 !help 查看命令");
+        e.id = "0badf00d".into();
+        assert_eq!(
+            e.render(Lang::Zh),
+            "未找到：没有命令 `!foo`。建议：发送 !help 查看命令。（错误编号 0badf00d）"
+        );
     }
 }

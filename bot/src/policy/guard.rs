@@ -2,6 +2,7 @@
 //! [`Policy`] (checked before every execution, cancellation and read) and adds what happens
 //! around a message: input limits, identity, rate limits, secrets and the audit trail.
 
+use crate::i18n::Lang;
 use super::access::Identity;
 use super::audit::{self, Entry};
 use super::rate_limit::{Limited, Limiter};
@@ -187,13 +188,13 @@ impl Guard {
             mapped_user = e.mapped_user.as_deref().unwrap_or(""),
             text = e.text.as_deref().unwrap_or(""),
             job = e.job.as_deref().unwrap_or(""),
-            params = %e.params.as_ref().map(crate::render::params).unwrap_or_default(),
+            params = %e.params.as_ref().map(|p| crate::render::params(p, Lang::En)).unwrap_or_default(),
             decision = e.decision.as_deref().unwrap_or(""),
             reason = e.reason.as_deref().unwrap_or(""),
             execution_id = e.execution_id.unwrap_or(0),
             "audit"
         );
-        audit::append(&self.store, self.now(), &e).map_err(UserError::internal)
+        audit::append(&self.store, self.now(), &e).map_err(|e| UserError::internal(Lang::En, e))
     }
 
     fn record_decision(
@@ -279,7 +280,7 @@ impl Guard {
                     ..Default::default()
                 },
             );
-            self.redact(&e.reply())
+            self.redact(&e.reply(actor.lang))
         };
         let max = self.sec().max_message_bytes;
         if raw_len > max {
@@ -319,7 +320,7 @@ impl Guard {
             },
         ) {
             // nothing happens without a record
-            return Err(self.redact(&e.reply()));
+            return Err(self.redact(&e.reply(actor.lang)));
         }
         Ok(who)
     }
@@ -474,16 +475,16 @@ impl Guard {
                             format!(
                                 "{} at {}, when the run is scheduled",
                                 closed.reason,
-                                crate::render::time(t, tz)
+                                crate::render::time(t, tz, Lang::En)
                             ),
                             "so I won't schedule that change",
                         ),
                     };
                     let opens = closed.opens.map(|t| match at {
-                        None => format!("the window opens {}", crate::render::time(t, tz)),
+                        None => format!("the window opens {}", crate::render::time(t, tz, Lang::En)),
                         Some(s) => format!(
                             "the window opens {}, {} after the scheduled time",
-                            crate::render::time(t, tz),
+                            crate::render::time(t, tz, Lang::En),
                             crate::render::duration(t - s)
                         ),
                     });
@@ -656,6 +657,7 @@ impl Guard {
             channel: channel.to_string(),
             platform: channel.split(':').next().unwrap_or(channel).to_string(),
             text: what.to_string(),
+            lang: Lang::En,
         };
         let deploy = job == crate::handlers::deploy::DEPLOY_JOB;
         let who = self.identify(&actor);
@@ -712,7 +714,7 @@ impl Guard {
                 now,
                 now + ttl,
             )
-            .map_err(UserError::internal)?;
+            .map_err(|e| UserError::internal(Lang::En, e))?;
         let secrets: BTreeMap<String, String> = params
             .iter()
             .filter(|(k, _)| self.is_secret(job, k))
@@ -764,7 +766,7 @@ impl Guard {
             );
             e
         };
-        let Some(row) = self.store.approval(id).map_err(UserError::internal)? else {
+        let Some(row) = self.store.approval(id).map_err(|e| UserError::internal(Lang::En, e))? else {
             return Err(fail(
                 UserError::not_found(format!("there is no approval request {id}"))
                     .suggest("say !approvals to see the pending ones"),
@@ -785,7 +787,7 @@ impl Guard {
             return Err(fail(
                 UserError::policy(format!(
                     "request {id} expired at {}",
-                    crate::render::time(row.expires_at, self.config.time_zone)
+                    crate::render::time(row.expires_at, self.config.time_zone, Lang::En)
                 ))
                 .suggest(format!("{} can ask again", row.requester)),
             ));
@@ -871,7 +873,7 @@ impl Guard {
         if !self
             .store
             .decide_approval(id, state, Some(&who.name), now)
-            .map_err(UserError::internal)?
+            .map_err(|e| UserError::internal(Lang::En, e))?
         {
             self.kept_approvals().remove(&id);
             return Err(fail(UserError::policy(format!(
@@ -1078,7 +1080,7 @@ mod tests {
             e.message,
             format!(
                 "staging is in a change freeze (release) at {}, when the run is scheduled, so I won't schedule that change",
-                crate::render::time(at, chrono_tz::UTC)
+                crate::render::time(at, chrono_tz::UTC, Lang::En)
             )
         );
         let opens = DateTime::parse_from_rfc3339(&rfc(to))
@@ -1088,7 +1090,7 @@ mod tests {
             e.suggestions,
             [format!(
                 "the window opens {}, {} after the scheduled time",
-                crate::render::time(opens, chrono_tz::UTC),
+                crate::render::time(opens, chrono_tz::UTC, Lang::En),
                 crate::render::duration(opens - at)
             )]
         );

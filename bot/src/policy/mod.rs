@@ -30,6 +30,8 @@ pub struct Actor {
     pub platform: String,
     /// The message being handled (control characters stripped).
     pub text: String,
+    /// The language replies to them are written in.
+    pub lang: crate::i18n::Lang,
 }
 
 impl Actor {

@@ -19,6 +19,7 @@
 //!   chat = ["terminal:alice", "slack:U024BE7LH"]    # platform:chat-user-id
 //!   roles = ["operator", "deployer"]
 //!   enabled = true
+//!   lang = "zh"                                      # replies in Chinese; leave out to follow her messages
 //!
 //! [[approvals]]                # runs matching this need a second person's approval
 //! environments = ["production"]  # and/or jobs = ["run-db-migration"]
@@ -60,6 +61,8 @@ pub struct User {
     pub chat: Vec<String>,
     pub roles: Vec<String>,
     pub enabled: bool,
+    /// The reply language set for this user (a `!lang` of their own overrides it).
+    pub lang: Option<nlu::Lang>,
 }
 
 /// Identities and roles.
@@ -167,6 +170,7 @@ struct RawUser {
     roles: Vec<Spanned<String>>,
     #[serde(default = "yes")]
     enabled: bool,
+    lang: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -361,6 +365,14 @@ impl SecurityConfig {
                         ));
                     }
                 }
+                let lang = match &u.lang {
+                    None => None,
+                    Some(l) => Some(
+                        l.get_ref()
+                            .parse::<nlu::Lang>()
+                            .map_err(|e| at(l, format!("user `{}`: {e}", u.name)))?,
+                    ),
+                };
                 let chat = if u.chat.is_empty() {
                     vec![format!("terminal:{}", u.name)]
                 } else {
@@ -371,6 +383,7 @@ impl SecurityConfig {
                     chat,
                     roles: u.roles.into_iter().map(Spanned::into_inner).collect(),
                     enabled: u.enabled,
+                    lang,
                 });
             }
             c.access = Some(access);

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod charts;
 
+use crate::i18n::Lang;
 use crate::jobs::{Execution, Status};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -32,17 +33,32 @@ pub fn duration(d: chrono::Duration) -> String {
     duration_std(d.to_std().unwrap_or_default())
 }
 
-/// `2026-03-03 23:00:00 CET`.
-pub fn time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+/// `2026-03-03 23:00:00 CET`; in Chinese `2026年3月3日 23:00:00 CET`.
+pub fn time(t: DateTime<Utc>, tz: Tz, lang: Lang) -> String {
+    let format = match lang {
+        Lang::En => "%Y-%m-%d %H:%M:%S %Z",
+        Lang::Zh => "%Y年%-m月%-d日 %H:%M:%S %Z",
+    };
+    t.with_timezone(&tz).format(format).to_string()
+}
+
+/// A status as a word of the language: `failed`, `失败`.
+pub fn status(s: Status, lang: Lang) -> String {
+    match s {
+        Status::Scheduled => tr!(lang, "status-scheduled"),
+        Status::Running => tr!(lang, "status-running"),
+        Status::Succeeded => tr!(lang, "status-succeeded"),
+        Status::Failed => tr!(lang, "status-failed"),
+        Status::TimedOut => tr!(lang, "status-timed-out"),
+        Status::Cancelled => tr!(lang, "status-cancelled"),
+        Status::Interrupted => tr!(lang, "status-interrupted"),
+    }
 }
 
 /// `target=db-01, compression=zstd`, or `no parameters`.
-pub fn params(p: &BTreeMap<String, String>) -> String {
+pub fn params(p: &BTreeMap<String, String>, lang: Lang) -> String {
     if p.is_empty() {
-        return "no parameters".into();
+        return tr!(lang, "no-parameters");
     }
     p.iter()
         .map(|(k, v)| {
@@ -116,7 +132,7 @@ pub fn job_stats(e: &Execution, recent: &[Execution]) -> JobStats {
     }
 }
 
-fn output_block(out: &mut String, e: &Execution, n: usize) {
+fn output_block(out: &mut String, e: &Execution, n: usize, lang: Lang) {
     let lines = e.last_lines(n);
     if lines.is_empty() {
         return;
@@ -125,9 +141,9 @@ fn output_block(out: &mut String, e: &Execution, n: usize) {
         out,
         "{}",
         if e.output_truncated || e.output.lines().count() > n {
-            format!("Last {} lines of output:", lines.len())
+            tr!(lang, "output-last-lines", count = lines.len())
         } else {
-            "Output:".to_string()
+            tr!(lang, "output")
         }
     );
     for l in lines {
@@ -136,187 +152,205 @@ fn output_block(out: &mut String, e: &Execution, n: usize) {
 }
 
 /// The headline of an ended execution.
-pub fn headline(e: &Execution) -> String {
+pub fn headline(e: &Execution, lang: Lang) -> String {
     let took = e
         .duration(crate::clock::now())
         .map(duration)
         .unwrap_or_else(|| "0ms".into());
     let code = match (e.exit_code, e.signal) {
-        (Some(c), _) => format!("exit code {c}"),
-        (None, Some(s)) => format!("killed by {}", crate::jobs::local::signal_name(s)),
-        _ => "no exit code".into(),
+        (Some(c), _) => tr!(lang, "exit-code", code = c),
+        (None, Some(s)) => tr!(
+            lang,
+            "killed-by",
+            signal = crate::jobs::local::signal_name(s)
+        ),
+        _ => tr!(lang, "no-exit-code"),
+    };
+    let (id, job) = (e.id, e.job.as_str());
+    let detail = e.detail.as_deref().unwrap_or_default();
+    let or = |key_text: String| {
+        if detail.is_empty() {
+            key_text
+        } else {
+            detail.to_string()
+        }
     };
     match e.status {
-        Status::Succeeded => format!("#{} {} succeeded in {took} ({code}).", e.id, e.job),
-        Status::Failed if e.started_at.is_none() => format!(
-            "#{} {} failed to start: {}.",
-            e.id,
-            e.job,
-            e.detail.as_deref().unwrap_or("unknown error")
-        ),
-        Status::Failed => format!("#{} {} failed after {took} ({code}).", e.id, e.job),
-        Status::TimedOut => format!(
-            "#{} {} timed out after {took} ({}; {code}).",
-            e.id,
-            e.job,
-            e.detail.as_deref().unwrap_or("stopped")
+        Status::Succeeded => tr!(lang, "headline-succeeded", id = id, job = job, took = took, code = code),
+        Status::Failed if e.started_at.is_none() => {
+            tr!(
+                lang,
+                "headline-failed-to-start",
+                id = id,
+                job = job,
+                detail = or(tr!(lang, "detail-unknown-error"))
+            )
+        }
+        Status::Failed => tr!(lang, "headline-failed", id = id, job = job, took = took, code = code),
+        Status::TimedOut => tr!(
+            lang,
+            "headline-timed-out",
+            id = id,
+            job = job,
+            took = took,
+            code = code,
+            detail = or(tr!(lang, "detail-stopped"))
         ),
         // skipped by the scheduler (due too late, see jobs::overdue): nobody cancelled it
         Status::Cancelled
             if e.started_at.is_none() && e.cancelled_by.is_none() && e.detail.is_some() =>
         {
-            format!(
-                "#{} {} was skipped: {}.",
-                e.id,
-                e.job,
-                e.detail.as_deref().unwrap_or_default()
-            )
+            tr!(lang, "headline-skipped", id = id, job = job, detail = detail)
         }
-        Status::Cancelled if e.started_at.is_none() => format!(
-            "#{} {} was cancelled before it started{}.",
-            e.id,
-            e.job,
-            e.cancelled_by
-                .as_deref()
-                .map(|b| format!(" (by {b})"))
-                .unwrap_or_default()
+        Status::Cancelled if e.started_at.is_none() => match e.cancelled_by.as_deref() {
+            Some(by) => tr!(lang, "headline-cancelled-before-start-by", id = id, job = job, by = by),
+            None => tr!(lang, "headline-cancelled-before-start", id = id, job = job),
+        },
+        Status::Cancelled => match e.cancelled_by.as_deref() {
+            Some(by) => tr!(
+                lang,
+                "headline-cancelled-by",
+                id = id,
+                job = job,
+                by = by,
+                took = took,
+                code = code
+            ),
+            None => tr!(lang, "headline-cancelled", id = id, job = job, took = took, code = code),
+        },
+        Status::Interrupted => tr!(
+            lang,
+            "headline-interrupted",
+            id = id,
+            job = job,
+            detail = or(tr!(lang, "detail-interrupted"))
         ),
-        Status::Cancelled => format!(
-            "#{} {} was cancelled{} after {took} ({code}).",
-            e.id,
-            e.job,
-            e.cancelled_by
-                .as_deref()
-                .map(|b| format!(" by {b}"))
-                .unwrap_or_default()
-        ),
-        Status::Interrupted => format!(
-            "#{} {} was interrupted: {}.",
-            e.id,
-            e.job,
-            e.detail
-                .as_deref()
-                .unwrap_or("the bot stopped while it ran")
-        ),
-        Status::Running => format!("#{} {} is running (for {took}).", e.id, e.job),
-        Status::Scheduled => format!("#{} {} is scheduled.", e.id, e.job),
+        Status::Running => tr!(lang, "headline-running", id = id, job = job, took = took),
+        Status::Scheduled => tr!(lang, "headline-scheduled", id = id, job = job),
     }
 }
 
 /// The full report of an execution in any state.
-pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz) -> String {
+pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> String {
     let mut out = String::new();
     let now = crate::clock::now();
+    let (id, job) = (e.id, e.job.as_str());
     match e.status {
         Status::Scheduled => {
-            let when = if e.run_at > now {
-                format!(
-                    "scheduled for {} (in {})",
-                    time(e.run_at, tz),
-                    duration(e.run_at - now)
-                )
-            } else {
-                "queued: waiting for a free slot".to_string()
-            };
-            let _ = writeln!(out, "#{} {} is {when}.", e.id, e.job);
             let _ = writeln!(
                 out,
-                "Requested by {} with {}.",
-                e.requested_by,
-                params(&e.params)
+                "{}",
+                if e.run_at > now {
+                    tr!(
+                        lang,
+                        "report-scheduled",
+                        id = id,
+                        job = job,
+                        at = time(e.run_at, tz, lang),
+                        wait = duration(e.run_at - now)
+                    )
+                } else {
+                    tr!(lang, "report-queued", id = id, job = job)
+                }
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                tr!(
+                    lang,
+                    "report-requested-by",
+                    user = &e.requested_by,
+                    params = params(&e.params, lang)
+                )
             );
         }
         Status::Running => {
-            let _ = writeln!(out, "{}", headline(e));
+            let _ = writeln!(out, "{}", headline(e, lang));
             let _ = writeln!(
                 out,
-                "Started {} by {} with {}.",
-                e.started_at.map(|t| time(t, tz)).unwrap_or_default(),
-                e.requested_by,
-                params(&e.params)
+                "{}",
+                tr!(
+                    lang,
+                    "report-started-by",
+                    at = e.started_at.map(|t| time(t, tz, lang)).unwrap_or_default(),
+                    user = &e.requested_by,
+                    params = params(&e.params, lang)
+                )
             );
-            output_block(&mut out, e, TAIL_LINES);
+            output_block(&mut out, e, TAIL_LINES, lang);
         }
         _ => {
-            let _ = writeln!(out, "{}", headline(e));
-            output_block(&mut out, e, TAIL_LINES);
+            let _ = writeln!(out, "{}", headline(e, lang));
+            output_block(&mut out, e, TAIL_LINES, lang);
             let mut facts = Vec::new();
             if let Some(t) = e.started_at {
-                facts.push(format!("started {} by {}", time(t, tz), e.requested_by));
+                facts.push(tr!(lang, "fact-started", at = time(t, tz, lang), user = &e.requested_by));
             }
             if let Some(c) = e.cpu_ms {
-                facts.push(format!(
-                    "CPU {}",
-                    duration_std(Duration::from_millis(c.max(0) as u64))
+                facts.push(tr!(
+                    lang,
+                    "fact-cpu",
+                    cpu = duration_std(Duration::from_millis(c.max(0) as u64))
                 ));
             }
             if let Some(m) = e.max_rss_kb {
-                facts.push(format!("peak memory {}", memory_kb(m)));
+                facts.push(tr!(lang, "fact-memory", memory = memory_kb(m)));
             }
             if !e.params.is_empty() {
-                facts.push(params(&e.params));
+                facts.push(params(&e.params, lang));
             }
             if !facts.is_empty() {
-                let mut f = facts.join("; ");
+                let mut f = facts.join(&tr!(lang, "fact-separator"));
                 if let Some(c) = f.get(..1) {
                     f = c.to_uppercase() + &f[1..];
                 }
-                let _ = writeln!(out, "{f}.");
+                let _ = writeln!(out, "{f}{}", tr!(lang, "full-stop"));
             }
             if let Some(s) = stats {
                 if let (Status::Succeeded, Some(m), Some(d)) =
                     (e.status, s.median_success, e.duration(now))
                 {
-                    if d.num_milliseconds() as f64 > 1.2 * m.num_milliseconds() as f64 {
-                        let _ = writeln!(
-                            out,
-                            "This took longer than usual ({} vs. a median of {}).",
-                            duration(d),
-                            duration(m)
-                        );
+                    let line = if d.num_milliseconds() as f64 > 1.2 * m.num_milliseconds() as f64 {
+                        tr!(lang, "stats-slower", took = duration(d), median = duration(m))
                     } else {
-                        let _ = writeln!(
-                            out,
-                            "Usual duration: {} (median of {} earlier successful runs); this run: {}.",
-                            duration(m),
-                            s.median_of,
-                            duration(d)
-                        );
-                    }
+                        tr!(
+                            lang,
+                            "stats-usual",
+                            median = duration(m),
+                            runs = s.median_of,
+                            took = duration(d)
+                        )
+                    };
+                    let _ = writeln!(out, "{line}");
                 }
                 if let Some(a) = &s.error {
                     if let Some(l) = &a.failing_line {
-                        let _ = writeln!(out, "Failing step: {l}");
+                        let _ = writeln!(out, "{}", tr!(lang, "stats-failing-step", line = l));
                     }
-                    match &a.before {
-                        Some(b) => {
-                            let _ = writeln!(
-                                out,
-                                "Same error before: {} time{}, last in #{} at {}.",
-                                b.count,
-                                if b.count == 1 { "" } else { "s" },
-                                b.last_id,
-                                time(b.last_at, tz)
-                            );
-                        }
-                        None => {
-                            let _ = writeln!(
-                                out,
-                                "This error is new (not seen in the {} earlier runs I looked at).",
-                                s.looked_at
-                            );
-                        }
-                    }
+                    let line = match &a.before {
+                        Some(b) => tr!(
+                            lang,
+                            "stats-same-error",
+                            count = b.count,
+                            last = b.last_id,
+                            at = time(b.last_at, tz, lang)
+                        ),
+                        None => tr!(lang, "stats-new-error", runs = s.looked_at),
+                    };
+                    let _ = writeln!(out, "{line}");
                 }
                 if s.recent.1 >= 2 {
                     let _ = writeln!(
                         out,
-                        "Success rate of the last {} runs of {}: {}/{} ({}%).",
-                        s.recent.1,
-                        e.job,
-                        s.recent.0,
-                        s.recent.1,
-                        s.recent.0 * 100 / s.recent.1
+                        "{}",
+                        tr!(
+                            lang,
+                            "stats-success-rate",
+                            runs = s.recent.1,
+                            job = job,
+                            ok = s.recent.0,
+                            percent = s.recent.0 * 100 / s.recent.1
+                        )
                     );
                 }
             }
@@ -350,7 +384,7 @@ pub fn with_chart_texts(mut text: String, charts: &[charts::Chart]) -> String {
 }
 
 /// One line per execution, for history.
-pub fn history_line(e: &Execution, tz: Tz) -> String {
+pub fn history_line(e: &Execution, tz: Tz, lang: Lang) -> String {
     let when = e.started_at.unwrap_or(e.run_at);
     let took = e
         .duration(crate::clock::now())
@@ -358,18 +392,27 @@ pub fn history_line(e: &Execution, tz: Tz) -> String {
         .unwrap_or_else(|| "-".into());
     let code = e
         .exit_code
-        .map(|c| format!("exit {c}"))
+        .map(|c| tr!(lang, "history-exit", code = c))
         .unwrap_or_else(|| "-".into());
     format!(
-        "#{}  {:<18} {:<11} {}  {:>8}  {:<7} {}",
+        "#{}  {:<18} {} {}  {:>8}  {} {}",
         e.id,
         e.job,
-        e.status.to_string(),
-        time(when, tz),
+        pad(&status(e.status, lang), 11),
+        time(when, tz, lang),
         took,
-        code,
-        params(&e.params)
+        pad(&code, 7),
+        params(&e.params, lang)
     )
+}
+
+/// `s` padded with spaces to `width` columns, counting a Chinese character as two.
+pub fn pad(s: &str, width: usize) -> String {
+    let w: usize = s
+        .chars()
+        .map(|c| if c as u32 >= 0x1100 && !c.is_ascii() { 2 } else { 1 })
+        .sum();
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
 #[cfg(test)]
@@ -422,7 +465,7 @@ mod tests {
         let s = job_stats(&recent[0], &recent);
         assert_eq!(s.median_success, Some(chrono::Duration::seconds(2)));
         assert_eq!(s.recent, (4, 5));
-        let r = report(&recent[0], Some(&s), chrono_tz::UTC);
+        let r = report(&recent[0], Some(&s), chrono_tz::UTC, Lang::En);
         assert!(
             r.contains("took longer than usual (10.0s vs. a median of 2.0s)"),
             "{r}"

@@ -171,6 +171,15 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE audit ADD COLUMN alg TEXT NOT NULL DEFAULT 'sha256';
     "#,
+    // 8: each user's reply language: the one they chose (`!lang`), and the one they last wrote in
+    r#"
+    CREATE TABLE user_langs (
+        user TEXT PRIMARY KEY,
+        preferred TEXT,
+        last TEXT,
+        updated_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The triggers that make the audit table append-only (name, SQL).
@@ -643,11 +652,20 @@ impl Store {
 
     /// The channels subscribed to an execution.
     pub fn subscribers(&self, id: ExecId) -> Result<Vec<String>> {
+        Ok(self
+            .subscriptions(id)?
+            .into_iter()
+            .map(|(channel, _)| channel)
+            .collect())
+    }
+
+    /// The subscriptions to an execution: (channel, the user who subscribed it).
+    pub fn subscriptions(&self, id: ExecId) -> Result<Vec<(String, String)>> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT channel FROM subscriptions WHERE execution_id = ?1 ORDER BY created_at",
+            "SELECT channel, user FROM subscriptions WHERE execution_id = ?1 ORDER BY created_at",
         )?;
-        let rows = st.query_map([id], |r| r.get(0))?;
+        let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -690,6 +708,49 @@ impl Store {
         Ok(())
     }
 
+    // ---- reply languages -------------------------------------------------------------------
+
+    /// A user's languages: the one they chose with `!lang` (None: follow their messages) and
+    /// the one they last wrote in. Unknown spellings in the table read as None.
+    pub fn user_lang(&self, user: &str) -> Result<UserLang> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT preferred, last FROM user_langs WHERE user = ?1",
+                [user],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let read = |s: Option<String>| s.and_then(|s| s.parse::<nlu::Lang>().ok());
+        Ok(row
+            .map(|(p, l)| UserLang {
+                preferred: read(p),
+                last: read(l),
+            })
+            .unwrap_or_default())
+    }
+
+    /// Sets (or, with None, clears) the language a user chose.
+    pub fn set_preferred_lang(&self, user: &str, lang: Option<nlu::Lang>) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO user_langs (user, preferred, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user) DO UPDATE SET preferred = excluded.preferred, updated_at = excluded.updated_at",
+            params![user, lang.map(|l| l.as_str()), ms(Utc::now())],
+        )?;
+        Ok(())
+    }
+
+    /// Remembers the language a user last wrote in.
+    pub fn set_last_lang(&self, user: &str, lang: nlu::Lang) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO user_langs (user, last, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user) DO UPDATE SET last = excluded.last, updated_at = excluded.updated_at
+             WHERE user_langs.last IS NOT excluded.last",
+            params![user, lang.as_str(), ms(Utc::now())],
+        )?;
+        Ok(())
+    }
+
     // ---- adapter state ---------------------------------------------------------------------
 
     /// A value an adapter stored under `key` (e.g. `matrix:@bot:example.org`, `since`).
@@ -713,6 +774,15 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// A user's reply languages as stored ([`Store::user_lang`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserLang {
+    /// Chosen with `!lang`; None: replies follow the user's messages.
+    pub preferred: Option<nlu::Lang>,
+    /// The language of the user's last message that had one.
+    pub last: Option<nlu::Lang>,
 }
 
 /// One row of the audit trail as stored.
@@ -1208,6 +1278,35 @@ mod tests {
         assert!(s.subscribe(e.id, "c", "u", t).unwrap());
         assert!(!s.subscribe(e.id, "c", "u", t).unwrap());
         assert_eq!(s.subscribers(e.id).unwrap(), ["c"]);
+        assert_eq!(
+            s.subscriptions(e.id).unwrap(),
+            [("c".to_string(), "u".to_string())]
+        );
         assert_eq!(s.open_subscriptions("c").unwrap(), [e.id]);
+    }
+
+    #[test]
+    fn a_users_languages_are_remembered_apart() {
+        use nlu::Lang;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.db");
+        {
+            let s = Store::open(&path).unwrap();
+            assert_eq!(s.user_lang("u").unwrap(), UserLang::default());
+            s.set_last_lang("u", Lang::Zh).unwrap();
+            s.set_preferred_lang("u", Some(Lang::En)).unwrap();
+            s.set_last_lang("u", Lang::Zh).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(
+            s.user_lang("u").unwrap(),
+            UserLang {
+                preferred: Some(Lang::En),
+                last: Some(Lang::Zh)
+            }
+        );
+        s.set_preferred_lang("u", None).unwrap();
+        assert_eq!(s.user_lang("u").unwrap().preferred, None);
+        assert_eq!(s.user_lang("other").unwrap(), UserLang::default());
     }
 }

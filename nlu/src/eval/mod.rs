@@ -192,6 +192,9 @@ pub struct Report {
     pub confusions: Vec<(IntentName, IntentName, usize)>,
     pub misses: Vec<Miss>,
     pub reliability: Vec<calibrate::Bin>,
+    /// Share of the cases that name a language whose detected `lang` matches it (None when
+    /// no case names one).
+    pub lang_accuracy: Option<f32>,
 }
 
 /// The intent a result reports for scoring: `out_of_scope` whenever the outcome says so.
@@ -418,12 +421,20 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult], entity_intents: &[Inten
         .zip(results)
         .map(|(c, r)| reported(r) == c.intent)
         .collect();
+    let named: Vec<bool> = cases
+        .iter()
+        .zip(results)
+        .filter_map(|(c, r)| c.lang.as_deref().map(|l| l == r.lang.as_str()))
+        .collect();
+    let lang_accuracy = (!named.is_empty())
+        .then(|| named.iter().filter(|&&ok| ok).count() as f32 / named.len() as f32);
     Report {
         overall,
         per_language,
         confusions,
         misses,
         reliability: calibrate::reliability(&conf, &correct, 10),
+        lang_accuracy,
     }
 }
 
@@ -468,6 +479,9 @@ impl Report {
         row(&mut s, "all", &self.overall);
         for (lang, m) in &self.per_language {
             row(&mut s, lang, m);
+        }
+        if let Some(a) = self.lang_accuracy {
+            let _ = writeln!(s, "\nlanguage detected right: {:.1}%", 100.0 * a);
         }
         if !self.confusions.is_empty() {
             let _ = writeln!(s, "\nmost confused (expected -> got):");
@@ -544,6 +558,7 @@ mod tests {
                 .collect(),
             outcome,
             clarification: None,
+            lang: crate::Lang::En,
         }
     }
 

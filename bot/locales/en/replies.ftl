@@ -1,0 +1,238 @@
+# Replies of the bot in English. Every key is also in zh.ftl, with the same arguments
+# (a test checks both). Arguments are plain values: ids, names, formatted times.
+
+## Sentences and errors
+full-stop = .
+error-message = {$title}: {$message}
+error-suggestion = {" "}Suggestion: {$text}
+error-id = {" "}(error id {$id})
+error-permission = Not allowed
+error-not-found = Not found
+error-invalid = Invalid input
+error-policy = Not right now
+error-platform = The job platform could not do it
+error-internal = Something went wrong on my side
+error-internal-message = I could not finish that because of an internal problem.
+error-internal-suggestion = try again in a moment; if it keeps happening, give the error id to the bot's operators
+message-too-long = that message is too long ({$bytes} bytes; the limit is {$max})
+exec-not-found = There is no execution #{$id}.
+yes = yes
+
+## Executions: statuses, headlines, reports
+status-scheduled = scheduled
+status-running = running
+status-succeeded = succeeded
+status-failed = failed
+status-timed-out = timed out
+status-cancelled = cancelled
+status-interrupted = interrupted
+no-parameters = no parameters
+output-last-lines = Last {$count} lines of output:
+output = Output:
+exit-code = exit code {$code}
+killed-by = killed by {$signal}
+no-exit-code = no exit code
+detail-unknown-error = unknown error
+detail-stopped = stopped
+detail-interrupted = the bot stopped while it ran
+headline-succeeded = #{$id} {$job} succeeded in {$took} ({$code}).
+headline-failed-to-start = #{$id} {$job} failed to start: {$detail}.
+headline-failed = #{$id} {$job} failed after {$took} ({$code}).
+headline-timed-out = #{$id} {$job} timed out after {$took} ({$detail}; {$code}).
+headline-skipped = #{$id} {$job} was skipped: {$detail}.
+headline-cancelled-before-start = #{$id} {$job} was cancelled before it started.
+headline-cancelled-before-start-by = #{$id} {$job} was cancelled before it started (by {$by}).
+headline-cancelled = #{$id} {$job} was cancelled after {$took} ({$code}).
+headline-cancelled-by = #{$id} {$job} was cancelled by {$by} after {$took} ({$code}).
+headline-interrupted = #{$id} {$job} was interrupted: {$detail}.
+headline-running = #{$id} {$job} is running (for {$took}).
+headline-scheduled = #{$id} {$job} is scheduled.
+report-scheduled = #{$id} {$job} is scheduled for {$at} (in {$wait}).
+report-queued = #{$id} {$job} is queued: waiting for a free slot.
+report-requested-by = Requested by {$user} with {$params}.
+report-started-by = Started {$at} by {$user} with {$params}.
+fact-started = started {$at} by {$user}
+fact-cpu = CPU {$cpu}
+fact-memory = peak memory {$memory}
+fact-separator = ;{" "}
+stats-slower = This took longer than usual ({$took} vs. a median of {$median}).
+stats-usual = Usual duration: {$median} (median of {$runs} earlier successful runs); this run: {$took}.
+stats-failing-step = Failing step: {$line}
+stats-same-error = Same error before: {$count ->
+        [one] {$count} time
+       *[other] {$count} times
+    }, last in #{$last} at {$at}.
+stats-new-error = This error is new (not seen in the {$runs} earlier runs I looked at).
+stats-success-rate = Success rate of the last {$runs} runs of {$job}: {$ok}/{$runs} ({$percent}%).
+history-exit = exit {$code}
+
+## Which execution; status, watch, cancel
+refused = Sorry, you can't do that: {$reason}
+needs-approval-by-role = {$reason}; it needs approval by role `{$role}`
+not-an-execution-id = `{$id}` is not an execution id.
+unknown-job = I don't know a job called `{$name}`.
+unknown-job-did-you-mean = I don't know a job called `{$name}`. Did you mean `{$suggestion}`?
+job-not-run-yet = {$job} has not run yet.
+nothing-run-yet = Nothing has run yet. Try `list jobs` to see what you can run.
+exec-already-ended = #{$id} has already ended ({$status})
+watch-already-ended = #{$id} has already ended.
+watch-running-for = running for {$took}
+watch-scheduled-for = scheduled for {$at}
+watch-queued = queued
+watching = Watching #{$id} {$job} ({$state}). I'll post every change here.
+cancel-already-ended = #{$id} {$job} has already ended ({$status}); there is nothing to cancel.
+cancel-already-ended-id = #{$id} has already ended ({$status}); there is nothing to cancel.
+cancel-processes-gone = {" "}Its processes are gone.
+cancel-last-output = Last output:
+cancel-failed = I couldn't cancel #{$id}
+
+## Running a job: questions, confirmation, approval, start
+bad-time = I couldn't read the time `{$time}`.
+time-in-past = That time ({$at}) is in the past; tell me a time from now on, or leave it out to run now.
+time-too-far = That time ({$at}) is {$why}; pick an earlier time.
+run-unknown-job-suggest = I don't know a job called `{$name}`. Did you mean `{$suggestion}`? (yes, another job name, or cancel)
+run-unknown-job-choose = I don't know a job called `{$name}`. Which job did you mean?
+    {$choices}
+plural-apps = applications
+plural-environments = environments
+plural-hosts = hosts
+run-which-job = Which job should I run?
+    {$choices}
+    Answer with a number or a name (or cancel).
+run-no-such-param-suggest = {$job} has no parameter `{$name}`. Did you mean `{$suggestion}`?
+run-no-such-param-none = {$job} has no parameter `{$name}` (it takes none).
+run-no-such-param = {$job} has no parameter `{$name}` (its parameters: {$params}).
+run-several-values = You named several {$what} ({$values}), and one {$job} run is for one of them, so I'll ask. (For the others, send one more request each.)
+confirm-sensitive-now = {$job} is sensitive. Run it now with {$params}? (yes/no)
+confirm-sensitive-at = {$job} is sensitive. Run it at {$at} with {$params}? (yes/no)
+button-yes = Yes
+button-no = No
+button-approve = Approve #{$id}
+button-reject = Reject
+ask-unknown-param = What should `{$name}` be?
+range-between = {$kind} from {$lo} to {$hi}
+range-at-least = {$kind}, {$lo} or more
+range-at-most = {$kind}, at most {$hi}
+ask-needs = {$job} needs `{$name}` ({$what}).
+ask-what = {" "}What should it be?
+ask-which = {" "}Which one?
+ask-default = Default: {$value} (say "default").
+ask-cancel-hint = (Say cancel to stop.)
+ask-choose-hint = Answer with a number or a value (or cancel).
+job-gone = That job no longer exists.
+start-failed = I couldn't start {$job}
+run-started = Started {$job} as #{$id} ({$params}). I'll post the result here.
+run-scheduled = Scheduled {$job} as #{$id} for {$at} (in {$wait}) with {$params}. I'll post the result here.
+run-queued = Queued {$job} as #{$id} ({$params}): it starts when a running {$job} ends. I'll post the result here.
+approvals-not-set-up-for = {$reason}; approvals are not set up here
+approvers-named = {" "}({$people})
+approval-filed = {$job} needs approval: {$reason}. I filed approval request {$id}; someone with role `{$role}`{$who} can say `!approve {$id}` (or `!reject {$id}`) within {$within}. The requester cannot approve it.
+
+## Parameter values
+kind-app = an application
+kind-environment = an environment
+kind-host = a host
+kind-version = a version such as 2.4.1 or latest
+kind-string = text
+kind-integer = a whole number
+kind-boolean = yes or no
+kind-duration = a duration such as 30s, 5m or 2h
+kind-time = a time (RFC 3339)
+unknown-app = application
+unknown-environment = environment
+unknown-host = host
+invalid-empty = `{$name}` cannot be empty
+invalid-unknown-suggest = `{$value}` is not a known {$what}. Did you mean `{$suggestion}`?
+invalid-unknown = `{$value}` is not a known {$what} (known: {$known})
+invalid-integer = `{$name}` must be a whole number, and `{$value}` is not one
+invalid-between = `{$name}` must be between {$lo} and {$hi}, and `{$value}` is not
+invalid-at-least = `{$name}` must be at least {$lo}, and `{$value}` is not
+invalid-at-most = `{$name}` must be at most {$hi}, and `{$value}` is not
+invalid-boolean = `{$name}` must be yes or no, not `{$value}`
+invalid-version = `{$value}` is not a version (such as 2.4.1 or latest)
+invalid-duration = `{$name}` must be a duration such as 30s, 5m or 2h, not `{$value}`
+invalid-time = `{$name}` must be an RFC 3339 time, not `{$value}`
+invalid-choice-suggest = `{$value}` is not one of the choices for `{$name}` ({$choices}). Did you mean `{$suggestion}`?
+invalid-choice = `{$value}` is not one of the choices for `{$name}` ({$choices})
+
+## Answers to open questions
+not-a-yes = I didn't take that as a yes, so {$job} has not started.
+not-a-yes-no-job = I didn't take that as a yes, so the job has not started.
+never-mind = OK, never mind.
+answer-with-number = Please answer with a number from 1 to {$count}, or say cancel.
+answer-unknown-job-suggest = I don't know a job called `{$name}`. Did you mean `{$suggestion}`? (yes, another name, or cancel)
+job-changed = That job changed meanwhile; please start again.
+wont-run = OK, I won't run {$job}.
+wont-run-it = OK, I won't run it.
+
+## History
+list-separator = ,{" "}
+filter-job = job {$job}
+filter-status = status {$status}
+not-a-status = `{$status}` is not a status; use one of: {$statuses}.
+filter-from = from {$at}
+filter-until = until {$at}
+filter-since = since {$at}
+history-failed = I couldn't read the history
+history-filters = {" "}({$filters})
+history-none = No runs found{$filters}.
+history-header = Last {$count ->
+        [one] {$count} run
+       *[other] {$count} runs
+    }{$filters}, newest first:
+history-success-rate = Success rate: {$ok}/{$runs} ({$percent}%).
+
+## Approvals
+approvals-not-set-up = approvals are not set up here
+approvals-none = No approval requests are waiting.
+approvals-header = Waiting for approval:
+approvals-line = {$id}. {$job} ({$params}) for {$requester}: {$reason}; role `{$role}`, expires {$expires}
+approve-usage = usage: !{$command} ID (the number of the request)
+approve-usage-hint = say !approvals to see the pending requests
+approval-rejected = Rejected request {$id}: {$job} ({$params}) for {$requester} will not run.
+approval-approved = Approved request {$id} by {$approver}: started {$job} as #{$exec} for {$requester} ({$params}). I'll post the result in {$channel}.
+
+## Conversation
+topic-which-job = which job to run
+topic-what-you-meant = what you meant
+topic-running = running {$job}
+question-expired = (The earlier question about {$topic} expired, so I dropped it.)
+question-dropped = Dropped the open question about {$subject}.
+no-free-text = I can't understand free text right now; use exact commands (!help).
+no-model = I can't understand free text right now (the language model is not loaded); use exact commands such as !help.
+clarify = I'm not sure what you mean. Did you want to:
+    {$options}
+    Answer with a number (or cancel).
+nothing-waiting = There's nothing waiting for a yes or no right now.
+option-entity = {$value} ({$kind})
+intent-run_job = run a job
+intent-deploy_app = deploy an application
+intent-job_status = check the status of a run
+intent-watch_job = follow a run until it ends
+intent-cancel_job = cancel a run
+intent-list_jobs = list the jobs you can run
+intent-job_history = see past runs
+intent-help = get help
+intent-affirm = say yes
+intent-deny = say no
+intent-smalltalk = chat
+intent-out_of_scope = something else
+entity-job = job
+entity-app = application
+entity-environment = environment
+entity-host = host
+no-such-command = there is no command `!{$command}`
+say-help = say !help for the commands
+did-you-mean = did you mean {$suggestion}?
+did-you-mean-one-of = did you mean one of: {$suggestions}?
+command-usage = usage: {$usage}
+command-quote = unbalanced quote in the command
+command-bad-time = `{$time}` is not a time; use RFC 3339 (2026-03-03T23:00:00+01:00) or +30s, +5m, +2h
+command-bad-id = `{$id}` is not an execution id (a number such as 1001)
+command-repeated-key = `{$key}` is given more than once; give each parameter once, with the value you mean
+
+## Pushed updates
+push-started-late = #{$id} {$job} started as scheduled ({$params}), {$late} late (it was due at {$due}).
+push-started-as-scheduled = #{$id} {$job} started as scheduled ({$params}).
+push-running = #{$id} {$job} is now running.
+push-status-change = #{$id} {$job}: {$from} -> {$to}.

@@ -1,0 +1,231 @@
+# 机器人的中文回复。每个键也在 en.ftl 中，参数相同（有测试检查两者一致）。
+
+## Sentences and errors
+full-stop = 。
+error-message = {$title}：{$message}
+error-suggestion = 建议：{$text}
+error-id = （错误编号 {$id}）
+error-permission = 不允许
+error-not-found = 未找到
+error-invalid = 输入无效
+error-policy = 现在不行
+error-platform = 作业平台没能完成
+error-internal = 我这边出了问题
+error-internal-message = 由于内部问题，我没能完成。
+error-internal-suggestion = 请稍后再试；如果一直出现，请把错误编号告诉机器人的管理员
+message-too-long = 消息太长（{$bytes} 字节，上限 {$max}）
+exec-not-found = 没有执行 #{$id}。
+yes = 确认
+
+## Executions: statuses, headlines, reports
+status-scheduled = 已排期
+status-running = 运行中
+status-succeeded = 成功
+status-failed = 失败
+status-timed-out = 超时
+status-cancelled = 已取消
+status-interrupted = 已中断
+no-parameters = 无参数
+output-last-lines = 输出的最后 {$count} 行：
+output = 输出：
+exit-code = 退出码 {$code}
+killed-by = 被 {$signal} 终止
+no-exit-code = 无退出码
+detail-unknown-error = 未知错误
+detail-stopped = 已停止
+detail-interrupted = 运行期间机器人停止了
+headline-succeeded = #{$id} {$job} 成功，用时 {$took}（{$code}）。
+headline-failed-to-start = #{$id} {$job} 未能启动：{$detail}。
+headline-failed = #{$id} {$job} 失败，运行了 {$took}（{$code}）。
+headline-timed-out = #{$id} {$job} 超时，运行了 {$took}（{$detail}；{$code}）。
+headline-skipped = #{$id} {$job} 被跳过：{$detail}。
+headline-cancelled-before-start = #{$id} {$job} 在启动前被取消。
+headline-cancelled-before-start-by = #{$id} {$job} 在启动前被取消（{$by} 取消）。
+headline-cancelled = #{$id} {$job} 已取消，运行了 {$took}（{$code}）。
+headline-cancelled-by = #{$id} {$job} 已被 {$by} 取消，运行了 {$took}（{$code}）。
+headline-interrupted = #{$id} {$job} 被中断：{$detail}。
+headline-running = #{$id} {$job} 正在运行（已运行 {$took}）。
+headline-scheduled = #{$id} {$job} 已排期。
+report-scheduled = #{$id} {$job} 排期在 {$at}（{$wait} 后）。
+report-queued = #{$id} {$job} 正在排队：等待空闲的执行位。
+report-requested-by = 由 {$user} 发起，参数：{$params}。
+report-started-by = 由 {$user} 于 {$at} 启动，参数：{$params}。
+fact-started = 由 {$user} 于 {$at} 启动
+fact-cpu = CPU {$cpu}
+fact-memory = 内存峰值 {$memory}
+fact-separator = ；
+stats-slower = 这次比平常慢（{$took}，中位数为 {$median}）。
+stats-usual = 通常用时：{$median}（之前 {$runs} 次成功运行的中位数）；本次：{$took}。
+stats-failing-step = 失败的步骤：{$line}
+stats-same-error = 之前出现过同样的错误：{$count} 次，最近一次在 #{$last}，时间 {$at}。
+stats-new-error = 这是新错误（在我查看的之前 {$runs} 次运行中没有出现过）。
+stats-success-rate = {$job} 最近 {$runs} 次运行的成功率：{$ok}/{$runs}（{$percent}%）。
+history-exit = 退出 {$code}
+
+## Which execution; status, watch, cancel
+refused = 抱歉，你不能这样做：{$reason}
+needs-approval-by-role = {$reason}；需要角色 `{$role}` 审批
+not-an-execution-id = `{$id}` 不是执行编号。
+unknown-job = 我不知道名为 `{$name}` 的作业。
+unknown-job-did-you-mean = 我不知道名为 `{$name}` 的作业。你是指 `{$suggestion}` 吗？
+job-not-run-yet = {$job} 还没有运行过。
+nothing-run-yet = 还没有运行过任何作业。试试“有哪些作业”，看看你能运行什么。
+exec-already-ended = #{$id} 已经结束（{$status}）
+watch-already-ended = #{$id} 已经结束。
+watch-running-for = 已运行 {$took}
+watch-scheduled-for = 排期在 {$at}
+watch-queued = 排队中
+watching = 正在关注 #{$id} {$job}（{$state}）。每次变化我都会在这里通知。
+cancel-already-ended = #{$id} {$job} 已经结束（{$status}），没有可取消的。
+cancel-already-ended-id = #{$id} 已经结束（{$status}），没有可取消的。
+cancel-processes-gone = 它的进程已全部结束。
+cancel-last-output = 最后的输出：
+cancel-failed = 我没能取消 #{$id}
+
+## Running a job: questions, confirmation, approval, start
+bad-time = 我读不懂时间 `{$time}`。
+time-in-past = 这个时间（{$at}）已经过去了；请给一个现在之后的时间，或者不写时间，立即运行。
+time-too-far = 这个时间（{$at}）{$why}；请选一个更早的时间。
+run-unknown-job-suggest = 我不知道名为 `{$name}` 的作业。你是指 `{$suggestion}` 吗？（回答“是”、另一个作业名，或“取消”）
+run-unknown-job-choose = 我不知道名为 `{$name}` 的作业。你指的是哪个作业？
+    {$choices}
+plural-apps = 应用
+plural-environments = 环境
+plural-hosts = 主机
+run-which-job = 要运行哪个作业？
+    {$choices}
+    请回答编号或名称（或“取消”）。
+run-no-such-param-suggest = {$job} 没有参数 `{$name}`。你是指 `{$suggestion}` 吗？
+run-no-such-param-none = {$job} 没有参数 `{$name}`（它不需要参数）。
+run-no-such-param = {$job} 没有参数 `{$name}`（它的参数：{$params}）。
+run-several-values = 你提到了多个{$what}（{$values}），而一次 {$job} 运行只针对其中一个，所以我来问一下。（其他的请各发一次请求。）
+confirm-sensitive-now = {$job} 是敏感作业。现在以 {$params} 运行吗？（确认/取消）
+confirm-sensitive-at = {$job} 是敏感作业。在 {$at} 以 {$params} 运行吗？（确认/取消）
+button-yes = 确认
+button-no = 取消
+button-approve = 批准 #{$id}
+button-reject = 拒绝
+ask-unknown-param = `{$name}` 应该是什么？
+range-between = {$kind}，范围 {$lo} 到 {$hi}
+range-at-least = {$kind}，至少 {$lo}
+range-at-most = {$kind}，最多 {$hi}
+ask-needs = {$job} 需要 `{$name}`（{$what}）。
+ask-what = 应该是什么？
+ask-which = 选哪个？
+ask-default = 默认值：{$value}（回答“默认”）。
+ask-cancel-hint = （回答“取消”可停止。）
+ask-choose-hint = 请回答编号或取值（或“取消”）。
+job-gone = 这个作业已经不存在了。
+start-failed = 我没能启动 {$job}
+run-started = 已启动 {$job}，编号 #{$id}（{$params}）。结果会发在这里。
+run-scheduled = 已排期 {$job}，编号 #{$id}，在 {$at}（{$wait} 后）以 {$params} 运行。结果会发在这里。
+run-queued = {$job} 已排队，编号 #{$id}（{$params}）：正在运行的 {$job} 结束后开始。结果会发在这里。
+approvals-not-set-up-for = {$reason}；这里没有配置审批
+approvers-named = （{$people}）
+approval-filed = {$job} 需要审批：{$reason}。我已提交审批请求 {$id}；角色为 `{$role}` 的人{$who}可以在 {$within} 内发送 `!approve {$id}`（或 `!reject {$id}`）。发起人不能自己审批。
+
+## Parameter values
+kind-app = 一个应用
+kind-environment = 一个环境
+kind-host = 一台主机
+kind-version = 一个版本号，例如 2.4.1 或 latest
+kind-string = 文本
+kind-integer = 一个整数
+kind-boolean = 是或否
+kind-duration = 一个时长，例如 30s、5m 或 2h
+kind-time = 一个时间（RFC 3339）
+unknown-app = 应用
+unknown-environment = 环境
+unknown-host = 主机
+invalid-empty = `{$name}` 不能为空
+invalid-unknown-suggest = `{$value}` 不是已知的{$what}。你是指 `{$suggestion}` 吗？
+invalid-unknown = `{$value}` 不是已知的{$what}（已知：{$known}）
+invalid-integer = `{$name}` 必须是整数，`{$value}` 不是
+invalid-between = `{$name}` 必须在 {$lo} 到 {$hi} 之间，`{$value}` 不在
+invalid-at-least = `{$name}` 至少为 {$lo}，`{$value}` 不是
+invalid-at-most = `{$name}` 最多为 {$hi}，`{$value}` 超出了
+invalid-boolean = `{$name}` 必须是“是”或“否”，不能是 `{$value}`
+invalid-version = `{$value}` 不是版本号（例如 2.4.1 或 latest）
+invalid-duration = `{$name}` 必须是时长，例如 30s、5m 或 2h，不能是 `{$value}`
+invalid-time = `{$name}` 必须是 RFC 3339 时间，不能是 `{$value}`
+invalid-choice-suggest = `{$value}` 不是 `{$name}` 的可选值（{$choices}）。你是指 `{$suggestion}` 吗？
+invalid-choice = `{$value}` 不是 `{$name}` 的可选值（{$choices}）
+
+## Answers to open questions
+not-a-yes = 我没有把这当作“确认”，所以 {$job} 没有启动。
+not-a-yes-no-job = 我没有把这当作“确认”，所以作业没有启动。
+never-mind = 好的，算了。
+answer-with-number = 请回答 1 到 {$count} 之间的编号，或者说“取消”。
+answer-unknown-job-suggest = 我不知道名为 `{$name}` 的作业。你是指 `{$suggestion}` 吗？（回答“是”、另一个名称，或“取消”）
+job-changed = 这个作业在此期间变了；请重新开始。
+wont-run = 好的，不运行 {$job}。
+wont-run-it = 好的，不运行了。
+
+## History
+list-separator = ，
+filter-job = 作业 {$job}
+filter-status = 状态为{$status}
+not-a-status = `{$status}` 不是状态；请使用以下之一：{$statuses}。
+filter-from = 从 {$at}
+filter-until = 到 {$at}
+filter-since = 自 {$at} 起
+history-failed = 我没能读取历史记录
+history-filters = （{$filters}）
+history-none = 没有找到运行记录{$filters}。
+history-header = 最近 {$count} 次运行{$filters}，最新的在前：
+history-success-rate = 成功率：{$ok}/{$runs}（{$percent}%）。
+
+## Approvals
+approvals-not-set-up = 这里没有配置审批
+approvals-none = 没有待审批的请求。
+approvals-header = 等待审批：
+approvals-line = {$id}. {$job}（{$params}），发起人 {$requester}：{$reason}；审批角色 `{$role}`，{$expires} 过期
+approve-usage = 用法：!{$command} 编号（审批请求的编号）
+approve-usage-hint = 发送 !approvals 查看待审批的请求
+approval-rejected = 已拒绝请求 {$id}：{$requester} 的 {$job}（{$params}）不会运行。
+approval-approved = {$approver} 已批准请求 {$id}：已为 {$requester} 启动 {$job}，编号 #{$exec}（{$params}）。结果会发到 {$channel}。
+
+## Conversation
+topic-which-job = 运行哪个作业
+topic-what-you-meant = 你的意思
+topic-running = 运行 {$job}
+question-expired = （之前关于{$topic}的问题已过期，我把它放弃了。）
+question-dropped = 已放弃关于 {$subject} 的未完成问题。
+no-free-text = 我现在无法理解自由文本；请使用精确命令（!help）。
+no-model = 我现在无法理解自由文本（语言模型没有加载）；请使用精确命令，例如 !help。
+clarify = 我不确定你的意思。你是想：
+    {$options}
+    请回答编号（或“取消”）。
+nothing-waiting = 现在没有需要确认或取消的事情。
+option-entity = {$value}（{$kind}）
+intent-run_job = 运行作业
+intent-deploy_app = 发布应用
+intent-job_status = 查看运行状态
+intent-watch_job = 跟踪运行直到结束
+intent-cancel_job = 取消运行
+intent-list_jobs = 列出可运行的作业
+intent-job_history = 查看历史运行
+intent-help = 获取帮助
+intent-affirm = 确认
+intent-deny = 否定
+intent-smalltalk = 闲聊
+intent-out_of_scope = 别的事情
+entity-job = 作业
+entity-app = 应用
+entity-environment = 环境
+entity-host = 主机
+no-such-command = 没有命令 `!{$command}`
+say-help = 发送 !help 查看命令
+did-you-mean = 你是指 {$suggestion} 吗？
+did-you-mean-one-of = 你是指其中之一吗：{$suggestions}？
+command-usage = 用法：{$usage}
+command-quote = 命令中的引号不成对
+command-bad-time = `{$time}` 不是时间；请用 RFC 3339（2026-03-03T23:00:00+01:00）或 +30s、+5m、+2h
+command-bad-id = `{$id}` 不是执行编号（应为数字，例如 1001）
+command-repeated-key = `{$key}` 给了不止一次；每个参数只给一次，写上你想要的值
+
+## Pushed updates
+push-started-late = #{$id} {$job} 已按排期启动（{$params}），晚了 {$late}（原定 {$due}）。
+push-started-as-scheduled = #{$id} {$job} 已按排期启动（{$params}）。
+push-running = #{$id} {$job} 正在运行。
+push-status-change = #{$id} {$job}：{$from} -> {$to}。
