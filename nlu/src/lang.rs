@@ -47,12 +47,12 @@ impl Lang {
     /// Like [`Lang::detect`], but `None` for a text with neither Han characters nor Latin
     /// words (`!status 4812` has one word: English; `4812`, `👍` and `` are `None`).
     pub fn detect_opt(text: &str) -> Option<Lang> {
-        let han = text.chars().filter(|&c| crate::entities::is_cjk(c)).count();
+        let han = text.chars().filter(|&c| is_han(c)).count();
         let words = text
-            .split(|c: char| c.is_whitespace() || crate::entities::is_cjk(c))
+            .split(|c: char| c.is_whitespace() || is_han(c))
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
             .filter(|w| !w.is_empty())
-            .filter(|w| w.chars().all(|c| c.is_alphabetic() && !crate::entities::is_cjk(c)))
+            .filter(|w| w.chars().all(char::is_alphabetic))
             .count();
         match (han, words) {
             (0, 0) => None,
@@ -60,6 +60,12 @@ impl Lang {
             _ => Some(Lang::En),
         }
     }
+}
+
+/// A Han character (kana and hangul are not: Japanese and Korean are not Chinese).
+fn is_han(c: char) -> bool {
+    matches!(c as u32,
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }
 
 impl fmt::Display for Lang {
@@ -104,6 +110,7 @@ mod tests {
             ("#4812 2.4.1 db-01", None),
             ("", None),
             ("👍", None),
+            ("いいえ", Some(Lang::En)),
         ] {
             assert_eq!(Lang::detect_opt(text), lang, "{text}");
         }
