@@ -172,6 +172,8 @@ pub struct Config {
     pub catalog: Catalog,
     /// Run specification per job id (every catalog job has one).
     pub runs: HashMap<String, RunSpec>,
+    /// Chinese descriptions of jobs (`description_zh`), by job id.
+    pub descriptions_zh: HashMap<String, String>,
     pub time_zone: Tz,
     pub database: PathBuf,
     pub dialog_timeout: Duration,
@@ -288,6 +290,8 @@ struct RawNlu {
 #[derive(Deserialize)]
 struct RawJob {
     id: Spanned<String>,
+    /// The job's description in Chinese (`description` is the English one).
+    description_zh: Option<String>,
     run: Option<Spanned<RawRun>>,
 }
 
@@ -603,6 +607,11 @@ impl Config {
             base_dir: base_dir.to_path_buf(),
             catalog,
             runs,
+            descriptions_zh: raw
+                .jobs
+                .iter()
+                .filter_map(|j| Some((j.id.get_ref().clone(), j.description_zh.clone()?)))
+                .collect(),
             time_zone,
             database,
             dialog_timeout,
@@ -620,6 +629,20 @@ impl Config {
 }
 
 impl Config {
+    /// A job's description in `lang` (the English one when there is no Chinese one), or None
+    /// when it has none.
+    pub fn job_description<'a>(
+        &'a self,
+        job: &'a nlu::catalog::Job,
+        lang: crate::i18n::Lang,
+    ) -> Option<&'a str> {
+        let zh = (lang == crate::i18n::Lang::Zh)
+            .then(|| self.descriptions_zh.get(&job.id))
+            .flatten();
+        zh.map(String::as_str)
+            .or((!job.description.is_empty()).then_some(job.description.as_str()))
+    }
+
     /// Where the audit key is looked for ([`crate::store::audit_key`]).
     pub fn audit_key_source(&self) -> crate::store::audit_key::KeySource {
         crate::store::audit_key::KeySource::new(&self.database, self.audit_key_file.as_deref())

@@ -377,7 +377,12 @@ fn collect(
             }
             match values::suggest_job(catalog, raw) {
                 Some(s) => retry(
-                    tr!(lang, "answer-unknown-job-suggest", name = raw, suggestion = &s),
+                    tr!(
+                        lang,
+                        "answer-unknown-job-suggest",
+                        name = raw,
+                        suggestion = &s
+                    ),
                     Some(s),
                 ),
                 None => retry(tr!(lang, "unknown-job", name = raw), None),
@@ -526,14 +531,20 @@ id = "backup-database"
         // yes accepts the suggestion
         let d2 = continued(answer(&dialog, "yes", None, &c, Lang::En));
         assert!(d2.params["target"].starts_with("db-0"));
-        assert!(matches!(answer(&d, "cancel", None, &c, Lang::En), Step::Abandon(_)));
+        assert!(matches!(
+            answer(&d, "cancel", None, &c, Lang::En),
+            Step::Abandon(_)
+        ));
     }
 
     #[test]
     fn integers_defaults_and_jobs() {
         let c = catalog();
         let d = collecting(Some("keep"));
-        assert_eq!(continued(answer(&d, "3", None, &c, Lang::En)).params["keep"], "3");
+        assert_eq!(
+            continued(answer(&d, "3", None, &c, Lang::En)).params["keep"],
+            "3"
+        );
         assert_eq!(
             continued(answer(&d, "default", None, &c, Lang::En)).params["keep"],
             "7"
@@ -544,10 +555,13 @@ id = "backup-database"
         assert!(message.contains("whole number"), "{message}");
         let j = collecting(None);
         assert_eq!(
-            continued(answer(&j, "1", None, &c, Lang::En)).job.as_deref(),
+            continued(answer(&j, "1", None, &c, Lang::En))
+                .job
+                .as_deref(),
             Some("backup-database")
         );
-        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c, Lang::En) else {
+        let Step::Retry { message, dialog } = answer(&j, "bakup-databse", None, &c, Lang::En)
+        else {
             panic!()
         };
         assert!(
@@ -555,7 +569,9 @@ id = "backup-database"
             "{message}"
         );
         assert_eq!(
-            continued(answer(&dialog, "y", None, &c, Lang::En)).job.as_deref(),
+            continued(answer(&dialog, "y", None, &c, Lang::En))
+                .job
+                .as_deref(),
             Some("backup-database")
         );
     }
@@ -566,10 +582,22 @@ id = "backup-database"
         let d = Dialog::Confirming {
             draft: Draft::new(Intent::RunJob),
         };
-        assert!(matches!(answer(&d, "yes", None, &c, Lang::En), Step::Confirmed(_)));
-        assert!(matches!(answer(&d, "确认", None, &c, Lang::En), Step::Confirmed(_)));
-        assert!(matches!(answer(&d, "no", None, &c, Lang::En), Step::Abandon(_)));
-        assert!(matches!(answer(&d, "maybe", None, &c, Lang::En), Step::Retry { .. }));
+        assert!(matches!(
+            answer(&d, "yes", None, &c, Lang::En),
+            Step::Confirmed(_)
+        ));
+        assert!(matches!(
+            answer(&d, "确认", None, &c, Lang::En),
+            Step::Confirmed(_)
+        ));
+        assert!(matches!(
+            answer(&d, "no", None, &c, Lang::En),
+            Step::Abandon(_)
+        ));
+        assert!(matches!(
+            answer(&d, "maybe", None, &c, Lang::En),
+            Step::Retry { .. }
+        ));
         // an affirm is a yes only when the parser is sure and can read the text
         let mut affirm = crate::router::parse_command("!yes", Utc::now())
             .unwrap()
@@ -635,7 +663,10 @@ id = "backup-database"
             panic!()
         };
         assert_eq!(r.intent.name, Intent::JobStatus);
-        assert!(matches!(answer(&d, "7", None, &c, Lang::En), Step::Retry { .. }));
+        assert!(matches!(
+            answer(&d, "7", None, &c, Lang::En),
+            Step::Retry { .. }
+        ));
         assert!(matches!(
             answer(&d, "never mind", None, &c, Lang::En),
             Step::Abandon(_)

@@ -266,6 +266,9 @@ impl Bot {
 
     async fn route(&self, ctx: &Ctx<'_>, text: &str, dialog: Option<Dialog>) -> Response {
         let catalog = self.platform.catalog();
+        if let Some(r) = handlers::lang::try_handle(ctx, text).await {
+            return r;
+        }
         if let Some(r) = handlers::approve::try_handle(ctx, text).await {
             return r;
         }
@@ -285,7 +288,10 @@ impl Bot {
                         "no"
                     };
                     return self
-                        .on_step(ctx, dialog::answer(d, word, Some(&parse), catalog, ctx.lang))
+                        .on_step(
+                            ctx,
+                            dialog::answer(d, word, Some(&parse), catalog, ctx.lang),
+                        )
                         .await;
                 }
             }
@@ -308,7 +314,11 @@ impl Bot {
             }
             // a new request: the open question goes, and the user is told
             self.clear_dialog(ctx);
-            dropped = Some(tr!(ctx.lang, "question-dropped", subject = d.subject(ctx.lang)));
+            dropped = Some(tr!(
+                ctx.lang,
+                "question-dropped",
+                subject = d.subject(ctx.lang)
+            ));
         }
         let mut response = match parse {
             Some(p) => self.dispatch(ctx, &p).await,
@@ -347,7 +357,9 @@ impl Bot {
                 }
                 match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
                     Ok(()) => r,
-                    Err(e) => Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang)),
+                    Err(e) => {
+                        Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang))
+                    }
                 }
             }
             Step::Abandon(msg) => {
@@ -425,7 +437,9 @@ impl Bot {
                             buttons: clarify_buttons(&c.options, ctx.lang),
                             ..Response::text(text)
                         },
-                        Err(e) => Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang)),
+                        Err(e) => {
+                            Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang))
+                        }
                     };
                 }
                 handlers::fallback::handle(ctx, parse).await
@@ -667,7 +681,13 @@ pub fn clarify_buttons(options: &[nlu::ClarifyOption], lang: i18n::Lang) -> Vec<
     options
         .iter()
         .enumerate()
-        .map(|(i, o)| Button::new(option_label(o, lang), (i + 1).to_string(), ButtonStyle::Default))
+        .map(|(i, o)| {
+            Button::new(
+                option_label(o, lang),
+                (i + 1).to_string(),
+                ButtonStyle::Default,
+            )
+        })
         .collect()
 }
 

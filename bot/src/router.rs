@@ -298,6 +298,7 @@ pub const COMMANDS: &[&str] = &[
     "approve",
     "reject",
     "approvals",
+    "lang",
 ];
 
 /// Commands close to a mistyped or partial one, best first: those it begins (`stat` ->

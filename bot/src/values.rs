@@ -197,10 +197,21 @@ pub fn validate(
             if p.range_error(n).is_some() {
                 return Err(match (p.min(), p.max()) {
                     (Some(lo), Some(hi)) => {
-                        tr!(lang, "invalid-between", name = name, lo = lo, hi = hi, value = v)
+                        tr!(
+                            lang,
+                            "invalid-between",
+                            name = name,
+                            lo = lo,
+                            hi = hi,
+                            value = v
+                        )
                     }
-                    (Some(lo), None) => tr!(lang, "invalid-at-least", name = name, lo = lo, value = v),
-                    (None, Some(hi)) => tr!(lang, "invalid-at-most", name = name, hi = hi, value = v),
+                    (Some(lo), None) => {
+                        tr!(lang, "invalid-at-least", name = name, lo = lo, value = v)
+                    }
+                    (None, Some(hi)) => {
+                        tr!(lang, "invalid-at-most", name = name, hi = hi, value = v)
+                    }
                     (None, None) => tr!(lang, "invalid-integer", name = name, value = v),
                 });
             }
@@ -252,7 +263,13 @@ pub fn validate(
                 choices = choices,
                 suggestion = s
             ),
-            None => tr!(lang, "invalid-choice", value = v, name = name, choices = choices),
+            None => tr!(
+                lang,
+                "invalid-choice",
+                value = v,
+                name = name,
+                choices = choices
+            ),
         });
     }
     Ok(canonical)
@@ -306,7 +323,10 @@ aliases = ["db backup"]
         assert_eq!(validate_en(&c, p("env"), "PROD"), Ok("production".into()));
         let e = validate_en(&c, p("env"), "prodution").unwrap_err();
         assert!(e.contains("Did you mean `production`?"), "{e}");
-        assert_eq!(validate_en(&c, p("target"), "10.0.0.1"), Ok("10.0.0.1".into()));
+        assert_eq!(
+            validate_en(&c, p("target"), "10.0.0.1"),
+            Ok("10.0.0.1".into())
+        );
         assert!(validate_en(&c, p("target"), "zz-99")
             .unwrap_err()
             .contains("known: db-01"));

@@ -417,8 +417,10 @@ fn plain_english_and_chinese() {
     bot.expect("Started backup-database as #1001 (target=db-01).");
     // its result is pushed whenever it ends
     bot.tolerate("#1001 backup-database succeeded");
+    // a Chinese message gets a Chinese answer
     bot.send("跑一下数据库备份 db-02");
-    bot.expect("Started backup-database as #1002 (target=db-02).");
+    bot.expect("已启动 backup-database，编号 #1002（target=db-02）。结果会发在这里。");
+    bot.tolerate("#1002 backup-database 成功");
     bot.send("let me know when 1002 finishes");
     bot.expect("#1002 backup-database");
     bot.expect("#1002 backup-database succeeded in");
@@ -428,6 +430,50 @@ fn plain_english_and_chinese() {
     bot.expect("Sorry, I can't help with that.");
     bot.send("hello");
     bot.expect("Hi tester!");
+    bot.finish();
+}
+
+/// The main conversations in Chinese: every reply in Chinese, with exact texts.
+#[test]
+fn a_conversation_in_chinese() {
+    let dir = setup();
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    // a missing parameter is asked for, in Chinese
+    bot.send("跑一下数据库备份");
+    bot.expect("backup-database 需要 `target`（一台主机）。选哪个？");
+    bot.expect("  1. db-01");
+    bot.expect("  2. db-02");
+    bot.expect("请回答编号或取值（或“取消”）。");
+    bot.send("2");
+    bot.expect("已启动 backup-database，编号 #1001（target=db-02）。结果会发在这里。");
+    bot.expect("#1001 backup-database 成功，用时 ");
+    // status
+    bot.send("1001 怎么样了");
+    bot.expect_after("#1001 backup-database 成功，用时 ");
+    // history
+    bot.send("数据库备份最近 2 次运行");
+    bot.expect_after("最近 1 次运行（作业 backup-database），最新的在前：");
+    // a sensitive job asks for a yes, in Chinese
+    bot.send("!run deploy-app app=api environment=prod");
+    bot.expect_after("deploy-app 是敏感作业。现在以 app=api, environment=production 运行吗？（确认/取消）");
+    bot.send("不用了");
+    bot.expect("好的，不运行 deploy-app。");
+    // an exact command keeps the language of the conversation
+    bot.send("!cancel 1001");
+    bot.expect("#1001 backup-database 已经结束（成功），没有可取消的。");
+    // help
+    bot.send("帮助");
+    bot.expect("tester，你常用的请求（快捷命令）：");
+    bot.expect("  !run backup-database target=db-02   （1 次）");
+    // a fixed preference wins over the message's language, and back
+    bot.send("!lang en");
+    bot.expect_after("OK, I'll answer you in English from now on.");
+    bot.send("你好");
+    bot.expect("Hi tester! I can run jobs, watch them and show their history. Try \"help\" or \"list jobs\".");
+    bot.send("!lang auto");
+    bot.expect("OK, I'll answer in the language you write in.");
+    bot.send("你好");
+    bot.expect("你好，tester！我可以帮你运行和查看作业。试试「帮助」或「有哪些作业」。");
     bot.finish();
 }
 

@@ -18,7 +18,9 @@ use std::str::FromStr;
 /// assert_eq!("zh".parse::<Lang>(), Ok(Lang::Zh));
 /// assert_eq!(Lang::Zh.to_string(), "zh");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]

@@ -236,3 +236,100 @@ push-started-late = #{$id} {$job} started as scheduled ({$params}), {$late} late
 push-started-as-scheduled = #{$id} {$job} started as scheduled ({$params}).
 push-running = #{$id} {$job} is now running.
 push-status-change = #{$id} {$job}: {$from} -> {$to}.
+
+## The job list
+param-required = required
+param-default = default {$value}
+no-description = no description
+list-job = - {$job}: {$description}
+list-job-sensitive = - {$job} [needs confirmation]: {$description}
+list-parameters = parameters: {$params}
+list-title = Jobs you can run:
+list-title-matching = Matching jobs ({$count} of {$total}):
+list-none = {" "}none. Ask the ops leads for a role that may run jobs.
+list-hint = Say for example "run backup-database on db-01" or use !run JOB name=value.
+
+## Help
+recommend-history = !history {$job} - its recent runs with the duration trend and success rate
+recommend-status = !status {$job} - the latest run of {$job} with its summary
+recommend-watch = !watch ID - follow a run and get every change pushed
+recommend-cancel = !cancel ID - stop a running or scheduled run
+recommend-rollback = !run {$job} app=APP environment=ENV - undo a bad deployment
+recommend-run = {$command} - run it yourself
+recommend-jobs = !jobs - every job you can run, with its parameters
+help-usual = Your usual requests, {$user} (quick commands):
+help-usual-line = {$command}   ({$count ->
+        [one] {$count} time
+       *[other] {$count} times
+    })
+help-recommended = Recommended for you:
+help-personal-commands = Help on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB (also "how do I deploy?").
+    All commands: !run JOB name=value [at=+10s], !deploy APP ENV [VERSION], !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB], !help
+help-intro = I run and follow jobs for you. Ask in plain English or Chinese, for example:
+help-examples = run backup-database on db-01 tonight at 11pm
+    跑一下数据库备份 db-01
+    status of 1001 / is the backup done yet?
+    watch 1001 / cancel 1001
+    what failed yesterday? / last 5 runs of backup-database
+    list jobs
+help-general-commands = Exact commands (no guessing): !run JOB name=value [at=+10s|RFC3339], !deploy APP ENV [VERSION],
+      !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB] [status=S] [count=N], !help
+    Help on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB.
+help-available = {$count} jobs are available to you (say "list jobs").
+help-sensitive = {" "}These ask for a yes first: {$jobs}.
+help-no-such-job = There is no job `{$job}`.
+help-schedule = Scheduling a run: add a time to the request.
+      Natural language: "run backup-database on db-01 tonight at 11pm", "今晚11点备份数据库 db-01"
+      Exact: {$example} at=+30m   (or at=2026-03-03T23:00:00+01:00)
+    Scheduled runs survive a restart of the bot; !cancel ID drops one before it starts, !watch ID follows it.
+help-cancel = Cancelling a run: it is stopped (SIGTERM to its processes, SIGKILL after a grace period) or, when scheduled, dropped.
+      Natural language: "cancel 1001", "stop the backup", "取消 1001"
+      Exact: !cancel 1001
+help-history = Past runs, newest first, with the success rate and the duration trend of a job:
+      Natural language: "what failed yesterday?", "last 5 runs of backup-database", "备份数据库的历史"
+      Exact: !history [JOB] [status=failed] [count=N] [since=-1d]
+      e.g. !history {$job}
+help-watch = Following a run: every change of its status is pushed here, and its summary when it ends.
+      Natural language: "watch 1001", "let me know when 1001 finishes", "1001 完成了通知我"
+      Exact: !watch 1001
+help-status = The state of a run, or of the latest run of a job:
+      Natural language: "status of 1001", "is the backup done yet?"
+      Exact: !status 1001, !status backup-database
+example-deploy = deploy {$app} to {$environment} version 2.4.1
+example-on-host = on {$host}
+example-in-environment = in {$environment}
+example-run = run {$job}{$args}
+help-job = {$job}: {$description}
+help-job-sensitive = {$job}: {$description} (asks for a yes before it runs)
+help-no-parameters = It takes no parameters.
+help-parameters = Parameters:
+param-optional = optional
+param-one-of = one of: {$choices}
+help-example = Example: "{$example}"
+help-exact = Exact: {$command}
+help-schedule-hint = Add "tonight at 11pm" (or at=+30m) to schedule it.
+
+## Small talk and fallback
+smalltalk-thanks = You're welcome!
+smalltalk-bye = Bye! Runs keep going; ask me about them any time.
+smalltalk-hello = Hi {$user}! I can run jobs, watch them and show their history. Try "help" or "list jobs".
+fallback-job = I'm not sure what you want me to do. If you meant the job `{$job}`, try "run {$job}".
+fallback-with-job = Sorry, I can't help with that. I can run jobs and tell you how they went: try "run {$job}", "list jobs", "what failed today?" or "help".
+fallback = Sorry, I can't help with that. I can run jobs and tell you how they went: try "list jobs", "what failed today?" or "help".
+deploy-not-set-up = Deploying isn't set up here: there is no `{$job}` job in the catalog.
+
+## Reply language
+lang-fixed = I answer you in {$lang ->
+        [zh] Chinese
+       *[en] English
+    } (you chose it; !lang auto follows your messages again).
+lang-auto = I answer in the language you write in (now {$lang ->
+        [zh] Chinese
+       *[en] English
+    }). !lang zh or !lang en fixes one.
+lang-now-auto = OK, I'll answer in the language you write in.
+lang-now-fixed = OK, I'll answer you in {$lang ->
+        [zh] Chinese
+       *[en] English
+    } from now on.
+lang-usage = usage: !lang zh, !lang en or !lang auto

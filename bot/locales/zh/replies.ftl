@@ -229,3 +229,97 @@ push-started-late = #{$id} {$job} 已按排期启动（{$params}），晚了 {$l
 push-started-as-scheduled = #{$id} {$job} 已按排期启动（{$params}）。
 push-running = #{$id} {$job} 正在运行。
 push-status-change = #{$id} {$job}：{$from} -> {$to}。
+
+## The job list
+param-required = 必填
+param-default = 默认 {$value}
+no-description = 无说明
+list-job = - {$job}：{$description}
+list-job-sensitive = - {$job} [需确认]：{$description}
+list-parameters = 参数：{$params}
+list-title = 你可以运行的作业：
+list-title-matching = 匹配的作业（共 {$total} 个中的 {$count} 个）：
+list-none = 无。请向运维负责人申请可以运行作业的角色。
+list-hint = 例如可以说“在 db-01 上跑一下数据库备份”，或使用 !run 作业 参数=值。
+
+## Help
+recommend-history = !history {$job} - 它最近的运行，以及耗时趋势和成功率
+recommend-status = !status {$job} - {$job} 最近一次运行及其摘要
+recommend-watch = !watch 编号 - 跟踪一次运行，每次变化都推送给你
+recommend-cancel = !cancel 编号 - 停止正在运行或已排期的运行
+recommend-rollback = !run {$job} app=应用 environment=环境 - 撤销一次有问题的发布
+recommend-run = {$command} - 自己运行试试
+recommend-jobs = !jobs - 你可以运行的所有作业及其参数
+help-usual = {$user}，你常用的请求（快捷命令）：
+help-usual-line = {$command}   （{$count} 次）
+help-recommended = 推荐给你：
+help-personal-commands = 主题帮助：!help deploy、!help schedule、!help cancel、!help history、!help watch，或 !help 作业（也可以问“怎么发布？”）。
+    全部命令：!run 作业 参数=值 [at=+10s]、!deploy 应用 环境 [版本]、!status 编号|作业、!watch 编号、!cancel 编号、!jobs、!history [作业]、!help、!lang zh|en
+help-intro = 我帮你运行和跟踪作业。用中文或英文直接说就行，例如：
+help-examples = 今晚11点在 db-01 上备份数据库
+    run backup-database on db-01
+    1001 怎么样了 / 备份做完了吗？
+    1001 完成了通知我 / 停掉 1001
+    昨天哪些失败了？ / 数据库备份最近 5 次运行
+    有哪些作业可以运行？
+help-general-commands = 精确命令（不做猜测）：!run 作业 参数=值 [at=+10s|RFC3339]、!deploy 应用 环境 [版本]、
+      !status 编号|作业、!watch 编号、!cancel 编号、!jobs、!history [作业] [status=状态] [count=数量]、!help、!lang zh|en
+    主题帮助：!help deploy、!help schedule、!help cancel、!help history、!help watch，或 !help 作业。
+help-available = 你可以运行 {$count} 个作业（说“有哪些作业”查看）。
+help-sensitive = 以下作业运行前需要确认：{$jobs}。
+help-no-such-job = 没有作业 `{$job}`。
+help-schedule = 排期运行：在请求里加上时间。
+      自然语言：“今晚11点备份数据库 db-01”，“run backup-database on db-01 tonight at 11pm”
+      精确命令：{$example} at=+30m   （或 at=2026-03-03T23:00:00+01:00）
+    排期的运行在机器人重启后依然有效；!cancel 编号 可在启动前取消，!watch 编号 可跟踪它。
+help-cancel = 取消运行：正在运行的会被停止（先向进程发 SIGTERM，宽限期后发 SIGKILL），已排期的会被撤销。
+      自然语言：“取消 1001”，“停掉备份”，“cancel 1001”
+      精确命令：!cancel 1001
+help-history = 历史运行，最新的在前，附带作业的成功率和耗时趋势：
+      自然语言：“昨天哪些失败了？”，“备份数据库的历史”，“last 5 runs of backup-database”
+      精确命令：!history [作业] [status=failed] [count=数量] [since=-1d]
+      例如 !history {$job}
+help-watch = 跟踪运行：它的每次状态变化都会推送到这里，结束时推送摘要。
+      自然语言：“1001 完成了通知我”，“盯着 1001”，“watch 1001”
+      精确命令：!watch 1001
+help-status = 一次运行的状态，或某个作业最近一次运行的状态：
+      自然语言：“1001 怎么样了”，“备份做完了吗？”
+      精确命令：!status 1001、!status backup-database
+example-deploy = 把 {$app} 的 2.4.1 版本发布到 {$environment}
+example-on-host = 在 {$host} 上
+example-in-environment = 在 {$environment} 环境
+example-run = 运行 {$job}{$args}
+help-job = {$job}：{$description}
+help-job-sensitive = {$job}：{$description}（运行前需要确认）
+help-no-parameters = 它不需要参数。
+help-parameters = 参数：
+param-optional = 可选
+param-one-of = 可选值：{$choices}
+help-example = 例如：“{$example}”
+help-exact = 精确命令：{$command}
+help-schedule-hint = 加上“今晚11点”（或 at=+30m）即可排期。
+
+## Small talk and fallback
+smalltalk-thanks = 不客气！
+smalltalk-bye = 再见！运行会继续进行，随时可以问我。
+smalltalk-hello = 你好，{$user}！我可以帮你运行和查看作业。试试「帮助」或「有哪些作业」。
+fallback-job = 我不确定你想让我做什么。如果你指的是作业 `{$job}`，试试“运行 {$job}”。
+fallback-with-job = 抱歉，这个我帮不上。我可以运行作业并告诉你结果：试试“运行 {$job}”、“有哪些作业”、“今天哪些失败了？”或“帮助”。
+fallback = 抱歉，这个我帮不上。我可以运行作业并告诉你结果：试试“有哪些作业”、“今天哪些失败了？”或“帮助”。
+deploy-not-set-up = 这里没有配置发布：目录中没有 `{$job}` 作业。
+
+## Reply language
+lang-fixed = 我用{$lang ->
+        [zh] 中文
+       *[en] 英文
+    }回复你（这是你选的；发送 !lang auto 可改回跟随你的消息）。
+lang-auto = 我用你写消息的语言回复（现在是{$lang ->
+        [zh] 中文
+       *[en] 英文
+    }）。发送 !lang zh 或 !lang en 可以固定一种。
+lang-now-auto = 好的，我会用你写消息的语言回复。
+lang-now-fixed = 好的，从现在起我用{$lang ->
+        [zh] 中文
+       *[en] 英文
+    }回复你。
+lang-usage = 用法：!lang zh、!lang en 或 !lang auto

@@ -9,9 +9,7 @@ pub const DEPLOY_JOB: &str = "deploy-app";
 
 pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     if ctx.bot.platform.catalog().job(DEPLOY_JOB).is_none() {
-        return Response::text(format!(
-            "Deploying isn't set up here: there is no `{DEPLOY_JOB}` job in the catalog."
-        ));
+        return Response::text(tr!(ctx.lang, "deploy-not-set-up", job = DEPLOY_JOB));
     }
     super::run::start(ctx, parse, Intent::DeployApp, Some(DEPLOY_JOB.to_string())).await
 }

@@ -12,18 +12,12 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     {
         if w.len() >= 4 && w.contains('-') && crate::values::resolve_job(catalog, w).is_none() {
             if let Some(s) = crate::values::suggest_job(catalog, w) {
-                return Response::text(format!(
-                    "I'm not sure what you want me to do. If you meant the job `{s}`, try \"run {s}\"."
-                ));
+                return Response::text(tr!(ctx.lang, "fallback-job", job = s));
             }
         }
     }
-    let example = catalog
-        .jobs
-        .first()
-        .map(|j| format!("\"run {}\", ", j.id))
-        .unwrap_or_default();
-    Response::text(format!(
-        "Sorry, I can't help with that. I can run jobs and tell you how they went: try {example}\"list jobs\", \"what failed today?\" or \"help\"."
-    ))
+    Response::text(match catalog.jobs.first() {
+        Some(j) => tr!(ctx.lang, "fallback-with-job", job = &j.id),
+        None => tr!(ctx.lang, "fallback"),
+    })
 }

@@ -4,6 +4,7 @@
 //! deploy", `!help schedule`) gets contextual help instead.
 
 use super::{entity, Ctx, Response};
+use crate::i18n::Lang;
 use crate::store::Usage;
 use nlu::catalog::{Job, ParamKind};
 use nlu::{Catalog, EntityKind, ParseResult};
@@ -123,8 +124,10 @@ pub fn topic(catalog: &Catalog, parse: &ParseResult) -> Option<Topic> {
 
 pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     let catalog = ctx.bot.platform.catalog();
+    let lang = ctx.lang;
     if let Some(t) = topic(catalog, parse) {
-        return Response::text(topic_help(catalog, &t));
+        let describe = |j: &Job| ctx.bot.config.job_description(j, lang).map(str::to_string);
+        return Response::text(topic_help(catalog, &t, &describe, lang));
     }
     let usage = ctx.bot.store.usage(&ctx.msg.user).unwrap_or_else(|e| {
         tracing::warn!("cannot read the usage counts: {e}");
@@ -132,9 +135,9 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     });
     let may_run = |job: &str| ctx.may_run(job);
     if usage.is_empty() {
-        return Response::text(general(catalog, &may_run));
+        return Response::text(general(catalog, &may_run, lang));
     }
-    Response::text(personal(catalog, &ctx.msg.user, &usage, &may_run))
+    Response::text(personal(catalog, &ctx.msg.user, &usage, &may_run, lang))
 }
 
 /// An example value for a parameter.
@@ -210,6 +213,7 @@ pub fn recommendations(
     catalog: &Catalog,
     usage: &[Usage],
     may_run: &dyn Fn(&str) -> bool,
+    lang: Lang,
 ) -> Vec<String> {
     let used = |intent: &str| usage.iter().any(|u| u.intent == intent);
     // the job they care most about
@@ -227,31 +231,24 @@ pub fn recommendations(
             .iter()
             .any(|u| u.intent == "job_history" && &u.job == j)
         {
-            out.push(format!(
-                "!history {j} - its recent runs with the duration trend and success rate"
-            ));
+            out.push(tr!(lang, "recommend-history", job = j));
         }
         if !used("job_status") {
-            out.push(format!(
-                "!status {j} - the latest run of {j} with its summary"
-            ));
+            out.push(tr!(lang, "recommend-status", job = j));
         }
     }
     if used("run_job") || used("deploy_app") {
         if !used("watch_job") {
-            out.push("!watch ID - follow a run and get every change pushed".into());
+            out.push(tr!(lang, "recommend-watch"));
         }
         if !used("cancel_job") {
-            out.push("!cancel ID - stop a running or scheduled run".into());
+            out.push(tr!(lang, "recommend-cancel"));
         }
     }
     if used("deploy_app") {
         if let Some(r) = catalog.job("rollback-app").filter(|r| may_run(&r.id)) {
             if !usage.iter().any(|u| u.job == r.id) {
-                out.push(format!(
-                    "!run {} app=APP environment=ENV - undo a bad deployment",
-                    r.id
-                ));
+                out.push(tr!(lang, "recommend-rollback", job = &r.id));
             }
         }
     }
@@ -262,14 +259,15 @@ pub fn recommendations(
             .filter(|j| may_run(&j.id))
             .or_else(|| catalog.jobs.iter().find(|j| may_run(&j.id)));
         if let Some(job) = job {
-            out.push(format!(
-                "{} - run it yourself",
-                example_command(catalog, job)
+            out.push(tr!(
+                lang,
+                "recommend-run",
+                command = example_command(catalog, job)
             ));
         }
     }
     if !used("list_jobs") {
-        out.push("!jobs - every job you can run, with its parameters".into());
+        out.push(tr!(lang, "recommend-jobs"));
     }
     out.truncate(4);
     out
@@ -292,63 +290,52 @@ fn personal(
     user: &str,
     usage: &[Usage],
     may_run: &dyn Fn(&str) -> bool,
+    lang: Lang,
 ) -> String {
-    let mut text = format!("Your usual requests, {user} (quick commands):");
+    let mut text = tr!(lang, "help-usual", user = user);
     for (cmd, n) in quick_commands(usage).into_iter().take(QUICK) {
-        text.push_str(&format!(
-            "\n  {cmd}   ({n} time{})",
-            if n == 1 { "" } else { "s" }
-        ));
+        text.push_str("\n  ");
+        text.push_str(&tr!(lang, "help-usual-line", command = cmd, count = n));
     }
-    let rec = recommendations(catalog, usage, may_run);
+    let rec = recommendations(catalog, usage, may_run, lang);
     if !rec.is_empty() {
-        text.push_str("\nRecommended for you:");
+        text.push('\n');
+        text.push_str(&tr!(lang, "help-recommended"));
         for r in rec {
             text.push_str(&format!("\n  {r}"));
         }
     }
-    text.push_str(
-        "\nHelp on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB (also \"how do I deploy?\").\nAll commands: !run JOB name=value [at=+10s], !deploy APP ENV [VERSION], !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB], !help",
-    );
     text.push('\n');
-    text.push_str(&availability(catalog, may_run));
+    text.push_str(&tr!(lang, "help-personal-commands"));
+    text.push('\n');
+    text.push_str(&availability(catalog, may_run, lang));
     text
 }
 
-fn general(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool) -> String {
-    let mut text = String::from(
-        "I run and follow jobs for you. Ask in plain English or Chinese, for example:\n",
-    );
+fn general(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool, lang: Lang) -> String {
+    let mut text = tr!(lang, "help-intro");
+    text.push('\n');
     let mut examples = Vec::new();
     let allowed: Vec<&nlu::catalog::Job> = catalog.jobs.iter().filter(|j| may_run(&j.id)).collect();
     for job in allowed.iter().take(4) {
-        let mut ex = format!("run {}", job.id);
+        let mut args = String::new();
         for p in job.parameters.iter().filter(|p| p.required) {
-            ex.push_str(&format!(" {}={}", p.name, example_value(catalog, p)));
+            args.push_str(&format!(" {}={}", p.name, example_value(catalog, p)));
         }
-        examples.push(ex);
+        examples.push(tr!(lang, "example-run", job = &job.id, args = args));
     }
-    examples.extend([
-        "run backup-database on db-01 tonight at 11pm".to_string(),
-        "跑一下数据库备份 db-01".to_string(),
-        "status of 1001 / is the backup done yet?".to_string(),
-        "watch 1001 / cancel 1001".to_string(),
-        "what failed yesterday? / last 5 runs of backup-database".to_string(),
-        "list jobs".to_string(),
-    ]);
+    examples.extend(tr!(lang, "help-examples").lines().map(str::to_string));
     for e in examples {
         text.push_str(&format!("  - {e}\n"));
     }
-    text.push_str(
-        "Exact commands (no guessing): !run JOB name=value [at=+10s|RFC3339], !deploy APP ENV [VERSION],\n  !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB] [status=S] [count=N], !help\n",
-    );
-    text.push_str("Help on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB.\n");
-    text.push_str(&availability(catalog, may_run));
+    text.push_str(&tr!(lang, "help-general-commands"));
+    text.push('\n');
+    text.push_str(&availability(catalog, may_run, lang));
     text
 }
 
 /// How many jobs the user may run, and which of them ask for a yes first.
-fn availability(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool) -> String {
+fn availability(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool, lang: Lang) -> String {
     let allowed = catalog.jobs.iter().filter(|j| may_run(&j.id)).count();
     let sensitive: Vec<&str> = catalog
         .jobs
@@ -356,41 +343,42 @@ fn availability(catalog: &Catalog, may_run: &dyn Fn(&str) -> bool) -> String {
         .filter(|j| j.sensitive && may_run(&j.id))
         .map(|j| j.id.as_str())
         .collect();
-    let mut text = format!("{allowed} jobs are available to you (say \"list jobs\").");
+    let mut text = tr!(lang, "help-available", count = allowed);
     if !sensitive.is_empty() {
-        text.push_str(&format!(
-            " These ask for a yes first: {}.",
-            sensitive.join(", ")
-        ));
+        text.push_str(&tr!(lang, "help-sensitive", jobs = sensitive.join(", ")));
     }
     text
 }
 
 /// Contextual help on one topic.
-pub fn topic_help(catalog: &Catalog, t: &Topic) -> String {
+pub fn topic_help(
+    catalog: &Catalog,
+    t: &Topic,
+    describe: &dyn Fn(&Job) -> Option<String>,
+    lang: Lang,
+) -> String {
     let job = catalog.jobs.first();
     let ex_job = job
         .map(|j| example_command(catalog, j))
         .unwrap_or_else(|| "!run JOB".into());
     match t {
         Topic::Job(id) => match catalog.job(id) {
-            Some(j) => job_help(catalog, j),
-            None => format!("There is no job `{id}`."),
+            Some(j) => job_help(catalog, j, describe(j), lang),
+            None => tr!(lang, "help-no-such-job", job = id),
         },
-        Topic::Schedule => format!(
-            "Scheduling a run: add a time to the request.\n  Natural language: \"run backup-database on db-01 tonight at 11pm\", \"今晚11点备份数据库 db-01\"\n  Exact: {ex_job} at=+30m   (or at=2026-03-03T23:00:00+01:00)\nScheduled runs survive a restart of the bot; !cancel ID drops one before it starts, !watch ID follows it."
+        Topic::Schedule => tr!(lang, "help-schedule", example = ex_job),
+        Topic::Cancel => tr!(lang, "help-cancel"),
+        Topic::History => tr!(
+            lang,
+            "help-history",
+            job = job.map(|j| j.id.as_str()).unwrap_or("JOB")
         ),
-        Topic::Cancel => "Cancelling a run: it is stopped (SIGTERM to its processes, SIGKILL after a grace period) or, when scheduled, dropped.\n  Natural language: \"cancel 1001\", \"stop the backup\", \"取消 1001\"\n  Exact: !cancel 1001".to_string(),
-        Topic::History => format!(
-            "Past runs, newest first, with the success rate and the duration trend of a job:\n  Natural language: \"what failed yesterday?\", \"last 5 runs of backup-database\", \"备份数据库的历史\"\n  Exact: !history [JOB] [status=failed] [count=N] [since=-1d]\n  e.g. !history {}",
-            job.map(|j| j.id.as_str()).unwrap_or("JOB")
-        ),
-        Topic::Watch => "Following a run: every change of its status is pushed here, and its summary when it ends.\n  Natural language: \"watch 1001\", \"let me know when 1001 finishes\", \"1001 完成了通知我\"\n  Exact: !watch 1001".to_string(),
-        Topic::Status => "The state of a run, or of the latest run of a job:\n  Natural language: \"status of 1001\", \"is the backup done yet?\"\n  Exact: !status 1001, !status backup-database".to_string(),
+        Topic::Watch => tr!(lang, "help-watch"),
+        Topic::Status => tr!(lang, "help-status"),
     }
 }
 
-fn natural_example(catalog: &Catalog, job: &Job) -> String {
+fn natural_example(catalog: &Catalog, job: &Job, lang: Lang) -> String {
     let vals = example_params(catalog, job);
     if job.id == "deploy-app" {
         let app = vals.get("app").cloned().unwrap_or_else(|| "api".into());
@@ -398,39 +386,38 @@ fn natural_example(catalog: &Catalog, job: &Job) -> String {
             .get("environment")
             .cloned()
             .unwrap_or_else(|| "staging".into());
-        return format!("deploy {app} to {env} version 2.4.1");
+        return tr!(lang, "example-deploy", app = app, environment = env);
     }
-    let mut s = format!("run {}", job.id);
+    let mut args = String::new();
     for p in job.parameters.iter().filter(|p| p.required) {
         let v = &vals[&p.name];
-        match p.kind {
-            ParamKind::Host => s.push_str(&format!(" on {v}")),
-            ParamKind::Environment => s.push_str(&format!(" in {v}")),
-            _ => s.push_str(&format!(" {} {v}", p.name.replace('_', " "))),
-        }
+        args.push(' ');
+        args.push_str(&match p.kind {
+            ParamKind::Host => tr!(lang, "example-on-host", host = v),
+            ParamKind::Environment => tr!(lang, "example-in-environment", environment = v),
+            _ => format!("{} {v}", p.name.replace('_', " ")),
+        });
     }
-    s
+    tr!(lang, "example-run", job = &job.id, args = args)
 }
 
-fn job_help(catalog: &Catalog, job: &Job) -> String {
-    let mut text = format!(
-        "{}: {}{}",
-        job.id,
-        if job.description.is_empty() {
-            "no description"
-        } else {
-            &job.description
-        },
-        if job.sensitive {
-            " (asks for a yes before it runs)"
-        } else {
-            ""
-        }
-    );
-    if job.parameters.is_empty() {
-        text.push_str("\nIt takes no parameters.");
+fn job_help(catalog: &Catalog, job: &Job, description: Option<String>, lang: Lang) -> String {
+    let description = description.unwrap_or_else(|| tr!(lang, "no-description"));
+    let mut text = if job.sensitive {
+        tr!(
+            lang,
+            "help-job-sensitive",
+            job = &job.id,
+            description = description
+        )
     } else {
-        text.push_str("\nParameters:");
+        tr!(lang, "help-job", job = &job.id, description = description)
+    };
+    text.push('\n');
+    if job.parameters.is_empty() {
+        text.push_str(&tr!(lang, "help-no-parameters"));
+    } else {
+        text.push_str(&tr!(lang, "help-parameters"));
         let w = job
             .parameters
             .iter()
@@ -442,34 +429,55 @@ fn job_help(catalog: &Catalog, job: &Job) -> String {
                 "\n  {:<w$}  {:<11}  {}",
                 p.name,
                 p.kind.as_str(),
-                if p.required { "required" } else { "optional" }
+                if p.required {
+                    tr!(lang, "param-required")
+                } else {
+                    tr!(lang, "param-optional")
+                }
             );
             if let Some(d) = &p.default {
-                line.push_str(&format!(", default {d}"));
+                line.push_str(", ");
+                line.push_str(&tr!(lang, "param-default", value = d));
             }
             let choices = crate::values::known_values(catalog, p);
             if !choices.is_empty() {
                 let shown: Vec<&str> = choices.iter().take(6).map(String::as_str).collect();
-                line.push_str(&format!(
-                    ", one of: {}{}",
-                    shown.join(", "),
-                    if choices.len() > 6 { ", …" } else { "" }
+                line.push_str(", ");
+                line.push_str(&tr!(
+                    lang,
+                    "param-one-of",
+                    choices = format!(
+                        "{}{}",
+                        shown.join(", "),
+                        if choices.len() > 6 { ", …" } else { "" }
+                    )
                 ));
             }
             text.push_str(&line);
         }
     }
-    text.push_str(&format!("\nExample: \"{}\"", natural_example(catalog, job)));
+    text.push('\n');
+    text.push_str(&tr!(
+        lang,
+        "help-example",
+        example = natural_example(catalog, job, lang)
+    ));
     let mut exact = example_params(catalog, job);
     if job.id == "deploy-app" {
         exact.insert("version".into(), "2.4.1".into());
     }
-    text.push_str(&format!("\nExact: {}", run_command(&job.id, &exact)));
+    text.push('\n');
+    text.push_str(&tr!(
+        lang,
+        "help-exact",
+        command = run_command(&job.id, &exact)
+    ));
     if job.id == "deploy-app" {
         if let (Some(a), Some(e)) = (exact.get("app"), exact.get("environment")) {
             text.push_str(&format!("\n       !deploy {a} {e} 2.4.1"));
         }
     }
-    text.push_str("\nAdd \"tonight at 11pm\" (or at=+30m) to schedule it.");
+    text.push('\n');
+    text.push_str(&tr!(lang, "help-schedule-hint"));
     text
 }

@@ -97,7 +97,11 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     let what = if filters.is_empty() {
         String::new()
     } else {
-        tr!(lang, "history-filters", filters = filters.join(&tr!(lang, "list-separator")))
+        tr!(
+            lang,
+            "history-filters",
+            filters = filters.join(&tr!(lang, "list-separator"))
+        )
     };
     if runs.is_empty() {
         return Response::text(tr!(lang, "history-none", filters = what));

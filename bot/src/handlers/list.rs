@@ -1,12 +1,13 @@
 //! list_jobs: the job templates, optionally filtered by a job name or a word.
 
 use super::{Ctx, Response};
+use crate::i18n::Lang;
 use crate::policy::Action;
 use nlu::catalog::Job;
 use nlu::{EntityKind, ParseResult};
 
 /// One job in a line or two.
-pub fn describe(job: &Job) -> String {
+pub fn describe(job: &Job, description: Option<&str>, lang: Lang) -> String {
     let params = job
         .parameters
         .iter()
@@ -14,37 +15,36 @@ pub fn describe(job: &Job) -> String {
             let mut s = p.name.clone();
             let mut notes = vec![p.kind.as_str().to_string()];
             if p.required {
-                notes.push("required".into());
+                notes.push(tr!(lang, "param-required"));
             }
             if !p.choices.is_empty() {
                 notes.push(p.choices.join("|"));
             }
             if let Some(d) = &p.default {
-                notes.push(format!("default {d}"));
+                notes.push(tr!(lang, "param-default", value = d));
             }
             s.push_str(&format!(" ({})", notes.join(", ")));
             s
         })
         .collect::<Vec<_>>();
-    format!(
-        "- {}{}: {}{}",
-        job.id,
-        if job.sensitive {
-            " [needs confirmation]"
-        } else {
-            ""
-        },
-        if job.description.is_empty() {
-            "no description"
-        } else {
-            &job.description
-        },
-        if params.is_empty() {
-            String::new()
-        } else {
-            format!("\n    parameters: {}", params.join("; "))
-        }
-    )
+    let description = description
+        .map(str::to_string)
+        .unwrap_or_else(|| tr!(lang, "no-description"));
+    let mut text = if job.sensitive {
+        tr!(
+            lang,
+            "list-job-sensitive",
+            job = &job.id,
+            description = description
+        )
+    } else {
+        tr!(lang, "list-job", job = &job.id, description = description)
+    };
+    if !params.is_empty() {
+        text.push_str("\n    ");
+        text.push_str(&tr!(lang, "list-parameters", params = params.join("; ")));
+    }
+    text
 }
 
 const STOP: &[&str] = &[
@@ -80,6 +80,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         return r;
     }
     let catalog = ctx.bot.platform.catalog();
+    let lang = ctx.lang;
     let named: Vec<&str> = parse
         .entities
         .iter()
@@ -102,8 +103,17 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             .jobs
             .iter()
             .filter(|j| {
-                let hay =
-                    format!("{} {} {}", j.id, j.description, j.aliases.join(" ")).to_lowercase();
+                let hay = format!(
+                    "{} {} {} {}",
+                    j.id,
+                    j.description,
+                    ctx.bot
+                        .config
+                        .job_description(j, Lang::Zh)
+                        .unwrap_or_default(),
+                    j.aliases.join(" ")
+                )
+                .to_lowercase();
                 words
                     .iter()
                     .any(|w| hay.contains(w.as_str()) || hay.contains(w.trim_end_matches('s')))
@@ -113,7 +123,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     jobs.retain(|j| ctx.may_run(&j.id));
     let (title, jobs) = if jobs.is_empty() {
         (
-            "Jobs you can run:".to_string(),
+            tr!(lang, "list-title"),
             catalog
                 .jobs
                 .iter()
@@ -122,19 +132,25 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         )
     } else {
         (
-            format!("Matching jobs ({} of {}):", jobs.len(), catalog.jobs.len()),
+            tr!(
+                lang,
+                "list-title-matching",
+                count = jobs.len(),
+                total = catalog.jobs.len()
+            ),
             jobs,
         )
     };
     let mut text = title;
     if jobs.is_empty() {
-        text.push_str(" none. Ask the ops leads for a role that may run jobs.");
+        text.push_str(&tr!(lang, "list-none"));
         return Response::text(text);
     }
     for j in jobs {
         text.push('\n');
-        text.push_str(&describe(j));
+        text.push_str(&describe(j, ctx.bot.config.job_description(j, lang), lang));
     }
-    text.push_str("\nSay for example \"run backup-database on db-01\" or use !run JOB name=value.");
+    text.push('\n');
+    text.push_str(&tr!(lang, "list-hint"));
     Response::text(text)
 }

@@ -8,15 +8,16 @@ pub mod deploy;
 pub mod fallback;
 pub mod help;
 pub mod history;
+pub mod lang;
 pub mod list;
 pub mod run;
 pub mod smalltalk;
 pub mod status;
 pub mod watch;
 
+use crate::i18n::Lang;
 use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
 use crate::policy::{Action, Actor, Decision, UserError};
-use crate::i18n::Lang;
 use crate::{Bot, Message};
 use chrono::{DateTime, Utc};
 use nlu::{EntityKind, ParseResult};

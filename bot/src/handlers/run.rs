@@ -114,7 +114,12 @@ fn unknown_job(ctx: &Ctx<'_>, draft: Draft, name: &str) -> Response {
     let catalog = ctx.bot.platform.catalog();
     let suggestion = values::suggest_job(catalog, name);
     let text = match &suggestion {
-        Some(s) => tr!(ctx.lang, "run-unknown-job-suggest", name = name, suggestion = s),
+        Some(s) => tr!(
+            ctx.lang,
+            "run-unknown-job-suggest",
+            name = name,
+            suggestion = s
+        ),
         None => tr!(
             ctx.lang,
             "run-unknown-job-choose",
@@ -196,11 +201,7 @@ enum HintError {
 
 /// Catalog kinds of which a request naming two is ambiguous.
 fn plural(k: ParamKind) -> Option<ParamKind> {
-    matches!(
-        k,
-        ParamKind::App | ParamKind::Environment | ParamKind::Host
-    )
-    .then_some(k)
+    matches!(k, ParamKind::App | ParamKind::Environment | ParamKind::Host).then_some(k)
 }
 
 /// Such a kind in the plural ("environments").
@@ -354,8 +355,16 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         Err(HintError::UnknownParam(name)) => {
             let names: Vec<&str> = job.parameters.iter().map(|p| p.name.as_str()).collect();
             let text = match values::suggest(&name, names.iter().copied()) {
-                Some(s) => tr!(lang, "run-no-such-param-suggest", job = &job.id, name = &name, suggestion = s),
-                None if names.is_empty() => tr!(lang, "run-no-such-param-none", job = &job.id, name = &name),
+                Some(s) => tr!(
+                    lang,
+                    "run-no-such-param-suggest",
+                    job = &job.id,
+                    name = &name,
+                    suggestion = s
+                ),
+                None if names.is_empty() => {
+                    tr!(lang, "run-no-such-param-none", job = &job.id, name = &name)
+                }
                 None => tr!(
                     lang,
                     "run-no-such-param",
@@ -467,7 +476,12 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
             at = crate::render::time(t, ctx.tz(), lang),
             params = params
         ),
-        None => tr!(lang, "confirm-sensitive-now", job = &job.id, params = params),
+        None => tr!(
+            lang,
+            "confirm-sensitive-now",
+            job = &job.id,
+            params = params
+        ),
     };
     Response {
         buttons: confirm_buttons(job, &shown, lang),
@@ -556,7 +570,13 @@ pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str, lang: crate::i18n::L
     } else {
         kind
     };
-    let mut text = tr!(lang, "ask-needs", job = &job.id, name = &p.name, what = what);
+    let mut text = tr!(
+        lang,
+        "ask-needs",
+        job = &job.id,
+        name = &p.name,
+        what = what
+    );
     if choices.is_empty() {
         text.push_str(&tr!(lang, "ask-what"));
     } else {

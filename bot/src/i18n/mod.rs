@@ -130,7 +130,9 @@ pub fn text(lang: Lang, key: &str, args: Option<&Args>) -> String {
         return key.to_string();
     };
     let mut errors = Vec::new();
-    let s = bundle.format_pattern(pattern, args, &mut errors).into_owned();
+    let s = bundle
+        .format_pattern(pattern, args, &mut errors)
+        .into_owned();
     for e in errors {
         tracing::error!("message `{key}` ({lang}): {e}");
     }

@@ -2,7 +2,6 @@
 //! [`Policy`] (checked before every execution, cancellation and read) and adds what happens
 //! around a message: input limits, identity, rate limits, secrets and the audit trail.
 
-use crate::i18n::Lang;
 use super::access::Identity;
 use super::audit::{self, Entry};
 use super::rate_limit::{Limited, Limiter};
@@ -10,6 +9,7 @@ use super::settings::SecurityConfig;
 use super::windows::Outside;
 use super::{Action, Actor, ApprovalNeed, Decision, Policy, UserError};
 use crate::config::Config;
+use crate::i18n::Lang;
 use crate::store::{ApprovalRow, Store};
 use chrono::{DateTime, Utc};
 use nlu::catalog::ParamKind;
@@ -481,7 +481,9 @@ impl Guard {
                         ),
                     };
                     let opens = closed.opens.map(|t| match at {
-                        None => format!("the window opens {}", crate::render::time(t, tz, Lang::En)),
+                        None => {
+                            format!("the window opens {}", crate::render::time(t, tz, Lang::En))
+                        }
                         Some(s) => format!(
                             "the window opens {}, {} after the scheduled time",
                             crate::render::time(t, tz, Lang::En),
@@ -766,7 +768,11 @@ impl Guard {
             );
             e
         };
-        let Some(row) = self.store.approval(id).map_err(|e| UserError::internal(Lang::En, e))? else {
+        let Some(row) = self
+            .store
+            .approval(id)
+            .map_err(|e| UserError::internal(Lang::En, e))?
+        else {
             return Err(fail(
                 UserError::not_found(format!("there is no approval request {id}"))
                     .suggest("say !approvals to see the pending ones"),

@@ -176,7 +176,14 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
         }
     };
     match e.status {
-        Status::Succeeded => tr!(lang, "headline-succeeded", id = id, job = job, took = took, code = code),
+        Status::Succeeded => tr!(
+            lang,
+            "headline-succeeded",
+            id = id,
+            job = job,
+            took = took,
+            code = code
+        ),
         Status::Failed if e.started_at.is_none() => {
             tr!(
                 lang,
@@ -186,7 +193,14 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
                 detail = or(tr!(lang, "detail-unknown-error"))
             )
         }
-        Status::Failed => tr!(lang, "headline-failed", id = id, job = job, took = took, code = code),
+        Status::Failed => tr!(
+            lang,
+            "headline-failed",
+            id = id,
+            job = job,
+            took = took,
+            code = code
+        ),
         Status::TimedOut => tr!(
             lang,
             "headline-timed-out",
@@ -200,10 +214,22 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
         Status::Cancelled
             if e.started_at.is_none() && e.cancelled_by.is_none() && e.detail.is_some() =>
         {
-            tr!(lang, "headline-skipped", id = id, job = job, detail = detail)
+            tr!(
+                lang,
+                "headline-skipped",
+                id = id,
+                job = job,
+                detail = detail
+            )
         }
         Status::Cancelled if e.started_at.is_none() => match e.cancelled_by.as_deref() {
-            Some(by) => tr!(lang, "headline-cancelled-before-start-by", id = id, job = job, by = by),
+            Some(by) => tr!(
+                lang,
+                "headline-cancelled-before-start-by",
+                id = id,
+                job = job,
+                by = by
+            ),
             None => tr!(lang, "headline-cancelled-before-start", id = id, job = job),
         },
         Status::Cancelled => match e.cancelled_by.as_deref() {
@@ -216,7 +242,14 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
                 took = took,
                 code = code
             ),
-            None => tr!(lang, "headline-cancelled", id = id, job = job, took = took, code = code),
+            None => tr!(
+                lang,
+                "headline-cancelled",
+                id = id,
+                job = job,
+                took = took,
+                code = code
+            ),
         },
         Status::Interrupted => tr!(
             lang,
@@ -284,7 +317,12 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> St
             output_block(&mut out, e, TAIL_LINES, lang);
             let mut facts = Vec::new();
             if let Some(t) = e.started_at {
-                facts.push(tr!(lang, "fact-started", at = time(t, tz, lang), user = &e.requested_by));
+                facts.push(tr!(
+                    lang,
+                    "fact-started",
+                    at = time(t, tz, lang),
+                    user = &e.requested_by
+                ));
             }
             if let Some(c) = e.cpu_ms {
                 facts.push(tr!(
@@ -311,7 +349,12 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> St
                     (e.status, s.median_success, e.duration(now))
                 {
                     let line = if d.num_milliseconds() as f64 > 1.2 * m.num_milliseconds() as f64 {
-                        tr!(lang, "stats-slower", took = duration(d), median = duration(m))
+                        tr!(
+                            lang,
+                            "stats-slower",
+                            took = duration(d),
+                            median = duration(m)
+                        )
                     } else {
                         tr!(
                             lang,
@@ -410,7 +453,13 @@ pub fn history_line(e: &Execution, tz: Tz, lang: Lang) -> String {
 pub fn pad(s: &str, width: usize) -> String {
     let w: usize = s
         .chars()
-        .map(|c| if c as u32 >= 0x1100 && !c.is_ascii() { 2 } else { 1 })
+        .map(|c| {
+            if c as u32 >= 0x1100 && !c.is_ascii() {
+                2
+            } else {
+                1
+            }
+        })
         .sum();
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
