@@ -455,7 +455,9 @@ fn a_conversation_in_chinese() {
     bot.expect_after("最近 1 次运行（作业 backup-database），最新的在前：");
     // a sensitive job asks for a yes, in Chinese
     bot.send("!run deploy-app app=api environment=prod");
-    bot.expect_after("deploy-app 是敏感作业。现在以 app=api, environment=production 运行吗？（确认/取消）");
+    bot.expect_after(
+        "deploy-app 是敏感作业。现在以 app=api, environment=production 运行吗？（确认/取消）",
+    );
     bot.send("不用了");
     bot.expect("好的，不运行 deploy-app。");
     // an exact command keeps the language of the conversation
