@@ -96,6 +96,57 @@ pub fn known_values(catalog: &Catalog, p: &JobParameter) -> Vec<String> {
     items.iter().map(|i| i.id.clone()).collect()
 }
 
+/// How a catalog name (a job's, an app's or an environment's id) reads in a reply: as it is
+/// in English; in Chinese with its Chinese alias first, `生产环境 (production)`, when the
+/// catalog has one (the one with the most Chinese characters, the first of those).
+///
+/// ```
+/// use bot::{i18n::Lang, values::shown_name};
+/// let c = nlu::Catalog::from_toml_str(
+///     "[[environments]]\nid = \"production\"\naliases = [\"prod\", \"生产\", \"生产环境\"]\n",
+///     "t",
+/// )
+/// .unwrap();
+/// assert_eq!(shown_name(&c, "production", Lang::Zh), "生产环境 (production)");
+/// assert_eq!(shown_name(&c, "production", Lang::En), "production");
+/// assert_eq!(shown_name(&c, "db-01", Lang::Zh), "db-01");
+/// ```
+pub fn shown_name(catalog: &Catalog, id: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return id.to_string();
+    }
+    let aliases = catalog
+        .jobs
+        .iter()
+        .find(|j| j.id == id)
+        .map(|j| &j.aliases)
+        .or_else(|| {
+            catalog
+                .apps
+                .iter()
+                .chain(&catalog.environments)
+                .find(|i| i.id == id)
+                .map(|i| &i.aliases)
+        });
+    let han = |s: &str| {
+        s.chars()
+            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count()
+    };
+    let best = aliases.and_then(|a| {
+        a.iter()
+            .filter(|a| han(a) > 0)
+            .fold(None::<&String>, |best, a| match best {
+                Some(b) if han(b) >= han(a) => Some(b),
+                _ => Some(a),
+            })
+    });
+    match best {
+        Some(alias) => format!("{alias} ({id})"),
+        None => id.to_string(),
+    }
+}
+
 /// A kind in words.
 pub fn kind_words(k: ParamKind, lang: Lang) -> String {
     match k {

@@ -419,7 +419,7 @@ fn plain_english_and_chinese() {
     bot.tolerate("#1001 backup-database succeeded");
     // a Chinese message gets a Chinese answer
     bot.send("跑一下数据库备份 db-02");
-    bot.expect("已启动 backup-database，编号 #1002（target=db-02）。结果会发在这里。");
+    bot.expect("已启动 数据库备份 (backup-database)，编号 #1002（target=db-02）。结果会发在这里。");
     bot.tolerate("#1002 backup-database 成功");
     bot.send("let me know when 1002 finishes");
     bot.expect("#1002 backup-database");
@@ -440,12 +440,12 @@ fn a_conversation_in_chinese() {
     let mut bot = Bot::start(dir.path(), &["--wait"]);
     // a missing parameter is asked for, in Chinese
     bot.send("跑一下数据库备份");
-    bot.expect("backup-database 需要 `target`（一台主机）。选哪个？");
+    bot.expect("数据库备份 (backup-database) 需要 `target`（一台主机）。选哪个？");
     bot.expect("  1. db-01");
     bot.expect("  2. db-02");
     bot.expect("请回答编号或取值（或“取消”）。");
     bot.send("2");
-    bot.expect("已启动 backup-database，编号 #1001（target=db-02）。结果会发在这里。");
+    bot.expect("已启动 数据库备份 (backup-database)，编号 #1001（target=db-02）。结果会发在这里。");
     bot.expect("#1001 backup-database 成功，用时 ");
     // status
     bot.send("1001 怎么样了");

@@ -333,3 +333,18 @@ lang-now-fixed = OK, I'll answer you in {$lang ->
        *[en] English
     } from now on.
 lang-usage = usage: !lang zh, !lang en or !lang auto
+
+## Scheduling limits
+too-far-ahead = more than {$span} ahead, the furthest a run may be scheduled ([scheduler] max_ahead)
+span-days = {$days ->
+        [one] {$days} day
+       *[other] {$days} days
+    }
+
+## Days, relative to today
+day-today = today
+day-tonight = tonight
+day-tomorrow = tomorrow
+day-tomorrow-evening = tomorrow evening
+day-yesterday = yesterday
+day-last-night = last night

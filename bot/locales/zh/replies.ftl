@@ -323,3 +323,15 @@ lang-now-fixed = 好的，从现在起我用{$lang ->
        *[en] 英文
     }回复你。
 lang-usage = 用法：!lang zh、!lang en 或 !lang auto
+
+## Scheduling limits
+too-far-ahead = 超过了 {$span}，这是排期的最远期限（[scheduler] max_ahead）
+span-days = {$days} 天
+
+## Days, relative to today
+day-today = 今天
+day-tonight = 今晚
+day-tomorrow = 明天
+day-tomorrow-evening = 明晚
+day-yesterday = 昨天
+day-last-night = 昨晚

@@ -7,7 +7,7 @@ use nlu::catalog::Job;
 use nlu::{EntityKind, ParseResult};
 
 /// One job in a line or two.
-pub fn describe(job: &Job, description: Option<&str>, lang: Lang) -> String {
+pub fn describe(job: &Job, name: &str, description: Option<&str>, lang: Lang) -> String {
     let params = job
         .parameters
         .iter()
@@ -34,11 +34,11 @@ pub fn describe(job: &Job, description: Option<&str>, lang: Lang) -> String {
         tr!(
             lang,
             "list-job-sensitive",
-            job = &job.id,
+            job = name,
             description = description
         )
     } else {
-        tr!(lang, "list-job", job = &job.id, description = description)
+        tr!(lang, "list-job", job = name, description = description)
     };
     if !params.is_empty() {
         text.push_str("\n    ");
@@ -148,7 +148,13 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     }
     for j in jobs {
         text.push('\n');
-        text.push_str(&describe(j, ctx.bot.config.job_description(j, lang), lang));
+        let name = crate::values::shown_name(catalog, &j.id, lang);
+        text.push_str(&describe(
+            j,
+            &name,
+            ctx.bot.config.job_description(j, lang),
+            lang,
+        ));
     }
     text.push('\n');
     text.push_str(&tr!(lang, "list-hint"));

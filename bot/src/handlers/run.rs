@@ -61,7 +61,7 @@ pub async fn start(
     }
     if let Some(at) = draft.run_at {
         if let Some(why) =
-            crate::jobs::overdue::too_far_ahead(&ctx.bot.config.scheduler, at, ctx.now)
+            crate::jobs::overdue::too_far_ahead(&ctx.bot.config.scheduler, at, ctx.now, ctx.lang)
         {
             return Response::text(tr!(
                 ctx.lang,
@@ -467,21 +467,32 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
         }
     }
     let lang = ctx.lang;
-    let params = crate::render::params(&shown, lang);
+    let catalog = ctx.bot.platform.catalog();
+    // apps and environments by their Chinese names too, in a Chinese question
+    let named: BTreeMap<String, String> = shown
+        .iter()
+        .map(|(k, v)| {
+            let kind = job.parameters.iter().find(|p| &p.name == k).map(|p| p.kind);
+            let v = match kind {
+                Some(ParamKind::App | ParamKind::Environment) => {
+                    values::shown_name(catalog, v, lang)
+                }
+                _ => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let params = crate::render::params(&named, lang);
+    let name = values::shown_name(catalog, &job.id, lang);
     let text = match draft.run_at.filter(|t| *t > ctx.now) {
         Some(t) => tr!(
             lang,
             "confirm-sensitive-at",
-            job = &job.id,
+            job = name,
             at = crate::render::time(t, ctx.tz(), lang),
             params = params
         ),
-        None => tr!(
-            lang,
-            "confirm-sensitive-now",
-            job = &job.id,
-            params = params
-        ),
+        None => tr!(lang, "confirm-sensitive-now", job = name, params = params),
     };
     Response {
         buttons: confirm_buttons(job, &shown, lang),
@@ -573,7 +584,7 @@ pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str, lang: crate::i18n::L
     let mut text = tr!(
         lang,
         "ask-needs",
-        job = &job.id,
+        job = values::shown_name(catalog, &job.id, lang),
         name = &p.name,
         what = what
     );
@@ -582,7 +593,11 @@ pub fn ask_prompt(catalog: &Catalog, job: &Job, name: &str, lang: crate::i18n::L
     } else {
         text.push_str(&tr!(lang, "ask-which"));
         for (i, c) in choices.iter().enumerate() {
-            text.push_str(&format!("\n  {}. {c}", i + 1));
+            text.push_str(&format!(
+                "\n  {}. {}",
+                i + 1,
+                values::shown_name(catalog, c, lang)
+            ));
         }
     }
     if let Some(d) = &p.default {
@@ -686,22 +701,23 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
         tracing::warn!("cannot count the usage: {err}");
     }
     let p = crate::render::params(&e.params, lang);
+    let name = values::shown_name(catalog, &e.job, lang);
     let text = match e.status {
-        Status::Running => tr!(lang, "run-started", job = &e.job, id = e.id, params = p),
+        Status::Running => tr!(lang, "run-started", job = &name, id = e.id, params = p),
         Status::Scheduled
             if e.run_at > crate::clock::now() + chrono::Duration::milliseconds(500) =>
         {
             tr!(
                 lang,
                 "run-scheduled",
-                job = &e.job,
+                job = &name,
                 id = e.id,
                 at = crate::render::time(e.run_at, ctx.tz(), lang),
                 wait = crate::render::duration(e.run_at - ctx.now),
                 params = p
             )
         }
-        Status::Scheduled => tr!(lang, "run-queued", job = &e.job, id = e.id, params = p),
+        Status::Scheduled => tr!(lang, "run-queued", job = &name, id = e.id, params = p),
         _ => crate::render::report(&e, None, ctx.tz(), lang),
     };
     let mut r = Response::text(text);

@@ -85,22 +85,21 @@ impl SchedulerConfig {
 
 /// Why a run may not be scheduled for `at` (`now` being now): further ahead than
 /// `max_ahead` ("more than 30 days ahead ([scheduler] max_ahead)"); `None` when it may.
-pub fn too_far_ahead(c: &SchedulerConfig, at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+pub fn too_far_ahead(
+    c: &SchedulerConfig,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    lang: crate::i18n::Lang,
+) -> Option<String> {
     let ahead = (at - now).to_std().unwrap_or_default();
-    (ahead > c.max_ahead).then(|| {
-        format!(
-            "more than {} ahead, the furthest a run may be scheduled ([scheduler] max_ahead)",
-            span_words(c.max_ahead)
-        )
-    })
+    (ahead > c.max_ahead).then(|| tr!(lang, "too-far-ahead", span = span_words(c.max_ahead, lang)))
 }
 
 /// `30 days`, `1 day`, else `2h 00m` ([`crate::render::duration_std`]).
-fn span_words(d: Duration) -> String {
+fn span_words(d: Duration, lang: crate::i18n::Lang) -> String {
     match d.as_secs() {
         s if s > 0 && s % 86400 == 0 && d.subsec_nanos() == 0 => {
-            let days = s / 86400;
-            format!("{days} day{}", if days == 1 { "" } else { "s" })
+            tr!(lang, "span-days", days = s / 86400)
         }
         _ => crate::render::duration_std(d),
     }
@@ -142,9 +141,22 @@ mod tests {
             Verdict::Start
         );
         assert_eq!(late_by(t0, t0 + chrono::Duration::seconds(5)), None);
-        assert_eq!(too_far_ahead(&c, t0 + chrono::Duration::days(30), t0), None);
-        let why = too_far_ahead(&c, t0 + chrono::Duration::days(31), t0).unwrap_or_default();
+        assert_eq!(
+            too_far_ahead(
+                &c,
+                t0 + chrono::Duration::days(30),
+                t0,
+                crate::i18n::Lang::En
+            ),
+            None
+        );
+        let far = t0 + chrono::Duration::days(31);
+        let why = too_far_ahead(&c, far, t0, crate::i18n::Lang::En).unwrap_or_default();
         assert!(why.starts_with("more than 30 days ahead"), "{why}");
+        assert_eq!(
+            too_far_ahead(&c, far, t0, crate::i18n::Lang::Zh).unwrap_or_default(),
+            "超过了 30 天，这是排期的最远期限（[scheduler] max_ahead）"
+        );
         assert_eq!(
             late_by(t0, t0 + chrono::Duration::minutes(12)),
             Some(Duration::from_secs(720))

@@ -33,13 +33,33 @@ pub fn duration(d: chrono::Duration) -> String {
     duration_std(d.to_std().unwrap_or_default())
 }
 
-/// `2026-03-03 23:00:00 CET`; in Chinese `2026年3月3日 23:00:00 CET`.
+/// `2026-03-03 23:00:00 CET`; in Chinese relative to today when near (`今晚 23:00 CET`,
+/// `明天 08:00 CET`, `昨天 14:05 CET`), else `2026年3月3日 23:00 CET`.
 pub fn time(t: DateTime<Utc>, tz: Tz, lang: Lang) -> String {
-    let format = match lang {
-        Lang::En => "%Y-%m-%d %H:%M:%S %Z",
-        Lang::Zh => "%Y年%-m月%-d日 %H:%M:%S %Z",
-    };
-    t.with_timezone(&tz).format(format).to_string()
+    time_at(t, tz, lang, crate::clock::now())
+}
+
+/// [`time`] with the present given.
+pub fn time_at(t: DateTime<Utc>, tz: Tz, lang: Lang, now: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&tz);
+    match lang {
+        Lang::En => local.format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+        Lang::Zh => {
+            use chrono::Timelike;
+            let days = (local.date_naive() - now.with_timezone(&tz).date_naive()).num_days();
+            let evening = local.hour() >= 18;
+            let day = match (days, evening) {
+                (0, false) => tr!(lang, "day-today"),
+                (0, true) => tr!(lang, "day-tonight"),
+                (1, false) => tr!(lang, "day-tomorrow"),
+                (1, true) => tr!(lang, "day-tomorrow-evening"),
+                (-1, false) => tr!(lang, "day-yesterday"),
+                (-1, true) => tr!(lang, "day-last-night"),
+                _ => local.format("%Y年%-m月%-d日").to_string(),
+            };
+            format!("{day} {}", local.format("%H:%M %Z"))
+        }
+    }
 }
 
 /// A status as a word of the language: `failed`, `失败`.
@@ -467,6 +487,23 @@ pub fn pad(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_in_chinese_are_relative_to_today_when_near() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let now = at("2026-12-03T10:00:00Z");
+        let tz = chrono_tz::Asia::Shanghai;
+        let zh = |s: &str| time_at(at(s), tz, Lang::Zh, now);
+        assert_eq!(zh("2026-12-03T15:00:00Z"), "今晚 23:00 CST");
+        assert_eq!(zh("2026-12-03T03:30:00Z"), "今天 11:30 CST");
+        assert_eq!(zh("2026-12-04T00:00:00Z"), "明天 08:00 CST");
+        assert_eq!(zh("2026-12-02T06:05:00Z"), "昨天 14:05 CST");
+        assert_eq!(zh("2026-12-25T02:00:00Z"), "2026年12月25日 10:00 CST");
+        assert_eq!(
+            time_at(at("2026-12-03T15:00:00Z"), tz, Lang::En, now),
+            "2026-12-03 23:00:00 CST"
+        );
+    }
 
     #[test]
     fn durations() {
