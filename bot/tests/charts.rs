@@ -1,6 +1,8 @@
 //! Charts: valid PNG images of the expected size, with the expected data points where the
-//! chart builder says they are; deterministic; and the README's example images in docs/images/
-//! are the current rendering (`cargo run -p bot --example chart_examples` rewrites them).
+//! chart builder says they are; deterministic; the README's example images in docs/images/
+//! are the current rendering (`cargo run -p bot --example chart_examples` rewrites them); and
+//! Chinese text is drawn with real glyphs (not boxes) from the embedded CJK font, which has
+//! every Chinese character of the messages.
 
 #[path = "common/chart_history.rs"]
 mod chart_history;
@@ -132,6 +134,167 @@ fn readme_examples_are_the_current_rendering() {
             committed == c.render().unwrap().png,
             "{} is not the current rendering: run `cargo run -p bot --example chart_examples`",
             path.display()
+        );
+    }
+}
+
+/// The failure chart of some causes, one failure each but for the first (two).
+fn failures(causes: &[&str]) -> Chart {
+    Chart::Failures {
+        scope: "backup-database".into(),
+        causes: causes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.to_string(), if i == 0 { 2 } else { 1 }))
+            .collect(),
+    }
+}
+
+/// The pixels of a rectangle (x from `x.0` to `x.1`, y likewise) as RGB bytes.
+fn region(img: &(u32, u32, Vec<u8>), x: (u32, u32), y: (u32, u32)) -> Vec<u8> {
+    let mut out = Vec::new();
+    for row in y.0..y.1 {
+        let i = ((row * img.0 + x.0) * 3) as usize;
+        out.extend_from_slice(&img.2[i..i + ((x.1 - x.0) * 3) as usize]);
+    }
+    out
+}
+
+/// How many pixels of some RGB bytes are dark (text is black on white).
+fn dark(rgb: &[u8]) -> usize {
+    rgb.chunks(3)
+        .filter(|p| p.iter().map(|&c| c as u32).sum::<u32>() < 3 * 128)
+        .count()
+}
+
+/// Chinese text is drawn with glyphs of its own: two charts that differ only in Chinese
+/// strings of the same length differ in the pixels of those strings (missing glyphs would be
+/// the same boxes, or nothing, for every character), and each string has about as much ink
+/// as Chinese characters of its size.
+fn assert_drawn_apart(a: &[u8], b: &[u8], chars: usize, what: &str) {
+    assert!(a != b, "{what}: the same pixels for different Chinese text");
+    for (text, ink) in [("first", dark(a)), ("second", dark(b))] {
+        // at sizes 14 to 22 a Chinese character has some 35 to 115 dark pixels (the box of a
+        // missing glyph some 15)
+        assert!(
+            (20 * chars..150 * chars).contains(&ink),
+            "{what}, {text} text: {ink} dark pixels for {chars} characters"
+        );
+    }
+}
+
+#[test]
+fn chinese_failure_causes_are_drawn_as_glyphs() {
+    let a = failures(&["磁盘空间不足", "连接数据库超时"])
+        .render()
+        .unwrap();
+    let b = failures(&["内存使用过高", "备份文件已损坏"])
+        .render()
+        .unwrap();
+    let (img_a, img_b) = (check(&a, 2), check(&b, 2));
+    assert_eq!(a.points, b.points, "the same bars");
+    // each cause is drawn left of its bar (which starts after x = 300), centred on it
+    for (i, chars) in [(0, 6), (1, 7)] {
+        let y = a.points[i].0 .1 as u32;
+        let (x, y) = ((0, 295), (y - 10, y + 10));
+        let (ra, rb) = (region(&img_a, x, y), region(&img_b, x, y));
+        assert_drawn_apart(&ra, &rb, chars, &format!("cause {i}"));
+    }
+}
+
+#[test]
+fn chinese_job_names_are_drawn_as_glyphs() {
+    let h = history();
+    let Some(Chart::Duration { runs, median, .. }) = Chart::duration("backup-database", &h) else {
+        panic!()
+    };
+    let chart = |job: &str| Chart::Duration {
+        job: job.into(),
+        runs: runs.clone(),
+        median,
+    };
+    let (a, b) = (chart("备份数据库"), chart("清理旧日志"));
+    assert!(a.title().starts_with("备份数据库: "));
+    let (ra, rb) = (a.render().unwrap(), b.render().unwrap());
+    let (img_a, img_b) = (check(&ra, 13), check(&rb, 13));
+    // the title is in the top 40 rows; the rest of the two charts is the same
+    let (w, h) = (charts::WIDTH, charts::HEIGHT);
+    assert!(region(&img_a, (0, w), (40, h)) == region(&img_b, (0, w), (40, h)));
+    // the job name starts the (centred) title, right of the y axis' labels: 5 characters
+    // about 19 pixels wide
+    let left = |img| {
+        (80..w)
+            .find(|&x| dark(&region(img, (x, x + 1), (0, 40))) > 0)
+            .unwrap()
+    };
+    let x = left(&img_a).min(left(&img_b));
+    let names = |img| region(img, (x, x + 5 * 19), (0, 40));
+    assert_drawn_apart(&names(&img_a), &names(&img_b), 5, "job name");
+}
+
+const LONG_CAUSE: &str =
+    "连接数据库超时，重试了三次仍然失败，请检查数据库服务器的网络配置和防火墙设置";
+
+#[test]
+fn long_chinese_causes_are_shortened_to_fit() {
+    let r = failures(&[LONG_CAUSE, "timeout"]).render().unwrap();
+    let img = check(&r, 2);
+    let y = r.points[0].0 .1 as u32;
+    let (left, label) = (
+        region(&img, (0, 10), (y - 10, y + 10)),
+        region(&img, (10, 295), (y - 10, y + 10)),
+    );
+    assert_eq!(dark(&left), 0, "the label runs off the image");
+    assert!(dark(&label) > 35 * 10);
+}
+
+/// The characters that scripts/fonts/build-cjk-subset.sh takes from bot/locales/.
+fn chinese(c: char) -> bool {
+    matches!(c,
+        '\u{2E80}'..='\u{2FDF}' // radicals
+        | '\u{3000}'..='\u{303F}' // CJK symbols and punctuation
+        | '\u{3400}'..='\u{4DBF}' // Han, extension A
+        | '\u{4E00}'..='\u{9FFF}' // Han
+        | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
+        | '\u{FE30}'..='\u{FE4F}' // compatibility forms
+        | '\u{FF00}'..='\u{FFEF}' // full-width and half-width forms
+        | '\u{20000}'..='\u{3FFFF}' // Han, extensions B to H
+    )
+}
+
+/// The embedded CJK font (a subset) has every Chinese character of the bot's messages
+/// (the .ftl files under bot/locales/, once there) and of the tests, and the common punctuation.
+#[test]
+fn the_cjk_font_has_the_characters_of_the_messages() {
+    use ab_glyph::Font;
+    let font = ab_glyph::FontRef::try_from_slice(include_bytes!(
+        "../assets/fonts/NotoSansCJKsc-Regular-subset.otf"
+    ))
+    .unwrap();
+    let locales = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let tests = "磁盘空间不足 连接数据库超时 内存使用过高 备份文件已损坏 备份数据库 清理旧日志 \
+                 ，。：；（）！？、“”《》… 0123456789 ABCXYZ abcxyz #%()-./:";
+    let mut texts = vec![("the tests".to_string(), format!("{tests}{LONG_CAUSE}"))];
+    let mut dirs = vec![locales];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "ftl") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    for (name, text) in texts {
+        let missing: String = text
+            .chars()
+            .filter(|&c| (c.is_ascii_graphic() || chinese(c)) && font.glyph_id(c).0 == 0)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{name}: the embedded CJK font lacks {missing:?}: run scripts/fonts/build-cjk-subset.sh"
         );
     }
 }

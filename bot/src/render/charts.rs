@@ -1,10 +1,17 @@
 //! Charts of a job's runs: rendered to PNG in Rust (plotters' bitmap backend into a buffer,
-//! encoded with `png`; text with the embedded DejaVu Sans font, no system fonts), and as a
-//! compact text form (sparklines, bars) for chats that cannot show images.
+//! encoded with `png`), and as a compact text form (sparklines, bars) for chats that cannot
+//! show images.
+//!
+//! Text is drawn with embedded fonts, so no system font is needed: DejaVu Sans, and for a
+//! chart with Chinese (CJK) text in it (a title, a job name, a failure cause) a subset of
+//! Noto Sans CJK SC (`assets/fonts/README.md`: ASCII, common punctuation and the 3,755 common
+//! Chinese characters of GB2312 level 1) for all of that chart's text. A system Noto Sans CJK
+//! or WenQuanYi font, when installed at its Debian path, replaces the subset (it has every
+//! character); see [`SYSTEM_CJK_FONTS`].
 //!
 //! A [`Chart`] holds only its data, so building one is cheap; the PNG is drawn when an
 //! adapter that shows images asks for it ([`Chart::image`]). The output is deterministic
-//! for given data.
+//! for given data (and, for a chart with CJK text, the same CJK font).
 
 use crate::jobs::{ExecId, Execution, Status};
 use plotters::coord::Shift;
@@ -29,15 +36,133 @@ pub const BAR_COLOR: RGBColor = RGBColor(214, 39, 40);
 
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
+/// The subset of Noto Sans CJK SC (`scripts/fonts/build-cjk-subset.sh` builds it).
+const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansCJKsc-Regular-subset.otf");
+const CJK_FAMILY: &str = "cjk";
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-fn register_font() {
+/// System fonts with every Chinese character (the embedded subset has the common ones), at
+/// their Debian paths (packages fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei), with
+/// the index of the face to use in the collection: the first one that is there replaces the
+/// subset. One that is there but unreadable is skipped with a warning.
+pub const SYSTEM_CJK_FONTS: [(&str, u32); 3] = [
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2), // Noto Sans CJK SC
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+];
+
+fn register_fonts() {
+    use plotters::style::register_font;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
+        if register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
             tracing::warn!("the embedded chart font is unreadable");
         }
+        for (path, index) in SYSTEM_CJK_FONTS {
+            let data = match std::fs::read(path) {
+                Ok(data) => data,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::warn!("charts: cannot read the CJK font {path}: {e}");
+                    continue;
+                }
+            };
+            let Some(face) = collection_face(data, index) else {
+                tracing::warn!("charts: {path} has no font number {index}");
+                continue;
+            };
+            // plotters keeps a font for the whole process
+            let face: &'static [u8] = Box::leak(face.into_boxed_slice());
+            if register_font(CJK_FAMILY, FontStyle::Normal, face).is_ok() {
+                tracing::debug!("charts: CJK text with {path}");
+                return;
+            }
+            tracing::warn!("charts: the CJK font {path} is unreadable");
+        }
+        if register_font(CJK_FAMILY, FontStyle::Normal, CJK_FONT).is_err() {
+            tracing::warn!("the embedded CJK chart font is unreadable");
+        }
     });
+}
+
+/// The font number `index` of a font collection (`ttcf`, as a `.ttc` file) as a font of its
+/// own (ab_glyph, under plotters, reads the first font of a collection only): its table
+/// directory, with the tables' offsets moved by its own length, followed by the whole
+/// collection. A single font is kept as it is (for index 0). None when there is no such font.
+fn collection_face(data: Vec<u8>, index: u32) -> Option<Vec<u8>> {
+    if !data.starts_with(b"ttcf") {
+        return (index == 0).then_some(data);
+    }
+    let be32 = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    if index >= be32(&data, 8)? {
+        return None;
+    }
+    let dir = be32(&data, 12 + 4 * index as usize)? as usize;
+    let tables = u16::from_be_bytes(data.get(dir + 4..dir + 6)?.try_into().ok()?) as usize;
+    let len = 12 + 16 * tables;
+    let mut font = data.get(dir..dir + len)?.to_vec();
+    for t in 0..tables {
+        // a table record: tag, checksum, offset, length
+        let at = 12 + 16 * t + 8;
+        let offset = be32(&font, at)?.checked_add(len as u32)?;
+        font[at..at + 4].copy_from_slice(&offset.to_be_bytes());
+    }
+    font.extend_from_slice(&data);
+    Some(font)
+}
+
+/// A character that DejaVu Sans does not have and a CJK font does: Han, CJK punctuation and
+/// symbols, full-width forms, kana, Hangul.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{1100}'..='\u{11FF}' // Hangul jamo
+        | '\u{2E80}'..='\u{4DBF}' // radicals, CJK punctuation, kana, ..., Han extension A
+        | '\u{4E00}'..='\u{9FFF}' // Han
+        | '\u{AC00}'..='\u{D7AF}' // Hangul syllables
+        | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
+        | '\u{FE30}'..='\u{FE4F}' // compatibility forms
+        | '\u{FF00}'..='\u{FFEF}' // full-width and half-width forms
+        | '\u{20000}'..='\u{3FFFF}' // Han, extensions B to H
+    )
+}
+
+/// The font of a chart's texts: a family, and how much larger than DejaVu Sans to ask for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Typeface {
+    family: &'static str,
+    scale: f64,
+}
+
+const LATIN: Typeface = Typeface {
+    family: FAMILY,
+    scale: 1.0,
+};
+/// plotters sizes a font by its line height (ascent + descent): 1.448 em in Noto Sans CJK,
+/// 1.164 em in DejaVu Sans. 1.25 times the size gives about the same em: Latin letters as
+/// large as DejaVu's, Chinese characters an em wide.
+const CJK: Typeface = Typeface {
+    family: CJK_FAMILY,
+    scale: 1.25,
+};
+
+impl Typeface {
+    /// The family and size to draw text of `size` (in DejaVu Sans' terms) with.
+    fn at(self, size: f64) -> (&'static str, f64) {
+        (self.family, size * self.scale)
+    }
+}
+
+/// The font of a chart's texts: the CJK font when any of them has a CJK character, DejaVu
+/// Sans otherwise (so charts without CJK text look as they always did). One font for all the
+/// texts of a chart, so that they look alike.
+fn typeface<'a>(texts: impl IntoIterator<Item = &'a str>) -> Typeface {
+    if texts.into_iter().any(|t| t.chars().any(is_cjk)) {
+        CJK
+    } else {
+        LATIN
+    }
 }
 
 /// One run on a duration chart.
@@ -298,7 +423,7 @@ impl Chart {
 
     /// Draws the chart.
     pub fn render(&self) -> Result<Rendered, String> {
-        register_font();
+        register_fonts();
         let (w, h) = (WIDTH, HEIGHT);
         let mut buf = vec![0u8; (w * h * 3) as usize];
         let points = {
@@ -418,8 +543,22 @@ fn draw_duration(
         .iter()
         .map(|r| r.secs)
         .fold(median.unwrap_or(0.0), f64::max);
+    let desc = "duration";
+    let usual = median.map(|m| format!("usual (median of successful runs): {}", secs_text(m)));
+    let (ok_label, failed_label) = ("succeeded", "failed / timed out");
+    // the axes' labels: the runs, and durations like theirs
+    let ticks: Vec<String> = (0..n)
+        .map(|i| run_label(&ids, i as f64))
+        .chain(runs.iter().map(|r| secs_text(r.secs)))
+        .collect();
+    let font = typeface(
+        [title, desc, ok_label, failed_label]
+            .into_iter()
+            .chain(usual.as_deref())
+            .chain(ticks.iter().map(String::as_str)),
+    );
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 22))
+        .caption(title, font.at(22.0))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -432,23 +571,20 @@ fn draw_duration(
         .x_labels(n.min(10) + 1)
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&fmt_y)
-        .y_desc("duration")
-        .label_style((FAMILY, 13))
-        .axis_desc_style((FAMILY, 14))
+        .y_desc(desc)
+        .label_style(font.at(13.0))
+        .axis_desc_style(font.at(14.0))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
-    if let Some(m) = median {
+    if let (Some(m), Some(usual)) = (median, usual) {
         chart
             .draw_series(LineSeries::new(
                 [(-0.5, m), (n as f64 - 0.5, m)],
                 MEDIAN_COLOR.stroke_width(2),
             ))
             .map_err(err)?
-            .label(format!(
-                "usual (median of successful runs): {}",
-                secs_text(m)
-            ))
+            .label(usual)
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MEDIAN_COLOR.stroke_width(2)));
     }
     chart
@@ -465,7 +601,7 @@ fn draw_duration(
                 .map(|(i, r)| Circle::new((i as f64, r.secs), 5, OK_COLOR.filled())),
         )
         .map_err(err)?
-        .label("succeeded")
+        .label(ok_label)
         .legend(|(x, y)| Circle::new((x + 10, y), 5, OK_COLOR.filled()));
     if runs.iter().any(|r| !r.ok) {
         chart
@@ -476,7 +612,7 @@ fn draw_duration(
                     .map(|(i, r)| Circle::new((i as f64, r.secs), 5, FAIL_COLOR.filled())),
             )
             .map_err(err)?
-            .label("failed / timed out")
+            .label(failed_label)
             .legend(|(x, y)| Circle::new((x + 10, y), 5, FAIL_COLOR.filled()));
     }
     chart
@@ -484,7 +620,7 @@ fn draw_duration(
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
-        .label_font((FAMILY, 13))
+        .label_font(font.at(13.0))
         .draw()
         .map_err(err)?;
     Ok(runs
@@ -500,19 +636,26 @@ fn draw_duration(
 }
 
 fn draw_resources(root: &Area<'_>, title: &str, runs: &[ResourcePoint]) -> Result<Points, String> {
-    let root = root.titled(title, (FAMILY, 22)).map_err(err)?;
-    let panels = root.split_evenly((2, 1));
     let n = runs.len();
     let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
+    let (cpu_desc, memory_desc) = ("CPU time (s)", "peak memory (MiB)");
+    let ticks: Vec<String> = (0..n).map(|i| run_label(&ids, i as f64)).collect();
+    let font = typeface(
+        [title, cpu_desc, memory_desc]
+            .into_iter()
+            .chain(ticks.iter().map(String::as_str)),
+    );
+    let root = root.titled(title, font.at(22.0)).map_err(err)?;
+    let panels = root.split_evenly((2, 1));
     let mut points = Vec::new();
     let series: [(&str, RGBColor, Vec<f64>); 2] = [
         (
-            "CPU time (s)",
+            cpu_desc,
             CPU_COLOR,
             runs.iter().map(|r| r.cpu_secs).collect(),
         ),
         (
-            "peak memory (MiB)",
+            memory_desc,
             MEMORY_COLOR,
             runs.iter().map(|r| r.peak_mib).collect(),
         ),
@@ -534,8 +677,8 @@ fn draw_resources(root: &Area<'_>, title: &str, runs: &[ResourcePoint]) -> Resul
             .y_label_formatter(&fmt_y)
             .y_labels(5)
             .y_desc(desc)
-            .label_style((FAMILY, 12))
-            .axis_desc_style((FAMILY, 13))
+            .label_style(font.at(12.0))
+            .axis_desc_style(font.at(13.0))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(err)?;
@@ -567,8 +710,14 @@ fn draw_failures(
 ) -> Result<Points, String> {
     let n = causes.len();
     let max = causes.iter().map(|c| c.1).max().unwrap_or(1) as f64;
+    let desc = "failed runs";
+    let font = typeface(
+        [title, desc]
+            .into_iter()
+            .chain(causes.iter().map(|c| c.0.as_str())),
+    );
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 22))
+        .caption(title, font.at(22.0))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(290)
@@ -588,9 +737,9 @@ fn draw_failures(
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&no_y)
         .y_labels(0)
-        .x_desc("failed runs")
-        .label_style((FAMILY, 13))
-        .axis_desc_style((FAMILY, 14))
+        .x_desc(desc)
+        .label_style(font.at(13.0))
+        .axis_desc_style(font.at(14.0))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
@@ -604,23 +753,34 @@ fn draw_failures(
             )
         }))
         .map_err(err)?;
-    let label = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK).pos(
-        plotters::style::text_anchor::Pos::new(
+    let label = TextStyle::from(font.at(14.0).into_font())
+        .color(&BLACK)
+        .pos(plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Right,
             plotters::style::text_anchor::VPos::Center,
-        ),
-    );
-    let count = TextStyle::from((FAMILY, 14).into_font()).color(&BLACK).pos(
-        plotters::style::text_anchor::Pos::new(
+        ));
+    let count = TextStyle::from(font.at(14.0).into_font())
+        .color(&BLACK)
+        .pos(plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Left,
             plotters::style::text_anchor::VPos::Center,
-        ),
-    );
+        ));
     let mut points = Vec::new();
     for (i, (cause, c)) in causes.iter().enumerate() {
         let (x0, y) = chart.backend_coord(&(0.0, row(i) + 0.5));
         let (x1, _) = chart.backend_coord(&(*c as f64, row(i) + 0.5));
-        root.draw(&Text::new(short(cause, 36), (x0 - 8, y), label.clone()))
+        // at most 36 characters, and fewer when they are wider than the room between the
+        // margin and the bar (CJK characters are about twice as wide as Latin letters)
+        let room = x0 - 8 - 12;
+        let width = |s: &str| {
+            root.estimate_text_size(s, &label)
+                .map_or(0, |(w, _)| w as i32)
+        };
+        let mut text = short(cause, 36);
+        while width(&text) > room && text.chars().count() > 2 {
+            text = short(&text, text.chars().count() - 1);
+        }
+        root.draw(&Text::new(text, (x0 - 8, y), label.clone()))
             .map_err(err)?;
         root.draw(&Text::new(c.to_string(), (x1 + 6, y), count.clone()))
             .map_err(err)?;
@@ -633,6 +793,68 @@ fn draw_failures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn charts_with_cjk_text_use_the_cjk_font() {
+        assert!(is_cjk('磁') && is_cjk('，') && is_cjk('。') && is_cjk('（') && is_cjk('𠀀'));
+        assert!(!is_cjk('a') && !is_cjk('é') && !is_cjk('…') && !is_cjk('“') && !is_cjk('█'));
+        assert_eq!(typeface(["backup: duration", "#1001", "42.5s"]), LATIN);
+        assert_eq!(typeface(["backup: duration", "磁盘空间不足"]), CJK);
+        assert_eq!(typeface(["备份: duration"]), CJK);
+        assert_eq!(LATIN.at(13.0), (FAMILY, 13.0));
+    }
+
+    fn be32(b: &[u8], at: usize) -> usize {
+        u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize
+    }
+
+    /// (tag, bytes) of each table of a font.
+    fn tables(font: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let n = u16::from_be_bytes(font[4..6].try_into().unwrap()) as usize;
+        (0..n)
+            .map(|t| {
+                let rec = 12 + 16 * t;
+                let (offset, len) = (be32(font, rec + 8), be32(font, rec + 12));
+                (
+                    font[rec..rec + 4].to_vec(),
+                    font[offset..offset + len].to_vec(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_font_of_a_collection_stands_alone() {
+        // a collection of the two embedded fonts, as in a .ttc: header, fonts (their table
+        // offsets from the start of the file)
+        let fonts = [FONT, CJK_FONT];
+        let mut ttc = b"ttcf\0\x01\0\0\0\0\0\x02".to_vec();
+        let header = 12 + 4 * fonts.len();
+        let starts = [header, header + FONT.len().next_multiple_of(4)];
+        for start in starts {
+            ttc.extend_from_slice(&(start as u32).to_be_bytes());
+        }
+        for (font, start) in fonts.iter().zip(starts) {
+            ttc.resize(start, 0);
+            let mut font = font.to_vec();
+            for t in 0..u16::from_be_bytes([font[4], font[5]]) as usize {
+                let at = 12 + 16 * t + 8;
+                let moved = (be32(&font, at) + start) as u32;
+                font[at..at + 4].copy_from_slice(&moved.to_be_bytes());
+            }
+            ttc.extend_from_slice(&font);
+        }
+        for (i, font) in fonts.iter().enumerate() {
+            let face = collection_face(ttc.clone(), i as u32).unwrap();
+            assert_eq!(tables(&face), tables(font), "font {i}");
+            let face: &'static [u8] = Box::leak(face.into_boxed_slice());
+            assert!(plotters::style::register_font("test", FontStyle::Normal, face).is_ok());
+        }
+        assert_eq!(collection_face(ttc, 2), None);
+        assert_eq!(collection_face(FONT.to_vec(), 0).as_deref(), Some(FONT));
+        assert_eq!(collection_face(FONT.to_vec(), 1), None);
+        assert_eq!(collection_face(b"ttcf".to_vec(), 0), None);
+    }
 
     #[test]
     fn sparklines() {
