@@ -594,27 +594,22 @@ impl Bot {
                     .await
                     .unwrap_or_default();
                 let stats = render::job_stats(e, &recent);
-                let charts = render::summary_charts(e, &recent);
-                let text = |lang| {
-                    render::with_chart_texts(render::report(e, Some(&stats), tz, lang), &charts)
-                };
                 let mut targets: BTreeMap<String, String> = watchers.into_iter().collect();
                 targets.insert(e.channel.clone(), e.requested_by.clone());
                 for (c, user) in targets {
                     // the channel that cancelled got its answer already; it still gets the
                     // marker so that `--wait` knows the execution ended
-                    let text = if ev.cancel_channel.as_deref() == Some(c.as_str()) {
-                        String::new()
+                    let (text, charts) = if ev.cancel_channel.as_deref() == Some(c.as_str()) {
+                        (String::new(), Vec::new())
                     } else {
-                        text(self.lang_of(&user, &c))
+                        let lang = self.lang_of(&user, &c);
+                        let charts = render::summary_charts(e, &recent, lang);
+                        let report = render::report(e, Some(&stats), tz, lang);
+                        (render::with_chart_texts(report, &charts), charts)
                     };
                     out.push(Outgoing {
                         channel: c,
-                        charts: if text.is_empty() {
-                            Vec::new()
-                        } else {
-                            charts.clone()
-                        },
+                        charts,
                         text,
                         final_for: Some(e.id),
                         ..Default::default()

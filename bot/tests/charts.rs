@@ -7,6 +7,7 @@
 #[path = "common/chart_history.rs"]
 mod chart_history;
 
+use bot::i18n::Lang;
 use bot::render::charts::{self, Chart, Rendered};
 use chart_history::history;
 
@@ -147,6 +148,7 @@ fn failures(causes: &[&str]) -> Chart {
             .enumerate()
             .map(|(i, c)| (c.to_string(), if i == 0 { 2 } else { 1 }))
             .collect(),
+        lang: Lang::En,
     }
 }
 
@@ -212,6 +214,7 @@ fn chinese_job_names_are_drawn_as_glyphs() {
         job: job.into(),
         runs: runs.clone(),
         median,
+        lang: Lang::En,
     };
     let (a, b) = (chart("备份数据库"), chart("清理旧日志"));
     assert!(a.title().starts_with("备份数据库: "));
@@ -297,4 +300,32 @@ fn the_cjk_font_has_the_characters_of_the_messages() {
             "{name}: the embedded CJK font lacks {missing:?}: run scripts/fonts/build-cjk-subset.sh"
         );
     }
+}
+
+/// A chart for a Chinese speaker: its title, axes and text form are Chinese, and the PNG
+/// draws them (more ink than boxes would give, and different from the English chart).
+#[test]
+fn charts_speak_the_language_of_the_reply() {
+    let h = history();
+    let Some(en) = Chart::duration("backup-database", &h) else {
+        panic!()
+    };
+    let zh = en.clone().in_lang(Lang::Zh);
+    assert!(
+        zh.title().starts_with("backup-database：最近 "),
+        "{}",
+        zh.title()
+    );
+    assert!(zh.title().ends_with(" 次运行的耗时"), "{}", zh.title());
+    assert!(zh.text().starts_with("耗时，最近 "), "{}", zh.text());
+    assert!(en.text().starts_with("Duration, last "), "{}", en.text());
+    let (png_en, png_zh) = (en.render().unwrap().png, zh.render().unwrap().png);
+    assert_ne!(png_en, png_zh);
+    let f = failures(&["exit code 3", "timeout", "磁盘空间不足"]).in_lang(Lang::Zh);
+    assert_eq!(f.title(), "backup-database：按原因统计的失败");
+    let text = f.text();
+    assert!(text.starts_with("按原因统计的失败："), "{text}");
+    assert!(text.contains("退出码 3"), "{text}");
+    assert!(text.contains("超时"), "{text}");
+    assert!(text.contains("磁盘空间不足"), "{text}");
 }

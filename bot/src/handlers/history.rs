@@ -146,8 +146,11 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             })
             .await
             .unwrap_or_default();
-        charts.extend(crate::render::charts::Chart::duration(&job, &recent));
-        charts.extend(crate::render::charts::Chart::failures(&job, &recent));
+        let charts_of = [
+            crate::render::charts::Chart::duration(&job, &recent),
+            crate::render::charts::Chart::failures(&job, &recent),
+        ];
+        charts.extend(charts_of.into_iter().flatten().map(|c| c.in_lang(lang)));
     }
     Response {
         texts: vec![crate::render::with_chart_texts(text, &charts)],

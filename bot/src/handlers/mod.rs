@@ -232,7 +232,7 @@ pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> Response {
             })
             .await
             .unwrap_or_default();
-        charts = crate::render::summary_charts(e, &recent);
+        charts = crate::render::summary_charts(e, &recent, ctx.lang);
         Some(crate::render::job_stats(e, &recent))
     } else {
         None

@@ -13,6 +13,7 @@
 //! adapter that shows images asks for it ([`Chart::image`]). The output is deterministic
 //! for given data (and, for a chart with CJK text, the same CJK font).
 
+use crate::i18n::Lang;
 use crate::jobs::{ExecId, Execution, Status};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -189,16 +190,20 @@ pub enum Chart {
         job: String,
         runs: Vec<DurationPoint>,
         median: Option<f64>,
+        /// The language of its texts.
+        lang: Lang,
     },
     /// CPU time and peak memory over recent runs (oldest first).
     Resources {
         job: String,
         runs: Vec<ResourcePoint>,
+        lang: Lang,
     },
     /// How many failed runs each cause has, most frequent first.
     Failures {
         scope: String,
         causes: Vec<(String, usize)>,
+        lang: Lang,
     },
 }
 
@@ -279,6 +284,7 @@ impl Chart {
             job: job.to_string(),
             median: median(&ok),
             runs,
+            lang: Lang::En,
         })
     }
 
@@ -301,6 +307,7 @@ impl Chart {
         (runs.len() >= 2).then(|| Chart::Resources {
             job: job.to_string(),
             runs,
+            lang: Lang::En,
         })
     }
 
@@ -319,7 +326,27 @@ impl Chart {
         Some(Chart::Failures {
             scope: scope.to_string(),
             causes,
+            lang: Lang::En,
         })
+    }
+
+    /// The chart with its texts in `lang`.
+    pub fn in_lang(mut self, to: Lang) -> Chart {
+        match &mut self {
+            Chart::Duration { lang, .. }
+            | Chart::Resources { lang, .. }
+            | Chart::Failures { lang, .. } => *lang = to,
+        }
+        self
+    }
+
+    /// The language of the chart's texts.
+    pub fn lang(&self) -> Lang {
+        match self {
+            Chart::Duration { lang, .. }
+            | Chart::Resources { lang, .. }
+            | Chart::Failures { lang, .. } => *lang,
+        }
     }
 
     /// A file name for the PNG (`backup-database-duration.png`).
@@ -344,75 +371,96 @@ impl Chart {
 
     /// The chart's title (also its alternative text's start).
     pub fn title(&self) -> String {
+        let lang = self.lang();
         match self {
             Chart::Duration { job, runs, .. } => {
-                format!("{job}: duration of the last {} runs", runs.len())
+                tr!(lang, "chart-duration-title", job = job, runs = runs.len())
             }
-            Chart::Resources { job, runs } => {
-                format!(
-                    "{job}: CPU time and peak memory of the last {} runs",
-                    runs.len()
-                )
+            Chart::Resources { job, runs, .. } => {
+                tr!(lang, "chart-resources-title", job = job, runs = runs.len())
             }
-            Chart::Failures { scope, .. } => format!("{scope}: failures by cause"),
+            Chart::Failures { scope, .. } => tr!(lang, "chart-failures-title", scope = scope),
         }
     }
 
     /// The alternative text of the image: the title and the text form.
     pub fn alt(&self) -> String {
-        format!("{}. {}", self.title(), self.text().replace('\n', "; "))
+        format!(
+            "{}{}{}",
+            self.title(),
+            tr!(self.lang(), "full-stop-space"),
+            self.text()
+                .replace('\n', &tr!(self.lang(), "fact-separator"))
+        )
     }
 
     /// The compact text form: sparklines and bars.
     pub fn text(&self) -> String {
+        let lang = self.lang();
         match self {
             Chart::Duration { runs, median, .. } => {
                 let v: Vec<f64> = runs.iter().map(|r| r.secs).collect();
                 let (lo, hi) = min_max(&v);
-                let mut s = format!(
-                    "Duration, last {} runs: {} (min {}, max {}",
-                    runs.len(),
-                    sparkline(&v),
-                    secs_text(lo),
-                    secs_text(hi)
+                let range = match median {
+                    Some(m) => tr!(
+                        lang,
+                        "chart-range-usual",
+                        min = secs_text(lo),
+                        max = secs_text(hi),
+                        usual = secs_text(*m)
+                    ),
+                    None => tr!(
+                        lang,
+                        "chart-range",
+                        min = secs_text(lo),
+                        max = secs_text(hi)
+                    ),
+                };
+                let mut s = tr!(
+                    lang,
+                    "chart-duration-text",
+                    runs = runs.len(),
+                    line = sparkline(&v),
+                    range = range
                 );
-                if let Some(m) = median {
-                    s.push_str(&format!(", usual {}", secs_text(*m)));
-                }
-                s.push(')');
                 let failed: Vec<String> = runs
                     .iter()
                     .filter(|r| !r.ok)
                     .map(|r| format!("#{}", r.id))
                     .collect();
                 if !failed.is_empty() {
-                    s.push_str(&format!("; failed: {}", failed.join(", ")));
+                    s.push_str(&tr!(lang, "chart-failed-runs", ids = failed.join(", ")));
                 }
                 s
             }
             Chart::Resources { runs, .. } => {
                 let cpu: Vec<f64> = runs.iter().map(|r| r.cpu_secs).collect();
                 let mem: Vec<f64> = runs.iter().map(|r| r.peak_mib).collect();
-                format!(
-                    "CPU time, last {} runs: {} (max {}); peak memory: {} (max {:.1} MiB)",
-                    runs.len(),
-                    sparkline(&cpu),
-                    secs_text(min_max(&cpu).1),
-                    sparkline(&mem),
-                    min_max(&mem).1
+                tr!(
+                    lang,
+                    "chart-resources-text",
+                    runs = runs.len(),
+                    cpu = sparkline(&cpu),
+                    cpu_max = secs_text(min_max(&cpu).1),
+                    memory = sparkline(&mem),
+                    memory_max = format!("{:.1}", min_max(&mem).1)
                 )
             }
             Chart::Failures { causes, .. } => {
+                let causes: Vec<(String, usize)> = causes
+                    .iter()
+                    .map(|(c, n)| (cause_label(c, lang), *n))
+                    .collect();
                 let max = causes.iter().map(|c| c.1).max().unwrap_or(1).max(1);
                 let width = causes
                     .iter()
-                    .map(|c| short(&c.0, 40).chars().count())
+                    .map(|c| super::pad_width(&short(&c.0, 40)))
                     .max()
                     .unwrap_or(0);
-                let mut s = String::from("Failures by cause:");
-                for (cause, n) in causes {
+                let mut s = tr!(lang, "chart-failures-text");
+                for (cause, n) in &causes {
                     let label = short(cause, 40);
-                    let pad = width - label.chars().count();
+                    let pad = width - super::pad_width(&label);
                     let bar = "█".repeat((n * 20).div_ceil(max).max(1));
                     s.push_str(&format!("\n  {label}{} {bar} {n}", " ".repeat(pad)));
                 }
@@ -429,12 +477,19 @@ impl Chart {
         let points = {
             let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
             root.fill(&WHITE).map_err(err)?;
+            let lang = self.lang();
             let points = match self {
                 Chart::Duration { runs, median, .. } => {
-                    draw_duration(&root, &self.title(), runs, *median)?
+                    draw_duration(&root, &self.title(), runs, *median, lang)?
                 }
-                Chart::Resources { runs, .. } => draw_resources(&root, &self.title(), runs)?,
-                Chart::Failures { causes, .. } => draw_failures(&root, &self.title(), causes)?,
+                Chart::Resources { runs, .. } => draw_resources(&root, &self.title(), runs, lang)?,
+                Chart::Failures { causes, .. } => {
+                    let causes: Vec<(String, usize)> = causes
+                        .iter()
+                        .map(|(c, n)| (cause_label(c, lang), *n))
+                        .collect();
+                    draw_failures(&root, &self.title(), &causes, lang)?
+                }
             };
             root.present().map_err(err)?;
             points
@@ -462,6 +517,26 @@ impl Chart {
             alt: self.alt(),
             png: self.render()?.png,
         })
+    }
+}
+
+/// A failure cause ([`super::analysis::cause`]) in `lang`: the causes the analysis names
+/// itself are translated, a failing line of output stays as it is.
+pub fn cause_label(cause: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return cause.to_string();
+    }
+    match cause {
+        "timeout" => tr!(lang, "status-timed-out"),
+        "cancelled" => tr!(lang, "status-cancelled"),
+        "interrupted" => tr!(lang, "status-interrupted"),
+        "failed to start" => tr!(lang, "cause-failed-to-start"),
+        "unknown" => tr!(lang, "cause-unknown"),
+        c => match (c.strip_prefix("exit code "), c.strip_prefix("killed by ")) {
+            (Some(code), _) => tr!(lang, "exit-code", code = code),
+            (_, Some(signal)) => tr!(lang, "killed-by", signal = signal),
+            _ => c.to_string(),
+        },
     }
 }
 
@@ -536,6 +611,7 @@ fn draw_duration(
     title: &str,
     runs: &[DurationPoint],
     median: Option<f64>,
+    lang: Lang,
 ) -> Result<Points, String> {
     let n = runs.len();
     let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
@@ -543,9 +619,14 @@ fn draw_duration(
         .iter()
         .map(|r| r.secs)
         .fold(median.unwrap_or(0.0), f64::max);
-    let desc = "duration";
-    let usual = median.map(|m| format!("usual (median of successful runs): {}", secs_text(m)));
-    let (ok_label, failed_label) = ("succeeded", "failed / timed out");
+    let desc = tr!(lang, "chart-duration-axis");
+    let desc = desc.as_str();
+    let usual = median.map(|m| tr!(lang, "chart-usual-legend", usual = secs_text(m)));
+    let (ok_label, failed_label) = (
+        tr!(lang, "chart-succeeded-legend"),
+        tr!(lang, "chart-failed-legend"),
+    );
+    let (ok_label, failed_label) = (ok_label.as_str(), failed_label.as_str());
     // the axes' labels: the runs, and durations like theirs
     let ticks: Vec<String> = (0..n)
         .map(|i| run_label(&ids, i as f64))
@@ -635,10 +716,16 @@ fn draw_duration(
         .collect())
 }
 
-fn draw_resources(root: &Area<'_>, title: &str, runs: &[ResourcePoint]) -> Result<Points, String> {
+fn draw_resources(
+    root: &Area<'_>,
+    title: &str,
+    runs: &[ResourcePoint],
+    lang: Lang,
+) -> Result<Points, String> {
     let n = runs.len();
     let ids: Vec<ExecId> = runs.iter().map(|r| r.id).collect();
-    let (cpu_desc, memory_desc) = ("CPU time (s)", "peak memory (MiB)");
+    let (cpu_desc, memory_desc) = (tr!(lang, "chart-cpu-axis"), tr!(lang, "chart-memory-axis"));
+    let (cpu_desc, memory_desc) = (cpu_desc.as_str(), memory_desc.as_str());
     let ticks: Vec<String> = (0..n).map(|i| run_label(&ids, i as f64)).collect();
     let font = typeface(
         [title, cpu_desc, memory_desc]
@@ -707,10 +794,12 @@ fn draw_failures(
     root: &Area<'_>,
     title: &str,
     causes: &[(String, usize)],
+    lang: Lang,
 ) -> Result<Points, String> {
     let n = causes.len();
     let max = causes.iter().map(|c| c.1).max().unwrap_or(1) as f64;
-    let desc = "failed runs";
+    let desc = tr!(lang, "chart-failures-axis");
+    let desc = desc.as_str();
     let font = typeface(
         [title, desc]
             .into_iter()

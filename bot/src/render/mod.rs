@@ -424,7 +424,7 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> St
 
 /// The charts of an ended execution's job: duration and resource use over recent runs, and
 /// the failures by cause when this run failed.
-pub fn summary_charts(e: &Execution, recent: &[Execution]) -> Vec<charts::Chart> {
+pub fn summary_charts(e: &Execution, recent: &[Execution], lang: Lang) -> Vec<charts::Chart> {
     let mut out = Vec::new();
     if !e.status.is_terminal() {
         return out;
@@ -434,7 +434,7 @@ pub fn summary_charts(e: &Execution, recent: &[Execution]) -> Vec<charts::Chart>
     if analysis::is_failure(e) {
         out.extend(charts::Chart::failures(&e.job, recent));
     }
-    out
+    out.into_iter().map(|c| c.in_lang(lang)).collect()
 }
 
 /// The report with the text forms of its charts.
@@ -469,10 +469,14 @@ pub fn history_line(e: &Execution, tz: Tz, lang: Lang) -> String {
     )
 }
 
-/// `s` padded with spaces to `width` columns, counting a Chinese character as two.
+/// `s` padded with spaces to `width` columns ([`pad_width`]).
 pub fn pad(s: &str, width: usize) -> String {
-    let w: usize = s
-        .chars()
+    format!("{s}{}", " ".repeat(width.saturating_sub(pad_width(s))))
+}
+
+/// The columns `s` takes in a terminal: two for a wide (Chinese) character, one otherwise.
+pub fn pad_width(s: &str) -> usize {
+    s.chars()
         .map(|c| {
             if c as u32 >= 0x1100 && !c.is_ascii() {
                 2
@@ -480,8 +484,7 @@ pub fn pad(s: &str, width: usize) -> String {
                 1
             }
         })
-        .sum();
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+        .sum()
 }
 
 #[cfg(test)]

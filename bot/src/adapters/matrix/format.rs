@@ -207,6 +207,7 @@ mod tests {
         let chart = crate::render::charts::Chart::Failures {
             scope: "x".into(),
             causes: vec![("boom".into(), 2)],
+            lang: crate::i18n::Lang::En,
         };
         let img = chart.image().unwrap();
         let (w, h) = png_size(&img.png).unwrap();

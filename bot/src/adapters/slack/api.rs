@@ -666,6 +666,7 @@ mod tests {
             job: "backup-database".into(),
             runs,
             median: Some(12.0),
+            lang: crate::i18n::Lang::En,
         };
         chart.image().unwrap().png
     }
