@@ -348,3 +348,11 @@ day-tomorrow = tomorrow
 day-tomorrow-evening = tomorrow evening
 day-yesterday = yesterday
 day-last-night = last night
+
+## Details of executions that the bot writes (stored in English, shown translated)
+detail-timeout = stopped after the timeout of {$took}
+detail-shutdown = the bot shut down while it ran
+detail-killed = killed by signal {$number} ({$signal})
+detail-cancelled-before-start = cancelled by {$by} before it started
+detail-cannot-wait = cannot wait for the process: {$error}
+detail-skipped-late = it was due {$late} ago, more than the {$max} a scheduled run may start late ([scheduler] max_late; overdue = "skip"); run it again if it is still needed

@@ -335,3 +335,11 @@ day-tomorrow = 明天
 day-tomorrow-evening = 明晚
 day-yesterday = 昨天
 day-last-night = 昨晚
+
+## Details of executions that the bot writes (stored in English, shown translated)
+detail-timeout = 超时（{$took}）后被停止
+detail-shutdown = 运行期间机器人关闭了
+detail-killed = 被信号 {$number}（{$signal}）终止
+detail-cancelled-before-start = 启动前已被 {$by} 取消
+detail-cannot-wait = 无法等待进程：{$error}
+detail-skipped-late = 它本应在 {$late} 前开始，超过了排期运行允许的最大延迟 {$max}（[scheduler] max_late；overdue = "skip"）；如仍需要请重新运行

@@ -171,6 +171,51 @@ fn output_block(out: &mut String, e: &Execution, n: usize, lang: Lang) {
     }
 }
 
+/// An execution's stored detail (written in English by the platform and the scheduler, as
+/// records are) in `lang`: the bot's own phrasings are translated, anything else (an
+/// operating-system error, a remote platform's message) stays as it is.
+pub fn detail_text(detail: &str, lang: Lang) -> String {
+    use regex::Regex;
+    use std::sync::OnceLock;
+    static KNOWN: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    if lang == Lang::En || detail.is_empty() {
+        return detail.to_string();
+    }
+    let known = KNOWN.get_or_init(|| {
+        [
+            (r"^stopped after the timeout of (?P<took>.+)$", "detail-timeout"),
+            (r"^the bot shut down while it ran$", "detail-shutdown"),
+            (r"^the bot stopped while it ran$", "detail-interrupted"),
+            (
+                r"^killed by signal (?P<number>\d+) \((?P<signal>[^)]+)\)$",
+                "detail-killed",
+            ),
+            (r"^cancelled by (?P<by>.+) before it started$", "detail-cancelled-before-start"),
+            (r"^cannot wait for the process: (?P<error>.+)$", "detail-cannot-wait"),
+            (
+                r"^it was due (?P<late>.+?) ago, more than the (?P<max>.+?) a scheduled run may start late",
+                "detail-skipped-late",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(re, key)| Regex::new(re).ok().map(|r| (r, key)))
+        .collect()
+    });
+    for (re, key) in known {
+        let Some(c) = re.captures(detail) else {
+            continue;
+        };
+        let mut args = crate::i18n::Args::new();
+        for name in re.capture_names().flatten() {
+            if let Some(m) = c.name(name) {
+                args.set(name, crate::i18n::arg(m.as_str()));
+            }
+        }
+        return crate::i18n::text(lang, key, Some(&args));
+    }
+    detail.to_string()
+}
+
 /// The headline of an ended execution.
 pub fn headline(e: &Execution, lang: Lang) -> String {
     let took = e
@@ -187,12 +232,12 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
         _ => tr!(lang, "no-exit-code"),
     };
     let (id, job) = (e.id, e.job.as_str());
-    let detail = e.detail.as_deref().unwrap_or_default();
+    let detail = detail_text(e.detail.as_deref().unwrap_or_default(), lang);
     let or = |key_text: String| {
         if detail.is_empty() {
             key_text
         } else {
-            detail.to_string()
+            detail.clone()
         }
     };
     match e.status {
@@ -506,6 +551,23 @@ mod tests {
             time_at(at("2026-12-03T15:00:00Z"), tz, Lang::En, now),
             "2026-12-03 23:00:00 CST"
         );
+    }
+
+    #[test]
+    fn the_bots_own_details_are_translated() {
+        for (en, zh) in [
+            ("stopped after the timeout of 5m 00s", "超时（5m 00s）后被停止"),
+            ("killed by signal 9 (SIGKILL)", "被信号 9（SIGKILL）终止"),
+            ("cancelled by bob before it started", "启动前已被 bob 取消"),
+            (
+                "it was due 2h 02m ago, more than the 1h 00m a scheduled run may start late ([scheduler] max_late; overdue = \"skip\"); run it again if it is still needed",
+                "它本应在 2h 02m 前开始，超过了排期运行允许的最大延迟 1h 00m（[scheduler] max_late；overdue = \"skip\"）；如仍需要请重新运行",
+            ),
+            ("No such file or directory (os error 2)", "No such file or directory (os error 2)"),
+        ] {
+            assert_eq!(detail_text(en, Lang::Zh), zh);
+            assert_eq!(detail_text(en, Lang::En), en);
+        }
     }
 
     #[test]
