@@ -165,3 +165,59 @@ async fn a_run_named_by_no_id_is_the_askers_own_latest_else_anyones() {
         assert!(r.texts[0].contains("cancelled"), "{r:?}");
     }
 }
+
+/// Pushes reach each person in that person's language: the requester's channel in hers
+/// (Chinese, chosen with `!lang zh`), a watcher's channel in his (English, his last message).
+#[tokio::test]
+async fn pushes_speak_each_persons_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bot(dir.path(), Arc::new(bot::policy::AllowAll));
+    let mut events = b.platform.events();
+    let r = b.handle(&msg("!lang zh")).await;
+    assert_eq!(r.texts, ["好的，从现在起我用中文回复你。"]);
+    let r = b.handle(&msg("!run sleeper")).await;
+    assert!(r.texts[0].starts_with("已启动 sleeper，编号 #"), "{r:?}");
+    let id = r.track[0];
+    let bob = |text: &str| Message {
+        user: "bob".into(),
+        channel: "c2".into(),
+        text: text.into(),
+        thread: None,
+    };
+    let r = b.handle(&bob(&format!("!watch {id}"))).await;
+    assert!(
+        r.texts[0].starts_with(&format!("Watching #{id} sleeper (running for ")),
+        "{r:?}"
+    );
+    // ann cancels it in Chinese; bob's push is English, and ann got her answer already
+    let r = b.handle(&msg(&format!("!cancel {id}"))).await;
+    assert!(
+        r.texts[0].starts_with(&format!("#{id} sleeper 已被 ann 取消，运行了 ")),
+        "{r:?}"
+    );
+    let pushes = loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+            .await
+            .expect("the run ends within 10 s")
+            .unwrap();
+        if ev.execution.id == id && ev.execution.status.is_terminal() {
+            break b.pushes_for(&ev).await;
+        }
+    };
+    let to = |c: &str| {
+        pushes
+            .iter()
+            .find(|p| p.channel == c)
+            .map(|p| p.text.as_str())
+    };
+    assert!(
+        to("c2")
+            .is_some_and(|t| t.starts_with(&format!("#{id} sleeper was cancelled by ann after "))),
+        "{pushes:?}"
+    );
+    assert_eq!(to("c1"), Some(""), "{pushes:?}");
+    // the choice survives a new bot on the same database
+    let b = bot(dir.path(), Arc::new(bot::policy::AllowAll));
+    let r = b.handle(&msg("!jobs")).await;
+    assert!(r.texts[0].starts_with("你可以运行的作业："), "{r:?}");
+}
