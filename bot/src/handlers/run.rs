@@ -3,6 +3,7 @@
 
 use super::{entity, time_range, Ctx, Response};
 use crate::dialog::{Dialog, Draft};
+use crate::i18n::Lang;
 use crate::intent::Intent;
 use crate::jobs::{ExecRequest, Status};
 use crate::policy::{Action, ApprovalNeed, Decision, UserError};
@@ -469,20 +470,23 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
     let lang = ctx.lang;
     let catalog = ctx.bot.platform.catalog();
     // apps and environments by their Chinese names too, in a Chinese question
-    let named: BTreeMap<String, String> = shown
-        .iter()
-        .map(|(k, v)| {
-            let kind = job.parameters.iter().find(|p| &p.name == k).map(|p| p.kind);
-            let v = match kind {
-                Some(ParamKind::App | ParamKind::Environment) => {
-                    values::shown_name(catalog, v, lang)
+    let params = if shown.is_empty() {
+        crate::render::params(&shown, lang)
+    } else {
+        shown
+            .iter()
+            .map(|(k, v)| {
+                let kind = job.parameters.iter().find(|p| &p.name == k).map(|p| p.kind);
+                match kind {
+                    Some(ParamKind::App | ParamKind::Environment) if lang != Lang::En => {
+                        format!("{k}={}", values::shown_name(catalog, v, lang))
+                    }
+                    _ => crate::render::param(k, v),
                 }
-                _ => v.clone(),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    let params = crate::render::params(&named, lang);
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let name = values::shown_name(catalog, &job.id, lang);
     let text = match draft.run_at.filter(|t| *t > ctx.now) {
         Some(t) => tr!(

@@ -81,15 +81,18 @@ pub fn params(p: &BTreeMap<String, String>, lang: Lang) -> String {
         return tr!(lang, "no-parameters");
     }
     p.iter()
-        .map(|(k, v)| {
-            if v.is_empty() || v.contains(char::is_whitespace) || v.contains(',') {
-                format!("{k}={v:?}")
-            } else {
-                format!("{k}={v}")
-            }
-        })
+        .map(|(k, v)| param(k, v))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `name=value`, the value quoted when it is empty or holds a space or a comma.
+pub fn param(k: &str, v: &str) -> String {
+    if v.is_empty() || v.contains(char::is_whitespace) || v.contains(',') {
+        format!("{k}={v:?}")
+    } else {
+        format!("{k}={v}")
+    }
 }
 
 /// `3.1 MiB`.
