@@ -18,6 +18,7 @@
 
 use super::settings::{Access, User};
 use super::UserError;
+use crate::i18n::Lang;
 use nlu::catalog::NamedItem;
 use nlu::Catalog;
 
@@ -147,18 +148,20 @@ pub fn grants(p: &str, need: &str) -> bool {
 }
 
 impl Access {
-    /// Maps `platform:user` to a user; refuses unknown (without default role) and disabled ones.
-    pub fn identify(&self, identity: &str) -> Result<Identity, UserError> {
+    /// Maps `platform:user` to a user; refuses unknown (without default role) and disabled ones,
+    /// in `lang`.
+    pub fn identify(&self, identity: &str, lang: Lang) -> Result<Identity, UserError> {
         match self
             .users
             .iter()
             .find(|u| u.chat.iter().any(|c| c == identity))
         {
-            Some(u) if !u.enabled => Err(UserError::permission(format!(
-                "your account `{}` is disabled, so I can't take commands from you",
-                u.name
-            ))
-            .suggest(format!("ask {} to enable it", self.contact))),
+            Some(u) if !u.enabled => {
+                Err(
+                    UserError::permission(tr!(lang, "access-disabled", name = &u.name))
+                        .suggest(tr!(lang, "access-ask-enable", contact = self.contact(lang))),
+                )
+            }
             Some(u) => Ok(Identity {
                 name: u.name.clone(),
                 roles: u.roles.clone(),
@@ -168,12 +171,16 @@ impl Access {
                     name: format!("guest:{identity}"),
                     roles: vec![r.clone()],
                 }),
-                None => Err(UserError::permission(format!(
-                    "I don't know you ({identity}), so I can't take commands from you"
+                None => Err(UserError::permission(tr!(
+                    lang,
+                    "access-unknown-user",
+                    identity = identity
                 ))
-                .suggest(format!(
-                    "ask {} to add `{identity}` to the bot's users",
-                    self.contact
+                .suggest(tr!(
+                    lang,
+                    "access-ask-add",
+                    contact = self.contact(lang),
+                    identity = identity
                 ))),
             },
         }
@@ -213,11 +220,27 @@ impl Access {
             .collect()
     }
 
-    /// "someone with role `deployer` (alice, carol)" or the contact.
-    pub fn whom_to_ask(&self, need: &str) -> String {
+    /// Whom to ask for access (`contact`), or the bot's administrators, in `lang`.
+    pub fn contact(&self, lang: Lang) -> String {
+        if self.contact.is_empty() {
+            tr!(lang, "access-default-contact")
+        } else {
+            self.contact.clone()
+        }
+    }
+
+    /// "ask the ops leads for role `deployer`, or ask someone who has it (alice, carol) to run
+    /// it", or for the permission itself, in `lang`.
+    pub fn whom_to_ask(&self, need: &str, lang: Lang) -> String {
+        let contact = self.contact(lang);
         let roles = self.roles_granting(need);
         if roles.is_empty() {
-            return format!("ask {} for permission `{need}`", self.contact);
+            return tr!(
+                lang,
+                "access-ask-permission",
+                contact = contact,
+                need = need
+            );
         }
         let mut people: Vec<&str> = Vec::new();
         for r in &roles {
@@ -231,15 +254,17 @@ impl Access {
             .iter()
             .map(|r| format!("`{r}`"))
             .collect::<Vec<_>>()
-            .join(" or ");
+            .join(&tr!(lang, "access-roles-or"));
         if people.is_empty() {
-            format!("ask {} for role {roles}", self.contact)
+            tr!(lang, "access-ask-role", contact = contact, roles = roles)
         } else {
             people.truncate(3);
-            format!(
-                "ask {} for role {roles}, or ask someone who has it ({}) to run it",
-                self.contact,
-                people.join(", ")
+            tr!(
+                lang,
+                "access-ask-role-or-holder",
+                contact = contact,
+                roles = roles,
+                people = people.join(&tr!(lang, "list-separator"))
             )
         }
     }
@@ -259,24 +284,41 @@ impl Access {
         !self.limits_apps(who) || self.allows(who, &format!("app:{app}"))
     }
 
-    /// Refuses a run or deploy naming `app` unless the identity may name it.
-    pub fn require_app(&self, who: &Identity, app: &str, what: &str) -> Result<(), UserError> {
+    /// Refuses a run or deploy naming `app` unless the identity may name it; `what` (the action,
+    /// "run x for api") and the refusal are in `lang`.
+    pub fn require_app(
+        &self,
+        who: &Identity,
+        app: &str,
+        what: &str,
+        lang: Lang,
+    ) -> Result<(), UserError> {
         if self.allows_app(who, app) {
             return Ok(());
         }
-        self.require(who, &format!("app:{app}"), what)
+        self.require(who, &format!("app:{app}"), what, lang)
     }
 
-    /// Refuses unless the identity holds `need`.
-    pub fn require(&self, who: &Identity, need: &str, what: &str) -> Result<(), UserError> {
+    /// Refuses unless the identity holds `need`; `what` (the action) and the refusal are in
+    /// `lang`.
+    pub fn require(
+        &self,
+        who: &Identity,
+        need: &str,
+        what: &str,
+        lang: Lang,
+    ) -> Result<(), UserError> {
         if self.allows(who, need) {
             return Ok(());
         }
-        Err(UserError::permission(format!(
-            "{} may not {what}: that needs permission `{need}`",
-            who.name
+        Err(UserError::permission(tr!(
+            lang,
+            "access-not-permitted",
+            user = &who.name,
+            what = what,
+            need = need
         ))
-        .suggest(self.whom_to_ask(need)))
+        .suggest(self.whom_to_ask(need, lang)))
     }
 }
 
@@ -328,7 +370,7 @@ mod tests {
         assert!(access.allows_app(&scoped, "payments-api"));
         assert!(!access.allows_app(&scoped, "api"));
         let e = access
-            .require_app(&scoped, "api", "run x for api")
+            .require_app(&scoped, "api", "run x for api", Lang::En)
             .unwrap_err();
         assert_eq!(
             e.message,
@@ -342,6 +384,106 @@ mod tests {
         assert!(access.allows_app(&who(&["runner", "payments", "all-apps"]), "api"));
         assert!(access.allows_app(&who(&["admin", "payments"]), "api"));
         assert!(!access.limits_apps(&who(&["admin"])));
+    }
+
+    /// Roles, users (dave disabled) and a contact for the refusal tests.
+    fn team(contact: &str) -> Access {
+        let user = |name: &str, roles: &[&str], enabled: bool| User {
+            name: name.into(),
+            chat: vec![format!("terminal:{name}")],
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            enabled,
+            lang: None,
+        };
+        Access {
+            roles: [
+                ("admin", vec!["*".to_string()]),
+                ("deployer", vec!["deploy:*".to_string()]),
+                (
+                    "operator",
+                    vec!["run:*".to_string(), "env:staging".to_string()],
+                ),
+            ]
+            .into_iter()
+            .map(|(r, ps)| (r.to_string(), ps))
+            .collect(),
+            users: vec![
+                user("alice", &["deployer"], true),
+                user("carol", &["deployer", "operator"], true),
+                user("dave", &["operator"], false),
+                user("erin", &["operator"], true),
+            ],
+            contact: contact.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unknown_and_disabled_users_are_refused_in_chinese() {
+        // no `contact`: the bot's administrators, in the reader's language
+        let access = team("");
+        let mut e = access.identify("terminal:mallory", Lang::Zh).unwrap_err();
+        assert_eq!(
+            e.message,
+            "我不认识你（terminal:mallory），不能执行你的命令"
+        );
+        assert_eq!(
+            e.suggestions,
+            ["请联系 机器人的管理员 把 `terminal:mallory` 添加为机器人的用户"]
+        );
+        e.id = "0badf00d".into();
+        assert_eq!(
+            e.render(Lang::Zh),
+            "不允许：我不认识你（terminal:mallory），不能执行你的命令。建议：请联系 机器人的管理员 把 `terminal:mallory` 添加为机器人的用户。（错误编号 0badf00d）"
+        );
+        let e = access.identify("terminal:mallory", Lang::En).unwrap_err();
+        assert_eq!(
+            e.message,
+            "I don't know you (terminal:mallory), so I can't take commands from you"
+        );
+        assert_eq!(
+            e.suggestions,
+            ["ask the bot's administrators to add `terminal:mallory` to the bot's users"]
+        );
+        let e = team("#ops-admins")
+            .identify("terminal:dave", Lang::Zh)
+            .unwrap_err();
+        assert_eq!(e.message, "你的账号 `dave` 已停用，我不能执行你的命令");
+        assert_eq!(e.suggestions, ["请联系 #ops-admins 启用该账号"]);
+    }
+
+    #[test]
+    fn a_permission_refusal_says_whom_to_ask_in_chinese() {
+        let access = team("#ops-admins");
+        let erin = access.identify("terminal:erin", Lang::Zh).unwrap();
+        let e = access
+            .require(&erin, "deploy:production", "部署到 production", Lang::Zh)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "erin 无权部署到 production：需要权限 `deploy:production`"
+        );
+        // the roles that grant it (the disabled dave is not named)
+        assert_eq!(
+            e.suggestions,
+            ["请向 #ops-admins 申请角色 `admin` 或 `deployer`，或请有该角色的人（alice，carol）代为执行"]
+        );
+        assert_eq!(
+            access.whom_to_ask("deploy:production", Lang::En),
+            "ask #ops-admins for role `admin` or `deployer`, or ask someone who has it (alice, carol) to run it"
+        );
+        let no_admin = Access {
+            roles: [("viewer".to_string(), vec!["status".to_string()])].into(),
+            ..team("")
+        };
+        assert_eq!(
+            no_admin.whom_to_ask("history", Lang::Zh),
+            "请向 机器人的管理员 申请权限 `history`"
+        );
+        assert_eq!(
+            no_admin.whom_to_ask("status", Lang::Zh),
+            "请向 机器人的管理员 申请角色 `viewer`"
+        );
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct UserError {
     pub id: String,
     /// For the log only.
     pub detail: Option<String>,
+    /// The message in English when `message` is in another language: the audit trail stores
+    /// [`UserError::recorded_message`], so that what is recorded does not depend on the
+    /// language of the person asking. (Boxed: the error stays small.)
+    pub message_en: Option<Box<str>>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -78,7 +82,23 @@ impl UserError {
             suggestions: Vec::new(),
             id: new_error_id(),
             detail: None,
+            message_en: None,
         }
+    }
+
+    /// The error `make` builds for a reader of `lang`; unless that is English, with the
+    /// English message kept for the audit trail ([`UserError::recorded_message`]).
+    pub fn localized(lang: Lang, make: impl Fn(Lang) -> UserError) -> Self {
+        let mut e = make(lang);
+        if lang != Lang::En && e.message_en.is_none() {
+            e.message_en = Some(make(Lang::En).recorded_message().into());
+        }
+        e
+    }
+
+    /// The message as the audit trail records it: in English, whatever the reader's language.
+    pub fn recorded_message(&self) -> &str {
+        self.message_en.as_deref().unwrap_or(&self.message)
     }
 
     pub fn permission(message: impl Into<String>) -> Self {
@@ -114,14 +134,15 @@ impl UserError {
         self
     }
 
-    /// Writes the log line (with the error id) and returns the text for the user.
+    /// Writes the log line (with the error id; in English where the message has an English
+    /// twin) and returns the text for the user.
     pub fn reply(&self, lang: Lang) -> String {
         tracing::warn!(
             error_id = %self.id,
             class = self.class.as_str(),
             detail = self.detail.as_deref().unwrap_or(""),
             "{}",
-            self.message
+            self.recorded_message()
         );
         self.render(lang)
     }
@@ -147,6 +168,24 @@ impl UserError {
         s.push_str(&tr!(lang, "error-id", id = &self.id));
         s
     }
+}
+
+/// Runs `check` for a reader of `lang`. When it fails and `lang` is not English, it runs again
+/// in English (it must not act, only decide) to keep the English message for the audit trail
+/// ([`UserError::recorded_message`]); the error and its id are the ones in `lang`.
+pub fn localize<T>(
+    lang: Lang,
+    check: impl Fn(Lang) -> Result<T, UserError>,
+) -> Result<T, UserError> {
+    check(lang).map_err(|mut e| {
+        if lang != Lang::En && e.message_en.is_none() {
+            e.message_en = match check(Lang::En) {
+                Err(en) => Some(en.recorded_message().into()),
+                Ok(_) => None,
+            };
+        }
+        e
+    })
 }
 
 impl std::fmt::Display for UserError {

@@ -7,7 +7,7 @@ use super::audit::{self, Entry};
 use super::rate_limit::{Limited, Limiter};
 use super::settings::SecurityConfig;
 use super::windows::Outside;
-use super::{Action, Actor, ApprovalNeed, Decision, Policy, UserError};
+use super::{localize, Action, Actor, ApprovalNeed, Decision, Policy, UserError};
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::store::{ApprovalRow, Store};
@@ -90,14 +90,14 @@ impl Guard {
         crate::clock::now()
     }
 
-    /// Maps the actor to a user of the job platform.
+    /// Maps the actor to a user of the job platform (a refusal in the actor's language).
     pub fn identify(&self, actor: &Actor) -> Result<Identity, UserError> {
         match &self.sec().access {
             None => Ok(Identity {
                 name: actor.user.clone(),
                 roles: Vec::new(),
             }),
-            Some(a) => a.identify(&actor.identity()),
+            Some(a) => localize(actor.lang, |l| a.identify(&actor.identity(), l)),
         }
     }
 
@@ -194,7 +194,7 @@ impl Guard {
             execution_id = e.execution_id.unwrap_or(0),
             "audit"
         );
-        audit::append(&self.store, self.now(), &e).map_err(|e| UserError::internal(Lang::En, e))
+        audit::append(&self.store, self.now(), &e).map_err(|e| UserError::internal(actor.lang, e))
     }
 
     fn record_decision(
@@ -275,21 +275,22 @@ impl Guard {
                     mapped_user: mapped.map(str::to_string),
                     text: Some(a.text.clone()),
                     decision: Some("deny".into()),
-                    reason: Some(format!("{what}: {}", e.message)),
+                    reason: Some(format!("{what}: {}", e.recorded_message())),
                     error_id: Some(e.id.clone()),
                     ..Default::default()
                 },
             );
             self.redact(&e.reply(actor.lang))
         };
+        let lang = actor.lang;
         let max = self.sec().max_message_bytes;
         if raw_len > max {
             return Err(refuse(
                 None,
-                UserError::invalid(format!(
-                    "that message is too long ({raw_len} bytes; the limit is {max})"
-                ))
-                .suggest("send a shorter command"),
+                UserError::localized(lang, |l| {
+                    UserError::invalid(tr!(l, "message-too-long", bytes = raw_len, max = max))
+                        .suggest(tr!(l, "message-send-shorter"))
+                }),
                 "too long",
             ));
         }
@@ -297,15 +298,22 @@ impl Guard {
             Ok(w) => w,
             Err(e) => return Err(refuse(None, e, "identity")),
         };
-        if let Err(l) = self.limiter.take(&who.name, Instant::now()) {
-            let (msg, wait) = match l {
-                Limited::User(w) => ("you are sending commands faster than allowed", w),
-                Limited::Global(w) => ("the bot is taking more commands than allowed right now", w),
+        if let Err(limited) = self.limiter.take(&who.name, Instant::now()) {
+            let (own, wait) = match limited {
+                Limited::User(w) => (true, w),
+                Limited::Global(w) => (false, w),
             };
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             return Err(refuse(
                 Some(&who.name),
-                UserError::policy(msg).suggest(format!("try again in {secs}s")),
+                UserError::localized(lang, |l| {
+                    let message = if own {
+                        tr!(l, "rate-limit-user")
+                    } else {
+                        tr!(l, "rate-limit-global")
+                    };
+                    UserError::policy(message).suggest(tr!(l, "rate-limit-retry", secs = secs))
+                }),
                 "rate limit",
             ));
         }
@@ -348,53 +356,89 @@ impl Guard {
     }
 
     /// The permissions a run of `job` with `params` needs (`run:`/`deploy:`, `env:`, and
-    /// `app:` for users limited to some apps): the first one `who` lacks.
+    /// `app:` for users limited to some apps): the first one `who` lacks, in `lang`.
     fn execution_permitted(
         &self,
         who: &Identity,
         job: &str,
         params: &BTreeMap<String, String>,
         deploy: bool,
+        lang: Lang,
     ) -> Result<(), UserError> {
         let access = self.sec().access.as_ref();
-        let require = |need: &str, what: &str| -> Result<(), UserError> {
+        let require = |need: &str, what: String| -> Result<(), UserError> {
             match access {
-                Some(a) => a.require(who, need, what),
+                Some(a) => a.require(who, need, &what, lang),
                 None => Ok(()),
             }
         };
         let env = self.environment_of(job, params);
         let r = if deploy {
             let e = env.clone().unwrap_or_else(|| "*".into());
-            require(&format!("deploy:{e}"), &format!("deploy to {e}"))
+            require(
+                &format!("deploy:{e}"),
+                tr!(lang, "action-deploy-to", env = &e),
+            )
         } else {
-            require(&format!("run:{job}"), &format!("run {job}")).and_then(|()| match &env {
-                Some(e) => require(&format!("env:{e}"), &format!("run {job} in {e}")),
-                None => Ok(()),
+            require(&format!("run:{job}"), tr!(lang, "action-run", job = job)).and_then(|()| {
+                match &env {
+                    Some(e) => require(
+                        &format!("env:{e}"),
+                        tr!(lang, "action-run-in", job = job, env = e),
+                    ),
+                    None => Ok(()),
+                }
             })
         };
         // and the apps it names, for users whose roles limit them to some apps
         r.and_then(|()| {
             self.apps_of(job, params).iter().try_for_each(|app| {
                 let what = match (deploy, &env) {
-                    (true, Some(e)) => format!("deploy {app} to {e}"),
-                    (true, None) => format!("deploy {app}"),
-                    (false, _) => format!("run {job} for {app}"),
+                    (true, Some(e)) => tr!(lang, "action-deploy-app-to", app = app, env = e),
+                    (true, None) => tr!(lang, "action-deploy-app", app = app),
+                    (false, _) => tr!(lang, "action-run-for-app", job = job, app = app),
                 };
                 match access {
-                    Some(a) => a.require_app(who, app, &what),
+                    Some(a) => a.require_app(who, app, &what, lang),
                     None => Ok(()),
                 }
             })
         })
     }
 
-    /// The decision without recording it.
-    fn decide(&self, who: &Identity, action: &Action<'_>) -> Decision {
+    /// The decision for a reader of `lang`, without recording it; unless `lang` is English, a
+    /// refusal or an approval need keeps its English text too, for the records.
+    fn decide(&self, who: &Identity, action: &Action<'_>, lang: Lang) -> Decision {
+        let now = self.now();
+        let d = self.decide_at(who, action, lang, now);
+        if lang == Lang::En {
+            return d;
+        }
+        match (d, self.decide_at(who, action, Lang::En, now)) {
+            (Decision::Refuse(mut e), Decision::Refuse(en)) => {
+                e.message_en = Some(en.message.into());
+                Decision::Refuse(e)
+            }
+            (Decision::NeedsApproval(mut n), Decision::NeedsApproval(en)) => {
+                n.reason_en = Some(en.reason);
+                Decision::NeedsApproval(n)
+            }
+            (d, _) => d,
+        }
+    }
+
+    /// The decision at `now`, its texts in `lang`.
+    fn decide_at(
+        &self,
+        who: &Identity,
+        action: &Action<'_>,
+        lang: Lang,
+        now: DateTime<Utc>,
+    ) -> Decision {
         let access = self.sec().access.as_ref();
-        let require = |need: &str, what: &str| -> Result<(), UserError> {
+        let require = |need: &str, what: String| -> Result<(), UserError> {
             match access {
-                Some(a) => a.require(who, need, what),
+                Some(a) => a.require(who, need, &what, lang),
                 None => Ok(()),
             }
         };
@@ -406,21 +450,22 @@ impl Guard {
                 ..
             } => {
                 let deploy = action.command() == "deploy";
-                if let Err(e) = self.execution_permitted(who, job, params, deploy) {
+                if let Err(e) = self.execution_permitted(who, job, params, deploy, lang) {
                     return Decision::Refuse(e);
                 }
                 let env = self.environment_of(job, params);
-                return self.decide_execution(job, params, env.as_deref(), *run_at);
+                return self.decide_execution(job, params, env.as_deref(), *run_at, lang, now);
             }
-            Action::Cancel { id, job } => {
-                require(&format!("cancel:{job}"), &format!("cancel #{id} ({job})"))
-            }
+            Action::Cancel { id, job } => require(
+                &format!("cancel:{job}"),
+                tr!(lang, "action-cancel", id = id.to_string(), job = *job),
+            ),
             Action::ReadExecution { id, job } => require(
                 &format!("status:{job}"),
-                &format!("read the status of #{id} ({job})"),
+                tr!(lang, "action-read-status", id = id.to_string(), job = *job),
             ),
-            Action::ReadCatalog => require("list", "list the jobs"),
-            Action::ReadHistory => require("history", "read the history"),
+            Action::ReadCatalog => require("list", tr!(lang, "action-list")),
+            Action::ReadHistory => require("history", tr!(lang, "action-history")),
         };
         match checked {
             Ok(()) => Decision::Allow,
@@ -430,12 +475,15 @@ impl Guard {
 
     /// Parameter patterns, change windows and approval rules for a run at `run_at` (None:
     /// now). A scheduled run is judged against the window and freezes at the time it is for.
+    /// Texts are in `lang`.
     fn decide_execution(
         &self,
         job: &str,
         params: &BTreeMap<String, String>,
         env: Option<&str>,
         run_at: Option<DateTime<Utc>>,
+        lang: Lang,
+        now: DateTime<Utc>,
     ) -> Decision {
         for (name, value) in params {
             if let Some(re) = self.patterns.get(&(job.to_string(), name.clone())) {
@@ -446,12 +494,17 @@ impl Guard {
                         value.as_str()
                     };
                     return Decision::Refuse(
-                        UserError::invalid(format!(
-                            "`{shown}` is not a valid value for `{name}` of {job}"
+                        UserError::invalid(tr!(
+                            lang,
+                            "param-no-match",
+                            value = shown,
+                            name = name,
+                            job = job
                         ))
-                        .suggest(format!(
-                            "it must match the pattern `{}`",
-                            self.config.runs[job].patterns[name]
+                        .suggest(tr!(
+                            lang,
+                            "param-pattern",
+                            pattern = &self.config.runs[job].patterns[name]
                         )),
                     );
                 }
@@ -464,35 +517,35 @@ impl Guard {
         });
         if let Some(e) = env {
             let tz = self.config.time_zone;
-            let now = self.now();
             // the time the change happens: a scheduled run's, else now
             let at = run_at.filter(|t| *t > now);
             for w in self.sec().windows.iter().filter(|w| w.environment == e) {
-                if let Err(closed) = w.check(at.unwrap_or(now), tz) {
-                    let (reason, refusal) = match at {
-                        None => (closed.reason.clone(), "so I won't change it now"),
-                        Some(t) => (
-                            format!(
-                                "{} at {}, when the run is scheduled",
-                                closed.reason,
-                                crate::render::time(t, tz, Lang::En)
-                            ),
-                            "so I won't schedule that change",
+                if let Err(closed) = w.check(at.unwrap_or(now), tz, lang) {
+                    let reason = match at {
+                        None => closed.reason.clone(),
+                        Some(t) => tr!(
+                            lang,
+                            "window-at-scheduled-time",
+                            reason = &closed.reason,
+                            at = crate::render::time(t, tz, lang)
                         ),
                     };
                     let opens = closed.opens.map(|t| match at {
-                        None => {
-                            format!("the window opens {}", crate::render::time(t, tz, Lang::En))
-                        }
-                        Some(s) => format!(
-                            "the window opens {}, {} after the scheduled time",
-                            crate::render::time(t, tz, Lang::En),
-                            crate::render::duration(t - s)
+                        None => tr!(lang, "window-opens", at = crate::render::time(t, tz, lang)),
+                        Some(s) => tr!(
+                            lang,
+                            "window-opens-after-scheduled-time",
+                            at = crate::render::time(t, tz, lang),
+                            after = crate::render::duration(t - s)
                         ),
                     });
                     match w.outside {
                         Outside::Refuse => {
-                            let mut err = UserError::policy(format!("{reason}, {refusal}"));
+                            let refusal = match at {
+                                None => tr!(lang, "window-refused-now", reason = reason),
+                                Some(_) => tr!(lang, "window-refused-scheduled", reason = reason),
+                            };
+                            let mut err = UserError::policy(refusal);
                             if let Some(o) = opens {
                                 err = err.suggest(o);
                             }
@@ -506,12 +559,16 @@ impl Guard {
                                     "approver".into(),
                                     std::time::Duration::from_secs(1800),
                                 ));
+                            let reason = match opens {
+                                Some(o) => {
+                                    tr!(lang, "window-reason-opens", reason = reason, opens = o)
+                                }
+                                None => reason,
+                            };
                             return Decision::NeedsApproval(ApprovalNeed {
                                 role,
-                                reason: format!(
-                                    "{reason}{}",
-                                    opens.map(|o| format!(" ({o})")).unwrap_or_default()
-                                ),
+                                reason,
+                                reason_en: None,
                                 timeout,
                             });
                         }
@@ -521,12 +578,15 @@ impl Guard {
         }
         if let Some(r) = rule {
             let what = match env {
-                Some(e) if !r.environments.is_empty() => format!("changes to {e} need approval"),
-                _ => format!("{job} needs approval"),
+                Some(e) if !r.environments.is_empty() => {
+                    tr!(lang, "approval-needed-for-env", env = e)
+                }
+                _ => tr!(lang, "approval-needed-for-job", job = job),
             };
             return Decision::NeedsApproval(ApprovalNeed {
                 role: r.role.clone(),
                 reason: what,
+                reason_en: None,
                 timeout: r.timeout,
             });
         }
@@ -543,13 +603,13 @@ impl Guard {
                     None,
                     action,
                     "deny",
-                    Some(&e.message),
+                    Some(e.recorded_message()),
                     Some(&e.id),
                 );
                 return Decision::Refuse(e);
             }
         };
-        let d = self.decide(&who, action);
+        let d = self.decide(&who, action, actor.lang);
         let rec = match &d {
             Decision::Allow => {
                 self.record_decision(actor, Some(&who.name), action, "allow", None, None)
@@ -562,7 +622,7 @@ impl Guard {
                 Some(&who.name),
                 action,
                 "deny",
-                Some(&e.message),
+                Some(e.recorded_message()),
                 Some(&e.id),
             ),
             Decision::NeedsApproval(n) => self.record_decision(
@@ -570,7 +630,7 @@ impl Guard {
                 Some(&who.name),
                 action,
                 "needs_approval",
-                Some(&format!("{} (role {})", n.reason, n.role)),
+                Some(&format!("{} (role {})", n.recorded_reason(), n.role)),
                 None,
             ),
         };
@@ -587,14 +647,14 @@ impl Guard {
             Ok(w) => w,
             Err(e) => return Some(e),
         };
-        match self.decide(&who, action) {
+        match self.decide(&who, action, actor.lang) {
             Decision::Refuse(e) => {
                 let _ = self.record_decision(
                     actor,
                     Some(&who.name),
                     action,
                     "deny",
-                    Some(&e.message),
+                    Some(e.recorded_message()),
                     Some(&e.id),
                 );
                 Some(e)
@@ -645,7 +705,7 @@ impl Guard {
     /// force now: their account (known, enabled) and the permissions the run needs. Approval
     /// rules and change windows are not asked again (they were passed or approved for the
     /// run's time). A refusal is recorded in the audit trail (decision `deny`, "re-checked at
-    /// execution: …").
+    /// execution: …", in English) and is in the requester's language.
     pub fn recheck(
         &self,
         chat_user: &str,
@@ -654,19 +714,47 @@ impl Guard {
         params: &BTreeMap<String, String>,
         what: &str,
     ) -> Result<(), UserError> {
+        let lang = self.lang_of(chat_user, channel);
+        self.recheck_in(chat_user, channel, job, params, what, lang)
+    }
+
+    /// The reply language of `chat_user` when they are not the one acting (the requester of a
+    /// run that waited).
+    fn lang_of(&self, chat_user: &str, channel: &str) -> Lang {
+        let platform = channel.split(':').next().unwrap_or(channel);
+        crate::i18n::choose(
+            &self.store,
+            self.sec().access.as_ref(),
+            platform,
+            chat_user,
+            None,
+        )
+    }
+
+    /// [`Guard::recheck`] with the refusal in `lang`.
+    fn recheck_in(
+        &self,
+        chat_user: &str,
+        channel: &str,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        what: &str,
+        lang: Lang,
+    ) -> Result<(), UserError> {
         let actor = Actor {
             user: chat_user.to_string(),
             channel: channel.to_string(),
             platform: channel.split(':').next().unwrap_or(channel).to_string(),
             text: what.to_string(),
-            lang: Lang::En,
+            lang,
         };
         let deploy = job == crate::handlers::deploy::DEPLOY_JOB;
         let who = self.identify(&actor);
-        let checked = who
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|w| self.execution_permitted(w, job, params, deploy));
+        let checked = who.as_ref().map_err(Clone::clone).and_then(|w| {
+            localize(lang, |l| {
+                self.execution_permitted(w, job, params, deploy, l)
+            })
+        });
         let Err(e) = checked else { return Ok(()) };
         let action = Action::Execute {
             job,
@@ -679,7 +767,10 @@ impl Guard {
             who.ok().map(|w| w.name).as_deref(),
             &action,
             "deny",
-            Some(&format!("re-checked at execution: {}", e.message)),
+            Some(&format!(
+                "re-checked at execution: {}",
+                e.recorded_message()
+            )),
             Some(&e.id),
         );
         Err(e)
@@ -712,11 +803,11 @@ impl Guard {
                 &stored,
                 run_at,
                 &need.role,
-                &need.reason,
+                need.recorded_reason(),
                 now,
                 now + ttl,
             )
-            .map_err(|e| UserError::internal(Lang::En, e))?;
+            .map_err(|e| UserError::internal(actor.lang, e))?;
         let secrets: BTreeMap<String, String> = params
             .iter()
             .filter(|(k, _)| self.is_secret(job, k))
@@ -734,7 +825,7 @@ impl Guard {
                 params: Some(params.clone()),
                 approval_id: Some(row.id),
                 decision: Some("requested".into()),
-                reason: Some(need.reason.clone()),
+                reason: Some(need.recorded_reason().to_string()),
                 ..Default::default()
             },
         )?;
@@ -742,7 +833,7 @@ impl Guard {
     }
 
     /// Someone approves or rejects request `id`. Returns the request when it may go ahead
-    /// (approved) or was rejected; errors say why not.
+    /// (approved) or was rejected; errors say why not, in the actor's language.
     pub fn decide_approval(
         &self,
         actor: &Actor,
@@ -750,9 +841,11 @@ impl Guard {
         approve: bool,
     ) -> Result<ApprovalRow, UserError> {
         let who = self.identify(actor)?;
+        let lang = actor.lang;
         let now = self.now();
-        let verb = if approve { "approve" } else { "reject" };
-        let fail = |e: UserError| {
+        // the refusal in the actor's language, recorded in English
+        let fail = |make: &dyn Fn(Lang) -> UserError| {
+            let e = UserError::localized(lang, make);
             let _ = self.record(
                 actor,
                 Entry {
@@ -761,7 +854,7 @@ impl Guard {
                     text: Some(actor.text.clone()),
                     approval_id: Some(id),
                     decision: Some("deny".into()),
-                    reason: Some(e.message.clone()),
+                    reason: Some(e.recorded_message().to_string()),
                     error_id: Some(e.id.clone()),
                     ..Default::default()
                 },
@@ -771,40 +864,39 @@ impl Guard {
         let Some(row) = self
             .store
             .approval(id)
-            .map_err(|e| UserError::internal(Lang::En, e))?
+            .map_err(|e| UserError::internal(lang, e))?
         else {
-            return Err(fail(
-                UserError::not_found(format!("there is no approval request {id}"))
-                    .suggest("say !approvals to see the pending ones"),
-            ));
+            return Err(fail(&|l| {
+                UserError::not_found(tr!(l, "approval-not-found", id = id))
+                    .suggest(tr!(l, "approval-see-pending"))
+            }));
         };
         if row.state != "pending" {
-            return Err(fail(UserError::policy(format!(
-                "request {id} is already {}{}",
-                row.state,
-                row.decided_by
-                    .as_deref()
-                    .map(|b| format!(" (by {b})"))
-                    .unwrap_or_default()
-            ))));
+            return Err(fail(&|l| {
+                let state = approval_state(&row.state, l);
+                UserError::policy(match &row.decided_by {
+                    Some(by) => tr!(l, "approval-already-by", id = id, state = state, by = by),
+                    None => tr!(l, "approval-already", id = id, state = state),
+                })
+            }));
         }
         if row.expires_at <= now {
             let _ = self.store.decide_approval(id, "expired", None, now);
-            return Err(fail(
-                UserError::policy(format!(
-                    "request {id} expired at {}",
-                    crate::render::time(row.expires_at, self.config.time_zone, Lang::En)
+            return Err(fail(&|l| {
+                UserError::policy(tr!(
+                    l,
+                    "approval-expired",
+                    id = id,
+                    at = crate::render::time(row.expires_at, self.config.time_zone, l)
                 ))
-                .suggest(format!("{} can ask again", row.requester)),
-            ));
+                .suggest(tr!(l, "approval-ask-again", requester = &row.requester))
+            }));
         }
         if approve && row.requester == who.name {
-            return Err(fail(
-                UserError::permission(format!(
-                    "you can't approve your own request {id}; a second person must"
-                ))
-                .suggest(self.approvers_hint(&row.role, &who.name)),
-            ));
+            return Err(fail(&|l| {
+                UserError::permission(tr!(l, "approval-own-request", id = id))
+                    .suggest(self.approvers_hint(&row.role, &who.name, l))
+            }));
         }
         let is_approver = match &self.sec().access {
             Some(_) => who.roles.contains(&row.role),
@@ -812,13 +904,26 @@ impl Guard {
         };
         // the requester may withdraw (reject) their own request
         if !is_approver && (row.requester != who.name || approve) {
-            return Err(fail(
-                UserError::permission(format!(
-                    "{} may not {verb} request {id}: that needs role `{}`",
-                    who.name, row.role
-                ))
-                .suggest(self.approvers_hint(&row.role, &who.name)),
-            ));
+            return Err(fail(&|l| {
+                let message = if approve {
+                    tr!(
+                        l,
+                        "approval-may-not-approve",
+                        user = &who.name,
+                        id = id,
+                        role = &row.role
+                    )
+                } else {
+                    tr!(
+                        l,
+                        "approval-may-not-reject",
+                        user = &who.name,
+                        id = id,
+                        role = &row.role
+                    )
+                };
+                UserError::permission(message).suggest(self.approvers_hint(&row.role, &who.name, l))
+            }));
         }
         let mut row = row;
         if approve {
@@ -836,55 +941,73 @@ impl Guard {
                 let _ = self
                     .store
                     .decide_approval(id, "expired", Some(&who.name), now);
-                return Err(fail(
-                    UserError::policy(format!(
-                        "request {id} can't go ahead: the secret value of {} was kept in memory only, and the bot has restarted since",
-                        lost.join(", ")
+                return Err(fail(&|l| {
+                    UserError::policy(tr!(
+                        l,
+                        "approval-secret-lost",
+                        id = id,
+                        params = lost.join(&tr!(l, "list-separator"))
                     ))
-                    .suggest(format!("nothing ran; {} can ask again", row.requester)),
-                ));
+                    .suggest(tr!(
+                        l,
+                        "approval-nothing-ran",
+                        requester = &row.requester
+                    ))
+                }));
             }
             row.params.extend(kept);
         }
         // the requester's permissions as configured now: a revoked requester's request
         // does not go ahead
         if approve {
-            if let Err(e) = self.recheck(
+            if let Err(e) = self.recheck_in(
                 &row.chat_user,
                 &row.channel,
                 &row.job,
                 &row.params,
                 &actor.text,
+                lang,
             ) {
                 let _ = self
                     .store
                     .decide_approval(id, "revoked", Some(&who.name), now);
-                return Err(fail(
-                    UserError::permission(format!(
-                        "request {id} can't go ahead: its requester {} may no longer do this ({})",
-                        row.requester, e.message
+                return Err(fail(&|l| {
+                    // the reason in the same language as the sentence around it
+                    let why = if l == lang {
+                        e.message.as_str()
+                    } else {
+                        e.recorded_message()
+                    };
+                    let contact = match &self.sec().access {
+                        Some(a) => a.contact(l),
+                        None => tr!(l, "access-default-contact"),
+                    };
+                    UserError::permission(tr!(
+                        l,
+                        "approval-requester-revoked",
+                        id = id,
+                        requester = &row.requester,
+                        reason = why
                     ))
-                    .suggest(format!(
-                        "nothing ran; {} can ask {} to restore the access, then ask again",
-                        row.requester,
-                        self.sec()
-                            .access
-                            .as_ref()
-                            .map_or("the admins", |a| a.contact.as_str())
-                    )),
-                ));
+                    .suggest(tr!(
+                        l,
+                        "approval-restore-access",
+                        requester = &row.requester,
+                        contact = contact
+                    ))
+                }));
             }
         }
         let state = if approve { "approved" } else { "rejected" };
         if !self
             .store
             .decide_approval(id, state, Some(&who.name), now)
-            .map_err(|e| UserError::internal(Lang::En, e))?
+            .map_err(|e| UserError::internal(lang, e))?
         {
             self.kept_approvals().remove(&id);
-            return Err(fail(UserError::policy(format!(
-                "request {id} was decided just now by someone else"
-            ))));
+            return Err(fail(&|l| {
+                UserError::policy(tr!(l, "approval-decided-meanwhile", id = id))
+            }));
         }
         self.record(
             actor,
@@ -912,7 +1035,8 @@ impl Guard {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    fn approvers_hint(&self, role: &str, not: &str) -> String {
+    /// Whom to ask for an approval by `role` (other than `not`), in `lang`.
+    fn approvers_hint(&self, role: &str, not: &str, lang: Lang) -> String {
         let people: Vec<String> = self
             .sec()
             .access
@@ -926,9 +1050,14 @@ impl Guard {
             })
             .unwrap_or_default();
         if people.is_empty() {
-            format!("ask someone with role `{role}`")
+            tr!(lang, "approvers-ask", role = role)
         } else {
-            format!("ask someone with role `{role}` ({})", people.join(", "))
+            tr!(
+                lang,
+                "approvers-ask-named",
+                role = role,
+                people = people.join(&tr!(lang, "list-separator"))
+            )
         }
     }
 
@@ -953,6 +1082,17 @@ impl Guard {
             .into_iter()
             .filter(|r| r.expires_at > now)
             .collect()
+    }
+}
+
+/// A state of an approval request as a word of `lang` (`approved`, `批准`).
+fn approval_state(state: &str, lang: Lang) -> String {
+    match state {
+        "approved" => tr!(lang, "approval-state-approved"),
+        "rejected" => tr!(lang, "approval-state-rejected"),
+        "expired" => tr!(lang, "approval-state-expired"),
+        "revoked" => tr!(lang, "approval-state-revoked"),
+        other => other.to_string(),
     }
 }
 
@@ -991,15 +1131,25 @@ fn mask_assignments(text: &str, name: &str) -> String {
 }
 
 impl crate::jobs::StartCheck for Guard {
+    /// The refusal is the run's detail, shown in its channel: in the requester's language.
     fn may_start(&self, e: &crate::jobs::Execution) -> Result<(), String> {
-        self.recheck(
+        let lang = self.lang_of(&e.requested_by, &e.channel);
+        self.recheck_in(
             &e.requested_by,
             &e.channel,
             &e.job,
             &e.params,
             &format!("(start of #{} {})", e.id, e.job),
+            lang,
         )
-        .map_err(|err| format!("{} may no longer run it ({})", e.requested_by, err.message))
+        .map_err(|err| {
+            tr!(
+                lang,
+                "start-no-longer-permitted",
+                user = &e.requested_by,
+                reason = &err.message
+            )
+        })
     }
 }
 
@@ -1069,6 +1219,7 @@ mod tests {
                     sensitive: true,
                     run_at,
                 },
+                Lang::En,
             )
         };
         // now, an hour before the freeze: allowed; so is a time just past (judged as now)
@@ -1104,6 +1255,240 @@ mod tests {
         assert_eq!(
             decide(Some(now + chrono::Duration::hours(3))),
             Decision::Allow
+        );
+    }
+
+    /// ann may run and deploy to staging; bob approves.
+    const TEAM: &str = "[access]\ncontact = \"#ops-admins\"\n  [access.roles]\n  operator = [\"run:*\", \"env:staging\", \"deploy:staging\"]\n  approver = [\"status\"]\n  [[access.users]]\n  name = \"ann\"\n  chat = [\"terminal:ann\"]\n  roles = [\"operator\"]\n  [[access.users]]\n  name = \"bob\"\n  chat = [\"terminal:bob\"]\n  roles = [\"approver\"]\n";
+
+    /// A freeze over staging until 2099, refused or needing an approval outside it.
+    fn freeze(outside: &str) -> String {
+        format!(
+            "[[windows]]\nenvironment = \"staging\"\noutside = \"{outside}\"\n\
+             freezes = [{{ from = \"2000-01-01T00:00:00Z\", to = \"2099-01-01T00:00:00Z\", reason = \"migration\" }}]\n"
+        )
+    }
+
+    fn actor(user: &str, lang: Lang) -> Actor {
+        Actor {
+            user: user.into(),
+            channel: "terminal".into(),
+            platform: "terminal".into(),
+            text: "!deploy api staging".into(),
+            lang,
+        }
+    }
+
+    fn staging() -> BTreeMap<String, String> {
+        [("app", "api"), ("environment", "staging")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn deploy(params: &BTreeMap<String, String>) -> Action<'_> {
+        Action::Execute {
+            job: "deploy-app",
+            params,
+            sensitive: true,
+            run_at: None,
+        }
+    }
+
+    /// The reason of the last audit record.
+    fn last_reason(g: &Guard) -> String {
+        let rows = g.store.audit_rows().unwrap();
+        let r: serde_json::Value = serde_json::from_str(&rows.last().unwrap().record).unwrap();
+        r["reason"].as_str().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn a_change_window_refusal_in_chinese_is_recorded_in_english() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(dir.path(), &format!("{TEAM}{}", freeze("refuse")));
+        let params = staging();
+        let Decision::Refuse(mut e) = g.check_and_record(&actor("ann", Lang::Zh), &deploy(&params))
+        else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            e.message,
+            "staging 处于变更冻结期（migration），现在不能变更"
+        );
+        assert_eq!(e.suggestions, ["窗口将于 2099年1月1日 00:00:00 UTC 开放"]);
+        e.id = "0badf00d".into();
+        assert_eq!(
+            e.render(Lang::Zh),
+            "现在不行：staging 处于变更冻结期（migration），现在不能变更。建议：窗口将于 2099年1月1日 00:00:00 UTC 开放。（错误编号 0badf00d）"
+        );
+        let english = "staging is in a change freeze (migration), so I won't change it now";
+        assert_eq!(e.recorded_message(), english);
+        assert_eq!(last_reason(&g), english);
+        // scheduled into the freeze
+        let at = crate::clock::now() + chrono::Duration::hours(1);
+        let Decision::Refuse(e) = g.check_and_record(
+            &actor("ann", Lang::Zh),
+            &Action::Execute {
+                job: "deploy-app",
+                params: &params,
+                sensitive: true,
+                run_at: Some(at),
+            },
+        ) else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            e.message,
+            format!(
+                "在计划运行时间 {}，staging 处于变更冻结期（migration），不能安排这次变更",
+                crate::render::time(at, chrono_tz::UTC, Lang::Zh)
+            )
+        );
+        let opens = DateTime::parse_from_rfc3339("2099-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            e.suggestions,
+            [format!(
+                "窗口将于 2099年1月1日 00:00:00 UTC 开放，比计划时间晚 {}",
+                crate::render::duration(opens - at)
+            )]
+        );
+    }
+
+    #[test]
+    fn an_approval_reason_in_chinese_is_stored_in_english() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(
+            dir.path(),
+            &format!("{TEAM}[[approvals]]\nenvironments = [\"staging\"]\nrole = \"approver\"\ntimeout = \"10m\"\n"),
+        );
+        let params = staging();
+        let ann = actor("ann", Lang::Zh);
+        let Decision::NeedsApproval(need) = g.check_and_record(&ann, &deploy(&params)) else {
+            panic!("no approval needed");
+        };
+        assert_eq!(need.reason, "变更 staging 需要审批");
+        assert_eq!(need.role, "approver");
+        assert_eq!(need.recorded_reason(), "changes to staging need approval");
+        assert_eq!(
+            last_reason(&g),
+            "changes to staging need approval (role approver)"
+        );
+        let row = g
+            .request_approval(&ann, "deploy-app", &params, None, &need)
+            .unwrap();
+        assert_eq!(row.reason, "changes to staging need approval");
+        // the requester cannot approve it: told whom to ask, in Chinese
+        let e = g.decide_approval(&ann, row.id, true).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("你不能批准自己的请求 {}，必须由另一个人批准", row.id)
+        );
+        assert_eq!(e.suggestions, ["请找有角色 `approver` 的人（bob）"]);
+        assert_eq!(
+            last_reason(&g),
+            format!(
+                "you can't approve your own request {}; a second person must",
+                row.id
+            )
+        );
+
+        // outside a window that asks for an approval: the reason says when it opens
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(dir.path(), &format!("{TEAM}{}", freeze("approval")));
+        let Decision::NeedsApproval(need) = g.check_and_record(&ann, &deploy(&params)) else {
+            panic!("no approval needed");
+        };
+        assert_eq!(
+            need.reason,
+            "staging 处于变更冻结期（migration），窗口将于 2099年1月1日 00:00:00 UTC 开放"
+        );
+        assert_eq!(
+            need.recorded_reason(),
+            "staging is in a change freeze (migration) (the window opens 2099-01-01 00:00:00 UTC)"
+        );
+    }
+
+    #[test]
+    fn a_rate_limit_refusal_in_chinese_says_when_to_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(
+            dir.path(),
+            "[rate_limit]\nper_user = { capacity = 1, refill = \"1m\" }\n",
+        );
+        let ann = actor("ann", Lang::Zh);
+        assert!(g.admit(&ann, 20).is_ok());
+        let reply = g.admit(&ann, 20).unwrap_err();
+        let id = reply
+            .strip_prefix("现在不行：你发送命令的速度超过了限制。建议：请 60 秒后再试。（错误编号 ")
+            .and_then(|r| r.strip_suffix('）'))
+            .unwrap_or_else(|| panic!("{reply}"));
+        assert_eq!(id.len(), 8, "{reply}");
+        assert_eq!(
+            last_reason(&g),
+            "rate limit: you are sending commands faster than allowed"
+        );
+    }
+
+    #[test]
+    fn identity_and_permission_refusals_in_chinese() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(dir.path(), TEAM);
+        // an unknown user
+        let reply = g.admit(&actor("mallory", Lang::Zh), 20).unwrap_err();
+        assert!(
+            reply.starts_with("不允许：我不认识你（terminal:mallory），不能执行你的命令。建议：请联系 #ops-admins 把 `terminal:mallory` 添加为机器人的用户。（错误编号 "),
+            "{reply}"
+        );
+        assert_eq!(
+            last_reason(&g),
+            "identity: I don't know you (terminal:mallory), so I can't take commands from you"
+        );
+        // a permission bob lacks, and whom to ask
+        let params = staging();
+        let Decision::Refuse(e) = g.check_and_record(&actor("bob", Lang::Zh), &deploy(&params))
+        else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            e.message,
+            "bob 无权部署到 staging：需要权限 `deploy:staging`"
+        );
+        assert_eq!(
+            e.suggestions,
+            ["请向 #ops-admins 申请角色 `operator`，或请有该角色的人（ann）代为执行"]
+        );
+        assert_eq!(
+            last_reason(&g),
+            "bob may not deploy to staging: that needs permission `deploy:staging`"
+        );
+        let Decision::Refuse(e) = g.check_and_record(&actor("bob", Lang::Zh), &Action::ReadHistory)
+        else {
+            panic!("not refused");
+        };
+        assert_eq!(e.message, "bob 无权查看历史记录：需要权限 `history`");
+        assert_eq!(e.suggestions, ["请向 #ops-admins 申请权限 `history`"]);
+        // a run that waited is re-checked in its requester's language
+        g.store
+            .set_preferred_lang("mallory", Some(Lang::Zh))
+            .unwrap();
+        let e = g
+            .recheck(
+                "mallory",
+                "terminal",
+                "deploy-app",
+                &params,
+                "(start of #1001)",
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "我不认识你（terminal:mallory），不能执行你的命令"
+        );
+        assert_eq!(
+            last_reason(&g),
+            "re-checked at execution: I don't know you (terminal:mallory), so I can't take commands from you"
         );
     }
 

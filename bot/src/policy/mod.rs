@@ -12,7 +12,7 @@ pub mod rate_limit;
 pub mod settings;
 pub mod windows;
 
-pub use errors::{ErrorClass, UserError};
+pub use errors::{localize, ErrorClass, UserError};
 pub use guard::Guard;
 pub use settings::SecurityConfig;
 
@@ -81,9 +81,19 @@ impl Action<'_> {
 pub struct ApprovalNeed {
     /// The role an approver must have.
     pub role: String,
-    /// Why (the rule or the window).
+    /// Why (the rule or the window), in the language of the person asking.
     pub reason: String,
+    /// The reason in English when `reason` is in another language: the approval request and
+    /// the audit trail store [`ApprovalNeed::recorded_reason`].
+    pub reason_en: Option<String>,
     pub timeout: std::time::Duration,
+}
+
+impl ApprovalNeed {
+    /// The reason as it is stored: in English, whatever the asker's language.
+    pub fn recorded_reason(&self) -> &str {
+        self.reason_en.as_deref().unwrap_or(&self.reason)
+    }
 }
 
 /// The verdict.

@@ -72,6 +72,8 @@ pub struct Access {
     /// Role name -> permissions.
     pub roles: BTreeMap<String, Vec<String>>,
     pub default_role: Option<String>,
+    /// Whom to ask for access (`contact`); empty: the bot's administrators, in the reader's
+    /// language ([`Access::contact`]).
     pub contact: String,
 }
 
@@ -332,9 +334,8 @@ impl SecurityConfig {
             }
             let mut access = Access {
                 default_role: a.default_role.map(Spanned::into_inner),
-                contact: a
-                    .contact
-                    .unwrap_or_else(|| "the bot's administrators".into()),
+                // empty: the bot's administrators, in the reader's language
+                contact: a.contact.unwrap_or_default(),
                 users: Vec::new(),
                 roles,
             };

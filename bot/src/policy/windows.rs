@@ -1,6 +1,7 @@
 //! Change windows: the weekdays and hours (in the bot's time zone) in which an environment
 //! may be changed, and freeze periods in which it may not.
 
+use crate::i18n::Lang;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
@@ -32,6 +33,7 @@ pub struct Window {
 /// Why the window is closed now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Closed {
+    /// In the language asked for ("production is outside its change window").
     pub reason: String,
     /// When it opens next (None: not within 60 days).
     pub opens: Option<DateTime<Utc>>,
@@ -80,22 +82,23 @@ impl Window {
         None
     }
 
-    /// Ok when open at `t`, else why and when it opens.
-    pub fn check(&self, t: DateTime<Utc>, tz: Tz) -> Result<(), Closed> {
+    /// Ok when open at `t`, else why (in `lang`) and when it opens.
+    pub fn check(&self, t: DateTime<Utc>, tz: Tz, lang: Lang) -> Result<(), Closed> {
+        let env = &self.environment;
         if let Some(f) = self.freeze_at(t) {
-            let what = if f.reason.is_empty() {
-                "a change freeze".to_string()
+            let reason = if f.reason.is_empty() {
+                tr!(lang, "window-freeze", env = env)
             } else {
-                format!("a change freeze ({})", f.reason)
+                tr!(lang, "window-freeze-reason", env = env, reason = &f.reason)
             };
             return Err(Closed {
-                reason: format!("{} is in {what}", self.environment),
+                reason,
                 opens: self.next_open(t, tz),
             });
         }
         if !self.hours_ok(t, tz) {
             return Err(Closed {
-                reason: format!("{} is outside its change window", self.environment),
+                reason: tr!(lang, "window-closed", env = env),
                 opens: self.next_open(t, tz),
             });
         }
@@ -132,14 +135,20 @@ mod tests {
         };
         let tz = chrono_tz::UTC;
         // Tuesday 10:00: open
-        assert!(w.check(t("2026-03-03T10:00:00Z"), tz).is_ok());
+        assert!(w.check(t("2026-03-03T10:00:00Z"), tz, Lang::En).is_ok());
         // Tuesday 18:00: opens... Wednesday is frozen, so Thursday 09:00
-        let c = w.check(t("2026-03-03T18:00:30Z"), tz).unwrap_err();
+        let c = w
+            .check(t("2026-03-03T18:00:30Z"), tz, Lang::En)
+            .unwrap_err();
         assert_eq!(c.opens, Some(t("2026-03-05T09:00:00Z")));
-        let c = w.check(t("2026-03-04T10:00:00Z"), tz).unwrap_err();
+        let c = w
+            .check(t("2026-03-04T10:00:00Z"), tz, Lang::En)
+            .unwrap_err();
         assert!(c.reason.contains("freeze (release)"), "{c:?}");
         // Saturday: Monday 09:00
-        let c = w.check(t("2026-03-07T12:00:00Z"), tz).unwrap_err();
+        let c = w
+            .check(t("2026-03-07T12:00:00Z"), tz, Lang::En)
+            .unwrap_err();
         assert_eq!(c.opens, Some(t("2026-03-09T09:00:00Z")));
     }
 }
