@@ -106,19 +106,6 @@ impl PartialEq<Intent> for IntentName {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for i in Intent::ALL {
-            assert_eq!(Intent::of(&i.name()), i);
-            assert_eq!(serde_json::to_string(&i).unwrap(), format!("\"{i}\""));
-        }
-    }
-}
-
 /// What the user would be asking for, in words ("run a job"), for clarification questions.
 pub fn label(i: Intent, lang: crate::i18n::Lang) -> String {
     match i {
@@ -145,5 +132,18 @@ pub fn entity_word(kind: &nlu::EntityKind, lang: crate::i18n::Lang) -> String {
         "environment" => tr!(lang, "entity-environment"),
         "host" => tr!(lang, "entity-host"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for i in Intent::ALL {
+            assert_eq!(Intent::of(&i.name()), i);
+            assert_eq!(serde_json::to_string(&i).unwrap(), format!("\"{i}\""));
+        }
     }
 }

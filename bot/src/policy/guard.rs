@@ -1315,11 +1315,11 @@ mod tests {
             e.message,
             "staging 处于变更冻结期（migration），现在不能变更"
         );
-        assert_eq!(e.suggestions, ["窗口将于 2099年1月1日 00:00:00 UTC 开放"]);
+        assert_eq!(e.suggestions, ["窗口将于 2099年1月1日 00:00 UTC 开放"]);
         e.id = "0badf00d".into();
         assert_eq!(
             e.render(Lang::Zh),
-            "现在不行：staging 处于变更冻结期（migration），现在不能变更。建议：窗口将于 2099年1月1日 00:00:00 UTC 开放。（错误编号 0badf00d）"
+            "现在不行：staging 处于变更冻结期（migration），现在不能变更。建议：窗口将于 2099年1月1日 00:00 UTC 开放。（错误编号 0badf00d）"
         );
         let english = "staging is in a change freeze (migration), so I won't change it now";
         assert_eq!(e.recorded_message(), english);
@@ -1350,7 +1350,7 @@ mod tests {
         assert_eq!(
             e.suggestions,
             [format!(
-                "窗口将于 2099年1月1日 00:00:00 UTC 开放，比计划时间晚 {}",
+                "窗口将于 2099年1月1日 00:00 UTC 开放，比计划时间晚 {}",
                 crate::render::duration(opens - at)
             )]
         );
@@ -1402,7 +1402,7 @@ mod tests {
         };
         assert_eq!(
             need.reason,
-            "staging 处于变更冻结期（migration），窗口将于 2099年1月1日 00:00:00 UTC 开放"
+            "staging 处于变更冻结期（migration），窗口将于 2099年1月1日 00:00 UTC 开放"
         );
         assert_eq!(
             need.recorded_reason(),
