@@ -245,6 +245,35 @@ fn production_needs_a_second_person() {
     assert!(out.contains("\"approval_id\":1"), "{out}");
 }
 
+/// Refusal and approval in Chinese: a Chinese request, a viewer refused in her language, and
+/// an approver whose language is set in `[access.users]` (`lang = "zh"`) approving with an
+/// exact command.
+#[test]
+fn refusal_and_approval_in_chinese() {
+    let config = edited(
+        &base(),
+        &[(
+            "  name = \"bob\"\n  chat = [\"terminal:bob\"]\n",
+            "  name = \"bob\"\n  chat = [\"terminal:bob\"]\n  lang = \"zh\"\n",
+        )],
+    );
+    let dir = fixtures::bot_folder(&config, SCRIPTS);
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("@as carol: 在 db-01 上跑一下 backup-database");
+    bot.expect("不允许：carol 无权运行 backup-database：需要权限 `run:backup-database`。建议：请向 the ops leads 申请角色 `operator`，或请有该角色的人（alice）代为执行。（错误编号 ");
+    bot.send("!deploy api production");
+    bot.expect("deploy-app is sensitive.");
+    bot.send("确认");
+    bot.expect("deploy-app 需要审批：变更 production 需要审批。我已提交审批请求 1；角色为 `approver` 的人（bob）可以在 10m 00s 内发送 `!approve 1`（或 `!reject 1`）。发起人不能自己审批。");
+    bot.send("@as bob: !approvals");
+    bot.expect("等待审批：");
+    bot.expect("  1. deploy-app（app=api, environment=production），发起人 alice：changes to production need approval；审批角色 `approver`，");
+    bot.send("@as bob: !approve 1");
+    bot.expect("bob 已批准请求 1：已为 alice 启动 deploy-app，编号 #1001（app=api, environment=production）。结果会发到 terminal。");
+    bot.expect("#1001 deploy-app 成功");
+    bot.transcript_at_exit();
+}
+
 #[test]
 fn freeze_refuses_and_says_when_it_opens() {
     let dir = setup(
