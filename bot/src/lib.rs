@@ -184,7 +184,7 @@ impl Bot {
         response
     }
 
-    /// The language to answer `msg` in ([`i18n::choose`]); remembers the language the user
+    /// The language to answer `msg` in ([`policy::choose_lang`]); remembers the language the user
     /// wrote in. Exact `!commands`, bare numbers and one-word yes/no answers ("ok", "no")
     /// say nothing about it.
     pub fn reply_lang(&self, msg: &Message) -> i18n::Lang {
@@ -200,7 +200,7 @@ impl Bot {
                 tracing::warn!("cannot remember the language of {}: {e}", msg.user);
             }
         }
-        i18n::choose(
+        policy::choose_lang(
             &self.store,
             self.config.security.access.as_ref(),
             msg.platform(),
@@ -213,7 +213,7 @@ impl Bot {
     /// (pushes, approval requests, scheduled-run reports).
     pub fn lang_of(&self, user: &str, channel: &str) -> i18n::Lang {
         let platform = channel.split(':').next().unwrap_or(channel);
-        i18n::choose(
+        policy::choose_lang(
             &self.store,
             self.config.security.access.as_ref(),
             platform,

@@ -267,7 +267,7 @@ fn refusal_and_approval_in_chinese() {
     bot.expect("deploy-app 需要审批：变更 production 需要审批。我已提交审批请求 1；角色为 `approver` 的人（bob）可以在 10m 00s 内发送 `!approve 1`（或 `!reject 1`）。发起人不能自己审批。");
     bot.send("@as bob: !approvals");
     bot.expect("等待审批：");
-    bot.expect("  1. deploy-app（app=api, environment=production），发起人 alice：changes to production need approval；审批角色 `approver`，");
+    bot.expect("  1. deploy-app（app=api, environment=production），发起人 alice：变更 production 需要审批；审批角色 `approver`，");
     bot.send("@as bob: !approve 1");
     bot.expect("bob 已批准请求 1：已为 alice 启动 deploy-app，编号 #1001（app=api, environment=production）。结果会发到 terminal。");
     bot.expect("#1001 deploy-app 成功");

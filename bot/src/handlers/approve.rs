@@ -38,7 +38,7 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
                 job = &r.job,
                 params = crate::render::params(&g.mask_params(&r.job, &r.params), lang),
                 requester = &r.requester,
-                reason = &r.reason,
+                reason = r.reason_in(lang),
                 role = &r.role,
                 expires = crate::render::time(r.expires_at, ctx.tz(), lang)
             ));

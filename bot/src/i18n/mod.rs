@@ -86,39 +86,6 @@ macro_rules! number_arg {
 }
 number_arg!(i32, i64, u32, u64, usize, f64);
 
-/// The language to write to a person in, most binding first: the one they chose with `!lang`
-/// (stored), the one `[access.users]` sets for them, the language of the message being
-/// answered (`written`), the one they last wrote in, English.
-///
-/// ```
-/// use bot::i18n::{choose, Lang};
-/// use bot::store::Store;
-/// let store = Store::open_in_memory().unwrap();
-/// assert_eq!(choose(&store, None, "terminal", "ann", Some(Lang::Zh)), Lang::Zh);
-/// store.set_last_lang("ann", Lang::Zh).unwrap();
-/// assert_eq!(choose(&store, None, "terminal", "ann", None), Lang::Zh);
-/// store.set_preferred_lang("ann", Some(Lang::En)).unwrap();
-/// assert_eq!(choose(&store, None, "terminal", "ann", Some(Lang::Zh)), Lang::En);
-/// ```
-pub fn choose(
-    store: &crate::store::Store,
-    access: Option<&crate::policy::settings::Access>,
-    platform: &str,
-    user: &str,
-    written: Option<Lang>,
-) -> Lang {
-    let stored = store.user_lang(user).unwrap_or_else(|e| {
-        tracing::warn!("cannot read the language of {user}: {e}");
-        Default::default()
-    });
-    stored
-        .preferred
-        .or_else(|| access.and_then(|a| a.lang_of(&format!("{platform}:{user}"))))
-        .or(written)
-        .or(stored.last)
-        .unwrap_or_default()
-}
-
 /// Looks up message `key` in `lang` and formats it with `args` (use [`tr!`](crate::tr)).
 ///
 /// A key missing from the files gives the key itself (and an error in the log); the tests

@@ -411,8 +411,22 @@ impl Guard {
     fn decide(&self, who: &Identity, action: &Action<'_>, lang: Lang) -> Decision {
         let now = self.now();
         let d = self.decide_at(who, action, lang, now);
+        // an approval request keeps its reason in Chinese too, for its approvers
+        let zh_reason = |n: &ApprovalNeed| match lang {
+            Lang::Zh => Some(n.reason.clone()),
+            Lang::En => match self.decide_at(who, action, Lang::Zh, now) {
+                Decision::NeedsApproval(zh) => Some(zh.reason),
+                _ => None,
+            },
+        };
         if lang == Lang::En {
-            return d;
+            return match d {
+                Decision::NeedsApproval(mut n) => {
+                    n.reason_zh = zh_reason(&n);
+                    Decision::NeedsApproval(n)
+                }
+                d => d,
+            };
         }
         match (d, self.decide_at(who, action, Lang::En, now)) {
             (Decision::Refuse(mut e), Decision::Refuse(en)) => {
@@ -421,6 +435,7 @@ impl Guard {
             }
             (Decision::NeedsApproval(mut n), Decision::NeedsApproval(en)) => {
                 n.reason_en = Some(en.reason);
+                n.reason_zh = zh_reason(&n);
                 Decision::NeedsApproval(n)
             }
             (d, _) => d,
@@ -569,6 +584,7 @@ impl Guard {
                                 role,
                                 reason,
                                 reason_en: None,
+                                reason_zh: None,
                                 timeout,
                             });
                         }
@@ -587,6 +603,7 @@ impl Guard {
                 role: r.role.clone(),
                 reason: what,
                 reason_en: None,
+                reason_zh: None,
                 timeout: r.timeout,
             });
         }
@@ -722,7 +739,7 @@ impl Guard {
     /// run that waited).
     fn lang_of(&self, chat_user: &str, channel: &str) -> Lang {
         let platform = channel.split(':').next().unwrap_or(channel);
-        crate::i18n::choose(
+        super::choose_lang(
             &self.store,
             self.sec().access.as_ref(),
             platform,
@@ -804,6 +821,7 @@ impl Guard {
                 run_at,
                 &need.role,
                 need.recorded_reason(),
+                need.reason_zh.as_deref(),
                 now,
                 now + ttl,
             )

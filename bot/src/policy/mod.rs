@@ -20,6 +20,41 @@ use crate::jobs::ExecId;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
+/// The language to write to a person in, most binding first: the one they chose with `!lang`
+/// (stored), the one `[access.users]` sets for them, the language of the message being
+/// answered (`written`), the one they last wrote in, English.
+///
+/// ```
+/// use bot::i18n::Lang;
+/// use bot::policy::choose_lang;
+/// use bot::store::Store;
+/// let store = Store::open_in_memory().unwrap();
+/// let zh = Some(Lang::Zh);
+/// assert_eq!(choose_lang(&store, None, "terminal", "ann", zh), Lang::Zh);
+/// store.set_last_lang("ann", Lang::Zh).unwrap();
+/// assert_eq!(choose_lang(&store, None, "terminal", "ann", None), Lang::Zh);
+/// store.set_preferred_lang("ann", Some(Lang::En)).unwrap();
+/// assert_eq!(choose_lang(&store, None, "terminal", "ann", zh), Lang::En);
+/// ```
+pub fn choose_lang(
+    store: &crate::store::Store,
+    access: Option<&settings::Access>,
+    platform: &str,
+    user: &str,
+    written: Option<crate::i18n::Lang>,
+) -> crate::i18n::Lang {
+    let stored = store.user_lang(user).unwrap_or_else(|e| {
+        tracing::warn!("cannot read the language of {user}: {e}");
+        Default::default()
+    });
+    stored
+        .preferred
+        .or_else(|| access.and_then(|a| a.lang_of(&format!("{platform}:{user}"))))
+        .or(written)
+        .or(stored.last)
+        .unwrap_or_default()
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -86,6 +121,8 @@ pub struct ApprovalNeed {
     /// The reason in English when `reason` is in another language: the approval request and
     /// the audit trail store [`ApprovalNeed::recorded_reason`].
     pub reason_en: Option<String>,
+    /// The reason in Chinese, stored with the request for approvers who read Chinese.
+    pub reason_zh: Option<String>,
     pub timeout: std::time::Duration,
 }
 

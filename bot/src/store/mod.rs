@@ -171,7 +171,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE audit ADD COLUMN alg TEXT NOT NULL DEFAULT 'sha256';
     "#,
-    // 8: each user's reply language: the one they chose (`!lang`), and the one they last wrote in
+    // 8: each user's reply language: the one they chose (`!lang`), and the one they last wrote
+    // in; an approval request's reason in Chinese (`reason` is English)
     r#"
     CREATE TABLE user_langs (
         user TEXT PRIMARY KEY,
@@ -179,6 +180,7 @@ pub const MIGRATIONS: &[&str] = &[
         last TEXT,
         updated_at INTEGER NOT NULL
     );
+    ALTER TABLE approvals ADD COLUMN reason_zh TEXT;
     "#,
 ];
 
@@ -817,7 +819,10 @@ pub struct ApprovalRow {
     pub run_at: Option<DateTime<Utc>>,
     /// The role an approver needs.
     pub role: String,
+    /// Why it needs approval, in English.
     pub reason: String,
+    /// The same in Chinese (None for requests stored before there was one).
+    pub reason_zh: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// pending, approved, rejected or expired.
@@ -841,10 +846,21 @@ fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
         expires_at: from_ms(r.get(10)?),
         state: r.get(11)?,
         decided_by: r.get(12)?,
+        reason_zh: r.get(13)?,
     })
 }
 
-const APPROVAL_COLUMNS: &str = "id, requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, decided_by";
+const APPROVAL_COLUMNS: &str = "id, requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, decided_by, reason_zh";
+
+impl ApprovalRow {
+    /// The reason in `lang` (English when there is none in it).
+    pub fn reason_in(&self, lang: nlu::Lang) -> &str {
+        match lang {
+            nlu::Lang::Zh => self.reason_zh.as_deref().unwrap_or(&self.reason),
+            nlu::Lang::En => &self.reason,
+        }
+    }
+}
 
 impl Store {
     /// Sets the audit key and the checkpoint file (once, at the bot's start); later records
@@ -1001,14 +1017,15 @@ impl Store {
         run_at: Option<DateTime<Utc>>,
         role: &str,
         reason: &str,
+        reason_zh: Option<&str>,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<ApprovalRow> {
         let id = {
             let conn = self.conn();
             conn.execute(
-                "INSERT INTO approvals (requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending')",
+                "INSERT INTO approvals (requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, reason_zh)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
                 params![
                     requester,
                     chat_user,
@@ -1019,7 +1036,8 @@ impl Store {
                     role,
                     reason,
                     ms(created_at),
-                    ms(expires_at)
+                    ms(expires_at),
+                    reason_zh
                 ],
             )?;
             conn.last_insert_rowid()

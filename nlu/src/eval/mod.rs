@@ -192,8 +192,8 @@ pub struct Report {
     pub confusions: Vec<(IntentName, IntentName, usize)>,
     pub misses: Vec<Miss>,
     pub reliability: Vec<calibrate::Bin>,
-    /// Share of the cases that name a language whose detected `lang` matches it (None when
-    /// no case names one).
+    /// Share of the cases that name a language whose detected `lang` matches it, among those
+    /// whose text has letters (None when no such case names one).
     pub lang_accuracy: Option<f32>,
 }
 
@@ -421,9 +421,11 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult], entity_intents: &[Inten
         .zip(results)
         .map(|(c, r)| reported(r) == c.intent)
         .collect();
+    // texts without letters (emoji, numbers) have no language to detect
     let named: Vec<bool> = cases
         .iter()
         .zip(results)
+        .filter(|(c, _)| crate::Lang::detect_opt(&c.text).is_some())
         .filter_map(|(c, r)| c.lang.as_deref().map(|l| l == r.lang.as_str()))
         .collect();
     let lang_accuracy = (!named.is_empty())
