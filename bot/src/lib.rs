@@ -702,7 +702,9 @@ pub fn command_error(e: &router::CommandError, text: &str, lang: i18n::Lang) -> 
                 )),
             }
         }
-        C::Usage(usage) => policy::UserError::invalid(tr!(lang, "command-usage", usage = *usage)),
+        C::Usage(usage) => {
+            policy::UserError::invalid(tr!(lang, "command-usage", usage = usage.syntax(lang)))
+        }
         C::Quote => policy::UserError::invalid(tr!(lang, "command-quote")),
         C::BadTime(t) => policy::UserError::invalid(tr!(lang, "command-bad-time", time = t)),
         C::BadId(id) => policy::UserError::invalid(tr!(lang, "command-bad-id", id = id)),

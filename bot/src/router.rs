@@ -28,8 +28,8 @@ use nlu::{Entity, EntityKind, Extractor, IntentScore, Outcome, ParseResult};
 pub enum CommandError {
     #[error("unknown command `!{0}`; try !help")]
     Unknown(String),
-    #[error("usage: {0}")]
-    Usage(&'static str),
+    #[error("usage: {}", .0.syntax(crate::i18n::Lang::En))]
+    Usage(Usage),
     #[error("unbalanced quote in the command")]
     Quote,
     #[error("`{0}` is not a time; use RFC 3339 (2026-03-03T23:00:00+01:00) or +30s, +5m, +2h")]
@@ -58,9 +58,30 @@ impl Keys {
     }
 }
 
-const RUN_USAGE: &str = "!run JOB [name=value ...] [at=TIME]";
-const DEPLOY_USAGE: &str = "!deploy APP ENVIRONMENT [VERSION] [at=TIME]";
-const ID_USAGE: &str = "!status|!watch|!cancel ID (or !status JOB)";
+/// A command whose arguments did not fit: its usage is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    Run,
+    Deploy,
+    Id,
+    History,
+}
+
+impl Usage {
+    /// The command's syntax, its placeholders in `lang` (`!run JOB [name=value ...]`).
+    pub fn syntax(self, lang: crate::i18n::Lang) -> String {
+        match self {
+            Usage::Run => tr!(lang, "usage-run"),
+            Usage::Deploy => tr!(lang, "usage-deploy"),
+            Usage::Id => tr!(lang, "usage-id"),
+            Usage::History => tr!(lang, "usage-history"),
+        }
+    }
+}
+
+const RUN_USAGE: Usage = Usage::Run;
+const DEPLOY_USAGE: Usage = Usage::Deploy;
+const ID_USAGE: Usage = Usage::Id;
 
 /// Splits a command line into words; quotes group words and are removed.
 pub fn split_words(s: &str) -> Result<Vec<String>, CommandError> {
@@ -264,11 +285,7 @@ fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult,
                         entities.push(ent(EntityKind::COUNT, a.clone(), a))
                     }
                     None => entities.push(ent(EntityKind::JOB, a.clone(), a)),
-                    Some(_) => {
-                        return Err(CommandError::Usage(
-                            "!history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]",
-                        ))
-                    }
+                    Some(_) => return Err(CommandError::Usage(Usage::History)),
                 }
             }
             Ok(result(text, Intent::JobHistory, entities))

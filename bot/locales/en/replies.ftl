@@ -264,7 +264,7 @@ help-usual-line = {$command}   ({$count ->
     })
 help-recommended = Recommended for you:
 help-personal-commands = Help on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB (also "how do I deploy?").
-    All commands: !run JOB name=value [at=+10s], !deploy APP ENV [VERSION], !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB], !help
+    All commands: !run JOB name=value [at=+10s], !deploy APP ENV [VERSION], !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB], !help, !lang zh|en
 help-intro = I run and follow jobs for you. Ask in plain English or Chinese, for example:
 help-examples = run backup-database on db-01 tonight at 11pm
     跑一下数据库备份 db-01
@@ -273,7 +273,7 @@ help-examples = run backup-database on db-01 tonight at 11pm
     what failed yesterday? / last 5 runs of backup-database
     list jobs
 help-general-commands = Exact commands (no guessing): !run JOB name=value [at=+10s|RFC3339], !deploy APP ENV [VERSION],
-      !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB] [status=S] [count=N], !help
+      !status ID|JOB, !watch ID, !cancel ID, !jobs, !history [JOB] [status=S] [count=N], !help, !lang zh|en
     Help on a topic: !help deploy, !help schedule, !help cancel, !help history, !help watch, or !help JOB.
 help-available = {$count} jobs are available to you (say "list jobs").
 help-sensitive = {" "}These ask for a yes first: {$jobs}.
@@ -356,3 +356,9 @@ detail-killed = killed by signal {$number} ({$signal})
 detail-cancelled-before-start = cancelled by {$by} before it started
 detail-cannot-wait = cannot wait for the process: {$error}
 detail-skipped-late = it was due {$late} ago, more than the {$max} a scheduled run may start late ([scheduler] max_late; overdue = "skip"); run it again if it is still needed
+
+## Command syntax
+usage-run = !run JOB [name=value ...] [at=TIME]
+usage-deploy = !deploy APP ENVIRONMENT [VERSION] [at=TIME]
+usage-id = !status|!watch|!cancel ID (or !status JOB)
+usage-history = !history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]

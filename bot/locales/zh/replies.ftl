@@ -343,3 +343,9 @@ detail-killed = 被信号 {$number}（{$signal}）终止
 detail-cancelled-before-start = 启动前已被 {$by} 取消
 detail-cannot-wait = 无法等待进程：{$error}
 detail-skipped-late = 它本应在 {$late} 前开始，超过了排期运行允许的最大延迟 {$max}（[scheduler] max_late；overdue = "skip"）；如仍需要请重新运行
+
+## Command syntax
+usage-run = !run 作业 [参数=值 ...] [at=时间]
+usage-deploy = !deploy 应用 环境 [版本] [at=时间]
+usage-id = !status|!watch|!cancel 编号（或 !status 作业）
+usage-history = !history [作业] [job=作业] [status=状态] [count=数量] [since=时间] [until=时间]
