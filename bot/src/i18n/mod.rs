@@ -281,4 +281,15 @@ mod tests {
         );
         assert_eq!(text(Lang::En, "no-such-key", None), "no-such-key");
     }
+
+    #[test]
+    fn arguments_are_values_never_message_syntax() {
+        // what a user typed goes in as an argument and comes out as typed
+        for hostile in ["{ $id }", "{ -brand }", "}{", "\u{2068}x\u{2069}", "<b>x</b>"] {
+            assert_eq!(
+                tr!(Lang::Zh, "unknown-job", name = hostile),
+                format!("我不知道名为 `{hostile}` 的作业。")
+            );
+        }
+    }
 }
