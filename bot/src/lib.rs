@@ -203,7 +203,7 @@ impl Bot {
         policy::choose_lang(
             &self.store,
             self.config.security.access.as_ref(),
-            msg.platform(),
+            &msg.channel,
             &msg.user,
             written,
         )
@@ -212,14 +212,8 @@ impl Bot {
     /// The language to write to `user` of `channel` in when they did not just write
     /// (pushes, approval requests, scheduled-run reports).
     pub fn lang_of(&self, user: &str, channel: &str) -> i18n::Lang {
-        let platform = channel.split(':').next().unwrap_or(channel);
-        policy::choose_lang(
-            &self.store,
-            self.config.security.access.as_ref(),
-            platform,
-            user,
-            None,
-        )
+        let access = self.config.security.access.as_ref();
+        policy::choose_lang(&self.store, access, channel, user, None)
     }
 
     /// Remembers the thread of `msg` for the executions a response follows.

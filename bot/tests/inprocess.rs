@@ -48,6 +48,23 @@ fn bot(dir: &std::path::Path, policy: Arc<dyn Policy>) -> Bot {
     fixtures::in_process_bot(config, dir, |_, _| policy)
 }
 
+/// The pushes for the end of execution `id` (waiting up to 10 s for it).
+async fn final_pushes(
+    b: &Bot,
+    events: &mut tokio::sync::broadcast::Receiver<bot::jobs::ExecEvent>,
+    id: bot::jobs::ExecId,
+) -> Vec<bot::Outgoing> {
+    loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+            .await
+            .expect("the run ends within 10 s")
+            .unwrap();
+        if ev.execution.id == id && ev.execution.status.is_terminal() {
+            return b.pushes_for(&ev).await;
+        }
+    }
+}
+
 fn msg(text: &str) -> Message {
     Message {
         user: "ann".into(),
@@ -119,15 +136,7 @@ async fn updates_go_to_the_thread_of_the_command_that_started_the_run() {
     let r = b.handle(&in_thread("!yes")).await;
     let id = r.track[0];
     // the final summary of that run is pushed into the same thread
-    let final_push = loop {
-        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
-            .await
-            .expect("the run ends within 10 s")
-            .unwrap();
-        if ev.execution.id == id && ev.execution.status.is_terminal() {
-            break b.pushes_for(&ev).await;
-        }
-    };
+    let final_push = final_pushes(&b, &mut events, id).await;
     assert_eq!(final_push.len(), 1, "{final_push:?}");
     assert_eq!(final_push[0].channel, "c1");
     assert_eq!(final_push[0].thread.as_deref(), Some("$root:example.org"));
@@ -195,15 +204,7 @@ async fn pushes_speak_each_persons_language() {
         r.texts[0].starts_with(&format!("#{id} sleeper 已被 ann 取消，运行了 ")),
         "{r:?}"
     );
-    let pushes = loop {
-        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
-            .await
-            .expect("the run ends within 10 s")
-            .unwrap();
-        if ev.execution.id == id && ev.execution.status.is_terminal() {
-            break b.pushes_for(&ev).await;
-        }
-    };
+    let pushes = final_pushes(&b, &mut events, id).await;
     let to = |c: &str| {
         pushes
             .iter()

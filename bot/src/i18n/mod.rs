@@ -285,7 +285,13 @@ mod tests {
     #[test]
     fn arguments_are_values_never_message_syntax() {
         // what a user typed goes in as an argument and comes out as typed
-        for hostile in ["{ $id }", "{ -brand }", "}{", "\u{2068}x\u{2069}", "<b>x</b>"] {
+        for hostile in [
+            "{ $id }",
+            "{ -brand }",
+            "}{",
+            "\u{2068}x\u{2069}",
+            "<b>x</b>",
+        ] {
             assert_eq!(
                 tr!(Lang::Zh, "unknown-job", name = hostile),
                 format!("我不知道名为 `{hostile}` 的作业。")

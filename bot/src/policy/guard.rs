@@ -735,17 +735,11 @@ impl Guard {
         self.recheck_in(chat_user, channel, job, params, what, lang)
     }
 
-    /// The reply language of `chat_user` when they are not the one acting (the requester of a
-    /// run that waited).
+    /// The language of `chat_user` when they are not the one acting (the requester of a run
+    /// that waited).
     fn lang_of(&self, chat_user: &str, channel: &str) -> Lang {
-        let platform = channel.split(':').next().unwrap_or(channel);
-        super::choose_lang(
-            &self.store,
-            self.sec().access.as_ref(),
-            platform,
-            chat_user,
-            None,
-        )
+        let access = self.sec().access.as_ref();
+        super::choose_lang(&self.store, access, channel, chat_user, None)
     }
 
     /// [`Guard::recheck`] with the refusal in `lang`.

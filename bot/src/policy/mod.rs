@@ -20,7 +20,7 @@ use crate::jobs::ExecId;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// The language to write to a person in, most binding first: the one they chose with `!lang`
+/// The language to write to `user` of `channel` (`platform:id`) in, most binding first: the one they chose with `!lang`
 /// (stored), the one `[access.users]` sets for them, the language of the message being
 /// answered (`written`), the one they last wrote in, English.
 ///
@@ -32,17 +32,18 @@ use std::collections::BTreeMap;
 /// let zh = Some(Lang::Zh);
 /// assert_eq!(choose_lang(&store, None, "terminal", "ann", zh), Lang::Zh);
 /// store.set_last_lang("ann", Lang::Zh).unwrap();
-/// assert_eq!(choose_lang(&store, None, "terminal", "ann", None), Lang::Zh);
+/// assert_eq!(choose_lang(&store, None, "slack:C024", "ann", None), Lang::Zh);
 /// store.set_preferred_lang("ann", Some(Lang::En)).unwrap();
 /// assert_eq!(choose_lang(&store, None, "terminal", "ann", zh), Lang::En);
 /// ```
 pub fn choose_lang(
     store: &crate::store::Store,
     access: Option<&settings::Access>,
-    platform: &str,
+    channel: &str,
     user: &str,
     written: Option<crate::i18n::Lang>,
 ) -> crate::i18n::Lang {
+    let platform = channel.split(':').next().unwrap_or(channel);
     let stored = store.user_lang(user).unwrap_or_else(|e| {
         tracing::warn!("cannot read the language of {user}: {e}");
         Default::default()
