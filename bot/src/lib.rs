@@ -549,9 +549,9 @@ impl Bot {
                             "push-started-late",
                             id = e.id,
                             job = &e.job,
-                            params = render::params(&e.params, lang),
-                            late = render::duration_std(late),
-                            due = render::time(e.run_at, tz, lang)
+                            params = i18n::format::params(&e.params, lang),
+                            late = i18n::format::duration_std(late),
+                            due = i18n::format::time(e.run_at, tz, lang)
                         )
                     } else if delayed {
                         tr!(
@@ -559,7 +559,7 @@ impl Bot {
                             "push-started-as-scheduled",
                             id = e.id,
                             job = &e.job,
-                            params = render::params(&e.params, lang)
+                            params = i18n::format::params(&e.params, lang)
                         )
                     } else {
                         tr!(lang, "push-running", id = e.id, job = &e.job)

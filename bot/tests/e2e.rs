@@ -556,7 +556,8 @@ fn median_ms(mut v: Vec<i64>) -> i64 {
 
 #[test]
 fn summaries_match_the_stored_executions_and_charts_are_written() {
-    use bot::render::{duration, duration_std, memory_kb};
+    use bot::i18n::format::{duration, duration_std};
+    use bot::render::memory_kb;
     let dir = setup();
     let charts = dir.path().join("charts");
     let charts_arg = charts.display().to_string();
@@ -656,7 +657,7 @@ fn failures_are_analysed_and_history_shows_the_trend() {
         .unwrap()
         .unwrap();
     assert!(
-        l.contains(&bot::render::time(
+        l.contains(&bot::i18n::format::time(
             first.finished_at.unwrap(),
             chrono_tz::UTC,
             bot::i18n::Lang::En

@@ -36,11 +36,11 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
                 "approvals-line",
                 id = r.id,
                 job = &r.job,
-                params = crate::render::params(&g.mask_params(&r.job, &r.params), lang),
+                params = crate::i18n::format::params(&g.mask_params(&r.job, &r.params), lang),
                 requester = &r.requester,
                 reason = r.reason_in(lang),
                 role = &r.role,
-                expires = crate::render::time(r.expires_at, ctx.tz(), lang)
+                expires = crate::i18n::format::time(r.expires_at, ctx.tz(), lang)
             ));
         }
         return Some(Response::text(t));
@@ -61,7 +61,7 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
         Ok(r) => r,
         Err(e) => return Some(Response::text(e.reply(lang))),
     };
-    let params = crate::render::params(&g.mask_params(&row.job, &row.params), lang);
+    let params = crate::i18n::format::params(&g.mask_params(&row.job, &row.params), lang);
     if !approve {
         return Some(Response::text(tr!(
             lang,

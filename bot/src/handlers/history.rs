@@ -59,14 +59,14 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
                     filters.push(tr!(
                         lang,
                         "filter-from",
-                        at = crate::render::time(start, ctx.tz(), lang)
+                        at = crate::i18n::format::time(start, ctx.tz(), lang)
                     ));
                 }
                 if end < ctx.now {
                     filters.push(tr!(
                         lang,
                         "filter-until",
-                        at = crate::render::time(end, ctx.tz(), lang)
+                        at = crate::i18n::format::time(end, ctx.tz(), lang)
                     ));
                 }
             }
@@ -75,7 +75,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
                 filters.push(tr!(
                     lang,
                     "filter-since",
-                    at = crate::render::time(start, ctx.tz(), lang)
+                    at = crate::i18n::format::time(start, ctx.tz(), lang)
                 ));
             }
             None => {}

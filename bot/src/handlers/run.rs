@@ -56,7 +56,7 @@ pub async fn start(
             return Response::text(tr!(
                 ctx.lang,
                 "time-in-past",
-                at = crate::render::time(at, ctx.tz(), ctx.lang)
+                at = crate::i18n::format::time(at, ctx.tz(), ctx.lang)
             ));
         }
     }
@@ -67,7 +67,7 @@ pub async fn start(
             return Response::text(tr!(
                 ctx.lang,
                 "time-too-far",
-                at = crate::render::time(at, ctx.tz(), ctx.lang),
+                at = crate::i18n::format::time(at, ctx.tz(), ctx.lang),
                 why = why
             ));
         }
@@ -471,7 +471,7 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
     let catalog = ctx.bot.platform.catalog();
     // apps and environments by their Chinese names too, in a Chinese question
     let params = if shown.is_empty() {
-        crate::render::params(&shown, lang)
+        crate::i18n::format::params(&shown, lang)
     } else {
         shown
             .iter()
@@ -481,7 +481,7 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
                     Some(ParamKind::App | ParamKind::Environment) if lang != Lang::En => {
                         format!("{k}={}", values::shown_name(catalog, v, lang))
                     }
-                    _ => crate::render::param(k, v),
+                    _ => crate::i18n::format::param(k, v),
                 }
             })
             .collect::<Vec<_>>()
@@ -493,7 +493,7 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
             lang,
             "confirm-sensitive-at",
             job = name,
-            at = crate::render::time(t, ctx.tz(), lang),
+            at = crate::i18n::format::time(t, ctx.tz(), lang),
             params = params
         ),
         None => tr!(lang, "confirm-sensitive-now", job = name, params = params),
@@ -704,7 +704,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     ) {
         tracing::warn!("cannot count the usage: {err}");
     }
-    let p = crate::render::params(&e.params, lang);
+    let p = crate::i18n::format::params(&e.params, lang);
     let name = values::shown_name(catalog, &e.job, lang);
     let text = match e.status {
         Status::Running => tr!(lang, "run-started", job = &name, id = e.id, params = p),
@@ -716,8 +716,8 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
                 "run-scheduled",
                 job = &name,
                 id = e.id,
-                at = crate::render::time(e.run_at, ctx.tz(), lang),
-                wait = crate::render::duration(e.run_at - ctx.now),
+                at = crate::i18n::format::time(e.run_at, ctx.tz(), lang),
+                wait = crate::i18n::format::duration(e.run_at - ctx.now),
                 params = p
             )
         }
@@ -761,7 +761,7 @@ fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) ->
                 id = row.id,
                 role = &need.role,
                 who = who,
-                within = crate::render::duration(row.expires_at - row.created_at)
+                within = crate::i18n::format::duration(row.expires_at - row.created_at)
             ));
             r.buttons = approval_buttons(row.id, production, lang);
             r

@@ -42,13 +42,13 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
             "watch-running-for",
             took = e
                 .duration(ctx.now)
-                .map(crate::render::duration)
+                .map(crate::i18n::format::duration)
                 .unwrap_or_default()
         ),
         _ if e.run_at > ctx.now => tr!(
             lang,
             "watch-scheduled-for",
-            at = crate::render::time(e.run_at, ctx.tz(), lang)
+            at = crate::i18n::format::time(e.run_at, ctx.tz(), lang)
         ),
         _ => tr!(lang, "watch-queued"),
     };

@@ -12,6 +12,8 @@
 //! assert_eq!(tr!(Lang::Zh, "exec-not-found", id = 4812), "没有执行 #4812。");
 //! ```
 
+pub mod format;
+
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::collections::{BTreeMap, BTreeSet};

@@ -533,7 +533,7 @@ impl Inner {
             tokio::select! {
                 r = &mut waiter => break r,
                 _ = &mut deadline, if forced.is_none() => {
-                    forced = Some((Status::TimedOut, format!("stopped after the timeout of {}", crate::render::duration_std(timeout)), None));
+                    forced = Some((Status::TimedOut, format!("stopped after the timeout of {}", crate::i18n::format::duration_std(timeout)), None));
                     kill_group(pid, libc::SIGTERM);
                     kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
                 }
@@ -764,7 +764,7 @@ impl Inner {
             if waited.is_err() {
                 return Err(PlatformError::Other(format!(
                     "#{id} did not stop within {}",
-                    crate::render::duration_std(self.grace + Duration::from_secs(10))
+                    crate::i18n::format::duration_std(self.grace + Duration::from_secs(10))
                 )));
             }
         }

@@ -77,8 +77,8 @@ impl SchedulerConfig {
         }
         Verdict::Skip(format!(
             "it was due {} ago, more than the {} a scheduled run may start late ([scheduler] max_late; overdue = \"skip\"); run it again if it is still needed",
-            crate::render::duration_std(late),
-            crate::render::duration_std(self.max_late),
+            crate::i18n::format::duration_std(late),
+            crate::i18n::format::duration_std(self.max_late),
         ))
     }
 }
@@ -101,7 +101,7 @@ fn span_words(d: Duration, lang: crate::i18n::Lang) -> String {
         s if s > 0 && s % 86400 == 0 && d.subsec_nanos() == 0 => {
             tr!(lang, "span-days", days = s / 86400)
         }
-        _ => crate::render::duration_std(d),
+        _ => crate::i18n::format::duration_std(d),
     }
 }
 

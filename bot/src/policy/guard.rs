@@ -188,7 +188,7 @@ impl Guard {
             mapped_user = e.mapped_user.as_deref().unwrap_or(""),
             text = e.text.as_deref().unwrap_or(""),
             job = e.job.as_deref().unwrap_or(""),
-            params = %e.params.as_ref().map(|p| crate::render::params(p, Lang::En)).unwrap_or_default(),
+            params = %e.params.as_ref().map(|p| crate::i18n::format::params(p, Lang::En)).unwrap_or_default(),
             decision = e.decision.as_deref().unwrap_or(""),
             reason = e.reason.as_deref().unwrap_or(""),
             execution_id = e.execution_id.unwrap_or(0),
@@ -542,16 +542,20 @@ impl Guard {
                             lang,
                             "window-at-scheduled-time",
                             reason = &closed.reason,
-                            at = crate::render::time(t, tz, lang)
+                            at = crate::i18n::format::time(t, tz, lang)
                         ),
                     };
                     let opens = closed.opens.map(|t| match at {
-                        None => tr!(lang, "window-opens", at = crate::render::time(t, tz, lang)),
+                        None => tr!(
+                            lang,
+                            "window-opens",
+                            at = crate::i18n::format::time(t, tz, lang)
+                        ),
                         Some(s) => tr!(
                             lang,
                             "window-opens-after-scheduled-time",
-                            at = crate::render::time(t, tz, lang),
-                            after = crate::render::duration(t - s)
+                            at = crate::i18n::format::time(t, tz, lang),
+                            after = crate::i18n::format::duration(t - s)
                         ),
                     });
                     match w.outside {
@@ -899,7 +903,7 @@ impl Guard {
                     l,
                     "approval-expired",
                     id = id,
-                    at = crate::render::time(row.expires_at, self.config.time_zone, l)
+                    at = crate::i18n::format::time(row.expires_at, self.config.time_zone, l)
                 ))
                 .suggest(tr!(l, "approval-ask-again", requester = &row.requester))
             }));
@@ -1249,7 +1253,7 @@ mod tests {
             e.message,
             format!(
                 "staging is in a change freeze (release) at {}, when the run is scheduled, so I won't schedule that change",
-                crate::render::time(at, chrono_tz::UTC, Lang::En)
+                crate::i18n::format::time(at, chrono_tz::UTC, Lang::En)
             )
         );
         let opens = DateTime::parse_from_rfc3339(&rfc(to))
@@ -1259,8 +1263,8 @@ mod tests {
             e.suggestions,
             [format!(
                 "the window opens {}, {} after the scheduled time",
-                crate::render::time(opens, chrono_tz::UTC, Lang::En),
-                crate::render::duration(opens - at)
+                crate::i18n::format::time(opens, chrono_tz::UTC, Lang::En),
+                crate::i18n::format::duration(opens - at)
             )]
         );
         // scheduled after it: allowed
@@ -1353,7 +1357,7 @@ mod tests {
             e.message,
             format!(
                 "在计划运行时间 {}，staging 处于变更冻结期（migration），不能安排这次变更",
-                crate::render::time(at, chrono_tz::UTC, Lang::Zh)
+                crate::i18n::format::time(at, chrono_tz::UTC, Lang::Zh)
             )
         );
         let opens = DateTime::parse_from_rfc3339("2099-01-01T00:00:00Z")
@@ -1363,7 +1367,7 @@ mod tests {
             e.suggestions,
             [format!(
                 "窗口将于 2099年1月1日 00:00 UTC 开放，比计划时间晚 {}",
-                crate::render::duration(opens - at)
+                crate::i18n::format::duration(opens - at)
             )]
         );
     }

@@ -569,7 +569,7 @@ pub fn sparkline(v: &[f64]) -> String {
 }
 
 fn secs_text(s: f64) -> String {
-    super::duration_std(std::time::Duration::from_millis((s * 1000.0).round() as u64))
+    crate::i18n::format::duration_std(std::time::Duration::from_millis((s * 1000.0).round() as u64))
 }
 
 fn short(s: &str, n: usize) -> String {
