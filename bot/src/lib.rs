@@ -14,6 +14,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod dialog;
+pub mod domain;
 pub mod handlers;
 pub mod intent;
 pub mod jobs;
@@ -21,6 +22,7 @@ pub mod policy;
 pub mod render;
 pub mod router;
 pub mod store;
+pub mod util;
 pub mod values;
 
 use crate::config::Config;

@@ -83,47 +83,6 @@ const RUN_USAGE: Usage = Usage::Run;
 const DEPLOY_USAGE: Usage = Usage::Deploy;
 const ID_USAGE: Usage = Usage::Id;
 
-/// Splits a command line into words; quotes group words and are removed.
-pub fn split_words(s: &str) -> Result<Vec<String>, CommandError> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some('"') if c == '\\' && matches!(chars.peek(), Some('"') | Some('\\')) => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            Some(_) => cur.push(c),
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                in_word = true;
-            }
-            None if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            None => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(CommandError::Quote);
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
-}
-
 /// Reads `at=` values: RFC 3339, or `+N[s|m|h|d]` from now.
 pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
     if let Some(rel) = s.strip_prefix('+') {
@@ -187,7 +146,7 @@ pub fn parse_command(text: &str, now: DateTime<Utc>) -> Option<Result<ParseResul
 }
 
 fn parse_body(text: &str, body: &str, now: DateTime<Utc>) -> Result<ParseResult, CommandError> {
-    let words = split_words(body)?;
+    let words = crate::util::words::split_words(body).map_err(|_| CommandError::Quote)?;
     let Some((cmd, args)) = words.split_first() else {
         return Err(CommandError::Unknown(String::new()));
     };

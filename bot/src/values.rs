@@ -5,39 +5,7 @@ use crate::i18n::Lang;
 use nlu::catalog::{Job, JobParameter, NamedItem, ParamKind};
 use nlu::Catalog;
 
-fn norm(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
-/// The closest candidate to `raw` when it is close enough to be a typo.
-pub fn suggest<'a>(raw: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let r = norm(raw);
-    if r.is_empty() {
-        return None;
-    }
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let cn = norm(c);
-        let score = strsim::normalized_damerau_levenshtein(&r, &cn);
-        let prefix = cn.starts_with(&r) && r.chars().count() >= 3;
-        let score = if prefix { score.max(0.75) } else { score };
-        // an abbreviation: every character in order (tgt -> target)
-        let abbrev = r.chars().count() >= 2
-            && {
-                let mut it = cn.chars();
-                r.chars().all(|c| it.any(|d| d == c))
-            }
-            && cn.starts_with(r.chars().next().unwrap_or(' '));
-        let score = if abbrev { score.max(0.65) } else { score };
-        if score >= 0.6 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c.to_string())
-}
+use crate::util::words::{norm, suggest};
 
 /// Finds a catalog entry by id or alias (case-insensitive).
 pub fn resolve_named<'a>(items: &'a [NamedItem], raw: &str) -> Option<&'a str> {

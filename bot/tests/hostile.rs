@@ -23,7 +23,7 @@ proptest! {
         let _ = bot::router::parse_command(&s, now);
         let _ = bot::router::parse_command(&format!("!{s}"), now);
         let _ = bot::router::parse_command(&t, now);
-        let _ = bot::router::split_words(&s);
+        let _ = bot::util::words::split_words(&s);
         let clean = bot::policy::sanitize(&s);
         prop_assert!(!clean.chars().any(|c| c.is_control()));
     }

@@ -8,7 +8,7 @@ use crate::policy::UserError;
 /// Handles the approval commands; `None` when the text is not one.
 pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
     let body = text.trim().strip_prefix('!')?;
-    let words = crate::router::split_words(body).ok()?;
+    let words = crate::util::words::split_words(body).ok()?;
     let cmd = words.first()?.to_lowercase();
     if !matches!(cmd.as_str(), "approve" | "reject" | "approvals") {
         return None;

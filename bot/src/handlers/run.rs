@@ -355,7 +355,7 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         Ok(()) => {}
         Err(HintError::UnknownParam(name)) => {
             let names: Vec<&str> = job.parameters.iter().map(|p| p.name.as_str()).collect();
-            let text = match values::suggest(&name, names.iter().copied()) {
+            let text = match crate::util::words::suggest(&name, names.iter().copied()) {
                 Some(s) => tr!(
                     lang,
                     "run-no-such-param-suggest",

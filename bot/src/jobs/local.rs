@@ -458,7 +458,7 @@ impl Inner {
                 "the child exited before it had an id".into(),
             ));
         };
-        let pid_start = proc_start_ticks(pid);
+        let pid_start = crate::util::process::proc_start_ticks(pid);
         let claimed = self
             .store
             .mark_running(e.id, crate::clock::now(), pid, pid_start)?;
@@ -600,8 +600,10 @@ impl Inner {
                     None if f.exit_code == Some(0) => Status::Succeeded,
                     None => {
                         if let Some(sig) = f.signal {
-                            f.detail =
-                                Some(format!("killed by signal {sig} ({})", signal_name(sig)));
+                            f.detail = Some(format!(
+                                "killed by signal {sig} ({})",
+                                crate::domain::exec::signal_name(sig)
+                            ));
                         }
                         Status::Failed
                     }
@@ -875,15 +877,6 @@ pub fn kill_group(pgid: i32, signal: i32) -> bool {
     unsafe { libc::killpg(pgid, signal) == 0 }
 }
 
-/// The start time (clock ticks since boot) of a process, from `/proc/<pid>/stat`; tells a
-/// process apart from a later one that reuses its pid.
-pub fn proc_start_ticks(pid: i32) -> Option<i64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    // fields after the name start with field 3 (state); starttime is field 22
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
 /// The processes of a group (live ones), from `/proc`.
 fn group_members(pgid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -928,7 +921,7 @@ pub fn group_alive(pgid: i32) -> bool {
 
 /// After a crash: kills what is left of an execution's process group.
 async fn stop_orphaned_group(pid: i32, pid_start: Option<i64>) -> String {
-    let now_start = proc_start_ticks(pid);
+    let now_start = crate::util::process::proc_start_ticks(pid);
     // the leader is ours if it started when we recorded; if it is gone but the group lives,
     // the group is ours too (a pid is not reused while a group has its number)
     let leader_ours = pid_start.is_some() && now_start == pid_start;
@@ -944,20 +937,6 @@ async fn stop_orphaned_group(pid: i32, pid_start: Option<i64>) -> String {
         format!("the bot stopped while it ran; its processes (group {pid}) were killed")
     } else {
         "the bot stopped while it ran; its processes had already ended".to_string()
-    }
-}
-
-/// A signal's name.
-pub fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGINT => "SIGINT",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGPIPE => "SIGPIPE",
-        _ => "signal",
     }
 }
 
@@ -1157,7 +1136,12 @@ id = "one"
             })
             .unwrap();
         store
-            .mark_running(e.id, Utc::now(), pid, proc_start_ticks(pid))
+            .mark_running(
+                e.id,
+                Utc::now(),
+                pid,
+                crate::util::process::proc_start_ticks(pid),
+            )
             .unwrap();
         drop(store);
         let (p, _) = platform(dir.path(), JOBS);

@@ -60,7 +60,7 @@ pub fn check_permission(p: &str, catalog: &Catalog) -> Result<(), String> {
         None => (p, None),
     };
     if !COMMANDS.contains(&command) {
-        let dym = crate::values::suggest(command, COMMANDS)
+        let dym = crate::util::words::suggest(command, COMMANDS)
             .map(|c| match resource {
                 Some(r) => format!("; did you mean `{c}:{r}`?"),
                 None => format!("; did you mean `{c}`?"),
@@ -102,7 +102,7 @@ pub fn check_permission(p: &str, catalog: &Catalog) -> Result<(), String> {
             "`{p}` names an alias; write the {what}'s id: `{command}:{id}`"
         ));
     }
-    let dym = crate::values::suggest(resource, items.iter().map(|(id, _)| *id))
+    let dym = crate::util::words::suggest(resource, items.iter().map(|(id, _)| *id))
         .map(|id| format!("; did you mean `{command}:{id}`?"))
         .unwrap_or_else(|| ".".into());
     Err(format!(
@@ -127,7 +127,7 @@ pub fn unknown_role_hint<'a>(
     if roles.clone().next().is_none() {
         return ". Define it under [access.roles] first".into();
     }
-    let dym = crate::values::suggest(name, roles.clone().map(String::as_str))
+    let dym = crate::util::words::suggest(name, roles.clone().map(String::as_str))
         .map(|r| format!("; did you mean `{r}`?"))
         .unwrap_or_else(|| ".".into());
     format!(

@@ -127,7 +127,7 @@ impl Guard {
             }
         }
         let names = self.secret_names();
-        let words = crate::router::split_words(text.trim_start_matches('!'))
+        let words = crate::util::words::split_words(text.trim_start_matches('!'))
             .unwrap_or_else(|_| text.split_whitespace().map(str::to_string).collect());
         for w in words {
             if let Some((k, v)) = w.split_once('=') {

@@ -247,7 +247,7 @@ fn known(v: &Spanned<String>, ids: &[&str], what: &str, place: &str) -> Result<(
     if ids.contains(&name.as_str()) {
         return Ok(());
     }
-    let dym = crate::values::suggest(name, ids.iter().copied())
+    let dym = crate::util::words::suggest(name, ids.iter().copied())
         .map(|s| format!("; did you mean `{s}`?"))
         .unwrap_or_else(|| ".".into());
     Err(at(

@@ -2,7 +2,7 @@
 //! or error, else the last line), a cause for grouping (timeout, cancelled, the normalized
 //! error line, else the exit code), and whether the same error happened before.
 
-use crate::jobs::{ExecId, Execution, Status};
+use crate::domain::exec::{ExecId, Execution, Status};
 use chrono::{DateTime, Utc};
 
 const KEYWORDS: &[&str] = &["step", "stage", "error", "failed", "fatal"];
@@ -85,7 +85,7 @@ pub fn cause(e: &Execution) -> String {
     }
     match (e.exit_code, e.signal) {
         (Some(c), _) => format!("exit code {c}"),
-        (None, Some(s)) => format!("killed by {}", crate::jobs::local::signal_name(s)),
+        (None, Some(s)) => format!("killed by {}", crate::domain::exec::signal_name(s)),
         _ => "unknown".into(),
     }
 }

@@ -13,8 +13,8 @@
 //! adapter that shows images asks for it ([`Chart::image`]). The output is deterministic
 //! for given data (and, for a chart with CJK text, the same CJK font).
 
+use crate::domain::exec::{ExecId, Execution, Status};
 use crate::i18n::Lang;
-use crate::jobs::{ExecId, Execution, Status};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::Once;

@@ -4,9 +4,9 @@
 pub mod analysis;
 pub mod charts;
 
+use crate::domain::exec::{Execution, Status};
 use crate::i18n::format::{duration, duration_std, params, time};
 use crate::i18n::Lang;
-use crate::jobs::{Execution, Status};
 use chrono_tz::Tz;
 use std::fmt::Write;
 use std::time::Duration;
@@ -162,7 +162,7 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
         (None, Some(s)) => tr!(
             lang,
             "killed-by",
-            signal = crate::jobs::local::signal_name(s)
+            signal = crate::domain::exec::signal_name(s)
         ),
         _ => tr!(lang, "no-exit-code"),
     };

@@ -69,7 +69,7 @@ impl Holder {
                 crate::clock::system_now().timestamp_millis()
             ),
             pid,
-            pid_start: crate::jobs::local::proc_start_ticks(pid),
+            pid_start: crate::util::process::proc_start_ticks(pid),
             host,
         }
     }
@@ -80,7 +80,7 @@ impl Holder {
         if self.host != hostname() {
             return false;
         }
-        match crate::jobs::local::proc_start_ticks(self.pid) {
+        match crate::util::process::proc_start_ticks(self.pid) {
             None => !pid_exists(self.pid),
             Some(now) => self.pid_start.is_some_and(|then| then != now),
         }

@@ -6,7 +6,7 @@ pub mod audit_key;
 pub mod chain;
 pub mod lease;
 
-use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
+use crate::domain::exec::{ExecId, Execution, HistoryQuery, Status};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
