@@ -3,8 +3,8 @@
 //! and updates on stdout, so scripts and tests can drive the bot.
 
 use super::Adapter;
-use crate::jobs::BoxFuture;
-use crate::{Message, Outgoing};
+use crate::domain::chat::{Message, Outgoing};
+use crate::util::BoxFuture;
 use std::io::{BufRead, IsTerminal, Write};
 use tokio::sync::mpsc;
 

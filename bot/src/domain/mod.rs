@@ -1,4 +1,8 @@
-//! The types the layers share, depending on nothing else in the crate: executions
-//! ([`exec`]).
+//! The types the layers share, depending on nothing else in the crate but the language of
+//! texts: executions ([`exec`]), chat messages ([`chat`]), chart data ([`chart`]), and the
+//! catalog's fixed names ([`catalog`]).
 
+pub mod catalog;
+pub mod chart;
+pub mod chat;
 pub mod exec;

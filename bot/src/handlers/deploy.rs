@@ -4,8 +4,7 @@ use super::{Ctx, Response};
 use crate::intent::Intent;
 use nlu::ParseResult;
 
-/// The job that deploys.
-pub const DEPLOY_JOB: &str = "deploy-app";
+pub use crate::domain::catalog::DEPLOY_JOB;
 
 pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     if ctx.bot.platform.catalog().job(DEPLOY_JOB).is_none() {

@@ -6,12 +6,9 @@ pub mod local;
 pub mod overdue;
 
 use nlu::Catalog;
-use std::future::Future;
-use std::pin::Pin;
 use tokio::sync::broadcast;
 
-/// A boxed future, so the trait stays object safe.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::util::BoxFuture;
 
 pub use crate::domain::exec::{ExecEvent, ExecId, ExecRequest, Execution, HistoryQuery, Status};
 

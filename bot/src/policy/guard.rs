@@ -698,7 +698,7 @@ impl Guard {
             return false;
         };
         let catalog = &self.config.catalog;
-        let command = if job == crate::handlers::deploy::DEPLOY_JOB {
+        let command = if job == crate::domain::catalog::DEPLOY_JOB {
             catalog
                 .environments
                 .iter()
@@ -763,7 +763,7 @@ impl Guard {
             text: what.to_string(),
             lang,
         };
-        let deploy = job == crate::handlers::deploy::DEPLOY_JOB;
+        let deploy = job == crate::domain::catalog::DEPLOY_JOB;
         let who = self.identify(&actor);
         let checked = who.as_ref().map_err(Clone::clone).and_then(|w| {
             localize(lang, |l| {

@@ -16,7 +16,7 @@ pub use errors::{localize, ErrorClass, UserError};
 pub use guard::Guard;
 pub use settings::SecurityConfig;
 
-use crate::jobs::ExecId;
+use crate::domain::exec::ExecId;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -102,7 +102,7 @@ impl Action<'_> {
     /// The command word of the action (`run`, `deploy`, `cancel`, `status`, `list`, `history`).
     pub fn command(&self) -> &'static str {
         match self {
-            Action::Execute { job, .. } if *job == crate::handlers::deploy::DEPLOY_JOB => "deploy",
+            Action::Execute { job, .. } if *job == crate::domain::catalog::DEPLOY_JOB => "deploy",
             Action::Execute { .. } => "run",
             Action::Cancel { .. } => "cancel",
             Action::ReadExecution { .. } => "status",

@@ -3,3 +3,6 @@
 
 pub mod process;
 pub mod words;
+
+/// A boxed future, so that traits with async methods stay object safe.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

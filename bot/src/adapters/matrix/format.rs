@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn images_have_their_size() {
-        let chart = crate::render::charts::Chart::Failures {
+        let chart = crate::domain::chart::Chart::Failures {
             scope: "x".into(),
             causes: vec![("boom".into(), 2)],
             lang: crate::i18n::Lang::En,

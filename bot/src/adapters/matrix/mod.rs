@@ -22,9 +22,9 @@ pub mod sync;
 
 pub use config::{Credentials, MatrixConfig};
 
-use crate::jobs::BoxFuture;
+use crate::domain::chat::{Message, Outgoing};
 use crate::store::{Store, StoreError};
-use crate::{Message, Outgoing};
+use crate::util::BoxFuture;
 use api::{Api, ApiError};
 use outbox::{Outbox, TxnIds};
 use retry::{retry, RetryPolicy};

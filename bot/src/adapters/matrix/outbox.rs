@@ -10,8 +10,8 @@
 use super::api::{Api, ApiError};
 use super::format::{image_content, text_content};
 use super::retry::{retry, RetryPolicy};
-use crate::render::charts::Chart;
-use crate::Outgoing;
+use crate::domain::chart::Chart;
+use crate::domain::chat::Outgoing;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -11,7 +11,7 @@ use super::config::{Credentials, MatrixConfig};
 use super::format::command_text;
 use super::retry::{retry, Backoff, RetryPolicy};
 use super::{MatrixError, State};
-use crate::Message;
+use crate::domain::chat::Message;
 use serde_json::{json, Value};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};

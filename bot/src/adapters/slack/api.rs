@@ -654,7 +654,7 @@ mod tests {
     }
 
     fn chart_png() -> Vec<u8> {
-        use crate::render::charts::{Chart, DurationPoint};
+        use crate::domain::chart::{Chart, DurationPoint};
         let runs = (1..=5)
             .map(|i| DurationPoint {
                 id: 1000 + i,

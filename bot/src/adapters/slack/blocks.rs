@@ -3,7 +3,7 @@
 //! ping `@channel` or forge links), the buttons as an `actions` block, and a plain `text`
 //! fallback for notifications.
 
-use crate::{Button, ButtonStyle, Outgoing};
+use crate::domain::chat::{Button, ButtonStyle, Outgoing};
 use serde_json::{json, Value};
 
 /// A section's text is at most 3000 characters; stay a little below.

@@ -31,9 +31,9 @@ pub mod signature;
 
 use super::Adapter;
 use crate::config::SlackConfig;
-use crate::jobs::BoxFuture;
-use crate::render::charts::Chart;
-use crate::{Message, Outgoing};
+use crate::domain::chart::Chart;
+use crate::domain::chat::{Message, Outgoing};
+use crate::util::BoxFuture;
 use api::{ApiError, FileUpload, RetryPolicy, WebApi};
 use config::{Credentials, CredentialsError};
 use server::Shared;

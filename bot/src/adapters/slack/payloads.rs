@@ -5,7 +5,7 @@
 //! The bot's chat identity for a Slack user is `slack:<user id>` ([`Message::user`] is the
 //! user id, the platform is the channel's prefix), so `[access]` maps `chat = ["slack:U…"]`.
 
-use crate::Message;
+use crate::domain::chat::Message;
 use serde::Deserialize;
 
 /// The channel prefix of Slack conversations.

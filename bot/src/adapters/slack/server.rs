@@ -19,7 +19,7 @@ use super::blocks;
 use super::config::Secret;
 use super::payloads::{Envelope, Interaction, SlashCommand};
 use super::signature;
-use crate::Message;
+use crate::domain::chat::Message;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -1,8 +1,12 @@
 //! Wiring shared by every way of running the bot: storage, parser, job platform, policy and
 //! the notifier, started in that order. Each adapter's command in `main.rs` builds an
-//! [`App`], serves its chat with [`crate::adapters::serve`] and ends with [`App::finish`].
+//! [`App`], serves its chat with [`serve::serve`] and ends with [`App::finish`].
 
-use crate::adapters::{drain, Adapter};
+pub mod serve;
+
+pub use serve::{serve, ServeOptions};
+
+use crate::adapters::Adapter;
 use crate::config::Config;
 use crate::jobs::local::LocalPlatform;
 use crate::jobs::{ExecId, HistoryQuery, JobPlatform};
@@ -11,6 +15,7 @@ use crate::store::lease::Lease;
 use crate::store::Store;
 use crate::{Bot, Outgoing};
 use anyhow::Context;
+use serve::drain;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -94,7 +99,7 @@ impl App {
     }
 
     /// Executions of `channel` not ended yet: the ones it started and the ones it watches
-    /// (for [`crate::adapters::ServeOptions::follow`]).
+    /// (for [`serve::ServeOptions::follow`]).
     pub async fn open_executions(&self, channel: &str) -> Vec<ExecId> {
         let mut ids: Vec<ExecId> = self
             .platform
