@@ -14,13 +14,14 @@
 //! first start the backlog is skipped.
 
 pub mod api;
-pub mod config;
+pub mod credentials;
 pub mod format;
 pub mod outbox;
 pub mod retry;
 pub mod sync;
 
-pub use config::{Credentials, MatrixConfig};
+pub use crate::config::matrix::MatrixConfig;
+pub use credentials::Credentials;
 
 use crate::domain::chat::{Message, Outgoing};
 use crate::store::{Store, StoreError};
@@ -37,7 +38,7 @@ use tokio::sync::mpsc;
 /// Why the Matrix adapter cannot start or stopped; each says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum MatrixError {
-    #[error("no Matrix credentials: set {} to the bot account's access token, or name a file holding it with `access_token_file` in [adapters.matrix]; for password login set {} or `password_file`", config::TOKEN_ENV, config::PASSWORD_ENV)]
+    #[error("no Matrix credentials: set {} to the bot account's access token, or name a file holding it with `access_token_file` in [adapters.matrix]; for password login set {} or `password_file`", credentials::TOKEN_ENV, credentials::PASSWORD_ENV)]
     NoCredentials,
     #[error("cannot read {key} {path}: {source}")]
     SecretFile {
@@ -50,11 +51,11 @@ pub enum MatrixError {
     EmptySecretFile { key: &'static str, path: String },
     #[error("cannot reach the homeserver {homeserver}: {message}; check `homeserver` in [adapters.matrix] and that the server is up")]
     Unreachable { homeserver: String, message: String },
-    #[error("the homeserver {homeserver} refused the bot's access token ({message}); create a new token for the bot account (README, \"Connecting to Matrix\") and set {}", config::TOKEN_ENV)]
+    #[error("the homeserver {homeserver} refused the bot's access token ({message}); create a new token for the bot account (README, \"Connecting to Matrix\") and set {}", credentials::TOKEN_ENV)]
     BadToken { homeserver: String, message: String },
     #[error(
         "password login as {user} failed: {message}; check {} or `password_file`",
-        config::PASSWORD_ENV
+        credentials::PASSWORD_ENV
     )]
     Login { user: String, message: String },
     #[error("the access token belongs to {actual}, but `user_id` in [adapters.matrix] says {configured}; use the bot account's token or correct `user_id`")]

@@ -7,9 +7,9 @@
 //! homeserver delivers twice is handled once.
 
 use super::api::{Api, ApiError, RoomEvent, SyncResponse};
-use super::config::{Credentials, MatrixConfig};
 use super::format::command_text;
 use super::retry::{retry, Backoff, RetryPolicy};
+use super::{Credentials, MatrixConfig};
 use super::{MatrixError, State};
 use crate::domain::chat::Message;
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
 //! `[adapters.matrix]`: the homeserver, the bot's account, the rooms it serves and where it
-//! keeps its sync position. Secrets never come from this file: the access token comes from
+//! keeps its sync position (the adapter: [`crate::adapters::matrix`]). Secrets never come from
+//! this file: the access token comes from
 //! `BOT_MATRIX_TOKEN` or `access_token_file`, a password (for password login) from
 //! `BOT_MATRIX_PASSWORD` or `password_file`.
 //!
@@ -20,8 +21,7 @@
 // Errors carry the file and line (like the rest of the configuration); they happen once.
 #![allow(clippy::result_large_err)]
 
-use super::MatrixError;
-use crate::config::ConfigError;
+use super::ConfigError;
 use serde::Deserialize;
 use std::path::PathBuf;
 use toml::Spanned;
@@ -55,22 +55,6 @@ pub struct MatrixConfig {
     pub concurrency: usize,
     /// New messages per room in one sync; more are fetched page by page.
     pub timeline_limit: u32,
-}
-
-/// How the bot proves who it is.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    Token(String),
-    Password(String),
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Token(_) => f.write_str("Token(***)"),
-            Credentials::Password(_) => f.write_str("Password(***)"),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -233,34 +217,6 @@ impl MatrixConfig {
         })
     }
 
-    /// The bot's credentials: `BOT_MATRIX_TOKEN`, else `access_token_file`, else
-    /// `BOT_MATRIX_PASSWORD`, else `password_file`.
-    pub fn credentials(&self) -> Result<Credentials, MatrixError> {
-        self.credentials_from(|k| std::env::var(k).ok())
-    }
-
-    /// [`Self::credentials`] with the environment given (tests).
-    pub fn credentials_from(
-        &self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Credentials, MatrixError> {
-        if let Some(t) = env(TOKEN_ENV).map(|t| t.trim().to_string()) {
-            if !t.is_empty() {
-                return Ok(Credentials::Token(t));
-            }
-        }
-        if let Some(f) = &self.access_token_file {
-            return read_secret(f, "access_token_file").map(Credentials::Token);
-        }
-        if let Some(p) = env(PASSWORD_ENV).filter(|p| !p.is_empty()) {
-            return Ok(Credentials::Password(p));
-        }
-        if let Some(f) = &self.password_file {
-            return read_secret(f, "password_file").map(Credentials::Password);
-        }
-        Err(MatrixError::NoCredentials)
-    }
-
     /// Whether an invite from `inviter` may be accepted.
     pub fn accepts_invite_from(&self, inviter: &str) -> bool {
         if !self.auto_join {
@@ -274,22 +230,6 @@ impl MatrixConfig {
             .iter()
             .any(|a| a == inviter || (!a.starts_with('@') && a == server))
     }
-}
-
-fn read_secret(path: &std::path::Path, key: &'static str) -> Result<String, MatrixError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MatrixError::SecretFile {
-        key,
-        path: path.display().to_string(),
-        source,
-    })?;
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(MatrixError::EmptySecretFile {
-            key,
-            path: path.display().to_string(),
-        });
-    }
-    Ok(t.to_string())
 }
 
 #[cfg(test)]
@@ -366,44 +306,5 @@ mod tests {
         assert_eq!(e.line(), Some(9), "{e}");
         let e = load("[adapters.matrix]\nhomeserver = \"https://m.example.org\"\nuser_id = \"@b:x\"\ncolour = 1\n").unwrap_err();
         assert_eq!(e.line(), Some(9), "{e}");
-    }
-
-    #[test]
-    fn credentials_come_from_the_environment_or_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut m = matrix(
-            "[adapters.matrix]\nhomeserver = \"https://m.example.org\"\nuser_id = \"@b:x\"\n",
-        );
-        assert!(matches!(
-            m.credentials_from(|_| None),
-            Err(MatrixError::NoCredentials)
-        ));
-        let env = |k: &str| (k == TOKEN_ENV).then(|| " tok \n".to_string());
-        assert_eq!(
-            m.credentials_from(env).unwrap(),
-            Credentials::Token("tok".into())
-        );
-        let f = dir.path().join("token");
-        std::fs::write(&f, "from-file\n").unwrap();
-        m.access_token_file = Some(f.clone());
-        assert_eq!(
-            m.credentials_from(|_| None).unwrap(),
-            Credentials::Token("from-file".into())
-        );
-        std::fs::write(&f, "\n").unwrap();
-        assert!(matches!(
-            m.credentials_from(|_| None),
-            Err(MatrixError::EmptySecretFile { .. })
-        ));
-        m.access_token_file = None;
-        let env = |k: &str| (k == PASSWORD_ENV).then(|| "pw".to_string());
-        assert_eq!(
-            m.credentials_from(env).unwrap(),
-            Credentials::Password("pw".into())
-        );
-        assert_eq!(
-            format!("{:?}", Credentials::Password("pw".into())),
-            "Password(***)"
-        );
     }
 }

@@ -49,9 +49,12 @@
 // Errors carry the file and line for a helpful message; they happen once, at start.
 #![allow(clippy::result_large_err)]
 
-use crate::jobs::overdue::{Overdue, SchedulerConfig};
+pub mod matrix;
+pub mod scheduler;
+
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
+use scheduler::{Overdue, SchedulerConfig};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -182,7 +185,7 @@ pub struct Config {
     pub terminal: TerminalConfig,
     pub slack: SlackConfig,
     /// `[adapters.matrix]`, when present (`bot matrix`).
-    pub matrix: Option<crate::adapters::matrix::MatrixConfig>,
+    pub matrix: Option<matrix::MatrixConfig>,
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
     /// `[storage] audit_key_file`: the audit key's file (default: next to the database;
@@ -245,7 +248,7 @@ struct RawStorage {
 #[derive(Deserialize, Default)]
 struct RawAdapters {
     terminal: Option<RawTerminal>,
-    matrix: Option<Spanned<crate::adapters::matrix::config::RawMatrix>>,
+    matrix: Option<Spanned<matrix::RawMatrix>>,
     slack: Option<RawSlack>,
 }
 
@@ -480,7 +483,7 @@ impl Config {
             None => SlackConfig::default(),
         };
         let matrix = match raw.adapters.matrix {
-            Some(m) => Some(crate::adapters::matrix::MatrixConfig::from_raw(
+            Some(m) => Some(matrix::MatrixConfig::from_raw(
                 m,
                 &|offset, message| l.err(offset, message),
                 &resolve,
