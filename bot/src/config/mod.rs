@@ -49,8 +49,10 @@
 // Errors carry the file and line for a helpful message; they happen once, at start.
 #![allow(clippy::result_large_err)]
 
+pub mod env_secrets;
 pub mod matrix;
 pub mod scheduler;
+pub mod security;
 
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
@@ -195,7 +197,7 @@ pub struct Config {
     /// the database).
     pub audit_checkpoints: Option<PathBuf>,
     /// Access, approvals, change windows, rate limits, input limits.
-    pub security: crate::policy::SecurityConfig,
+    pub security: security::SecurityConfig,
     /// Late and far-future scheduled runs (`[scheduler]`).
     pub scheduler: SchedulerConfig,
 }
@@ -516,12 +518,12 @@ impl Config {
                 .unwrap_or_default();
             for (name, value) in &run.env {
                 let v = value.get_ref();
-                if crate::policy::env_secrets::looks_secret(name)
-                    && !crate::policy::env_secrets::is_reference(v)
+                if crate::config::env_secrets::looks_secret(name)
+                    && !crate::config::env_secrets::is_reference(v)
                 {
                     return Err(l.err(
                         value.span().start,
-                        crate::policy::env_secrets::refusal(id, name),
+                        crate::config::env_secrets::refusal(id, name),
                     ));
                 }
             }
@@ -602,7 +604,7 @@ impl Config {
                 },
             );
         }
-        let security = crate::policy::SecurityConfig::from_toml_str(text, &catalog)
+        let security = security::SecurityConfig::from_toml_str(text, &catalog)
             .map_err(|e| l.err(e.offset, e.message))?;
         Ok(Config {
             security,

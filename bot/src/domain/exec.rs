@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What is shown and stored instead of a secret parameter's value.
+pub const MASK: &str = "***";
+
 /// Execution ids are plain numbers (`#1001`).
 pub type ExecId = i64;
 

@@ -69,7 +69,7 @@ impl OutputBuf {
         let mut line = line.trim_end_matches(['\n', '\r']).to_string();
         for v in &self.redact {
             if line.contains(v.as_str()) {
-                line = line.replace(v.as_str(), crate::policy::guard::MASK);
+                line = line.replace(v.as_str(), crate::domain::exec::MASK);
             }
         }
         if line.len() > MAX_LINE {
@@ -359,7 +359,7 @@ impl Inner {
         Ok(())
     }
 
-    /// Whether a parameter of a job is secret (see [`crate::policy::guard::is_secret_param`]).
+    /// Whether a parameter of a job is secret (see `crate::policy::guard::is_secret_param`).
     fn is_secret(&self, job: &str, param: &str) -> bool {
         self.secret_names.iter().any(|n| n == param)
             || self
@@ -390,7 +390,7 @@ impl Inner {
         let lost: Vec<&str> = e
             .params
             .iter()
-            .filter(|(k, v)| v.as_str() == crate::policy::guard::MASK && self.is_secret(&e.job, k))
+            .filter(|(k, v)| v.as_str() == crate::domain::exec::MASK && self.is_secret(&e.job, k))
             .map(|(k, _)| k.as_str())
             .collect();
         if !lost.is_empty() {
@@ -424,7 +424,7 @@ impl Inner {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
-        let env = crate::policy::env_secrets::resolve(&e.job, &spec.env, &values, &|k| {
+        let env = crate::config::env_secrets::resolve(&e.job, &spec.env, &values, &|k| {
             std::env::var(k).ok()
         });
         for (k, v) in &env {
@@ -433,7 +433,7 @@ impl Inner {
         // what the job could print of its secrets is masked before it is kept
         let env_secrets = env
             .iter()
-            .filter(|(k, _)| crate::policy::env_secrets::looks_secret(k))
+            .filter(|(k, _)| crate::config::env_secrets::looks_secret(k))
             .map(|(_, v)| v.clone());
         let redactions: Vec<String> = secret_values.into_iter().chain(env_secrets).collect();
         for (k, v) in &e.params {
@@ -681,7 +681,7 @@ impl Inner {
             .partition(|(k, _)| self.is_secret(&req.job, k));
         let mut stored = stored;
         for k in secret.keys() {
-            stored.insert(k.clone(), crate::policy::guard::MASK.to_string());
+            stored.insert(k.clone(), crate::domain::exec::MASK.to_string());
         }
         // the lock from before the row exists: the scheduler cannot start it without its secrets
         let g = self.start_lock.lock().await;

@@ -5,9 +5,9 @@
 use super::access::Identity;
 use super::audit::{self, Entry};
 use super::rate_limit::{Limited, Limiter};
-use super::settings::SecurityConfig;
 use super::windows::Outside;
 use super::{localize, Action, Actor, ApprovalNeed, Decision, Policy, UserError};
+use crate::config::security::SecurityConfig;
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::store::{ApprovalRow, Store};
@@ -17,8 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// The mask shown instead of a secret value.
-pub const MASK: &str = "***";
+pub use crate::domain::exec::MASK;
 
 /// Whether `param` of `job` is secret: named in `[security] secret_names` or in the job's
 /// `secret` list.

@@ -5,16 +5,14 @@
 
 pub mod access;
 pub mod audit;
-pub mod env_secrets;
 pub mod errors;
 pub mod guard;
 pub mod rate_limit;
-pub mod settings;
 pub mod windows;
 
+pub use crate::config::security::SecurityConfig;
 pub use errors::{localize, ErrorClass, UserError};
 pub use guard::Guard;
-pub use settings::SecurityConfig;
 
 use crate::domain::exec::ExecId;
 use chrono::{DateTime, Utc};
@@ -38,7 +36,7 @@ use std::collections::BTreeMap;
 /// ```
 pub fn choose_lang(
     store: &crate::store::Store,
-    access: Option<&settings::Access>,
+    access: Option<&crate::config::security::Access>,
     channel: &str,
     user: &str,
     written: Option<crate::i18n::Lang>,

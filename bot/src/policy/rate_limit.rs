@@ -1,6 +1,6 @@
 //! Token buckets per user and for everyone together.
 
-use super::settings::{Rate, RateLimitConfig};
+use crate::config::security::{Rate, RateLimitConfig};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -2,33 +2,10 @@
 //! may be changed, and freeze periods in which it may not.
 
 use crate::i18n::Lang;
-use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Freeze {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub reason: String,
-}
-
-/// What happens outside the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outside {
-    Refuse,
-    Approval,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Window {
-    pub environment: String,
-    /// Empty: every day.
-    pub days: Vec<Weekday>,
-    /// Minutes after midnight: [start, end). None: all day.
-    pub hours: Option<(u32, u32)>,
-    pub freezes: Vec<Freeze>,
-    pub outside: Outside,
-}
+pub use crate::config::security::{Freeze, Outside, Window};
 
 /// Why the window is closed now.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +86,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
