@@ -30,7 +30,7 @@ use crate::dialog::{Dialog, Step};
 use crate::handlers::{Ctx, Response};
 use crate::jobs::{ExecEvent, JobPlatform, Status};
 use crate::policy::Policy;
-use crate::store::{Store, StoredDialog};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use intent::Intent;
 use nlu::{Outcome, ParseResult};
@@ -51,6 +51,16 @@ pub struct Bot {
 }
 
 impl Bot {
+    /// What handlers may use of the bot.
+    pub fn services(&self) -> handlers::Services<'_> {
+        handlers::Services {
+            config: &self.config,
+            store: &self.store,
+            platform: self.platform.as_ref(),
+            policy: self.policy.as_ref(),
+        }
+    }
+
     /// Handles one message and returns the replies (for the message's channel).
     pub async fn handle(&self, msg: &Message) -> Response {
         let raw_len = msg.text.len();
@@ -161,7 +171,7 @@ impl Bot {
         let text = msg.text.as_str();
         let now = clock::now();
         let ctx = Ctx {
-            bot: self,
+            bot: self.services(),
             msg,
             now,
             lang,
@@ -280,7 +290,10 @@ impl Bot {
                     }
                     _ => {}
                 }
-                match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now) {
+                match self
+                    .services()
+                    .save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now)
+                {
                     Ok(()) => r,
                     Err(e) => {
                         Response::text(policy::UserError::internal(ctx.lang, e).reply(ctx.lang))
@@ -357,7 +370,12 @@ impl Bot {
                         options: c.options.clone(),
                         parse: parse.clone(),
                     };
-                    return match self.save_dialog(&ctx.msg.user, &ctx.msg.channel, &d, ctx.now) {
+                    return match self.services().save_dialog(
+                        &ctx.msg.user,
+                        &ctx.msg.channel,
+                        &d,
+                        ctx.now,
+                    ) {
                         Ok(()) => Response {
                             buttons: clarify_buttons(&c.options, ctx.lang),
                             ..Response::text(text)
@@ -434,30 +452,6 @@ impl Bot {
             return Ok(DialogLoad::Expired(d));
         }
         Ok(DialogLoad::Active(d))
-    }
-
-    /// Stores a dialog for a user and channel, expiring after the configured timeout.
-    pub fn save_dialog(
-        &self,
-        user: &str,
-        channel: &str,
-        d: &Dialog,
-        now: DateTime<Utc>,
-    ) -> Result<(), String> {
-        let state = serde_json::to_string(d).map_err(|e| e.to_string())?;
-        let ttl = chrono::Duration::from_std(self.config.dialog_timeout)
-            .unwrap_or_else(|_| chrono::Duration::minutes(10));
-        self.store
-            .put_dialog(
-                user,
-                channel,
-                &StoredDialog {
-                    state,
-                    updated_at: now,
-                    expires_at: now + ttl,
-                },
-            )
-            .map_err(|e| e.to_string())
     }
 
     /// Turns an execution event into pushed messages, each in the language of the person it

@@ -173,7 +173,7 @@ async fn clarification_options_become_numbered_buttons() {
         ],
     });
     let ctx = Ctx {
-        bot: &b,
+        bot: b.services(),
         msg: &msg,
         now: chrono::Utc::now(),
         lang: bot::i18n::Lang::En,

@@ -15,10 +15,15 @@ pub mod smalltalk;
 pub mod status;
 pub mod watch;
 
+use crate::config::Config;
+use crate::dialog::Dialog;
+use crate::domain::chat::Message;
 use crate::i18n::Lang;
+use crate::jobs::JobPlatform;
 use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
+use crate::policy::Policy;
 use crate::policy::{Action, Actor, Decision, UserError};
-use crate::{Bot, Message};
+use crate::store::{Store, StoredDialog};
 use chrono::{DateTime, Utc};
 use nlu::{EntityKind, ParseResult};
 
@@ -55,9 +60,45 @@ impl Response {
     }
 }
 
+/// What handlers may use of the bot: its configuration, storage, job platform and policy
+/// (the bot itself, and its parser, stay above them).
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub config: &'a Config,
+    pub store: &'a Store,
+    pub platform: &'a dyn JobPlatform,
+    pub policy: &'a dyn Policy,
+}
+
+impl Services<'_> {
+    /// Stores a dialog for a user and channel, expiring after the configured timeout.
+    pub fn save_dialog(
+        &self,
+        user: &str,
+        channel: &str,
+        d: &Dialog,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let state = serde_json::to_string(d).map_err(|e| e.to_string())?;
+        let ttl = chrono::Duration::from_std(self.config.dialog_timeout)
+            .unwrap_or_else(|_| chrono::Duration::minutes(10));
+        self.store
+            .put_dialog(
+                user,
+                channel,
+                &StoredDialog {
+                    state,
+                    updated_at: now,
+                    expires_at: now + ttl,
+                },
+            )
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Everything a handler needs.
 pub struct Ctx<'a> {
-    pub bot: &'a Bot,
+    pub bot: Services<'a>,
     pub msg: &'a Message,
     pub now: DateTime<Utc>,
     /// The language of the replies ([`Bot::reply_lang`]).

@@ -3,12 +3,12 @@
 
 use super::{entity, time_range, Ctx, Response};
 use crate::dialog::{Dialog, Draft};
+use crate::domain::chat::{Button, ButtonStyle};
 use crate::i18n::Lang;
 use crate::intent::Intent;
 use crate::jobs::{ExecRequest, Status};
 use crate::policy::{Action, ApprovalNeed, Decision, UserError};
 use crate::values;
-use crate::{Button, ButtonStyle};
 use nlu::catalog::{Job, ParamKind};
 use nlu::{Catalog, Entity, EntityKind, ParseResult};
 use std::collections::BTreeMap;
@@ -692,7 +692,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     let counted: std::collections::BTreeMap<String, String> = draft
         .params
         .iter()
-        .filter(|(k, _)| !crate::policy::guard::is_secret_param(&ctx.bot.config, &job.id, k))
+        .filter(|(k, _)| !crate::policy::guard::is_secret_param(ctx.bot.config, &job.id, k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if let Err(err) = ctx.bot.store.record_usage(
