@@ -7,13 +7,14 @@ pub mod serve;
 pub use serve::{serve, ServeOptions};
 
 use crate::adapters::Adapter;
+use crate::bot::Bot;
 use crate::config::Config;
+use crate::domain::chat::Outgoing;
 use crate::jobs::local::LocalPlatform;
 use crate::jobs::{ExecId, HistoryQuery, JobPlatform};
 use crate::policy::Guard;
 use crate::store::lease::Lease;
 use crate::store::Store;
-use crate::{Bot, Outgoing};
 use anyhow::Context;
 use serve::drain;
 use std::path::PathBuf;

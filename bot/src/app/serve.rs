@@ -3,11 +3,11 @@
 //! scheduler, and drains at the end.
 
 use crate::adapters::Adapter;
+use crate::bot::Bot;
 use crate::domain::chat::{Message, Outgoing};
 use crate::domain::exec::ExecId;
 use crate::handlers::Response;
 use crate::jobs::JobPlatform;
-use crate::Bot;
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
