@@ -1,0 +1,27 @@
+//! The `adapter_state` table: what an adapter keeps between runs (a sync position).
+
+use super::*;
+
+impl Store {
+    /// A value an adapter stored under `key` (e.g. `matrix:@bot:example.org`, `since`).
+    pub fn adapter_state(&self, adapter: &str, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM adapter_state WHERE adapter = ?1 AND key = ?2",
+                params![adapter, key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores (replaces) an adapter's value; committed when this returns.
+    pub fn set_adapter_state(&self, adapter: &str, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO adapter_state (adapter, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (adapter, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![adapter, key, value, ms(Utc::now())],
+        )?;
+        Ok(())
+    }
+}
