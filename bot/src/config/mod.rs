@@ -49,14 +49,21 @@
 // Errors carry the file and line for a helpful message; they happen once, at start.
 #![allow(clippy::result_large_err)]
 
+mod durations;
 pub mod env_secrets;
 pub mod matrix;
 pub mod scheduler;
 pub mod security;
+pub mod slack;
+
+pub use durations::{duration_value, parse_duration};
+use scheduler::{scheduler_config, RawScheduler};
+use slack::{slack_config, RawSlack};
+pub use slack::{SlackConfig, SLACK_DEFAULT_API, SLACK_DEFAULT_LISTEN};
 
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
-use scheduler::{Overdue, SchedulerConfig};
+use scheduler::SchedulerConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -131,42 +138,6 @@ pub struct TerminalConfig {
     pub charts_dir: Option<PathBuf>,
 }
 
-/// The Slack adapter's settings (`[adapters.slack]`). The bot token and the signing secret
-/// are not here: they come from the environment or from the files named here
-/// ([`crate::adapters::slack::config::Credentials`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlackConfig {
-    pub enabled: bool,
-    /// Where the HTTP endpoints listen (`--listen` overrides it).
-    pub listen: std::net::SocketAddr,
-    /// The Web API's base URL, without the trailing slash.
-    pub api_base: String,
-    /// A file holding the bot token (`xoxb-…`), when `BOT_SLACK_TOKEN` is not set.
-    pub token_file: Option<PathBuf>,
-    /// A file holding the signing secret, when `BOT_SLACK_SIGNING_SECRET` is not set.
-    pub signing_secret_file: Option<PathBuf>,
-    /// The bot's own user id; found with `auth.test` at start when not given.
-    pub bot_user_id: Option<String>,
-}
-
-/// The default address of the Slack endpoints.
-pub const SLACK_DEFAULT_LISTEN: &str = "127.0.0.1:3000";
-/// The default Web API base URL.
-pub const SLACK_DEFAULT_API: &str = "https://slack.com/api";
-
-impl Default for SlackConfig {
-    fn default() -> Self {
-        SlackConfig {
-            enabled: true,
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 3000)),
-            api_base: SLACK_DEFAULT_API.into(),
-            token_file: None,
-            signing_secret_file: None,
-            bot_user_id: None,
-        }
-    }
-}
-
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -218,15 +189,6 @@ struct RawConfig {
     jobs: Vec<RawJob>,
 }
 
-/// `[scheduler]`: see [`crate::jobs::overdue`].
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawScheduler {
-    overdue: Option<Spanned<String>>,
-    max_late: Option<Spanned<toml::Value>>,
-    max_ahead: Option<Spanned<toml::Value>>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawBot {
@@ -252,25 +214,6 @@ struct RawAdapters {
     terminal: Option<RawTerminal>,
     matrix: Option<Spanned<matrix::RawMatrix>>,
     slack: Option<RawSlack>,
-}
-
-/// `[adapters.slack]`. The secret-looking keys are read only to refuse them with a clear
-/// error (secrets belong in the environment or in a file, not in the configuration).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSlack {
-    #[serde(default = "yes")]
-    enabled: bool,
-    listen: Option<Spanned<String>>,
-    api_base: Option<Spanned<String>>,
-    token_file: Option<String>,
-    signing_secret_file: Option<String>,
-    bot_user_id: Option<Spanned<String>>,
-    token: Option<Spanned<toml::Value>>,
-    bot_token: Option<Spanned<toml::Value>>,
-    signing_secret: Option<Spanned<toml::Value>>,
-    client_secret: Option<Spanned<toml::Value>>,
-    app_token: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -313,38 +256,6 @@ struct RawRun {
     secret: Vec<String>,
     #[serde(default)]
     patterns: BTreeMap<String, String>,
-}
-
-/// Parses `30s`, `5m`, `2h`, `1d`, `250ms` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (num, unit) = if split == 0 {
-        return None;
-    } else {
-        s.split_at(split)
-    };
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" | "sec" | "secs" => n,
-        "m" | "min" | "mins" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => return None,
-    };
-    // try_: a huge number (`+99999999999999999999d`) is no duration, not a panic
-    Duration::try_from_secs_f64(secs).ok()
-}
-
-/// A duration in the configuration: a string for [`parse_duration`] or a number of seconds.
-pub fn duration_value(v: &toml::Value) -> Option<Duration> {
-    match v {
-        toml::Value::Integer(i) if *i >= 0 => Some(Duration::from_secs(*i as u64)),
-        toml::Value::Float(f) if *f >= 0.0 && f.is_finite() => Some(Duration::from_secs_f64(*f)),
-        toml::Value::String(s) => parse_duration(s),
-        _ => None,
-    }
 }
 
 struct Lines<'a> {
@@ -659,126 +570,6 @@ impl Config {
             .clone()
             .unwrap_or_else(|| crate::store::audit_key::default_checkpoints(&self.database))
     }
-}
-
-/// Checks `[scheduler]`.
-fn scheduler_config(l: &Lines<'_>, raw: &RawScheduler) -> Result<SchedulerConfig, ConfigError> {
-    let mut c = SchedulerConfig::default();
-    if let Some(o) = &raw.overdue {
-        c.overdue = Overdue::parse(o.get_ref()).ok_or_else(|| {
-            l.err(
-                o.span().start,
-                format!(
-                    "`overdue` must be \"skip\" or \"run\" (what to do with a scheduled run more than max_late late), not `{}`",
-                    o.get_ref()
-                ),
-            )
-        })?;
-    }
-    if let Some(v) = &raw.max_late {
-        c.max_late = l.duration(v, "max_late")?;
-    }
-    if let Some(v) = &raw.max_ahead {
-        c.max_ahead = l.duration(v, "max_ahead")?;
-        if c.max_ahead.is_zero() {
-            return Err(l.err(
-                v.span().start,
-                "`max_ahead` must be longer than 0 (how far ahead a run may be scheduled)",
-            ));
-        }
-    }
-    Ok(c)
-}
-
-/// Checks `[adapters.slack]`.
-fn slack_config(
-    l: &Lines<'_>,
-    raw: &RawSlack,
-    resolve: &dyn Fn(&str) -> PathBuf,
-) -> Result<SlackConfig, ConfigError> {
-    let secrets = [
-        ("token", &raw.token, "BOT_SLACK_TOKEN", "token_file"),
-        ("bot_token", &raw.bot_token, "BOT_SLACK_TOKEN", "token_file"),
-        (
-            "signing_secret",
-            &raw.signing_secret,
-            "BOT_SLACK_SIGNING_SECRET",
-            "signing_secret_file",
-        ),
-        (
-            "client_secret",
-            &raw.client_secret,
-            "BOT_SLACK_SIGNING_SECRET",
-            "signing_secret_file",
-        ),
-        ("app_token", &raw.app_token, "BOT_SLACK_TOKEN", "token_file"),
-    ];
-    for (key, value, env, file_key) in secrets {
-        if let Some(v) = value {
-            return Err(l.err(
-                v.span().start,
-                format!(
-                    "`{key}` in [adapters.slack]: secrets must not be in the configuration file; remove it (and rotate it if this file was shared), then set the environment variable {env} or name a file holding it with `{file_key} = \"/path/to/file\"`"
-                ),
-            ));
-        }
-    }
-    let listen = match &raw.listen {
-        None => SlackConfig::default().listen,
-        Some(s) => s.get_ref().parse().map_err(|_| {
-            l.err(
-                s.span().start,
-                format!(
-                    "`listen` must be an address with a port such as \"{SLACK_DEFAULT_LISTEN}\" or \"0.0.0.0:8080\", not `{}`",
-                    s.get_ref()
-                ),
-            )
-        })?,
-    };
-    let api_base = match &raw.api_base {
-        None => SLACK_DEFAULT_API.to_string(),
-        Some(s) => {
-            let v = s.get_ref().trim().trim_end_matches('/');
-            let host = v
-                .strip_prefix("https://")
-                .or_else(|| v.strip_prefix("http://"))
-                .unwrap_or("");
-            if host.is_empty() || host.contains(char::is_whitespace) {
-                return Err(l.err(
-                    s.span().start,
-                    format!(
-                        "`api_base` must be an http(s) URL such as \"{SLACK_DEFAULT_API}\", not `{}`",
-                        s.get_ref()
-                    ),
-                ));
-            }
-            v.to_string()
-        }
-    };
-    let bot_user_id = match &raw.bot_user_id {
-        None => None,
-        Some(s) => {
-            let v = s.get_ref().trim();
-            if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(l.err(
-                    s.span().start,
-                    format!(
-                        "`bot_user_id` must be a Slack user id such as \"U0123ABCD\", not `{}`",
-                        s.get_ref()
-                    ),
-                ));
-            }
-            Some(v.to_string())
-        }
-    };
-    Ok(SlackConfig {
-        enabled: raw.enabled,
-        listen,
-        api_base,
-        token_file: raw.token_file.as_deref().map(resolve),
-        signing_secret_file: raw.signing_secret_file.as_deref().map(resolve),
-        bot_user_id,
-    })
 }
 
 /// Placeholders every job may use besides its parameters.

@@ -147,8 +147,8 @@ impl Policy for Guard {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::secrets::mask_assignments;
+    use super::*;
 
     /// A guard over a deploy job, a staging environment and `extra` sections.
     fn guard(dir: &std::path::Path, extra: &str) -> Guard {
