@@ -186,13 +186,13 @@ impl Guard {
         // the requester's permissions as configured now: a revoked requester's request
         // does not go ahead
         if approve {
-            if let Err(e) = self.recheck_in(
+            if let Err(e) = self.recheck(
                 &row.chat_user,
                 &row.channel,
                 &row.job,
                 &row.params,
                 &actor.text,
-                lang,
+                Some(lang),
             ) {
                 let _ = self
                     .store

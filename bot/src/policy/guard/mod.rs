@@ -112,13 +112,13 @@ impl crate::jobs::StartCheck for Guard {
     /// The refusal is the run's detail, shown in its channel: in the requester's language.
     fn may_start(&self, e: &crate::jobs::Execution) -> Result<(), String> {
         let lang = self.lang_of(&e.requested_by, &e.channel);
-        self.recheck_in(
+        self.recheck(
             &e.requested_by,
             &e.channel,
             &e.job,
             &e.params,
             &format!("(start of #{} {})", e.id, e.job),
-            lang,
+            Some(lang),
         )
         .map_err(|err| {
             tr!(
@@ -459,6 +459,7 @@ mod tests {
                 "deploy-app",
                 &params,
                 "(start of #1001)",
+                None,
             )
             .unwrap_err();
         assert_eq!(

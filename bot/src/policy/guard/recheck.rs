@@ -9,7 +9,7 @@ impl Guard {
     /// force now: their account (known, enabled) and the permissions the run needs. Approval
     /// rules and change windows are not asked again (they were passed or approved for the
     /// run's time). A refusal is recorded in the audit trail (decision `deny`, "re-checked at
-    /// execution: …", in English) and is in the requester's language.
+    /// execution: …", in English) and is in `lang`, or with None in the requester's language.
     pub fn recheck(
         &self,
         chat_user: &str,
@@ -17,28 +17,9 @@ impl Guard {
         job: &str,
         params: &BTreeMap<String, String>,
         what: &str,
+        lang: Option<Lang>,
     ) -> Result<(), UserError> {
-        let lang = self.lang_of(chat_user, channel);
-        self.recheck_in(chat_user, channel, job, params, what, lang)
-    }
-
-    /// The language of `chat_user` when they are not the one acting (the requester of a run
-    /// that waited).
-    pub(super) fn lang_of(&self, chat_user: &str, channel: &str) -> Lang {
-        let access = self.sec().access.as_ref();
-        crate::policy::choose_lang(&self.store, access, channel, chat_user, None)
-    }
-
-    /// [`Guard::recheck`] with the refusal in `lang`.
-    pub(super) fn recheck_in(
-        &self,
-        chat_user: &str,
-        channel: &str,
-        job: &str,
-        params: &BTreeMap<String, String>,
-        what: &str,
-        lang: Lang,
-    ) -> Result<(), UserError> {
+        let lang = lang.unwrap_or_else(|| self.lang_of(chat_user, channel));
         let actor = Actor {
             user: chat_user.to_string(),
             channel: channel.to_string(),
@@ -72,5 +53,12 @@ impl Guard {
             Some(&e.id),
         );
         Err(e)
+    }
+
+    /// The language of `chat_user` when they are not the one acting (the requester of a run
+    /// that waited).
+    pub(super) fn lang_of(&self, chat_user: &str, channel: &str) -> Lang {
+        let access = self.sec().access.as_ref();
+        crate::policy::choose_lang(&self.store, access, channel, chat_user, None)
     }
 }
