@@ -52,9 +52,11 @@
 mod durations;
 pub mod env_secrets;
 pub mod matrix;
+pub mod permissions;
 pub mod scheduler;
 pub mod security;
 pub mod slack;
+pub mod windows;
 
 pub use durations::{duration_value, parse_duration};
 use scheduler::{scheduler_config, RawScheduler};
