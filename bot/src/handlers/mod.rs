@@ -258,6 +258,24 @@ pub fn platform_error(e: &crate::jobs::PlatformError, lang: Lang) -> String {
     }
 }
 
+/// [`target_execution`], when the asker may read it; else the reply that says why not.
+pub async fn readable_execution(
+    ctx: &Ctx<'_>,
+    parse: &ParseResult,
+    prefer_active: bool,
+) -> Result<Execution, Response> {
+    let e = target_execution(ctx, parse, prefer_active)
+        .await
+        .map_err(Response::text)?;
+    match ctx.refused(&Action::ReadExecution {
+        id: e.id,
+        job: &e.job,
+    }) {
+        Some(r) => Err(r),
+        None => Ok(e),
+    }
+}
+
 /// The full report of an execution, with the job's recent figures and charts when it has
 /// ended.
 pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> Response {

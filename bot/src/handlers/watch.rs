@@ -2,20 +2,13 @@
 //! final summary.
 
 use super::{Ctx, Response};
-use crate::policy::Action;
 use nlu::ParseResult;
 
 pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
-    let e = match super::target_execution(ctx, parse, true).await {
+    let e = match super::readable_execution(ctx, parse, true).await {
         Ok(e) => e,
-        Err(msg) => return Response::text(msg),
+        Err(r) => return r,
     };
-    if let Some(r) = ctx.refused(&Action::ReadExecution {
-        id: e.id,
-        job: &e.job,
-    }) {
-        return r;
-    }
     if e.status.is_terminal() {
         let mut r = super::full_report(ctx, &e).await;
         if let Some(t) = r.texts.first_mut() {

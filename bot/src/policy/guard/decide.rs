@@ -310,14 +310,7 @@ impl Guard {
             Decision::Deny(r) => {
                 self.record_decision(actor, Some(&who.name), action, "deny", Some(r), None)
             }
-            Decision::Refuse(e) => self.record_decision(
-                actor,
-                Some(&who.name),
-                action,
-                "deny",
-                Some(e.recorded_message()),
-                Some(&e.id),
-            ),
+            Decision::Refuse(e) => self.record_refusal(actor, &who, action, e),
             Decision::NeedsApproval(n) => self.record_decision(
                 actor,
                 Some(&who.name),
@@ -342,18 +335,29 @@ impl Guard {
         };
         match self.decide(&who, action, actor.lang) {
             Decision::Refuse(e) => {
-                let _ = self.record_decision(
-                    actor,
-                    Some(&who.name),
-                    action,
-                    "deny",
-                    Some(e.recorded_message()),
-                    Some(&e.id),
-                );
+                let _ = self.record_refusal(actor, &who, action, &e);
                 Some(e)
             }
             _ => None,
         }
+    }
+
+    /// Records a refusal (its English text and its error id).
+    fn record_refusal(
+        &self,
+        actor: &Actor,
+        who: &Identity,
+        action: &Action<'_>,
+        e: &UserError,
+    ) -> Result<i64, UserError> {
+        self.record_decision(
+            actor,
+            Some(&who.name),
+            action,
+            "deny",
+            Some(e.recorded_message()),
+            Some(&e.id),
+        )
     }
 
     /// Whether the actor may run a job (for help and the job list): the command permission
