@@ -11,6 +11,7 @@ impl Bot {
         let e = &ev.execution;
         let watchers = self.store.subscriptions(e.id).unwrap_or_default();
         let tz = self.config.time_zone;
+        let now = crate::clock::now();
         let mut out = Vec::new();
         match (ev.previous, e.status) {
             (None, Status::Scheduled) => {}
@@ -63,7 +64,7 @@ impl Bot {
                     })
                     .await
                     .unwrap_or_default();
-                let stats = crate::render::job_stats(e, &recent);
+                let stats = crate::render::job_stats(e, &recent, now);
                 let mut targets: BTreeMap<String, String> = watchers.into_iter().collect();
                 targets.insert(e.channel.clone(), e.requested_by.clone());
                 for (c, user) in targets {
@@ -74,7 +75,7 @@ impl Bot {
                     } else {
                         let lang = self.lang_of(&user, &c);
                         let charts = crate::render::summary_charts(e, &recent, lang);
-                        let report = crate::render::report(e, Some(&stats), tz, lang);
+                        let report = crate::render::report(e, Some(&stats), tz, lang, now);
                         (crate::render::with_chart_texts(report, &charts), charts)
                     };
                     out.push(Outgoing {

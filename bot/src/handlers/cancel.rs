@@ -34,7 +34,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         .await
     {
         Ok(done) => {
-            let mut text = crate::render::headline(&done, lang);
+            let mut text = crate::render::headline(&done, lang, crate::clock::now());
             if done.started_at.is_some() {
                 text.push_str(&tr!(lang, "cancel-processes-gone"));
             }

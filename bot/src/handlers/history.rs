@@ -109,7 +109,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     let mut text = tr!(lang, "history-header", count = runs.len(), filters = what);
     for e in &runs {
         text.push('\n');
-        text.push_str(&crate::render::history_line(e, ctx.tz(), lang));
+        text.push_str(&crate::render::history_line(e, ctx.tz(), lang, ctx.now));
     }
     let ended: Vec<_> = runs
         .iter()

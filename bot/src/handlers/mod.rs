@@ -292,12 +292,12 @@ pub async fn full_report(ctx: &Ctx<'_>, e: &Execution) -> Response {
             .await
             .unwrap_or_default();
         charts = crate::render::summary_charts(e, &recent, ctx.lang);
-        Some(crate::render::job_stats(e, &recent))
+        Some(crate::render::job_stats(e, &recent, ctx.now))
     } else {
         None
     };
     let text = crate::render::with_chart_texts(
-        crate::render::report(e, stats.as_ref(), ctx.tz(), ctx.lang),
+        crate::render::report(e, stats.as_ref(), ctx.tz(), ctx.lang, ctx.now),
         &charts,
     );
     Response {

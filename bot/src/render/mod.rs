@@ -5,8 +5,9 @@ pub mod analysis;
 pub mod charts;
 
 use crate::domain::exec::{Execution, Status};
-use crate::i18n::format::{duration, duration_std, params, time};
+use crate::i18n::format::{duration, duration_std, params};
 use crate::i18n::Lang;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::fmt::Write;
 use std::time::Duration;
@@ -52,11 +53,11 @@ pub struct JobStats {
 }
 
 /// Computes [`JobStats`] for `e` from recent executions of its job (newest first).
-pub fn job_stats(e: &Execution, recent: &[Execution]) -> JobStats {
+pub fn job_stats(e: &Execution, recent: &[Execution], now: DateTime<Utc>) -> JobStats {
     let earlier_ok: Vec<chrono::Duration> = recent
         .iter()
         .filter(|r| r.id < e.id && r.status == Status::Succeeded)
-        .filter_map(|r| r.duration(crate::clock::now()))
+        .filter_map(|r| r.duration(now))
         .take(20)
         .collect();
     let median_success = (earlier_ok.len() >= 3).then(|| {
@@ -152,9 +153,9 @@ pub fn detail_text(detail: &str, lang: Lang) -> String {
 }
 
 /// The headline of an ended execution.
-pub fn headline(e: &Execution, lang: Lang) -> String {
+pub fn headline(e: &Execution, lang: Lang, now: DateTime<Utc>) -> String {
     let took = e
-        .duration(crate::clock::now())
+        .duration(now)
         .map(duration)
         .unwrap_or_else(|| "0ms".into());
     let code = match (e.exit_code, e.signal) {
@@ -264,9 +265,15 @@ pub fn headline(e: &Execution, lang: Lang) -> String {
 }
 
 /// The full report of an execution in any state.
-pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> String {
+pub fn report(
+    e: &Execution,
+    stats: Option<&JobStats>,
+    tz: Tz,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> String {
     let mut out = String::new();
-    let now = crate::clock::now();
+    let time = |t, tz, lang| crate::i18n::format::time_at(t, tz, lang, now);
     let (id, job) = (e.id, e.job.as_str());
     match e.status {
         Status::Scheduled => {
@@ -298,7 +305,7 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> St
             );
         }
         Status::Running => {
-            let _ = writeln!(out, "{}", headline(e, lang));
+            let _ = writeln!(out, "{}", headline(e, lang, now));
             let _ = writeln!(
                 out,
                 "{}",
@@ -313,7 +320,7 @@ pub fn report(e: &Execution, stats: Option<&JobStats>, tz: Tz, lang: Lang) -> St
             output_block(&mut out, e, TAIL_LINES, lang);
         }
         _ => {
-            let _ = writeln!(out, "{}", headline(e, lang));
+            let _ = writeln!(out, "{}", headline(e, lang, now));
             output_block(&mut out, e, TAIL_LINES, lang);
             let mut facts = Vec::new();
             if let Some(t) = e.started_at {
@@ -427,12 +434,9 @@ pub fn with_chart_texts(mut text: String, charts: &[charts::Chart]) -> String {
 }
 
 /// One line per execution, for history.
-pub fn history_line(e: &Execution, tz: Tz, lang: Lang) -> String {
+pub fn history_line(e: &Execution, tz: Tz, lang: Lang, now: DateTime<Utc>) -> String {
     let when = e.started_at.unwrap_or(e.run_at);
-    let took = e
-        .duration(crate::clock::now())
-        .map(duration)
-        .unwrap_or_else(|| "-".into());
+    let took = e.duration(now).map(duration).unwrap_or_else(|| "-".into());
     let code = e
         .exit_code
         .map(|c| tr!(lang, "history-exit", code = c))
@@ -442,7 +446,7 @@ pub fn history_line(e: &Execution, tz: Tz, lang: Lang) -> String {
         e.id,
         e.job,
         pad(&status(e.status, lang), 11),
-        time(when, tz, lang),
+        crate::i18n::format::time_at(when, tz, lang, now),
         took,
         pad(&code, 7),
         params(&e.params, lang)
@@ -527,16 +531,22 @@ mod tests {
             exec(2, Status::Succeeded, 3),
             exec(1, Status::Succeeded, 2),
         ];
-        let s = job_stats(&recent[0], &recent);
+        let s = job_stats(&recent[0], &recent, chrono::Utc::now());
         assert_eq!(s.median_success, Some(chrono::Duration::seconds(2)));
         assert_eq!(s.recent, (4, 5));
-        let r = report(&recent[0], Some(&s), chrono_tz::UTC, Lang::En);
+        let r = report(
+            &recent[0],
+            Some(&s),
+            chrono_tz::UTC,
+            Lang::En,
+            chrono::Utc::now(),
+        );
         assert!(
             r.contains("took longer than usual (10.0s vs. a median of 2.0s)"),
             "{r}"
         );
         assert!(r.contains("4/5 (80%)"), "{r}");
-        let s = job_stats(&recent[1], &recent);
+        let s = job_stats(&recent[1], &recent, chrono::Utc::now());
         assert_eq!(s.median_success, None, "needs three earlier successes");
     }
 }

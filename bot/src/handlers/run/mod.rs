@@ -391,7 +391,7 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
             )
         }
         Status::Scheduled => tr!(lang, "run-queued", job = &name, id = e.id, params = p),
-        _ => crate::render::report(&e, None, ctx.tz(), lang),
+        _ => crate::render::report(&e, None, ctx.tz(), lang, ctx.now),
     };
     let mut r = Response::text(text);
     if !e.status.is_terminal() {
