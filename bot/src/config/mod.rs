@@ -189,6 +189,16 @@ struct RawConfig {
     scheduler: RawScheduler,
     #[serde(default)]
     jobs: Vec<RawJob>,
+    // the security sections ([`security`])
+    #[serde(default)]
+    security: security::RawLimits,
+    access: Option<security::RawAccess>,
+    #[serde(default)]
+    approvals: Vec<security::RawApproval>,
+    #[serde(default)]
+    windows: Vec<security::RawWindow>,
+    #[serde(default)]
+    rate_limit: security::RawRateLimit,
 }
 
 #[derive(Deserialize, Default)]
@@ -517,7 +527,14 @@ impl Config {
                 },
             );
         }
-        let security = security::SecurityConfig::from_toml_str(text, &catalog)
+        let sections = security::RawFile {
+            security: raw.security,
+            access: raw.access,
+            approvals: raw.approvals,
+            windows: raw.windows,
+            rate_limit: raw.rate_limit,
+        };
+        let security = security::SecurityConfig::from_raw(sections, &catalog)
             .map_err(|e| l.err(e.offset, e.message))?;
         Ok(Config {
             security,

@@ -130,23 +130,23 @@ impl Default for SecurityConfig {
 }
 
 #[derive(Deserialize, Default)]
-struct RawFile {
+pub(super) struct RawFile {
     #[serde(default)]
-    security: RawLimits,
-    access: Option<RawAccess>,
+    pub(super) security: RawLimits,
+    pub(super) access: Option<RawAccess>,
     #[serde(default)]
-    approvals: Vec<RawApproval>,
+    pub(super) approvals: Vec<RawApproval>,
     #[serde(default)]
-    windows: Vec<RawWindow>,
+    pub(super) windows: Vec<RawWindow>,
     #[serde(default)]
-    rate_limit: RawRateLimit,
+    pub(super) rate_limit: RawRateLimit,
 }
 
 // Values are `Spanned` so that an error names the line of the offending value.
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawLimits {
+pub(super) struct RawLimits {
     max_message_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     secret_names: Vec<String>,
@@ -154,7 +154,7 @@ struct RawLimits {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawAccess {
+pub(super) struct RawAccess {
     default_role: Option<Spanned<String>>,
     contact: Option<String>,
     #[serde(default)]
@@ -165,7 +165,7 @@ struct RawAccess {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawUser {
+pub(super) struct RawUser {
     name: String,
     #[serde(default)]
     chat: Vec<Spanned<String>>,
@@ -182,7 +182,7 @@ fn yes() -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawApproval {
+pub(super) struct RawApproval {
     #[serde(default)]
     jobs: Vec<Spanned<String>>,
     #[serde(default)]
@@ -193,7 +193,7 @@ struct RawApproval {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawWindow {
+pub(super) struct RawWindow {
     environment: Spanned<String>,
     #[serde(default)]
     days: Vec<Spanned<String>>,
@@ -205,7 +205,7 @@ struct RawWindow {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFreeze {
+pub(super) struct RawFreeze {
     from: Spanned<String>,
     to: Spanned<String>,
     #[serde(default)]
@@ -214,14 +214,14 @@ struct RawFreeze {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawRateLimit {
+pub(super) struct RawRateLimit {
     per_user: Option<RawRate>,
     global: Option<RawRate>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRate {
+pub(super) struct RawRate {
     capacity: Spanned<u32>,
     refill: Spanned<toml::Value>,
 }
@@ -283,14 +283,14 @@ fn time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 impl SecurityConfig {
-    /// Reads the security sections of a configuration file's text, checking the names they
-    /// use (roles, permissions, environments, jobs, apps) against `catalog`. An error points
-    /// at the offending value and says what to write instead.
-    pub fn from_toml_str(text: &str, catalog: &Catalog) -> Result<SecurityConfig, SettingsError> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| SettingsError {
-            offset: e.span().map_or(0, |s| s.start),
-            message: format!("invalid configuration: {}", e.message().trim()),
-        })?;
+    /// The security sections, as [`crate::config::Config`] read them with the rest of the
+    /// file, checking the names they use (roles, permissions, environments, jobs, apps)
+    /// against `catalog`. An error points at the offending value and says what to write
+    /// instead.
+    pub(super) fn from_raw(
+        raw: RawFile,
+        catalog: &Catalog,
+    ) -> Result<SecurityConfig, SettingsError> {
         let environments: Vec<&str> = catalog.environments.iter().map(|e| e.id.as_str()).collect();
         let jobs: Vec<&str> = catalog.jobs.iter().map(|j| j.id.as_str()).collect();
         let mut c = SecurityConfig::default();
