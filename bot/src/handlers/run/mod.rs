@@ -220,30 +220,11 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
                 values = values.join(", "),
                 job = &job.id
             ));
-            response.push(ask_prompt(catalog, &job, &param, lang));
-            return save(
-                ctx,
-                Dialog::Collecting {
-                    draft,
-                    param: Some(param),
-                    suggestion: None,
-                },
-                response,
-            );
+            return ask_for(ctx, &job, draft, param, response);
         }
         Err(HintError::Invalid { param, message }) => {
             response.push(ensure_stop(message, lang));
-            let prompt = ask_prompt(catalog, &job, &param, lang);
-            response.push(prompt);
-            return save(
-                ctx,
-                Dialog::Collecting {
-                    draft,
-                    param: Some(param),
-                    suggestion: None,
-                },
-                response,
-            );
+            return ask_for(ctx, &job, draft, param, response);
         }
     }
     if let Some(p) = job
@@ -251,16 +232,8 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         .iter()
         .find(|p| p.required && !draft.params.contains_key(&p.name))
     {
-        response.push(ask_prompt(catalog, &job, &p.name, lang));
-        return save(
-            ctx,
-            Dialog::Collecting {
-                draft,
-                param: Some(p.name.clone()),
-                suggestion: None,
-            },
-            response,
-        );
+        let param = p.name.clone();
+        return ask_for(ctx, &job, draft, param, response);
     }
     if let Some(g) = ctx.bot.policy.guard() {
         // refuse before asking for a confirmation
@@ -284,6 +257,25 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
     }
     response.extend(execute(ctx, draft).await);
     response
+}
+
+/// Asks for parameter `param` of `job` (after what `response` already says) and waits for
+/// the answer.
+fn ask_for(
+    ctx: &Ctx<'_>,
+    job: &Job,
+    draft: Draft,
+    param: String,
+    mut response: Response,
+) -> Response {
+    let catalog = ctx.bot.platform.catalog();
+    response.push(ask_prompt(catalog, job, &param, ctx.lang));
+    let dialog = Dialog::Collecting {
+        draft,
+        param: Some(param),
+        suggestion: None,
+    };
+    save(ctx, dialog, response)
 }
 
 fn save(ctx: &Ctx<'_>, dialog: Dialog, response: Response) -> Response {
