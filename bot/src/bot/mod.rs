@@ -57,21 +57,6 @@ impl Bot {
             ..msg.clone()
         };
         let lang = self.reply_lang(msg);
-        let Some(guard) = self.policy.guard() else {
-            let max = self.config.security.max_message_bytes;
-            if raw_len > max {
-                return Response::text(
-                    crate::policy::UserError::invalid(tr!(
-                        lang,
-                        "message-too-long",
-                        bytes = raw_len,
-                        max = max
-                    ))
-                    .reply(lang),
-                );
-            }
-            return self.handle_admitted(msg, lang).await;
-        };
         let actor = crate::policy::Actor {
             user: msg.user.clone(),
             channel: msg.channel.clone(),
@@ -94,16 +79,18 @@ impl Bot {
                 } => draft.job.map(|j| (j, p)),
                 _ => None,
             });
-        guard.learn(
+        let policy = &self.policy;
+        policy.learn(
             &msg.text,
             answering.as_ref().map(|(j, p)| (j.as_str(), p.as_str())),
         );
-        if let Err(reply) = guard.admit(&actor, raw_len) {
+        let max = self.config.security.max_message_bytes;
+        if let Err(reply) = policy.admit(&actor, raw_len, max) {
             return Response::text(reply);
         }
         let mut response = self.handle_admitted(msg, lang).await;
         for t in &mut response.texts {
-            *t = guard.redact(t);
+            *t = policy.redact(t);
         }
         response
     }

@@ -133,9 +133,7 @@ pub async fn run_notifier(
         match events.recv().await {
             Ok(ev) => {
                 for mut o in bot.pushes_for(&ev).await {
-                    if let Some(g) = bot.policy.guard() {
-                        o.text = g.redact(&o.text);
-                    }
+                    o.text = bot.policy.redact(&o.text);
                     if tx.send(o).is_err() {
                         return;
                     }

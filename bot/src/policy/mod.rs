@@ -153,7 +153,47 @@ pub trait Policy: Send + Sync {
         true
     }
 
-    /// The full security layer, when this policy is one.
+    /// Admits a message of `raw_len` bytes before anything is parsed; `Err` holds the reply.
+    /// Without a policy of its own, only the size limit `max_bytes` holds.
+    fn admit(&self, actor: &Actor, raw_len: usize, max_bytes: usize) -> Result<(), String> {
+        if raw_len > max_bytes {
+            let lang = actor.lang;
+            return Err(UserError::invalid(tr!(
+                lang,
+                "message-too-long",
+                bytes = raw_len,
+                max = max_bytes
+            ))
+            .reply(lang));
+        }
+        Ok(())
+    }
+
+    /// Takes note of a message's secret values (`answering`: the job and parameter of the
+    /// question it answers), so that they are masked wherever they appear.
+    fn learn(&self, _text: &str, _answering: Option<(&str, &str)>) {}
+
+    /// A text with the secret values masked.
+    fn redact(&self, text: &str) -> String {
+        text.to_string()
+    }
+
+    /// Early check (before asking for a confirmation): the refusal, recorded, if any.
+    fn precheck(&self, _actor: &Actor, _action: &Action<'_>) -> Option<UserError> {
+        None
+    }
+
+    /// Records what an allowed action led to (an execution started, or a platform error).
+    fn record_result(
+        &self,
+        _actor: &Actor,
+        _job: Option<&str>,
+        _id: Option<ExecId>,
+        _result: &str,
+    ) {
+    }
+
+    /// The full security layer, when this policy is one (approvals need it).
     fn guard(&self) -> Option<&Guard> {
         None
     }

@@ -235,21 +235,17 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         let param = p.name.clone();
         return ask_for(ctx, &job, draft, param, response);
     }
-    if let Some(g) = ctx.bot.policy.guard() {
-        // refuse before asking for a confirmation
-        if let Some(e) = g.precheck(
-            &ctx.actor(),
-            &Action::Execute {
-                job: &job.id,
-                params: &draft.params,
-                sensitive: job.sensitive,
-                run_at: draft.run_at,
-            },
-        ) {
-            clear(ctx);
-            response.push(e.reply(lang));
-            return response;
-        }
+    // refuse before asking for a confirmation
+    let action = Action::Execute {
+        job: &job.id,
+        params: &draft.params,
+        sensitive: job.sensitive,
+        run_at: draft.run_at,
+    };
+    if let Some(e) = ctx.bot.policy.precheck(&ctx.actor(), &action) {
+        clear(ctx);
+        response.push(e.reply(lang));
+        return response;
     }
     if job.sensitive {
         response.extend(confirm_question(ctx, &job, &draft));
@@ -330,25 +326,21 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
         Ok(e) => e,
         Err(err) => {
             let e = UserError::platform(tr!(lang, "start-failed", job = &job.id), &err);
-            if let Some(g) = ctx.bot.policy.guard() {
-                g.record_result(
-                    &ctx.actor(),
-                    Some(&job.id),
-                    None,
-                    &format!("error {}: {err}", e.id),
-                );
-            }
+            ctx.bot.policy.record_result(
+                &ctx.actor(),
+                Some(&job.id),
+                None,
+                &format!("error {}: {err}", e.id),
+            );
             return Response::text(e.reply(lang));
         }
     };
-    if let Some(g) = ctx.bot.policy.guard() {
-        g.record_result(
-            &ctx.actor(),
-            Some(&job.id),
-            Some(e.id),
-            &format!("started, {}", e.status),
-        );
-    }
+    ctx.bot.policy.record_result(
+        &ctx.actor(),
+        Some(&job.id),
+        Some(e.id),
+        &format!("started, {}", e.status),
+    );
     // secret values are not counted (nor stored): help suggests the run without them
     let counted: std::collections::BTreeMap<String, String> = draft
         .params

@@ -140,6 +140,26 @@ impl Policy for Guard {
         self.may_run_job(actor, job)
     }
 
+    fn admit(&self, actor: &Actor, raw_len: usize, _max_bytes: usize) -> Result<(), String> {
+        Guard::admit(self, actor, raw_len).map(|_| ())
+    }
+
+    fn learn(&self, text: &str, answering: Option<(&str, &str)>) {
+        Guard::learn(self, text, answering)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        Guard::redact(self, text)
+    }
+
+    fn precheck(&self, actor: &Actor, action: &Action<'_>) -> Option<UserError> {
+        Guard::precheck(self, actor, action)
+    }
+
+    fn record_result(&self, actor: &Actor, job: Option<&str>, id: Option<crate::domain::exec::ExecId>, result: &str) {
+        Guard::record_result(self, actor, job, id, result)
+    }
+
     fn guard(&self) -> Option<&Guard> {
         Some(self)
     }
