@@ -156,7 +156,13 @@ impl Policy for Guard {
         Guard::precheck(self, actor, action)
     }
 
-    fn record_result(&self, actor: &Actor, job: Option<&str>, id: Option<crate::domain::exec::ExecId>, result: &str) {
+    fn record_result(
+        &self,
+        actor: &Actor,
+        job: Option<&str>,
+        id: Option<crate::domain::exec::ExecId>,
+        result: &str,
+    ) {
         Guard::record_result(self, actor, job, id, result)
     }
 
