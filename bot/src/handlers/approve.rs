@@ -14,17 +14,18 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
         return None;
     }
     let lang = ctx.lang;
-    let Some(g) = ctx.bot.policy.guard() else {
+    let policy = ctx.bot.policy;
+    if !policy.handles_approvals() {
         return Some(Response::text(
             UserError::not_found(tr!(lang, "approvals-not-set-up")).reply(lang),
         ));
-    };
+    }
     let actor = ctx.actor();
     if cmd == "approvals" {
-        if let Err(e) = g.identify(&actor) {
-            return Some(Response::text(e.reply(lang)));
-        }
-        let pending = g.pending();
+        let pending = match policy.pending_approvals(&actor) {
+            Ok(p) => p,
+            Err(e) => return Some(Response::text(e.reply(lang))),
+        };
         if pending.is_empty() {
             return Some(Response::text(tr!(lang, "approvals-none")));
         }
@@ -36,7 +37,7 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
                 "approvals-line",
                 id = r.id,
                 job = &r.job,
-                params = crate::i18n::format::params(&g.mask_params(&r.job, &r.params), lang),
+                params = crate::i18n::format::params(&policy.mask_params(&r.job, &r.params), lang),
                 requester = &r.requester,
                 reason = r.reason_in(lang),
                 role = &r.role,
@@ -57,11 +58,11 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
                 .reply(lang),
         ));
     };
-    let row = match g.decide_approval(&actor, id, approve) {
+    let row = match policy.decide_approval(&actor, id, approve) {
         Ok(r) => r,
         Err(e) => return Some(Response::text(e.reply(lang))),
     };
-    let params = crate::i18n::format::params(&g.mask_params(&row.job, &row.params), lang);
+    let params = crate::i18n::format::params(&policy.mask_params(&row.job, &row.params), lang);
     if !approve {
         return Some(Response::text(tr!(
             lang,
@@ -85,7 +86,7 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
         Ok(e) => e,
         Err(err) => {
             let e = UserError::platform(tr!(lang, "start-failed", job = &row.job), &err);
-            g.record_result(
+            policy.record_result(
                 &actor,
                 Some(&row.job),
                 None,
@@ -94,7 +95,7 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
             return Some(Response::text(e.reply(lang)));
         }
     };
-    g.record_result(
+    policy.record_result(
         &actor,
         Some(&row.job),
         Some(e.id),

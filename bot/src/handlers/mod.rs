@@ -253,7 +253,7 @@ pub fn platform_error(e: &crate::jobs::PlatformError, lang: Lang) -> String {
             id = *id,
             status = crate::render::status(*status, lang)
         ),
-        P::Store(err) => UserError::internal(lang, err).reply(lang),
+        P::Backend(err) => UserError::internal(lang, err).reply(lang),
         P::Other(text) => text.clone(),
     }
 }

@@ -21,8 +21,10 @@ pub enum PlatformError {
     NotFound(ExecId),
     #[error("#{id} has already ended ({status})")]
     AlreadyEnded { id: ExecId, status: Status },
+    /// The platform's own backend failed (the local platform's database, a remote API):
+    /// any error type, so that this trait names none of them.
     #[error("storage: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("{0}")]
     Other(String),
 }

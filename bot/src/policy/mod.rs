@@ -15,6 +15,7 @@ pub use errors::{localize, ErrorClass, UserError};
 pub use guard::Guard;
 
 use crate::domain::exec::ExecId;
+pub use crate::store::ApprovalRow;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -193,10 +194,62 @@ pub trait Policy: Send + Sync {
     ) {
     }
 
-    /// The full security layer, when this policy is one (approvals need it).
-    fn guard(&self) -> Option<&Guard> {
-        None
+    /// `params` of `job` as they may be shown: secret values masked.
+    fn mask_params(
+        &self,
+        _job: &str,
+        params: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        params.clone()
     }
+
+    /// Whether this policy files and decides approval requests. Without it the approval
+    /// calls below refuse, and the approval commands answer that approvals are not set up.
+    fn handles_approvals(&self) -> bool {
+        false
+    }
+
+    /// Files a request for approval of a run that [`Decision::NeedsApproval`] held back, and
+    /// records it.
+    fn request_approval(
+        &self,
+        actor: &Actor,
+        _job: &str,
+        _params: &BTreeMap<String, String>,
+        _run_at: Option<DateTime<Utc>>,
+        _need: &ApprovalNeed,
+    ) -> Result<ApprovalFiled, UserError> {
+        Err(approvals_not_set_up(actor.lang))
+    }
+
+    /// The pending requests that have not expired, for an actor who may see them.
+    fn pending_approvals(&self, actor: &Actor) -> Result<Vec<ApprovalRow>, UserError> {
+        Err(approvals_not_set_up(actor.lang))
+    }
+
+    /// An approver approves or rejects request `id`: the request as decided, ready to run
+    /// when approved.
+    fn decide_approval(
+        &self,
+        actor: &Actor,
+        _id: i64,
+        _approve: bool,
+    ) -> Result<ApprovalRow, UserError> {
+        Err(approvals_not_set_up(actor.lang))
+    }
+}
+
+/// A request for approval as filed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalFiled {
+    /// The stored request (secret values masked).
+    pub request: ApprovalRow,
+    /// Who may approve it, named for the requester (None when the role has nobody else).
+    pub approvers: Option<String>,
+}
+
+fn approvals_not_set_up(lang: crate::i18n::Lang) -> UserError {
+    UserError::not_found(tr!(lang, "approvals-not-set-up"))
 }
 
 /// Allows everything (tests and embedding without an `[access]` section).

@@ -25,3 +25,22 @@ impl Store {
         Ok(())
     }
 }
+
+impl crate::domain::state::AdapterState for Store {
+    fn get(
+        &self,
+        adapter: &str,
+        key: &str,
+    ) -> std::result::Result<Option<String>, crate::domain::state::StateError> {
+        Ok(self.adapter_state(adapter, key)?)
+    }
+
+    fn set(
+        &self,
+        adapter: &str,
+        key: &str,
+        value: &str,
+    ) -> std::result::Result<(), crate::domain::state::StateError> {
+        Ok(self.set_adapter_state(adapter, key, value)?)
+    }
+}

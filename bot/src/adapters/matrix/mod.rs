@@ -24,7 +24,7 @@ pub use crate::config::matrix::MatrixConfig;
 pub use credentials::Credentials;
 
 use crate::domain::chat::{Message, Outgoing};
-use crate::store::{Store, StoreError};
+use crate::domain::state::{AdapterState, StateError};
 use crate::util::BoxFuture;
 use api::{Api, ApiError};
 use outbox::{Outbox, TxnIds};
@@ -63,7 +63,7 @@ pub enum MatrixError {
     #[error("the homeserver {homeserver} answered: {message}")]
     Homeserver { homeserver: String, message: String },
     #[error("cannot keep the Matrix adapter's state: {0}")]
-    State(#[from] StoreError),
+    State(#[source] StateError),
 }
 
 impl MatrixError {
@@ -92,12 +92,12 @@ impl MatrixError {
 /// The adapter's values in the database: `adapter_state` rows under `matrix:<user id>`.
 #[derive(Clone)]
 pub struct State {
-    store: Arc<Store>,
+    store: Arc<dyn AdapterState>,
     key: String,
 }
 
 impl State {
-    pub fn new(store: Arc<Store>, user_id: &str) -> Self {
+    pub fn new(store: Arc<dyn AdapterState>, user_id: &str) -> Self {
         State {
             store,
             key: format!("{CHANNEL_PREFIX}{user_id}"),
@@ -105,11 +105,13 @@ impl State {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, MatrixError> {
-        Ok(self.store.adapter_state(&self.key, key)?)
+        self.store.get(&self.key, key).map_err(MatrixError::State)
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<(), MatrixError> {
-        Ok(self.store.set_adapter_state(&self.key, key, value)?)
+        self.store
+            .set(&self.key, key, value)
+            .map_err(MatrixError::State)
     }
 }
 
@@ -170,7 +172,7 @@ impl MatrixAdapter {
     /// starts the sync loop. `store` keeps the adapter's state.
     pub async fn connect(
         config: &MatrixConfig,
-        store: Arc<Store>,
+        store: Arc<dyn AdapterState>,
     ) -> Result<MatrixAdapter, MatrixError> {
         let config = Arc::new(config.clone());
         let credentials = config.credentials()?;

@@ -387,16 +387,18 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
 /// Files a request for approval and tells the requester who can approve it.
 fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) -> Response {
     let lang = ctx.lang;
-    let Some(g) = ctx.bot.policy.guard() else {
+    let policy = ctx.bot.policy;
+    if !policy.handles_approvals() {
         return Response::text(
             UserError::policy(tr!(lang, "approvals-not-set-up-for", reason = &need.reason))
                 .reply(lang),
         );
-    };
-    match g.request_approval(&ctx.actor(), &job.id, &draft.params, draft.run_at, need) {
-        Ok(row) => {
-            let who = g
-                .sec_approvers(&need.role, &row.requester)
+    }
+    match policy.request_approval(&ctx.actor(), &job.id, &draft.params, draft.run_at, need) {
+        Ok(filed) => {
+            let row = filed.request;
+            let who = filed
+                .approvers
                 .map(|p| tr!(lang, "approvers-named", people = p))
                 .unwrap_or_default();
             let mut with_defaults = draft.params.clone();

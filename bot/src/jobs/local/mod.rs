@@ -36,6 +36,13 @@ use output::*;
 use process::*;
 pub use process::{group_alive, kill_group};
 
+/// The local platform's storage failed: a [`PlatformError::Backend`].
+impl From<crate::store::StoreError> for PlatformError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PlatformError::Backend(Box::new(e))
+    }
+}
+
 /// A request to stop a running execution.
 #[derive(Debug)]
 struct StopRequest {

@@ -166,8 +166,43 @@ impl Policy for Guard {
         Guard::record_result(self, actor, job, id, result)
     }
 
-    fn guard(&self) -> Option<&Guard> {
-        Some(self)
+    fn mask_params(
+        &self,
+        job: &str,
+        params: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        Guard::mask_params(self, job, params)
+    }
+
+    fn handles_approvals(&self) -> bool {
+        true
+    }
+
+    fn request_approval(
+        &self,
+        actor: &Actor,
+        job: &str,
+        params: &BTreeMap<String, String>,
+        run_at: Option<DateTime<Utc>>,
+        need: &ApprovalNeed,
+    ) -> Result<super::ApprovalFiled, UserError> {
+        let request = Guard::request_approval(self, actor, job, params, run_at, need)?;
+        let approvers = self.sec_approvers(&need.role, &request.requester);
+        Ok(super::ApprovalFiled { request, approvers })
+    }
+
+    fn pending_approvals(&self, actor: &Actor) -> Result<Vec<ApprovalRow>, UserError> {
+        self.identify(actor)?;
+        Ok(self.pending())
+    }
+
+    fn decide_approval(
+        &self,
+        actor: &Actor,
+        id: i64,
+        approve: bool,
+    ) -> Result<ApprovalRow, UserError> {
+        Guard::decide_approval(self, actor, id, approve)
     }
 }
 
