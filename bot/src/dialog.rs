@@ -1,8 +1,9 @@
 //! Multi-turn sessions, one per user and channel, persisted in the store: collecting missing
 //! parameters one at a time, confirming sensitive jobs, and answering a clarification.
 //!
-//! The logic here is pure (state + answer -> step); `lib.rs` loads and saves the state and
-//! acts on the step.
+//! The logic here is pure (state + answer -> step). The router ([`crate::router`]) loads the
+//! state, acts on the step, and is the only one that saves or drops it: handlers say what
+//! should become of it with a [`DialogChange`] in their response.
 
 use crate::i18n::Lang;
 use crate::intent::Intent;
@@ -35,6 +36,18 @@ impl Draft {
             hints: Vec::new(),
         }
     }
+}
+
+/// What a reply does to the user's open question; the router carries it out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DialogChange {
+    /// Leave it as it is.
+    #[default]
+    Keep,
+    /// Wait for an answer to this question (replacing any open one).
+    Ask(Dialog),
+    /// Drop the open question: it was answered, cancelled or superseded.
+    Close,
 }
 
 /// Where a conversation stands.

@@ -108,20 +108,8 @@ impl PartialEq<Intent> for IntentName {
 
 /// What the user would be asking for, in words ("run a job"), for clarification questions.
 pub fn label(i: Intent, lang: crate::i18n::Lang) -> String {
-    match i {
-        Intent::RunJob => tr!(lang, "intent-run_job"),
-        Intent::DeployApp => tr!(lang, "intent-deploy_app"),
-        Intent::JobStatus => tr!(lang, "intent-job_status"),
-        Intent::WatchJob => tr!(lang, "intent-watch_job"),
-        Intent::CancelJob => tr!(lang, "intent-cancel_job"),
-        Intent::ListJobs => tr!(lang, "intent-list_jobs"),
-        Intent::JobHistory => tr!(lang, "intent-job_history"),
-        Intent::Help => tr!(lang, "intent-help"),
-        Intent::Affirm => tr!(lang, "intent-affirm"),
-        Intent::Deny => tr!(lang, "intent-deny"),
-        Intent::Smalltalk => tr!(lang, "intent-smalltalk"),
-        Intent::OutOfScope => tr!(lang, "intent-out_of_scope"),
-    }
+    // the messages are `intent-<name>` (`intent-run_job`); a test checks that each has one
+    crate::i18n::text(lang, &format!("intent-{}", i.as_str()), None)
 }
 
 /// An entity kind in words ("environment"); other kinds by their name.
@@ -145,5 +133,19 @@ mod tests {
             assert_eq!(Intent::of(&i.name()), i);
             assert_eq!(serde_json::to_string(&i).unwrap(), format!("\"{i}\""));
         }
+    }
+
+    #[test]
+    fn every_intent_has_a_label_in_every_language() {
+        for lang in crate::i18n::Lang::ALL {
+            for i in Intent::ALL {
+                let l = label(i, lang);
+                assert!(
+                    !l.starts_with("intent-") && !l.is_empty(),
+                    "{i} in {lang}: {l}"
+                );
+            }
+        }
+        assert_eq!(label(Intent::RunJob, crate::i18n::Lang::En), "run a job");
     }
 }

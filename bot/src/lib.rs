@@ -26,5 +26,6 @@ pub mod store;
 pub mod util;
 pub mod values;
 
-pub use crate::bot::{clarify_buttons, command_error, option_label, run_notifier, Bot};
+pub use crate::bot::{run_notifier, Bot};
+pub use crate::router::{clarify_buttons, command_error, option_label};
 pub use domain::chat::{Button, ButtonStyle, Message, Outgoing};

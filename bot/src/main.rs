@@ -31,21 +31,14 @@ struct Cli {
 enum Command {
     /// Chat in the terminal (one message per line when stdin is not a terminal).
     Chat {
-        /// The configuration file.
-        #[arg(long, default_value = "config/demo.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
         /// Who you are in the chat (default: the configuration's, else $USER).
         #[arg(long)]
         user: Option<String>,
         /// At the end of input, wait until every execution started or watched has ended.
         #[arg(long)]
         wait: bool,
-        /// The SQLite database (overrides the configuration's `storage.path`).
-        #[arg(long)]
-        db: Option<PathBuf>,
-        /// Write logs to this file instead of stderr.
-        #[arg(long)]
-        log: Option<PathBuf>,
         /// Let an input line speak as another user: `@as alice: !approve 3` (tests, demos).
         #[arg(long)]
         multi_user: bool,
@@ -56,29 +49,15 @@ enum Command {
     /// Serve Matrix rooms (`[adapters.matrix]` in the configuration; the access token from
     /// $BOT_MATRIX_TOKEN or `access_token_file`). Runs until SIGINT/SIGTERM.
     Matrix {
-        /// The configuration file.
-        #[arg(long, default_value = "config/demo.toml")]
-        config: PathBuf,
-        /// The SQLite database (overrides the configuration's `storage.path`).
-        #[arg(long)]
-        db: Option<PathBuf>,
-        /// Write logs to this file instead of stderr.
-        #[arg(long)]
-        log: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Serve Slack: the Events API, slash commands and buttons over HTTP, replies through the
     /// Web API. Secrets come from BOT_SLACK_TOKEN and BOT_SLACK_SIGNING_SECRET (or the files
     /// named under [adapters.slack]).
     Slack {
-        /// The configuration file.
-        #[arg(long, default_value = "config/demo.toml")]
-        config: PathBuf,
-        /// The SQLite database (overrides the configuration's `storage.path`).
-        #[arg(long)]
-        db: Option<PathBuf>,
-        /// Write logs to this file instead of stderr.
-        #[arg(long)]
-        log: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
         /// Where the HTTP endpoints listen (overrides `listen` under [adapters.slack]; port 0
         /// picks a free one, printed at start).
         #[arg(long, value_name = "ADDR")]
@@ -94,6 +73,20 @@ enum Command {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
     },
+}
+
+/// What every command that runs the bot takes.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The configuration file.
+    #[arg(long, default_value = "config/demo.toml")]
+    config: PathBuf,
+    /// The SQLite database (overrides the configuration's `storage.path`).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Write logs to this file instead of stderr.
+    #[arg(long)]
+    log: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -288,11 +281,9 @@ fn main() -> ExitCode {
             })
             .map_err(anyhow::Error::from),
         Command::Chat {
-            config,
+            run: RunArgs { config, db, log },
             user,
             wait,
-            db,
-            log,
             multi_user,
             charts,
         } => init_logs(log.as_ref()).and_then(|()| {
@@ -302,7 +293,9 @@ fn main() -> ExitCode {
                 .context("cannot start the runtime")?
                 .block_on(chat(config, user, wait, db, multi_user, charts))
         }),
-        Command::Matrix { config, db, log } => init_logs(log.as_ref()).and_then(|()| {
+        Command::Matrix {
+            run: RunArgs { config, db, log },
+        } => init_logs(log.as_ref()).and_then(|()| {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -310,9 +303,7 @@ fn main() -> ExitCode {
                 .block_on(matrix(config, db))
         }),
         Command::Slack {
-            config,
-            db,
-            log,
+            run: RunArgs { config, db, log },
             listen,
         } => init_logs(log.as_ref()).and_then(|()| {
             tokio::runtime::Builder::new_multi_thread()

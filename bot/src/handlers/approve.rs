@@ -76,24 +76,13 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
     let req = ExecRequest {
         job: row.job.clone(),
         params: row.params.clone(),
-        run_at: row
-            .run_at
-            .filter(|t| *t > ctx.now + chrono::Duration::seconds(1)),
+        run_at: row.run_at,
         requested_by: row.chat_user.clone(),
         channel: row.channel.clone(),
     };
-    let e = match ctx.bot.platform.execute(req).await {
+    let e = match ctx.execute(&actor, req).await {
         Ok(e) => e,
-        Err(err) => {
-            let e = UserError::platform(tr!(lang, "start-failed", job = &row.job), &err);
-            policy.record_result(
-                &actor,
-                Some(&row.job),
-                None,
-                &format!("error {}: {err}", e.id),
-            );
-            return Some(Response::text(e.reply(lang)));
-        }
+        Err(reply) => return Some(reply),
     };
     policy.record_result(
         &actor,

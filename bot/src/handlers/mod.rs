@@ -16,14 +16,14 @@ pub mod status;
 pub mod watch;
 
 use crate::config::Config;
-use crate::dialog::Dialog;
+use crate::dialog::{Dialog, DialogChange};
 use crate::domain::chat::Message;
 use crate::i18n::Lang;
 use crate::jobs::JobPlatform;
-use crate::jobs::{ExecId, Execution, HistoryQuery, Status};
+use crate::jobs::{ExecId, ExecRequest, Execution, HistoryQuery, Status};
 use crate::policy::Policy;
 use crate::policy::{Action, Actor, Decision, UserError};
-use crate::store::{Store, StoredDialog};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use nlu::{EntityKind, ParseResult};
 
@@ -38,6 +38,8 @@ pub struct Response {
     pub charts: Vec<crate::render::charts::Chart>,
     /// Quick answers to offer with the last text (chats that have buttons show them).
     pub buttons: Vec<crate::Button>,
+    /// What becomes of the user's open question (the router saves or drops it).
+    pub dialog: DialogChange,
 }
 
 impl Response {
@@ -57,6 +59,21 @@ impl Response {
         self.track.extend(other.track);
         self.charts.extend(other.charts);
         self.buttons.extend(other.buttons);
+        if other.dialog != DialogChange::Keep {
+            self.dialog = other.dialog;
+        }
+    }
+
+    /// The same response, asking the router to wait for an answer to `dialog`.
+    pub fn asking(mut self, dialog: Dialog) -> Self {
+        self.dialog = DialogChange::Ask(dialog);
+        self
+    }
+
+    /// The same response, asking the router to drop the open question.
+    pub fn closing(mut self) -> Self {
+        self.dialog = DialogChange::Close;
+        self
     }
 }
 
@@ -68,32 +85,6 @@ pub struct Services<'a> {
     pub store: &'a Store,
     pub platform: &'a dyn JobPlatform,
     pub policy: &'a dyn Policy,
-}
-
-impl Services<'_> {
-    /// Stores a dialog for a user and channel, expiring after the configured timeout.
-    pub fn save_dialog(
-        &self,
-        user: &str,
-        channel: &str,
-        d: &Dialog,
-        now: DateTime<Utc>,
-    ) -> Result<(), String> {
-        let state = serde_json::to_string(d).map_err(|e| e.to_string())?;
-        let ttl = chrono::Duration::from_std(self.config.dialog_timeout)
-            .unwrap_or_else(|_| chrono::Duration::minutes(10));
-        self.store
-            .put_dialog(
-                user,
-                channel,
-                &StoredDialog {
-                    state,
-                    updated_at: now,
-                    expires_at: now + ttl,
-                },
-            )
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// Everything a handler needs.
@@ -114,6 +105,28 @@ impl Ctx<'_> {
             text: self.msg.text.clone(),
             lang: self.lang,
         }
+    }
+
+    /// Asks the platform to run `req` (a run time within a second of now means now). A
+    /// failure is recorded with the policy as `actor`'s and comes back as the reply.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        mut req: ExecRequest,
+    ) -> Result<Execution, Response> {
+        req.run_at = req
+            .run_at
+            .filter(|t| *t > self.now + chrono::Duration::seconds(1));
+        let job = req.job.clone();
+        self.bot.platform.execute(req).await.map_err(|err| {
+            let lang = self.lang;
+            let e = UserError::platform(tr!(lang, "start-failed", job = &job), &err);
+            let result = format!("error {}: {err}", e.id);
+            self.bot
+                .policy
+                .record_result(actor, Some(&job), None, &result);
+            Response::text(e.reply(lang))
+        })
     }
 
     /// Whether the asking user may run a job (help and the job list show only these).

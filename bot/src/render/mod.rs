@@ -17,15 +17,8 @@ pub const TAIL_LINES: usize = 5;
 
 /// A status as a word of the language: `failed`, `失败`.
 pub fn status(s: Status, lang: Lang) -> String {
-    match s {
-        Status::Scheduled => tr!(lang, "status-scheduled"),
-        Status::Running => tr!(lang, "status-running"),
-        Status::Succeeded => tr!(lang, "status-succeeded"),
-        Status::Failed => tr!(lang, "status-failed"),
-        Status::TimedOut => tr!(lang, "status-timed-out"),
-        Status::Cancelled => tr!(lang, "status-cancelled"),
-        Status::Interrupted => tr!(lang, "status-interrupted"),
-    }
+    // the messages are `status-<name>` (`status-timed_out`); a test checks that each has one
+    crate::i18n::text(lang, &format!("status-{}", s.as_str()), None)
 }
 
 /// `3.1 MiB`.
@@ -474,6 +467,21 @@ pub fn pad_width(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_has_a_word_in_every_language() {
+        for lang in Lang::ALL {
+            for s in Status::ALL {
+                let w = status(s, lang);
+                assert!(
+                    !w.starts_with("status-") && !w.is_empty(),
+                    "{s} in {lang}: {w}"
+                );
+            }
+        }
+        assert_eq!(status(Status::TimedOut, Lang::En), "timed out");
+        assert_eq!(status(Status::TimedOut, Lang::Zh), "超时");
+    }
 
     #[test]
     fn memory() {

@@ -137,15 +137,11 @@ fn unknown_job(ctx: &Ctx<'_>, draft: Draft, name: &str) -> Response {
             choices = job_choices(catalog)
         ),
     };
-    save(
-        ctx,
-        Dialog::Collecting {
-            draft,
-            param: None,
-            suggestion,
-        },
-        Response::text(text),
-    )
+    Response::text(text).asking(Dialog::Collecting {
+        draft,
+        param: None,
+        suggestion,
+    })
 }
 
 fn job_choices(catalog: &Catalog) -> String {
@@ -169,15 +165,11 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
     }
     let Some(job) = draft.job.clone().and_then(|j| catalog.job(&j).cloned()) else {
         response.push(tr!(lang, "run-which-job", choices = job_choices(catalog)));
-        return save(
-            ctx,
-            Dialog::Collecting {
-                draft,
-                param: None,
-                suggestion: None,
-            },
-            response,
-        );
+        return response.asking(Dialog::Collecting {
+            draft,
+            param: None,
+            suggestion: None,
+        });
     };
     match apply_hints(&mut draft, &job, catalog, lang) {
         Ok(()) => {}
@@ -202,9 +194,8 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
                     params = names.join(", ")
                 ),
             };
-            clear(ctx);
             response.push(text);
-            return response;
+            return response.closing();
         }
         Err(HintError::Several {
             param,
@@ -243,13 +234,12 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         run_at: draft.run_at,
     };
     if let Some(e) = ctx.bot.policy.precheck(&ctx.actor(), &action) {
-        clear(ctx);
         response.push(e.reply(lang));
-        return response;
+        return response.closing();
     }
     if job.sensitive {
         response.extend(confirm_question(ctx, &job, &draft));
-        return save(ctx, Dialog::Confirming { draft }, response);
+        return response.asking(Dialog::Confirming { draft });
     }
     response.extend(execute(ctx, draft).await);
     response
@@ -271,28 +261,15 @@ fn ask_for(
         param: Some(param),
         suggestion: None,
     };
-    save(ctx, dialog, response)
-}
-
-fn save(ctx: &Ctx<'_>, dialog: Dialog, response: Response) -> Response {
-    match ctx
-        .bot
-        .save_dialog(&ctx.msg.user, &ctx.msg.channel, &dialog, ctx.now)
-    {
-        Ok(()) => response,
-        Err(e) => Response::text(UserError::internal(ctx.lang, e).reply(ctx.lang)),
-    }
-}
-
-fn clear(ctx: &Ctx<'_>) {
-    if let Err(e) = ctx.bot.store.delete_dialog(&ctx.msg.user, &ctx.msg.channel) {
-        tracing::warn!("cannot delete a dialog: {e}");
-    }
+    response.asking(dialog)
 }
 
 /// Runs a complete (and, if sensitive, confirmed) draft.
 pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
-    clear(ctx);
+    run_draft(ctx, draft).await.closing()
+}
+
+async fn run_draft(ctx: &Ctx<'_>, draft: Draft) -> Response {
     let lang = ctx.lang;
     let catalog = ctx.bot.platform.catalog();
     let Some(job) = draft.job.as_deref().and_then(|j| catalog.job(j)) else {
@@ -316,24 +293,13 @@ pub async fn execute(ctx: &Ctx<'_>, draft: Draft) -> Response {
     let req = ExecRequest {
         job: job.id.clone(),
         params: draft.params.clone(),
-        run_at: draft
-            .run_at
-            .filter(|t| *t > ctx.now + chrono::Duration::seconds(1)),
+        run_at: draft.run_at,
         requested_by: ctx.msg.user.clone(),
         channel: ctx.msg.channel.clone(),
     };
-    let e = match ctx.bot.platform.execute(req).await {
+    let e = match ctx.execute(&ctx.actor(), req).await {
         Ok(e) => e,
-        Err(err) => {
-            let e = UserError::platform(tr!(lang, "start-failed", job = &job.id), &err);
-            ctx.bot.policy.record_result(
-                &ctx.actor(),
-                Some(&job.id),
-                None,
-                &format!("error {}: {err}", e.id),
-            );
-            return Response::text(e.reply(lang));
-        }
+        Err(reply) => return reply,
     };
     ctx.bot.policy.record_result(
         &ctx.actor(),
@@ -394,7 +360,13 @@ fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) ->
                 .reply(lang),
         );
     }
-    match policy.request_approval(&ctx.actor(), &job.id, &draft.params, draft.run_at, need) {
+    let ask = crate::policy::ApprovalAsk {
+        job: &job.id,
+        params: &draft.params,
+        run_at: draft.run_at,
+        need,
+    };
+    match policy.request_approval(&ctx.actor(), &ask) {
         Ok(filed) => {
             let row = filed.request;
             let who = filed

@@ -4,15 +4,17 @@ use super::*;
 
 impl Guard {
     /// Stores a request for approval and records it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn request_approval(
+    pub fn file_approval(
         &self,
         actor: &Actor,
-        job: &str,
-        params: &BTreeMap<String, String>,
-        run_at: Option<DateTime<Utc>>,
-        need: &ApprovalNeed,
+        ask: &ApprovalAsk<'_>,
     ) -> Result<ApprovalRow, UserError> {
+        let ApprovalAsk {
+            job,
+            params,
+            run_at,
+            need,
+        } = *ask;
         let who = self.identify(actor)?;
         let now = self.now();
         let ttl = chrono::Duration::from_std(need.timeout).unwrap_or(chrono::Duration::minutes(30));

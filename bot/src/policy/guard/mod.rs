@@ -6,7 +6,9 @@ use super::access::Identity;
 use super::audit::{self, Entry};
 use super::rate_limit::{Limited, Limiter};
 use super::windows::Outside;
-use super::{localize, Action, Actor, ApprovalNeed, Decision, Policy, UserError};
+use super::{
+    localize, Action, Actor, ApprovalAsk, ApprovalFiled, ApprovalNeed, Decision, Policy, UserError,
+};
 use crate::config::security::SecurityConfig;
 use crate::config::Config;
 use crate::i18n::Lang;
@@ -181,14 +183,11 @@ impl Policy for Guard {
     fn request_approval(
         &self,
         actor: &Actor,
-        job: &str,
-        params: &BTreeMap<String, String>,
-        run_at: Option<DateTime<Utc>>,
-        need: &ApprovalNeed,
-    ) -> Result<super::ApprovalFiled, UserError> {
-        let request = Guard::request_approval(self, actor, job, params, run_at, need)?;
-        let approvers = self.sec_approvers(&need.role, &request.requester);
-        Ok(super::ApprovalFiled { request, approvers })
+        ask: &ApprovalAsk<'_>,
+    ) -> Result<ApprovalFiled, UserError> {
+        let request = self.file_approval(actor, ask)?;
+        let approvers = self.sec_approvers(&ask.need.role, &request.requester);
+        Ok(ApprovalFiled { request, approvers })
     }
 
     fn pending_approvals(&self, actor: &Actor) -> Result<Vec<ApprovalRow>, UserError> {
@@ -415,9 +414,13 @@ mod tests {
             last_reason(&g),
             "changes to staging need approval (role approver)"
         );
-        let row = g
-            .request_approval(&ann, "deploy-app", &params, None, &need)
-            .unwrap();
+        let ask = ApprovalAsk {
+            job: "deploy-app",
+            params: &params,
+            run_at: None,
+            need: &need,
+        };
+        let row = g.file_approval(&ann, &ask).unwrap();
         assert_eq!(row.reason, "changes to staging need approval");
         // the requester cannot approve it: told whom to ask, in Chinese
         let e = g.decide_approval(&ann, row.id, true).unwrap_err();

@@ -364,7 +364,7 @@ pub fn cause_label(cause: &str, lang: Lang) -> String {
         return cause.to_string();
     }
     match cause {
-        "timeout" => tr!(lang, "status-timed-out"),
+        "timeout" => tr!(lang, "status-timed_out"),
         "cancelled" => tr!(lang, "status-cancelled"),
         "interrupted" => tr!(lang, "status-interrupted"),
         "failed to start" => tr!(lang, "cause-failed-to-start"),

@@ -1,6 +1,5 @@
-//! Routing: a message is either an exact command (`!run backup-database target=db-01`),
-//! which bypasses the classifier with confidence 1.0, or free text for the parser. Both end
-//! as a [`ParseResult`], so the same handlers serve both.
+//! Exact commands (`!run backup-database target=db-01`), read into the same [`ParseResult`]
+//! the parser gives, with confidence 1.0.
 //!
 //! Commands (values may be quoted with `'` or `"`; a quoted value is taken literally):
 //!
