@@ -582,7 +582,7 @@ fn summaries_match_the_stored_executions_and_charts_are_written() {
     bot.finish();
     let store = bot::store::Store::open(&dir.path().join("bot.sqlite")).unwrap();
     let execs: Vec<_> = (1001..1005)
-        .map(|id| store.get(id).unwrap().unwrap())
+        .map(|id| store.executions().get(id).unwrap().unwrap())
         .collect();
     for (e, lines) in execs.iter().zip(&summaries) {
         let took = duration(e.finished_at.unwrap() - e.started_at.unwrap());
@@ -653,6 +653,7 @@ fn failures_are_analysed_and_history_shows_the_trend() {
     let l = bot.expect("Same error before: 1 time, last in #1001 at ");
     let first = bot::store::Store::open(&dir.path().join("bot.sqlite"))
         .unwrap()
+        .executions()
         .get(1001)
         .unwrap()
         .unwrap();

@@ -145,7 +145,7 @@ async fn updates_go_to_the_thread_of_the_command_that_started_the_run() {
     b.handle(&msg("!run deploy-app app=api environment=staging"))
         .await;
     let r = b.handle(&msg("!yes")).await;
-    assert_eq!(b.store.thread_of(r.track[0], "c1").unwrap(), None);
+    assert_eq!(b.store.follows().thread_of(r.track[0], "c1").unwrap(), None);
 }
 
 #[tokio::test]

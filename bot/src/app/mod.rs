@@ -114,7 +114,12 @@ impl App {
             .filter(|e| e.channel == channel && !e.status.is_terminal())
             .map(|e| e.id)
             .collect();
-        ids.extend(self.store.open_subscriptions(channel).unwrap_or_default());
+        ids.extend(
+            self.store
+                .follows()
+                .open_subscriptions(channel)
+                .unwrap_or_default(),
+        );
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -184,7 +189,8 @@ fn sign_audit(config: &Config, store: &Store) -> anyhow::Result<()> {
         checkpoints: config.audit_checkpoints_path(),
     });
     let restored = store
-        .restore_audit_triggers()
+        .audit()
+        .restore_triggers()
         .context("cannot restore the audit table's triggers")?;
     if !restored.is_empty() {
         let why = format!(
@@ -202,7 +208,8 @@ fn sign_audit(config: &Config, store: &Store) -> anyhow::Result<()> {
             .context("cannot record the restored triggers in the audit trail")?;
     }
     store
-        .audit_checkpoint()
+        .audit()
+        .checkpoint()
         .context("cannot read the audit trail")?;
     Ok(())
 }

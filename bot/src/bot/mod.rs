@@ -65,7 +65,8 @@ impl Bot {
         // what a pending question for a secret parameter gets is secret too
         let answering = self
             .store
-            .get_dialog(&msg.user, &msg.channel)
+            .dialogs()
+            .get(&msg.user, &msg.channel)
             .ok()
             .flatten()
             .and_then(|d| serde_json::from_str::<Dialog>(&d.state).ok())
@@ -106,7 +107,7 @@ impl Bot {
             })
         };
         if let Some(l) = written {
-            if let Err(e) = self.store.set_last_lang(&msg.user, l) {
+            if let Err(e) = self.store.langs().set_last(&msg.user, l) {
                 tracing::warn!("cannot remember the language of {}: {e}", msg.user);
             }
         }
@@ -130,7 +131,7 @@ impl Bot {
     fn remember_thread(&self, msg: &Message, response: &Response) {
         let Some(thread) = &msg.thread else { return };
         for id in &response.track {
-            if let Err(e) = self.store.set_thread(*id, &msg.channel, thread) {
+            if let Err(e) = self.store.follows().set_thread(*id, &msg.channel, thread) {
                 tracing::warn!("cannot remember the thread of #{id}: {e}");
             }
         }

@@ -9,7 +9,7 @@ impl Bot {
     /// watching channel.
     pub async fn pushes_for(&self, ev: &ExecEvent) -> Vec<Outgoing> {
         let e = &ev.execution;
-        let watchers = self.store.subscriptions(e.id).unwrap_or_default();
+        let watchers = self.store.follows().subscriptions(e.id).unwrap_or_default();
         let tz = self.config.time_zone;
         let now = crate::clock::now();
         let mut out = Vec::new();
@@ -86,7 +86,7 @@ impl Bot {
                         ..Default::default()
                     });
                 }
-                if let Err(err) = self.store.unsubscribe_all(e.id) {
+                if let Err(err) = self.store.follows().unsubscribe_all(e.id) {
                     tracing::warn!("cannot drop the subscriptions of #{}: {err}", e.id);
                 }
             }
@@ -113,6 +113,7 @@ impl Bot {
         for o in &mut out {
             o.thread = self
                 .store
+                .follows()
                 .thread_of(e.id, &o.channel)
                 .unwrap_or_else(|err| {
                     tracing::warn!("cannot read the thread of #{}: {err}", e.id);

@@ -129,7 +129,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         let describe = |j: &Job| ctx.bot.config.job_description(j, lang).map(str::to_string);
         return Response::text(topic_help(catalog, &t, &describe, lang));
     }
-    let usage = ctx.bot.store.usage(&ctx.msg.user).unwrap_or_else(|e| {
+    let usage = ctx.bot.store.usage().of(&ctx.msg.user).unwrap_or_else(|e| {
         tracing::warn!("cannot read the usage counts: {e}");
         Vec::new()
     });

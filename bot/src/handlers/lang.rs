@@ -19,19 +19,19 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
     let store = &ctx.bot.store;
     let user = &ctx.msg.user;
     let reply = match arg.map(str::to_ascii_lowercase).as_deref() {
-        None => match store.user_lang(user) {
+        None => match store.langs().get(user) {
             Ok(l) => match l.preferred {
                 Some(p) => tr!(ctx.lang, "lang-fixed", lang = p.as_str()),
                 None => tr!(ctx.lang, "lang-auto", lang = ctx.lang.as_str()),
             },
             Err(e) => crate::policy::UserError::internal(ctx.lang, e).reply(ctx.lang),
         },
-        Some("auto") => match store.set_preferred_lang(user, None) {
+        Some("auto") => match store.langs().set_preferred(user, None) {
             Ok(()) => tr!(ctx.lang, "lang-now-auto"),
             Err(e) => crate::policy::UserError::internal(ctx.lang, e).reply(ctx.lang),
         },
         Some(a) => match a.parse::<Lang>() {
-            Ok(l) => match store.set_preferred_lang(user, Some(l)) {
+            Ok(l) => match store.langs().set_preferred(user, Some(l)) {
                 Ok(()) => tr!(l, "lang-now-fixed", lang = l.as_str()),
                 Err(e) => crate::policy::UserError::internal(ctx.lang, e).reply(ctx.lang),
             },

@@ -16,10 +16,11 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
         }
         return r;
     }
-    if let Err(err) = ctx
-        .bot
-        .store
-        .subscribe(e.id, &ctx.msg.channel, &ctx.msg.user, ctx.now)
+    if let Err(err) =
+        ctx.bot
+            .store
+            .follows()
+            .subscribe(e.id, &ctx.msg.channel, &ctx.msg.user, ctx.now)
     {
         return Response::text(crate::policy::UserError::internal(ctx.lang, err).reply(ctx.lang));
     }

@@ -55,7 +55,7 @@ pub fn append(store: &Store, at: DateTime<Utc>, entry: &Entry) -> Result<i64, St
     let mut e = entry.clone();
     e.at = timestamp(at);
     let v = serde_json::to_value(&e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    store.append_audit(at, &v)
+    store.audit().append(at, &v)
 }
 
 /// The outcome of `verify`.
@@ -87,7 +87,7 @@ pub struct Anchors<'a> {
 
 /// Walks the chain, then checks the checkpoints and the triggers.
 pub fn verify(store: &Store, anchors: &Anchors<'_>) -> Result<Report, StoreError> {
-    let rows = store.audit_rows()?;
+    let rows = store.audit().rows()?;
     let mut report = Report {
         records: rows.len(),
         keyed: anchors.key.is_some(),
@@ -95,7 +95,7 @@ pub fn verify(store: &Store, anchors: &Anchors<'_>) -> Result<Report, StoreError
     };
     walk_chain(&rows, anchors.key, &mut report);
     check_checkpoints(&rows, anchors, &mut report);
-    for t in store.missing_audit_triggers()? {
+    for t in store.audit().missing_triggers()? {
         report.problems.push(format!(
             "the trigger `{t}` is missing: the audit table was not append-only (someone dropped it); the bot restores it at its next start"
         ));
@@ -313,7 +313,7 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<usize, Box<dyn std::error::Error>> {
     let mut n = 0;
-    for row in store.audit_rows()? {
+    for row in store.audit().rows()? {
         if since.is_some_and(|s| row.at < s) {
             continue;
         }

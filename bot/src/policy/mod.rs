@@ -31,9 +31,9 @@ pub use crate::store::ApprovalRow;
 /// let store = Store::open_in_memory().unwrap();
 /// let zh = Some(Lang::Zh);
 /// assert_eq!(choose_lang(&store, None, "terminal", "ann", zh), Lang::Zh);
-/// store.set_last_lang("ann", Lang::Zh).unwrap();
+/// store.langs().set_last("ann", Lang::Zh).unwrap();
 /// assert_eq!(choose_lang(&store, None, "slack:C024", "ann", None), Lang::Zh);
-/// store.set_preferred_lang("ann", Some(Lang::En)).unwrap();
+/// store.langs().set_preferred("ann", Some(Lang::En)).unwrap();
 /// assert_eq!(choose_lang(&store, None, "terminal", "ann", zh), Lang::En);
 /// ```
 pub fn choose_lang(
@@ -44,7 +44,7 @@ pub fn choose_lang(
     written: Option<crate::i18n::Lang>,
 ) -> crate::i18n::Lang {
     let platform = channel.split(':').next().unwrap_or(channel);
-    let stored = store.user_lang(user).unwrap_or_else(|e| {
+    let stored = store.langs().get(user).unwrap_or_else(|e| {
         tracing::warn!("cannot read the language of {user}: {e}");
         Default::default()
     });

@@ -191,7 +191,8 @@ impl Router<'_> {
         };
         self.services
             .store
-            .put_dialog(&ctx.msg.user, &ctx.msg.channel, &stored)
+            .dialogs()
+            .put(&ctx.msg.user, &ctx.msg.channel, &stored)
             .map_err(|e| e.to_string())
     }
 
@@ -199,7 +200,8 @@ impl Router<'_> {
         if let Err(e) = self
             .services
             .store
-            .delete_dialog(&ctx.msg.user, &ctx.msg.channel)
+            .dialogs()
+            .delete(&ctx.msg.user, &ctx.msg.channel)
         {
             tracing::warn!("cannot delete a dialog: {e}");
         }
@@ -225,7 +227,7 @@ impl Router<'_> {
         let job = crate::handlers::entity(parse, nlu::EntityKind::JOB)
             .and_then(|j| crate::values::resolve_job(self.services.platform.catalog(), j))
             .map(|j| j.id.clone());
-        if let Err(e) = self.services.store.record_usage(
+        if let Err(e) = self.services.store.usage().record(
             &ctx.msg.user,
             intent.as_str(),
             job.as_deref(),
@@ -315,7 +317,8 @@ impl Router<'_> {
         let Some(stored) = self
             .services
             .store
-            .get_dialog(user, channel)
+            .dialogs()
+            .get(user, channel)
             .map_err(|e| e.to_string())?
         else {
             return Ok(DialogLoad::None);
@@ -323,14 +326,15 @@ impl Router<'_> {
         let d: Dialog = match serde_json::from_str(&stored.state) {
             Ok(d) => d,
             Err(e) => {
-                let _ = self.services.store.delete_dialog(user, channel);
+                let _ = self.services.store.dialogs().delete(user, channel);
                 return Err(format!("dropped an unreadable dialog: {e}"));
             }
         };
         if stored.expires_at <= now {
             self.services
                 .store
-                .delete_dialog(user, channel)
+                .dialogs()
+                .delete(user, channel)
                 .map_err(|e| e.to_string())?;
             return Ok(DialogLoad::Expired(d));
         }

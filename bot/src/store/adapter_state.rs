@@ -2,10 +2,24 @@
 
 use super::*;
 
+/// The `adapter_state` table: [`Store::adapter_states`].
+#[derive(Clone, Copy)]
+pub struct AdapterStates<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `adapter_state` table.
+    pub fn adapter_states(&self) -> AdapterStates<'_> {
+        AdapterStates { db: self }
+    }
+}
+
+impl AdapterStates<'_> {
     /// A value an adapter stored under `key` (e.g. `matrix:@bot:example.org`, `since`).
-    pub fn adapter_state(&self, adapter: &str, key: &str) -> Result<Option<String>> {
+    pub fn get(&self, adapter: &str, key: &str) -> Result<Option<String>> {
         Ok(self
+            .db
             .conn()
             .query_row(
                 "SELECT value FROM adapter_state WHERE adapter = ?1 AND key = ?2",
@@ -16,8 +30,8 @@ impl Store {
     }
 
     /// Stores (replaces) an adapter's value; committed when this returns.
-    pub fn set_adapter_state(&self, adapter: &str, key: &str, value: &str) -> Result<()> {
-        self.conn().execute(
+    pub fn set(&self, adapter: &str, key: &str, value: &str) -> Result<()> {
+        self.db.conn().execute(
             "INSERT INTO adapter_state (adapter, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (adapter, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             params![adapter, key, value, ms(Utc::now())],
@@ -32,7 +46,7 @@ impl crate::domain::state::AdapterState for Store {
         adapter: &str,
         key: &str,
     ) -> std::result::Result<Option<String>, crate::domain::state::StateError> {
-        Ok(self.adapter_state(adapter, key)?)
+        Ok(self.adapter_states().get(adapter, key)?)
     }
 
     fn set(
@@ -41,6 +55,6 @@ impl crate::domain::state::AdapterState for Store {
         key: &str,
         value: &str,
     ) -> std::result::Result<(), crate::domain::state::StateError> {
-        Ok(self.set_adapter_state(adapter, key, value)?)
+        Ok(self.adapter_states().set(adapter, key, value)?)
     }
 }

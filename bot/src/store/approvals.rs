@@ -59,10 +59,23 @@ impl ApprovalRow {
     }
 }
 
+/// The `approvals` table: [`Store::approvals`].
+#[derive(Clone, Copy)]
+pub struct Approvals<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `approvals` table.
+    pub fn approvals(&self) -> Approvals<'_> {
+        Approvals { db: self }
+    }
+}
+
+impl Approvals<'_> {
     /// Stores a new pending approval request; returns it with its id.
     #[allow(clippy::too_many_arguments)]
-    pub fn insert_approval(
+    pub fn insert(
         &self,
         requester: &str,
         chat_user: &str,
@@ -77,7 +90,7 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<ApprovalRow> {
         let id = {
-            let conn = self.conn();
+            let conn = self.db.conn();
             conn.execute(
                 "INSERT INTO approvals (requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, reason_zh)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
@@ -97,12 +110,13 @@ impl Store {
             )?;
             conn.last_insert_rowid()
         };
-        self.approval(id)?
+        self.get(id)?
             .ok_or_else(|| StoreError::Corrupt(format!("approval {id} vanished")))
     }
 
-    pub fn approval(&self, id: i64) -> Result<Option<ApprovalRow>> {
+    pub fn get(&self, id: i64) -> Result<Option<ApprovalRow>> {
         Ok(self
+            .db
             .conn()
             .query_row(
                 &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?1"),
@@ -113,8 +127,8 @@ impl Store {
     }
 
     /// Pending requests, oldest first.
-    pub fn pending_approvals(&self) -> Result<Vec<ApprovalRow>> {
-        let conn = self.conn();
+    pub fn pending(&self) -> Result<Vec<ApprovalRow>> {
+        let conn = self.db.conn();
         let mut st = conn.prepare(&format!(
             "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE state = 'pending' ORDER BY id"
         ))?;
@@ -125,14 +139,14 @@ impl Store {
     }
 
     /// Moves a pending request to `state`; false when it was no longer pending.
-    pub fn decide_approval(
+    pub fn decide(
         &self,
         id: i64,
         state: &str,
         by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.conn().execute(
+        let n = self.db.conn().execute(
             "UPDATE approvals SET state = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1 AND state = 'pending'",
             params![id, state, by, ms(at)],
         )?;

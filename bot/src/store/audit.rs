@@ -20,7 +20,18 @@ pub struct AuditRow {
 /// The previous hash of the first record.
 pub const AUDIT_GENESIS: &str = chain::GENESIS;
 
+/// The `audit` table (append-only, hash-chained): [`Store::audit`].
+#[derive(Clone, Copy)]
+pub struct AuditTrail<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `audit` table (append-only, hash-chained).
+    pub fn audit(&self) -> AuditTrail<'_> {
+        AuditTrail { db: self }
+    }
+
     /// Sets the audit key and the checkpoint file (once, at the bot's start); later records
     /// are keyed.
     pub fn set_audit_signer(&self, signer: AuditSigner) {
@@ -28,12 +39,14 @@ impl Store {
             tracing::warn!("the audit signer was already set; keeping the first");
         }
     }
+}
 
+impl AuditTrail<'_> {
     /// Appends a record to the audit trail: sets its `seq` and `prev` fields, chains its
     /// hash to the last record's, in one transaction, then appends a signed checkpoint.
     /// Returns the sequence number.
-    pub fn append_audit(&self, at: DateTime<Utc>, record: &serde_json::Value) -> Result<i64> {
-        let mut conn = self.conn();
+    pub fn append(&self, at: DateTime<Utc>, record: &serde_json::Value) -> Result<i64> {
+        let mut conn = self.db.conn();
         let tx = write_tx(&mut conn)?;
         let last: Option<(i64, String)> = tx
             .query_row(
@@ -54,7 +67,7 @@ impl Store {
         let text =
             serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let at_ms = ms(at);
-        let (alg, hash) = match self.signer.get() {
+        let (alg, hash) = match self.db.signer.get() {
             Some(s) => (
                 chain::ALG_HMAC,
                 s.key.row_hash(seq, at_ms, chain::ALG_HMAC, &prev, &text),
@@ -73,8 +86,9 @@ impl Store {
 
     /// Appends a signed checkpoint of the trail as it is now (at the bot's start and stop);
     /// logs it. Does nothing without a signer.
-    pub fn audit_checkpoint(&self) -> Result<()> {
+    pub fn checkpoint(&self) -> Result<()> {
         let head: Option<(i64, String)> = self
+            .db
             .conn()
             .query_row(
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
@@ -90,7 +104,9 @@ impl Store {
     /// Appends the checkpoint (`records`, `head`) and logs it; a failure is logged (the
     /// record itself is committed).
     fn checkpoint_at(&self, records: i64, head: String) {
-        let Some(s) = self.signer.get() else { return };
+        let Some(s) = self.db.signer.get() else {
+            return;
+        };
         let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let c = chain::Checkpoint::sign(&s.key, at, records, head);
         match c.append_to(&s.checkpoints) {
@@ -113,8 +129,8 @@ impl Store {
     }
 
     /// The append-only triggers of the audit table that are missing (dropped).
-    pub fn missing_audit_triggers(&self) -> Result<Vec<&'static str>> {
-        let conn = self.conn();
+    pub fn missing_triggers(&self) -> Result<Vec<&'static str>> {
+        let conn = self.db.conn();
         let mut missing = Vec::new();
         for (name, _) in AUDIT_TRIGGERS {
             let n: i64 = conn.query_row(
@@ -130,9 +146,9 @@ impl Store {
     }
 
     /// Creates the missing append-only triggers again; returns the ones restored.
-    pub fn restore_audit_triggers(&self) -> Result<Vec<&'static str>> {
-        let missing = self.missing_audit_triggers()?;
-        let conn = self.conn();
+    pub fn restore_triggers(&self) -> Result<Vec<&'static str>> {
+        let missing = self.missing_triggers()?;
+        let conn = self.db.conn();
         for (name, sql) in AUDIT_TRIGGERS {
             if missing.contains(&name) {
                 conn.execute_batch(sql)?;
@@ -142,8 +158,8 @@ impl Store {
     }
 
     /// The audit trail in storage order.
-    pub fn audit_rows(&self) -> Result<Vec<AuditRow>> {
-        let conn = self.conn();
+    pub fn rows(&self) -> Result<Vec<AuditRow>> {
+        let conn = self.db.conn();
         let mut st =
             conn.prepare("SELECT seq, at, record, prev_hash, hash, alg FROM audit ORDER BY rowid")?;
         let rows = st

@@ -10,10 +10,23 @@ pub struct StoredDialog {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The `dialogs` table: [`Store::dialogs`].
+#[derive(Clone, Copy)]
+pub struct Dialogs<'a> {
+    db: &'a Store,
+}
+
 impl Store {
-    pub fn get_dialog(&self, user: &str, channel: &str) -> Result<Option<StoredDialog>> {
+    /// The `dialogs` table.
+    pub fn dialogs(&self) -> Dialogs<'_> {
+        Dialogs { db: self }
+    }
+}
+
+impl Dialogs<'_> {
+    pub fn get(&self, user: &str, channel: &str) -> Result<Option<StoredDialog>> {
         Ok(self
-            .conn()
+            .db.conn()
             .query_row(
                 "SELECT state, updated_at, expires_at FROM dialogs WHERE user = ?1 AND channel = ?2",
                 params![user, channel],
@@ -28,8 +41,8 @@ impl Store {
             .optional()?)
     }
 
-    pub fn put_dialog(&self, user: &str, channel: &str, d: &StoredDialog) -> Result<()> {
-        self.conn().execute(
+    pub fn put(&self, user: &str, channel: &str, d: &StoredDialog) -> Result<()> {
+        self.db.conn().execute(
             "INSERT INTO dialogs (user, channel, state, updated_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(user, channel) DO UPDATE SET state = ?3, updated_at = ?4, expires_at = ?5",
             params![user, channel, d.state, ms(d.updated_at), ms(d.expires_at)],
@@ -37,8 +50,8 @@ impl Store {
         Ok(())
     }
 
-    pub fn delete_dialog(&self, user: &str, channel: &str) -> Result<()> {
-        self.conn().execute(
+    pub fn delete(&self, user: &str, channel: &str) -> Result<()> {
+        self.db.conn().execute(
             "DELETE FROM dialogs WHERE user = ?1 AND channel = ?2",
             params![user, channel],
         )?;
@@ -46,8 +59,9 @@ impl Store {
     }
 
     /// Drops every dialog that expired before `now`; returns how many.
-    pub fn expire_dialogs(&self, now: DateTime<Utc>) -> Result<usize> {
+    pub fn expire(&self, now: DateTime<Utc>) -> Result<usize> {
         Ok(self
+            .db
             .conn()
             .execute("DELETE FROM dialogs WHERE expires_at <= ?1", [ms(now)])?)
     }

@@ -65,9 +65,22 @@ fn row_to_execution(r: &Row<'_>) -> rusqlite::Result<Execution> {
     })
 }
 
+/// The `executions` table and its transitions: [`Store::executions`].
+#[derive(Clone, Copy)]
+pub struct Executions<'a> {
+    db: &'a Store,
+}
+
 impl Store {
-    pub fn insert_execution(&self, new: &NewExecution<'_>) -> Result<Execution> {
-        let mut conn = self.conn();
+    /// The `executions` table and its transitions.
+    pub fn executions(&self) -> Executions<'_> {
+        Executions { db: self }
+    }
+}
+
+impl Executions<'_> {
+    pub fn insert(&self, new: &NewExecution<'_>) -> Result<Execution> {
+        let mut conn = self.db.conn();
         let tx = write_tx(&mut conn)?;
         let params =
             serde_json::to_string(new.params).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -89,6 +102,7 @@ impl Store {
 
     pub fn get(&self, id: ExecId) -> Result<Option<Execution>> {
         Ok(self
+            .db
             .conn()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM executions WHERE id = ?1"),
@@ -106,7 +120,7 @@ impl Store {
         pid: i32,
         pid_start: Option<i64>,
     ) -> Result<bool> {
-        let mut conn = self.conn();
+        let mut conn = self.db.conn();
         let tx = write_tx(&mut conn)?;
         let n = tx.execute(
             "UPDATE executions SET status = 'running', started_at = ?2, pid = ?3, pid_start = ?4
@@ -125,7 +139,7 @@ impl Store {
 
     /// Saves the output tail of a running execution.
     pub fn update_output(&self, id: ExecId, output: &str, truncated: bool) -> Result<()> {
-        self.conn().execute(
+        self.db.conn().execute(
             "UPDATE executions SET output = ?2, output_truncated = ?3 WHERE id = ?1",
             params![id, output, truncated as i64],
         )?;
@@ -143,7 +157,7 @@ impl Store {
         f: &Finish,
         cancelled_by: Option<&str>,
     ) -> Result<bool> {
-        let mut conn = self.conn();
+        let mut conn = self.db.conn();
         let tx = write_tx(&mut conn)?;
         let from_list = from
             .iter()
@@ -185,7 +199,7 @@ impl Store {
 
     /// The recorded transitions of an execution: (time, status, detail).
     pub fn events(&self, id: ExecId) -> Result<Vec<Transition>> {
-        let conn = self.conn();
+        let conn = self.db.conn();
         let mut st = conn.prepare(
             "SELECT at, status, detail FROM execution_events WHERE execution_id = ?1 ORDER BY rowid",
         )?;
@@ -195,7 +209,7 @@ impl Store {
 
     /// Executions recorded as running (after a crash: the ones that were interrupted).
     pub fn running(&self) -> Result<Vec<RunningRow>> {
-        let conn = self.conn();
+        let conn = self.db.conn();
         let mut st = conn.prepare(
             "SELECT id, pid, pid_start FROM executions WHERE status = 'running' ORDER BY id",
         )?;
@@ -211,7 +225,7 @@ impl Store {
 
     /// Scheduled executions due at `now`, oldest first.
     pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Execution>> {
-        let conn = self.conn();
+        let conn = self.db.conn();
         let mut st = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM executions WHERE status = 'scheduled' AND run_at <= ?1 ORDER BY run_at, id"
         ))?;
@@ -221,7 +235,7 @@ impl Store {
 
     /// When the next scheduled execution is due.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let v: Option<i64> = self.conn().query_row(
+        let v: Option<i64> = self.db.conn().query_row(
             "SELECT MIN(run_at) FROM executions WHERE status = 'scheduled'",
             [],
             |r| r.get(0),
@@ -257,7 +271,7 @@ impl Store {
         }
         args.push((q.limit.clamp(1, 1000) as i64).into());
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
-        let conn = self.conn();
+        let conn = self.db.conn();
         let mut st = conn.prepare(&sql)?;
         let rows = st.query_map(rusqlite::params_from_iter(args), row_to_execution)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -3,7 +3,20 @@
 
 use super::*;
 
+/// The `subscriptions` table (who follows which execution, in which thread): [`Store::follows`].
+#[derive(Clone, Copy)]
+pub struct Follows<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `subscriptions` table: who follows which execution, and in which thread.
+    pub fn follows(&self) -> Follows<'_> {
+        Follows { db: self }
+    }
+}
+
+impl Follows<'_> {
     /// Subscribes a channel to an execution; false when it already was.
     pub fn subscribe(
         &self,
@@ -12,7 +25,7 @@ impl Store {
         user: &str,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.conn().execute(
+        let n = self.db.conn().execute(
             "INSERT OR IGNORE INTO subscriptions (execution_id, channel, user, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, channel, user, ms(at)],
         )?;
@@ -30,7 +43,7 @@ impl Store {
 
     /// The subscriptions to an execution: (channel, the user who subscribed it).
     pub fn subscriptions(&self, id: ExecId) -> Result<Vec<(String, String)>> {
-        let conn = self.conn();
+        let conn = self.db.conn();
         let mut st = conn.prepare(
             "SELECT channel, user FROM subscriptions WHERE execution_id = ?1 ORDER BY created_at",
         )?;
@@ -41,7 +54,7 @@ impl Store {
     /// Remembers the thread in which `channel` follows execution `id`; the first one stays
     /// (the thread of the command that started it), later calls change nothing.
     pub fn set_thread(&self, id: ExecId, channel: &str, thread: &str) -> Result<()> {
-        self.conn().execute(
+        self.db.conn().execute(
             "INSERT OR IGNORE INTO threads (execution_id, channel, thread) VALUES (?1, ?2, ?3)",
             params![id, channel, thread],
         )?;
@@ -51,6 +64,7 @@ impl Store {
     /// The thread in which `channel` follows execution `id`, if it has one.
     pub fn thread_of(&self, id: ExecId, channel: &str) -> Result<Option<String>> {
         Ok(self
+            .db
             .conn()
             .query_row(
                 "SELECT thread FROM threads WHERE execution_id = ?1 AND channel = ?2",
@@ -62,7 +76,7 @@ impl Store {
 
     /// Executions a channel watches that have not ended.
     pub fn open_subscriptions(&self, channel: &str) -> Result<Vec<ExecId>> {
-        let conn = self.conn();
+        let conn = self.db.conn();
         let mut st = conn.prepare(
             "SELECT s.execution_id FROM subscriptions s JOIN executions e ON e.id = s.execution_id
              WHERE s.channel = ?1 AND e.status IN ('scheduled', 'running') ORDER BY s.execution_id",
@@ -72,7 +86,8 @@ impl Store {
     }
 
     pub fn unsubscribe_all(&self, id: ExecId) -> Result<()> {
-        self.conn()
+        self.db
+            .conn()
             .execute("DELETE FROM subscriptions WHERE execution_id = ?1", [id])?;
         Ok(())
     }

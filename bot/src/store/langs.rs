@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// A user's reply languages as stored ([`Store::user_lang`]).
+/// A user's reply languages as stored ([`UserLangs::get`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserLang {
     /// Chosen with `!lang`; None: replies follow the user's messages.
@@ -11,11 +11,25 @@ pub struct UserLang {
     pub last: Option<nlu::Lang>,
 }
 
+/// The `user_langs` table: [`Store::langs`].
+#[derive(Clone, Copy)]
+pub struct UserLangs<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `user_langs` table.
+    pub fn langs(&self) -> UserLangs<'_> {
+        UserLangs { db: self }
+    }
+}
+
+impl UserLangs<'_> {
     /// A user's languages: the one they chose with `!lang` (None: follow their messages) and
     /// the one they last wrote in. Unknown spellings in the table read as None.
-    pub fn user_lang(&self, user: &str) -> Result<UserLang> {
+    pub fn get(&self, user: &str) -> Result<UserLang> {
         let row: Option<(Option<String>, Option<String>)> = self
+            .db
             .conn()
             .query_row(
                 "SELECT preferred, last FROM user_langs WHERE user = ?1",
@@ -33,8 +47,8 @@ impl Store {
     }
 
     /// Sets (or, with None, clears) the language a user chose.
-    pub fn set_preferred_lang(&self, user: &str, lang: Option<nlu::Lang>) -> Result<()> {
-        self.conn().execute(
+    pub fn set_preferred(&self, user: &str, lang: Option<nlu::Lang>) -> Result<()> {
+        self.db.conn().execute(
             "INSERT INTO user_langs (user, preferred, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (user) DO UPDATE SET preferred = excluded.preferred, updated_at = excluded.updated_at",
             params![user, lang.map(|l| l.as_str()), ms(Utc::now())],
@@ -43,8 +57,8 @@ impl Store {
     }
 
     /// Remembers the language a user last wrote in.
-    pub fn set_last_lang(&self, user: &str, lang: nlu::Lang) -> Result<()> {
-        self.conn().execute(
+    pub fn set_last(&self, user: &str, lang: nlu::Lang) -> Result<()> {
+        self.db.conn().execute(
             "INSERT INTO user_langs (user, last, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (user) DO UPDATE SET last = excluded.last, updated_at = excluded.updated_at
              WHERE user_langs.last IS NOT excluded.last",

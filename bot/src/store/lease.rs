@@ -25,13 +25,13 @@
 //! **Towards several instances.** The row is keyed by a lease *name*, and the holder id is
 //! unique per process start, so the same table can carry a later multi-instance design
 //! without a migration of its meaning:
-//! - *hot standby*: a second bot retries [`Store::try_lease`] until the leader's lease
+//! - *hot standby*: a second bot retries [`Leases::try_take`] until the leader's lease
 //!   expires, then takes over recovery and the scheduler;
 //! - *shards*: one lease per scope (e.g. `executor:<job>` or `executor:<host group>`), with
 //!   each execution recording the holder id that started it, so that recovery only touches
 //!   the runs of scopes it holds and several bots serve one database side by side;
 //! - *fencing*: a writer checks in its transaction that it still holds the lease
-//!   ([`Store::renew_lease`] returns false when it does not), so a paused holder that lost
+//!   ([`Leases::renew`] returns false when it does not), so a paused holder that lost
 //!   it cannot write after its successor took over.
 
 use super::{from_ms, ms, write_tx, Result, Store};
@@ -97,7 +97,7 @@ pub struct LeaseRow {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What [`Store::try_lease`] found.
+/// What [`Leases::try_take`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
     /// The lease was free (or already ours).
@@ -129,16 +129,29 @@ pub enum LeaseError {
     },
 }
 
+/// The `lease` table: [`Store::leases`].
+#[derive(Clone, Copy)]
+pub struct Leases<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `lease` table.
+    pub fn leases(&self) -> Leases<'_> {
+        Leases { db: self }
+    }
+}
+
+impl Leases<'_> {
     /// Takes the lease `name` for `me` for `ttl` unless another holder's live lease is there.
-    pub fn try_lease(
+    pub fn try_take(
         &self,
         name: &str,
         me: &Holder,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<Taken> {
-        let mut conn = self.conn();
+        let mut conn = self.db.conn();
         let tx = write_tx(&mut conn)?;
         let current = tx
             .query_row(
@@ -189,7 +202,7 @@ impl Store {
     }
 
     /// Extends `me`'s lease `name` to `now + ttl`; false when `me` no longer holds it.
-    pub fn renew_lease(
+    pub fn renew(
         &self,
         name: &str,
         me: &Holder,
@@ -197,7 +210,7 @@ impl Store {
         ttl: Duration,
     ) -> Result<bool> {
         let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-        let n = self.conn().execute(
+        let n = self.db.conn().execute(
             "UPDATE lease SET heartbeat_at = ?3, expires_at = ?4 WHERE name = ?1 AND holder = ?2",
             params![name, me.id, ms(now), ms(expires)],
         )?;
@@ -205,8 +218,8 @@ impl Store {
     }
 
     /// Gives `me`'s lease `name` up (nothing when another holder has it).
-    pub fn release_lease(&self, name: &str, me: &Holder) -> Result<()> {
-        self.conn().execute(
+    pub fn release(&self, name: &str, me: &Holder) -> Result<()> {
+        self.db.conn().execute(
             "DELETE FROM lease WHERE name = ?1 AND holder = ?2",
             params![name, me.id],
         )?;
@@ -229,7 +242,10 @@ impl Lease {
     pub fn acquire(store: Arc<Store>, path: &str) -> std::result::Result<Lease, LeaseError> {
         let holder = Holder::this_process();
         let name = EXECUTOR;
-        match store.try_lease(name, &holder, crate::clock::system_now(), TTL) {
+        match store
+            .leases()
+            .try_take(name, &holder, crate::clock::system_now(), TTL)
+        {
             Ok(Taken::Free) => {}
             Ok(Taken::TookOver(old)) => tracing::warn!(
                 "took over the stale lease of {path} from {} (pid {} on {}, last heartbeat {})",
@@ -274,7 +290,7 @@ impl Lease {
     fn stop(&mut self) {
         if let Some(h) = self.heartbeat.take() {
             h.abort();
-            if let Err(e) = self.store.release_lease(self.name, &self.holder) {
+            if let Err(e) = self.store.leases().release(self.name, &self.holder) {
                 tracing::warn!("cannot release the lease: {e}");
             }
         }
@@ -292,7 +308,10 @@ async fn heartbeat(store: Arc<Store>, name: &'static str, me: Holder) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        match store.renew_lease(name, &me, crate::clock::system_now(), TTL) {
+        match store
+            .leases()
+            .renew(name, &me, crate::clock::system_now(), TTL)
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::error!(
@@ -346,30 +365,39 @@ mod tests {
         let now = Utc::now();
         let a = other(10);
         let b = other(11);
-        assert_eq!(s.try_lease(EXECUTOR, &a, now, TTL).unwrap(), Taken::Free);
+        assert_eq!(
+            s.leases().try_take(EXECUTOR, &a, now, TTL).unwrap(),
+            Taken::Free
+        );
         // again by the same holder: still free
-        assert_eq!(s.try_lease(EXECUTOR, &a, now, TTL).unwrap(), Taken::Free);
-        let Taken::HeldBy(row) = s.try_lease(EXECUTOR, &b, now, TTL).unwrap() else {
+        assert_eq!(
+            s.leases().try_take(EXECUTOR, &a, now, TTL).unwrap(),
+            Taken::Free
+        );
+        let Taken::HeldBy(row) = s.leases().try_take(EXECUTOR, &b, now, TTL).unwrap() else {
             panic!()
         };
         assert_eq!(row.holder, a);
-        assert!(s.renew_lease(EXECUTOR, &a, now, TTL).unwrap());
-        assert!(!s.renew_lease(EXECUTOR, &b, now, TTL).unwrap());
+        assert!(s.leases().renew(EXECUTOR, &a, now, TTL).unwrap());
+        assert!(!s.leases().renew(EXECUTOR, &b, now, TTL).unwrap());
         // expired: taken over, and the old holder cannot renew it any more
         let later = now + chrono::Duration::seconds(31);
         assert!(matches!(
-            s.try_lease(EXECUTOR, &b, later, TTL).unwrap(),
+            s.leases().try_take(EXECUTOR, &b, later, TTL).unwrap(),
             Taken::TookOver(r) if r.holder == a
         ));
-        assert!(!s.renew_lease(EXECUTOR, &a, later, TTL).unwrap());
+        assert!(!s.leases().renew(EXECUTOR, &a, later, TTL).unwrap());
         // released: free again; releasing another's lease does nothing
-        s.release_lease(EXECUTOR, &a).unwrap();
+        s.leases().release(EXECUTOR, &a).unwrap();
         assert!(matches!(
-            s.try_lease(EXECUTOR, &a, later, TTL).unwrap(),
+            s.leases().try_take(EXECUTOR, &a, later, TTL).unwrap(),
             Taken::HeldBy(_)
         ));
-        s.release_lease(EXECUTOR, &b).unwrap();
-        assert_eq!(s.try_lease(EXECUTOR, &a, later, TTL).unwrap(), Taken::Free);
+        s.leases().release(EXECUTOR, &b).unwrap();
+        assert_eq!(
+            s.leases().try_take(EXECUTOR, &a, later, TTL).unwrap(),
+            Taken::Free
+        );
     }
 
     #[test]
@@ -381,9 +409,10 @@ mod tests {
         // no process has this pid (above the kernel's pid_max)
         dead.pid = i32::MAX;
         dead.pid_start = Some(1);
-        s.try_lease(EXECUTOR, &dead, now, TTL).unwrap();
+        s.leases().try_take(EXECUTOR, &dead, now, TTL).unwrap();
         assert!(matches!(
-            s.try_lease(EXECUTOR, &Holder::this_process(), now, TTL)
+            s.leases()
+                .try_take(EXECUTOR, &Holder::this_process(), now, TTL)
                 .unwrap(),
             Taken::TookOver(_)
         ));

@@ -1,6 +1,10 @@
-//! SQLite storage: executions (with their transitions and output tail), dialog sessions and
-//! subscriptions. Created on first use; the schema is versioned with `PRAGMA user_version`
-//! and migrated forward on open. Every write is committed before the caller replies.
+//! SQLite storage. [`Store`] is the shared database handle (one connection, the migrations,
+//! the audit signer); each table has its own repository, reached from the handle:
+//! `store.executions().get(id)`, `store.dialogs().put(..)`, `store.follows()`,
+//! `store.approvals()`, `store.audit()`, `store.langs()`, `store.usage()`,
+//! `store.adapter_states()`, `store.leases()`. Created on first use; the schema is versioned
+//! with `PRAGMA user_version` and migrated forward on open. Every write is committed before
+//! the caller replies.
 
 mod adapter_state;
 mod approvals;
@@ -14,12 +18,15 @@ mod langs;
 pub mod lease;
 mod usage;
 
-pub use approvals::ApprovalRow;
-pub use audit::{AuditRow, AUDIT_GENESIS};
-pub use dialogs::StoredDialog;
-pub use executions::{Finish, NewExecution, RunningRow, Transition};
-pub use langs::UserLang;
-pub use usage::Usage;
+pub use adapter_state::AdapterStates;
+pub use approvals::{ApprovalRow, Approvals};
+pub use audit::{AuditRow, AuditTrail, AUDIT_GENESIS};
+pub use dialogs::{Dialogs, StoredDialog};
+pub use executions::{Executions, Finish, NewExecution, RunningRow, Transition};
+pub use follows::Follows;
+pub use langs::{UserLang, UserLangs};
+pub use lease::Leases;
+pub use usage::{Usage, UsageLog};
 
 use crate::domain::exec::{ExecId, Execution, HistoryQuery, Status};
 use chrono::{DateTime, TimeZone, Utc};
@@ -397,38 +404,56 @@ mod tests {
         let mut p = BTreeMap::new();
         p.insert("target".into(), "db-01".into());
         let t0 = Utc::now();
-        let e = s.insert_execution(&new("backup-database", &p, t0)).unwrap();
+        let e = s
+            .executions()
+            .insert(&new("backup-database", &p, t0))
+            .unwrap();
         assert_eq!(e.id, 1001);
         assert_eq!(e.status, Status::Scheduled);
         assert_eq!(e.params["target"], "db-01");
-        assert_eq!(s.due(t0).unwrap().len(), 1);
-        assert!(s.mark_running(e.id, t0, 4242, Some(7)).unwrap());
-        assert!(!s.mark_running(e.id, t0, 4242, Some(7)).unwrap());
-        assert_eq!(s.running().unwrap()[0].pid, Some(4242));
-        s.update_output(e.id, "a\nb\n", false).unwrap();
+        assert_eq!(s.executions().due(t0).unwrap().len(), 1);
+        assert!(s
+            .executions()
+            .mark_running(e.id, t0, 4242, Some(7))
+            .unwrap());
+        assert!(!s
+            .executions()
+            .mark_running(e.id, t0, 4242, Some(7))
+            .unwrap());
+        assert_eq!(s.executions().running().unwrap()[0].pid, Some(4242));
+        s.executions().update_output(e.id, "a\nb\n", false).unwrap();
         let f = Finish {
             exit_code: Some(0),
             cpu_ms: Some(12),
             ..Default::default()
         };
         assert!(s
+            .executions()
             .finish(e.id, &[Status::Running], Status::Succeeded, t0, &f, None)
             .unwrap());
         assert!(!s
+            .executions()
             .finish(e.id, &[Status::Running], Status::Failed, t0, &f, None)
             .unwrap());
-        let e = s.get(e.id).unwrap().unwrap();
+        let e = s.executions().get(e.id).unwrap().unwrap();
         assert_eq!(e.status, Status::Succeeded);
         assert_eq!(
             e.output, "a\nb\n",
             "empty final output keeps the flushed tail"
         );
         assert_eq!(e.exit_code, Some(0));
-        let ev: Vec<String> = s.events(e.id).unwrap().into_iter().map(|e| e.1).collect();
+        let ev: Vec<String> = s
+            .executions()
+            .events(e.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.1)
+            .collect();
         assert_eq!(ev, ["scheduled", "running", "succeeded"]);
-        let e2 = s.insert_execution(&new("rotate-logs", &p, t0)).unwrap();
+        let e2 = s.executions().insert(&new("rotate-logs", &p, t0)).unwrap();
         assert_eq!(e2.id, 1002);
         let h = s
+            .executions()
             .history(&HistoryQuery {
                 job: Some("backup-database".into()),
                 limit: 10,
@@ -437,6 +462,7 @@ mod tests {
             .unwrap();
         assert_eq!(h.len(), 1);
         let h = s
+            .executions()
             .history(&HistoryQuery {
                 limit: 10,
                 ..Default::default()
@@ -444,6 +470,7 @@ mod tests {
             .unwrap();
         assert_eq!(h.iter().map(|e| e.id).collect::<Vec<_>>(), [1002, 1001]);
         let h = s
+            .executions()
             .history(&HistoryQuery {
                 status: Some(Status::Scheduled),
                 limit: 10,
@@ -452,7 +479,10 @@ mod tests {
             .unwrap();
         assert_eq!(h.len(), 1);
         assert_eq!(
-            s.next_due().unwrap().map(|t| t.timestamp_millis()),
+            s.executions()
+                .next_due()
+                .unwrap()
+                .map(|t| t.timestamp_millis()),
             Some(t0.timestamp_millis())
         );
     }
@@ -460,17 +490,31 @@ mod tests {
     #[test]
     fn adapter_state_is_kept_per_adapter_and_replaced() {
         let s = Store::open_in_memory().unwrap();
-        assert_eq!(s.adapter_state("matrix:@a:x", "since").unwrap(), None);
-        s.set_adapter_state("matrix:@a:x", "since", "s1").unwrap();
-        s.set_adapter_state("matrix:@b:x", "since", "other")
-            .unwrap();
-        s.set_adapter_state("matrix:@a:x", "since", "s2").unwrap();
         assert_eq!(
-            s.adapter_state("matrix:@a:x", "since").unwrap().as_deref(),
+            s.adapter_states().get("matrix:@a:x", "since").unwrap(),
+            None
+        );
+        s.adapter_states()
+            .set("matrix:@a:x", "since", "s1")
+            .unwrap();
+        s.adapter_states()
+            .set("matrix:@b:x", "since", "other")
+            .unwrap();
+        s.adapter_states()
+            .set("matrix:@a:x", "since", "s2")
+            .unwrap();
+        assert_eq!(
+            s.adapter_states()
+                .get("matrix:@a:x", "since")
+                .unwrap()
+                .as_deref(),
             Some("s2")
         );
         assert_eq!(
-            s.adapter_state("matrix:@b:x", "since").unwrap().as_deref(),
+            s.adapter_states()
+                .get("matrix:@b:x", "since")
+                .unwrap()
+                .as_deref(),
             Some("other")
         );
     }
@@ -484,25 +528,25 @@ mod tests {
             updated_at: from_ms(ms(t)),
             expires_at: from_ms(ms(t) + 1000),
         };
-        s.put_dialog("u", "c", &d).unwrap();
-        assert_eq!(s.get_dialog("u", "c").unwrap(), Some(d.clone()));
-        assert_eq!(s.get_dialog("u", "other").unwrap(), None);
-        assert_eq!(s.expire_dialogs(t).unwrap(), 0);
-        assert_eq!(s.expire_dialogs(from_ms(ms(t) + 1000)).unwrap(), 1);
-        s.put_dialog("u", "c", &d).unwrap();
-        s.delete_dialog("u", "c").unwrap();
-        assert_eq!(s.get_dialog("u", "c").unwrap(), None);
+        s.dialogs().put("u", "c", &d).unwrap();
+        assert_eq!(s.dialogs().get("u", "c").unwrap(), Some(d.clone()));
+        assert_eq!(s.dialogs().get("u", "other").unwrap(), None);
+        assert_eq!(s.dialogs().expire(t).unwrap(), 0);
+        assert_eq!(s.dialogs().expire(from_ms(ms(t) + 1000)).unwrap(), 1);
+        s.dialogs().put("u", "c", &d).unwrap();
+        s.dialogs().delete("u", "c").unwrap();
+        assert_eq!(s.dialogs().get("u", "c").unwrap(), None);
 
         let p = BTreeMap::new();
-        let e = s.insert_execution(&new("j", &p, t)).unwrap();
-        assert!(s.subscribe(e.id, "c", "u", t).unwrap());
-        assert!(!s.subscribe(e.id, "c", "u", t).unwrap());
-        assert_eq!(s.subscribers(e.id).unwrap(), ["c"]);
+        let e = s.executions().insert(&new("j", &p, t)).unwrap();
+        assert!(s.follows().subscribe(e.id, "c", "u", t).unwrap());
+        assert!(!s.follows().subscribe(e.id, "c", "u", t).unwrap());
+        assert_eq!(s.follows().subscribers(e.id).unwrap(), ["c"]);
         assert_eq!(
-            s.subscriptions(e.id).unwrap(),
+            s.follows().subscriptions(e.id).unwrap(),
             [("c".to_string(), "u".to_string())]
         );
-        assert_eq!(s.open_subscriptions("c").unwrap(), [e.id]);
+        assert_eq!(s.follows().open_subscriptions("c").unwrap(), [e.id]);
     }
 
     #[test]
@@ -512,21 +556,21 @@ mod tests {
         let path = dir.path().join("bot.db");
         {
             let s = Store::open(&path).unwrap();
-            assert_eq!(s.user_lang("u").unwrap(), UserLang::default());
-            s.set_last_lang("u", Lang::Zh).unwrap();
-            s.set_preferred_lang("u", Some(Lang::En)).unwrap();
-            s.set_last_lang("u", Lang::Zh).unwrap();
+            assert_eq!(s.langs().get("u").unwrap(), UserLang::default());
+            s.langs().set_last("u", Lang::Zh).unwrap();
+            s.langs().set_preferred("u", Some(Lang::En)).unwrap();
+            s.langs().set_last("u", Lang::Zh).unwrap();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(
-            s.user_lang("u").unwrap(),
+            s.langs().get("u").unwrap(),
             UserLang {
                 preferred: Some(Lang::En),
                 last: Some(Lang::Zh)
             }
         );
-        s.set_preferred_lang("u", None).unwrap();
-        assert_eq!(s.user_lang("u").unwrap().preferred, None);
-        assert_eq!(s.user_lang("other").unwrap(), UserLang::default());
+        s.langs().set_preferred("u", None).unwrap();
+        assert_eq!(s.langs().get("u").unwrap().preferred, None);
+        assert_eq!(s.langs().get("other").unwrap(), UserLang::default());
     }
 }

@@ -13,9 +13,22 @@ pub struct Usage {
     pub last_used: DateTime<Utc>,
 }
 
+/// The `usage` table: [`Store::usage`].
+#[derive(Clone, Copy)]
+pub struct UsageLog<'a> {
+    db: &'a Store,
+}
+
 impl Store {
+    /// The `usage` table.
+    pub fn usage(&self) -> UsageLog<'_> {
+        UsageLog { db: self }
+    }
+}
+
+impl UsageLog<'_> {
     /// Counts one handled request of a user.
-    pub fn record_usage(
+    pub fn record(
         &self,
         user: &str,
         intent: &str,
@@ -25,7 +38,7 @@ impl Store {
     ) -> Result<()> {
         let params =
             serde_json::to_string(params).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.conn().execute(
+        self.db.conn().execute(
             "INSERT INTO usage (user, intent, job, params, count, last_used) VALUES (?1, ?2, ?3, ?4, 1, ?5)
              ON CONFLICT(user, intent, job, params) DO UPDATE SET count = count + 1, last_used = ?5",
             params![user, intent, job.unwrap_or(""), params, ms(at)],
@@ -34,8 +47,8 @@ impl Store {
     }
 
     /// A user's requests, most frequent (then most recent) first.
-    pub fn usage(&self, user: &str) -> Result<Vec<Usage>> {
-        let conn = self.conn();
+    pub fn of(&self, user: &str) -> Result<Vec<Usage>> {
+        let conn = self.db.conn();
         let mut st = conn.prepare(
             "SELECT intent, job, params, count, last_used FROM usage WHERE user = ?1
              ORDER BY count DESC, last_used DESC, intent, job, params",

@@ -314,7 +314,7 @@ async fn run_draft(ctx: &Ctx<'_>, draft: Draft) -> Response {
         .filter(|(k, _)| !crate::policy::guard::is_secret_param(ctx.bot.config, &job.id, k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if let Err(err) = ctx.bot.store.record_usage(
+    if let Err(err) = ctx.bot.store.usage().record(
         &ctx.msg.user,
         draft.intent.as_str(),
         Some(&job.id),

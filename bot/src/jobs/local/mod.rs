@@ -164,7 +164,7 @@ impl Inner {
     }
 
     fn emit(&self, previous: Option<Status>, id: ExecId, cancel_channel: Option<String>) {
-        match self.store.get(id) {
+        match self.store.executions().get(id) {
             Ok(Some(execution)) => {
                 let _ = self.events.send(ExecEvent {
                     previous,
@@ -179,7 +179,7 @@ impl Inner {
 
     async fn recover(&self) -> Result<Vec<Execution>, PlatformError> {
         let mut out = Vec::new();
-        for row in self.store.running()? {
+        for row in self.store.executions().running()? {
             let detail = match row.pid {
                 Some(pid) => stop_orphaned_group(pid, row.pid_start).await,
                 None => "the bot stopped while it ran".to_string(),
@@ -188,7 +188,7 @@ impl Inner {
                 detail: Some(detail),
                 ..Default::default()
             };
-            if self.store.finish(
+            if self.store.executions().finish(
                 row.id,
                 &[Status::Running],
                 Status::Interrupted,
@@ -198,7 +198,7 @@ impl Inner {
             )? {
                 tracing::warn!("#{} was interrupted", row.id);
                 self.emit(Some(Status::Running), row.id, None);
-                if let Some(e) = self.store.get(row.id)? {
+                if let Some(e) = self.store.executions().get(row.id)? {
                     out.push(e);
                 }
             }
@@ -212,7 +212,7 @@ impl Inner {
                 tracing::error!("scheduler: {e}");
             }
             let now = crate::clock::now();
-            let wait = match self.store.next_due() {
+            let wait = match self.store.executions().next_due() {
                 Ok(Some(t)) if t > now => (t - now)
                     .to_std()
                     .unwrap_or(Duration::from_secs(1))
@@ -234,7 +234,7 @@ impl Inner {
 
     async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {
         let _g = self.start_lock.lock().await;
-        for e in self.store.due(crate::clock::now())? {
+        for e in self.store.executions().due(crate::clock::now())? {
             // a run scheduled for a later time that is due too late follows the policy (a
             // queued one waited for a slot, not for its time: it always runs)
             if e.run_at - e.created_at > chrono::Duration::milliseconds(500) {
@@ -275,7 +275,7 @@ impl Inner {
             detail: Some(why),
             ..Default::default()
         };
-        if self.store.finish(
+        if self.store.executions().finish(
             e.id,
             &[Status::Scheduled],
             status,
@@ -334,7 +334,7 @@ impl Inner {
         }
         // the lock from before the row exists: the scheduler cannot start it without its secrets
         let g = self.start_lock.lock().await;
-        let e = self.store.insert_execution(&NewExecution {
+        let e = self.store.executions().insert(&NewExecution {
             job: &req.job,
             params: &stored,
             requested_by: &req.requested_by,
@@ -347,7 +347,7 @@ impl Inner {
         }
         self.emit(None, e.id, None);
         if run_at <= now {
-            if let Some(cur) = self.store.get(e.id)? {
+            if let Some(cur) = self.store.executions().get(e.id)? {
                 if cur.status == Status::Scheduled && self.has_capacity(&cur.job) {
                     self.spawn(cur).await?;
                 }
@@ -356,7 +356,10 @@ impl Inner {
             self.wake.notify_one();
         }
         drop(g);
-        self.store.get(e.id)?.ok_or(PlatformError::NotFound(e.id))
+        self.store
+            .executions()
+            .get(e.id)?
+            .ok_or(PlatformError::NotFound(e.id))
     }
 
     async fn cancel(
@@ -365,7 +368,11 @@ impl Inner {
         by: String,
         channel: String,
     ) -> Result<Execution, PlatformError> {
-        let e = self.store.get(id)?.ok_or(PlatformError::NotFound(id))?;
+        let e = self
+            .store
+            .executions()
+            .get(id)?
+            .ok_or(PlatformError::NotFound(id))?;
         if e.status.is_terminal() {
             return Err(PlatformError::AlreadyEnded {
                 id,
@@ -378,7 +385,7 @@ impl Inner {
                 detail: Some(format!("cancelled by {by} before it started")),
                 ..Default::default()
             };
-            if self.store.finish(
+            if self.store.executions().finish(
                 id,
                 &[Status::Scheduled],
                 Status::Cancelled,
@@ -387,7 +394,11 @@ impl Inner {
                 Some(&by),
             )? {
                 self.emit(Some(Status::Scheduled), id, Some(channel));
-                return self.store.get(id)?.ok_or(PlatformError::NotFound(id));
+                return self
+                    .store
+                    .executions()
+                    .get(id)?
+                    .ok_or(PlatformError::NotFound(id));
             }
         }
         let done = {
@@ -419,7 +430,11 @@ impl Inner {
                 )));
             }
         }
-        let e = self.store.get(id)?.ok_or(PlatformError::NotFound(id))?;
+        let e = self
+            .store
+            .executions()
+            .get(id)?
+            .ok_or(PlatformError::NotFound(id))?;
         if !e.status.is_terminal() {
             return Err(PlatformError::Other(format!(
                 "#{id} is {} and cannot be cancelled now",
@@ -444,6 +459,7 @@ impl JobPlatform for LocalPlatform {
             let mut e = self
                 .inner
                 .store
+                .executions()
                 .get(id)?
                 .ok_or(PlatformError::NotFound(id))?;
             if e.status == Status::Running {
@@ -467,7 +483,7 @@ impl JobPlatform for LocalPlatform {
     }
 
     fn history(&self, q: HistoryQuery) -> BoxFuture<'_, Result<Vec<Execution>, PlatformError>> {
-        Box::pin(async move { Ok(self.inner.store.history(&q)?) })
+        Box::pin(async move { Ok(self.inner.store.executions().history(&q)?) })
     }
 
     fn events(&self) -> broadcast::Receiver<ExecEvent> {
@@ -569,13 +585,9 @@ id = "sleepy"
             .unwrap();
         let e = wait_end(&p, e.id).await;
         assert_eq!((e.status, e.exit_code), (Status::Failed, Some(3)));
-        let ev: Vec<String> = store
-            .events(e.id)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.1)
-            .collect();
-        assert_eq!(ev, ["scheduled", "running", "failed"]);
+        let events = store.executions().events(e.id).unwrap();
+        let statuses: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+        assert_eq!(statuses, ["scheduled", "running", "failed"]);
     }
 
     #[tokio::test]
@@ -661,7 +673,8 @@ id = "one"
         let pid = child.id() as i32;
         let params = BTreeMap::new();
         let e = store
-            .insert_execution(&NewExecution {
+            .executions()
+            .insert(&NewExecution {
                 job: "sleepy",
                 params: &params,
                 requested_by: "t",
@@ -671,6 +684,7 @@ id = "one"
             })
             .unwrap();
         store
+            .executions()
             .mark_running(
                 e.id,
                 Utc::now(),

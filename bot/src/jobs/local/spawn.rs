@@ -84,9 +84,10 @@ impl Inner {
             ));
         };
         let pid_start = crate::util::process::proc_start_ticks(pid);
-        let claimed = self
-            .store
-            .mark_running(e.id, crate::clock::now(), pid, pid_start)?;
+        let claimed =
+            self.store
+                .executions()
+                .mark_running(e.id, crate::clock::now(), pid, pid_start)?;
         let (done_tx, done_rx) = watch::channel(false);
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
         let output = Arc::new(Mutex::new(
@@ -253,7 +254,7 @@ impl Inner {
             }
             None => (None, None),
         };
-        match self.store.finish(
+        match self.store.executions().finish(
             id,
             &[Status::Running],
             status,
@@ -279,7 +280,11 @@ impl Inner {
             o.dirty = false;
             (o.text(), o.truncated())
         };
-        if let Err(e) = self.store.update_output(id, &snapshot.0, snapshot.1) {
+        if let Err(e) = self
+            .store
+            .executions()
+            .update_output(id, &snapshot.0, snapshot.1)
+        {
             tracing::warn!("cannot save the output of #{id}: {e}");
         }
     }

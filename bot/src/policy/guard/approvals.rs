@@ -22,7 +22,8 @@ impl Guard {
         let stored = self.mask_params(job, params);
         let row = self
             .store
-            .insert_approval(
+            .approvals()
+            .insert(
                 &who.name,
                 &actor.user,
                 &actor.channel,
@@ -91,7 +92,8 @@ impl Guard {
         };
         let Some(row) = self
             .store
-            .approval(id)
+            .approvals()
+            .get(id)
             .map_err(|e| UserError::internal(lang, e))?
         else {
             return Err(fail(&|l| {
@@ -109,7 +111,7 @@ impl Guard {
             }));
         }
         if row.expires_at <= now {
-            let _ = self.store.decide_approval(id, "expired", None, now);
+            let _ = self.store.approvals().decide(id, "expired", None, now);
             return Err(fail(&|l| {
                 UserError::policy(tr!(
                     l,
@@ -168,7 +170,8 @@ impl Guard {
             if !lost.is_empty() {
                 let _ = self
                     .store
-                    .decide_approval(id, "expired", Some(&who.name), now);
+                    .approvals()
+                    .decide(id, "expired", Some(&who.name), now);
                 return Err(fail(&|l| {
                     UserError::policy(tr!(
                         l,
@@ -198,7 +201,8 @@ impl Guard {
             ) {
                 let _ = self
                     .store
-                    .decide_approval(id, "revoked", Some(&who.name), now);
+                    .approvals()
+                    .decide(id, "revoked", Some(&who.name), now);
                 return Err(fail(&|l| {
                     // the reason in the same language as the sentence around it
                     let why = if l == lang {
@@ -229,7 +233,8 @@ impl Guard {
         let state = if approve { "approved" } else { "rejected" };
         if !self
             .store
-            .decide_approval(id, state, Some(&who.name), now)
+            .approvals()
+            .decide(id, state, Some(&who.name), now)
             .map_err(|e| UserError::internal(lang, e))?
         {
             self.kept_approvals().remove(&id);
@@ -307,7 +312,8 @@ impl Guard {
     pub fn pending(&self) -> Vec<ApprovalRow> {
         let now = self.now();
         self.store
-            .pending_approvals()
+            .approvals()
+            .pending()
             .unwrap_or_default()
             .into_iter()
             .filter(|r| r.expires_at > now)

@@ -336,7 +336,7 @@ mod tests {
 
     /// The reason of the last audit record.
     fn last_reason(g: &Guard) -> String {
-        let rows = g.store.audit_rows().unwrap();
+        let rows = g.store.audit().rows().unwrap();
         let r: serde_json::Value = serde_json::from_str(&rows.last().unwrap().record).unwrap();
         r["reason"].as_str().unwrap_or_default().to_string()
     }
@@ -514,7 +514,8 @@ mod tests {
         assert_eq!(e.suggestions, ["请向 #ops-admins 申请权限 `history`"]);
         // a run that waited is re-checked in its requester's language
         g.store
-            .set_preferred_lang("mallory", Some(Lang::Zh))
+            .langs()
+            .set_preferred("mallory", Some(Lang::Zh))
             .unwrap();
         let e = g
             .recheck(
