@@ -18,15 +18,10 @@ impl Store {
 impl AdapterStates<'_> {
     /// A value an adapter stored under `key` (e.g. `matrix:@bot:example.org`, `since`).
     pub fn get(&self, adapter: &str, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .db
-            .conn()
-            .query_row(
-                "SELECT value FROM adapter_state WHERE adapter = ?1 AND key = ?2",
-                params![adapter, key],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.db.value(
+            "SELECT value FROM adapter_state WHERE adapter = ?1 AND key = ?2",
+            params![adapter, key],
+        )
     }
 
     /// Stores (replaces) an adapter's value; committed when this returns.

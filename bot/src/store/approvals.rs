@@ -146,10 +146,9 @@ impl Approvals<'_> {
         by: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.db.conn().execute(
+        self.db.change_one(
             "UPDATE approvals SET state = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1 AND state = 'pending'",
             params![id, state, by, ms(at)],
-        )?;
-        Ok(n == 1)
+        )
     }
 }

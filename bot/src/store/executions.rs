@@ -235,12 +235,11 @@ impl Executions<'_> {
 
     /// When the next scheduled execution is due.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let v: Option<i64> = self.db.conn().query_row(
+        let v: Option<Option<i64>> = self.db.value(
             "SELECT MIN(run_at) FROM executions WHERE status = 'scheduled'",
             [],
-            |r| r.get(0),
         )?;
-        Ok(v.map(from_ms))
+        Ok(v.flatten().map(from_ms))
     }
 
     /// Executions matching a filter, newest first.

@@ -25,11 +25,10 @@ impl Follows<'_> {
         user: &str,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.db.conn().execute(
+        self.db.change_one(
             "INSERT OR IGNORE INTO subscriptions (execution_id, channel, user, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, channel, user, ms(at)],
-        )?;
-        Ok(n == 1)
+        )
     }
 
     /// The channels subscribed to an execution.
@@ -63,15 +62,10 @@ impl Follows<'_> {
 
     /// The thread in which `channel` follows execution `id`, if it has one.
     pub fn thread_of(&self, id: ExecId, channel: &str) -> Result<Option<String>> {
-        Ok(self
-            .db
-            .conn()
-            .query_row(
-                "SELECT thread FROM threads WHERE execution_id = ?1 AND channel = ?2",
-                params![id, channel],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.db.value(
+            "SELECT thread FROM threads WHERE execution_id = ?1 AND channel = ?2",
+            params![id, channel],
+        )
     }
 
     /// Executions a channel watches that have not ended.

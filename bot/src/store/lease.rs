@@ -210,11 +210,10 @@ impl Leases<'_> {
         ttl: Duration,
     ) -> Result<bool> {
         let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-        let n = self.db.conn().execute(
+        self.db.change_one(
             "UPDATE lease SET heartbeat_at = ?3, expires_at = ?4 WHERE name = ?1 AND holder = ?2",
             params![name, me.id, ms(now), ms(expires)],
-        )?;
-        Ok(n == 1)
+        )
     }
 
     /// Gives `me`'s lease `name` up (nothing when another holder has it).

@@ -286,6 +286,20 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The first column of the first row `sql` returns, if it returns one.
+    fn value<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Option<T>> {
+        Ok(self.conn().query_row(sql, p, |r| r.get(0)).optional()?)
+    }
+
+    /// Runs a statement meant to change one row; whether it did.
+    fn change_one(&self, sql: &str, p: impl rusqlite::Params) -> Result<bool> {
+        Ok(self.conn().execute(sql, p)? == 1)
+    }
+
     /// The schema version.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self

@@ -134,6 +134,10 @@ impl crate::jobs::StartCheck for Guard {
 }
 
 impl Policy for Guard {
+    fn handles_approvals(&self) -> bool {
+        true
+    }
+
     fn check(&self, actor: &Actor, action: &Action<'_>) -> Decision {
         self.check_and_record(actor, action)
     }
@@ -174,10 +178,6 @@ impl Policy for Guard {
         params: &BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
         Guard::mask_params(self, job, params)
-    }
-
-    fn handles_approvals(&self) -> bool {
-        true
     }
 
     fn request_approval(
