@@ -56,12 +56,14 @@ pub mod permissions;
 pub mod scheduler;
 pub mod security;
 pub mod slack;
+pub mod storage;
 pub mod windows;
 
 pub use durations::{duration_value, parse_duration};
 use scheduler::{scheduler_config, RawScheduler};
 use slack::{slack_config, RawSlack};
 pub use slack::{SlackConfig, SLACK_DEFAULT_API, SLACK_DEFAULT_LISTEN};
+pub use storage::default_database;
 
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
@@ -164,7 +166,7 @@ pub struct Config {
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
     /// `[storage] audit_key_file`: the audit key's file (default: next to the database;
-    /// `$BOT_AUDIT_KEY` wins), see [`crate::store::audit_key`].
+    /// `$BOT_AUDIT_KEY` wins), see the store's `audit_key` module.
     pub audit_key_file: Option<PathBuf>,
     /// `[storage] audit_checkpoints`: where signed checkpoints are appended (default: next to
     /// the database).
@@ -180,7 +182,7 @@ struct RawConfig {
     #[serde(default)]
     bot: RawBot,
     #[serde(default)]
-    storage: RawStorage,
+    storage: storage::RawStorage,
     #[serde(default)]
     adapters: RawAdapters,
     #[serde(default)]
@@ -209,16 +211,6 @@ struct RawBot {
     cancel_grace: Option<Spanned<toml::Value>>,
     output_lines: Option<Spanned<i64>>,
     output_bytes: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawStorage {
-    path: Option<String>,
-    audit_key_file: Option<String>,
-    audit_checkpoints: Option<String>,
-    /// Read only to refuse it: the key belongs in a file or the environment.
-    audit_key: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -378,19 +370,7 @@ impl Config {
                 base_dir.join(p)
             }
         };
-        let database = match &raw.storage.path {
-            Some(p) => resolve(p),
-            None => default_database(),
-        };
-        if let Some(v) = &raw.storage.audit_key {
-            return Err(l.err(
-                v.span().start,
-                format!(
-                    "`audit_key` in [storage]: secrets must not be in the configuration file; remove it (and rotate it if this file was shared), then set the environment variable {} or name a file holding it with `audit_key_file = \"/path/to/file\"`",
-                    crate::store::audit_key::KEY_ENV
-                ),
-            ));
-        }
+        let storage = storage::storage_settings(&l, &raw.storage, &resolve)?;
         let terminal = match raw.adapters.terminal {
             Some(t) => TerminalConfig {
                 enabled: t.enabled,
@@ -548,7 +528,7 @@ impl Config {
                 .filter_map(|j| Some((j.id.get_ref().clone(), j.description_zh.clone()?)))
                 .collect(),
             time_zone,
-            database,
+            database: storage.database,
             dialog_timeout,
             cancel_grace,
             output,
@@ -556,8 +536,8 @@ impl Config {
             slack,
             matrix,
             model_dir: raw.nlu.model_dir.as_deref().map(resolve),
-            audit_key_file: raw.storage.audit_key_file.as_deref().map(resolve),
-            audit_checkpoints: raw.storage.audit_checkpoints.as_deref().map(resolve),
+            audit_key_file: storage.audit_key_file,
+            audit_checkpoints: storage.audit_checkpoints,
             scheduler,
         })
     }
@@ -578,16 +558,11 @@ impl Config {
             .or((!job.description.is_empty()).then_some(job.description.as_str()))
     }
 
-    /// Where the audit key is looked for ([`crate::store::audit_key`]).
-    pub fn audit_key_source(&self) -> crate::store::audit_key::KeySource {
-        crate::store::audit_key::KeySource::new(&self.database, self.audit_key_file.as_deref())
-    }
-
     /// The file signed audit checkpoints are appended to.
     pub fn audit_checkpoints_path(&self) -> PathBuf {
         self.audit_checkpoints
             .clone()
-            .unwrap_or_else(|| crate::store::audit_key::default_checkpoints(&self.database))
+            .unwrap_or_else(|| storage::default_checkpoints(&self.database))
     }
 }
 
@@ -626,20 +601,6 @@ pub fn substitute(s: &str, values: &BTreeMap<String, String>) -> String {
         out = out.replace(&format!("{{{name}}}"), v);
     }
     out
-}
-
-/// `$XDG_DATA_HOME/opsnlu-bot/bot.sqlite`, else `~/.local/share/...`, else `.cache/bot/`.
-pub fn default_database() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("opsnlu-bot").join("bot.sqlite");
-    }
-    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(h)
-            .join(".local/share")
-            .join("opsnlu-bot")
-            .join("bot.sqlite");
-    }
-    PathBuf::from(".cache/bot/bot.sqlite")
 }
 
 /// The environment variable a parameter arrives in: `JOB_PARAM_KEEP_DAYS` for `keep_days`.
