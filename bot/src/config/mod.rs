@@ -51,19 +51,25 @@
 
 mod durations;
 pub mod env_secrets;
+mod general;
 pub mod matrix;
 pub mod permissions;
 pub mod scheduler;
 pub mod security;
 pub mod slack;
+mod source;
 pub mod storage;
+mod terminal;
 pub mod windows;
 
 pub use durations::{duration_value, parse_duration};
+pub use general::OutputLimits;
 use scheduler::{scheduler_config, RawScheduler};
 use slack::{slack_config, RawSlack};
 pub use slack::{SlackConfig, SLACK_DEFAULT_API, SLACK_DEFAULT_LISTEN};
+use source::Lines;
 pub use storage::default_database;
+pub use terminal::TerminalConfig;
 
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
@@ -125,23 +131,6 @@ pub struct RunSpec {
     pub patterns: BTreeMap<String, String>,
 }
 
-/// Output kept per execution: the tail.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OutputLimits {
-    pub max_lines: usize,
-    pub max_bytes: usize,
-}
-
-/// The terminal adapter's settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TerminalConfig {
-    pub enabled: bool,
-    /// The chat user when `--user` is not given (default: `$USER`).
-    pub user: Option<String>,
-    /// Where the charts of replies are written as PNG files (`--charts` overrides it).
-    pub charts_dir: Option<PathBuf>,
-}
-
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -180,13 +169,13 @@ pub struct Config {
 #[derive(Deserialize, Default)]
 struct RawConfig {
     #[serde(default)]
-    bot: RawBot,
+    bot: general::RawBot,
     #[serde(default)]
     storage: storage::RawStorage,
     #[serde(default)]
     adapters: RawAdapters,
     #[serde(default)]
-    nlu: RawNlu,
+    nlu: general::RawNlu,
     #[serde(default)]
     scheduler: RawScheduler,
     #[serde(default)]
@@ -204,39 +193,10 @@ struct RawConfig {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawBot {
-    time_zone: Option<Spanned<String>>,
-    dialog_timeout: Option<Spanned<toml::Value>>,
-    cancel_grace: Option<Spanned<toml::Value>>,
-    output_lines: Option<Spanned<i64>>,
-    output_bytes: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize, Default)]
 struct RawAdapters {
-    terminal: Option<RawTerminal>,
+    terminal: Option<terminal::RawTerminal>,
     matrix: Option<Spanned<matrix::RawMatrix>>,
     slack: Option<RawSlack>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTerminal {
-    #[serde(default = "yes")]
-    enabled: bool,
-    user: Option<String>,
-    charts_dir: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawNlu {
-    model_dir: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -260,39 +220,6 @@ struct RawRun {
     secret: Vec<String>,
     #[serde(default)]
     patterns: BTreeMap<String, String>,
-}
-
-struct Lines<'a> {
-    text: &'a str,
-    file: String,
-}
-
-impl Lines<'_> {
-    fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn err(&self, offset: usize, message: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            file: self.file.clone(),
-            line: self.line(offset),
-            message: message.into(),
-        }
-    }
-
-    fn duration(&self, v: &Spanned<toml::Value>, what: &str) -> Result<Duration, ConfigError> {
-        duration_value(v.get_ref()).ok_or_else(|| {
-            self.err(
-                v.span().start,
-                format!("`{what}` must be a duration such as \"30s\", \"5m\" or \"2h\""),
-            )
-        })
-    }
 }
 
 impl Config {
@@ -332,36 +259,8 @@ impl Config {
             )
         })?;
 
-        let time_zone = match &raw.bot.time_zone {
-            None => chrono_tz::UTC,
-            Some(tz) => tz.get_ref().parse::<Tz>().map_err(|_| {
-                l.err(
-                    tz.span().start,
-                    format!(
-                        "unknown time zone `{}`; use an IANA name such as \"Europe/Berlin\" or \"UTC\"",
-                        tz.get_ref()
-                    ),
-                )
-            })?,
-        };
-        let dialog_timeout = match &raw.bot.dialog_timeout {
-            Some(v) => l.duration(v, "dialog_timeout")?,
-            None => Duration::from_secs(600),
-        };
-        let cancel_grace = match &raw.bot.cancel_grace {
-            Some(v) => l.duration(v, "cancel_grace")?,
-            None => Duration::from_secs(5),
-        };
+        let bot = general::bot_settings(&l, &raw.bot)?;
         let scheduler = scheduler_config(&l, &raw.scheduler)?;
-        let positive = |v: &Option<Spanned<i64>>, what: &str, default: usize| match v {
-            None => Ok(default),
-            Some(n) if *n.get_ref() > 0 => Ok(*n.get_ref() as usize),
-            Some(n) => Err(l.err(n.span().start, format!("`{what}` must be at least 1"))),
-        };
-        let output = OutputLimits {
-            max_lines: positive(&raw.bot.output_lines, "output_lines", 200)?,
-            max_bytes: positive(&raw.bot.output_bytes, "output_bytes", 64 * 1024)?,
-        };
         let resolve = |p: &str| -> PathBuf {
             let p = PathBuf::from(p);
             if p.is_absolute() {
@@ -371,18 +270,7 @@ impl Config {
             }
         };
         let storage = storage::storage_settings(&l, &raw.storage, &resolve)?;
-        let terminal = match raw.adapters.terminal {
-            Some(t) => TerminalConfig {
-                enabled: t.enabled,
-                user: t.user,
-                charts_dir: t.charts_dir.as_deref().map(&resolve),
-            },
-            None => TerminalConfig {
-                enabled: true,
-                user: None,
-                charts_dir: None,
-            },
-        };
+        let terminal = terminal::terminal_config(raw.adapters.terminal, &resolve);
         let slack = match &raw.adapters.slack {
             Some(s) => slack_config(&l, s, &resolve)?,
             None => SlackConfig::default(),
@@ -527,15 +415,15 @@ impl Config {
                 .iter()
                 .filter_map(|j| Some((j.id.get_ref().clone(), j.description_zh.clone()?)))
                 .collect(),
-            time_zone,
+            time_zone: bot.time_zone,
             database: storage.database,
-            dialog_timeout,
-            cancel_grace,
-            output,
+            dialog_timeout: bot.dialog_timeout,
+            cancel_grace: bot.cancel_grace,
+            output: bot.output,
             terminal,
             slack,
             matrix,
-            model_dir: raw.nlu.model_dir.as_deref().map(resolve),
+            model_dir: general::model_dir(&raw.nlu, &resolve),
             audit_key_file: storage.audit_key_file,
             audit_checkpoints: storage.audit_checkpoints,
             scheduler,
