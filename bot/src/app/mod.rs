@@ -171,10 +171,9 @@ async fn load_parser(config: &Config) -> Option<Arc<nlu::Parser>> {
 /// start, and saying so in the log), restores dropped append-only triggers (recording that
 /// they were missing) and appends a checkpoint of the trail as it is.
 fn sign_audit(config: &Config, store: &Store) -> anyhow::Result<()> {
-    use crate::store::audit_key::{KeyOrigin, KEY_ENV};
-    let (key, origin) = config
-        .audit_key_source()
-        .load_or_create(std::env::var(KEY_ENV).ok())?;
+    use crate::store::audit_key::{KeyOrigin, KeySource, KEY_ENV};
+    let (key, origin) =
+        KeySource::for_config(config).load_or_create(std::env::var(KEY_ENV).ok())?;
     if let KeyOrigin::Created(path) = &origin {
         tracing::warn!(
             key = %key.id(),

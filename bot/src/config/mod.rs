@@ -51,23 +51,33 @@
 
 mod durations;
 pub mod env_secrets;
+mod general;
+mod jobs;
 pub mod matrix;
 pub mod permissions;
 pub mod scheduler;
 pub mod security;
 pub mod slack;
+mod source;
+pub mod storage;
+mod terminal;
 pub mod windows;
 
 pub use durations::{duration_value, parse_duration};
+pub use general::OutputLimits;
+pub use jobs::{param_env_name, placeholders, substitute, RunSpec, BUILTIN_PLACEHOLDERS};
 use scheduler::{scheduler_config, RawScheduler};
 use slack::{slack_config, RawSlack};
 pub use slack::{SlackConfig, SLACK_DEFAULT_API, SLACK_DEFAULT_LISTEN};
+use source::Lines;
+pub use storage::default_database;
+pub use terminal::TerminalConfig;
 
 use chrono_tz::Tz;
 use nlu::{Catalog, CatalogError};
 use scheduler::SchedulerConfig;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
@@ -102,44 +112,6 @@ impl ConfigError {
     }
 }
 
-/// How one job runs on the local platform.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunSpec {
-    /// The program and its arguments; `{param}` placeholders are replaced by values.
-    pub argv: Vec<String>,
-    /// Extra environment variables: values may hold `{param}` placeholders, or be `$NAME` /
-    /// `${NAME}` (read from the bot's environment when the job starts). A secret-looking name
-    /// with a literal value is refused ([`crate::policy::env_secrets`]).
-    pub env: BTreeMap<String, String>,
-    /// The working directory (default: the configuration file's folder).
-    pub cwd: PathBuf,
-    /// The run is stopped (SIGTERM, then SIGKILL) after this long.
-    pub timeout: Duration,
-    /// At most this many runs of the job at once; more wait, queued.
-    pub concurrency: usize,
-    /// Parameters whose values are secret: masked in replies, logs and the audit trail.
-    pub secret: Vec<String>,
-    /// Regular expressions a parameter's value must match (whole value), by parameter.
-    pub patterns: BTreeMap<String, String>,
-}
-
-/// Output kept per execution: the tail.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OutputLimits {
-    pub max_lines: usize,
-    pub max_bytes: usize,
-}
-
-/// The terminal adapter's settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TerminalConfig {
-    pub enabled: bool,
-    /// The chat user when `--user` is not given (default: `$USER`).
-    pub user: Option<String>,
-    /// Where the charts of replies are written as PNG files (`--charts` overrides it).
-    pub charts_dir: Option<PathBuf>,
-}
-
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -164,7 +136,7 @@ pub struct Config {
     /// The parser's model directory (default: found like `nlu` finds it).
     pub model_dir: Option<PathBuf>,
     /// `[storage] audit_key_file`: the audit key's file (default: next to the database;
-    /// `$BOT_AUDIT_KEY` wins), see [`crate::store::audit_key`].
+    /// `$BOT_AUDIT_KEY` wins), see the store's `audit_key` module.
     pub audit_key_file: Option<PathBuf>,
     /// `[storage] audit_checkpoints`: where signed checkpoints are appended (default: next to
     /// the database).
@@ -178,17 +150,17 @@ pub struct Config {
 #[derive(Deserialize, Default)]
 struct RawConfig {
     #[serde(default)]
-    bot: RawBot,
+    bot: general::RawBot,
     #[serde(default)]
-    storage: RawStorage,
+    storage: storage::RawStorage,
     #[serde(default)]
     adapters: RawAdapters,
     #[serde(default)]
-    nlu: RawNlu,
+    nlu: general::RawNlu,
     #[serde(default)]
     scheduler: RawScheduler,
     #[serde(default)]
-    jobs: Vec<RawJob>,
+    jobs: Vec<jobs::RawJob>,
     // the security sections ([`security`])
     #[serde(default)]
     security: security::RawLimits,
@@ -202,105 +174,10 @@ struct RawConfig {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawBot {
-    time_zone: Option<Spanned<String>>,
-    dialog_timeout: Option<Spanned<toml::Value>>,
-    cancel_grace: Option<Spanned<toml::Value>>,
-    output_lines: Option<Spanned<i64>>,
-    output_bytes: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawStorage {
-    path: Option<String>,
-    audit_key_file: Option<String>,
-    audit_checkpoints: Option<String>,
-    /// Read only to refuse it: the key belongs in a file or the environment.
-    audit_key: Option<Spanned<toml::Value>>,
-}
-
-#[derive(Deserialize, Default)]
 struct RawAdapters {
-    terminal: Option<RawTerminal>,
+    terminal: Option<terminal::RawTerminal>,
     matrix: Option<Spanned<matrix::RawMatrix>>,
     slack: Option<RawSlack>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTerminal {
-    #[serde(default = "yes")]
-    enabled: bool,
-    user: Option<String>,
-    charts_dir: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawNlu {
-    model_dir: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawJob {
-    id: Spanned<String>,
-    /// The job's description in Chinese (`description` is the English one).
-    description_zh: Option<String>,
-    run: Option<Spanned<RawRun>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRun {
-    argv: Spanned<Vec<String>>,
-    #[serde(default)]
-    env: BTreeMap<String, Spanned<String>>,
-    cwd: Option<String>,
-    timeout: Option<Spanned<toml::Value>>,
-    concurrency: Option<Spanned<i64>>,
-    #[serde(default)]
-    secret: Vec<String>,
-    #[serde(default)]
-    patterns: BTreeMap<String, String>,
-}
-
-struct Lines<'a> {
-    text: &'a str,
-    file: String,
-}
-
-impl Lines<'_> {
-    fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn err(&self, offset: usize, message: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            file: self.file.clone(),
-            line: self.line(offset),
-            message: message.into(),
-        }
-    }
-
-    fn duration(&self, v: &Spanned<toml::Value>, what: &str) -> Result<Duration, ConfigError> {
-        duration_value(v.get_ref()).ok_or_else(|| {
-            self.err(
-                v.span().start,
-                format!("`{what}` must be a duration such as \"30s\", \"5m\" or \"2h\""),
-            )
-        })
-    }
 }
 
 impl Config {
@@ -340,36 +217,6 @@ impl Config {
             )
         })?;
 
-        let time_zone = match &raw.bot.time_zone {
-            None => chrono_tz::UTC,
-            Some(tz) => tz.get_ref().parse::<Tz>().map_err(|_| {
-                l.err(
-                    tz.span().start,
-                    format!(
-                        "unknown time zone `{}`; use an IANA name such as \"Europe/Berlin\" or \"UTC\"",
-                        tz.get_ref()
-                    ),
-                )
-            })?,
-        };
-        let dialog_timeout = match &raw.bot.dialog_timeout {
-            Some(v) => l.duration(v, "dialog_timeout")?,
-            None => Duration::from_secs(600),
-        };
-        let cancel_grace = match &raw.bot.cancel_grace {
-            Some(v) => l.duration(v, "cancel_grace")?,
-            None => Duration::from_secs(5),
-        };
-        let scheduler = scheduler_config(&l, &raw.scheduler)?;
-        let positive = |v: &Option<Spanned<i64>>, what: &str, default: usize| match v {
-            None => Ok(default),
-            Some(n) if *n.get_ref() > 0 => Ok(*n.get_ref() as usize),
-            Some(n) => Err(l.err(n.span().start, format!("`{what}` must be at least 1"))),
-        };
-        let output = OutputLimits {
-            max_lines: positive(&raw.bot.output_lines, "output_lines", 200)?,
-            max_bytes: positive(&raw.bot.output_bytes, "output_bytes", 64 * 1024)?,
-        };
         let resolve = |p: &str| -> PathBuf {
             let p = PathBuf::from(p);
             if p.is_absolute() {
@@ -378,31 +225,10 @@ impl Config {
                 base_dir.join(p)
             }
         };
-        let database = match &raw.storage.path {
-            Some(p) => resolve(p),
-            None => default_database(),
-        };
-        if let Some(v) = &raw.storage.audit_key {
-            return Err(l.err(
-                v.span().start,
-                format!(
-                    "`audit_key` in [storage]: secrets must not be in the configuration file; remove it (and rotate it if this file was shared), then set the environment variable {} or name a file holding it with `audit_key_file = \"/path/to/file\"`",
-                    crate::store::audit_key::KEY_ENV
-                ),
-            ));
-        }
-        let terminal = match raw.adapters.terminal {
-            Some(t) => TerminalConfig {
-                enabled: t.enabled,
-                user: t.user,
-                charts_dir: t.charts_dir.as_deref().map(&resolve),
-            },
-            None => TerminalConfig {
-                enabled: true,
-                user: None,
-                charts_dir: None,
-            },
-        };
+        let bot = general::bot_settings(&l, &raw.bot)?;
+        let scheduler = scheduler_config(&l, &raw.scheduler)?;
+        let storage = storage::storage_settings(&l, &raw.storage, &resolve)?;
+        let terminal = terminal::terminal_config(raw.adapters.terminal, &resolve);
         let slack = match &raw.adapters.slack {
             Some(s) => slack_config(&l, s, &resolve)?,
             None => SlackConfig::default(),
@@ -415,118 +241,7 @@ impl Config {
             )?),
             None => None,
         };
-
-        let mut runs = HashMap::new();
-        for job in &raw.jobs {
-            let id = job.id.get_ref();
-            let Some(run) = &job.run else {
-                return Err(l.err(
-                    job.id.span().start,
-                    format!(
-                        "job `{id}` has no run specification; add a `[jobs.run]` table with `argv = [\"path/to/script\"]` after its parameters"
-                    ),
-                ));
-            };
-            let run_start = run.span().start;
-            let run = run.get_ref();
-            if run.argv.get_ref().is_empty() || run.argv.get_ref()[0].trim().is_empty() {
-                return Err(l.err(
-                    run.argv.span().start,
-                    format!("job `{id}`: `argv` needs at least the program to run"),
-                ));
-            }
-            let params: Vec<&str> = catalog
-                .job(id)
-                .map(|j| j.parameters.iter().map(|p| p.name.as_str()).collect())
-                .unwrap_or_default();
-            for (name, value) in &run.env {
-                let v = value.get_ref();
-                if crate::config::env_secrets::looks_secret(name)
-                    && !crate::config::env_secrets::is_reference(v)
-                {
-                    return Err(l.err(
-                        value.span().start,
-                        crate::config::env_secrets::refusal(id, name),
-                    ));
-                }
-            }
-            let env: BTreeMap<String, String> = run
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
-                .collect();
-            for arg in run.argv.get_ref().iter().chain(env.values()) {
-                for name in placeholders(arg) {
-                    if !params.contains(&name.as_str())
-                        && !BUILTIN_PLACEHOLDERS.contains(&name.as_str())
-                    {
-                        return Err(l.err(
-                            run.argv.span().start,
-                            format!(
-                                "job `{id}`: placeholder `{{{name}}}` is not one of its parameters ({}) nor {}",
-                                if params.is_empty() { "none".to_string() } else { params.join(", ") },
-                                BUILTIN_PLACEHOLDERS.map(|b| format!("{{{b}}}")).join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-            let timeout = match &run.timeout {
-                Some(v) => l.duration(v, "timeout")?,
-                None => Duration::from_secs(3600),
-            };
-            if timeout.is_zero() {
-                return Err(l.err(run_start, format!("job `{id}`: `timeout` must be positive")));
-            }
-            let concurrency = match &run.concurrency {
-                None => 1,
-                Some(n) if *n.get_ref() > 0 => *n.get_ref() as usize,
-                Some(n) => {
-                    return Err(l.err(
-                        n.span().start,
-                        format!("job `{id}`: `concurrency` must be at least 1"),
-                    ))
-                }
-            };
-            for name in run.secret.iter().chain(run.patterns.keys()) {
-                if !params.contains(&name.as_str()) {
-                    return Err(l.err(
-                        run_start,
-                        format!("job `{id}`: `{name}` (in `secret` or `patterns`) is not one of its parameters"),
-                    ));
-                }
-            }
-            for (name, re) in &run.patterns {
-                if let Err(e) = regex::Regex::new(&format!("^(?:{re})$")) {
-                    return Err(l.err(
-                        run_start,
-                        format!(
-                            "job `{id}`: the pattern of `{name}` is not a regular expression: {e}"
-                        ),
-                    ));
-                }
-            }
-            let mut argv = run.argv.get_ref().clone();
-            // A relative program path with a slash is relative to the configuration file.
-            if argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
-                argv[0] = base_dir.join(&argv[0]).display().to_string();
-            }
-            runs.insert(
-                id.clone(),
-                RunSpec {
-                    argv,
-                    env,
-                    cwd: run
-                        .cwd
-                        .as_deref()
-                        .map_or_else(|| base_dir.to_path_buf(), resolve),
-                    timeout,
-                    concurrency,
-                    secret: run.secret.clone(),
-                    patterns: run.patterns.clone(),
-                },
-            );
-        }
+        let jobs = jobs::job_runs(&l, &raw.jobs, &catalog, base_dir, &resolve)?;
         let sections = security::RawFile {
             security: raw.security,
             access: raw.access,
@@ -541,23 +256,19 @@ impl Config {
             path: PathBuf::from(origin),
             base_dir: base_dir.to_path_buf(),
             catalog,
-            runs,
-            descriptions_zh: raw
-                .jobs
-                .iter()
-                .filter_map(|j| Some((j.id.get_ref().clone(), j.description_zh.clone()?)))
-                .collect(),
-            time_zone,
-            database,
-            dialog_timeout,
-            cancel_grace,
-            output,
+            runs: jobs.runs,
+            descriptions_zh: jobs.descriptions_zh,
+            time_zone: bot.time_zone,
+            database: storage.database,
+            dialog_timeout: bot.dialog_timeout,
+            cancel_grace: bot.cancel_grace,
+            output: bot.output,
             terminal,
             slack,
             matrix,
-            model_dir: raw.nlu.model_dir.as_deref().map(resolve),
-            audit_key_file: raw.storage.audit_key_file.as_deref().map(resolve),
-            audit_checkpoints: raw.storage.audit_checkpoints.as_deref().map(resolve),
+            model_dir: general::model_dir(&raw.nlu, &resolve),
+            audit_key_file: storage.audit_key_file,
+            audit_checkpoints: storage.audit_checkpoints,
             scheduler,
         })
     }
@@ -578,86 +289,18 @@ impl Config {
             .or((!job.description.is_empty()).then_some(job.description.as_str()))
     }
 
-    /// Where the audit key is looked for ([`crate::store::audit_key`]).
-    pub fn audit_key_source(&self) -> crate::store::audit_key::KeySource {
-        crate::store::audit_key::KeySource::new(&self.database, self.audit_key_file.as_deref())
-    }
-
     /// The file signed audit checkpoints are appended to.
     pub fn audit_checkpoints_path(&self) -> PathBuf {
         self.audit_checkpoints
             .clone()
-            .unwrap_or_else(|| crate::store::audit_key::default_checkpoints(&self.database))
+            .unwrap_or_else(|| storage::default_checkpoints(&self.database))
     }
-}
-
-/// Placeholders every job may use besides its parameters.
-pub const BUILTIN_PLACEHOLDERS: [&str; 2] = ["execution_id", "job"];
-
-/// The `{name}` placeholders in a string.
-pub fn placeholders(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                if !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                {
-                    out.push(name.to_string());
-                }
-                rest = &after[close + 1..];
-            }
-            None => break,
-        }
-    }
-    out
-}
-
-/// Replaces `{name}` placeholders with values (absent ones with nothing).
-pub fn substitute(s: &str, values: &BTreeMap<String, String>) -> String {
-    let mut out = s.to_string();
-    for name in placeholders(s) {
-        let v = values.get(&name).map(String::as_str).unwrap_or("");
-        out = out.replace(&format!("{{{name}}}"), v);
-    }
-    out
-}
-
-/// `$XDG_DATA_HOME/opsnlu-bot/bot.sqlite`, else `~/.local/share/...`, else `.cache/bot/`.
-pub fn default_database() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("opsnlu-bot").join("bot.sqlite");
-    }
-    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(h)
-            .join(".local/share")
-            .join("opsnlu-bot")
-            .join("bot.sqlite");
-    }
-    PathBuf::from(".cache/bot/bot.sqlite")
-}
-
-/// The environment variable a parameter arrives in: `JOB_PARAM_KEEP_DAYS` for `keep_days`.
-pub fn param_env_name(name: &str) -> String {
-    let mut s = String::from("JOB_PARAM_");
-    for c in name.chars() {
-        s.push(if c.is_ascii_alphanumeric() {
-            c.to_ascii_uppercase()
-        } else {
-            '_'
-        });
-    }
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     const GOOD: &str = r#"
 [bot]

@@ -1,7 +1,10 @@
 //! `[adapters.slack]`: where the Slack endpoints listen, the Web API, and the files that hold
 //! its secrets (never the secrets themselves).
 
-use super::*;
+use super::{ConfigError, Lines};
+use serde::Deserialize;
+use std::path::PathBuf;
+use toml::Spanned;
 
 /// The default address of the Slack endpoints.
 pub const SLACK_DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -56,6 +59,10 @@ pub(super) struct RawSlack {
     pub(super) signing_secret: Option<Spanned<toml::Value>>,
     pub(super) client_secret: Option<Spanned<toml::Value>>,
     pub(super) app_token: Option<Spanned<toml::Value>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Checks `[adapters.slack]`.

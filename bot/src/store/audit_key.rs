@@ -6,8 +6,8 @@ use super::chain::{AuditKey, MIN_KEY_LEN};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// The environment variable holding the audit key.
-pub const KEY_ENV: &str = "BOT_AUDIT_KEY";
+/// The environment variable and the default paths: the `[storage]` section's, here too.
+pub use crate::config::storage::{default_checkpoints, default_key_file, KEY_ENV};
 
 /// Why the audit key could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,11 @@ impl KeySource {
         }
     }
 
+    /// Where `config` says the key is: `[storage] audit_key_file`, else next to its database.
+    pub fn for_config(config: &crate::config::Config) -> KeySource {
+        KeySource::new(&config.database, config.audit_key_file.as_deref())
+    }
+
     /// The key, when there is one (never creates it): for `bot audit verify`.
     pub fn load(&self, env: Option<String>) -> Result<Option<(AuditKey, KeyOrigin)>, KeyError> {
         if let Some(v) = env.filter(|v| !v.trim().is_empty()) {
@@ -120,25 +125,6 @@ impl KeySource {
             .ok_or_else(|| create(std::io::Error::other("the generated key is too short")))?;
         Ok((key, KeyOrigin::Created(self.file.clone())))
     }
-}
-
-/// `<database>.audit-key`.
-pub fn default_key_file(database: &Path) -> PathBuf {
-    sibling(database, "audit-key")
-}
-
-/// `<database>.audit-checkpoints`.
-pub fn default_checkpoints(database: &Path) -> PathBuf {
-    sibling(database, "audit-checkpoints")
-}
-
-fn sibling(database: &Path, suffix: &str) -> PathBuf {
-    let mut name = database
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "bot.sqlite".into());
-    name.push(format!(".{suffix}"));
-    database.with_file_name(name)
 }
 
 /// `n` random bytes from the system's generator, in hex.
