@@ -29,6 +29,9 @@ pub struct RunSpec {
     pub secret: Vec<String>,
     /// Regular expressions a parameter's value must match (whole value), by parameter.
     pub patterns: BTreeMap<String, String>,
+    /// Where the job runs: empty for the bot's own machine, else a catalog host id or a
+    /// `{param}` placeholder naming one, reached over SSH (`[ssh]`).
+    pub on: Option<String>,
 }
 
 /// One `[[jobs]]` entry, for what the catalog does not read.
@@ -54,6 +57,7 @@ struct RawRun {
     secret: Vec<String>,
     #[serde(default)]
     patterns: BTreeMap<String, String>,
+    on: Option<Spanned<String>>,
 }
 
 /// The jobs' sections, checked.
@@ -156,9 +160,13 @@ pub(super) fn job_runs(
                 ));
             }
         }
+        if let Some(on) = &run.on {
+            check_on(l, id, on, &params, catalog)?;
+        }
         let mut argv = run.argv.get_ref().clone();
-        // A relative program path with a slash is relative to the configuration file.
-        if argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
+        // A relative program path with a slash is relative to the configuration file (on the
+        // bot's machine; on a host, to the login directory).
+        if run.on.is_none() && argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
             argv[0] = base_dir.join(&argv[0]).display().to_string();
         }
         runs.insert(
@@ -174,6 +182,7 @@ pub(super) fn job_runs(
                 concurrency,
                 secret: run.secret.clone(),
                 patterns: run.patterns.clone(),
+                on: run.on.as_ref().map(|o| o.get_ref().clone()),
             },
         );
     }
@@ -185,6 +194,34 @@ pub(super) fn job_runs(
         runs,
         descriptions_zh,
     })
+}
+
+/// Checks `on`: a catalog host, or exactly one `{param}` placeholder of a parameter.
+fn check_on(
+    l: &Lines<'_>,
+    id: &str,
+    on: &Spanned<String>,
+    params: &[&str],
+    catalog: &Catalog,
+) -> Result<(), ConfigError> {
+    let value = on.get_ref().trim();
+    let names = placeholders(value);
+    let ok = match names.as_slice() {
+        [] => catalog.host(value).is_some(),
+        [p] => value == format!("{{{p}}}") && params.contains(&p.as_str()),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let hosts: Vec<&str> = catalog.hosts.iter().map(|h| h.id.as_str()).collect();
+    Err(l.err(
+        on.span().start,
+        format!(
+            "job `{id}`: `on = \"{value}\"` must be a catalog host ({}) or one placeholder of a parameter, such as \"{{target}}\"",
+            if hosts.is_empty() { "there are none".to_string() } else { hosts.join(", ") }
+        ),
+    ))
 }
 
 /// Placeholders every job may use besides its parameters.

@@ -59,6 +59,7 @@ pub mod scheduler;
 pub mod security;
 pub mod slack;
 mod source;
+pub mod ssh;
 pub mod storage;
 mod terminal;
 pub mod windows;
@@ -145,6 +146,8 @@ pub struct Config {
     pub security: security::SecurityConfig,
     /// Late and far-future scheduled runs (`[scheduler]`).
     pub scheduler: SchedulerConfig,
+    /// How the catalog's hosts are reached, for jobs that run `on` one (`[ssh]`).
+    pub ssh: ssh::SshConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -161,6 +164,10 @@ struct RawConfig {
     scheduler: RawScheduler,
     #[serde(default)]
     jobs: Vec<jobs::RawJob>,
+    #[serde(default)]
+    hosts: Vec<ssh::RawHost>,
+    #[serde(default)]
+    ssh: ssh::RawSsh,
     // the security sections ([`security`])
     #[serde(default)]
     security: security::RawLimits,
@@ -242,6 +249,7 @@ impl Config {
             None => None,
         };
         let jobs = jobs::job_runs(&l, &raw.jobs, &catalog, base_dir, &resolve)?;
+        let ssh = ssh::ssh_config(&l, &raw.ssh, &raw.hosts, &resolve)?;
         let sections = security::RawFile {
             security: raw.security,
             access: raw.access,
@@ -270,6 +278,7 @@ impl Config {
             audit_key_file: storage.audit_key_file,
             audit_checkpoints: storage.audit_checkpoints,
             scheduler,
+            ssh,
         })
     }
 }

@@ -22,12 +22,16 @@ pub enum Status {
     Failed,
     Cancelled,
     TimedOut,
-    /// The bot stopped while the execution ran.
+    /// Cut off by something other than the job: the bot stopped while it ran, or the
+    /// connection to its host dropped.
     Interrupted,
+    /// Never started on its host: the host could not be reached, refused the login, or its
+    /// key was refused.
+    Unreachable,
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Scheduled,
         Status::Running,
         Status::Succeeded,
@@ -35,6 +39,7 @@ impl Status {
         Status::Cancelled,
         Status::TimedOut,
         Status::Interrupted,
+        Status::Unreachable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +51,7 @@ impl Status {
             Status::Cancelled => "cancelled",
             Status::TimedOut => "timed_out",
             Status::Interrupted => "interrupted",
+            Status::Unreachable => "unreachable",
         }
     }
 

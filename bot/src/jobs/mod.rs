@@ -4,6 +4,7 @@
 
 pub mod local;
 pub mod overdue;
+pub mod ssh;
 
 use nlu::Catalog;
 use tokio::sync::broadcast;

@@ -11,7 +11,7 @@ const KEYWORDS: &[&str] = &["step", "stage", "error", "failed", "fatal"];
 pub fn is_failure(e: &Execution) -> bool {
     matches!(
         e.status,
-        Status::Failed | Status::TimedOut | Status::Interrupted
+        Status::Failed | Status::TimedOut | Status::Interrupted | Status::Unreachable
     )
 }
 
@@ -74,6 +74,7 @@ pub fn cause(e: &Execution) -> String {
         Status::TimedOut => return "timeout".into(),
         Status::Cancelled => return "cancelled".into(),
         Status::Interrupted => return "interrupted".into(),
+        Status::Unreachable => return "unreachable".into(),
         Status::Failed if e.started_at.is_none() => return "failed to start".into(),
         _ => {}
     }

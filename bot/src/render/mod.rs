@@ -252,6 +252,13 @@ pub fn headline(e: &Execution, lang: Lang, now: DateTime<Utc>) -> String {
             job = job,
             detail = or(tr!(lang, "detail-interrupted"))
         ),
+        Status::Unreachable => tr!(
+            lang,
+            "headline-unreachable",
+            id = id,
+            job = job,
+            detail = detail
+        ),
         Status::Running => tr!(lang, "headline-running", id = id, job = job, took = took),
         Status::Scheduled => tr!(lang, "headline-scheduled", id = id, job = job),
     }

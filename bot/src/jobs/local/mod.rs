@@ -52,6 +52,8 @@ struct StopRequest {
 
 struct Running {
     job: String,
+    /// The catalog host it runs on over SSH (None: here).
+    host: Option<String>,
     output: SharedOutput,
     stop: mpsc::UnboundedSender<StopRequest>,
     done: watch::Receiver<bool>,
@@ -76,6 +78,8 @@ struct Inner {
     kept: Mutex<HashMap<ExecId, BTreeMap<String, String>>>,
     /// What to do with a run that is due late.
     scheduler: SchedulerConfig,
+    /// How the hosts of jobs that run `on` one are reached.
+    ssh: crate::config::ssh::SshConfig,
 }
 
 /// The local job platform. Cheap to clone.
@@ -102,6 +106,7 @@ impl LocalPlatform {
                 secret_names: config.security.secret_names.clone(),
                 kept: Mutex::new(HashMap::new()),
                 scheduler: config.scheduler,
+                ssh: config.ssh.clone(),
             }),
         }
     }
@@ -227,9 +232,32 @@ impl Inner {
         }
     }
 
-    fn has_capacity(&self, job: &str) -> bool {
-        let limit = self.runs.get(job).map_or(1, |r| r.concurrency);
-        self.running_map().values().filter(|r| r.job == job).count() < limit
+    /// Whether `e` may start now: fewer runs of its job than the job's `concurrency`, and
+    /// fewer runs on its host than `[ssh] max_per_host`.
+    fn has_capacity(&self, e: &Execution) -> bool {
+        let spec = self.runs.get(&e.job);
+        let limit = spec.map_or(1, |r| r.concurrency);
+        let running = self.running_map();
+        if running.values().filter(|r| r.job == e.job).count() >= limit {
+            return false;
+        }
+        let Some(host) = spec.and_then(|s| self.host_of(s, e)) else {
+            return true;
+        };
+        let on_host = running
+            .values()
+            .filter(|r| r.host.as_deref() == Some(host.as_str()))
+            .count();
+        on_host < self.ssh.max_per_host
+    }
+
+    /// The catalog host `e` runs on (`on`, its placeholder filled), when it runs on one.
+    fn host_of(&self, spec: &RunSpec, e: &Execution) -> Option<String> {
+        let on = spec.on.as_deref()?;
+        let mut values = e.params.clone();
+        values.insert("execution_id".into(), e.id.to_string());
+        values.insert("job".into(), e.job.clone());
+        Some(substitute(on, &values))
     }
 
     async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {
@@ -244,7 +272,7 @@ impl Inner {
                     continue;
                 }
             }
-            if self.has_capacity(&e.job) {
+            if self.has_capacity(&e) {
                 // what waited is judged by the policy in force now
                 if let Some(Err(why)) = self.start_check.get().map(|c| c.may_start(&e)) {
                     tracing::warn!("#{} {}: {why}", e.id, e.job);
@@ -348,7 +376,7 @@ impl Inner {
         self.emit(None, e.id, None);
         if run_at <= now {
             if let Some(cur) = self.store.executions().get(e.id)? {
-                if cur.status == Status::Scheduled && self.has_capacity(&cur.job) {
+                if cur.status == Status::Scheduled && self.has_capacity(&cur) {
                     self.spawn(cur).await?;
                 }
             }

@@ -1,7 +1,10 @@
 //! Starting an execution's process and following it to its end: environment, output,
-//! timeout, cancellation and resource use.
+//! timeout, cancellation and resource use. A job that runs `on` a host is the same process
+//! here, the `ssh` client, with what it runs there from [`crate::jobs::ssh`].
 
 use super::*;
+use crate::config::ssh::SshHost;
+use crate::jobs::ssh;
 
 impl Inner {
     pub(super) async fn spawn(self: &Arc<Self>, mut e: Execution) -> Result<(), PlatformError> {
@@ -41,20 +44,45 @@ impl Inner {
             }
             argv.push(substitute(a, &values));
         }
-        let mut cmd = tokio::process::Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&spec.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+        let remote = match spec.on.as_deref() {
+            None => None,
+            Some(on) => {
+                let host = substitute(on, &values);
+                match self.ssh.host(&host) {
+                    Some(h) => Some(h.clone()),
+                    None => {
+                        return self.fail_to_start(
+                            &e,
+                            format!("`{host}` is not one of the catalog's hosts, so the job cannot run there"),
+                        )
+                    }
+                }
+            }
+        };
+        let mut cmd = match &remote {
+            None => {
+                let mut c = tokio::process::Command::new(&argv[0]);
+                c.args(&argv[1..])
+                    .current_dir(&spec.cwd)
+                    .stdin(Stdio::null());
+                c
+            }
+            Some(h) => {
+                let mut c = tokio::process::Command::new(&self.ssh.program);
+                c.args(ssh::client_args(&self.ssh, h))
+                    .arg(ssh::remote_script(&self.ssh, e.id, &argv))
+                    .stdin(Stdio::piped());
+                c
+            }
+        };
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
         let env = crate::config::env_secrets::resolve(&e.job, &spec.env, &values, &|k| {
             std::env::var(k).ok()
         });
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
+        let mut job_env: Vec<(String, String)> = env.clone().into_iter().collect();
         // what the job could print of its secrets is masked before it is kept
         let env_secrets = env
             .iter()
@@ -62,22 +90,56 @@ impl Inner {
             .map(|(_, v)| v.clone());
         let redactions: Vec<String> = secret_values.into_iter().chain(env_secrets).collect();
         for (k, v) in &e.params {
-            cmd.env(param_env_name(k), v);
+            job_env.push((param_env_name(k), v.clone()));
         }
+        job_env.push(("JOB_ID".into(), e.job.clone()));
+        job_env.push(("JOB_EXECUTION_ID".into(), e.id.to_string()));
+        job_env.push(("JOB_REQUESTED_BY".into(), e.requested_by.clone()));
         // the bot's own secrets are not the job's
         for k in BOT_SECRET_ENV {
             cmd.env_remove(k);
         }
-        cmd.env("JOB_ID", &e.job)
-            .env("JOB_EXECUTION_ID", e.id.to_string())
-            .env("JOB_REQUESTED_BY", &e.requested_by);
+        // here the job gets its environment from the process; on a host, from the client's
+        // stdin (so that no value shows in a command line there)
+        let stdin_text = match &remote {
+            None => {
+                cmd.envs(job_env.iter().map(|(k, v)| (k, v)));
+                None
+            }
+            Some(_) => {
+                let (text, refused) = ssh::env_lines(&job_env);
+                if !refused.is_empty() {
+                    return self.fail_to_start(
+                        &e,
+                        format!(
+                            "the environment variable name(s) {} cannot be passed to a host; rename them in [jobs.run] env",
+                            refused.join(", ")
+                        ),
+                    );
+                }
+                Some(text)
+            }
+        };
 
+        let program = match &remote {
+            None => argv[0].clone(),
+            Some(_) => self.ssh.program.clone(),
+        };
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(err) => {
-                return self.fail_to_start(&e, format!("cannot start `{}`: {err}", argv[0]));
+                return self.fail_to_start(&e, format!("cannot start `{program}`: {err}"));
             }
         };
+        if let (Some(text), Some(mut stdin)) = (stdin_text, child.stdin.take()) {
+            // read by the host before the job starts; a client that failed early has closed
+            // its end, and its own error says why
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = stdin.write_all(text.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            });
+        }
         let Some(pid) = child.id().map(|p| p as i32) else {
             return Err(PlatformError::Other(
                 "the child exited before it had an id".into(),
@@ -95,6 +157,9 @@ impl Inner {
         ));
         if !claimed {
             // cancelled while we were starting it: stop it at once
+            if let Some(h) = &remote {
+                ssh::stop_remote(&self.ssh, h, e.id, "KILL").await;
+            }
             kill_group(pid, libc::SIGKILL);
             let _ = tokio::task::spawn_blocking(move || wait_pid(pid)).await;
             drop(child);
@@ -104,6 +169,7 @@ impl Inner {
             e.id,
             Running {
                 job: e.job.clone(),
+                host: remote.as_ref().map(|h| h.id.clone()),
                 output: output.clone(),
                 stop: stop_tx,
                 done: done_rx,
@@ -117,7 +183,7 @@ impl Inner {
         tokio::spawn(async move {
             inner
                 .monitor(
-                    e.id, pid, child, stdout, stderr, output, stop_rx, done_tx, timeout,
+                    e.id, pid, child, stdout, stderr, output, stop_rx, done_tx, timeout, remote,
                 )
                 .await;
         });
@@ -136,6 +202,7 @@ impl Inner {
         mut stop_rx: mpsc::UnboundedReceiver<StopRequest>,
         done_tx: watch::Sender<bool>,
         timeout: Duration,
+        remote: Option<SshHost>,
     ) {
         let readers = [
             stdout.map(|s| tokio::spawn(read_lines(s, output.clone()))),
@@ -160,7 +227,7 @@ impl Inner {
                 r = &mut waiter => break r,
                 _ = &mut deadline, if forced.is_none() => {
                     forced = Some((Status::TimedOut, format!("stopped after the timeout of {}", crate::i18n::format::duration_std(timeout)), None));
-                    kill_group(pid, libc::SIGTERM);
+                    self.signal(pid, id, remote.as_ref(), libc::SIGTERM).await;
                     kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
                 }
                 req = stop_rx.recv(), if forced.is_none() && stop_open => match req {
@@ -171,17 +238,18 @@ impl Inner {
                             (Status::Cancelled, format!("cancelled by {}", req.by))
                         };
                         forced = Some((status, detail, Some(req)));
-                        kill_group(pid, libc::SIGTERM);
+                        self.signal(pid, id, remote.as_ref(), libc::SIGTERM).await;
                         kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
                     }
                     None => stop_open = false,
                 },
                 _ = &mut kill_at => {
-                    kill_group(pid, libc::SIGKILL);
+                    self.signal(pid, id, remote.as_ref(), libc::SIGKILL).await;
                     kill_at.as_mut().reset(tokio::time::Instant::now() + far);
                 }
                 _ = tick.tick() => {
-                    if let Some(kb) = group_peak_kb(pid) {
+                    // (on a host, the group here is only the client)
+                    if let Some(kb) = group_peak_kb(pid).filter(|_| remote.is_none()) {
                         peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
                     }
                     ticks += 1;
@@ -214,8 +282,11 @@ impl Inner {
         };
         let status = match waited {
             Ok(Ok((raw, ru))) => {
-                f.cpu_ms = Some(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
-                f.max_rss_kb = peak_kb;
+                // (on a host, the process here is only the client: its use is not the job's)
+                if remote.is_none() {
+                    f.cpu_ms = Some(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
+                    f.max_rss_kb = peak_kb;
+                }
                 if libc::WIFEXITED(raw) {
                     f.exit_code = Some(libc::WEXITSTATUS(raw));
                 } else if libc::WIFSIGNALED(raw) {
@@ -224,15 +295,25 @@ impl Inner {
                 match &forced {
                     Some((s, _, _)) => *s,
                     None if f.exit_code == Some(0) => Status::Succeeded,
-                    None => {
-                        if let Some(sig) = f.signal {
-                            f.detail = Some(format!(
-                                "killed by signal {sig} ({})",
-                                crate::domain::exec::signal_name(sig)
-                            ));
+                    None => match remote
+                        .as_ref()
+                        .and_then(|h| Some((h, ssh::classify(f.exit_code, &f.output)?)))
+                    {
+                        // the connection failed, not the job
+                        Some((h, failure)) => {
+                            f.detail = Some(failure.detail(h));
+                            failure.status()
                         }
-                        Status::Failed
-                    }
+                        None => {
+                            if let Some(sig) = f.signal {
+                                f.detail = Some(format!(
+                                    "killed by signal {sig} ({})",
+                                    crate::domain::exec::signal_name(sig)
+                                ));
+                            }
+                            Status::Failed
+                        }
+                    },
                 }
             }
             Ok(Err(e)) => {
@@ -244,6 +325,12 @@ impl Inner {
                 Status::Failed
             }
         };
+        // stopped, or cut off: nothing of it may be left running on the host
+        if let Some(h) = &remote {
+            if forced.is_some() || status == Status::Interrupted {
+                ssh::stop_remote(&self.ssh, h, id, "KILL").await;
+            }
+        }
         let (cancelled_by, cancel_channel) = match forced {
             Some((_, detail, req)) => {
                 f.detail = Some(detail);
@@ -269,6 +356,23 @@ impl Inner {
         self.emit(Some(Status::Running), id, cancel_channel);
         let _ = done_tx.send(true);
         self.wake.notify_one();
+    }
+
+    /// Sends `sig` (SIGTERM or SIGKILL) to the run's process group: here, or on its host
+    /// (where SIGKILL also ends the client here).
+    async fn signal(&self, pid: i32, id: ExecId, remote: Option<&SshHost>, sig: i32) {
+        match remote {
+            None => {
+                kill_group(pid, sig);
+            }
+            Some(h) => {
+                let name = if sig == libc::SIGKILL { "KILL" } else { "TERM" };
+                ssh::stop_remote(&self.ssh, h, id, name).await;
+                if sig == libc::SIGKILL {
+                    kill_group(pid, libc::SIGKILL);
+                }
+            }
+        }
     }
 
     pub(super) fn flush_output(&self, id: ExecId, output: &SharedOutput) {
