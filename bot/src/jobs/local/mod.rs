@@ -185,10 +185,20 @@ impl Inner {
     async fn recover(&self) -> Result<Vec<Execution>, PlatformError> {
         let mut out = Vec::new();
         for row in self.store.executions().running()? {
-            let detail = match row.pid {
+            let mut detail = match row.pid {
                 Some(pid) => stop_orphaned_group(pid, row.pid_start).await,
                 None => "the bot stopped while it ran".to_string(),
             };
+            // a run on a host: its processes there are stopped too (by its run file)
+            let exec = self.store.executions().get(row.id)?;
+            let host = exec.as_ref().and_then(|e| {
+                let spec = self.runs.get(&e.job)?;
+                self.ssh.host(&self.host_of(spec, e)?).cloned()
+            });
+            if let Some(h) = host {
+                crate::jobs::ssh::stop_remote(&self.ssh, &h, row.id, "KILL").await;
+                detail = format!("{detail}; its processes on {} were killed", h.id);
+            }
             let f = Finish {
                 detail: Some(detail),
                 ..Default::default()

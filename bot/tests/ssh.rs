@@ -1,0 +1,261 @@
+//! Jobs on catalog hosts over SSH, against real OpenSSH servers (`common::sshd`: one `sshd`
+//! per host on loopback, with generated host and user keys), through the real `bot` binary:
+//! a run, hostile values arriving literally, cancel and timeout stopping the remote process
+//! group, a refused host key, a refused login, an unreachable host, an `sshd` killed
+//! mid-run, and a bot killed and restarted mid-run.
+
+mod common;
+
+use common::fixtures::bot_section;
+use common::sshd::{write_known_hosts, Keys, Sshd};
+use common::Bot;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Three hosts: `db-01` and `db-02` with an `sshd` each (db-02's key is not in known_hosts
+/// unless `trust_db02`), `web-01` on a port where nothing listens; `cache-01` on db-01's
+/// server with a key it does not accept.
+struct Hosts {
+    _keys: Keys,
+    db01: Sshd,
+    _db02: Sshd,
+    dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn setup(dir: &Path, trust_db02: bool) -> Hosts {
+    let keys = Keys::generate(&dir.join("keys"));
+    let db01 = Sshd::start(&dir.join("db-01"), &keys, "db-01");
+    let db02 = Sshd::start(&dir.join("db-02"), &keys, "db-02");
+    let other = Keys::generate(&dir.join("other-keys"));
+    let known = dir.join("known_hosts");
+    let trusted: Vec<&Sshd> = if trust_db02 {
+        vec![&db01, &db02]
+    } else {
+        vec![&db01]
+    };
+    write_known_hosts(&known, &trusted);
+    let runs = dir.join("runs");
+    let config = format!(
+        r#"{bot}
+[ssh]
+identity_file = "{id}"
+known_hosts = "{known}"
+connect_timeout = "3s"
+run_dir = "{runs}"
+
+[[hosts]]
+id = "db-01"
+ssh = {{ address = "127.0.0.1", port = {p1}, user = "{user}" }}
+[[hosts]]
+id = "db-02"
+ssh = {{ address = "127.0.0.1", port = {p2}, user = "{user}" }}
+[[hosts]]
+id = "web-01"
+ssh = {{ address = "127.0.0.1", port = {closed}, user = "{user}" }}
+[[hosts]]
+id = "cache-01"
+ssh = {{ address = "127.0.0.1", port = {p1}, user = "{user}", identity_file = "{other}" }}
+
+[[jobs]]
+id = "remote-echo"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [[jobs.parameters]]
+  name = "message"
+  kind = "string"
+  required = true
+  [jobs.run]
+  on = "{{target}}"
+  argv = ["sh", "-c", "printf 'arg=%s\nenv=%s\nvia=%s\n' \"$1\" \"$JOB_PARAM_MESSAGE\" \"${{SSH_CONNECTION:+ssh}}\"", "job", "{{message}}"]
+
+[[jobs]]
+id = "remote-sleep"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [jobs.run]
+  on = "{{target}}"
+  argv = ["sh", "-c", "echo $$ > \"$1/sleep-$JOB_EXECUTION_ID.pid\"; echo sleeping; sleep 60; echo never", "job", "{dir}"]
+  timeout = "2m"
+
+[[jobs]]
+id = "remote-slow"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [jobs.run]
+  on = "{{target}}"
+  argv = ["sh", "-c", "echo $$ > \"$1/slow-$JOB_EXECUTION_ID.pid\"; sleep 60", "job", "{dir}"]
+  timeout = "1s"
+"#,
+        bot = bot_section(""),
+        id = keys.identity_file().display(),
+        other = other.identity_file().display(),
+        known = known.display(),
+        runs = runs.display(),
+        dir = dir.display(),
+        p1 = db01.port(),
+        p2 = db02.port(),
+        closed = free_port(),
+        user = db01.user(),
+    );
+    std::fs::write(dir.join("bot.toml"), config).unwrap();
+    Hosts {
+        _keys: keys,
+        db01,
+        _db02: db02,
+        dir: dir.to_path_buf(),
+    }
+}
+
+fn start(dir: &Path, args: &[&str]) -> Bot {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+    cmd.env_remove("BOT_NOW")
+        .arg("chat")
+        .arg("--config")
+        .arg(dir.join("bot.toml"))
+        .arg("--user")
+        .arg("tester")
+        .args(args)
+        .stderr(log);
+    Bot::spawn(cmd)
+}
+
+fn read_pid(path: &Path) -> i32 {
+    for _ in 0..200 {
+        if let Ok(s) = std::fs::read_to_string(path) {
+            if let Ok(pid) = s.trim().parse() {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no pid file {}", path.display());
+}
+
+/// Whether the process group `pgid` (the job on the "host", which is this machine) is gone.
+fn eventually_gone(pgid: i32) -> bool {
+    for _ in 0..100 {
+        if !bot::jobs::local::group_alive(pgid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_run_on_a_host_gets_hostile_values_literally() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = setup(dir.path(), true);
+    let mut bot = start(&h.dir, &["--wait"]);
+    let hostile = format!(
+        "x'; touch {d}/pwned; $(touch {d}/pwned2) `touch {d}/pwned3` | cat",
+        d = h.dir.display()
+    );
+    bot.send(&format!("!run remote-echo target=db-01 message=\"{hostile}\""));
+    bot.expect("Started remote-echo as #1001");
+    bot.expect("#1001 remote-echo succeeded");
+    bot.expect(&format!("  | arg={hostile}"));
+    bot.expect(&format!("  | env={hostile}"));
+    bot.expect("  | via=ssh");
+    bot.finish();
+    for f in ["pwned", "pwned2", "pwned3"] {
+        assert!(!h.dir.join(f).exists(), "{f} was created");
+    }
+    // the run file is gone with the run
+    assert!(!h.dir.join("runs/1001.pgid").exists());
+}
+
+#[test]
+fn cancel_and_timeout_stop_the_remote_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = setup(dir.path(), true);
+    let mut bot = start(&h.dir, &[]);
+    bot.send("!run remote-sleep target=db-01");
+    bot.expect("Started remote-sleep as #1001");
+    let pid = read_pid(&h.dir.join("sleep-1001.pid"));
+    assert!(bot::jobs::local::group_alive(pid));
+    bot.send("!cancel 1001");
+    bot.expect_after("#1001 remote-sleep was cancelled by tester after");
+    assert!(eventually_gone(pid), "the job's group {pid} still runs on the host");
+    assert!(!h.dir.join("runs/1001.pgid").exists());
+    bot.send("!run remote-slow target=db-01");
+    bot.expect_after("Started remote-slow as #1002");
+    let pid = read_pid(&h.dir.join("slow-1002.pid"));
+    let l = bot.expect_after("#1002 remote-slow timed out after");
+    assert!(l.contains("stopped after the timeout of 1.0s"), "{l}");
+    assert!(eventually_gone(pid), "the job's group {pid} still runs on the host");
+    bot.finish();
+}
+
+#[test]
+fn host_key_login_and_reachability_failures_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = setup(dir.path(), false);
+    let mut bot = start(&h.dir, &["--wait"]);
+    bot.tolerate("Started remote-echo");
+    bot.send("!run remote-echo target=db-02 message=hi");
+    let l = bot.expect_after("#1001 remote-echo did not start on its host: the host key of db-02");
+    assert!(l.contains("is not the one in"), "{l}");
+    assert!(l.contains("ssh-keyscan -p"), "{l}");
+    bot.send("!run remote-echo target=cache-01 message=hi");
+    let l = bot.expect_after("#1002 remote-echo did not start on its host: cache-01");
+    assert!(l.contains("refused the login"), "{l}");
+    bot.send("!run remote-echo target=web-01 message=hi");
+    let l = bot.expect_after("#1003 remote-echo did not start on its host: cannot reach web-01");
+    assert!(l.contains("Connection refused"), "{l}");
+    bot.send("!history");
+    bot.expect_after("unreachable");
+    bot.finish();
+}
+
+#[test]
+fn an_sshd_killed_mid_run_interrupts_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = setup(dir.path(), true);
+    let mut bot = start(&h.dir, &[]);
+    bot.send("!run remote-sleep target=db-01");
+    bot.expect("Started remote-sleep as #1001");
+    let pid = read_pid(&h.dir.join("sleep-1001.pid"));
+    h.db01.kill();
+    let l = bot.expect_after("#1001 remote-sleep was interrupted: the connection to db-01");
+    assert!(l.contains("dropped while the job ran"), "{l}");
+    bot.finish();
+    // the host cannot be told to stop it while it is down; this test cleans up itself
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+}
+
+#[test]
+fn a_bot_restarted_mid_run_kills_the_remote_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = setup(dir.path(), true);
+    let mut bot = start(&h.dir, &[]);
+    bot.send("!run remote-sleep target=db-01");
+    bot.expect("Started remote-sleep as #1001");
+    let pid = read_pid(&h.dir.join("sleep-1001.pid"));
+    bot.kill();
+    assert!(bot::jobs::local::group_alive(pid), "the run outlived the bot");
+    let mut bot = start(&h.dir, &[]);
+    let l = bot.expect_after("#1001 remote-sleep was interrupted");
+    assert!(l.contains("its processes on db-01 were killed"), "{l}");
+    assert!(eventually_gone(pid), "the job's group {pid} still runs on the host");
+    bot.finish();
+}
