@@ -8,7 +8,11 @@
 # - the opsdroid chat framework (pinned, from PyPI) in .cache/opsdroid-venv, a real client of
 #   `nlu serve`'s Rasa-compatible HTTP API (nlu/tests/serve_opsdroid.rs);
 # - nginx (Debian's package, through apt-get; as root or with sudo), the load balancer of the
-#   scale-out test (nlu/tests/serve_nginx.rs, which starts it on loopback itself).
+#   scale-out test (nlu/tests/serve_nginx.rs, which starts it on loopback itself);
+# - OpenSSH's server, and its client when `ssh` is missing (Debian's openssh-server and
+#   openssh-client packages, through apt-get; as root or with sudo), for the SSH job tests
+#   (bot/tests/common/sshd.rs starts its own sshd instances on loopback; the package's system
+#   service is not needed, and where the machine runs services apt-get may start and enable it).
 # Idempotent; needs python3 with pip and access to PyPI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,4 +46,13 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx
+fi
+
+if [ ! -x /usr/sbin/sshd ]; then
+  ssh_packages="openssh-server"
+  command -v ssh >/dev/null 2>&1 || ssh_packages="$ssh_packages openssh-client"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $ssh_packages
 fi

@@ -1,9 +1,10 @@
-//! What the bot's tests share: driving the real `bot` binary through stdin/stdout, and the
-//! [`fixtures`].
+//! What the bot's tests share: driving the real `bot` binary through stdin/stdout, the
+//! [`fixtures`], and real OpenSSH servers for the SSH job tests ([`sshd`]).
 
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
