@@ -31,10 +31,11 @@ fn free_port() -> u16 {
 }
 
 fn setup(dir: &Path, trust_db02: bool) -> Hosts {
-    let keys = Keys::generate(&dir.join("keys"));
-    let db01 = Sshd::start(&dir.join("db-01"), &keys, "db-01");
-    let db02 = Sshd::start(&dir.join("db-02"), &keys, "db-02");
-    let other = Keys::generate(&dir.join("other-keys"));
+    let keys = Keys::generate(dir);
+    let db01 = Sshd::start(dir, &keys, "db-01");
+    let db02 = Sshd::start(dir, &keys, "db-02");
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    let other = Keys::generate(&dir.join("other"));
     let known = dir.join("known_hosts");
     let trusted: Vec<&Sshd> = if trust_db02 {
         vec![&db01, &db02]
@@ -150,7 +151,8 @@ fn read_pid(path: &Path) -> i32 {
     panic!("no pid file {}", path.display());
 }
 
-/// Whether the process group `pgid` (the job on the "host", which is this machine) is gone.
+/// Whether the process group `pgid` (the job on the "host", which is this machine; its id is
+/// in the run file) is gone.
 fn eventually_gone(pgid: i32) -> bool {
     for _ in 0..100 {
         if !bot::jobs::local::group_alive(pgid) {
@@ -170,7 +172,9 @@ fn a_run_on_a_host_gets_hostile_values_literally() {
         "x'; touch {d}/pwned; $(touch {d}/pwned2) `touch {d}/pwned3` | cat",
         d = h.dir.display()
     );
-    bot.send(&format!("!run remote-echo target=db-01 message=\"{hostile}\""));
+    bot.send(&format!(
+        "!run remote-echo target=db-01 message=\"{hostile}\""
+    ));
     bot.expect("Started remote-echo as #1001");
     bot.expect("#1001 remote-echo succeeded");
     bot.expect(&format!("  | arg={hostile}"));
@@ -191,18 +195,26 @@ fn cancel_and_timeout_stop_the_remote_process_group() {
     let mut bot = start(&h.dir, &[]);
     bot.send("!run remote-sleep target=db-01");
     bot.expect("Started remote-sleep as #1001");
-    let pid = read_pid(&h.dir.join("sleep-1001.pid"));
+    read_pid(&h.dir.join("sleep-1001.pid"));
+    let pid = read_pid(&h.dir.join("runs/1001.pgid"));
     assert!(bot::jobs::local::group_alive(pid));
     bot.send("!cancel 1001");
     bot.expect_after("#1001 remote-sleep was cancelled by tester after");
-    assert!(eventually_gone(pid), "the job's group {pid} still runs on the host");
+    assert!(
+        eventually_gone(pid),
+        "the job's group {pid} still runs on the host"
+    );
     assert!(!h.dir.join("runs/1001.pgid").exists());
     bot.send("!run remote-slow target=db-01");
     bot.expect_after("Started remote-slow as #1002");
-    let pid = read_pid(&h.dir.join("slow-1002.pid"));
+    read_pid(&h.dir.join("slow-1002.pid"));
+    let pid = read_pid(&h.dir.join("runs/1002.pgid"));
     let l = bot.expect_after("#1002 remote-slow timed out after");
     assert!(l.contains("stopped after the timeout of 1.0s"), "{l}");
-    assert!(eventually_gone(pid), "the job's group {pid} still runs on the host");
+    assert!(
+        eventually_gone(pid),
+        "the job's group {pid} still runs on the host"
+    );
     bot.finish();
 }
 
@@ -234,7 +246,8 @@ fn an_sshd_killed_mid_run_interrupts_the_run() {
     let mut bot = start(&h.dir, &[]);
     bot.send("!run remote-sleep target=db-01");
     bot.expect("Started remote-sleep as #1001");
-    let pid = read_pid(&h.dir.join("sleep-1001.pid"));
+    read_pid(&h.dir.join("sleep-1001.pid"));
+    let pid = read_pid(&h.dir.join("runs/1001.pgid"));
     h.db01.kill();
     let l = bot.expect_after("#1001 remote-sleep was interrupted: the connection to db-01");
     assert!(l.contains("dropped while the job ran"), "{l}");
@@ -250,12 +263,19 @@ fn a_bot_restarted_mid_run_kills_the_remote_run() {
     let mut bot = start(&h.dir, &[]);
     bot.send("!run remote-sleep target=db-01");
     bot.expect("Started remote-sleep as #1001");
-    let pid = read_pid(&h.dir.join("sleep-1001.pid"));
+    read_pid(&h.dir.join("sleep-1001.pid"));
+    let pid = read_pid(&h.dir.join("runs/1001.pgid"));
     bot.kill();
-    assert!(bot::jobs::local::group_alive(pid), "the run outlived the bot");
+    assert!(
+        bot::jobs::local::group_alive(pid),
+        "the run outlived the bot"
+    );
     let mut bot = start(&h.dir, &[]);
     let l = bot.expect_after("#1001 remote-sleep was interrupted");
     assert!(l.contains("its processes on db-01 were killed"), "{l}");
-    assert!(eventually_gone(pid), "the job's group {pid} still runs on the host");
+    assert!(
+        eventually_gone(pid),
+        "the job's group {pid} still runs on the host"
+    );
     bot.finish();
 }
