@@ -52,11 +52,16 @@ known_hosts = "{known}"
 connect_timeout = "3s"
 run_dir = "{runs}"
 
+[[environments]]
+id = "staging"
+
 [[hosts]]
 id = "db-01"
+environments = ["staging"]
 ssh = {{ address = "127.0.0.1", port = {p1}, user = "{user}" }}
 [[hosts]]
 id = "db-02"
+environments = ["staging"]
 ssh = {{ address = "127.0.0.1", port = {p2}, user = "{user}" }}
 [[hosts]]
 id = "web-01"
@@ -89,6 +94,22 @@ id = "remote-sleep"
   on = "{{target}}"
   argv = ["sh", "-c", "echo $$ > \"$1/sleep-$JOB_EXECUTION_ID.pid\"; echo sleeping; sleep 60; echo never", "job", "{dir}"]
   timeout = "2m"
+
+[[jobs]]
+id = "remote-uptime"
+  [[jobs.parameters]]
+  name = "environment"
+  kind = "environment"
+  required = true
+  [jobs.run]
+  on = "environment:{{environment}}"
+  argv = ["sh", "-c", "echo \"up, $1\"", "job", "{{environment}}"]
+
+[[jobs]]
+id = "remote-pair"
+  [jobs.run]
+  on = ["db-01", "web-01"]
+  argv = ["echo", "hello"]
 
 [[jobs]]
 id = "remote-slow"
@@ -186,6 +207,30 @@ fn a_run_on_a_host_gets_hostile_values_literally() {
     }
     // the run file is gone with the run
     assert!(!h.dir.join("runs/1001.pgid").exists());
+}
+
+#[test]
+fn a_run_fans_out_to_the_hosts_of_an_environment_with_one_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = setup(dir.path(), true);
+    let mut bot = start(&h.dir, &["--wait"]);
+    bot.send("!run remote-uptime environment=staging");
+    bot.expect("Started remote-uptime as #1001");
+    bot.expect_after("#1001 remote-uptime succeeded");
+    bot.send("!status 1001");
+    bot.expect_after("── db-02: succeeded");
+    bot.send("!run remote-pair");
+    bot.expect_after("Started remote-pair as #1002");
+    let l = bot.expect_after("#1002 remote-pair failed after");
+    assert!(l.contains("exit code 255"), "{l}");
+    bot.expect_after("── db-01: succeeded");
+    let l = bot.expect_after("── web-01: did not start (unreachable:");
+    assert!(l.contains("Connection refused"), "{l}");
+    let transcript = bot.transcript.join("\n");
+    bot.finish();
+    for line in ["[db-01] up, staging", "[db-02] up, staging", "── db-01: succeeded"] {
+        assert!(transcript.contains(line), "{line} not in {transcript}");
+    }
 }
 
 #[test]

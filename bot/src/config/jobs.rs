@@ -29,9 +29,10 @@ pub struct RunSpec {
     pub secret: Vec<String>,
     /// Regular expressions a parameter's value must match (whole value), by parameter.
     pub patterns: BTreeMap<String, String>,
-    /// Where the job runs: empty for the bot's own machine, else a catalog host id or a
-    /// `{param}` placeholder naming one, reached over SSH (`[ssh]`).
-    pub on: Option<String>,
+    /// Where the job runs, over SSH (`[ssh]`): empty for the bot's own machine; else each
+    /// entry is a catalog host id, a `{param}` placeholder naming one, or `environment:ENV`
+    /// (`environment:{param}`) for every host of an environment. Several hosts: it fans out.
+    pub on: Vec<String>,
 }
 
 /// One `[[jobs]]` entry, for what the catalog does not read.
@@ -57,7 +58,15 @@ struct RawRun {
     secret: Vec<String>,
     #[serde(default)]
     patterns: BTreeMap<String, String>,
-    on: Option<Spanned<String>>,
+    on: Option<Spanned<OnRaw>>,
+}
+
+/// `on` as written: one entry or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OnRaw {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// The jobs' sections, checked.
@@ -160,13 +169,26 @@ pub(super) fn job_runs(
                 ));
             }
         }
-        if let Some(on) = &run.on {
-            check_on(l, id, on, &params, catalog)?;
+        let on: Vec<String> = match run.on.as_ref().map(|o| o.get_ref()) {
+            None => Vec::new(),
+            Some(OnRaw::One(one)) => vec![one.trim().to_string()],
+            Some(OnRaw::Many(many)) => many.iter().map(|s| s.trim().to_string()).collect(),
+        };
+        if let Some(at) = &run.on {
+            if on.is_empty() {
+                return Err(l.err(
+                    at.span().start,
+                    format!("job `{id}`: `on` names no host; leave it out to run the job on the bot's machine"),
+                ));
+            }
+            for entry in &on {
+                check_on(l, id, at.span().start, entry, &params, catalog)?;
+            }
         }
         let mut argv = run.argv.get_ref().clone();
         // A relative program path with a slash is relative to the configuration file (on the
         // bot's machine; on a host, to the login directory).
-        if run.on.is_none() && argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
+        if on.is_empty() && argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
             argv[0] = base_dir.join(&argv[0]).display().to_string();
         }
         runs.insert(
@@ -182,7 +204,7 @@ pub(super) fn job_runs(
                 concurrency,
                 secret: run.secret.clone(),
                 patterns: run.patterns.clone(),
-                on: run.on.as_ref().map(|o| o.get_ref().clone()),
+                on,
             },
         );
     }
@@ -196,19 +218,24 @@ pub(super) fn job_runs(
     })
 }
 
-/// Checks `on`: a catalog host, or exactly one `{param}` placeholder of a parameter.
+/// Checks one entry of `on`: a catalog host, `environment:` and a catalog environment, or
+/// either as exactly one `{param}` placeholder of a parameter.
 fn check_on(
     l: &Lines<'_>,
     id: &str,
-    on: &Spanned<String>,
+    at: usize,
+    value: &str,
     params: &[&str],
     catalog: &Catalog,
 ) -> Result<(), ConfigError> {
-    let value = on.get_ref().trim();
-    let names = placeholders(value);
-    let ok = match names.as_slice() {
-        [] => catalog.host(value).is_some(),
-        [p] => value == format!("{{{p}}}") && params.contains(&p.as_str()),
+    let (env, name) = match value.strip_prefix(ENVIRONMENT_PREFIX) {
+        Some(rest) => (true, rest.trim()),
+        None => (false, value),
+    };
+    let ok = match placeholders(name).as_slice() {
+        [] if env => catalog.environment(name).is_some(),
+        [] => catalog.host(name).is_some(),
+        [p] => name == format!("{{{p}}}") && params.contains(&p.as_str()),
         _ => false,
     };
     if ok {
@@ -216,13 +243,16 @@ fn check_on(
     }
     let hosts: Vec<&str> = catalog.hosts.iter().map(|h| h.id.as_str()).collect();
     Err(l.err(
-        on.span().start,
+        at,
         format!(
-            "job `{id}`: `on = \"{value}\"` must be a catalog host ({}) or one placeholder of a parameter, such as \"{{target}}\"",
+            "job `{id}`: `on` entry \"{value}\" must be a catalog host ({}), \"environment:\" and a catalog environment, or one placeholder of a parameter, such as \"{{target}}\"",
             if hosts.is_empty() { "there are none".to_string() } else { hosts.join(", ") }
         ),
     ))
 }
+
+/// The prefix of an `on` entry that means every host of an environment.
+pub const ENVIRONMENT_PREFIX: &str = "environment:";
 
 /// Placeholders every job may use besides its parameters.
 pub const BUILTIN_PLACEHOLDERS: [&str; 2] = ["execution_id", "job"];

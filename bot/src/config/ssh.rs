@@ -11,6 +11,7 @@
 //!
 //! [[hosts]]
 //! id = "db-01"
+//! environments = ["production"]          # `on = "environment:production"` runs here too
 //! ssh = { address = "10.0.0.21", port = 22, user = "backup" }
 //! ```
 
@@ -40,6 +41,8 @@ pub(super) struct RawSsh {
 #[derive(Deserialize)]
 pub(super) struct RawHost {
     id: Spanned<String>,
+    #[serde(default)]
+    environments: Vec<String>,
     ssh: Option<Spanned<RawHostSsh>>,
 }
 
@@ -68,6 +71,8 @@ pub struct SshHost {
     /// The known_hosts file the host's key must be in (default: `[ssh] known_hosts`, else
     /// OpenSSH's own, `~/.ssh/known_hosts`).
     pub known_hosts: Option<PathBuf>,
+    /// The environments the host serves (`environments` of its `[[hosts]]` entry).
+    pub environments: Vec<String>,
 }
 
 /// `[ssh]`, checked, with every catalog host's connection.
@@ -88,6 +93,47 @@ impl SshConfig {
     /// The connection of catalog host `id`.
     pub fn host(&self, id: &str) -> Option<&SshHost> {
         self.hosts.get(id)
+    }
+
+    /// The hosts a run goes to: `on` ([`super::RunSpec::on`]) with its placeholders filled
+    /// from `values`, each host once, in order; `Err` says why there is none to go to.
+    pub fn hosts_for(
+        &self,
+        on: &[String],
+        values: &BTreeMap<String, String>,
+    ) -> Result<Vec<SshHost>, String> {
+        let mut out: Vec<SshHost> = Vec::new();
+        for entry in on {
+            let entry = super::substitute(entry, values);
+            let found: Vec<&SshHost> = match entry.strip_prefix(super::jobs::ENVIRONMENT_PREFIX) {
+                Some(env) => {
+                    let env = env.trim();
+                    let all: Vec<&SshHost> = self
+                        .hosts
+                        .values()
+                        .filter(|h| h.environments.iter().any(|e| e == env))
+                        .collect();
+                    if all.is_empty() {
+                        return Err(format!("no catalog host serves the environment `{env}` (`environments` of [[hosts]])"));
+                    }
+                    all
+                }
+                None => match self.host(&entry) {
+                    Some(h) => vec![h],
+                    None => {
+                        return Err(format!(
+                        "`{entry}` is not one of the catalog's hosts, so the job cannot run there"
+                    ))
+                    }
+                },
+            };
+            for h in found {
+                if !out.iter().any(|o| o.id == h.id) {
+                    out.push(h.clone());
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -173,6 +219,7 @@ pub(super) fn ssh_config(
                 known_hosts: known_hosts
                     .or_else(|| raw.known_hosts.clone())
                     .map(|p| resolve(&p)),
+                environments: h.environments.clone(),
             },
         );
     }

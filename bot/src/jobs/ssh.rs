@@ -172,6 +172,16 @@ impl SshFailure {
         }
     }
 
+    /// In a few words, for the line of one host among several.
+    pub fn summary(&self) -> String {
+        match self {
+            SshFailure::HostKey(_) => "did not start (host key refused)".into(),
+            SshFailure::Auth(_) => "did not start (login refused)".into(),
+            SshFailure::Unreachable(m) => format!("did not start (unreachable: {m})"),
+            SshFailure::Dropped(m) => format!("interrupted (connection dropped: {m})"),
+        }
+    }
+
     /// What went wrong and what to do, naming the host.
     pub fn detail(&self, host: &SshHost) -> String {
         let at = format!("{}:{}", host.address, host.port);
@@ -275,6 +285,7 @@ mod tests {
             user: Some("backup".into()),
             identity_file: Some(PathBuf::from("/keys/id")),
             known_hosts: Some(PathBuf::from("/keys/known_hosts")),
+            environments: Vec::new(),
         }
     }
 

@@ -52,8 +52,8 @@ struct StopRequest {
 
 struct Running {
     job: String,
-    /// The catalog host it runs on over SSH (None: here).
-    host: Option<String>,
+    /// The catalog hosts it runs on over SSH (none: here).
+    hosts: Vec<String>,
     output: SharedOutput,
     stop: mpsc::UnboundedSender<StopRequest>,
     done: watch::Receiver<bool>,
@@ -191,13 +191,16 @@ impl Inner {
             };
             // a run on a host: its processes there are stopped too (by its run file)
             let exec = self.store.executions().get(row.id)?;
-            let host = exec.as_ref().and_then(|e| {
-                let spec = self.runs.get(&e.job)?;
-                self.ssh.host(&self.host_of(spec, e)?).cloned()
-            });
-            if let Some(h) = host {
-                crate::jobs::ssh::stop_remote(&self.ssh, &h, row.id, "KILL").await;
-                detail = format!("{detail}; its processes on {} were killed", h.id);
+            let hosts = exec
+                .as_ref()
+                .and_then(|e| Some(self.hosts_of(self.runs.get(&e.job)?, e)))
+                .unwrap_or_default();
+            for h in &hosts {
+                crate::jobs::ssh::stop_remote(&self.ssh, h, row.id, "KILL").await;
+            }
+            if !hosts.is_empty() {
+                let ids: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
+                detail = format!("{detail}; its processes on {} were killed", ids.join(", "));
             }
             let f = Finish {
                 detail: Some(detail),
@@ -251,23 +254,20 @@ impl Inner {
         if running.values().filter(|r| r.job == e.job).count() >= limit {
             return false;
         }
-        let Some(host) = spec.and_then(|s| self.host_of(s, e)) else {
-            return true;
-        };
-        let on_host = running
-            .values()
-            .filter(|r| r.host.as_deref() == Some(host.as_str()))
-            .count();
-        on_host < self.ssh.max_per_host
+        let hosts = spec.map(|s| self.hosts_of(s, e)).unwrap_or_default();
+        hosts.iter().all(|h| {
+            let on_host = running.values().filter(|r| r.hosts.contains(&h.id)).count();
+            on_host < self.ssh.max_per_host
+        })
     }
 
-    /// The catalog host `e` runs on (`on`, its placeholder filled), when it runs on one.
-    fn host_of(&self, spec: &RunSpec, e: &Execution) -> Option<String> {
-        let on = spec.on.as_deref()?;
+    /// The catalog hosts `e` runs on (`on`, its placeholders filled); none when it runs here
+    /// or `on` names none (its start then says why).
+    fn hosts_of(&self, spec: &RunSpec, e: &Execution) -> Vec<crate::config::ssh::SshHost> {
         let mut values = e.params.clone();
         values.insert("execution_id".into(), e.id.to_string());
         values.insert("job".into(), e.job.clone());
-        Some(substitute(on, &values))
+        self.ssh.hosts_for(&spec.on, &values).unwrap_or_default()
     }
 
     async fn start_due(self: &Arc<Self>) -> Result<(), PlatformError> {

@@ -11,14 +11,20 @@ pub(super) const BOT_SECRET_ENV: [&str; 4] = [
     "BOT_MATRIX_TOKEN",
 ];
 
-pub(super) async fn read_lines<R: AsyncRead + Unpin>(r: R, out: SharedOutput) {
+pub(super) async fn read_lines<R: AsyncRead + Unpin>(r: R, out: SharedOutput, tag: Option<String>) {
     let mut r = BufReader::new(r);
     let mut buf = Vec::new();
     loop {
         buf.clear();
         match r.read_until(b'\n', &mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(_) => lock(&out).push(&String::from_utf8_lossy(&buf)),
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf);
+                match &tag {
+                    Some(t) => lock(&out).push(&format!("{t}{line}")),
+                    None => lock(&out).push(&line),
+                }
+            }
         }
     }
 }

@@ -44,107 +44,107 @@ impl Inner {
             }
             argv.push(substitute(a, &values));
         }
-        let remote = match spec.on.as_deref() {
-            None => None,
-            Some(on) => {
-                let host = substitute(on, &values);
-                match self.ssh.host(&host) {
-                    Some(h) => Some(h.clone()),
-                    None => {
-                        return self.fail_to_start(
-                            &e,
-                            format!("`{host}` is not one of the catalog's hosts, so the job cannot run there"),
-                        )
-                    }
-                }
-            }
+        let hosts = match self.ssh.hosts_for(&spec.on, &values) {
+            Ok(h) => h,
+            Err(why) => return self.fail_to_start(&e, why),
         };
-        let mut cmd = match &remote {
-            None => {
-                let mut c = tokio::process::Command::new(&argv[0]);
-                c.args(&argv[1..])
-                    .current_dir(&spec.cwd)
-                    .stdin(Stdio::null());
-                c
-            }
-            Some(h) => {
-                let mut c = tokio::process::Command::new(&self.ssh.program);
-                c.args(ssh::client_args(&self.ssh, h))
-                    .arg(ssh::remote_script(&self.ssh, e.id, &argv))
-                    .stdin(Stdio::piped());
-                c
-            }
-        };
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(false);
         let env = crate::config::env_secrets::resolve(&e.job, &spec.env, &values, &|k| {
             std::env::var(k).ok()
         });
-        let mut job_env: Vec<(String, String)> = env.clone().into_iter().collect();
         // what the job could print of its secrets is masked before it is kept
         let env_secrets = env
             .iter()
             .filter(|(k, _)| crate::config::env_secrets::looks_secret(k))
             .map(|(_, v)| v.clone());
         let redactions: Vec<String> = secret_values.into_iter().chain(env_secrets).collect();
+        let mut job_env: Vec<(String, String)> = env.clone().into_iter().collect();
         for (k, v) in &e.params {
             job_env.push((param_env_name(k), v.clone()));
         }
         job_env.push(("JOB_ID".into(), e.job.clone()));
         job_env.push(("JOB_EXECUTION_ID".into(), e.id.to_string()));
         job_env.push(("JOB_REQUESTED_BY".into(), e.requested_by.clone()));
-        // the bot's own secrets are not the job's
-        for k in BOT_SECRET_ENV {
-            cmd.env_remove(k);
+        // on a host the job reads its environment from the client's stdin, so that no value
+        // shows in a command line there
+        let (stdin_text, refused) = ssh::env_lines(&job_env);
+        if !hosts.is_empty() && !refused.is_empty() {
+            return self.fail_to_start(
+                &e,
+                format!(
+                    "the environment variable name(s) {} cannot be passed to a host; rename them in [jobs.run] env",
+                    refused.join(", ")
+                ),
+            );
         }
-        // here the job gets its environment from the process; on a host, from the client's
-        // stdin (so that no value shows in a command line there)
-        let stdin_text = match &remote {
-            None => {
-                cmd.envs(job_env.iter().map(|(k, v)| (k, v)));
-                None
-            }
-            Some(_) => {
-                let (text, refused) = ssh::env_lines(&job_env);
-                if !refused.is_empty() {
-                    return self.fail_to_start(
-                        &e,
-                        format!(
-                            "the environment variable name(s) {} cannot be passed to a host; rename them in [jobs.run] env",
-                            refused.join(", ")
-                        ),
-                    );
+        // the processes here: the job, or one client per host, all in the first one's group
+        let targets: Vec<Option<SshHost>> = if hosts.is_empty() {
+            vec![None]
+        } else {
+            hosts.into_iter().map(Some).collect()
+        };
+        let mut procs: Vec<Proc> = Vec::with_capacity(targets.len());
+        for host in targets {
+            let leader = procs.first().map_or(0, |p| p.pid);
+            let mut cmd = match &host {
+                None => {
+                    let mut c = tokio::process::Command::new(&argv[0]);
+                    c.args(&argv[1..])
+                        .current_dir(&spec.cwd)
+                        .stdin(Stdio::null())
+                        .envs(job_env.iter().map(|(k, v)| (k, v)));
+                    c
                 }
-                Some(text)
+                Some(h) => {
+                    let mut c = tokio::process::Command::new(&self.ssh.program);
+                    c.args(ssh::client_args(&self.ssh, h))
+                        .arg(ssh::remote_script(&self.ssh, e.id, &argv))
+                        .stdin(Stdio::piped());
+                    c
+                }
+            };
+            cmd.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(leader)
+                .kill_on_drop(false);
+            // the bot's own secrets are not the job's
+            for k in BOT_SECRET_ENV {
+                cmd.env_remove(k);
             }
-        };
-
-        let program = match &remote {
-            None => argv[0].clone(),
-            Some(_) => self.ssh.program.clone(),
-        };
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(err) => {
-                return self.fail_to_start(&e, format!("cannot start `{program}`: {err}"));
+            let program = if host.is_some() {
+                &self.ssh.program
+            } else {
+                &argv[0]
+            };
+            let spawned = cmd
+                .spawn()
+                .map_err(|err| format!("cannot start `{program}`: {err}"));
+            let (mut child, pid) = match spawned.and_then(|c| match c.id() {
+                Some(pid) => Ok((c, pid as i32)),
+                None => Err("the child exited before it had an id".to_string()),
+            }) {
+                Ok(c) => c,
+                Err(why) => {
+                    if leader != 0 {
+                        kill_group(leader, libc::SIGKILL);
+                        reap(procs).await;
+                    }
+                    return self.fail_to_start(&e, why);
+                }
+            };
+            if let (true, Some(mut stdin)) = (host.is_some(), child.stdin.take()) {
+                // read by the host before the job starts; a client that failed early has
+                // closed its end, and its own error says why
+                let text = stdin_text.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = stdin.write_all(text.as_bytes()).await;
+                    let _ = stdin.shutdown().await;
+                });
             }
-        };
-        if let (Some(text), Some(mut stdin)) = (stdin_text, child.stdin.take()) {
-            // read by the host before the job starts; a client that failed early has closed
-            // its end, and its own error says why
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                let _ = stdin.write_all(text.as_bytes()).await;
-                let _ = stdin.shutdown().await;
-            });
+            procs.push(Proc { host, pid, child });
         }
-        let Some(pid) = child.id().map(|p| p as i32) else {
-            return Err(PlatformError::Other(
-                "the child exited before it had an id".into(),
-            ));
-        };
+        let pid = procs[0].pid;
+        let hosts: Vec<SshHost> = procs.iter().filter_map(|p| p.host.clone()).collect();
         let pid_start = crate::util::process::proc_start_ticks(pid);
         let claimed =
             self.store
@@ -157,60 +157,64 @@ impl Inner {
         ));
         if !claimed {
             // cancelled while we were starting it: stop it at once
-            if let Some(h) = &remote {
-                ssh::stop_remote(&self.ssh, h, e.id, "KILL").await;
-            }
+            self.signal(pid, e.id, &hosts, libc::SIGKILL).await;
             kill_group(pid, libc::SIGKILL);
-            let _ = tokio::task::spawn_blocking(move || wait_pid(pid)).await;
-            drop(child);
+            reap(procs).await;
             return Ok(());
         }
         self.running_map().insert(
             e.id,
             Running {
                 job: e.job.clone(),
-                host: remote.as_ref().map(|h| h.id.clone()),
+                hosts: hosts.iter().map(|h| h.id.clone()).collect(),
                 output: output.clone(),
                 stop: stop_tx,
                 done: done_rx,
             },
         );
         self.emit(Some(Status::Scheduled), e.id, None);
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
         let inner = self.clone();
         let timeout = spec.timeout;
         tokio::spawn(async move {
             inner
-                .monitor(
-                    e.id, pid, child, stdout, stderr, output, stop_rx, done_tx, timeout, remote,
-                )
+                .monitor(e.id, procs, output, stop_rx, done_tx, timeout)
                 .await;
         });
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn monitor(
         self: Arc<Self>,
         id: ExecId,
-        pid: i32,
-        child: tokio::process::Child,
-        stdout: Option<tokio::process::ChildStdout>,
-        stderr: Option<tokio::process::ChildStderr>,
+        mut procs: Vec<Proc>,
         output: SharedOutput,
         mut stop_rx: mpsc::UnboundedReceiver<StopRequest>,
         done_tx: watch::Sender<bool>,
         timeout: Duration,
-        remote: Option<SshHost>,
     ) {
-        let readers = [
-            stdout.map(|s| tokio::spawn(read_lines(s, output.clone()))),
-            stderr.map(|s| tokio::spawn(read_lines(s, output.clone()))),
-        ];
-        // `child` stays alive (unpolled) until wait4 has reaped the process, so tokio never
-        // reaps it first and the rusage is ours.
-        let mut waiter = tokio::task::spawn_blocking(move || wait_pid(pid));
+        let pid = procs[0].pid;
+        let hosts: Vec<SshHost> = procs.iter().filter_map(|p| p.host.clone()).collect();
+        // a run on several hosts tags each line with its host
+        let tagged = procs.len() > 1;
+        let mut readers = Vec::new();
+        for p in &mut procs {
+            let tag = p
+                .host
+                .as_ref()
+                .filter(|_| tagged)
+                .map(|h| format!("[{}] ", h.id));
+            if let Some(s) = p.child.stdout.take() {
+                readers.push(tokio::spawn(read_lines(s, output.clone(), tag.clone())));
+            }
+            if let Some(s) = p.child.stderr.take() {
+                readers.push(tokio::spawn(read_lines(s, output.clone(), tag)));
+            }
+        }
+        // the children stay alive (unpolled) until wait4 has reaped them, so tokio never
+        // reaps one first and the rusage is ours
+        let pids: Vec<i32> = procs.iter().map(|p| p.pid).collect();
+        let mut waiter =
+            tokio::task::spawn_blocking(move || pids.into_iter().map(wait_pid).collect::<Vec<_>>());
         let far = Duration::from_secs(100 * 365 * 86400);
         let deadline = tokio::time::sleep(timeout);
         let kill_at = tokio::time::sleep(far);
@@ -227,7 +231,7 @@ impl Inner {
                 r = &mut waiter => break r,
                 _ = &mut deadline, if forced.is_none() => {
                     forced = Some((Status::TimedOut, format!("stopped after the timeout of {}", crate::i18n::format::duration_std(timeout)), None));
-                    self.signal(pid, id, remote.as_ref(), libc::SIGTERM).await;
+                    self.signal(pid, id, &hosts, libc::SIGTERM).await;
                     kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
                 }
                 req = stop_rx.recv(), if forced.is_none() && stop_open => match req {
@@ -238,18 +242,18 @@ impl Inner {
                             (Status::Cancelled, format!("cancelled by {}", req.by))
                         };
                         forced = Some((status, detail, Some(req)));
-                        self.signal(pid, id, remote.as_ref(), libc::SIGTERM).await;
+                        self.signal(pid, id, &hosts, libc::SIGTERM).await;
                         kill_at.as_mut().reset(tokio::time::Instant::now() + self.grace);
                     }
                     None => stop_open = false,
                 },
                 _ = &mut kill_at => {
-                    self.signal(pid, id, remote.as_ref(), libc::SIGKILL).await;
+                    self.signal(pid, id, &hosts, libc::SIGKILL).await;
                     kill_at.as_mut().reset(tokio::time::Instant::now() + far);
                 }
                 _ = tick.tick() => {
-                    // (on a host, the group here is only the client)
-                    if let Some(kb) = group_peak_kb(pid).filter(|_| remote.is_none()) {
+                    // (on a host, the group here is only the clients)
+                    if let Some(kb) = group_peak_kb(pid).filter(|_| hosts.is_empty()) {
                         peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
                     }
                     ticks += 1;
@@ -261,8 +265,8 @@ impl Inner {
         };
         // whatever is left of the group goes with its leader
         kill_group(pid, libc::SIGKILL);
-        drop(child);
-        for r in readers.into_iter().flatten() {
+        drop(procs);
+        for r in readers {
             let abort = r.abort_handle();
             if tokio::time::timeout(Duration::from_secs(2), r)
                 .await
@@ -271,66 +275,44 @@ impl Inner {
                 abort.abort();
             }
         }
-        let (text, truncated) = {
-            let o = lock(&output);
-            (o.text(), o.truncated())
-        };
-        let mut f = Finish {
-            output: text,
-            output_truncated: truncated,
-            ..Default::default()
-        };
+        let mut f = Finish::default();
         let status = match waited {
-            Ok(Ok((raw, ru))) => {
-                // (on a host, the process here is only the client: its use is not the job's)
-                if remote.is_none() {
-                    f.cpu_ms = Some(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
-                    f.max_rss_kb = peak_kb;
+            Ok(results) => {
+                let text = lock(&output).text();
+                let ends: Vec<End> = results
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| End::of(r, hosts.get(i), &text, tagged))
+                    .collect();
+                if hosts.is_empty() {
+                    if let Some(Ok((_, ru))) = ends.first().map(|e| &e.waited) {
+                        f.cpu_ms = Some(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
+                        f.max_rss_kb = peak_kb;
+                    }
                 }
-                if libc::WIFEXITED(raw) {
-                    f.exit_code = Some(libc::WEXITSTATUS(raw));
-                } else if libc::WIFSIGNALED(raw) {
-                    f.signal = Some(libc::WTERMSIG(raw));
+                let (status, per_host) = outcome(&ends, forced.as_ref().map(|f| f.0), &mut f);
+                // on several hosts, the summary (a line per host) ends the output
+                let mut o = lock(&output);
+                for l in per_host {
+                    o.push(&format!("── {l}"));
                 }
-                match &forced {
-                    Some((s, _, _)) => *s,
-                    None if f.exit_code == Some(0) => Status::Succeeded,
-                    None => match remote
-                        .as_ref()
-                        .and_then(|h| Some((h, ssh::classify(f.exit_code, &f.output)?)))
-                    {
-                        // the connection failed, not the job
-                        Some((h, failure)) => {
-                            f.detail = Some(failure.detail(h));
-                            failure.status()
-                        }
-                        None => {
-                            if let Some(sig) = f.signal {
-                                f.detail = Some(format!(
-                                    "killed by signal {sig} ({})",
-                                    crate::domain::exec::signal_name(sig)
-                                ));
-                            }
-                            Status::Failed
-                        }
-                    },
-                }
-            }
-            Ok(Err(e)) => {
-                f.detail = Some(format!("cannot wait for the process: {e}"));
-                Status::Failed
+                status
             }
             Err(e) => {
                 f.detail = Some(format!("cannot wait for the process: {e}"));
                 Status::Failed
             }
         };
-        // stopped, or cut off: nothing of it may be left running on the host
-        if let Some(h) = &remote {
-            if forced.is_some() || status == Status::Interrupted {
-                ssh::stop_remote(&self.ssh, h, id, "KILL").await;
-            }
+        // stopped, or cut off: nothing of it may be left running on its hosts
+        if forced.is_some() || status == Status::Interrupted {
+            self.signal(pid, id, &hosts, libc::SIGKILL).await;
         }
+        let (text, truncated) = {
+            let o = lock(&output);
+            (o.text(), o.truncated())
+        };
+        f.output = text;
+        f.output_truncated = truncated;
         let (cancelled_by, cancel_channel) = match forced {
             Some((_, detail, req)) => {
                 f.detail = Some(detail);
@@ -358,20 +340,15 @@ impl Inner {
         self.wake.notify_one();
     }
 
-    /// Sends `sig` (SIGTERM or SIGKILL) to the run's process group: here, or on its host
-    /// (where SIGKILL also ends the client here).
-    async fn signal(&self, pid: i32, id: ExecId, remote: Option<&SshHost>, sig: i32) {
-        match remote {
-            None => {
-                kill_group(pid, sig);
-            }
-            Some(h) => {
-                let name = if sig == libc::SIGKILL { "KILL" } else { "TERM" };
-                ssh::stop_remote(&self.ssh, h, id, name).await;
-                if sig == libc::SIGKILL {
-                    kill_group(pid, libc::SIGKILL);
-                }
-            }
+    /// Sends `sig` (SIGTERM or SIGKILL) to the run's process group here and, on hosts, to
+    /// its group on each of them (where SIGTERM leaves the clients here to end with them).
+    async fn signal(&self, pid: i32, id: ExecId, hosts: &[SshHost], sig: i32) {
+        if hosts.is_empty() || sig == libc::SIGKILL {
+            kill_group(pid, sig);
+        }
+        let name = if sig == libc::SIGKILL { "KILL" } else { "TERM" };
+        for h in hosts {
+            ssh::stop_remote(&self.ssh, h, id, name).await;
         }
     }
 
@@ -392,4 +369,145 @@ impl Inner {
             tracing::warn!("cannot save the output of #{id}: {e}");
         }
     }
+}
+
+/// A process of a run: the job here, or the client for one of its hosts.
+pub(super) struct Proc {
+    host: Option<SshHost>,
+    pid: i32,
+    child: tokio::process::Child,
+}
+
+/// How one process of a run ended.
+pub(super) struct End {
+    host: Option<SshHost>,
+    waited: std::io::Result<(i32, libc::rusage)>,
+    /// On a host: the connection's failure, when the client (not the job) failed.
+    failure: Option<ssh::SshFailure>,
+}
+
+impl End {
+    /// `waited` of the process for `host`; `output` is the run's (lines tagged `[host] ` when
+    /// `tagged`), where the client's own error is looked for.
+    fn of(
+        waited: std::io::Result<(i32, libc::rusage)>,
+        host: Option<&SshHost>,
+        output: &str,
+        tagged: bool,
+    ) -> End {
+        let failure = host.and_then(|h| {
+            let code = waited.as_ref().ok().and_then(|(raw, _)| exit_of(*raw).0);
+            let own: String = if tagged {
+                let tag = format!("[{}] ", h.id);
+                output
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(tag.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                output.to_string()
+            };
+            ssh::classify(code, &own)
+        });
+        End {
+            host: host.cloned(),
+            waited,
+            failure,
+        }
+    }
+}
+
+/// The exit code, or the signal, of a raw wait status.
+fn exit_of(raw: i32) -> (Option<i32>, Option<i32>) {
+    if libc::WIFEXITED(raw) {
+        (Some(libc::WEXITSTATUS(raw)), None)
+    } else if libc::WIFSIGNALED(raw) {
+        (None, Some(libc::WTERMSIG(raw)))
+    } else {
+        (None, None)
+    }
+}
+
+/// Waits for processes that will not be followed (killed before they ran).
+async fn reap(procs: Vec<Proc>) {
+    let pids: Vec<i32> = procs.iter().map(|p| p.pid).collect();
+    let _ = tokio::task::spawn_blocking(move || {
+        for p in pids {
+            let _ = wait_pid(p);
+        }
+    })
+    .await;
+    drop(procs);
+}
+
+/// The status a run ends with, from how each of its processes ended (one here, or one
+/// client per host), unless it was stopped (`forced`); fills in `f`'s exit code, signal and
+/// detail. On several hosts, also a line per host for the summary.
+fn outcome(ends: &[End], forced: Option<Status>, f: &mut Finish) -> (Status, Vec<String>) {
+    if let [one] = ends {
+        let Ok((raw, _)) = &one.waited else {
+            f.detail = one
+                .waited
+                .as_ref()
+                .err()
+                .map(|e| format!("cannot wait for the process: {e}"));
+            return (forced.unwrap_or(Status::Failed), Vec::new());
+        };
+        (f.exit_code, f.signal) = exit_of(*raw);
+        if let Some(s) = forced {
+            return (s, Vec::new());
+        }
+        if f.exit_code == Some(0) {
+            return (Status::Succeeded, Vec::new());
+        }
+        if let (Some(h), Some(failure)) = (&one.host, &one.failure) {
+            // the connection failed, not the job
+            f.detail = Some(failure.detail(h));
+            return (failure.status(), Vec::new());
+        }
+        if let Some(sig) = f.signal {
+            f.detail = Some(format!(
+                "killed by signal {sig} ({})",
+                crate::domain::exec::signal_name(sig)
+            ));
+        }
+        return (Status::Failed, Vec::new());
+    }
+    // several hosts: one line per host, and the worst of them
+    let mut lines = Vec::new();
+    let mut statuses = Vec::new();
+    for end in ends {
+        let host = end.host.as_ref().map_or("?", |h| h.id.as_str());
+        let (code, signal) = end
+            .waited
+            .as_ref()
+            .map_or((None, None), |(raw, _)| exit_of(*raw));
+        let (status, what) = match (&end.failure, code, signal) {
+            (Some(failure), _, _) => (failure.status(), failure.summary()),
+            (None, Some(0), _) => (Status::Succeeded, "succeeded".to_string()),
+            (None, Some(c), _) => (Status::Failed, format!("failed (exit code {c})")),
+            (None, None, Some(s)) => (
+                Status::Failed,
+                format!("killed by {}", crate::domain::exec::signal_name(s)),
+            ),
+            (None, None, None) => (Status::Failed, "ended without an exit status".into()),
+        };
+        if f.exit_code.is_none() || f.exit_code == Some(0) {
+            f.exit_code = code;
+        }
+        statuses.push(status);
+        lines.push(format!("{host}: {what}"));
+    }
+    let ok = statuses.iter().filter(|s| **s == Status::Succeeded).count();
+    f.detail = Some(format!(
+        "on {} hosts, {ok} succeeded: {}",
+        ends.len(),
+        lines.join("; ")
+    ));
+    let status = match (forced, statuses.first()) {
+        (Some(s), _) => s,
+        (None, Some(first)) if statuses.iter().all(|s| s == first) => *first,
+        _ => Status::Failed,
+    };
+    (status, lines)
 }
