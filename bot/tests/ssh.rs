@@ -228,7 +228,11 @@ fn a_run_fans_out_to_the_hosts_of_an_environment_with_one_summary() {
     assert!(l.contains("Connection refused"), "{l}");
     let transcript = bot.transcript.join("\n");
     bot.finish();
-    for line in ["[db-01] up, staging", "[db-02] up, staging", "── db-01: succeeded"] {
+    for line in [
+        "[db-01] up, staging",
+        "[db-02] up, staging",
+        "── db-01: succeeded",
+    ] {
         assert!(transcript.contains(line), "{line} not in {transcript}");
     }
 }
@@ -323,4 +327,120 @@ fn a_bot_restarted_mid_run_kills_the_remote_run() {
         "the job's group {pid} still runs on the host"
     );
     bot.finish();
+}
+
+#[test]
+fn the_worked_example_and_bad_hosts_are_checked_at_load() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .current_dir(common::repo_root())
+        .args(["check-config", "--config", "config/ssh-example.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("OK (3 jobs"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!(
+        "{}\n[[hosts]]\nid = \"db-01\"\n\n[[jobs]]\nid = \"x\"\n  [jobs.run]\n  on = \"db-99\"\n  argv = [\"true\"]\n",
+        bot_section("")
+    );
+    std::fs::write(dir.path().join("bot.toml"), bad).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(dir.path().join("bot.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bot.toml:15: job `x`: `on` entry \"db-99\" must be a catalog host (db-01)"),
+        "{err}"
+    );
+}
+
+/// The load figure of the SSH platform (run by hand: `cargo test -p bot --test ssh --
+/// --ignored --nocapture`): 20 runs at once over 4 hosts, each a 2 s job. Prints the time
+/// until all had started and ended, and the bot's peak memory; checks that all 20 succeeded.
+#[test]
+#[ignore]
+fn load_twenty_runs_over_four_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = Keys::generate(d);
+    let hosts: Vec<Sshd> = (1..=4)
+        .map(|i| Sshd::start(d, &keys, &format!("h{i}")))
+        .collect();
+    let known = d.join("known_hosts");
+    write_known_hosts(&known, &hosts.iter().collect::<Vec<_>>());
+    let mut config = format!(
+        "{}\n[ssh]\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\nmax_per_host = 5\nrun_dir = \"{}/runs\"\n",
+        bot_section(""),
+        keys.identity_file().display(),
+        known.display(),
+        d.display()
+    );
+    for (i, h) in hosts.iter().enumerate() {
+        config.push_str(&format!(
+            "\n[[hosts]]\nid = \"h{}\"\nssh = {{ address = \"127.0.0.1\", port = {}, user = \"{}\" }}\n",
+            i + 1,
+            h.port(),
+            h.user()
+        ));
+    }
+    config.push_str(
+        "\n[[jobs]]\nid = \"work\"\n  [[jobs.parameters]]\n  name = \"target\"\n  kind = \"host\"\n  required = true\n  [jobs.run]\n  on = \"{target}\"\n  argv = [\"sh\", \"-c\", \"echo working; sleep 2; echo done\"]\n  concurrency = 20\n",
+    );
+    std::fs::write(d.join("bot.toml"), config).unwrap();
+    let mut bot = start(d, &["--wait"]);
+    let t0 = std::time::Instant::now();
+    for i in 0..20 {
+        bot.send(&format!("!run work target=h{}", i % 4 + 1));
+    }
+    for i in 0..20 {
+        bot.expect_after(&format!("Started work as #{}", 1001 + i));
+    }
+    let started = t0.elapsed();
+    let mut ended = 0;
+    while ended < 20 {
+        bot.expect_after("succeeded in");
+        ended += 1;
+        if t0.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+    }
+    let all = t0.elapsed();
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", bot.child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .unwrap_or_default();
+    println!(
+        "20 runs over 4 hosts: all started in {:.2} s, all ended in {:.2} s; bot {peak}",
+        started.as_secs_f64(),
+        all.as_secs_f64()
+    );
+    bot.finish();
+    let store = bot::store::Store::open(&d.join("bot.sqlite")).unwrap();
+    let runs = store
+        .executions()
+        .history(&bot::jobs::HistoryQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(runs.len(), 20);
+    assert!(
+        runs.iter()
+            .all(|e| e.status == bot::jobs::Status::Succeeded),
+        "{:?}",
+        runs.iter().map(|e| e.status).collect::<Vec<_>>()
+    );
 }
