@@ -117,17 +117,8 @@ pub fn shown_name(catalog: &Catalog, id: &str, lang: Lang) -> String {
 
 /// A kind in words.
 pub fn kind_words(k: ParamKind, lang: Lang) -> String {
-    match k {
-        ParamKind::App => tr!(lang, "kind-app"),
-        ParamKind::Environment => tr!(lang, "kind-environment"),
-        ParamKind::Host => tr!(lang, "kind-host"),
-        ParamKind::Version => tr!(lang, "kind-version"),
-        ParamKind::String => tr!(lang, "kind-string"),
-        ParamKind::Integer => tr!(lang, "kind-integer"),
-        ParamKind::Boolean => tr!(lang, "kind-boolean"),
-        ParamKind::Duration => tr!(lang, "kind-duration"),
-        ParamKind::Time => tr!(lang, "kind-time"),
-    }
+    // the messages are `kind-<name>` (`kind-app`); a test checks that each has one
+    crate::i18n::text(lang, &format!("kind-{}", k.as_str()), None)
 }
 
 fn is_ipv4(s: &str) -> bool {
@@ -297,6 +288,19 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_words_in_every_language() {
+        for lang in Lang::ALL {
+            for k in ParamKind::ALL {
+                let w = kind_words(k, lang);
+                assert!(
+                    !w.starts_with("kind-") && !w.is_empty(),
+                    "{k:?} in {lang}: {w}"
+                );
+            }
+        }
+    }
 
     fn validate_en(c: &Catalog, p: &JobParameter, raw: &str) -> Result<String, String> {
         validate(c, p, raw, Lang::En)

@@ -364,3 +364,9 @@ usage-run = !run JOB [name=value ...] [at=TIME]
 usage-deploy = !deploy APP ENVIRONMENT [VERSION] [at=TIME]
 usage-id = !status|!watch|!cancel ID (or !status JOB)
 usage-history = !history [JOB] [job=J] [status=S] [count=N] [since=T] [until=T]
+
+## runs on hosts over SSH (the stored English details, for render::detail_text)
+detail-ssh-host-key = the host key of {$host} ({$at}) is not the one in {$file}, so the connection was refused ({$why}); check the key with the host's administrator, then add it ({$add}) or replace the old line ({$replace})
+detail-ssh-auth = {$host} ({$at}) refused the login of {$user} ({$why}); add the bot's public key to that user's authorized_keys, or set `user` and `identity_file` under [ssh]
+detail-ssh-unreachable = cannot reach {$host} at {$at} ({$why}); check that the host is up and that sshd listens there
+detail-ssh-dropped = the connection to {$host} ({$at}) dropped while the job ran ({$why}); its processes there were told to stop

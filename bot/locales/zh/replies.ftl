@@ -351,3 +351,9 @@ usage-run = !run 作业 [参数=值 ...] [at=时间]
 usage-deploy = !deploy 应用 环境 [版本] [at=时间]
 usage-id = !status|!watch|!cancel 编号（或 !status 作业）
 usage-history = !history [作业] [job=作业] [status=状态] [count=数量] [since=时间] [until=时间]
+
+## runs on hosts over SSH (the stored English details, for render::detail_text)
+detail-ssh-host-key = {$host}（{$at}）的主机密钥与 {$file} 中记录的不符，连接被拒绝（{$why}）；请先与主机管理员核对密钥，再添加它（{$add}）或替换旧记录（{$replace}）
+detail-ssh-auth = {$host}（{$at}）拒绝了 {$user} 的登录（{$why}）；请把机器人的公钥加入该用户的 authorized_keys，或在 [ssh] 中设置 `user` 和 `identity_file`
+detail-ssh-unreachable = 无法连接 {$host}（{$at}）：{$why}；请确认主机在线，且 sshd 在该地址监听
+detail-ssh-dropped = 作业运行时与 {$host}（{$at}）的连接断开（{$why}）；已通知它在该主机上的进程停止

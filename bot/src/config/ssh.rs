@@ -57,24 +57,6 @@ struct RawHostSsh {
     known_hosts: Option<String>,
 }
 
-/// How to reach one host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SshHost {
-    /// The catalog's host id (`db-01`).
-    pub id: String,
-    /// The address to connect to (default: the id).
-    pub address: String,
-    pub port: u16,
-    /// The login user (default: `[ssh] user`, else the bot's own user).
-    pub user: Option<String>,
-    pub identity_file: Option<PathBuf>,
-    /// The known_hosts file the host's key must be in (default: `[ssh] known_hosts`, else
-    /// OpenSSH's own, `~/.ssh/known_hosts`).
-    pub known_hosts: Option<PathBuf>,
-    /// The environments the host serves (`environments` of its `[[hosts]]` entry).
-    pub environments: Vec<String>,
-}
-
 /// `[ssh]`, checked, with every catalog host's connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SshConfig {
@@ -135,6 +117,24 @@ impl SshConfig {
         }
         Ok(out)
     }
+}
+
+/// How to reach one host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshHost {
+    /// The catalog's host id (`db-01`).
+    pub id: String,
+    /// The address to connect to (default: the id).
+    pub address: String,
+    pub port: u16,
+    /// The login user (default: `[ssh] user`, else the bot's own user).
+    pub user: Option<String>,
+    pub identity_file: Option<PathBuf>,
+    /// The known_hosts file the host's key must be in (default: `[ssh] known_hosts`, else
+    /// OpenSSH's own, `~/.ssh/known_hosts`).
+    pub known_hosts: Option<PathBuf>,
+    /// The environments the host serves (`environments` of its `[[hosts]]` entry).
+    pub environments: Vec<String>,
 }
 
 /// Checks `[ssh]` and the hosts' `ssh` tables; every catalog host gets a connection.

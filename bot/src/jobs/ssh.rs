@@ -218,47 +218,54 @@ pub fn classify(code: Option<i32>, output: &str) -> Option<SshFailure> {
     if code != Some(255) {
         return None;
     }
-    let line = |needles: &[&str]| {
+    // OpenSSH's messages, by the failure they tell of, most telling first
+    type Kind = fn(String) -> SshFailure;
+    const KINDS: [(&[&str], Kind); 4] = [
+        (
+            &[
+                "Host key verification failed",
+                "REMOTE HOST IDENTIFICATION HAS CHANGED",
+                "host key is known",
+                "Host key for",
+            ],
+            SshFailure::HostKey,
+        ),
+        (
+            &["Permission denied", "Too many authentication failures"],
+            SshFailure::Auth,
+        ),
+        (
+            &[
+                "Connection refused",
+                "No route to host",
+                "Connection timed out",
+                "Operation timed out",
+                "Network is unreachable",
+                "Could not resolve hostname",
+                "Name or service not known",
+                "connect to host",
+            ],
+            SshFailure::Unreachable,
+        ),
+        (
+            &[
+                "closed by remote host",
+                "Connection reset",
+                "Broken pipe",
+                "Timeout, server",
+                "client_loop",
+                "Connection closed",
+            ],
+            SshFailure::Dropped,
+        ),
+    ];
+    KINDS.iter().find_map(|(needles, kind)| {
         output
             .lines()
             .rev()
             .find(|l| needles.iter().any(|n| l.contains(n)))
-            .map(|l| l.trim().trim_end_matches('.').to_string())
-    };
-    if let Some(l) = line(&[
-        "Host key verification failed",
-        "REMOTE HOST IDENTIFICATION HAS CHANGED",
-        "host key is known",
-        "Host key for",
-    ]) {
-        return Some(SshFailure::HostKey(l));
-    }
-    if let Some(l) = line(&["Permission denied", "Too many authentication failures"]) {
-        return Some(SshFailure::Auth(l));
-    }
-    if let Some(l) = line(&[
-        "Connection refused",
-        "No route to host",
-        "Connection timed out",
-        "Operation timed out",
-        "Network is unreachable",
-        "Could not resolve hostname",
-        "Name or service not known",
-        "connect to host",
-    ]) {
-        return Some(SshFailure::Unreachable(l));
-    }
-    if let Some(l) = line(&[
-        "closed by remote host",
-        "Connection reset",
-        "Broken pipe",
-        "Timeout, server",
-        "client_loop",
-        "Connection closed",
-    ]) {
-        return Some(SshFailure::Dropped(l));
-    }
-    None
+            .map(|l| kind(l.trim().trim_end_matches('.').to_string()))
+    })
 }
 
 #[cfg(test)]

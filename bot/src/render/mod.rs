@@ -125,6 +125,23 @@ pub fn detail_text(detail: &str, lang: Lang) -> String {
                 r"^it was due (?P<late>.+?) ago, more than the (?P<max>.+?) a scheduled run may start late",
                 "detail-skipped-late",
             ),
+            // runs on hosts (crate::jobs::ssh::SshFailure::detail)
+            (
+                r"^the host key of (?P<host>\S+) \((?P<at>[^)]+)\) is not the one in (?P<file>\S+), so the connection was refused \((?P<why>.*)\); check the key with the host's administrator, then add it \((?P<add>ssh-keyscan [^)]*)\) or replace the old line \((?P<replace>ssh-keygen [^)]*)\)$",
+                "detail-ssh-host-key",
+            ),
+            (
+                r"^(?P<host>\S+) \((?P<at>[^)]+)\) refused the login of (?P<user>.+?) \((?P<why>.*)\); add the bot's public key",
+                "detail-ssh-auth",
+            ),
+            (
+                r"^cannot reach (?P<host>\S+) at (?P<at>\S+) \((?P<why>.*)\); check that the host is up",
+                "detail-ssh-unreachable",
+            ),
+            (
+                r"^the connection to (?P<host>\S+) \((?P<at>[^)]+)\) dropped while the job ran \((?P<why>.*)\); its processes there",
+                "detail-ssh-dropped",
+            ),
         ]
         .into_iter()
         .filter_map(|(re, key)| Regex::new(re).ok().map(|r| (r, key)))
@@ -474,6 +491,45 @@ pub fn pad_width(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_details_of_runs_on_hosts_are_written_in_chinese() {
+        use crate::config::ssh::SshHost;
+        use crate::jobs::ssh::SshFailure;
+        let host = SshHost {
+            id: "db-01".into(),
+            address: "10.0.0.21".into(),
+            port: 22,
+            user: Some("backup".into()),
+            identity_file: None,
+            known_hosts: Some("/etc/opsbot/known_hosts".into()),
+            environments: Vec::new(),
+        };
+        let cases = [
+            (
+                SshFailure::HostKey("Host key verification failed".into()),
+                "的主机密钥与 /etc/opsbot/known_hosts 中记录的不符",
+            ),
+            (
+                SshFailure::Auth("Permission denied (publickey)".into()),
+                "db-01（10.0.0.21:22）拒绝了 backup 的登录（Permission denied (publickey)）",
+            ),
+            (
+                SshFailure::Unreachable("Connection refused".into()),
+                "无法连接 db-01（10.0.0.21:22）：Connection refused；",
+            ),
+            (
+                SshFailure::Dropped("Broken pipe".into()),
+                "作业运行时与 db-01（10.0.0.21:22）的连接断开（Broken pipe）",
+            ),
+        ];
+        for (failure, zh) in cases {
+            let en = failure.detail(&host);
+            assert_eq!(detail_text(&en, Lang::En), en);
+            let got = detail_text(&en, Lang::Zh);
+            assert!(got.contains(zh), "{got}");
+        }
+    }
 
     #[test]
     fn every_status_has_a_word_in_every_language() {
