@@ -31,6 +31,11 @@ fn free_port() -> u16 {
 }
 
 fn setup(dir: &Path, trust_db02: bool) -> Hosts {
+    setup_with(dir, trust_db02, 4)
+}
+
+/// [`setup`] with `[ssh] max_per_host`.
+fn setup_with(dir: &Path, trust_db02: bool, max_per_host: usize) -> Hosts {
     let keys = Keys::generate(dir);
     let db01 = Sshd::start(dir, &keys, "db-01");
     let db02 = Sshd::start(dir, &keys, "db-02");
@@ -51,6 +56,7 @@ identity_file = "{id}"
 known_hosts = "{known}"
 connect_timeout = "3s"
 run_dir = "{runs}"
+max_per_host = {max_per_host}
 
 [[environments]]
 id = "staging"
@@ -112,6 +118,17 @@ id = "remote-pair"
   argv = ["echo", "hello"]
 
 [[jobs]]
+id = "remote-tick"
+  [[jobs.parameters]]
+  name = "target"
+  kind = "host"
+  required = true
+  [jobs.run]
+  on = "{{target}}"
+  argv = ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.4; done"]
+  concurrency = 5
+
+[[jobs]]
 id = "remote-slow"
   [[jobs.parameters]]
   name = "target"
@@ -132,6 +149,7 @@ id = "remote-slow"
         p2 = db02.port(),
         closed = free_port(),
         user = db01.user(),
+        max_per_host = max_per_host,
     );
     std::fs::write(dir.join("bot.toml"), config).unwrap();
     Hosts {
@@ -235,6 +253,34 @@ fn a_run_fans_out_to_the_hosts_of_an_environment_with_one_summary() {
     ] {
         assert!(transcript.contains(line), "{line} not in {transcript}");
     }
+}
+
+#[test]
+fn watch_follows_a_run_on_a_host_and_a_host_takes_max_per_host_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = setup_with(dir.path(), true, 1);
+    let mut bot = start(&h.dir, &["--wait"]);
+    bot.send("!run remote-tick target=db-01");
+    bot.expect("Started remote-tick as #1001");
+    // one run at a time on db-01: the second waits for the first
+    bot.send("!run remote-tick target=db-01");
+    bot.expect("Queued remote-tick as #1002");
+    // another host is not held up
+    bot.send("!run remote-tick target=db-02");
+    bot.expect("Started remote-tick as #1003");
+    bot.send("!watch 1001");
+    bot.expect_after("Watching #1001 remote-tick");
+    let l = bot.expect_after("#1001 remote-tick succeeded in");
+    assert!(l.ends_with("(exit code 0)."), "{l}");
+    bot.expect_after("#1002 remote-tick succeeded in");
+    bot.send("!status 1002");
+    bot.expect_after("tick 3");
+    bot.finish();
+    // #1002 started only once #1001 had ended
+    let store = bot::store::Store::open(&h.dir.join("bot.sqlite")).unwrap();
+    let first = store.executions().get(1001).unwrap().unwrap();
+    let second = store.executions().get(1002).unwrap().unwrap();
+    assert!(second.started_at.unwrap() >= first.finished_at.unwrap());
 }
 
 #[test]
