@@ -8,6 +8,8 @@
 //! known_hosts = "keys/known_hosts"       # host keys are checked strictly, never learned
 //! connect_timeout = "10s"
 //! max_per_host = 4                       # runs at once on one host; more wait, queued
+//! share_connections = "60s"              # one connection per host, kept this long after
+//!                                        # its last run ("0s": a connection per run)
 //!
 //! [[hosts]]
 //! id = "db-01"
@@ -35,6 +37,12 @@ pub(super) struct RawSsh {
     program: Option<String>,
     /// The folder on each host, relative to the login directory, where run files are kept.
     run_dir: Option<String>,
+    /// How long a shared connection to a host stays open after its last run (`"0s"`: no
+    /// sharing, a connection per run).
+    share_connections: Option<Spanned<toml::Value>>,
+    /// Where the shared connections' sockets are (default: a private folder in the system's
+    /// temporary folder).
+    control_dir: Option<String>,
 }
 
 /// One `[[hosts]]` entry, for what the catalog does not read.
@@ -67,6 +75,11 @@ pub struct SshConfig {
     pub max_per_host: usize,
     /// Where run files are kept on the hosts (relative to the login directory).
     pub run_dir: String,
+    /// How long a host's shared connection (OpenSSH's ControlMaster) outlives its last run;
+    /// None: a connection per run.
+    pub share_connections: Option<Duration>,
+    /// The folder of the shared connections' sockets (created 0700 when first used).
+    pub control_dir: PathBuf,
     /// Every catalog host, by id (hosts without an `ssh` table get the defaults).
     pub hosts: BTreeMap<String, SshHost>,
 }
@@ -223,11 +236,29 @@ pub(super) fn ssh_config(
             },
         );
     }
+    let share_connections = match &raw.share_connections {
+        None => Some(Duration::from_secs(60)),
+        Some(v) => Some(l.duration(v, "share_connections")?).filter(|d| !d.is_zero()),
+    };
+    let control_dir = match &raw.control_dir {
+        Some(d) => resolve(d),
+        None => default_control_dir(),
+    };
     Ok(SshConfig {
+        share_connections,
+        control_dir,
         program: raw.program.clone().unwrap_or_else(|| "ssh".into()),
         connect_timeout,
         max_per_host,
         run_dir,
         hosts: out,
     })
+}
+
+/// `opsbot-ssh-<uid>` in the system's temporary folder: short, since a socket's path is
+/// limited to about 100 bytes.
+fn default_control_dir() -> PathBuf {
+    // SAFETY: getuid cannot fail
+    let uid = unsafe { libc::getuid() };
+    std::env::temp_dir().join(format!("opsbot-ssh-{uid}"))
 }

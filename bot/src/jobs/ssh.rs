@@ -108,6 +108,18 @@ pub fn client_args(cfg: &SshConfig, host: &SshHost) -> Vec<String> {
         "ConnectTimeout={}",
         cfg.connect_timeout.as_secs().max(1)
     ));
+    if let Some(keep) = cfg.share_connections {
+        // one connection per host, shared by its runs (OpenSSH's own multiplexing); the
+        // master detaches into its own session, so stopping a run's group leaves it be
+        a.extend(["-o".into(), "ControlMaster=auto".into(), "-o".into()]);
+        a.push(format!("ControlPersist={}", keep.as_secs().max(1)));
+        a.push("-o".into());
+        a.push(format!(
+            "ControlPath={}/{}-%C",
+            cfg.control_dir.display(),
+            socket_name(&host.id)
+        ));
+    }
     if let Some(kh) = &host.known_hosts {
         a.push("-o".into());
         a.push(format!("UserKnownHostsFile={}", kh.display()));
@@ -148,6 +160,52 @@ pub async fn stop_remote(cfg: &SshConfig, host: &SshHost, id: ExecId, signal: &s
         Ok(Err(e)) => tracing::warn!("cannot run {} to stop #{id}: {e}", cfg.program),
         Err(_) => tracing::warn!("no answer from {} while stopping #{id}", host.id),
     }
+}
+
+/// A host id as a short, plain part of a socket's name.
+fn socket_name(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(24)
+        .collect()
+}
+
+/// Creates the folder of shared connections' sockets, readable by the bot's user only.
+pub fn prepare_control_dir(cfg: &SshConfig) -> std::io::Result<()> {
+    if cfg.share_connections.is_none() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(&cfg.control_dir)
+}
+
+/// Whether the shared connection to `host` still stands (`ssh -O check`); true when
+/// connections are not shared (there is nothing to ask then).
+pub async fn shared_connection_alive(cfg: &SshConfig, host: &SshHost) -> bool {
+    if cfg.share_connections.is_none() {
+        return true;
+    }
+    // `-O` goes before the destination
+    let args: Vec<String> = {
+        let mut a = client_args(cfg, host);
+        let dest = a.pop().unwrap_or_default();
+        let dashes = a.pop().unwrap_or_default();
+        a.extend(["-O".into(), "check".into(), dashes, dest]);
+        a
+    };
+    let mut cmd = tokio::process::Command::new(&cfg.program);
+    cmd.args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let limit = std::time::Duration::from_secs(5);
+    matches!(
+        tokio::time::timeout(limit, cmd.status()).await,
+        Ok(Ok(s)) if s.success()
+    )
 }
 
 /// How a run on a host failed when the fault was the connection, not the job.
@@ -250,6 +308,8 @@ pub fn classify(code: Option<i32>, output: &str) -> Option<SshFailure> {
         (
             &[
                 "closed by remote host",
+                "Shared connection to",
+                "read from master failed",
                 "Connection reset",
                 "Broken pipe",
                 "Timeout, server",
@@ -280,6 +340,8 @@ mod tests {
             connect_timeout: Duration::from_secs(10),
             max_per_host: 4,
             run_dir: ".opsbot/runs".into(),
+            share_connections: None,
+            control_dir: PathBuf::from("/tmp/ctl"),
             hosts: Default::default(),
         }
     }
@@ -421,6 +483,14 @@ mod tests {
         assert_eq!(
             a,
             "-T -o BatchMode=yes -o StrictHostKeyChecking=yes -o LogLevel=ERROR -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o ConnectTimeout=10 -o UserKnownHostsFile=/keys/known_hosts -o IdentitiesOnly=yes -i /keys/id -p 2222 -l backup -- 127.0.0.1"
+        );
+        // sharing a host's connection among its runs
+        let mut c = cfg();
+        c.share_connections = Some(Duration::from_secs(60));
+        let a = client_args(&c, &host()).join(" ");
+        assert!(
+            a.contains("-o ControlMaster=auto -o ControlPersist=60 -o ControlPath=/tmp/ctl/db-01-%C -o UserKnownHostsFile"),
+            "{a}"
         );
     }
 

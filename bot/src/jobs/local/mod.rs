@@ -90,6 +90,12 @@ pub struct LocalPlatform {
 
 impl LocalPlatform {
     pub fn new(config: &Config, store: Arc<Store>) -> Self {
+        if let Err(e) = crate::jobs::ssh::prepare_control_dir(&config.ssh) {
+            tracing::warn!(
+                "cannot create {} for shared SSH connections: {e}",
+                config.ssh.control_dir.display()
+            );
+        }
         let (events, _) = broadcast::channel(1024);
         LocalPlatform {
             inner: Arc::new(Inner {

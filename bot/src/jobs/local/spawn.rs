@@ -279,11 +279,27 @@ impl Inner {
         let status = match waited {
             Ok(results) => {
                 let text = lock(&output).text();
-                let ends: Vec<End> = results
+                let mut ends: Vec<End> = results
                     .into_iter()
                     .enumerate()
                     .map(|(i, r)| End::of(r, hosts.get(i), &text, tagged))
                     .collect();
+                // a client of a shared connection says nothing when the connection drops:
+                // whether it still stands tells a dropped connection from a job's own 255
+                for end in ends.iter_mut().filter(|e| e.failure.is_none()) {
+                    let code = end
+                        .waited
+                        .as_ref()
+                        .ok()
+                        .and_then(|(raw, _)| exit_of(*raw).0);
+                    if let (Some(255), Some(h)) = (code, &end.host) {
+                        if !ssh::shared_connection_alive(&self.ssh, h).await {
+                            end.failure = Some(ssh::SshFailure::Dropped(
+                                "the shared connection to the host closed".into(),
+                            ));
+                        }
+                    }
+                }
                 if hosts.is_empty() {
                     if let Some(Ok((_, ru))) = ends.first().map(|e| &e.waited) {
                         f.cpu_ms = Some(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
