@@ -7,7 +7,7 @@ use common::fixtures::{
     self, bot_section, deploy_app, job, BACKUP_DATABASE, FLAKY_TASK, HOSTS, LONG_TASK, QUICK_SH,
     SLEEP_SH,
 };
-use common::{repo_root, Bot};
+use common::{process_alive, repo_root, Bot};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -115,62 +115,16 @@ impl Bot {
     }
 
     fn start_with(dir: &Path, user: &str, now: Option<&str>, args: &[&str]) -> Bot {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("stderr.log"))
-            .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
-        match now {
-            Some(t) => cmd.env("BOT_NOW", t),
-            None => cmd.env_remove("BOT_NOW"),
-        };
-        cmd.arg("chat")
-            .arg("--config")
-            .arg(dir.join("bot.toml"))
-            .arg("--user")
-            .arg(user)
-            .args(args)
-            .stderr(log);
-        Bot::spawn(cmd)
+        common::chat(dir, user, now, args)
     }
 }
 
 fn read_pid(dir: &Path, file: &str) -> i32 {
-    let p = dir.join(file);
-    for _ in 0..100 {
-        if let Ok(s) = std::fs::read_to_string(&p) {
-            if let Ok(pid) = s.trim().parse() {
-                return pid;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no pid file {}", p.display());
-}
-
-/// Whether a process (not a zombie) with this pid exists.
-fn process_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit(')')
-                .next()
-                .and_then(|s| s.split_whitespace().next());
-            !matches!(state, Some("Z") | Some("X"))
-        }
-        Err(_) => false,
-    }
+    common::read_pid(&dir.join(file))
 }
 
 fn eventually_gone(pgid: i32) -> bool {
-    for _ in 0..60 {
-        if !process_alive(pgid) && !bot::jobs::local::group_alive(pgid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+    common::eventually_gone(pgid, Duration::from_secs(3))
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use common::fixtures::bot_section;
 use common::sshd::{write_known_hosts, Keys, Sshd};
-use common::Bot;
+use common::{read_pid, Bot};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -21,6 +21,18 @@ struct Hosts {
     db01: Sshd,
     _db02: Sshd,
     dir: PathBuf,
+}
+
+/// The parameter `message`, a required string.
+const MESSAGE: &str =
+    "  [[jobs.parameters]]\n  name = \"message\"\n  kind = \"string\"\n  required = true\n";
+
+/// Job `id` on the host its `target` parameter names (with `params` after it), running
+/// `argv` (a TOML array), with `run` (a TOML line) added to its `[jobs.run]`.
+fn on_target(id: &str, params: &str, argv: &str, run: &str) -> String {
+    format!(
+        "\n[[jobs]]\nid = \"{id}\"\n  [[jobs.parameters]]\n  name = \"target\"\n  kind = \"host\"\n  required = true\n{params}  [jobs.run]\n  on = \"{{target}}\"\n  argv = {argv}\n  {run}\n"
+    )
 }
 
 fn free_port() -> u16 {
@@ -77,31 +89,6 @@ id = "cache-01"
 ssh = {{ address = "127.0.0.1", port = {p1}, user = "{user}", identity_file = "{other}" }}
 
 [[jobs]]
-id = "remote-echo"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [[jobs.parameters]]
-  name = "message"
-  kind = "string"
-  required = true
-  [jobs.run]
-  on = "{{target}}"
-  argv = ["sh", "-c", "printf 'arg=%s\nenv=%s\nvia=%s\n' \"$1\" \"$JOB_PARAM_MESSAGE\" \"${{SSH_CONNECTION:+ssh}}\"", "job", "{{message}}"]
-
-[[jobs]]
-id = "remote-sleep"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  on = "{{target}}"
-  argv = ["sh", "-c", "echo $$ > \"$1/sleep-$JOB_EXECUTION_ID.pid\"; echo sleeping; sleep 60; echo never", "job", "{dir}"]
-  timeout = "2m"
-
-[[jobs]]
 id = "remote-uptime"
   [[jobs.parameters]]
   name = "environment"
@@ -116,41 +103,47 @@ id = "remote-pair"
   [jobs.run]
   on = ["db-01", "web-01"]
   argv = ["echo", "hello"]
-
-[[jobs]]
-id = "remote-tick"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  on = "{{target}}"
-  argv = ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.4; done"]
-  concurrency = 5
-
-[[jobs]]
-id = "remote-slow"
-  [[jobs.parameters]]
-  name = "target"
-  kind = "host"
-  required = true
-  [jobs.run]
-  on = "{{target}}"
-  argv = ["sh", "-c", "echo $$ > \"$1/slow-$JOB_EXECUTION_ID.pid\"; sleep 60", "job", "{dir}"]
-  timeout = "1s"
 "#,
         bot = bot_section(""),
         id = keys.identity_file().display(),
         other = other.identity_file().display(),
         known = known.display(),
         runs = runs.display(),
-        dir = dir.display(),
         p1 = db01.port(),
         p2 = db02.port(),
         closed = free_port(),
         user = db01.user(),
         max_per_host = max_per_host,
     );
+    let d = dir.display();
+    let config = [
+        config,
+        on_target(
+            "remote-echo",
+            MESSAGE,
+            r#"["sh", "-c", "printf 'arg=%s\nenv=%s\nvia=%s\n' \"$1\" \"$JOB_PARAM_MESSAGE\" \"${SSH_CONNECTION:+ssh}\"", "job", "{message}"]"#,
+            "",
+        ),
+        on_target(
+            "remote-sleep",
+            "",
+            &format!(r#"["sh", "-c", "echo $$ > \"$1/sleep-$JOB_EXECUTION_ID.pid\"; echo sleeping; sleep 60; echo never", "job", "{d}"]"#),
+            "timeout = \"2m\"",
+        ),
+        on_target(
+            "remote-tick",
+            "",
+            r#"["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.4; done"]"#,
+            "concurrency = 5",
+        ),
+        on_target(
+            "remote-slow",
+            "",
+            &format!(r#"["sh", "-c", "echo $$ > \"$1/slow-$JOB_EXECUTION_ID.pid\"; sleep 60", "job", "{d}"]"#),
+            "timeout = \"1s\"",
+        ),
+    ]
+    .concat();
     std::fs::write(dir.join("bot.toml"), config).unwrap();
     Hosts {
         _keys: keys,
@@ -161,45 +154,13 @@ id = "remote-slow"
 }
 
 fn start(dir: &Path, args: &[&str]) -> Bot {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("stderr.log"))
-        .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
-    cmd.env_remove("BOT_NOW")
-        .arg("chat")
-        .arg("--config")
-        .arg(dir.join("bot.toml"))
-        .arg("--user")
-        .arg("tester")
-        .args(args)
-        .stderr(log);
-    Bot::spawn(cmd)
-}
-
-fn read_pid(path: &Path) -> i32 {
-    for _ in 0..200 {
-        if let Ok(s) = std::fs::read_to_string(path) {
-            if let Ok(pid) = s.trim().parse() {
-                return pid;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no pid file {}", path.display());
+    common::chat(dir, "tester", None, args)
 }
 
 /// Whether the process group `pgid` (the job on the "host", which is this machine; its id is
 /// in the run file) is gone.
 fn eventually_gone(pgid: i32) -> bool {
-    for _ in 0..100 {
-        if !bot::jobs::local::group_alive(pgid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    common::eventually_gone(pgid, Duration::from_secs(10))
 }
 
 #[test]
@@ -438,9 +399,12 @@ fn load_twenty_runs_over_four_hosts() {
             h.user()
         ));
     }
-    config.push_str(
-        "\n[[jobs]]\nid = \"work\"\n  [[jobs.parameters]]\n  name = \"target\"\n  kind = \"host\"\n  required = true\n  [jobs.run]\n  on = \"{target}\"\n  argv = [\"sh\", \"-c\", \"echo working; sleep 2; echo done\"]\n  concurrency = 20\n",
-    );
+    config.push_str(&on_target(
+        "work",
+        "",
+        r#"["sh", "-c", "echo working; sleep 2; echo done"]"#,
+        "concurrency = 20",
+    ));
     std::fs::write(d.join("bot.toml"), config).unwrap();
     let mut bot = start(d, &["--wait"]);
     let t0 = std::time::Instant::now();

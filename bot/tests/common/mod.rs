@@ -188,3 +188,69 @@ impl Bot {
         self.child.wait().unwrap();
     }
 }
+
+/// The real `bot chat` with the configuration `dir/bot.toml`, as `user`, with the bot's clock
+/// starting at `now` (RFC 3339; `BOT_NOW`) when given, and `args`; its stderr is appended to
+/// `dir/stderr.log`.
+pub fn chat(dir: &Path, user: &str, now: Option<&str>, args: &[&str]) -> Bot {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+    match now {
+        Some(t) => cmd.env("BOT_NOW", t),
+        None => cmd.env_remove("BOT_NOW"),
+    };
+    cmd.arg("chat")
+        .arg("--config")
+        .arg(dir.join("bot.toml"))
+        .arg("--user")
+        .arg(user)
+        .args(args)
+        .stderr(log);
+    Bot::spawn(cmd)
+}
+
+/// The pid a job wrote to `path`, waiting up to 10 s for it.
+pub fn read_pid(path: &Path) -> i32 {
+    for _ in 0..200 {
+        if let Ok(s) = std::fs::read_to_string(path) {
+            if let Ok(pid) = s.trim().parse() {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no pid file {}", path.display());
+}
+
+/// Whether a process (not a zombie) with this pid exists.
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether the process `pgid` and its group are gone within `limit` (a killed group's
+/// zombies may take a few seconds to be reaped).
+pub fn eventually_gone(pgid: i32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if !process_alive(pgid) && !bot::jobs::local::group_alive(pgid) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
