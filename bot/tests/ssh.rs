@@ -35,6 +35,17 @@ fn on_target(id: &str, params: &str, argv: &str, run: &str) -> String {
     )
 }
 
+/// A bot with `remote-sleep` running on db-01 as #1001, and the job's process group there
+/// (from its run file).
+fn sleeping_on_db01(h: &Hosts) -> (Bot, i32) {
+    let mut bot = start(&h.dir, &[]);
+    bot.send("!run remote-sleep target=db-01");
+    bot.expect("Started remote-sleep as #1001");
+    read_pid(&h.dir.join("sleep-1001.pid"));
+    let pgid = read_pid(&h.dir.join("runs/1001.pgid"));
+    (bot, pgid)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -248,11 +259,7 @@ fn watch_follows_a_run_on_a_host_and_a_host_takes_max_per_host_runs() {
 fn cancel_and_timeout_stop_the_remote_process_group() {
     let dir = tempfile::tempdir().unwrap();
     let h = setup(dir.path(), true);
-    let mut bot = start(&h.dir, &[]);
-    bot.send("!run remote-sleep target=db-01");
-    bot.expect("Started remote-sleep as #1001");
-    read_pid(&h.dir.join("sleep-1001.pid"));
-    let pid = read_pid(&h.dir.join("runs/1001.pgid"));
+    let (mut bot, pid) = sleeping_on_db01(&h);
     assert!(bot::jobs::local::group_alive(pid));
     bot.send("!cancel 1001");
     bot.expect_after("#1001 remote-sleep was cancelled by tester after");
@@ -299,11 +306,7 @@ fn host_key_login_and_reachability_failures_are_told_apart() {
 fn an_sshd_killed_mid_run_interrupts_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = setup(dir.path(), true);
-    let mut bot = start(&h.dir, &[]);
-    bot.send("!run remote-sleep target=db-01");
-    bot.expect("Started remote-sleep as #1001");
-    read_pid(&h.dir.join("sleep-1001.pid"));
-    let pid = read_pid(&h.dir.join("runs/1001.pgid"));
+    let (mut bot, pid) = sleeping_on_db01(&h);
     h.db01.kill();
     let l = bot.expect_after("#1001 remote-sleep was interrupted: the connection to db-01");
     assert!(l.contains("dropped while the job ran"), "{l}");
@@ -316,11 +319,7 @@ fn an_sshd_killed_mid_run_interrupts_the_run() {
 fn a_bot_restarted_mid_run_kills_the_remote_run() {
     let dir = tempfile::tempdir().unwrap();
     let h = setup(dir.path(), true);
-    let mut bot = start(&h.dir, &[]);
-    bot.send("!run remote-sleep target=db-01");
-    bot.expect("Started remote-sleep as #1001");
-    read_pid(&h.dir.join("sleep-1001.pid"));
-    let pid = read_pid(&h.dir.join("runs/1001.pgid"));
+    let (bot, pid) = sleeping_on_db01(&h);
     bot.kill();
     assert!(
         bot::jobs::local::group_alive(pid),
