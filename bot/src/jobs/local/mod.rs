@@ -90,7 +90,13 @@ pub struct LocalPlatform {
 
 impl LocalPlatform {
     pub fn new(config: &Config, store: Arc<Store>) -> Self {
-        if let Err(e) = crate::jobs::ssh::prepare_control_dir(&config.ssh) {
+        // the folder of shared SSH connections, when a job runs on hosts
+        let on_hosts = config.runs.values().any(|r| !r.on.is_empty());
+        let prepared = match on_hosts {
+            true => crate::jobs::ssh::prepare_control_dir(&config.ssh),
+            false => Ok(()),
+        };
+        if let Err(e) = prepared {
             tracing::warn!(
                 "cannot create {} for shared SSH connections: {e}",
                 config.ssh.control_dir.display()

@@ -66,16 +66,21 @@ impl Inner {
         job_env.push(("JOB_REQUESTED_BY".into(), e.requested_by.clone()));
         // on a host the job reads its environment from the client's stdin, so that no value
         // shows in a command line there
-        let (stdin_text, refused) = ssh::env_lines(&job_env);
-        if !hosts.is_empty() && !refused.is_empty() {
-            return self.fail_to_start(
-                &e,
-                format!(
-                    "the environment variable name(s) {} cannot be passed to a host; rename them in [jobs.run] env",
-                    refused.join(", ")
-                ),
-            );
-        }
+        let stdin_text = match hosts.is_empty() {
+            true => String::new(),
+            false => match ssh::env_lines(&job_env) {
+                (text, refused) if refused.is_empty() => text,
+                (_, refused) => {
+                    return self.fail_to_start(
+                        &e,
+                        format!(
+                            "the environment variable name(s) {} cannot be passed to a host; rename them in [jobs.run] env",
+                            refused.join(", ")
+                        ),
+                    )
+                }
+            },
+        };
         // the processes here: the job, or one client per host, all in the first one's group
         let targets: Vec<Option<SshHost>> = if hosts.is_empty() {
             vec![None]
