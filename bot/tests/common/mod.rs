@@ -7,9 +7,10 @@ pub mod fixtures;
 pub mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub fn repo_root() -> PathBuf {
@@ -253,4 +254,40 @@ pub fn eventually_gone(pgid: i32, limit: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+// ---- processes that die with the test binary --------------------------------------------
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Spawns `cmd` from a thread that lives as long as the test binary, with
+/// `PR_SET_PDEATHSIG` = SIGTERM: the child is stopped when the test binary ends, even when a
+/// test aborts (the "parent" of the death signal is the spawning thread).
+pub fn spawn_guarded(mut cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let tx = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+            // keep the thread (the children's "parent") alive until the process ends
+            loop {
+                std::thread::park();
+            }
+        });
+        Mutex::new(tx)
+    });
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let (reply_tx, reply_rx) = mpsc::channel();
+    tx.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((cmd, reply_tx))
+        .expect("the spawner thread is alive");
+    reply_rx.recv().expect("the spawner thread answers")
 }

@@ -24,7 +24,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Where Debian's openssh-server puts the server.
@@ -470,14 +470,10 @@ fn ensure_privsep_dir() {
     }
 }
 
-type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
-
 /// Spawns `sshd -D -e -f DIR/sshd_config` in a process group of its own, its stderr (the
-/// log) appended to `DIR/sshd.log`, from a thread that lives as long as the test binary with
-/// `PR_SET_PDEATHSIG` = SIGTERM, so the listener stops when the test binary dies (the
-/// "parent" of the death signal is the spawning thread; a test's own thread would end first).
+/// log) appended to `DIR/sshd.log`, with [`super::spawn_guarded`], so the listener stops
+/// when the test binary dies.
 fn spawn_sshd(sshd: &Path, dir: &Path) -> Child {
-    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -493,33 +489,7 @@ fn spawn_sshd(sshd: &Path, dir: &Path) -> Child {
         .stdout(log.try_clone().expect("cannot share sshd.log"))
         .stderr(log)
         .process_group(0);
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
-    let tx = SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<SpawnRequest>();
-        std::thread::spawn(move || {
-            for (mut cmd, reply) in rx {
-                let _ = reply.send(cmd.spawn());
-            }
-            loop {
-                std::thread::park();
-            }
-        });
-        Mutex::new(tx)
-    });
-    let (reply_tx, reply_rx) = mpsc::channel();
-    tx.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .send((cmd, reply_tx))
-        .expect("the sshd spawner thread is alive");
-    reply_rx
-        .recv()
-        .expect("the sshd spawner thread answers")
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", sshd.display()))
+    super::spawn_guarded(cmd).unwrap_or_else(|e| panic!("cannot start {}: {e}", sshd.display()))
 }
 
 /// (pid, parent pid, state) of every process, from `/proc/PID/stat`.

@@ -13,15 +13,14 @@
 use super::common::fixtures::{
     self, bot_section, job, BACKUP_DATABASE, FLAKY_TASK, HOSTS, LONG_TASK, SLEEP_SH,
 };
-use super::common::repo_root;
+use super::common::{repo_root, spawn_guarded};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 pub const SHARED_SECRET: &str = "opsnlu-test-registration-secret";
@@ -47,40 +46,6 @@ pub fn synapse_python() -> PathBuf {
 }
 
 // ---- processes that die with the test binary --------------------------------------------
-
-type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
-
-/// Spawns `cmd` from a thread that lives as long as the test binary, with
-/// `PR_SET_PDEATHSIG` = SIGTERM: the child is stopped when the test binary ends, even when a
-/// test aborts (the "parent" of the death signal is the spawning thread).
-pub fn spawn_guarded(mut cmd: Command) -> Child {
-    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
-    let tx = SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<SpawnRequest>();
-        std::thread::spawn(move || {
-            for (mut cmd, reply) in rx {
-                let _ = reply.send(cmd.spawn());
-            }
-            // keep the thread (the children's "parent") alive until the process ends
-            loop {
-                std::thread::park();
-            }
-        });
-        Mutex::new(tx)
-    });
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
-    let (reply_tx, reply_rx) = mpsc::channel();
-    tx.lock()
-        .unwrap()
-        .send((cmd, reply_tx))
-        .expect("the spawner thread is alive");
-    reply_rx.recv().unwrap().expect("cannot spawn the process")
-}
 
 /// SIGTERM, then SIGKILL when it has not exited within `grace`.
 pub fn stop_child(child: &mut Child, grace: Duration) {
@@ -235,7 +200,7 @@ rc_media_create: {limit}
             .stdout(out.try_clone().unwrap())
             .stderr(out);
         let started = Instant::now();
-        self.child = Some(spawn_guarded(cmd));
+        self.child = Some(spawn_guarded(cmd).expect("cannot spawn the process"));
         let deadline = started + Duration::from_secs(90);
         loop {
             if health(self.port) {
@@ -698,7 +663,7 @@ impl BotProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = spawn_guarded(cmd);
+        let mut child = spawn_guarded(cmd).expect("cannot spawn the process");
         let (tx, lines) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
