@@ -67,6 +67,22 @@ fn two_hosts_run_commands_over_ssh() {
     }
 }
 
+/// `ssh` to `host` checked against `known_hosts` fails host key verification (255) and runs
+/// nothing.
+fn assert_host_key_refused(host: &Sshd, known_hosts: &std::path::Path) {
+    let out = host
+        .ssh_command_with(known_hosts, "echo hello")
+        .output()
+        .expect("run ssh");
+    assert_eq!(out.status.code(), Some(255), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("Host key verification failed"),
+        "{:?}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
 #[test]
 fn a_wrong_host_key_fails_host_key_verification() {
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -81,30 +97,11 @@ fn a_wrong_host_key_fails_host_key_verification() {
         format!("[127.0.0.1]:{} {}\n", a.port(), b.host_public_key()),
     )
     .expect("write the known_hosts file");
-    let out = a
-        .ssh_command_with(&wrong, "echo hello")
-        .output()
-        .expect("run ssh");
-    assert_eq!(out.status.code(), Some(255), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("Host key verification failed"),
-        "{:?}",
-        text(&out.stderr)
-    );
-    assert_eq!(text(&out.stdout), "");
+    assert_host_key_refused(&a, &wrong);
     // an empty one: unknown host, refused as well (strict checking never adds keys)
     let empty = dir.path().join("empty_known_hosts");
     std::fs::write(&empty, "").expect("write the known_hosts file");
-    let out = a
-        .ssh_command_with(&empty, "echo hello")
-        .output()
-        .expect("run ssh");
-    assert_eq!(out.status.code(), Some(255), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("Host key verification failed"),
-        "{:?}",
-        text(&out.stderr)
-    );
+    assert_host_key_refused(&a, &empty);
     assert_eq!(std::fs::read_to_string(&empty).expect("read it"), "");
 }
 
