@@ -54,6 +54,7 @@ pub mod result;
 pub mod runtime;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod tagger;
 pub mod train;
 
 pub use catalog::{Catalog, CatalogError};

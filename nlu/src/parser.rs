@@ -9,6 +9,7 @@ use crate::model::{IntentSpec, Thresholds};
 use crate::result::{
     Clarification, ClarifyOption, ClarifyReason, IntentName, IntentScore, Outcome, ParseResult,
 };
+use crate::tagger::{Tagger, TAGGER_FILE};
 use arc_swap::ArcSwap;
 use chrono::DateTime;
 use chrono_tz::Tz;
@@ -64,6 +65,7 @@ impl Default for ParserOptions {
 #[derive(Debug)]
 pub struct Parser {
     classifier: Classifier,
+    tagger: Option<Tagger>,
     intents: Vec<IntentSpec>,
     thresholds: Thresholds,
     extractor: ArcSwap<EntityExtractor>,
@@ -79,6 +81,24 @@ impl Parser {
     /// Loads a model directory.
     pub fn load_with(dir: &Path, options: ParserOptions) -> Result<Self> {
         let classifier = Classifier::load(dir, options.runtime)?;
+        let tagger = match &classifier.meta().tagger {
+            Some(meta) => {
+                if !classifier.encoder().has_token_states() {
+                    return Err(NluError::ModelDir {
+                        path: dir.to_path_buf(),
+                        reason: "the model has an entity tagger but its encoder gives no token \
+                                 states; rebuild the encoder with scripts/encoder/build.sh"
+                            .into(),
+                    });
+                }
+                Some(Tagger::load(
+                    &dir.join(TAGGER_FILE),
+                    meta.types.clone(),
+                    options.runtime.max_sessions,
+                )?)
+            }
+            None => None,
+        };
         let intents = classifier.meta().intent_specs();
         let thresholds = options.thresholds.unwrap_or(classifier.meta().thresholds);
         let catalog = options.catalog.unwrap_or_default();
@@ -91,6 +111,7 @@ impl Parser {
             })?;
         Ok(Parser {
             classifier,
+            tagger,
             intents,
             thresholds,
             extractor: ArcSwap::from_pointee(extractor),
@@ -145,6 +166,11 @@ impl Parser {
         &self.classifier
     }
 
+    /// The entity tagger, when the model has one.
+    pub fn tagger(&self) -> Option<&Tagger> {
+        self.tagger.as_ref()
+    }
+
     /// Parses one text, resolving times against the current time in the parser's zone.
     pub fn parse(&self, text: &str) -> Result<ParseResult> {
         self.parse_at(text, chrono::Utc::now().with_timezone(&self.time_zone))
@@ -156,10 +182,16 @@ impl Parser {
         if clean.trim().is_empty() {
             return Ok(empty_result(text));
         }
-        let c = self.classifier.classify(&clean)?;
+        let c = self
+            .classifier
+            .classify_with(&clean, self.tagger.is_some())?;
         if !c.is_readable() {
             return Ok(empty_result(text));
         }
+        let tagged = match (&self.tagger, &c.token_states) {
+            (Some(tagger), Some(states)) => tagger.tag(&clean, &c.spans, states)?,
+            _ => Vec::new(),
+        };
         let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
         let scope: String = text.chars().take(MAX_ENTITY_CHARS).collect();
         let spec = self.intent(&result.intent.name);
@@ -168,7 +200,7 @@ impl Parser {
             intent: Some(result.intent.name.clone()),
             bare_number: spec.and_then(|s| s.bare_number.clone()),
         };
-        let extraction = self.extractor.load().extract(&scope, &ctx);
+        let extraction = self.extractor.load().extract_with(&scope, &ctx, &tagged);
         apply_entities(&mut result, extraction, spec.is_some_and(|s| s.entities));
         Ok(result)
     }

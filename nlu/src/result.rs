@@ -254,6 +254,8 @@ pub enum Extractor {
     Time,
     /// An exact command (`!run …`) that bypassed the classifier.
     Command,
+    /// The entity tagger trained on annotated examples.
+    Tagger,
 }
 
 /// One entity found in the text.

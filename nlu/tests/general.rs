@@ -163,6 +163,72 @@ fn chinese_requests() {
     check(cases);
 }
 
+/// Cities that no example names: the trained tagger finds them from context, and a city of
+/// the lookup table (built from the annotations) keeps its normalized value.
+#[test]
+fn the_tagger_finds_cities_it_was_never_shown() {
+    let p = parser();
+    let tagger = p.tagger().expect("annotated cities train a tagger");
+    assert_eq!(tagger.types(), ["city"]);
+    let cases: Vec<(&str, Vec<(Found, nlu::Extractor)>)> = vec![
+        (
+            "is it going to rain in Lisbon tomorrow",
+            vec![
+                (e("city", "Lisbon", 23, 29), nlu::Extractor::Tagger),
+                (
+                    e("time", "2026-12-05T00:00:00+08:00", 30, 38),
+                    nlu::Extractor::Time,
+                ),
+            ],
+        ),
+        (
+            "how warm is it in Buenos Aires",
+            vec![(e("city", "Buenos Aires", 18, 30), nlu::Extractor::Tagger)],
+        ),
+        // a lookup value the tagger also finds: the lookup's normalized value
+        (
+            "weather in london",
+            vec![(e("city", "London", 11, 17), nlu::Extractor::Gazetteer)],
+        ),
+        (
+            "南京明天会下雨吗",
+            vec![
+                (e("city", "南京", 0, 2), nlu::Extractor::Tagger),
+                (
+                    e("time", "2026-12-05T00:00:00+08:00", 2, 4),
+                    nlu::Extractor::Time,
+                ),
+            ],
+        ),
+        (
+            "查一下西安的天气",
+            vec![(e("city", "西安", 3, 5), nlu::Extractor::Tagger)],
+        ),
+    ];
+    for (text, want) in cases {
+        let r = p.parse_at(text, now()).unwrap();
+        assert_eq!(r.intent.name, "weather", "{text}");
+        let got: Vec<(Found, nlu::Extractor)> = r
+            .entities
+            .iter()
+            .map(|x| {
+                (
+                    (x.entity.to_string(), x.value.clone(), x.start, x.end),
+                    x.extractor,
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{text}");
+    }
+    // no city where none is named
+    let r = p.parse_at("turn on the kitchen light", now()).unwrap();
+    assert!(
+        r.entities.iter().all(|x| x.entity != "city"),
+        "{:?}",
+        r.entities
+    );
+}
+
 #[test]
 fn a_bare_number_is_read_by_the_intent_and_unknown_requests_are_rejected() {
     let p = parser();

@@ -149,3 +149,53 @@ fn too_few_examples_are_refused() {
     let err = training_error(tmp.path());
     assert!(err.contains("has 1 examples"), "{err}");
 }
+
+/// The tagger's saved graph (`Conv` over the token states, run by ONNX Runtime) gives the
+/// probabilities its Rust weights give.
+#[test]
+fn the_saved_tagger_graph_matches_its_weights() {
+    use ndarray::Array2;
+    use nlu::tagger::train::{fit, Sequence, TaggerOptions};
+    // 6-dimensional states with a pattern per tag, plus noise
+    let mut seqs = Vec::new();
+    for i in 0..30usize {
+        let tags: Vec<usize> = (0..5).map(|j| [0, 1, 2, 0, 0][(i + j) % 5]).collect();
+        let flat: Vec<f32> = tags
+            .iter()
+            .enumerate()
+            .flat_map(|(j, &t)| {
+                (0..6).map(move |d| {
+                    if d == t {
+                        1.0
+                    } else {
+                        ((i * 7 + j * 3 + d) % 5) as f32 * 0.05
+                    }
+                })
+            })
+            .collect();
+        seqs.push(Sequence {
+            states: Array2::from_shape_vec((5, 6), flat).unwrap(),
+            tags: tags.into_iter().map(Some).collect(),
+        });
+    }
+    let opts = TaggerOptions {
+        min_steps: 200,
+        ..Default::default()
+    };
+    let w = fit(&seqs, 1, &opts).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(nlu::tagger::TAGGER_FILE);
+    std::fs::write(&path, w.to_graph(&["city".into()]).to_bytes()).unwrap();
+    let loaded = nlu::tagger::Tagger::load(&path, vec![nlu::EntityKind::from("city")], 1).unwrap();
+    for s in &seqs[..5] {
+        let want = w.probabilities(s.states.view());
+        let got = loaded.probabilities(&s.states).unwrap();
+        assert_eq!(got.dim(), (5, 3));
+        for (a, b) in got.iter().zip(want.iter()) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+    // a graph with another number of tags is refused with what to do
+    let err = nlu::tagger::Tagger::load(&path, vec!["a".into(), "b".into()], 1).unwrap_err();
+    assert!(err.to_string().contains("retrain"), "{err}");
+}

@@ -19,6 +19,8 @@ use tokenizers::{
 
 /// File names inside an encoder directory.
 pub const ENCODER_FILE: &str = "encoder.onnx";
+/// The encoder graph's optional second output: the last layer's state of every token.
+pub const TOKEN_STATES: &str = "token_states";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
 /// The prefix multilingual-e5 expects before a query.
@@ -34,6 +36,10 @@ pub struct Tokens {
     /// Pieces it cannot: the unknown token, and pieces of symbols only (emoji, dingbats,
     /// box drawing...). Punctuation and bare word boundaries count as neither.
     pub unreadable: usize,
+    /// For each id, the characters of the text it covers (`start..end`, character offsets
+    /// of the text without the query prefix, leading spaces left out); `None` for special
+    /// tokens and the prefix's pieces, and an empty range for a bare word boundary.
+    pub spans: Vec<Option<(usize, usize)>>,
 }
 
 impl Tokens {
@@ -115,6 +121,19 @@ pub struct Encoder {
     max_tokens: usize,
     /// Id of the unknown token, when the vocabulary has one.
     unk_id: Option<u32>,
+    /// Whether the graph has the [`TOKEN_STATES`] output.
+    token_states: bool,
+}
+
+/// What one encoder run gives: the sentence embedding and, when asked for, the states of
+/// its tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// The unit-length sentence embedding.
+    pub embedding: Vec<f32>,
+    /// `[tokens × dim]`: the last layer's state of each token, in the order of
+    /// [`Tokens::ids`].
+    pub states: Option<Array2<f32>>,
 }
 
 impl Encoder {
@@ -165,9 +184,12 @@ impl Encoder {
             )
         })?;
         let unk_id = tokenizer.token_to_id("<unk>");
+        let token_states =
+            pool.with_first(|s| s.outputs().iter().any(|o| o.name() == TOKEN_STATES));
         Ok(Encoder {
             dir: dir.to_path_buf(),
             unk_id,
+            token_states,
             tokenizer,
             pool,
             dim,
@@ -183,6 +205,12 @@ impl Encoder {
     /// The embedding size (384 for multilingual-e5-small).
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// Whether the graph also gives the states of the tokens (encoders built before the
+    /// entity tagger do not).
+    pub fn has_token_states(&self) -> bool {
+        self.token_states
     }
 
     /// The longest token sequence the encoder sees; longer texts are truncated.
@@ -202,6 +230,27 @@ impl Encoder {
             })?;
         // the prefix's pieces end within `query:` (a text's first piece may take its space)
         let prefix = QUERY_PREFIX.trim_end().len();
+        let prefix_chars = QUERY_PREFIX.chars().count();
+        let chars: Vec<char> = input.chars().collect();
+        let spans = enc
+            .get_offsets()
+            .iter()
+            .zip(enc.get_special_tokens_mask())
+            .map(|(&(start, end), &special)| {
+                if special == 1 || end <= prefix {
+                    return None;
+                }
+                let end = end.min(chars.len());
+                let mut start = start.min(end);
+                while start < end && chars[start].is_whitespace() {
+                    start += 1;
+                }
+                Some((
+                    start.max(prefix_chars) - prefix_chars,
+                    end.max(prefix_chars) - prefix_chars,
+                ))
+            })
+            .collect();
         let (mut readable, mut unreadable) = (0, 0);
         for (((piece, &special), &(_, end)), &id) in enc
             .get_tokens()
@@ -223,11 +272,27 @@ impl Encoder {
             ids: enc.get_ids().iter().map(|&i| i64::from(i)).collect(),
             readable,
             unreadable,
+            spans,
         })
     }
 
     /// Runs the encoder on one tokenized text and returns its unit-length embedding.
     pub fn embed_tokens(&self, tokens: &Tokens) -> Result<Vec<f32>> {
+        Ok(self.encode_tokens(tokens, false)?.embedding)
+    }
+
+    /// Runs the encoder on one tokenized text: its embedding and, if `states`, the states
+    /// of its tokens (an error when the graph has no [`TOKEN_STATES`] output).
+    pub fn encode_tokens(&self, tokens: &Tokens, states: bool) -> Result<Encoded> {
+        if states && !self.token_states {
+            return Err(NluError::onnx(
+                self.pool.path(),
+                format!(
+                    "the encoder has no `{TOKEN_STATES}` output, which the entity tagger \
+                     reads; rebuild it with scripts/encoder/build.sh"
+                ),
+            ));
+        }
         let n = tokens.ids.len();
         let ids = Array2::from_shape_vec((1, n), tokens.ids.clone())
             .map_err(|e| NluError::onnx(self.pool.path(), e))?;
@@ -242,7 +307,26 @@ impl Encoder {
             let (_, data) = outputs[0]
                 .try_extract_tensor::<f32>()
                 .map_err(|e| NluError::onnx(path, e))?;
-            Ok(data.to_vec())
+            let embedding = data.to_vec();
+            let states = if states {
+                let (_, data) = outputs[TOKEN_STATES]
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| NluError::onnx(path, e))?;
+                let dim = data.len().checked_div(n).unwrap_or(0);
+                if dim == 0 || data.len() != n * dim {
+                    return Err(NluError::onnx(
+                        path,
+                        format!("`{TOKEN_STATES}` has {} values for {n} tokens", data.len()),
+                    ));
+                }
+                Some(
+                    Array2::from_shape_vec((n, dim), data.to_vec())
+                        .map_err(|e| NluError::onnx(path, e))?,
+                )
+            } else {
+                None
+            };
+            Ok(Encoded { embedding, states })
         })
     }
 
@@ -307,11 +391,11 @@ impl TextTokenizer {
         }
     }
 
-    /// Encodes one text with the special tokens.
+    /// Encodes one text with the special tokens; offsets are in characters.
     fn encode(&self, text: &str) -> tokenizers::Result<Encoding> {
         match self {
-            TextTokenizer::Unigram(t) => t.encode(text, true),
-            TextTokenizer::Other(t) => t.encode(text, true),
+            TextTokenizer::Unigram(t) => t.encode_char_offsets(text, true),
+            TextTokenizer::Other(t) => t.encode_char_offsets(text, true),
         }
     }
 }
@@ -340,12 +424,14 @@ mod tests {
             ids: vec![0, 2],
             readable: 0,
             unreadable: 0,
+            spans: vec![None, None],
         };
         assert_eq!(t.readable_fraction(), 1.0);
         let t = Tokens {
             ids: vec![0, 7, 8, 2],
             readable: 1,
             unreadable: 3,
+            spans: vec![None; 4],
         };
         assert_eq!(t.readable_fraction(), 0.25);
     }

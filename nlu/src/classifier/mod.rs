@@ -52,6 +52,10 @@ pub struct Classification {
     /// Share of the text's pieces that the encoder can read (see
     /// [`encoder::Tokens::readable_fraction`]): emoji, symbols and unknown pieces are not.
     pub readable_fraction: f32,
+    /// The characters of the text each token covers ([`encoder::Tokens::spans`]).
+    pub spans: Vec<Option<(usize, usize)>>,
+    /// `[tokens × dim]` token states, when asked for ([`Classifier::classify_with`]).
+    pub token_states: Option<ndarray::Array2<f32>>,
 }
 
 /// Under this [`Classification::readable_fraction`] a text is not understood, whatever the
@@ -105,12 +109,20 @@ impl Classifier {
 
     /// Classifies one text.
     pub fn classify(&self, text: &str) -> Result<Classification> {
+        self.classify_with(text, false)
+    }
+
+    /// Classifies one text, keeping the token states of the same encoder run if `states`
+    /// (for the entity tagger).
+    pub fn classify_with(&self, text: &str, states: bool) -> Result<Classification> {
         let tokens = self.encoder.tokenize(text)?;
-        let embedding = self.encoder.embed_tokens(&tokens)?;
-        let probabilities = self.head.probabilities(&embedding, &tokens.ids)?;
+        let encoded = self.encoder.encode_tokens(&tokens, states)?;
+        let probabilities = self.head.probabilities(&encoded.embedding, &tokens.ids)?;
         Ok(Classification {
             readable_fraction: tokens.readable_fraction(),
             tokens: tokens.ids,
+            spans: tokens.spans,
+            token_states: encoded.states,
             probabilities,
         })
     }

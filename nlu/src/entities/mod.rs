@@ -194,6 +194,23 @@ impl EntityExtractor {
 
     /// Finds the entities of `text`.
     pub fn extract(&self, text: &str, ctx: &ExtractContext) -> Extraction {
+        self.extract_with(text, ctx, &[])
+    }
+
+    /// Finds the entities of `text`, with the spans the trained tagger found in it
+    /// ([`crate::tagger::Tagger::tag`]) as one more source.
+    ///
+    /// A tagged span that a lookup or catalog name of the same type overlaps gives way to
+    /// that name, which takes the tagger's rank if its own was lower (a typo match the
+    /// tagger agrees with): the name's value is the normalized one. Otherwise a tagged span
+    /// ranks below catalog names, times and other structured tokens and above guesses and
+    /// counts; synonyms apply to its value.
+    pub fn extract_with(
+        &self,
+        text: &str,
+        ctx: &ExtractContext,
+        tagged: &[crate::tagger::Tagged],
+    ) -> Extraction {
         let t = Text::new(text);
         let mut cands = Vec::new();
         self.gazetteer.find(&t, &mut cands);
@@ -219,10 +236,34 @@ impl EntityExtractor {
                 ));
             }
         }
+        for span in tagged {
+            let agree = cands.iter_mut().filter(|c| {
+                c.extractor == Extractor::Gazetteer
+                    && c.kind == span.entity
+                    && c.start < span.end
+                    && span.start < c.end
+            });
+            let mut agreed = false;
+            for c in agree {
+                c.tier = c.tier.max(tier::TRAINED);
+                agreed = true;
+            }
+            if !agreed && span.end <= t.len() {
+                cands.push(Cand::new(
+                    span.entity.clone(),
+                    t.slice(span.start, span.end),
+                    span.start,
+                    span.end,
+                    span.confidence,
+                    Extractor::Tagger,
+                    tier::TRAINED,
+                ));
+            }
+        }
         let mut out = overlap::resolve(&t, cands);
         if !self.synonyms.is_empty() {
             for e in &mut out.entities {
-                if !self.synonym_kinds.contains(&e.entity) {
+                if !self.synonym_kinds.contains(&e.entity) && e.extractor != Extractor::Tagger {
                     continue;
                 }
                 let by_text = self.synonyms.get(&lower(&e.text));
@@ -253,10 +294,12 @@ pub(crate) mod tier {
     pub const COUNT: u8 = 0;
     /// Guesses: typo and partial catalog matches, bare numbers as execution ids.
     pub const GUESS: u8 = 1;
+    /// Spans of the trained entity tagger.
+    pub const TRAINED: u8 = 2;
     /// Catalog names (exact or by phrase) and statuses.
-    pub const NAME: u8 = 2;
+    pub const NAME: u8 = 3;
     /// Structured tokens: times, versions, parameters, addresses, execution ids.
-    pub const STRUCTURED: u8 = 3;
+    pub const STRUCTURED: u8 = 4;
 }
 
 /// A candidate entity before overlap resolution.

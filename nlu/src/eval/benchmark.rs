@@ -6,7 +6,8 @@
 //! The head is saved as a model directory and the test split is scored through its ONNX
 //! graph, the same path `parse` takes.
 
-use super::datasets::{Dataset, OosMode, Splits, OUT_OF_SCOPE};
+use super::datasets::{Dataset, OosMode, Slot, Splits, OUT_OF_SCOPE};
+use super::slots::{self, SlotScores};
 use super::{confusion_pairs, intent_metrics, IntentMetrics, Prf, Scored};
 use crate::classifier::encoder::Encoder;
 use crate::classifier::head::{Head, HEAD_FILE};
@@ -14,8 +15,9 @@ use crate::error::{NluError, Result};
 use crate::model::Thresholds;
 use crate::parser::decide_labels;
 use crate::result::Outcome;
+use crate::tagger::{self, Tagger};
 use crate::train::calibrate::{self, Bin};
-use crate::train::{self, Embedded, TrainOptions, TrainedModel};
+use crate::train::{self, Embedded, TokenStates, TrainOptions, TrainedModel};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -236,6 +238,8 @@ pub struct BenchmarkReport {
     /// Whether the embeddings came from the cache.
     pub embeddings_cached: bool,
     pub runs: Vec<RunReport>,
+    /// The entity tagger's scores, for datasets with slots.
+    pub slots: Option<SlotReport>,
 }
 
 /// Embedded splits.
@@ -244,6 +248,25 @@ struct EmbeddedSplits {
     train: Embedded,
     val: Embedded,
     test: Embedded,
+    /// Token states of the train, validation and test texts, when the dataset has slots.
+    states: Option<[Vec<TokenStates>; 3]>,
+}
+
+/// The entity tagger's scores on a dataset with slot annotations (SNIPS).
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotReport {
+    /// Entity types of the training split.
+    pub types: usize,
+    pub train_examples: usize,
+    /// Training texts with at least one slot.
+    pub annotated_examples: usize,
+    pub test_examples: usize,
+    /// Seconds spent fitting the tagger (the token states come from the embedding pass).
+    pub fit_seconds: f32,
+    /// Exact span and type, conlleval-style, through the saved `tagger.onnx`.
+    pub scores: SlotScores,
+    /// The same F1 on the validation split (where settings are compared).
+    pub val_f1: f32,
 }
 
 fn rows(e: &Embedded, idx: &[usize]) -> Embedded {
@@ -258,6 +281,7 @@ fn embed_splits(
     s: &Splits,
     progress: bool,
     cache: Option<(&EmbeddingCache, &str)>,
+    states: bool,
 ) -> Result<EmbeddedSplits> {
     let texts: Vec<String> = s
         .train
@@ -270,30 +294,41 @@ fn embed_splits(
         Some((c, name)) => Some(c.path(name, encoder, &texts)?),
         None => None,
     };
+    // the token states are not cached: with them, the encoder runs anyway
     let cached = path
         .as_deref()
+        .filter(|_| !states)
         .and_then(|p| EmbeddingCache::load(p, texts.len(), encoder.dim()));
     let from_cache = cached.is_some();
-    let all = match cached {
+    let (all, mut token_states) = match cached {
         Some(all) => {
             tracing::info!(path = ?path, "embeddings read from the cache");
-            all
+            (all, Vec::new())
         }
         None => {
-            let all = train::embed_all(encoder, &texts, progress)?;
+            let (all, token_states) =
+                train::embed_all_with_states(encoder, &texts, states, progress)?;
             if let Some(p) = &path {
                 EmbeddingCache::save(p, &all)?;
             }
-            all
+            (all, token_states)
         }
     };
     let (a, b) = (s.train.len(), s.train.len() + s.val.len());
     let range = |r: std::ops::Range<usize>| rows(&all, &r.collect::<Vec<_>>());
+    let states = if states {
+        let test = token_states.split_off(b);
+        let val = token_states.split_off(a);
+        Some([token_states, val, test])
+    } else {
+        None
+    };
     Ok(EmbeddedSplits {
         from_cache,
         train: range(0..a),
         val: range(a..b),
         test: range(b..texts.len()),
+        states,
     })
 }
 
@@ -323,12 +358,15 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
     );
     let cache = options.cache.as_ref().map(EmbeddingCache::new);
     let name = options.dataset.to_string();
-    let embedded = embed_splits(
+    let has_slots = splits.train.iter().any(|e| !e.slots.is_empty());
+    let mut embedded = embed_splits(
         &encoder,
         &splits,
         options.train.progress,
         cache.as_ref().map(|c| (c, name.as_str())),
+        has_slots,
     )?;
+    let states = embedded.states.take();
     let embed_seconds = start.elapsed().as_secs_f32();
     let tmp = std::env::temp_dir().join(format!("nlu-benchmark-{}", std::process::id()));
     let out_root = options.out.clone().unwrap_or_else(|| tmp.clone());
@@ -365,6 +403,17 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
         Ok(run)
     });
     bar.finish_and_clear();
+    let slots = match states {
+        Some([train_states, val_states, test_states]) => {
+            let dir = out_root.join(format!("{}-tagger", options.dataset));
+            let report = run_slots(&splits, train_states, &val_states, &test_states, &dir);
+            if options.out.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Some(report?)
+        }
+        None => None,
+    };
     if options.out.is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -375,6 +424,80 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
         embed_seconds,
         embeddings_cached: embedded.from_cache,
         runs,
+        slots,
+    })
+}
+
+/// Trains the entity tagger on the training split's slots, the same way `nlu train` does,
+/// saves it, and scores the test split's spans through the saved graph.
+fn run_slots(
+    splits: &Splits,
+    train_states: Vec<TokenStates>,
+    val_states: &[TokenStates],
+    test_states: &[TokenStates],
+    dir: &Path,
+) -> Result<SlotReport> {
+    let mut types: Vec<String> = splits
+        .train
+        .iter()
+        .flat_map(|e| e.slots.iter().map(|s| s.entity.clone()))
+        .collect();
+    types.sort();
+    types.dedup();
+    let annotations: Vec<Vec<tagger::bio::TypedSpan>> = splits
+        .train
+        .iter()
+        .map(|e| {
+            e.slots
+                .iter()
+                .filter_map(|s| Some((types.iter().position(|t| *t == s.entity)?, s.start, s.end)))
+                .collect()
+        })
+        .collect();
+    let kinds: Vec<crate::result::EntityKind> = types
+        .iter()
+        .map(|t| crate::result::EntityKind::from(t.as_str()))
+        .collect();
+    let start = Instant::now();
+    let trained = tagger::train::train(
+        train_states,
+        &annotations,
+        kinds.clone(),
+        &tagger::train::TaggerOptions::default(),
+    )?;
+    let fit_seconds = start.elapsed().as_secs_f32();
+    std::fs::create_dir_all(dir).map_err(|e| NluError::io(dir, e))?;
+    let path = dir.join(tagger::TAGGER_FILE);
+    std::fs::write(&path, trained.weights.to_graph(&types).to_bytes())
+        .map_err(|e| NluError::io(&path, e))?;
+    let loaded = Tagger::load(&path, kinds, 1)?;
+    let score_split = |items: &[super::datasets::Labeled], states: &[TokenStates]| {
+        let mut predicted = Vec::with_capacity(items.len());
+        for (item, st) in items.iter().zip(states) {
+            let spans = loaded.tag(&item.text, &st.spans, &st.states)?;
+            predicted.push(
+                spans
+                    .into_iter()
+                    .map(|t| Slot {
+                        entity: t.entity.to_string(),
+                        start: t.start,
+                        end: t.end,
+                    })
+                    .collect(),
+            );
+        }
+        let gold: Vec<Vec<Slot>> = items.iter().map(|e| e.slots.clone()).collect();
+        Ok::<_, NluError>(slots::score(&gold, &predicted))
+    };
+    let val = score_split(&splits.val, val_states)?;
+    Ok(SlotReport {
+        types: types.len(),
+        train_examples: splits.train.len(),
+        annotated_examples: annotations.iter().filter(|a| !a.is_empty()).count(),
+        test_examples: splits.test.len(),
+        fit_seconds,
+        val_f1: val.all.f1,
+        scores: score_split(&splits.test, test_states)?,
     })
 }
 
@@ -629,6 +752,31 @@ impl BenchmarkReport {
                 for (a, b, n) in r.confusions.iter().take(8) {
                     let _ = writeln!(s, "    {n:>3}  {a} -> {b}");
                 }
+            }
+        }
+        if let Some(t) = &self.slots {
+            let a = &t.scores.all;
+            let _ = writeln!(
+                s,
+                "\nentity tagger: {} types, {} training texts ({} with slots), fitted in {:.1} s; validation F1 {:.1}",
+                t.types, t.train_examples, t.annotated_examples, t.fit_seconds, 100.0 * t.val_f1
+            );
+            let _ = writeln!(
+                s,
+                "  slots (exact span and type, {} test texts): precision {:.1}%, recall {:.1}%, F1 {:.1} ({} gold, {} predicted, {} correct)",
+                t.test_examples,
+                100.0 * a.precision,
+                100.0 * a.recall,
+                100.0 * a.f1,
+                a.support,
+                t.scores.predicted,
+                t.scores.correct
+            );
+            let mut worst: Vec<(&String, &super::Prf)> = t.scores.per_type.iter().collect();
+            worst.sort_by(|x, y| x.1.f1.total_cmp(&y.1.f1));
+            let _ = writeln!(s, "  lowest F1 by type:");
+            for (k, p) in worst.iter().take(6) {
+                let _ = writeln!(s, "    {:>5.1}  {k} ({} gold)", 100.0 * p.f1, p.support);
             }
         }
         s

@@ -4,7 +4,8 @@
 //!   `val`, `test`, `oos_train`, `oos_val`, `oos_test` each hold a list of `[text, intent]`
 //!   pairs; out-of-scope queries carry the intent `oos`.
 //! - **SNIPS** in the Joint-BERT / Slot-Gated split (Goo et al., 2018): directories `train/`,
-//!   `dev/`, `test/`, each with `seq.in` (one utterance a line) and `label` (its intent).
+//!   `dev/`, `test/`, each with `seq.in` (one utterance a line), `label` (its intent) and,
+//!   when present, `seq.out` (a BIO slot tag per word), read into [`Labeled::slots`].
 //! - **Banking77** (Casanueva et al., 2020): `train.csv` and `test.csv` with the header
 //!   `text,category`. It has no validation split; [`Splits::val`] is empty, and training
 //!   calibrates on out-of-fold predictions instead.
@@ -26,6 +27,16 @@ pub const OUT_OF_SCOPE: &str = "out_of_scope";
 pub struct Labeled {
     pub text: String,
     pub label: String,
+    /// Gold entity spans (slots), for datasets that have them.
+    pub slots: Vec<Slot>,
+}
+
+/// A gold or predicted entity span: its type and character range (end exclusive).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    pub entity: String,
+    pub start: usize,
+    pub end: usize,
 }
 
 impl Labeled {
@@ -33,8 +44,65 @@ impl Labeled {
         Labeled {
             text: text.into(),
             label: label.into(),
+            slots: Vec::new(),
         }
     }
+}
+
+/// The slots of a whitespace-tokenized text from one BIO tag per word (`B-x`, `I-x`, `O`),
+/// as character spans of `text`; an `I-x` that follows no `x` starts a span, as conlleval
+/// reads it.
+pub fn bio_slots(text: &str, tags: &[&str]) -> std::result::Result<Vec<Slot>, String> {
+    let mut words = Vec::new();
+    let mut pos = 0;
+    let mut start = None;
+    for (i, c) in text.chars().enumerate() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                words.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+        pos = i + 1;
+    }
+    if let Some(s) = start {
+        words.push((s, pos));
+    }
+    if words.len() != tags.len() {
+        return Err(format!(
+            "{} words but {} slot tags",
+            words.len(),
+            tags.len()
+        ));
+    }
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut open = false;
+    for (&(s, e), tag) in words.iter().zip(tags) {
+        let (prefix, kind) = match tag.split_once('-') {
+            Some((p, k)) if (p == "B" || p == "I") && !k.is_empty() => (p, k),
+            _ if *tag == "O" => {
+                open = false;
+                continue;
+            }
+            _ => return Err(format!("`{tag}` is not a BIO tag")),
+        };
+        let continues = prefix == "I" && open && slots.last().is_some_and(|l| l.entity == kind);
+        if continues {
+            if let Some(l) = slots.last_mut() {
+                l.end = e;
+            }
+        } else {
+            slots.push(Slot {
+                entity: kind.to_string(),
+                start: s,
+                end: e,
+            });
+        }
+        open = true;
+    }
+    Ok(slots)
 }
 
 /// The standard splits of a dataset.
@@ -220,7 +288,11 @@ pub fn read_clinc150(path: &Path, mode: OosMode) -> Result<Splits> {
                     ));
                 }
                 let label = if oos { OUT_OF_SCOPE.to_string() } else { label };
-                Ok(Labeled { text, label })
+                Ok(Labeled {
+                    text,
+                    label,
+                    slots: Vec::new(),
+                })
             })
             .collect()
     };
@@ -243,6 +315,27 @@ fn read_snips_split(dir: &Path) -> Result<Vec<Labeled>> {
     let labels = read_text(&labels_path)?;
     let texts: Vec<&str> = texts.lines().collect();
     let labels: Vec<&str> = labels.lines().collect();
+    // slot tags are optional
+    let tags_path = dir.join("seq.out");
+    let tags_text = if tags_path.is_file() {
+        Some(read_text(&tags_path)?)
+    } else {
+        None
+    };
+    let tags: Option<Vec<&str>> = tags_text.as_deref().map(|t| t.lines().collect());
+    if let Some(tags) = &tags {
+        if tags.len() != texts.len() {
+            return Err(error(
+                &tags_path,
+                Some(tags.len().min(texts.len()) + 1),
+                format!(
+                    "seq.in has {} lines but seq.out has {}",
+                    texts.len(),
+                    tags.len()
+                ),
+            ));
+        }
+    }
     if texts.len() != labels.len() {
         let line = texts.len().min(labels.len()) + 1;
         let shorter = if texts.len() < labels.len() {
@@ -276,7 +369,14 @@ fn read_snips_split(dir: &Path) -> Result<Vec<Labeled>> {
                     format!("`{l}` is not an intent label"),
                 ));
             }
-            Ok(Labeled::new(t, l))
+            let mut item = Labeled::new(t, l);
+            if let Some(tags) = &tags {
+                let line = tags.get(i).copied().unwrap_or("");
+                let words: Vec<&str> = line.split_whitespace().collect();
+                item.slots = bio_slots(t, &words)
+                    .map_err(|reason| error(&tags_path, Some(i + 1), reason))?;
+            }
+            Ok(item)
         })
         .collect()
 }
@@ -508,6 +608,7 @@ mod tests {
         }
         let s = read_snips(dir.path()).unwrap();
         assert_eq!(s.train.len(), 2);
+        assert!(s.train[0].slots.is_empty(), "no seq.out: no slots");
         assert_eq!(
             s.val[1],
             Labeled::new("will it rain tomorrow", "GetWeather")
@@ -521,6 +622,41 @@ mod tests {
         let e = read_snips(dir.path()).unwrap_err().to_string();
         assert!(e.contains("dev/label:2:"), "{e}");
         write(dir.path(), "dev/label", b"PlayMusic\nGetWeather\n");
+        // slot tags, checked against the words
+        write(
+            dir.path(),
+            "dev/seq.out",
+            b"O O B-genre\nO O O B-timeRange I-timeRange\n",
+        );
+        let e = read_snips(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("dev/seq.out:2:") && e.contains("4 words but 5"),
+            "{e}"
+        );
+        write(
+            dir.path(),
+            "dev/seq.out",
+            b"O O B-genre\nO O O B-timeRange\n",
+        );
+        let s = read_snips(dir.path()).unwrap();
+        let slot = |entity: &str, start, end| Slot {
+            entity: entity.into(),
+            start,
+            end,
+        };
+        assert_eq!(s.val[0].slots, vec![slot("genre", 10, 14)]);
+        assert_eq!(s.val[1].slots, vec![slot("timeRange", 13, 21)]);
+        write(
+            dir.path(),
+            "dev/seq.out",
+            b"O O X-genre\nO O O B-timeRange\n",
+        );
+        let e = read_snips(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("dev/seq.out:1:") && e.contains("not a BIO tag"),
+            "{e}"
+        );
+        std::fs::remove_file(dir.path().join("dev/seq.out")).unwrap();
         write(dir.path(), "test/seq.in", b"play\n\xff\n");
         let e = read_snips(dir.path()).unwrap_err().to_string();
         assert!(e.contains("test/seq.in:2:") && e.contains("UTF-8"), "{e}");

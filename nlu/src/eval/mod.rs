@@ -9,6 +9,7 @@
 pub mod benchmark;
 pub mod datasets;
 pub mod disjoint;
+pub mod slots;
 
 use crate::error::{NluError, Result};
 use crate::result::{EntityKind, IntentName, Outcome, ParseResult};
@@ -129,7 +130,7 @@ pub struct Prf {
 }
 
 impl Prf {
-    fn from_counts(tp: usize, fp: usize, fn_: usize) -> Prf {
+    pub(crate) fn from_counts(tp: usize, fp: usize, fn_: usize) -> Prf {
         let p = if tp + fp == 0 {
             1.0
         } else {

@@ -80,6 +80,10 @@ pub struct ModelMeta {
     /// extracts what the ChatOps model did (every builtin).
     #[serde(default = "EntitySpec::legacy")]
     pub entities: EntitySpec,
+    /// The entity tagger (`tagger.onnx`), when the training data had annotated examples of
+    /// types that a tagger learns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagger: Option<crate::tagger::TaggerMeta>,
 }
 
 /// What a model knows besides its classifier, derived from the training data and its

@@ -15,6 +15,12 @@
 //! entities = true                 # ask about ambiguous names (default: has annotations)
 //! ```
 //!
+//! `tagger = ["city"]` names the entity types the trained entity tagger learns from the
+//! annotated examples (default: every annotated type that no builtin, catalog, `lookup:` or
+//! `regex:` block supplies, i.e. the open-class ones; `tagger = []` trains none). Such a type
+//! keeps the lookup table of its annotations too: a name in it normalizes the value of a
+//! tagged span it overlaps.
+//!
 //! The file is optional. Entity types come from the data:
 //! - `lookup:` blocks are lookup tables; a `synonym:` whose value is an entry of a table
 //!   adds its texts to that entry;
@@ -50,6 +56,8 @@ pub struct DataConfig {
     /// Settings per intent.
     #[serde(default)]
     pub intents: BTreeMap<String, IntentConfig>,
+    /// The entity types the tagger learns; `None`: the annotated ones nothing else supplies.
+    pub tagger: Option<Vec<String>>,
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -174,6 +182,48 @@ pub fn model_spec(
     EntityExtractor::from_spec(&spec, &crate::Catalog::default())
         .map_err(|e| config.error(e.to_string()))?;
     Ok((intents, spec))
+}
+
+/// The entity types the tagger learns from `data` (see the module's documentation), sorted.
+/// A type named in `tagger = [...]` that no example annotates is an error.
+pub fn tagger_types(data: &TrainingData, config: &DataConfig) -> Result<Vec<EntityKind>> {
+    let mut annotated: Vec<&str> = data
+        .examples
+        .iter()
+        .flat_map(|e| e.entities.iter().map(|a| a.entity.as_str()))
+        .collect();
+    annotated.sort();
+    annotated.dedup();
+    let mut types: Vec<String> = match &config.tagger {
+        Some(names) => {
+            for n in names {
+                if !annotated.contains(&n.as_str()) {
+                    return Err(config.error(format!(
+                        "tagger = [...] names `{n}`, which no example annotates; annotate it \
+                         as [text]({n}) in some examples, or take it out"
+                    )));
+                }
+            }
+            names.clone()
+        }
+        None => {
+            let builtins = config.builtins()?;
+            annotated
+                .into_iter()
+                .filter(|kind| {
+                    let supplied = builtins.iter().any(|b| b.kind() == *kind)
+                        || (config.catalog && EntityKind::CATALOG.iter().any(|k| k == kind))
+                        || data.regexes.iter().any(|(n, _)| n == kind)
+                        || data.lookups.iter().any(|(n, _)| n == kind);
+                    !supplied
+                })
+                .map(str::to_string)
+                .collect()
+        }
+    };
+    types.sort();
+    types.dedup();
+    Ok(types.into_iter().map(EntityKind::from).collect())
 }
 
 /// The entity spec of some training data.

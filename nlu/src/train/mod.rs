@@ -120,8 +120,25 @@ pub struct Embedded {
     pub tokens: Vec<Vec<i64>>,
 }
 
+/// The token states of one text and the characters each token covers, for the tagger.
+#[derive(Debug, Clone)]
+pub struct TokenStates {
+    pub spans: Vec<Option<(usize, usize)>>,
+    pub states: Array2<f32>,
+}
+
 /// Embeds `texts` with the encoder, on as many threads as the machine has.
 pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<Embedded> {
+    Ok(embed_all_with_states(encoder, texts, false, progress)?.0)
+}
+
+/// Embeds `texts`, and keeps the token states of each if `states` (else the list is empty).
+pub fn embed_all_with_states(
+    encoder: &Encoder,
+    texts: &[String],
+    states: bool,
+    progress: bool,
+) -> Result<(Embedded, Vec<TokenStates>)> {
     let n = texts.len();
     let dim = encoder.dim();
     let bar = if progress {
@@ -137,14 +154,19 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
     );
     let rows = crate::parallel::parallel_map(texts, |text| {
         let tokens = encoder.tokenize(text)?;
-        let emb = encoder.embed_tokens(&tokens)?;
+        let encoded = encoder.encode_tokens(&tokens, states)?;
         bar.inc(1);
-        Ok((tokens.ids, emb))
+        let kept = encoded.states.map(|states| TokenStates {
+            spans: tokens.spans,
+            states,
+        });
+        Ok((tokens.ids, encoded.embedding, kept))
     })?;
     bar.finish_and_clear();
     let mut embeddings = Array2::zeros((n, dim));
     let mut tokens = Vec::with_capacity(n);
-    for (i, (ids, emb)) in rows.into_iter().enumerate() {
+    let mut all_states = Vec::new();
+    for (i, (ids, emb, kept)) in rows.into_iter().enumerate() {
         if emb.len() != dim {
             return Err(NluError::Training(format!(
                 "encoder returned {} values, expected {dim}",
@@ -155,8 +177,9 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
             .row_mut(i)
             .assign(&ndarray::ArrayView1::from(&emb));
         tokens.push(ids);
+        all_states.extend(kept);
     }
-    Ok(Embedded { embeddings, tokens })
+    Ok((Embedded { embeddings, tokens }, all_states))
 }
 
 /// The two models of a head, as fitted on some rows (either may be absent, see
@@ -816,22 +839,43 @@ pub fn fit_head_validated(
 /// Writes `model.json` and `head.onnx` of a trained model into `out`, with default intent
 /// settings and the general builtin entities.
 pub fn save(model: &TrainedModel, out: &Path, encoder_dir: &Path, max_tokens: usize) -> Result<()> {
-    save_with_spec(model, out, encoder_dir, max_tokens, &ModelSpec::default())
+    save_with_spec(
+        model,
+        out,
+        encoder_dir,
+        max_tokens,
+        &ModelSpec::default(),
+        None,
+    )
 }
 
-/// Writes `model.json` (with the intents' settings and the entity types of `spec`) and
-/// `head.onnx` of a trained model into `out`.
+/// Writes `model.json` (with the intents' settings and the entity types of `spec`),
+/// `head.onnx` and, with a tagger, `tagger.onnx` of a trained model into `out` (a
+/// `tagger.onnx` of an earlier training is removed when there is none).
 pub fn save_with_spec(
     model: &TrainedModel,
     out: &Path,
     encoder_dir: &Path,
     max_tokens: usize,
     spec: &ModelSpec,
+    tagger: Option<&crate::tagger::train::TrainedTagger>,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| NluError::io(out, e))?;
     let graph = model.head.to_graph(&model.labels);
     let head_path = out.join(HEAD_FILE);
     std::fs::write(&head_path, graph.to_bytes()).map_err(|e| NluError::io(&head_path, e))?;
+    let tagger_path = out.join(crate::tagger::TAGGER_FILE);
+    match tagger {
+        Some(t) => {
+            let names: Vec<String> = t.meta.types.iter().map(|k| k.to_string()).collect();
+            let bytes = t.weights.to_graph(&names).to_bytes();
+            std::fs::write(&tagger_path, bytes).map_err(|e| NluError::io(&tagger_path, e))?;
+        }
+        None if tagger_path.exists() => {
+            std::fs::remove_file(&tagger_path).map_err(|e| NluError::io(&tagger_path, e))?;
+        }
+        None => {}
+    }
     let meta = ModelMeta {
         format: FORMAT.to_string(),
         encoder: relative_path(out, encoder_dir),
@@ -843,6 +887,7 @@ pub fn save_with_spec(
         training: model.summary.clone(),
         intents: spec.intents.clone(),
         entities: spec.entities.clone(),
+        tagger: tagger.map(|t| t.meta.clone()),
     };
     meta.save(out)
 }
@@ -872,6 +917,7 @@ pub fn train_dir(
     }
     let (intents, entities) = config::model_spec(&data, &config, &label_names)?;
     let spec = ModelSpec { intents, entities };
+    let tagger_types = config::tagger_types(&data, &config)?;
     let labels: Vec<usize> = data
         .examples
         .iter()
@@ -884,9 +930,41 @@ pub fn train_dir(
         intents = label_names.len(),
         "embedding training data"
     );
-    let embedded = embed_all(&encoder, &texts, options.progress)?;
+    let (embedded, states) =
+        embed_all_with_states(&encoder, &texts, !tagger_types.is_empty(), options.progress)?;
     let model = fit_head(&embedded, &labels, &label_names, options)?;
-    save_with_spec(&model, out, encoder_dir, options.max_tokens, &spec)?;
+    let tagger = if tagger_types.is_empty() {
+        None
+    } else {
+        let annotations: Vec<Vec<crate::tagger::bio::TypedSpan>> = data
+            .examples
+            .iter()
+            .map(|e| {
+                e.entities
+                    .iter()
+                    .filter_map(|a| {
+                        let k = tagger_types.iter().position(|t| t.as_str() == a.entity)?;
+                        Some((k, a.start, a.end))
+                    })
+                    .collect()
+            })
+            .collect();
+        tracing::info!(types = tagger_types.len(), "training the entity tagger");
+        Some(crate::tagger::train::train(
+            states,
+            &annotations,
+            tagger_types,
+            &crate::tagger::train::TaggerOptions::default(),
+        )?)
+    };
+    save_with_spec(
+        &model,
+        out,
+        encoder_dir,
+        options.max_tokens,
+        &spec,
+        tagger.as_ref(),
+    )?;
     Ok(model)
 }
 

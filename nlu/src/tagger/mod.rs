@@ -1,0 +1,157 @@
+//! The entity tagger: finds spans of open-class entity types (a city, a playlist, a reason)
+//! that no lookup table lists, from the encoder's token states.
+//!
+//! A softmax layer over a window of three token states gives each piece a BIO tag
+//! probability ([`train`]); constrained Viterbi decoding ([`bio::viterbi`]) picks the tags,
+//! and the tagged pieces become character spans of the text, widened to whole words. The
+//! layer is saved as `tagger.onnx` next to `head.onnx`, and its entity types in
+//! `model.json`. The same encoder run serves the intent head and the tagger.
+//!
+//! ```no_run
+//! // a model trained from data with annotated examples has a tagger
+//! let parser = nlu::Parser::load(std::path::Path::new("models/smart-home"))?;
+//! let r = parser.parse("what's the weather like in Porto")?;
+//! assert_eq!(r.entities[0].entity, "city");
+//! assert_eq!(r.entities[0].extractor, nlu::Extractor::Tagger);
+//! # Ok::<(), nlu::NluError>(())
+//! ```
+
+pub mod bio;
+pub mod train;
+
+use crate::classifier::session_pool::SessionPool;
+use crate::error::{NluError, Result};
+use crate::result::EntityKind;
+use ndarray::{Array2, Array3};
+use ort::value::TensorRef;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The tagger's file in a model directory.
+pub const TAGGER_FILE: &str = "tagger.onnx";
+
+/// What `model.json` says of the tagger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaggerMeta {
+    /// The entity types it tags, in tag order (type `k` has tags `1 + 2k` and `2 + 2k`).
+    pub types: Vec<EntityKind>,
+    /// Annotated examples it was trained on.
+    #[serde(default)]
+    pub examples: usize,
+}
+
+/// A span the tagger found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    pub entity: EntityKind,
+    /// Character offsets in the text, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    /// Mean probability of the span's tags.
+    pub confidence: f32,
+}
+
+/// A loaded tagger.
+#[derive(Debug)]
+pub struct Tagger {
+    pool: SessionPool,
+    types: Vec<EntityKind>,
+}
+
+impl Tagger {
+    /// Loads `tagger.onnx`; its output must have a tag for each of `types`.
+    pub fn load(path: &Path, types: Vec<EntityKind>, sessions: usize) -> Result<Self> {
+        if !path.is_file() {
+            return Err(NluError::ModelDir {
+                path: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                reason: format!("{TAGGER_FILE} is missing; retrain the model with `nlu train`"),
+            });
+        }
+        let pool = SessionPool::load(path, 1, sessions)?;
+        let tags = pool.with_first(|s| {
+            s.outputs()
+                .iter()
+                .find(|o| o.name() == "tag_probabilities")
+                .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
+        });
+        let expected = bio::tag_count(types.len()) as i64;
+        if tags != Some(expected) {
+            return Err(NluError::onnx(
+                path,
+                format!(
+                    "expected an output `tag_probabilities` with {expected} tags, found \
+                     {tags:?}; retrain the model with `nlu train`"
+                ),
+            ));
+        }
+        Ok(Tagger { pool, types })
+    }
+
+    /// The entity types it tags.
+    pub fn types(&self) -> &[EntityKind] {
+        &self.types
+    }
+
+    /// Tag probabilities of each piece, `[pieces × tags]`, from the token states of one text.
+    pub fn probabilities(&self, states: &Array2<f32>) -> Result<Array2<f32>> {
+        let path = self.pool.path();
+        let (n, dim) = states.dim();
+        let input = Array3::from_shape_vec((1, n, dim), states.iter().copied().collect())
+            .map_err(|e| NluError::onnx(path, e))?;
+        let tags = bio::tag_count(self.types.len());
+        self.pool.run(|session| {
+            let t = TensorRef::from_array_view(&input).map_err(|e| NluError::onnx(path, e))?;
+            let outputs = session
+                .run(ort::inputs!["token_states" => t])
+                .map_err(|e| NluError::onnx(path, e))?;
+            let (_, data) = outputs["tag_probabilities"]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| NluError::onnx(path, e))?;
+            Array2::from_shape_vec((n, tags), data.to_vec()).map_err(|e| NluError::onnx(path, e))
+        })
+    }
+
+    /// The entity spans of one text, given its pieces' character ranges (as in
+    /// [`crate::classifier::encoder::Tokens::spans`]) and its token states.
+    pub fn tag(
+        &self,
+        text: &str,
+        pieces: &[Option<(usize, usize)>],
+        states: &Array2<f32>,
+    ) -> Result<Vec<Tagged>> {
+        let probs = self.probabilities(states)?;
+        Ok(decode(text, pieces, &probs)
+            .into_iter()
+            .filter_map(|((k, start, end), confidence)| {
+                Some(Tagged {
+                    entity: self.types.get(k)?.clone(),
+                    start,
+                    end,
+                    confidence,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Decodes the tag probabilities of all pieces (`[pieces × tags]`) into typed character
+/// spans of `text`, with their confidences: Viterbi over the pieces that cover text.
+pub fn decode(
+    text: &str,
+    pieces: &[Option<(usize, usize)>],
+    probs: &Array2<f32>,
+) -> Vec<(bio::TypedSpan, f32)> {
+    let tags = probs.ncols();
+    let mut covered = Vec::new();
+    let mut p = Vec::new();
+    for (i, piece) in pieces.iter().enumerate().take(probs.nrows()) {
+        if let Some(span) = piece {
+            covered.push(*span);
+            p.extend(probs.row(i).iter().copied());
+        }
+    }
+    let log: Vec<f32> = p.iter().map(|&v| v.max(1e-12).ln()).collect();
+    let path = bio::viterbi(&log, tags);
+    let chars: Vec<char> = text.chars().collect();
+    bio::spans(&path, &p, tags, &covered, &chars)
+}
