@@ -91,9 +91,9 @@ impl Parser {
                             .into(),
                     });
                 }
-                Some(Tagger::load(
+                Some(Tagger::load_with(
                     &dir.join(TAGGER_FILE),
-                    meta.types.clone(),
+                    meta,
                     options.runtime.max_sessions,
                 )?)
             }

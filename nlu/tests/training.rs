@@ -178,23 +178,40 @@ fn the_saved_tagger_graph_matches_its_weights() {
             tags: tags.into_iter().map(Some).collect(),
         });
     }
-    let opts = TaggerOptions {
-        min_steps: 200,
-        ..Default::default()
-    };
-    let w = fit(&seqs, 1, &opts).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(nlu::tagger::TAGGER_FILE);
-    std::fs::write(&path, w.to_graph(&["city".into()]).to_bytes()).unwrap();
-    let loaded = nlu::tagger::Tagger::load(&path, vec![nlu::EntityKind::from("city")], 1).unwrap();
-    for s in &seqs[..5] {
-        let want = w.probabilities(s.states.view());
-        let got = loaded.probabilities(&s.states).unwrap();
-        assert_eq!(got.dim(), (5, 3));
-        for (a, b) in got.iter().zip(want.iter()) {
-            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    // with and without the hidden layer
+    for hidden in [0, 16] {
+        let opts = TaggerOptions {
+            min_steps: 200,
+            hidden,
+            ..Default::default()
+        };
+        let w = fit(&seqs, 1, &opts).unwrap();
+        assert_eq!(w.hidden.is_some(), hidden > 0);
+        std::fs::write(&path, w.to_graph(&["city".into()]).to_bytes()).unwrap();
+        let loaded =
+            nlu::tagger::Tagger::load(&path, vec![nlu::EntityKind::from("city")], 1).unwrap();
+        for s in &seqs[..5] {
+            let want = w.probabilities(s.states.view());
+            let got = loaded.probabilities(&s.states).unwrap();
+            assert_eq!(got.dim(), (5, 3));
+            for (a, b) in got.iter().zip(want.iter()) {
+                assert!((a - b).abs() < 1e-5, "hidden {hidden}: {a} vs {b}");
+            }
         }
     }
+    // transition scores of the wrong size are refused
+    let meta = nlu::tagger::TaggerMeta {
+        types: vec!["city".into()],
+        examples: 1,
+        transitions: vec![0.0; 5],
+    };
+    let err = nlu::tagger::Tagger::load_with(&path, &meta, 1).unwrap_err();
+    assert!(
+        err.to_string().contains("5 transition scores for 3 tags"),
+        "{err}"
+    );
     // a graph with another number of tags is refused with what to do
     let err = nlu::tagger::Tagger::load(&path, vec!["a".into(), "b".into()], 1).unwrap_err();
     assert!(err.to_string().contains("retrain"), "{err}");

@@ -155,9 +155,10 @@ class GraphBuilder:
 
 
 # The layers (1-based) whose outputs make the `token_states` output, concatenated. Chosen on
-# SNIPS's validation split (`nlu benchmark --dataset snips`, slot F1): 90.5 for (8, 12), 90.9 for
-# (6, 9, 12), 91.2 for (4, 8, 12); the last layer alone scored 85.1 (on the test split, before
-# the validation score was reported).
+# SNIPS's validation split with the tagger's first design, one softmax layer over a window of
+# states (`nlu benchmark --dataset snips`, slot F1): 90.5 for (8, 12), 90.9 for (6, 9, 12),
+# 91.2 for (4, 8, 12); the last layer alone scored 85.1 (on the test split, before the
+# validation score was reported).
 TOKEN_STATE_LAYERS = (4, 8, 12)
 
 

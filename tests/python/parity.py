@@ -5,7 +5,9 @@ Reads texts (one per line) on stdin and prints, per text, a JSON object with the
 probabilities. The Rust test `nlu/tests/python_parity.rs` compares them with `nlu parse`.
 It repeats what the parser does: the `query: ` prefix, the tokenizer with truncation to the
 model's window, the encoder graph, then the head graph (which computes its own n-gram
-features from the token ids).
+features from the token ids). When the model has an entity tagger (`tagger.onnx`), it also
+runs the tagger graph on the encoder's `token_states` and prints `tag_probabilities`, one
+list per token.
 """
 import json
 import os
@@ -26,13 +28,20 @@ def main():
     opts.intra_op_num_threads = 1
     encoder = ort.InferenceSession(os.path.join(enc_dir, "encoder.onnx"), opts, providers=["CPUExecutionProvider"])
     head = ort.InferenceSession(os.path.join(model_dir, "head.onnx"), opts, providers=["CPUExecutionProvider"])
+    tagger_path = os.path.join(model_dir, "tagger.onnx")
+    tagger = None
+    if os.path.exists(tagger_path):
+        tagger = ort.InferenceSession(tagger_path, opts, providers=["CPUExecutionProvider"])
     for line in sys.stdin.read().splitlines():
         ids = np.array([tok.encode("query: " + line).ids], dtype=np.int64)
         mask = np.ones_like(ids)
-        emb = encoder.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        emb, states = encoder.run(["sentence_embedding", "token_states"], {"input_ids": ids, "attention_mask": mask})
         probs = head.run(["probabilities"], {"sentence_embedding": emb, "input_ids": ids, "attention_mask": mask})[0][0]
-        print(json.dumps({"text": line, "labels": meta["labels"], "probabilities": [float(p) for p in probs]},
-                         ensure_ascii=False))
+        row = {"text": line, "labels": meta["labels"], "probabilities": [float(p) for p in probs]}
+        if tagger is not None:
+            tags = tagger.run(["tag_probabilities"], {"token_states": states})[0][0]
+            row["tag_probabilities"] = [[float(p) for p in piece] for piece in tags]
+        print(json.dumps(row, ensure_ascii=False))
 
 
 if __name__ == "__main__":

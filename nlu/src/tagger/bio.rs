@@ -81,6 +81,16 @@ pub fn gold_tags(pieces: &[Option<(usize, usize)>], spans: &[TypedSpan]) -> Vec<
 /// The best tag sequence under `log_probs` (`[pieces × tags]`, row-major) that obeys the
 /// BIO constraints.
 pub fn viterbi(log_probs: &[f32], tags: usize) -> Vec<usize> {
+    viterbi_with(log_probs, tags, &[])
+}
+
+/// [`viterbi`] with transition scores added: `transitions[t]` for a first tag `t`, and
+/// `transitions[(1 + p) * tags + t]` for `t` after `p` (empty: none).
+pub fn viterbi_with(log_probs: &[f32], tags: usize, transitions: &[f32]) -> Vec<usize> {
+    let trans = |p: Option<usize>, t: usize| -> f32 {
+        let i = p.map_or(0, |p| 1 + p) * tags + t;
+        transitions.get(i).copied().unwrap_or(0.0)
+    };
     let n = log_probs.len().checked_div(tags).unwrap_or(0);
     if n == 0 {
         return Vec::new();
@@ -88,7 +98,7 @@ pub fn viterbi(log_probs: &[f32], tags: usize) -> Vec<usize> {
     let mut score = vec![f32::NEG_INFINITY; tags];
     for (t, s) in score.iter_mut().enumerate() {
         if allowed(None, t) {
-            *s = log_probs[t];
+            *s = log_probs[t] + trans(None, t);
         }
     }
     let mut back = vec![0usize; n * tags];
@@ -97,6 +107,7 @@ pub fn viterbi(log_probs: &[f32], tags: usize) -> Vec<usize> {
         for t in 0..tags {
             let mut best = (f32::NEG_INFINITY, 0);
             for (p, &sp) in score.iter().enumerate() {
+                let sp = sp + trans(Some(p), t);
                 if sp > best.0 && allowed(Some(p), t) {
                     best = (sp, p);
                 }
@@ -117,6 +128,29 @@ pub fn viterbi(log_probs: &[f32], tags: usize) -> Vec<usize> {
         path[i - 1] = back[i * tags + path[i]];
     }
     path
+}
+
+/// Log transition probabilities between the tags of consecutive text pieces in gold tag
+/// sequences (`None`: pieces that cover no text, skipped), add-one smoothed, laid out for
+/// [`viterbi_with`].
+pub fn transitions(sequences: &[Vec<Option<usize>>], tags: usize) -> Vec<f32> {
+    let mut counts = vec![1.0f32; (tags + 1) * tags];
+    for seq in sequences {
+        let mut prev: Option<usize> = None;
+        for &t in seq.iter().flatten() {
+            if t < tags {
+                counts[prev.map_or(0, |p| 1 + p) * tags + t] += 1.0;
+                prev = Some(t);
+            }
+        }
+    }
+    for row in counts.chunks_mut(tags) {
+        let sum: f32 = row.iter().sum();
+        for v in row {
+            *v = (*v / sum).ln();
+        }
+    }
+    counts
 }
 
 /// The entity spans of a tag sequence over `pieces` (the text-covering pieces' character

@@ -38,6 +38,9 @@ pub struct TaggerMeta {
     /// Annotated examples it was trained on.
     #[serde(default)]
     pub examples: usize,
+    /// Scores of tag transitions added in decoding ([`bio::viterbi_with`]; empty: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<f32>,
 }
 
 /// A span the tagger found.
@@ -56,9 +59,29 @@ pub struct Tagged {
 pub struct Tagger {
     pool: SessionPool,
     types: Vec<EntityKind>,
+    transitions: Vec<f32>,
 }
 
 impl Tagger {
+    /// Loads `tagger.onnx` as `meta` describes it (its output must have a tag for each of
+    /// the types).
+    pub fn load_with(path: &Path, meta: &TaggerMeta, sessions: usize) -> Result<Self> {
+        let mut t = Self::load(path, meta.types.clone(), sessions)?;
+        let tags = bio::tag_count(meta.types.len());
+        if !meta.transitions.is_empty() && meta.transitions.len() != (tags + 1) * tags {
+            return Err(NluError::ModelDir {
+                path: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                reason: format!(
+                    "model.json's tagger has {} transition scores for {tags} tags; retrain \
+                     the model with `nlu train`",
+                    meta.transitions.len()
+                ),
+            });
+        }
+        t.transitions = meta.transitions.clone();
+        Ok(t)
+    }
+
     /// Loads `tagger.onnx`; its output must have a tag for each of `types`.
     pub fn load(path: &Path, types: Vec<EntityKind>, sessions: usize) -> Result<Self> {
         if !path.is_file() {
@@ -84,7 +107,11 @@ impl Tagger {
                 ),
             ));
         }
-        Ok(Tagger { pool, types })
+        Ok(Tagger {
+            pool,
+            types,
+            transitions: Vec::new(),
+        })
     }
 
     /// The entity types it tags.
@@ -120,7 +147,7 @@ impl Tagger {
         states: &Array2<f32>,
     ) -> Result<Vec<Tagged>> {
         let probs = self.probabilities(states)?;
-        Ok(decode(text, pieces, &probs)
+        Ok(decode(text, pieces, &probs, &self.transitions)
             .into_iter()
             .filter_map(|((k, start, end), confidence)| {
                 Some(Tagged {
@@ -140,6 +167,7 @@ pub fn decode(
     text: &str,
     pieces: &[Option<(usize, usize)>],
     probs: &Array2<f32>,
+    transitions: &[f32],
 ) -> Vec<(bio::TypedSpan, f32)> {
     let tags = probs.ncols();
     let mut covered = Vec::new();
@@ -151,7 +179,7 @@ pub fn decode(
         }
     }
     let log: Vec<f32> = p.iter().map(|&v| v.max(1e-12).ln()).collect();
-    let path = bio::viterbi(&log, tags);
+    let path = bio::viterbi_with(&log, tags, transitions);
     let chars: Vec<char> = text.chars().collect();
     bio::spans(&path, &p, tags, &covered, &chars)
 }

@@ -30,7 +30,13 @@ pub struct TaggerOptions {
     /// (small data sets).
     pub epochs: usize,
     pub min_steps: usize,
+    /// Pieces per mini-batch (whole sequences).
     pub batch: usize,
+    /// Units of the hidden layer; 0: none (one softmax layer over the window).
+    pub hidden: usize,
+    /// Weight of the tag-transition scores learnt from the gold tags in decoding; 0: only
+    /// the BIO constraints.
+    pub transitions: f32,
     pub learning_rate: f32,
     /// L2 penalty on the weights.
     pub l2: f32,
@@ -39,23 +45,32 @@ pub struct TaggerOptions {
 
 impl Default for TaggerOptions {
     fn default() -> Self {
+        // chosen on SNIPS's validation split (slot F1, `nlu benchmark --dataset snips`): no
+        // hidden layer 91.5, 128 units 92.4, 256 units 92.9 (but 92 s to fit instead of 52 s);
+        // with 128 units, transition weight 0.5: 92.7, 1.0: 92.5
         TaggerOptions {
             epochs: 12,
             min_steps: 1000,
             batch: 256,
-            learning_rate: 2e-3,
+            hidden: 128,
+            transitions: 0.5,
+            learning_rate: 1e-3,
             l2: 1e-5,
             seed: 17,
         }
     }
 }
 
-/// A fitted tagger: `[WINDOW·dim × tags]` weights (rows: the previous piece's state, the
-/// piece's own, the next one's) and a bias per tag.
+/// A fitted tagger. Without a hidden layer: `[WINDOW·dim × tags]` weights over the window of
+/// token states (rows: the previous piece's state, the piece's own, the next one's). With
+/// one: a `[WINDOW·dim × hidden]` layer with ReLU, then `[WINDOW·hidden × tags]` over the
+/// window of hidden states (each tag then sees five pieces).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaggerWeights {
     pub dim: usize,
     pub tags: usize,
+    /// The hidden layer's weights and bias, when there is one.
+    pub hidden: Option<(Array2<f32>, Array1<f32>)>,
     pub weights: Array2<f32>,
     pub bias: Array1<f32>,
 }
@@ -76,10 +91,61 @@ pub fn windows(states: ArrayView2<f32>) -> Array2<f32> {
     x
 }
 
+/// The gradient of the pieces' states from that of their windows ([`windows`]'s adjoint),
+/// for pieces of several sequences stacked (`bounds`: each sequence's first row and length).
+fn unwindow(grad: ArrayView2<f32>, dim: usize, bounds: &[(usize, usize)]) -> Array2<f32> {
+    let mut out = Array2::zeros((grad.nrows(), dim));
+    for &(o, n) in bounds {
+        for i in 0..n {
+            for k in 0..WINDOW {
+                let j = i as isize + k as isize - 1;
+                if j >= 0 && (j as usize) < n {
+                    let g = grad.slice(s![o + i, k * dim..(k + 1) * dim]);
+                    out.row_mut(o + j as usize).scaled_add(1.0, &g);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Windows of several sequences' rows, stacked.
+fn stacked_windows(x: ArrayView2<f32>, bounds: &[(usize, usize)]) -> Array2<f32> {
+    let dim = x.ncols();
+    let mut out = Array2::zeros((x.nrows(), WINDOW * dim));
+    for &(o, n) in bounds {
+        out.slice_mut(s![o..o + n, ..])
+            .assign(&windows(x.slice(s![o..o + n, ..])));
+    }
+    out
+}
+
+/// Conv weights `[out, in, WINDOW]` from window weights `[WINDOW·in × out]`.
+fn conv_weights(w: &Array2<f32>, input: usize) -> Vec<f32> {
+    let out = w.ncols();
+    let mut conv = Vec::with_capacity(out * input * WINDOW);
+    for t in 0..out {
+        for c in 0..input {
+            for k in 0..WINDOW {
+                conv.push(w[[k * input + c, t]]);
+            }
+        }
+    }
+    conv
+}
+
 impl TaggerWeights {
     /// Tag probabilities of every piece of a sequence, `[pieces × tags]`.
     pub fn probabilities(&self, states: ArrayView2<f32>) -> Array2<f32> {
-        let mut z = windows(states).dot(&self.weights);
+        let mut z = match &self.hidden {
+            Some((w1, b1)) => {
+                let mut h = windows(states).dot(w1);
+                h += b1;
+                h.mapv_inplace(|v| v.max(0.0));
+                windows(h.view()).dot(&self.weights)
+            }
+            None => windows(states).dot(&self.weights),
+        };
         z += &self.bias;
         softmax_rows(&mut z);
         z
@@ -89,40 +155,53 @@ impl TaggerWeights {
     /// `tag_probabilities` `[1, pieces, tags]`.
     pub fn to_graph(&self, types: &[String]) -> Graph {
         let (dim, tags) = (self.dim, self.tags);
-        // Conv weight [tags, dim, WINDOW]: w[t][c][k] = weights[k·dim + c][t]
-        let mut conv = Vec::with_capacity(tags * dim * WINDOW);
-        for t in 0..tags {
-            for c in 0..dim {
-                for k in 0..WINDOW {
-                    conv.push(self.weights[[k * dim + c, t]]);
-                }
-            }
-        }
         let mut g = Graph {
             name: "nlu-entity-tagger".into(),
             ..Default::default()
         };
-        g.initializers.push(Tensor::float(
-            "conv_w",
-            &[tags as i64, dim as i64, WINDOW as i64],
-            conv,
-        ));
-        g.initializers
-            .push(Tensor::float("conv_b", &[tags as i64], self.bias.to_vec()));
+        let conv_attrs = || {
+            vec![
+                ("kernel_shape", Attr::Ints(vec![WINDOW as i64])),
+                ("pads", Attr::Ints(vec![1, 1])),
+            ]
+        };
         g.node(
             "Transpose",
             &["token_states"],
             "channels",
             vec![("perm", Attr::Ints(vec![0, 2, 1]))],
         );
+        let mut input = ("channels", dim);
+        if let Some((w1, b1)) = &self.hidden {
+            let h = w1.ncols();
+            g.initializers.push(Tensor::float(
+                "hidden_w",
+                &[h as i64, dim as i64, WINDOW as i64],
+                conv_weights(w1, dim),
+            ));
+            g.initializers
+                .push(Tensor::float("hidden_b", &[h as i64], b1.to_vec()));
+            g.node(
+                "Conv",
+                &["channels", "hidden_w", "hidden_b"],
+                "hidden_pre",
+                conv_attrs(),
+            );
+            g.node("Relu", &["hidden_pre"], "hidden", vec![]);
+            input = ("hidden", h);
+        }
+        g.initializers.push(Tensor::float(
+            "conv_w",
+            &[tags as i64, input.1 as i64, WINDOW as i64],
+            conv_weights(&self.weights, input.1),
+        ));
+        g.initializers
+            .push(Tensor::float("conv_b", &[tags as i64], self.bias.to_vec()));
         g.node(
             "Conv",
-            &["channels", "conv_w", "conv_b"],
+            &[input.0, "conv_w", "conv_b"],
             "scores",
-            vec![
-                ("kernel_shape", Attr::Ints(vec![WINDOW as i64])),
-                ("pads", Attr::Ints(vec![1, 1])),
-            ],
+            conv_attrs(),
         );
         g.node(
             "Transpose",
@@ -204,27 +283,90 @@ pub fn train(
         })
         .collect();
     let weights = fit(&sequences, types.len(), options)?;
+    let transitions = if options.transitions > 0.0 {
+        let tags: Vec<Vec<Option<usize>>> = sequences.into_iter().map(|s| s.tags).collect();
+        bio::transitions(&tags, bio::tag_count(types.len()))
+            .into_iter()
+            .map(|v| v * options.transitions)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(TrainedTagger {
         weights,
-        meta: TaggerMeta { types, examples },
+        meta: TaggerMeta {
+            types,
+            examples,
+            transitions,
+        },
     })
 }
 
-/// Fits the tagger on `sequences` with `types` entity types.
+/// A xorshift generator: the same numbers for the same seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in `[-a, a]`.
+    fn uniform(&mut self, a: f32) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * a
+    }
+
+    fn matrix(&mut self, rows: usize, cols: usize) -> Array2<f32> {
+        let a = (6.0 / (rows + cols) as f32).sqrt();
+        Array2::from_shape_fn((rows, cols), |_| self.uniform(a))
+    }
+}
+
+/// Adam's state for one parameter.
+struct Moments<D: ndarray::Dimension> {
+    m: ndarray::Array<f32, D>,
+    v: ndarray::Array<f32, D>,
+}
+
+impl<D: ndarray::Dimension> Moments<D> {
+    fn new(like: &ndarray::Array<f32, D>) -> Self {
+        Moments {
+            m: ndarray::Array::zeros(like.raw_dim()),
+            v: ndarray::Array::zeros(like.raw_dim()),
+        }
+    }
+
+    fn step(
+        &mut self,
+        w: &mut ndarray::Array<f32, D>,
+        g: &ndarray::Array<f32, D>,
+        lr: f32,
+        t: i32,
+    ) {
+        let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
+        let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+        ndarray::Zip::from(w)
+            .and(g)
+            .and(&mut self.m)
+            .and(&mut self.v)
+            .for_each(|w, &g, m, v| {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                *w -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+            });
+    }
+}
+
+/// Fits the tagger on `sequences` with `types` entity types: mini-batches of whole
+/// sequences (about `options.batch` pieces each), Adam, a cosine-decayed learning rate.
 pub fn fit(sequences: &[Sequence], types: usize, options: &TaggerOptions) -> Result<TaggerWeights> {
     let tags = bio::tag_count(types);
     let dim = sequences
         .first()
         .map(|s| s.states.ncols())
         .ok_or_else(|| NluError::Training("the tagger has no annotated examples".into()))?;
-    // every trained piece's window, stacked
-    let rows: usize = sequences
-        .iter()
-        .map(|s| s.tags.iter().filter(|t| t.is_some()).count())
-        .sum();
-    let mut x = Array2::<f32>::zeros((rows, WINDOW * dim));
-    let mut y = Vec::with_capacity(rows);
-    let mut r = 0;
     for seq in sequences {
         if seq.states.ncols() != dim || seq.states.nrows() != seq.tags.len() {
             return Err(NluError::Training(format!(
@@ -234,105 +376,128 @@ pub fn fit(sequences: &[Sequence], types: usize, options: &TaggerOptions) -> Res
                 seq.tags.len()
             )));
         }
-        let w = windows(seq.states.view());
-        for (i, tag) in seq.tags.iter().enumerate() {
-            if let Some(t) = *tag {
-                if t >= tags {
-                    return Err(NluError::Training(format!("tag {t} is out of range")));
-                }
-                x.row_mut(r).assign(&w.row(i));
-                y.push(t);
-                r += 1;
-            }
+        if let Some(t) = seq.tags.iter().flatten().find(|&&t| t >= tags) {
+            return Err(NluError::Training(format!("tag {t} is out of range")));
         }
     }
-    if rows == 0 {
+    let tagged: usize = sequences
+        .iter()
+        .map(|s| s.tags.iter().filter(|t| t.is_some()).count())
+        .sum();
+    if tagged == 0 {
         return Err(NluError::Training("the tagger has no tagged pieces".into()));
     }
-    let mut weights = Array2::<f32>::zeros((WINDOW * dim, tags));
+    // batches of whole sequences, about `batch` pieces each
+    let mut order: Vec<usize> = (0..sequences.len()).collect();
+    let mut rng = Rng(options.seed.max(1));
+    let pieces: usize = sequences.iter().map(|s| s.tags.len()).sum();
+    let per_epoch = pieces.div_ceil(options.batch.max(1)).max(1);
+    let epochs = options.epochs.max(options.min_steps.div_ceil(per_epoch));
+    let hidden_size = options.hidden;
+    let input = if hidden_size > 0 { hidden_size } else { dim };
+    let mut hidden = (hidden_size > 0).then(|| {
+        (
+            rng.matrix(WINDOW * dim, hidden_size),
+            Array1::<f32>::zeros(hidden_size),
+        )
+    });
+    let mut weights = if hidden.is_some() {
+        rng.matrix(WINDOW * input, tags)
+    } else {
+        Array2::zeros((WINDOW * input, tags))
+    };
     let mut bias = Array1::<f32>::zeros(tags);
-    let (mut mw, mut vw) = (weights.clone(), weights.clone());
-    let (mut mb, mut vb) = (bias.clone(), bias.clone());
-    let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
-    let mut order: Vec<usize> = (0..rows).collect();
-    let mut rng = options.seed.max(1);
+    let mut m_hidden = hidden
+        .as_ref()
+        .map(|(w, b)| (Moments::new(w), Moments::new(b)));
+    let (mut m_w, mut m_b) = (Moments::new(&weights), Moments::new(&bias));
     let mut step = 0i32;
-    let batch = options.batch.max(1);
-    let epochs = options
-        .epochs
-        .max(options.min_steps.div_ceil(rows.div_ceil(batch)));
     for epoch in 0..epochs {
-        // Fisher–Yates with a xorshift generator: the same order for the same seed
         for i in (1..order.len()).rev() {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            order.swap(i, (rng % (i as u64 + 1)) as usize);
+            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
         }
-        // a cosine-decayed learning rate
         let lr = options.learning_rate
             * 0.5
             * (1.0 + (std::f32::consts::PI * epoch as f32 / epochs as f32).cos());
-        for chunk in order.chunks(batch) {
-            let xb = x.select(Axis(0), chunk);
-            let mut p = xb.dot(&weights);
+        let mut at = 0;
+        while at < order.len() {
+            // the next batch
+            let mut bounds = Vec::new();
+            let mut rows = 0;
+            while at < order.len()
+                && (rows == 0 || rows + sequences[order[at]].tags.len() <= options.batch)
+            {
+                let n = sequences[order[at]].tags.len();
+                bounds.push((rows, n));
+                rows += n;
+                at += 1;
+            }
+            let first = at - bounds.len();
+            let batch: Vec<&Sequence> = order[first..at].iter().map(|&i| &sequences[i]).collect();
+            let mut x0 = Array2::<f32>::zeros((rows, WINDOW * dim));
+            for (seq, &(o, n)) in batch.iter().zip(&bounds) {
+                x0.slice_mut(s![o..o + n, ..])
+                    .assign(&windows(seq.states.view()));
+            }
+            let (x1, z1) = match &hidden {
+                Some((w1, b1)) => {
+                    let mut z1 = x0.dot(w1);
+                    z1 += b1;
+                    let a = z1.mapv(|v| v.max(0.0));
+                    (stacked_windows(a.view(), &bounds), Some(z1))
+                }
+                None => (x0.clone(), None),
+            };
+            let mut p = x1.dot(&weights);
             p += &bias;
             softmax_rows(&mut p);
-            for (mut row, &i) in p.axis_iter_mut(Axis(0)).zip(chunk) {
-                row[y[i]] -= 1.0;
+            let mut count = 0usize;
+            for (seq, &(o, n)) in batch.iter().zip(&bounds) {
+                for i in 0..n {
+                    let mut row = p.row_mut(o + i);
+                    match seq.tags[i] {
+                        Some(t) => {
+                            row[t] -= 1.0;
+                            count += 1;
+                        }
+                        None => row.fill(0.0),
+                    }
+                }
             }
-            p /= chunk.len() as f32;
-            let mut gw = xb.t().dot(&p);
+            if count == 0 {
+                continue;
+            }
+            p /= count as f32;
+            step += 1;
+            let mut gw = x1.t().dot(&p);
             gw.scaled_add(options.l2, &weights);
             let gb = p.sum_axis(Axis(0));
-            step += 1;
-            let (c1, c2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
-            adam(
-                &mut weights,
-                &gw,
-                &mut mw,
-                &mut vw,
-                lr,
-                (b1, b2, eps),
-                (c1, c2),
-            );
-            adam(
-                &mut bias,
-                &gb,
-                &mut mb,
-                &mut vb,
-                lr,
-                (b1, b2, eps),
-                (c1, c2),
-            );
+            if let (Some((w1, b1)), Some(z1), Some((mw1, mb1))) = (&mut hidden, &z1, &mut m_hidden)
+            {
+                let dx1 = p.dot(&weights.t());
+                let mut dz1 = unwindow(dx1.view(), hidden_size, &bounds);
+                ndarray::Zip::from(&mut dz1).and(z1).for_each(|d, &z| {
+                    if z <= 0.0 {
+                        *d = 0.0;
+                    }
+                });
+                let mut gw1 = x0.t().dot(&dz1);
+                gw1.scaled_add(options.l2, w1);
+                let gb1 = dz1.sum_axis(Axis(0));
+                mw1.step(w1, &gw1, lr, step);
+                mb1.step(b1, &gb1, lr, step);
+            }
+            m_w.step(&mut weights, &gw, lr, step);
+            m_b.step(&mut bias, &gb, lr, step);
         }
     }
     Ok(TaggerWeights {
         dim,
         tags,
+        hidden,
         weights,
         bias,
     })
-}
-
-fn adam<D: ndarray::Dimension>(
-    w: &mut ndarray::Array<f32, D>,
-    g: &ndarray::Array<f32, D>,
-    m: &mut ndarray::Array<f32, D>,
-    v: &mut ndarray::Array<f32, D>,
-    lr: f32,
-    (b1, b2, eps): (f32, f32, f32),
-    (c1, c2): (f32, f32),
-) {
-    ndarray::Zip::from(w)
-        .and(g)
-        .and(m)
-        .and(v)
-        .for_each(|w, &g, m, v| {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *w -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
-        });
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub fn repo_root() -> PathBuf {
@@ -35,6 +35,33 @@ pub fn parser() -> &'static nlu::Parser {
 /// Needs the virtual environment made by `scripts/setup-test-env.sh`, or a Python with
 /// onnxruntime, tokenizers and numpy named by `NLU_TEST_PYTHON`.
 pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)> {
+    onnxruntime_outputs(&model_dir(), texts)
+        .into_iter()
+        .map(|v| {
+            let labels = v["labels"]
+                .as_array()
+                .expect("labels")
+                .iter()
+                .map(|s| s.as_str().expect("label").to_string())
+                .collect();
+            let probs = floats(&v["probabilities"]);
+            (labels, probs)
+        })
+        .collect()
+}
+
+/// A JSON array of numbers.
+pub fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|p| p.as_f64().expect("a number") as f32)
+        .collect()
+}
+
+/// What `tests/python/parity.py` prints for each text with the model in `dir`: one JSON
+/// object per text (`labels`, `probabilities`, and `tag_probabilities` with a tagger).
+pub fn onnxruntime_outputs(dir: &Path, texts: &[&str]) -> Vec<serde_json::Value> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let python = std::env::var_os("NLU_TEST_PYTHON")
@@ -47,7 +74,7 @@ pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)>
     );
     let mut child = Command::new(python)
         .arg(repo_root().join("tests/python/parity.py"))
-        .arg(model_dir())
+        .arg(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -65,25 +92,10 @@ pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)>
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<(Vec<String>, Vec<f32>)> = String::from_utf8(out.stdout)
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .expect("UTF-8")
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
-            let labels = v["labels"]
-                .as_array()
-                .expect("labels")
-                .iter()
-                .map(|s| s.as_str().expect("label").to_string())
-                .collect();
-            let probs = v["probabilities"]
-                .as_array()
-                .expect("probabilities")
-                .iter()
-                .map(|p| p.as_f64().expect("number") as f32)
-                .collect();
-            (labels, probs)
-        })
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
     assert_eq!(rows.len(), texts.len());
     rows
