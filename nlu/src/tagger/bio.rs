@@ -300,6 +300,25 @@ mod tests {
     }
 
     #[test]
+    fn transitions_are_learnt_from_gold_tags_and_sway_close_calls() {
+        // O B I O, twice; pieces without text are skipped
+        let seqs = vec![vec![None, Some(0), Some(1), Some(2), Some(0), None]; 2];
+        let t = transitions(&seqs, 3);
+        assert_eq!(t.len(), 4 * 3);
+        // from the start: O twice, plus one for smoothing, of 2 + 3
+        assert!((t[0] - (3.0f32 / 5.0).ln()).abs() < 1e-6);
+        // after B: I twice
+        assert!((t[2 * 3 + 2] - (3.0f32 / 5.0).ln()).abs() < 1e-6);
+        // a close call between O and B after B: the transitions pick I, then O
+        let lp: Vec<f32> = [0.1f32, 0.8, 0.1, 0.34, 0.33, 0.33, 0.5, 0.4, 0.1]
+            .iter()
+            .map(|v| v.ln())
+            .collect();
+        assert_eq!(viterbi(&lp, 3), vec![1, 0, 0]);
+        assert_eq!(viterbi_with(&lp, 3, &t), vec![1, 2, 0]);
+    }
+
+    #[test]
     fn spans_are_widened_to_words_and_trimmed() {
         let text: Vec<char> = "weather in lisbon?".chars().collect();
         // ▁weather | ▁in | ▁lis | bon | ?  tagged O O B I O

@@ -11,6 +11,9 @@ use crate::model::onnx_writer::{Attr, DataType, Dim, Graph, Tensor, ValueInfo};
 use crate::result::EntityKind;
 use crate::train::TokenStates;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 
 /// Width of the window of token states each piece is tagged from.
 pub const WINDOW: usize = 3;
@@ -302,26 +305,10 @@ pub fn train(
     })
 }
 
-/// A xorshift generator: the same numbers for the same seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in `[-a, a]`.
-    fn uniform(&mut self, a: f32) -> f32 {
-        ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * a
-    }
-
-    fn matrix(&mut self, rows: usize, cols: usize) -> Array2<f32> {
-        let a = (6.0 / (rows + cols) as f32).sqrt();
-        Array2::from_shape_fn((rows, cols), |_| self.uniform(a))
-    }
+/// A Glorot-uniform matrix.
+fn glorot(rng: &mut StdRng, rows: usize, cols: usize) -> Array2<f32> {
+    let a = (6.0 / (rows + cols) as f32).sqrt();
+    Array2::from_shape_fn((rows, cols), |_| rng.random_range(-a..=a))
 }
 
 /// Adam's state for one parameter.
@@ -389,7 +376,7 @@ pub fn fit(sequences: &[Sequence], types: usize, options: &TaggerOptions) -> Res
     }
     // batches of whole sequences, about `batch` pieces each
     let mut order: Vec<usize> = (0..sequences.len()).collect();
-    let mut rng = Rng(options.seed.max(1));
+    let mut rng = StdRng::seed_from_u64(options.seed);
     let pieces: usize = sequences.iter().map(|s| s.tags.len()).sum();
     let per_epoch = pieces.div_ceil(options.batch.max(1)).max(1);
     let epochs = options.epochs.max(options.min_steps.div_ceil(per_epoch));
@@ -397,12 +384,12 @@ pub fn fit(sequences: &[Sequence], types: usize, options: &TaggerOptions) -> Res
     let input = if hidden_size > 0 { hidden_size } else { dim };
     let mut hidden = (hidden_size > 0).then(|| {
         (
-            rng.matrix(WINDOW * dim, hidden_size),
+            glorot(&mut rng, WINDOW * dim, hidden_size),
             Array1::<f32>::zeros(hidden_size),
         )
     });
     let mut weights = if hidden.is_some() {
-        rng.matrix(WINDOW * input, tags)
+        glorot(&mut rng, WINDOW * input, tags)
     } else {
         Array2::zeros((WINDOW * input, tags))
     };
@@ -413,9 +400,7 @@ pub fn fit(sequences: &[Sequence], types: usize, options: &TaggerOptions) -> Res
     let (mut m_w, mut m_b) = (Moments::new(&weights), Moments::new(&bias));
     let mut step = 0i32;
     for epoch in 0..epochs {
-        for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
-        }
+        order.shuffle(&mut rng);
         let lr = options.learning_rate
             * 0.5
             * (1.0 + (std::f32::consts::PI * epoch as f32 / epochs as f32).cos());
