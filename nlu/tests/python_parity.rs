@@ -35,33 +35,8 @@ fn python_onnxruntime_gives_the_same_probabilities() {
 /// `tagger.onnx` and gets the parser's tag probabilities, token by token.
 #[test]
 fn python_onnxruntime_gives_the_same_tag_probabilities() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = nlu::train::TrainOptions {
-        progress: false,
-        ..Default::default()
-    };
-    let data = common::repo_root().join("examples/smart-home");
-    nlu::train::train_dir(&data, dir.path(), &common::encoder_dir(), &options).unwrap();
+    let dir = common::train_smart_home();
     let parser = nlu::Parser::load(dir.path()).unwrap();
-    let tagger = parser
-        .tagger()
-        .expect("the smart-home data trains a tagger");
     let texts = ["is it going to rain in Lisbon tomorrow", "南京明天会下雨吗"];
-    for (text, py) in texts
-        .iter()
-        .zip(common::onnxruntime_outputs(dir.path(), &texts))
-    {
-        let c = parser.classifier().classify_with(text, true).unwrap();
-        let states = c.token_states.expect("token states");
-        let rust = tagger.probabilities(&states).unwrap();
-        let rows = py["tag_probabilities"]
-            .as_array()
-            .expect("tag_probabilities");
-        assert_eq!(rows.len(), rust.nrows(), "{text}: tokens");
-        for (row, r) in rows.iter().zip(rust.outer_iter()) {
-            for (p, q) in common::floats(row).iter().zip(r.iter()) {
-                assert!((p - q).abs() < 1e-5, "{text}: python {p} rust {q}");
-            }
-        }
-    }
+    common::assert_tag_probabilities_match(&parser, dir.path(), &texts, 1e-5);
 }

@@ -48,35 +48,12 @@ fn tract_matches_onnxruntime() {
 /// probabilities within the int8 tolerance, and the same spans.
 #[test]
 fn tract_runs_the_tagger_as_onnxruntime_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = nlu::train::TrainOptions {
-        progress: false,
-        ..Default::default()
-    };
-    let data = common::repo_root().join("examples/smart-home");
-    nlu::train::train_dir(&data, dir.path(), &common::encoder_dir(), &options).unwrap();
+    let dir = common::train_smart_home();
     let parser = nlu::Parser::load(dir.path()).unwrap();
-    let tagger = parser
-        .tagger()
-        .expect("the smart-home data trains a tagger");
     let texts = ["is it going to rain in Lisbon tomorrow", "南京明天会下雨吗"];
+    common::assert_tag_probabilities_match(&parser, dir.path(), &texts, 0.02);
     let cities = [("Lisbon", 23, 29), ("南京", 0, 2)];
-    for ((text, py), (city, start, end)) in texts
-        .iter()
-        .zip(common::onnxruntime_outputs(dir.path(), &texts))
-        .zip(cities)
-    {
-        let c = parser.classifier().classify_with(text, true).unwrap();
-        let rust = tagger.probabilities(&c.token_states.unwrap()).unwrap();
-        let rows = py["tag_probabilities"]
-            .as_array()
-            .expect("tag_probabilities");
-        assert_eq!(rows.len(), rust.nrows(), "{text}: tokens");
-        for (row, r) in rows.iter().zip(rust.outer_iter()) {
-            for (p, q) in common::floats(row).iter().zip(r.iter()) {
-                assert!((p - q).abs() < 0.02, "{text}: onnxruntime {p} tract {q}");
-            }
-        }
+    for (text, (city, start, end)) in texts.iter().zip(cities) {
         let r = parser.parse(text).unwrap();
         let found: Vec<(&str, usize, usize)> = r
             .entities

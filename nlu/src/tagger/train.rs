@@ -218,26 +218,23 @@ impl TaggerWeights {
             "tag_probabilities",
             vec![("axis", Attr::Int(-1))],
         );
-        g.inputs = vec![ValueInfo {
-            name: "token_states".into(),
-            elem: DataType::Float,
-            dims: vec![
-                Dim::Symbolic("batch"),
-                Dim::Symbolic("sequence"),
-                Dim::Fixed(dim as i64),
-            ],
-        }];
-        g.outputs = vec![ValueInfo {
-            name: "tag_probabilities".into(),
-            elem: DataType::Float,
-            dims: vec![
-                Dim::Symbolic("batch"),
-                Dim::Symbolic("sequence"),
-                Dim::Fixed(tags as i64),
-            ],
-        }];
+        g.inputs = vec![per_token("token_states", dim)];
+        g.outputs = vec![per_token("tag_probabilities", tags)];
         g.metadata = vec![("entity_types".into(), types.join(","))];
         g
+    }
+}
+
+/// A float `[batch, sequence, size]` graph input or output.
+fn per_token(name: &str, size: usize) -> ValueInfo {
+    ValueInfo {
+        name: name.into(),
+        elem: DataType::Float,
+        dims: vec![
+            Dim::Symbolic("batch"),
+            Dim::Symbolic("sequence"),
+            Dim::Fixed(size as i64),
+        ],
     }
 }
 

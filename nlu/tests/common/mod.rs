@@ -50,6 +50,51 @@ pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)>
         .collect()
 }
 
+/// The smart-home example (`examples/smart-home`, with its entity tagger) trained into a
+/// temporary directory.
+pub fn train_smart_home() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let options = nlu::train::TrainOptions {
+        progress: false,
+        ..Default::default()
+    };
+    let data = repo_root().join("examples/smart-home");
+    nlu::train::train_dir(&data, dir.path(), &encoder_dir(), &options).expect("training");
+    dir
+}
+
+/// Asserts that the tagger of `parser` (loaded from `dir`) gives the tag probabilities that
+/// Python's onnxruntime computes from `dir` for each of `texts`, token by token, within
+/// `tolerance`.
+pub fn assert_tag_probabilities_match(
+    parser: &nlu::Parser,
+    dir: &Path,
+    texts: &[&str],
+    tolerance: f32,
+) {
+    let tagger = parser.tagger().expect("the model has a tagger");
+    for (text, py) in texts.iter().zip(onnxruntime_outputs(dir, texts)) {
+        let c = parser
+            .classifier()
+            .classify_with(text, true)
+            .expect("classify");
+        let states = c.token_states.expect("token states");
+        let rust = tagger.probabilities(&states).expect("tag probabilities");
+        let rows = py["tag_probabilities"]
+            .as_array()
+            .expect("tag_probabilities");
+        assert_eq!(rows.len(), rust.nrows(), "{text}: tokens");
+        for (row, r) in rows.iter().zip(rust.outer_iter()) {
+            for (p, q) in floats(row).iter().zip(r.iter()) {
+                assert!(
+                    (p - q).abs() < tolerance,
+                    "{text}: onnxruntime {p}, here {q}"
+                );
+            }
+        }
+    }
+}
+
 /// A JSON array of numbers.
 pub fn floats(v: &serde_json::Value) -> Vec<f32> {
     v.as_array()
