@@ -1,15 +1,18 @@
 //! The entity tagger: finds spans of open-class entity types (a city, a playlist, a reason)
 //! that no lookup table lists, from the encoder's token states.
 //!
-//! A softmax layer over a window of three token states gives each piece a BIO tag
-//! probability ([`train`]); constrained Viterbi decoding ([`bio::viterbi`]) picks the tags,
-//! and the tagged pieces become character spans of the text, widened to whole words. The
-//! layer is saved as `tagger.onnx` next to `head.onnx`, and its entity types in
-//! `model.json`. The same encoder run serves the intent head and the tagger.
+//! A hidden layer over windows of three token states, then a softmax over windows of three
+//! hidden states, gives each piece a BIO tag probability ([`train`]); Viterbi decoding under
+//! the BIO constraints, with learnt transition scores ([`bio::viterbi_with`]), picks the
+//! tags, and the tagged pieces become character spans of the text, widened to whole words.
+//! The layers are saved as `tagger.onnx` next to `head.onnx`, and the entity types and
+//! transition scores in `model.json`. The same encoder run serves the intent head and the
+//! tagger.
 //!
 //! ```no_run
-//! // a model trained from data with annotated examples has a tagger
-//! let parser = nlu::Parser::load(std::path::Path::new("models/smart-home"))?;
+//! // trained by `nlu train --data examples/smart-home --out /tmp/home`: its annotated
+//! // cities train a tagger
+//! let parser = nlu::Parser::load(std::path::Path::new("/tmp/home"))?;
 //! let r = parser.parse("what's the weather like in Porto")?;
 //! assert_eq!(r.entities[0].entity, "city");
 //! assert_eq!(r.entities[0].extractor, nlu::Extractor::Tagger);

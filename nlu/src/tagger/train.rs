@@ -1,7 +1,9 @@
-//! Fitting the tagger: a softmax layer over a window of three token states (the piece, the
-//! one before and the one after), trained with Adam on mini-batches of pieces.
+//! Fitting the tagger: a hidden layer (ReLU) over windows of three token states (the piece,
+//! the one before and the one after), then a softmax over windows of three hidden states, so
+//! that each tag sees five pieces (or, with `hidden: 0`, one softmax layer over the states'
+//! windows). Trained with Adam on mini-batches of whole sentences.
 //!
-//! The window is a 1-D convolution of width 3 over the sequence, which is how the saved
+//! Each window is a 1-D convolution of width 3 over the sequence, which is how the saved
 //! graph computes it (`Conv` with zero padding), so the Rust scores here and ONNX Runtime's
 //! agree.
 
