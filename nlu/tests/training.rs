@@ -180,15 +180,21 @@ fn the_saved_tagger_graph_matches_its_weights() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(nlu::tagger::TAGGER_FILE);
-    // with and without the hidden layer
-    for hidden in [0, 16] {
+    // with and without the hidden layer, with and without the sentence's mean state
+    for (hidden, context) in [(0, false), (16, false), (16, true)] {
         let opts = TaggerOptions {
             min_steps: 200,
             hidden,
+            context,
             ..Default::default()
         };
         let w = fit(&seqs, 1, &opts).unwrap();
         assert_eq!(w.hidden.is_some(), hidden > 0);
+        let rows = w.hidden.as_ref().map_or(0, |h| h.0.nrows());
+        assert_eq!(
+            rows,
+            [0, 18, 24][usize::from(hidden > 0) + usize::from(context)]
+        );
         std::fs::write(&path, w.to_graph(&["city".into()]).to_bytes()).unwrap();
         let loaded =
             nlu::tagger::Tagger::load(&path, vec![nlu::EntityKind::from("city")], 1).unwrap();
@@ -197,7 +203,10 @@ fn the_saved_tagger_graph_matches_its_weights() {
             let got = loaded.probabilities(&s.states).unwrap();
             assert_eq!(got.dim(), (5, 3));
             for (a, b) in got.iter().zip(want.iter()) {
-                assert!((a - b).abs() < 1e-5, "hidden {hidden}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "hidden {hidden}, {context}: {a} vs {b}"
+                );
             }
         }
     }

@@ -1,8 +1,8 @@
 //! The entity tagger: finds spans of open-class entity types (a city, a playlist, a reason)
 //! that no lookup table lists, from the encoder's token states.
 //!
-//! A hidden layer over windows of three token states, then a softmax over windows of three
-//! hidden states, gives each piece a BIO tag probability ([`train`]); Viterbi decoding under
+//! A hidden layer over windows of three token states and the sentence's mean state, then a
+//! softmax over windows of three hidden states, gives each piece a BIO tag probability ([`train`]); Viterbi decoding under
 //! the BIO constraints, with learnt transition scores ([`bio::viterbi_with`]), picks the
 //! tags, and the tagged pieces become character spans of the text, widened to whole words.
 //! The layers are saved as `tagger.onnx` next to `head.onnx`, and the entity types and
