@@ -25,7 +25,7 @@ pub mod train;
 use crate::classifier::session_pool::SessionPool;
 use crate::error::{NluError, Result};
 use crate::result::EntityKind;
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Axis};
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -125,12 +125,12 @@ impl Tagger {
     /// Tag probabilities of each piece, `[pieces × tags]`, from the token states of one text.
     pub fn probabilities(&self, states: &Array2<f32>) -> Result<Array2<f32>> {
         let path = self.pool.path();
-        let (n, dim) = states.dim();
-        let input = Array3::from_shape_vec((1, n, dim), states.iter().copied().collect())
-            .map_err(|e| NluError::onnx(path, e))?;
+        let n = states.nrows();
+        // a batch of one, without a copy
+        let input = states.view().insert_axis(Axis(0));
         let tags = bio::tag_count(self.types.len());
         self.pool.run(|session| {
-            let t = TensorRef::from_array_view(&input).map_err(|e| NluError::onnx(path, e))?;
+            let t = TensorRef::from_array_view(input).map_err(|e| NluError::onnx(path, e))?;
             let outputs = session
                 .run(ort::inputs!["token_states" => t])
                 .map_err(|e| NluError::onnx(path, e))?;
