@@ -487,6 +487,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tagged_spans_rank_below_names_and_take_synonyms() {
+        let catalog = Catalog::from_toml_str("[[apps]]\nid = \"api\"\n", "inline").unwrap();
+        let spec = EntitySpec {
+            builtins: Vec::new(),
+            synonyms: vec![Synonym {
+                value: "memory leak".into(),
+                texts: vec!["mem leak".into()],
+            }],
+            ..Default::default()
+        };
+        let ex = EntityExtractor::from_spec(&spec, &catalog).unwrap();
+        let tagged = |start, end| crate::tagger::Tagged {
+            entity: EntityKind::from("reason"),
+            start,
+            end,
+            confidence: 0.9,
+        };
+        let text = "restart api because of a mem leak";
+        let ctx = ExtractContext::now_in(chrono_tz::UTC);
+        // "api" tagged as a reason: the catalog's app name wins the span
+        let out = ex.extract_with(text, &ctx, &[tagged(8, 11), tagged(25, 33)]);
+        let got: Vec<(&str, &str, usize, usize, Extractor)> = out
+            .entities
+            .iter()
+            .map(|e| {
+                (
+                    e.entity.as_str(),
+                    e.value.as_str(),
+                    e.start,
+                    e.end,
+                    e.extractor,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("app", "api", 8, 11, Extractor::Gazetteer),
+                ("reason", "memory leak", 25, 33, Extractor::Tagger),
+            ]
+        );
+        assert_eq!(out.entities[1].text, "mem leak");
+        assert_eq!(out.entities[1].confidence, 0.9);
+        // a span past the text is dropped, not a panic
+        let out = ex.extract_with("api", &ctx, &[tagged(2, 40)]);
+        assert_eq!(out.entities.len(), 1);
+    }
+
+    #[test]
     fn text_maps_chars_one_to_one() {
         let t = Text::new("部署 API 到😀ＰＲＯＤ");
         assert_eq!(t.len(), "部署 API 到😀ＰＲＯＤ".chars().count());

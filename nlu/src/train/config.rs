@@ -390,6 +390,40 @@ nlu:
     }
 
     #[test]
+    fn the_tagger_learns_the_open_class_types_or_those_named() {
+        let mut d = data(HOME);
+        d.examples[0].entities.push(crate::train::rasa::Annotation {
+            entity: "city".into(),
+            value: "Paris".into(),
+            start: 0,
+            end: 4,
+        });
+        d.examples[0].entities.push(crate::train::rasa::Annotation {
+            entity: "time".into(),
+            value: "noon".into(),
+            start: 5,
+            end: 8,
+        });
+        let p = Path::new("data/nlu.toml");
+        // room has a lookup block, room_no a regex, time a builtin: only city is open
+        let cfg = DataConfig::parse("builtins = [\"time\"]\n", p).unwrap();
+        assert_eq!(tagger_types(&d, &cfg).unwrap(), [EntityKind::from("city")]);
+        let cfg = DataConfig::parse("tagger = []\n", p).unwrap();
+        assert!(tagger_types(&d, &cfg).unwrap().is_empty());
+        let cfg = DataConfig::parse("tagger = [\"room\", \"city\"]\n", p).unwrap();
+        assert_eq!(
+            tagger_types(&d, &cfg).unwrap(),
+            [EntityKind::from("city"), EntityKind::from("room")]
+        );
+        let cfg = DataConfig::parse("tagger = [\"song\"]\n", p).unwrap();
+        let e = tagger_types(&d, &cfg).unwrap_err().to_string();
+        assert!(
+            e.contains("data/nlu.toml") && e.contains("`song`") && e.contains("annotate"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn catalog_and_builtin_types_make_no_lookup_table() {
         let d = data(
             r#"
