@@ -91,7 +91,7 @@ impl Parser {
                             .into(),
                     });
                 }
-                Some(Tagger::load_with(
+                Some(Tagger::load(
                     &dir.join(TAGGER_FILE),
                     meta,
                     options.runtime.max_sessions,

@@ -150,6 +150,15 @@ fn too_few_examples_are_refused() {
     assert!(err.contains("has 1 examples"), "{err}");
 }
 
+/// What `model.json` says of a tagger of these types.
+fn meta(types: &[&str], transitions: Vec<f32>) -> nlu::tagger::TaggerMeta {
+    nlu::tagger::TaggerMeta {
+        types: types.iter().map(|&t| nlu::EntityKind::from(t)).collect(),
+        examples: 1,
+        transitions,
+    }
+}
+
 /// The tagger's saved graph (`Conv` over the token states, run by ONNX Runtime) gives the
 /// probabilities its Rust weights give.
 #[test]
@@ -196,8 +205,7 @@ fn the_saved_tagger_graph_matches_its_weights() {
             [0, 18, 24][usize::from(hidden > 0) + usize::from(context)]
         );
         std::fs::write(&path, w.to_graph(&["city".into()]).to_bytes()).unwrap();
-        let loaded =
-            nlu::tagger::Tagger::load(&path, vec![nlu::EntityKind::from("city")], 1).unwrap();
+        let loaded = nlu::tagger::Tagger::load(&path, &meta(&["city"], Vec::new()), 1).unwrap();
         for s in &seqs[..5] {
             let want = w.probabilities(s.states.view());
             let got = loaded.probabilities(&s.states).unwrap();
@@ -211,17 +219,12 @@ fn the_saved_tagger_graph_matches_its_weights() {
         }
     }
     // transition scores of the wrong size are refused
-    let meta = nlu::tagger::TaggerMeta {
-        types: vec!["city".into()],
-        examples: 1,
-        transitions: vec![0.0; 5],
-    };
-    let err = nlu::tagger::Tagger::load_with(&path, &meta, 1).unwrap_err();
+    let err = nlu::tagger::Tagger::load(&path, &meta(&["city"], vec![0.0; 5]), 1).unwrap_err();
     assert!(
         err.to_string().contains("5 transition scores for 3 tags"),
         "{err}"
     );
     // a graph with another number of tags is refused with what to do
-    let err = nlu::tagger::Tagger::load(&path, vec!["a".into(), "b".into()], 1).unwrap_err();
+    let err = nlu::tagger::Tagger::load(&path, &meta(&["a", "b"], Vec::new()), 1).unwrap_err();
     assert!(err.to_string().contains("retrain"), "{err}");
 }

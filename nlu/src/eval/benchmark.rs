@@ -462,7 +462,7 @@ fn run_slots(
     let trained = tagger::train::train(
         train_states,
         &annotations,
-        kinds.clone(),
+        kinds,
         &tagger::train::TaggerOptions::default(),
     )?;
     let fit_seconds = start.elapsed().as_secs_f32();
@@ -470,7 +470,7 @@ fn run_slots(
     let path = dir.join(tagger::TAGGER_FILE);
     std::fs::write(&path, trained.weights.to_graph(&types).to_bytes())
         .map_err(|e| NluError::io(&path, e))?;
-    let loaded = Tagger::load_with(&path, &trained.meta, 1)?;
+    let loaded = Tagger::load(&path, &trained.meta, 1)?;
     let score_split = |items: &[super::datasets::Labeled], states: &[TokenStates]| {
         let mut predicted = Vec::with_capacity(items.len());
         for (item, st) in items.iter().zip(states) {

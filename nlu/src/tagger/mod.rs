@@ -66,31 +66,25 @@ pub struct Tagger {
 }
 
 impl Tagger {
-    /// Loads `tagger.onnx` as `meta` describes it (its output must have a tag for each of
-    /// the types).
-    pub fn load_with(path: &Path, meta: &TaggerMeta, sessions: usize) -> Result<Self> {
-        let mut t = Self::load(path, meta.types.clone(), sessions)?;
-        let tags = bio::tag_count(meta.types.len());
-        if !meta.transitions.is_empty() && meta.transitions.len() != (tags + 1) * tags {
-            return Err(NluError::ModelDir {
-                path: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                reason: format!(
-                    "model.json's tagger has {} transition scores for {tags} tags; retrain \
-                     the model with `nlu train`",
-                    meta.transitions.len()
-                ),
-            });
-        }
-        t.transitions = meta.transitions.clone();
-        Ok(t)
-    }
-
-    /// Loads `tagger.onnx`; its output must have a tag for each of `types`.
-    pub fn load(path: &Path, types: Vec<EntityKind>, sessions: usize) -> Result<Self> {
+    /// Loads `tagger.onnx` as `meta` (from `model.json`) describes it: its output must have
+    /// a tag for each of the types, and the transition scores one per pair of tags.
+    pub fn load(path: &Path, meta: &TaggerMeta, sessions: usize) -> Result<Self> {
         if !path.is_file() {
             return Err(NluError::ModelDir {
                 path: path.parent().map(Path::to_path_buf).unwrap_or_default(),
                 reason: format!("{TAGGER_FILE} is missing; retrain the model with `nlu train`"),
+            });
+        }
+        let types = meta.types.clone();
+        let tag_count = bio::tag_count(types.len());
+        if !meta.transitions.is_empty() && meta.transitions.len() != (tag_count + 1) * tag_count {
+            return Err(NluError::ModelDir {
+                path: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                reason: format!(
+                    "model.json's tagger has {} transition scores for {tag_count} tags; retrain \
+                     the model with `nlu train`",
+                    meta.transitions.len()
+                ),
             });
         }
         let pool = SessionPool::load(path, 1, sessions)?;
@@ -100,7 +94,7 @@ impl Tagger {
                 .find(|o| o.name() == "tag_probabilities")
                 .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
         });
-        let expected = bio::tag_count(types.len()) as i64;
+        let expected = tag_count as i64;
         if tags != Some(expected) {
             return Err(NluError::onnx(
                 path,
@@ -113,7 +107,7 @@ impl Tagger {
         Ok(Tagger {
             pool,
             types,
-            transitions: Vec::new(),
+            transitions: meta.transitions.clone(),
         })
     }
 
