@@ -24,6 +24,16 @@ pub struct Draft {
     /// Entity values seen before the job was known: (kind, value), applied once it is.
     #[serde(default)]
     pub hints: Vec<(EntityKind, String)>,
+    /// `name=value` parameters the entity tagger read from free text ("renew the certs for
+    /// shop.example.com", "because the disk is full"): applied when the job has such a
+    /// parameter, never an error when it has not.
+    #[serde(default)]
+    pub implied: Vec<String>,
+    /// Why the user wants the run, in their words ("because the disk is full", or
+    /// `reason="..."` for a job without a `reason` parameter): shown in the confirmation and
+    /// recorded in the audit trail.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl Draft {
@@ -34,6 +44,8 @@ impl Draft {
             params: BTreeMap::new(),
             run_at: None,
             hints: Vec::new(),
+            implied: Vec::new(),
+            reason: None,
         }
     }
 }

@@ -944,3 +944,78 @@ fn several_environments_in_one_request_are_asked_about() {
     bot.expect_after("OK");
     bot.finish();
 }
+
+/// `renew-certificates` with its free-text `domain` (as in the committed catalog).
+const RENEW_CERTIFICATES: &str = r#"
+[[jobs]]
+id = "renew-certificates"
+aliases = ["cert renewal", "renew certs"]
+description = "Renew TLS certificates"
+  [[jobs.parameters]]
+  name = "domain"
+  kind = "string"
+  required = false
+  [jobs.run]
+  argv = ["scripts/quick.sh"]
+"#;
+
+/// Free text the model's entity tagger reads: a reason given in plain words is shown in the
+/// confirmation and recorded with the decision in the audit trail; a domain fills the job's
+/// `domain` parameter; an explicit `reason=` for a job without such a parameter is the run's
+/// reason, not an error.
+#[test]
+fn reasons_and_domains_written_in_plain_words() {
+    let config = fixtures::config(&[
+        &bot_section("dialog_timeout = \"1m\""),
+        HOSTS,
+        CATALOG,
+        BACKUP_DATABASE,
+        &deploy_app(),
+        RENEW_CERTIFICATES,
+    ]);
+    let dir = fixtures::bot_folder(&config, SCRIPTS);
+    let mut bot = Bot::start(dir.path(), &["--wait"]);
+    bot.send("deploy api to staging because the login fix needs a real test");
+    bot.expect("deploy-app is sensitive. Run it now with app=api, environment=staging? (yes/no)");
+    bot.expect("Reason: the login fix needs a real test");
+    bot.send("yes");
+    bot.expect("Started deploy-app as #1001 (app=api, environment=staging).");
+    bot.send("!run backup-database target=db-01 reason=\"before the schema change\"");
+    bot.expect("Started backup-database as #1002 (target=db-01).");
+    bot.send("renew the certificates for status.brightpath.dev");
+    bot.expect("Started renew-certificates as #1003 (domain=status.brightpath.dev).");
+    bot.send("部署 api 到 staging，因为要验证登录修复");
+    bot.expect("deploy-app 是敏感作业。");
+    bot.expect("原因：要验证登录修复");
+    bot.send("不用了");
+    bot.finish();
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .args(["audit", "export", "--config"])
+        .arg(dir.path().join("bot.toml"))
+        .output()
+        .unwrap();
+    let export = String::from_utf8_lossy(&out.stdout);
+    let decisions: Vec<serde_json::Value> = export
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["kind"] == "decision" && r["decision"] == "allow")
+        .collect();
+    let said = |job: &str| -> Vec<&str> {
+        decisions
+            .iter()
+            .filter(|r| r["job"] == job)
+            .filter_map(|r| r["justification"].as_str())
+            .collect()
+    };
+    assert_eq!(
+        said("deploy-app")[0],
+        "the login fix needs a real test",
+        "{export}"
+    );
+    assert_eq!(
+        said("backup-database"),
+        ["before the schema change"],
+        "{export}"
+    );
+    assert!(said("renew-certificates").is_empty(), "{export}");
+}

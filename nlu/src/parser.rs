@@ -188,11 +188,13 @@ impl Parser {
         if !c.is_readable() {
             return Ok(empty_result(text));
         }
+        let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
         let tagged = match (&self.tagger, &c.token_states) {
-            (Some(tagger), Some(states)) => tagger.tag(&clean, &c.spans, states)?,
+            (Some(tagger), Some(states)) if tagger.tags_intent(&result.intent.name) => {
+                tagger.tag(&clean, &c.spans, states)?
+            }
             _ => Vec::new(),
         };
-        let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
         let scope: String = text.chars().take(MAX_ENTITY_CHARS).collect();
         let spec = self.intent(&result.intent.name);
         let ctx = ExtractContext {

@@ -122,7 +122,9 @@ fn metric(report: &serde_json::Value, lang: &str, key: &str) -> f64 {
 const FLOORS: &[(&str, &str, &str, f64)] = &[
     ("intents", "en", "intent_accuracy", 0.94),
     ("intents", "zh", "intent_accuracy", 0.95),
-    ("intents", "all", "out_of_scope.recall", 0.97),
+    // issue 14's target; the prior is chosen for traffic with a tenth out of scope
+    // (`out_of_scope_share`), which trades a little recall for fewer rejected requests
+    ("intents", "all", "out_of_scope.recall", 0.95),
     ("intents", "all", "in_scope_rejected", -0.05),
     ("entities", "en", "entities.f1", 0.97),
     ("entities", "zh", "entities.f1", 0.97),

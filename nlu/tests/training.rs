@@ -156,6 +156,7 @@ fn meta(types: &[&str], transitions: Vec<f32>) -> nlu::tagger::TaggerMeta {
         types: types.iter().map(|&t| nlu::EntityKind::from(t)).collect(),
         examples: 1,
         transitions,
+        intents: Vec::new(),
     }
 }
 

@@ -107,6 +107,7 @@ run-no-such-param = {$job} has no parameter `{$name}` (its parameters: {$params}
 run-several-values = You named several {$what} ({$values}), and one {$job} run is for one of them, so I'll ask. (For the others, send one more request each.)
 confirm-sensitive-now = {$job} is sensitive. Run it now with {$params}? (yes/no)
 confirm-sensitive-at = {$job} is sensitive. Run it at {$at} with {$params}? (yes/no)
+confirm-reason = Reason: {$reason}
 button-yes = Yes
 button-no = No
 button-approve = Approve #{$id}

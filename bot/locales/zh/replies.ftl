@@ -103,6 +103,7 @@ run-no-such-param = {$job} 没有参数 `{$name}`（它的参数：{$params}）�
 run-several-values = 你提到了多个{$what}（{$values}），而一次 {$job} 运行只针对其中一个，所以我来问一下。（其他的请各发一次请求。）
 confirm-sensitive-now = {$job} 是敏感作业。现在以 {$params} 运行吗？（确认/取消）
 confirm-sensitive-at = {$job} 是敏感作业。在 {$at} 以 {$params} 运行吗？（确认/取消）
+confirm-reason = 原因：{$reason}
 button-yes = 确认
 button-no = 取消
 button-approve = 批准 #{$id}

@@ -34,8 +34,12 @@ pub struct Entry {
     pub params: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
+    /// Why a decision went as it did (a refusal's reason, an approval's rule).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why the user asked, in their words ("because the disk is full").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -39,6 +39,8 @@ pub enum Action<'a> {
         sensitive: bool,
         /// When the run is for (None: now). Change windows are judged at this time.
         run_at: Option<DateTime<Utc>>,
+        /// Why, in the user's words (recorded with the decision).
+        reason: Option<&'a str>,
     },
     /// Stop an execution.
     Cancel { id: ExecId, job: &'a str },

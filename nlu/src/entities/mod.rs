@@ -109,8 +109,9 @@ pub struct Ambiguity {
 ///
 /// | tier | sources |
 /// | --- | --- |
-/// | structured | the model's regular expressions; times, versions, parameters, addresses, execution ids, e-mail and web addresses |
+/// | structured | the model's regular expressions; times, versions, parameters (explicit, and the tagger's free-text ones), addresses, execution ids, e-mail and web addresses |
 /// | names | catalog and lookup-table names (exact, or a catalog job's phrase); statuses; durations and ordinals |
+/// | trained | the other spans of the entity tagger ([`Self::extract_with`]) |
 /// | guesses | names with typos, partial job names, a bare number read by the intent |
 /// | numbers | counts and plain numbers |
 ///
@@ -126,6 +127,8 @@ pub struct EntityExtractor {
     synonyms: HashMap<String, String>,
     /// The kinds the synonyms apply to: those of the lookup tables and regular expressions.
     synonym_kinds: Vec<EntityKind>,
+    /// Tagged types reported as `param` entities ([`EntitySpec::params`]).
+    params: Vec<EntityKind>,
 }
 
 impl EntityExtractor {
@@ -177,6 +180,7 @@ impl EntityExtractor {
                 .map(|l| l.entity.clone())
                 .chain(spec.regexes.iter().map(|r| r.entity.clone()))
                 .collect(),
+            params: spec.params.clone(),
         }
     }
 
@@ -189,6 +193,7 @@ impl EntityExtractor {
             regexes: self.regexes.clone(),
             synonyms: self.synonyms.clone(),
             synonym_kinds: self.synonym_kinds.clone(),
+            params: self.params.clone(),
         }
     }
 
@@ -204,7 +209,10 @@ impl EntityExtractor {
     /// that name, which takes the tagger's rank if its own was lower (a typo match the
     /// tagger agrees with): the name's value is the normalized one. Otherwise a tagged span
     /// ranks below catalog names, times and other structured tokens and above guesses and
-    /// counts; synonyms apply to its value.
+    /// counts; synonyms apply to its value. A span of a free-text parameter type
+    /// ([`EntitySpec::params`]) is reported as a `param` entity, `name=value`, and ranks
+    /// with the structured tokens: the text it quotes holds no other entity, and an explicit
+    /// `name="value"` around it wins by length.
     pub fn extract_with(
         &self,
         text: &str,
@@ -249,21 +257,34 @@ impl EntityExtractor {
                 agreed = true;
             }
             if !agreed && span.end <= t.len() {
+                let text = t.slice(span.start, span.end);
+                // a free-text parameter quotes the user: what it contains is not a request's
+                // entity ("because the backup on db-02 hangs")
+                let (kind, value, rank) = if self.params.contains(&span.entity) {
+                    (
+                        EntityKind::PARAM,
+                        format!("{}={text}", span.entity),
+                        tier::STRUCTURED,
+                    )
+                } else {
+                    (span.entity.clone(), text.to_string(), tier::TRAINED)
+                };
                 cands.push(Cand::new(
-                    span.entity.clone(),
-                    t.slice(span.start, span.end),
+                    kind,
+                    value,
                     span.start,
                     span.end,
                     span.confidence,
                     Extractor::Tagger,
-                    tier::TRAINED,
+                    rank,
                 ));
             }
         }
         let mut out = overlap::resolve(&t, cands);
         if !self.synonyms.is_empty() {
             for e in &mut out.entities {
-                if !self.synonym_kinds.contains(&e.entity) && e.extractor != Extractor::Tagger {
+                let tagged = e.extractor == Extractor::Tagger && e.entity != EntityKind::PARAM;
+                if !self.synonym_kinds.contains(&e.entity) && !tagged {
                     continue;
                 }
                 let by_text = self.synonyms.get(&lower(&e.text));
@@ -533,6 +554,67 @@ mod tests {
         // a span past the text is dropped, not a panic
         let out = ex.extract_with("api", &ctx, &[tagged(2, 40)]);
         assert_eq!(out.entities.len(), 1);
+    }
+
+    #[test]
+    fn tagged_free_text_parameters_are_params_that_hold_their_words() {
+        let catalog = Catalog::from_toml_str(
+            "[[jobs]]\nid = \"backup-database\"\naliases = [\"backup\"]\n[[hosts]]\nid = \"db-02\"\n",
+            "inline",
+        )
+        .unwrap();
+        let spec = EntitySpec {
+            builtins: vec![Builtin::ExecutionId, Builtin::Param, Builtin::Time],
+            params: vec![EntityKind::from("reason")],
+            ..Default::default()
+        };
+        let ex = EntityExtractor::from_spec(&spec, &catalog).unwrap();
+        let reason = |start, end| crate::tagger::Tagged {
+            entity: EntityKind::from("reason"),
+            start,
+            end,
+            confidence: 0.8,
+        };
+        let ctx = ExtractContext::now_in(chrono_tz::UTC);
+        let pairs = |out: Extraction| -> Vec<(String, String, usize, usize, Extractor)> {
+            out.entities
+                .into_iter()
+                .map(|e| (e.entity.to_string(), e.value, e.start, e.end, e.extractor))
+                .collect()
+        };
+        // the job, host and time inside the reason are the reason's words, not entities
+        let text = "cancel #4812 because the backup on db-02 runs until tomorrow";
+        assert_eq!(
+            pairs(ex.extract_with(text, &ctx, &[reason(21, 60)])),
+            vec![
+                (
+                    "execution_id".into(),
+                    "4812".into(),
+                    7,
+                    12,
+                    Extractor::Regex
+                ),
+                (
+                    "param".into(),
+                    "reason=the backup on db-02 runs until tomorrow".into(),
+                    21,
+                    60,
+                    Extractor::Tagger
+                ),
+            ]
+        );
+        // an explicit reason="..." around the tagged words wins, with its own value
+        let text = "cancel #4812 reason=\"wrong host\"";
+        assert_eq!(
+            pairs(ex.extract_with(text, &ctx, &[reason(21, 31)]))[1],
+            (
+                "param".into(),
+                "reason=wrong host".into(),
+                13,
+                32,
+                Extractor::Regex
+            )
+        );
     }
 
     #[test]

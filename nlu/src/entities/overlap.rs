@@ -11,7 +11,7 @@
 //!    never overlap in the result.
 
 use super::{Ambiguity, Cand, Extraction, Text};
-use crate::result::Entity;
+use crate::result::{Entity, EntityKind};
 use std::collections::BTreeMap;
 
 fn entity(t: &Text, c: &Cand, kind: crate::result::EntityKind, value: &str) -> Entity {
@@ -97,6 +97,14 @@ pub(crate) fn resolve(t: &Text, cands: Vec<Cand>) -> Extraction {
         }
     }
     kept.sort_by_key(|c| (c.start, c.end));
+    // two partial names of one entry ("续期 … 证书" of 续期证书) name it once
+    let mut seen: Vec<(EntityKind, String)> = Vec::new();
+    kept.retain(|c| {
+        let key = (c.kind.clone(), c.value.clone());
+        let repeat = c.tier == super::tier::GUESS && c.alts.is_empty() && seen.contains(&key);
+        seen.push(key);
+        !repeat
+    });
     let mut out = Extraction::default();
     for c in kept {
         if c.alts.is_empty() {
@@ -172,5 +180,38 @@ mod tests {
         assert_eq!(out.entities.len(), 2);
         assert_eq!(out.entities[0].text, "flush");
         assert_eq!(out.entities[1].text, "api");
+    }
+
+    #[test]
+    fn two_partial_names_of_one_entry_name_it_once() {
+        let t = Text::new("续期 2.4.1 的证书");
+        let out = resolve(
+            &t,
+            vec![
+                cand(
+                    EntityKind::JOB,
+                    "renew-certificates",
+                    0,
+                    2,
+                    0.6,
+                    tier::GUESS,
+                ),
+                cand(EntityKind::VERSION, "2.4.1", 3, 8, 1.0, tier::STRUCTURED),
+                cand(
+                    EntityKind::JOB,
+                    "renew-certificates",
+                    10,
+                    12,
+                    0.6,
+                    tier::GUESS,
+                ),
+            ],
+        );
+        let got: Vec<(&str, usize)> = out
+            .entities
+            .iter()
+            .map(|e| (e.value.as_str(), e.start))
+            .collect();
+        assert_eq!(got, [("renew-certificates", 0), ("2.4.1", 3)]);
     }
 }

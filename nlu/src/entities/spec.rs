@@ -217,6 +217,10 @@ pub struct EntitySpec {
     /// From `synonym:` blocks and annotations whose value differs from their text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub synonyms: Vec<Synonym>,
+    /// Types of the tagger whose spans are free-text job parameters, reported as `param`
+    /// entities: `name=value` (from `params = [...]` in `nlu.toml`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<EntityKind>,
 }
 
 impl Default for EntitySpec {
@@ -228,6 +232,7 @@ impl Default for EntitySpec {
             lookups: Vec::new(),
             regexes: Vec::new(),
             synonyms: Vec::new(),
+            params: Vec::new(),
         }
     }
 }
@@ -293,6 +298,7 @@ mod tests {
                 patterns: vec![],
             }],
             synonyms: vec![],
+            params: vec![],
         };
         let k: Vec<String> = spec.kinds().iter().map(|k| k.to_string()).collect();
         // the contract's kinds first, in its order, then the others by name

@@ -202,17 +202,32 @@ pub fn spans(
     kept
 }
 
-/// Widens `start..end` to whole words (letters and digits of scripts written with spaces)
-/// and trims spaces and punctuation; `None` if nothing is left.
+/// Widens `start..end` to whole words (letters and digits of scripts written with spaces,
+/// joined by `.`, `-`, `_` or `@`: `billing.example.com`, `db-01`) and trims spaces and
+/// punctuation; `None` if nothing is left.
 fn snap(text: &[char], mut start: usize, mut end: usize) -> Option<(usize, usize)> {
     let end_max = text.len();
     end = end.min(end_max);
     start = start.min(end);
-    let wordy = |c: char| c.is_alphanumeric() && !is_cjk(c);
-    while start > 0 && start < end_max && wordy(text[start]) && wordy(text[start - 1]) {
+    let wordy = |i: usize| {
+        text.get(i)
+            .is_some_and(|&c| c.is_alphanumeric() && !is_cjk(c))
+    };
+    let joiner = |i: usize| {
+        text.get(i)
+            .is_some_and(|c| matches!(c, '.' | '-' | '_' | '@'))
+    };
+    // whether the boundary before `i` is inside a word
+    let inside = |i: usize| {
+        i > 0
+            && ((wordy(i - 1) && wordy(i))
+                || (joiner(i - 1) && i >= 2 && wordy(i - 2) && wordy(i))
+                || (joiner(i) && wordy(i - 1) && wordy(i + 1)))
+    };
+    while start > 0 && start < end_max && inside(start) {
         start -= 1;
     }
-    while end > start && end < end_max && wordy(text[end - 1]) && wordy(text[end]) {
+    while end > start && end < end_max && inside(end) {
         end += 1;
     }
     let trim =
@@ -329,7 +344,36 @@ mod tests {
         // only the first piece tagged: the word is still whole
         let out = spans(&[0, 0, 1, 0, 0], &probs, 3, &pieces, &text);
         assert_eq!(out, vec![((0, 11, 17), 0.5)]);
+        // a domain name is one word
+        let text: Vec<char> = "renew billing.fabrikam.com now".chars().collect();
+        // ▁renew | ▁billing | . | fab | rikam | . | com | ▁now   tagged O O O B I O O O
+        let pieces = [
+            (0, 5),
+            (6, 13),
+            (13, 14),
+            (14, 17),
+            (17, 22),
+            (22, 23),
+            (23, 26),
+            (27, 30),
+        ];
+        let probs = vec![0.5; 8 * 3];
+        let out = spans(&[0, 0, 0, 1, 2, 0, 0, 0], &probs, 3, &pieces, &text);
+        assert_eq!(out, vec![((0, 6, 26), 0.5)]);
+        // a sentence's full stop is not part of the word before it
+        let text: Vec<char> = "in lisbon. ok".chars().collect();
+        let out = spans(
+            &[0, 1, 0, 0],
+            &probs,
+            3,
+            &[(0, 2), (3, 9), (9, 10), (11, 13)],
+            &text,
+        );
+        assert_eq!(out, vec![((0, 3, 9), 0.5)]);
         // a span of punctuation only is dropped
+        let text: Vec<char> = "weather in lisbon?".chars().collect();
+        let pieces = [(0, 7), (8, 10), (11, 14), (14, 17), (17, 18)];
+        let probs = vec![0.5; 5 * 3];
         let out = spans(&[0, 0, 0, 0, 1], &probs, 3, &pieces, &text);
         assert!(out.is_empty());
     }

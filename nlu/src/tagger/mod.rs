@@ -24,7 +24,7 @@ pub mod train;
 
 use crate::classifier::session_pool::SessionPool;
 use crate::error::{NluError, Result};
-use crate::result::EntityKind;
+use crate::result::{EntityKind, IntentName};
 use ndarray::{Array2, Axis};
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,10 @@ pub struct TaggerMeta {
     /// Scores of tag transitions added in decoding ([`bio::viterbi_with`]; empty: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transitions: Vec<f32>,
+    /// The intents whose examples annotate a tagged type: the parser tags the texts of these
+    /// intents only (empty: every text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<IntentName>,
 }
 
 /// A span the tagger found.
@@ -63,6 +67,7 @@ pub struct Tagger {
     pool: SessionPool,
     types: Vec<EntityKind>,
     transitions: Vec<f32>,
+    intents: Vec<IntentName>,
 }
 
 impl Tagger {
@@ -108,12 +113,18 @@ impl Tagger {
             pool,
             types,
             transitions: meta.transitions.clone(),
+            intents: meta.intents.clone(),
         })
     }
 
     /// The entity types it tags.
     pub fn types(&self) -> &[EntityKind] {
         &self.types
+    }
+
+    /// Whether texts classified as `intent` are tagged (those of [`TaggerMeta::intents`]).
+    pub fn tags_intent(&self, intent: &IntentName) -> bool {
+        self.intents.is_empty() || self.intents.contains(intent)
     }
 
     /// Tag probabilities of each piece, `[pieces × tags]`, from the token states of one text.

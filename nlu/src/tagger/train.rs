@@ -358,6 +358,7 @@ pub fn train(
             types,
             examples,
             transitions,
+            intents: Vec::new(),
         },
     })
 }

@@ -21,6 +21,16 @@
 //! keeps the lookup table of its annotations too: a name in it normalizes the value of a
 //! tagged span it overlaps.
 //!
+//! `params = ["domain", "reason"]` names tagged types that are free-text job parameters: a
+//! span of one is reported as a `param` entity, `name=value` (`domain=shop.example.com` for
+//! "renew the certs of [shop.example.com](domain)"), as an explicit `domain=...` would be.
+//! Such a type makes no lookup table: its values are open text, not names.
+//!
+//! `out_of_scope_share = 0.1` says how common out-of-scope messages are in the traffic the
+//! model will see, when that differs from their share of the examples (out-of-scope examples
+//! are usually many, to cover what the model must reject): the prior of the `out_of_scope`
+//! intent is chosen for that share (default: the examples' share).
+//!
 //! The file is optional. Entity types come from the data:
 //! - `lookup:` blocks are lookup tables; a `synonym:` whose value is an entry of a table
 //!   adds its texts to that entry;
@@ -58,6 +68,12 @@ pub struct DataConfig {
     pub intents: BTreeMap<String, IntentConfig>,
     /// The entity types the tagger learns; `None`: the annotated ones nothing else supplies.
     pub tagger: Option<Vec<String>>,
+    /// Tagged types reported as `param` entities (`name=value`).
+    #[serde(default)]
+    pub params: Vec<String>,
+    /// The share of out-of-scope messages expected in real traffic (0 to 1), for the
+    /// out-of-scope prior; `None`: as in the training data.
+    pub out_of_scope_share: Option<f32>,
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -141,6 +157,21 @@ pub fn model_spec(
             )));
         }
     }
+    if let Some(share) = config.out_of_scope_share {
+        if !(share > 0.0 && share < 1.0) {
+            return Err(config.error(format!(
+                "out_of_scope_share = {share} is not a share; give one between 0 and 1 (0.1 for \
+                 one message in ten)"
+            )));
+        }
+        if !labels.iter().any(|l| l == "out_of_scope") {
+            return Err(config.error(
+                "out_of_scope_share is set but no example is of the `out_of_scope` intent; add \
+                 examples of what the model should reject, or take the setting out"
+                    .to_string(),
+            ));
+        }
+    }
     let intents = labels
         .iter()
         .map(|l| {
@@ -178,7 +209,27 @@ pub fn model_spec(
             )));
         }
     }
-    let spec = entity_spec(data, builtins, config.catalog);
+    let mut spec = entity_spec(data, builtins, config.catalog);
+    if !config.params.is_empty() {
+        let tagged = tagger_types(data, config)?;
+        for name in &config.params {
+            if !tagged.iter().any(|t| t == name.as_str()) {
+                return Err(config.error(format!(
+                    "params = [...] names `{name}`, which the tagger does not learn; annotate \
+                     it as [text]({name}) in some examples (and list it in `tagger` if that is \
+                     set)"
+                )));
+            }
+        }
+        spec.params = config
+            .params
+            .iter()
+            .map(|p| EntityKind::from(p.as_str()))
+            .collect();
+        spec.params.sort();
+        spec.params.dedup();
+        spec.lookups.retain(|l| !spec.params.contains(&l.entity));
+    }
     EntityExtractor::from_spec(&spec, &crate::Catalog::default())
         .map_err(|e| config.error(e.to_string()))?;
     Ok((intents, spec))
@@ -312,6 +363,7 @@ pub fn entity_spec(data: &TrainingData, builtins: Vec<Builtin>, catalog: bool) -
         lookups,
         regexes,
         synonyms,
+        params: Vec::new(),
     }
 }
 
@@ -421,6 +473,45 @@ nlu:
             e.contains("data/nlu.toml") && e.contains("`song`") && e.contains("annotate"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn free_text_parameters_are_tagged_types_without_lookup_tables() {
+        let d = data(
+            r#"
+nlu:
+- intent: run_job
+  examples: |
+    - renew the certs of [shop.example.com](domain)
+    - restart it because [the disk is full](reason)
+- intent: out_of_scope
+  examples: |
+    - what's the weather
+"#,
+        );
+        let labels = ["out_of_scope".to_string(), "run_job".to_string()];
+        let p = Path::new("data/nlu.toml");
+        let cfg =
+            DataConfig::parse("params = [\"reason\"]\nout_of_scope_share = 0.1\n", p).unwrap();
+        let (_, spec) = model_spec(&d, &cfg, &labels).unwrap();
+        assert_eq!(spec.params, [EntityKind::from("reason")]);
+        // reason makes no lookup table; domain, not a parameter, keeps its own
+        let tables: Vec<&str> = spec.lookups.iter().map(|l| l.entity.as_str()).collect();
+        assert_eq!(tables, ["domain"]);
+        // a parameter type the tagger does not learn
+        let cfg = DataConfig::parse("params = [\"message\"]\n", p).unwrap();
+        let e = model_spec(&d, &cfg, &labels).unwrap_err().to_string();
+        assert!(e.contains("`message`") && e.contains("annotate"), "{e}");
+        let cfg = DataConfig::parse("tagger = [\"domain\"]\nparams = [\"reason\"]\n", p).unwrap();
+        let e = model_spec(&d, &cfg, &labels).unwrap_err().to_string();
+        assert!(e.contains("`reason`") && e.contains("tagger"), "{e}");
+        // a share must be one, and needs out-of-scope examples
+        let cfg = DataConfig::parse("out_of_scope_share = 1.5\n", p).unwrap();
+        let e = model_spec(&d, &cfg, &labels).unwrap_err().to_string();
+        assert!(e.contains("between 0 and 1"), "{e}");
+        let cfg = DataConfig::parse("out_of_scope_share = 0.1\n", p).unwrap();
+        let e = model_spec(&d, &cfg, &labels[1..]).unwrap_err().to_string();
+        assert!(e.contains("`out_of_scope`"), "{e}");
     }
 
     #[test]

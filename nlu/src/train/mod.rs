@@ -92,6 +92,9 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Most L-BFGS iterations per fit.
     pub max_iter: usize,
+    /// The share of out-of-scope texts expected in real traffic, when it differs from the
+    /// training data's: the out-of-scope prior is chosen for it ([`oos_shift`]).
+    pub out_of_scope_share: Option<f32>,
 }
 
 impl Default for TrainOptions {
@@ -109,6 +112,7 @@ impl Default for TrainOptions {
             max_tokens: 128,
             progress: true,
             max_iter: 300,
+            out_of_scope_share: None,
         }
     }
 }
@@ -240,51 +244,90 @@ impl Pair {
     }
 }
 
-/// Shifts of the out-of-scope logit (after temperature) tried by [`oos_shift`].
-const OOS_SHIFTS: [f32; 11] = [
-    -2.0, -1.5, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5,
-];
+/// Shifts of the out-of-scope logit (after temperature) tried by [`oos_shift`]: from -3 to
+/// 1.5 in steps of 1/8.
+fn oos_shifts() -> Vec<f32> {
+    (0..=36).map(|i| -3.0 + i as f32 * 0.125).collect()
+}
+
+/// Neighbours on each side whose accuracies [`oos_shift`] averages with a shift's own.
+const OOS_SMOOTHING: usize = 2;
 
 /// The shift of the out-of-scope class's tempered logit that maximizes the accuracy of the
 /// decisions on held-out logits `oof` (an in-scope row is right when its class wins and is
 /// not rejected, an out-of-scope row when it is rejected), the fallback threshold chosen
-/// anew for each shift; ties go to the smallest shift.
+/// anew for each shift.
+///
+/// - With `share`, the rows are weighted so that out-of-scope ones make that share of the
+///   total: the accuracy expected in traffic where out-of-scope texts are that common, not
+///   as common as in the training data (a quarter of the ChatOps examples, where its
+///   `nlu.toml` expects a tenth of the messages).
+/// - The accuracy is averaged over the neighbouring shifts (±1/4) before the maximum is
+///   taken: the curve is flat near its top, within a few rows, and its raw maximum would
+///   jump across that plateau when a few examples are added.
+/// - Ties go to the smallest shift.
 fn oos_shift(
     oof: &[Vec<f32>],
     labels: &[usize],
     oos: usize,
     temperature: f32,
     targets: ThresholdTargets,
+    share: Option<f32>,
 ) -> f32 {
+    let n = labels.len().max(1) as f32;
+    let trained = labels.iter().filter(|&&y| y == oos).count() as f32 / n;
+    let (w_oos, w_in) = match share {
+        Some(pi) if trained > 0.0 && trained < 1.0 => (pi / trained, (1.0 - pi) / (1.0 - trained)),
+        _ => (1.0, 1.0),
+    };
+    let shifts = oos_shifts();
+    let accuracy: Vec<f32> = shifts
+        .iter()
+        .map(|&b| {
+            let probs: Vec<Vec<f32>> = oof
+                .iter()
+                .map(|z| {
+                    let mut t: Vec<f32> = z.iter().map(|v| v / temperature).collect();
+                    t[oos] += b;
+                    softmax(&t)
+                })
+                .collect();
+            let th = calibrate::choose_thresholds(&probs, labels, Some(oos), targets);
+            let right: f32 = probs
+                .iter()
+                .zip(labels)
+                .filter(|(p, &y)| {
+                    let top = logreg::argmax(p).unwrap_or(0);
+                    let rejected = top == oos || p[top] < th.fallback;
+                    if y == oos {
+                        rejected
+                    } else {
+                        !rejected && top == y
+                    }
+                })
+                .map(|(_, &y)| if y == oos { w_oos } else { w_in })
+                .sum();
+            right / n
+        })
+        .collect();
+    let smoothed = |i: usize| {
+        let lo = i.saturating_sub(OOS_SMOOTHING);
+        let hi = (i + OOS_SMOOTHING).min(shifts.len() - 1);
+        accuracy[lo..=hi].iter().sum::<f32>() / (hi - lo + 1) as f32
+    };
     let mut best = (f32::NEG_INFINITY, 0.0f32);
-    let mut order = OOS_SHIFTS.to_vec();
-    order.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
-    for b in order {
-        let probs: Vec<Vec<f32>> = oof
-            .iter()
-            .map(|z| {
-                let mut t: Vec<f32> = z.iter().map(|v| v / temperature).collect();
-                t[oos] += b;
-                softmax(&t)
-            })
-            .collect();
-        let th = calibrate::choose_thresholds(&probs, labels, Some(oos), targets);
-        let right = probs
-            .iter()
-            .zip(labels)
-            .filter(|(p, &y)| {
-                let top = logreg::argmax(p).unwrap_or(0);
-                let rejected = top == oos || p[top] < th.fallback;
-                if y == oos {
-                    rejected
-                } else {
-                    !rejected && top == y
-                }
-            })
-            .count();
-        let acc = right as f32 / labels.len().max(1) as f32;
+    let mut order: Vec<usize> = (0..shifts.len()).collect();
+    order.sort_by(|&a, &b| shifts[a].abs().total_cmp(&shifts[b].abs()));
+    for i in order {
+        let acc = smoothed(i);
+        tracing::debug!(
+            shift = shifts[i],
+            accuracy = accuracy[i],
+            smoothed = acc,
+            "out-of-scope prior tried"
+        );
         if acc > best.0 + 1e-6 {
-            best = (acc, b);
+            best = (acc, shifts[i]);
         }
     }
     best.1
@@ -656,7 +699,16 @@ pub fn fit_head(
     let oos_class = label_names.iter().position(|l| l == "out_of_scope");
     let mut oof = oof;
     if let Some(k) = oos_class {
-        let shift = temperature * oos_shift(&oof, labels, k, temperature, options.targets);
+        let shift = temperature
+            * oos_shift(
+                &oof,
+                labels,
+                k,
+                temperature,
+                options.targets,
+                options.out_of_scope_share,
+            );
+        tracing::info!(shift, "out-of-scope prior");
         for z in &mut oof {
             z[k] += shift;
         }
@@ -916,6 +968,10 @@ pub fn train_dir(
         });
     }
     let (intents, entities) = config::model_spec(&data, &config, &label_names)?;
+    let options = &TrainOptions {
+        out_of_scope_share: options.out_of_scope_share.or(config.out_of_scope_share),
+        ..*options
+    };
     let spec = ModelSpec { intents, entities };
     let tagger_types = config::tagger_types(&data, &config)?;
     let labels: Vec<usize> = data
@@ -949,13 +1005,24 @@ pub fn train_dir(
                     .collect()
             })
             .collect();
+        let mut intents: Vec<crate::IntentName> = data
+            .examples
+            .iter()
+            .zip(&annotations)
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(e, _)| crate::IntentName::from(e.intent.as_str()))
+            .collect();
+        intents.sort();
+        intents.dedup();
         tracing::info!(types = tagger_types.len(), "training the entity tagger");
-        Some(crate::tagger::train::train(
+        let mut tagger = crate::tagger::train::train(
             states,
             &annotations,
             tagger_types,
             &crate::tagger::train::TaggerOptions::default(),
-        )?)
+        )?;
+        tagger.meta.intents = intents;
+        Some(tagger)
     };
     save_with_spec(
         &model,
@@ -989,6 +1056,28 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The out-of-scope prior follows the share of out-of-scope texts expected in traffic:
+    /// where they are rare, in-scope texts count for more and the prior goes down.
+    #[test]
+    fn the_out_of_scope_prior_follows_the_expected_share() {
+        let mut oof = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..100 {
+            let x = 3.0 * i as f32 / 100.0;
+            oof.push(vec![2.0, 0.0, x]); // in scope, more and more like out-of-scope
+            labels.push(0);
+            oof.push(vec![x, 0.0, 2.0]); // out of scope, more and more like class 0
+            labels.push(2);
+        }
+        let t = ThresholdTargets::default();
+        let plain = oos_shift(&oof, &labels, 2, 1.0, t, None);
+        let rare = oos_shift(&oof, &labels, 2, 1.0, t, Some(0.1));
+        let common = oos_shift(&oof, &labels, 2, 1.0, t, Some(0.9));
+        assert!(rare < plain && plain < common, "{rare} {plain} {common}");
+        // the training data's own share changes nothing
+        assert_eq!(oos_shift(&oof, &labels, 2, 1.0, t, Some(0.5)), plain);
+    }
 
     #[test]
     fn folds_are_stratified() {

@@ -6,6 +6,10 @@ use super::*;
 /// Entity values the draft will use once the job is known.
 pub(super) fn collect_hints(draft: &mut Draft, entities: &[Entity]) {
     for e in entities {
+        if e.entity == EntityKind::PARAM && e.extractor == nlu::Extractor::Tagger {
+            draft.implied.push(e.value.clone());
+            continue;
+        }
         if [
             EntityKind::PARAM,
             EntityKind::APP,
@@ -20,6 +24,10 @@ pub(super) fn collect_hints(draft: &mut Draft, entities: &[Entity]) {
         }
     }
 }
+
+/// The parameter name of a run's reason: a job without such a parameter records it as the
+/// run's reason ([`Draft::reason`]).
+pub(super) const REASON: &str = "reason";
 
 pub(super) fn param_kind_for(k: &EntityKind) -> Option<ParamKind> {
     Some(match k.as_str() {
@@ -97,6 +105,10 @@ pub(super) fn apply_hints(
             .map(str::to_string)
             .unwrap_or(v);
         let Some(p) = job.parameters.iter().find(|p| same_name(&p.name, &name)) else {
+            if same_name(&name, REASON) {
+                draft.reason = Some(v);
+                continue;
+            }
             return Err(HintError::UnknownParam(name));
         };
         match values::validate(catalog, p, &v, lang) {
@@ -111,6 +123,26 @@ pub(super) fn apply_hints(
                     });
                 }
             }
+        }
+    }
+    // what the tagger read from free text: the job's parameter of that name if it has one
+    // and the user named no value, the run's reason, or nothing
+    for pair in std::mem::take(&mut draft.implied) {
+        let Some((name, v)) = pair.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        match job.parameters.iter().find(|p| same_name(&p.name, name)) {
+            Some(p) if !draft.params.contains_key(&p.name) => {
+                if let Ok(v) = values::validate(catalog, p, v, lang) {
+                    draft.params.insert(p.name.clone(), v);
+                }
+            }
+            Some(_) => {}
+            None if same_name(name, REASON) && draft.reason.is_none() => {
+                draft.reason = Some(v.to_string());
+            }
+            None => tracing::debug!(job = %job.id, %pair, "a parameter the job does not take"),
         }
     }
     let mut several: Option<HintError> = None;

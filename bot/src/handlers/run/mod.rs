@@ -232,6 +232,7 @@ pub async fn proceed(ctx: &Ctx<'_>, mut draft: Draft, notes: Vec<String>) -> Res
         params: &draft.params,
         sensitive: job.sensitive,
         run_at: draft.run_at,
+        reason: draft.reason.as_deref(),
     };
     if let Some(e) = ctx.bot.policy.precheck(&ctx.actor(), &action) {
         response.push(e.reply(lang));
@@ -282,6 +283,7 @@ async fn run_draft(ctx: &Ctx<'_>, draft: Draft) -> Response {
             params: &draft.params,
             sensitive: job.sensitive,
             run_at: draft.run_at,
+            reason: draft.reason.as_deref(),
         },
     );
     if let Decision::NeedsApproval(need) = &decision {

@@ -257,6 +257,7 @@ mod tests {
                     params: &params,
                     sensitive: true,
                     run_at,
+                    reason: None,
                 },
                 Lang::En,
             )
@@ -331,6 +332,7 @@ mod tests {
             params,
             sensitive: true,
             run_at: None,
+            reason: None,
         }
     }
 
@@ -372,6 +374,7 @@ mod tests {
                 params: &params,
                 sensitive: true,
                 run_at: Some(at),
+                reason: None,
             },
         ) else {
             panic!("not refused");

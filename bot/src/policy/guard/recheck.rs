@@ -40,6 +40,7 @@ impl Guard {
             params,
             sensitive: false,
             run_at: None,
+            reason: None,
         };
         let _ = self.record_decision(
             &actor,

@@ -19,6 +19,9 @@ impl Guard {
         if let Some(r) = &e.reason {
             e.reason = Some(self.redact(r));
         }
+        if let Some(r) = &e.justification {
+            e.justification = Some(self.redact(r));
+        }
         tracing::info!(
             kind = %e.kind,
             user = %e.user,
@@ -28,6 +31,7 @@ impl Guard {
             params = %e.params.as_ref().map(|p| crate::i18n::format::params(p, Lang::En)).unwrap_or_default(),
             decision = e.decision.as_deref().unwrap_or(""),
             reason = e.reason.as_deref().unwrap_or(""),
+            justification = e.justification.as_deref().unwrap_or(""),
             execution_id = e.execution_id.unwrap_or(0),
             "audit"
         );
@@ -43,6 +47,10 @@ impl Guard {
         reason: Option<&str>,
         error_id: Option<&str>,
     ) -> Result<i64, UserError> {
+        let justification = match action {
+            Action::Execute { reason, .. } => reason.map(str::to_string),
+            _ => None,
+        };
         let (job, params) = match action {
             Action::Execute { job, params, .. } => (Some(job.to_string()), Some((*params).clone())),
             Action::Cancel { job, id } | Action::ReadExecution { job, id } => {
@@ -63,6 +71,7 @@ impl Guard {
                 params,
                 decision: Some(decision.into()),
                 reason: reason.map(str::to_string),
+                justification,
                 error_id: error_id.map(str::to_string),
                 ..Default::default()
             },
