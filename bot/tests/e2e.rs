@@ -960,7 +960,8 @@ description = "Renew TLS certificates"
 "#;
 
 /// Free text the model's entity tagger reads: a reason given in plain words is shown in the
-/// confirmation and recorded with the decision in the audit trail; a domain fills the job's
+/// confirmation and recorded with the decision in the audit trail (a cancel's too); a domain
+/// fills the job's
 /// `domain` parameter; an explicit `reason=` for a job without such a parameter is the run's
 /// reason, not an error.
 #[test]
@@ -972,6 +973,7 @@ fn reasons_and_domains_written_in_plain_words() {
         BACKUP_DATABASE,
         &deploy_app(),
         RENEW_CERTIFICATES,
+        LONG_TASK,
     ]);
     let dir = fixtures::bot_folder(&config, SCRIPTS);
     let mut bot = Bot::start(dir.path(), &["--wait"]);
@@ -988,6 +990,11 @@ fn reasons_and_domains_written_in_plain_words() {
     bot.expect("deploy-app 是敏感作业。");
     bot.expect("原因：要验证登录修复");
     bot.send("不用了");
+    bot.expect("好的，不运行 deploy-app。");
+    bot.send("!run long-task");
+    bot.expect("已启动 long-task，编号 #1004");
+    bot.send("cancel 1004 because it blocks the release");
+    bot.expect("#1004 long-task was cancelled by tester");
     bot.finish();
     let out = Command::new(env!("CARGO_BIN_EXE_bot"))
         .args(["audit", "export", "--config"])
@@ -1018,4 +1025,9 @@ fn reasons_and_domains_written_in_plain_words() {
         "{export}"
     );
     assert!(said("renew-certificates").is_empty(), "{export}");
+    let cancel = decisions
+        .iter()
+        .find(|r| r["intent"] == "cancel")
+        .expect("the cancel's decision is recorded");
+    assert_eq!(cancel["justification"], "it blocks the release", "{export}");
 }

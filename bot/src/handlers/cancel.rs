@@ -24,6 +24,7 @@ pub async fn handle(ctx: &Ctx<'_>, parse: &ParseResult) -> Response {
     if let Some(r) = ctx.refused(&Action::Cancel {
         id: e.id,
         job: &e.job,
+        reason: super::stated_reason(parse),
     }) {
         return r;
     }

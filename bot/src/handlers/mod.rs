@@ -184,6 +184,32 @@ pub fn time_range(value: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)>
     }
 }
 
+/// The reason the user gave for a request ("cancel 4812 because it hangs"): the value of a
+/// `reason=` parameter, read by the entity tagger or written out.
+///
+/// ```
+/// let parse = |param: &str| -> nlu::ParseResult {
+///     let json = format!(
+///         r#"{{"text": "t", "intent": {{"name": "cancel_job", "confidence": 0.9}},
+///              "intent_ranking": [], "outcome": "understood", "clarification": null,
+///              "entities": [{{"entity": "param", "value": "{param}", "start": 0, "end": 1,
+///                             "text": "t", "confidence": 0.8, "extractor": "tagger"}}]}}"#
+///     );
+///     serde_json::from_str(&json).unwrap()
+/// };
+/// assert_eq!(bot::handlers::stated_reason(&parse("reason=it hangs")), Some("it hangs"));
+/// assert_eq!(bot::handlers::stated_reason(&parse("replicas=4")), None);
+/// ```
+pub fn stated_reason(parse: &ParseResult) -> Option<&str> {
+    parse
+        .entities
+        .iter()
+        .filter(|e| e.entity == EntityKind::PARAM)
+        .find_map(|e| e.value.strip_prefix("reason="))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+}
+
 /// Which execution a status/watch/cancel message is about: an id, else the latest run of a
 /// named job, else the latest run; without an id the asker's own runs come first ("cancel
 /// it" is about what they started, not about a colleague's newer run), and with

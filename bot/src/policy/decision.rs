@@ -43,7 +43,12 @@ pub enum Action<'a> {
         reason: Option<&'a str>,
     },
     /// Stop an execution.
-    Cancel { id: ExecId, job: &'a str },
+    Cancel {
+        id: ExecId,
+        job: &'a str,
+        /// Why, in the user's words (recorded with the decision).
+        reason: Option<&'a str>,
+    },
     /// Read the state of one execution (status, watch).
     ReadExecution { id: ExecId, job: &'a str },
     /// Read the job list.

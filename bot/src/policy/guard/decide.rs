@@ -143,7 +143,7 @@ impl Guard {
                 let env = self.environment_of(job, params);
                 return self.decide_execution(job, params, env.as_deref(), *run_at, lang, now);
             }
-            Action::Cancel { id, job } => require(
+            Action::Cancel { id, job, .. } => require(
                 &format!("cancel:{job}"),
                 tr!(lang, "action-cancel", id = id.to_string(), job = *job),
             ),

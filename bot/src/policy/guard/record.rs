@@ -48,12 +48,14 @@ impl Guard {
         error_id: Option<&str>,
     ) -> Result<i64, UserError> {
         let justification = match action {
-            Action::Execute { reason, .. } => reason.map(str::to_string),
+            Action::Execute { reason, .. } | Action::Cancel { reason, .. } => {
+                reason.map(str::to_string)
+            }
             _ => None,
         };
         let (job, params) = match action {
             Action::Execute { job, params, .. } => (Some(job.to_string()), Some((*params).clone())),
-            Action::Cancel { job, id } | Action::ReadExecution { job, id } => {
+            Action::Cancel { job, id, .. } | Action::ReadExecution { job, id } => {
                 let mut p = BTreeMap::new();
                 p.insert("execution_id".to_string(), id.to_string());
                 (Some(job.to_string()), Some(p))
