@@ -280,6 +280,8 @@ fn the_cli_trains_parses_and_evaluates_any_data_set() {
         stdout.contains("entity types: time, brightness, city, duration, number, room (builtins: number, time, duration; lookup tables: 2; regexes: 1)"),
         "{stdout}"
     );
+    assert!(stdout.contains("entity tagger: city ("), "{stdout}");
+    assert!(stdout.contains("tags the texts of weather)"), "{stdout}");
     let out = std::process::Command::new(nlu)
         .args(["parse", "--model"])
         .arg(&model)

@@ -432,6 +432,28 @@ fn run(cli: Cli) -> Result<()> {
                 meta.entities.lookups.len(),
                 meta.entities.regexes.len()
             );
+            if let Some(t) = &meta.tagger {
+                let names = |v: Vec<String>| v.join(", ");
+                let params = &meta.entities.params;
+                println!(
+                    "entity tagger: {} ({} annotated examples; tags the texts of {}){}",
+                    names(t.types.iter().map(|k| k.to_string()).collect()),
+                    t.examples,
+                    if t.intents.is_empty() {
+                        "every intent".to_string()
+                    } else {
+                        names(t.intents.iter().map(|i| i.to_string()).collect())
+                    },
+                    if params.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; reported as `param` entities: {}",
+                            names(params.iter().map(|k| k.to_string()).collect())
+                        )
+                    }
+                );
+            }
             println!(
                 "out-of-fold: accuracy {:.1}%, ECE {:.3} -> {:.3} (temperature {:.2}), in-scope rejected {:.1}%, out-of-scope recall {:.1}%",
                 100.0 * s.oof_accuracy,
