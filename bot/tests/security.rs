@@ -245,6 +245,44 @@ fn production_needs_a_second_person() {
     assert!(out.contains("\"approval_id\":1"), "{out}");
 }
 
+/// The reason a requester gives in plain words travels with the approval request: the
+/// approver sees it in `!approvals`, and the request's and the approval's audit records hold it.
+#[test]
+fn approvers_see_why_the_requester_asked() {
+    let dir = setup("");
+    let mut bot = Bot::start(dir.path(), "alice");
+    bot.send("deploy api to production because the payment fix has to ship today");
+    bot.expect(
+        "deploy-app is sensitive. Run it now with app=api, environment=production? (yes/no)",
+    );
+    bot.expect("Reason: the payment fix has to ship today");
+    bot.send("yes");
+    bot.expect("deploy-app needs approval: changes to production need approval. I filed approval request 1");
+    bot.send("@as bob: !approvals");
+    bot.expect("Waiting for approval:");
+    let line = bot.expect("  1. deploy-app (app=api, environment=production) for alice");
+    assert!(
+        line.ends_with("(asked because: the payment fix has to ship today)"),
+        "{line}"
+    );
+    bot.send("@as bob: !approve 1");
+    bot.expect("Approved request 1 by bob: started deploy-app as #1001 for alice");
+    bot.transcript_at_exit();
+    let (code, out) = audit(dir.path(), &["export"]);
+    assert_eq!(code, 0, "{out}");
+    let approvals: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"approval\""))
+        .collect();
+    assert_eq!(approvals.len(), 2, "{out}");
+    for record in approvals {
+        assert!(
+            record.contains("\"justification\":\"the payment fix has to ship today\""),
+            "{record}"
+        );
+    }
+}
+
 /// Refusal and approval in Chinese: a Chinese request, a viewer refused in her language, and
 /// an approver whose language is set in `[access.users]` (`lang = "zh"`) approving with an
 /// exact command.

@@ -190,6 +190,7 @@ approvals-not-set-up = approvals are not set up here
 approvals-none = No approval requests are waiting.
 approvals-header = Waiting for approval:
 approvals-line = {$id}. {$job} ({$params}) for {$requester}: {$reason}; role `{$role}`, expires {$expires}
+approvals-justification = {" "}(asked because: {$reason})
 approve-usage = usage: !{$command} ID (the number of the request)
 approve-usage-hint = say !approvals to see the pending requests
 approval-rejected = Rejected request {$id}: {$job} ({$params}) for {$requester} will not run.

@@ -183,6 +183,7 @@ approvals-not-set-up = 这里没有配置审批
 approvals-none = 没有待审批的请求。
 approvals-header = 等待审批：
 approvals-line = {$id}. {$job}（{$params}），发起人 {$requester}：{$reason}；审批角色 `{$role}`，{$expires} 过期
+approvals-justification = （申请原因：{$reason}）
 approve-usage = 用法：!{$command} 编号（审批请求的编号）
 approve-usage-hint = 发送 !approvals 查看待审批的请求
 approval-rejected = 已拒绝请求 {$id}：{$requester} 的 {$job}（{$params}）不会运行。

@@ -43,6 +43,9 @@ pub async fn try_handle(ctx: &Ctx<'_>, text: &str) -> Option<Response> {
                 role = &r.role,
                 expires = crate::i18n::format::time(r.expires_at, ctx.tz(), lang)
             ));
+            if let Some(j) = &r.justification {
+                t.push_str(&tr!(lang, "approvals-justification", reason = j.as_str()));
+            }
         }
         return Some(Response::text(t));
     }

@@ -206,6 +206,8 @@ pub struct ApprovalAsk<'a> {
     pub run_at: Option<DateTime<Utc>>,
     /// Why it needs approval, and by whom.
     pub need: &'a ApprovalNeed,
+    /// Why the requester wants the run, in their words.
+    pub justification: Option<&'a str>,
 }
 
 /// A request for approval as filed.

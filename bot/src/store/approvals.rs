@@ -20,6 +20,8 @@ pub struct ApprovalRow {
     pub reason: String,
     /// The same in Chinese (None for requests stored before there was one).
     pub reason_zh: Option<String>,
+    /// Why the requester wants the run, in their words (None when they gave no reason).
+    pub justification: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// pending, approved, rejected or expired.
@@ -44,10 +46,11 @@ fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<ApprovalRow> {
         state: r.get(11)?,
         decided_by: r.get(12)?,
         reason_zh: r.get(13)?,
+        justification: r.get(14)?,
     })
 }
 
-const APPROVAL_COLUMNS: &str = "id, requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, decided_by, reason_zh";
+const APPROVAL_COLUMNS: &str = "id, requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, decided_by, reason_zh, justification";
 
 impl ApprovalRow {
     /// The reason in `lang` (English when there is none in it).
@@ -86,14 +89,15 @@ impl Approvals<'_> {
         role: &str,
         reason: &str,
         reason_zh: Option<&str>,
+        justification: Option<&str>,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<ApprovalRow> {
         let id = {
             let conn = self.db.conn();
             conn.execute(
-                "INSERT INTO approvals (requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, reason_zh)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
+                "INSERT INTO approvals (requester, chat_user, channel, job, params, run_at, role, reason, created_at, expires_at, state, reason_zh, justification)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12)",
                 params![
                     requester,
                     chat_user,
@@ -105,7 +109,8 @@ impl Approvals<'_> {
                     reason,
                     ms(created_at),
                     ms(expires_at),
-                    reason_zh
+                    reason_zh,
+                    justification
                 ],
             )?;
             conn.last_insert_rowid()

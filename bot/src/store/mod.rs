@@ -204,6 +204,10 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE approvals ADD COLUMN reason_zh TEXT;
     "#,
+    // 9: why the requester wants the run, in their words ("because the disk is full")
+    r#"
+    ALTER TABLE approvals ADD COLUMN justification TEXT;
+    "#,
 ];
 
 /// The triggers that make the audit table append-only (name, SQL).

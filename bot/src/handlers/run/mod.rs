@@ -367,6 +367,7 @@ fn ask_approval(ctx: &Ctx<'_>, job: &Job, draft: &Draft, need: &ApprovalNeed) ->
         params: &draft.params,
         run_at: draft.run_at,
         need,
+        justification: draft.reason.as_deref(),
     };
     match policy.request_approval(&ctx.actor(), &ask) {
         Ok(filed) => {

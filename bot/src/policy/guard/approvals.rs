@@ -14,6 +14,7 @@ impl Guard {
             params,
             run_at,
             need,
+            justification,
         } = *ask;
         let who = self.identify(actor)?;
         let now = self.now();
@@ -33,6 +34,7 @@ impl Guard {
                 &need.role,
                 need.recorded_reason(),
                 need.reason_zh.as_deref(),
+                justification.map(|j| self.redact(j)).as_deref(),
                 now,
                 now + ttl,
             )
@@ -55,6 +57,7 @@ impl Guard {
                 approval_id: Some(row.id),
                 decision: Some("requested".into()),
                 reason: Some(need.recorded_reason().to_string()),
+                justification: justification.map(str::to_string),
                 ..Default::default()
             },
         )?;
@@ -253,6 +256,7 @@ impl Guard {
                 approval_id: Some(id),
                 decision: Some(state.into()),
                 reason: Some(format!("requested by {}", row.requester)),
+                justification: row.justification.clone(),
                 ..Default::default()
             },
         )?;

@@ -422,6 +422,7 @@ mod tests {
             params: &params,
             run_at: None,
             need: &need,
+            justification: None,
         };
         let row = g.file_approval(&ann, &ask).unwrap();
         assert_eq!(row.reason, "changes to staging need approval");
