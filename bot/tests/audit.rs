@@ -329,7 +329,8 @@ fn an_old_unkeyed_database_starts_and_verifies_with_a_note() {
     // (the tables of later versions go too)
     c.execute_batch(
         "ALTER TABLE audit DROP COLUMN alg; DROP TABLE user_langs; \
-         ALTER TABLE approvals DROP COLUMN reason_zh; PRAGMA user_version = 6;",
+         ALTER TABLE approvals DROP COLUMN reason_zh; \
+         ALTER TABLE approvals DROP COLUMN justification; PRAGMA user_version = 6;",
     )
     .unwrap();
     drop(c);
