@@ -984,6 +984,7 @@ fn reasons_and_domains_written_in_plain_words() {
     bot.expect("Started deploy-app as #1001 (app=api, environment=staging).");
     bot.send("!run backup-database target=db-01 reason=\"before the schema change\"");
     bot.expect("Started backup-database as #1002 (target=db-01).");
+    bot.expect("  Reason: before the schema change");
     bot.send("renew the certificates for status.brightpath.dev");
     bot.expect("Started renew-certificates as #1003 (domain=status.brightpath.dev).");
     bot.send("部署 api 到 staging，因为要验证登录修复");

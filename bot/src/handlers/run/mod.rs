@@ -345,6 +345,11 @@ async fn run_draft(ctx: &Ctx<'_>, draft: Draft) -> Response {
         Status::Scheduled => tr!(lang, "run-queued", job = &name, id = e.id, params = p),
         _ => crate::render::report(&e, None, ctx.tz(), lang, ctx.now),
     };
+    // the channel sees why it runs
+    let text = match &draft.reason {
+        Some(r) => format!("{text}\n{}", tr!(lang, "reason-line", reason = r.as_str())),
+        None => text,
+    };
     let mut r = Response::text(text);
     if !e.status.is_terminal() {
         r.track.push(e.id);

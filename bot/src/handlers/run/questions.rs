@@ -44,10 +44,7 @@ pub fn confirm_question(ctx: &Ctx<'_>, job: &Job, draft: &Draft) -> Response {
         None => tr!(lang, "confirm-sensitive-now", job = name, params = params),
     };
     let text = match &draft.reason {
-        Some(r) => format!(
-            "{text}\n{}",
-            tr!(lang, "confirm-reason", reason = r.as_str())
-        ),
+        Some(r) => format!("{text}\n{}", tr!(lang, "reason-line", reason = r.as_str())),
         None => text,
     };
     Response {
