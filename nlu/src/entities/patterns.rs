@@ -55,7 +55,9 @@ static IPV4: LazyLock<Regex> =
 
 static PARAM_DASH: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?:^|\s)(?P<all>--(?P<k>[a-z][a-z0-9_\-]*)(?:(?:=|\s+)(?P<v>"[^"]*"|'[^']*'|[^\s"']+))?)"#,
+        // an unquoted value ends at a space, a semicolon, or a comma that no value character
+        // follows ("--tags web,db" but "--domain example.org，今晚执行")
+        r#"(?:^|\s)(?P<all>--(?P<k>[a-z][a-z0-9_\-]*)(?:(?:=|\s+)(?P<v>"[^"]*"|'[^']*'|[^\s"',;]+(?:,[a-z0-9_\-./:@]+)*))?)"#,
     )
 });
 static PARAM_EQ: LazyLock<Regex> = LazyLock::new(|| {
@@ -490,6 +492,12 @@ mod tests {
             vec!["Keep=3", "compression=gzip"]
         );
         assert_eq!(values("设置 replicas=5", P), vec!["replicas=5"]);
+        assert_eq!(
+            values("证书续期 --domain example.org，今晚执行", P),
+            vec!["domain=example.org"]
+        );
+        assert_eq!(values("deploy --tags web,db now", P), vec!["tags=web,db"]);
+        assert_eq!(values("--keep 3; --force", P), vec!["force=true", "keep=3"]);
     }
 
     #[test]

@@ -167,6 +167,8 @@ pub struct Metrics {
     /// Share of cases whose outcome was `clarify`.
     pub clarify_rate: f32,
     pub entities: Prf,
+    /// Entity precision, recall and F1 per kind; a parameter per name (`param:replicas`).
+    pub entities_per_kind: BTreeMap<String, Prf>,
     pub expected_calibration_error: f32,
     pub per_intent: BTreeMap<String, Prf>,
 }
@@ -207,7 +209,24 @@ fn reported(r: &ParseResult) -> IntentName {
     }
 }
 
-fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<String>) {
+/// The per-kind key of an expected or reported entity: its kind, and for a parameter its
+/// name too (`param:domain` for `param` `domain=shop.example.com`).
+fn kind_key(kind: &EntityKind, value: Option<&str>) -> String {
+    match value.and_then(|v| v.split_once('=')) {
+        Some((name, _)) if *kind == EntityKind::PARAM => format!("{kind}:{}", name.trim()),
+        _ => kind.to_string(),
+    }
+}
+
+/// The per-kind key of a `kind=value` string of [`entity_pairs`].
+fn pair_key(pair: &str) -> String {
+    let (kind, value) = pair.split_once('=').unwrap_or((pair, ""));
+    kind_key(&EntityKind::from(kind), Some(value))
+}
+
+/// Matches a case's expected entities with a result's: the per-kind keys of the matched
+/// ones, and the missing and the extra ones as `kind=value`.
+fn entity_pairs(case: &Case, result: &ParseResult) -> (Vec<String>, Vec<String>, Vec<String>) {
     let expected: Vec<(EntityKind, Option<String>)> = case
         .entities
         .iter()
@@ -226,7 +245,7 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
         .iter()
         .map(|e| (e.entity.clone(), e.value.clone()))
         .collect();
-    let mut tp = 0;
+    let mut tp = Vec::new();
     let mut missing = Vec::new();
     for (kind, value) in &expected {
         let pos = got
@@ -234,8 +253,8 @@ fn entity_pairs(case: &Case, result: &ParseResult) -> (usize, Vec<String>, Vec<S
             .position(|(k, v)| k == kind && value.as_ref().is_none_or(|want| want == v));
         match pos {
             Some(p) => {
-                got.remove(p);
-                tp += 1;
+                let (k, v) = got.remove(p);
+                tp.push(kind_key(&k, Some(&v)));
             }
             None => missing.push(format!("{kind}={}", value.as_deref().unwrap_or("*"))),
         }
@@ -349,12 +368,23 @@ fn metrics(cases: &[&Case], results: &[&ParseResult], entity_intents: &[IntentNa
         .collect();
     let m = intent_metrics(&scored, IntentName::OUT_OF_SCOPE.as_str());
     let (mut ent_tp, mut ent_fp, mut ent_fn) = (0, 0, 0);
+    // kind -> (tp, fp, fn)
+    let mut per_kind: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for (case, r) in cases.iter().zip(results) {
         if entity_intents.contains(&case.intent) {
             let (tp, missing, extra) = entity_pairs(case, r);
-            ent_tp += tp;
+            ent_tp += tp.len();
             ent_fn += missing.len();
             ent_fp += extra.len();
+            for k in tp {
+                per_kind.entry(k).or_default().0 += 1;
+            }
+            for e in &extra {
+                per_kind.entry(pair_key(e)).or_default().1 += 1;
+            }
+            for m in &missing {
+                per_kind.entry(pair_key(m)).or_default().2 += 1;
+            }
         }
     }
     Metrics {
@@ -365,6 +395,10 @@ fn metrics(cases: &[&Case], results: &[&ParseResult], entity_intents: &[IntentNa
         in_scope_rejected: m.in_scope_rejected,
         clarify_rate: m.clarify_rate,
         entities: Prf::from_counts(ent_tp, ent_fp, ent_fn),
+        entities_per_kind: per_kind
+            .into_iter()
+            .map(|(k, (tp, fp, fn_))| (k, Prf::from_counts(tp, fp, fn_)))
+            .collect(),
         expected_calibration_error: m.expected_calibration_error,
         per_intent: m.per_intent,
     }
@@ -395,7 +429,7 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult], entity_intents: &[Inten
         let (_, missing, extra) = if entity_intents.contains(&case.intent) {
             entity_pairs(case, r)
         } else {
-            (0, Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         };
         if got != case.intent || !missing.is_empty() || !extra.is_empty() {
             misses.push(Miss {
@@ -605,6 +639,22 @@ mod tests {
         // entities: tp 2 (app, time), fp 1 (count), fn 1 (execution_id)
         assert!((r.overall.entities.precision - 2.0 / 3.0).abs() < 1e-6);
         assert!((r.overall.entities.recall - 2.0 / 3.0).abs() < 1e-6);
+        let kinds: Vec<(&str, usize, f32, f32)> = r
+            .overall
+            .entities_per_kind
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.support, p.precision, p.recall))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("app", 1, 1.0, 1.0),
+                // nothing to find: recall 1 by convention, as nothing reported has precision 1
+                ("count", 0, 0.0, 1.0),
+                ("execution_id", 1, 1.0, 0.0),
+                ("time", 1, 1.0, 1.0)
+            ]
+        );
         assert_eq!(r.per_language["en"].intent_accuracy, 1.0);
         assert_eq!(r.per_language["zh"].intent_accuracy, 0.5);
         assert_eq!(
@@ -612,6 +662,33 @@ mod tests {
             vec![(IntentName::from("help"), IntentName::OUT_OF_SCOPE, 1)]
         );
         assert!(r.to_text(10).contains("help -> out_of_scope"));
+    }
+
+    #[test]
+    fn parameters_are_scored_per_name() {
+        let cases = vec![case(
+            r#"{"text":"a","intent":"run_job","entities":[{"entity":"param","value":"reason=the disk is full"},{"entity":"param","value":"domain=a.example.com"}]}"#,
+        )];
+        let results = vec![result(
+            IntentName::from("run_job"),
+            Outcome::Understood,
+            vec![
+                (EntityKind::PARAM, "reason=the disk"),
+                (EntityKind::PARAM, "domain=a.example.com"),
+            ],
+        )];
+        let r = evaluate(&cases, &results, &[IntentName::from("run_job")]);
+        let k = &r.overall.entities_per_kind;
+        assert_eq!(
+            k.keys().collect::<Vec<_>>(),
+            ["param:domain", "param:reason"]
+        );
+        assert_eq!(k["param:domain"].f1, 1.0);
+        assert_eq!(
+            (k["param:reason"].precision, k["param:reason"].recall),
+            (0.0, 0.0)
+        );
+        assert_eq!(k["param:reason"].support, 1);
     }
 
     #[test]
