@@ -997,12 +997,8 @@ fn reasons_and_domains_written_in_plain_words() {
     bot.send("cancel 1004 because it blocks the release");
     bot.expect("#1004 long-task was cancelled by tester");
     bot.finish();
-    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
-        .args(["audit", "export", "--config"])
-        .arg(dir.path().join("bot.toml"))
-        .output()
-        .unwrap();
-    let export = String::from_utf8_lossy(&out.stdout);
+    let (code, export) = common::audit(dir.path(), &["export"]);
+    assert_eq!(code, 0, "{export}");
     let decisions: Vec<serde_json::Value> = export
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -6,7 +6,7 @@
 mod common;
 
 use common::fixtures::{self, bot_section, deploy_app, APP_AND_ENVIRONMENT, BACKUP_DATABASE};
-use common::Bot;
+use common::{audit, Bot};
 use std::path::Path;
 use std::process::Command;
 
@@ -144,20 +144,6 @@ impl Bot {
         transcript.extend(rest);
         transcript
     }
-}
-
-fn audit(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
-        .arg("audit")
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("bot.toml"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[test]

@@ -215,6 +215,21 @@ pub fn chat(dir: &Path, user: &str, now: Option<&str>, args: &[&str]) -> Bot {
 }
 
 /// The pid a job wrote to `path`, waiting up to 10 s for it.
+/// Runs `bot audit ARGS --config DIR/bot.toml`; returns the exit code and stdout + stderr.
+pub fn audit(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bot"))
+        .arg("audit")
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("bot.toml"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 pub fn read_pid(path: &Path) -> i32 {
     for _ in 0..200 {
         if let Ok(s) = std::fs::read_to_string(path) {
