@@ -174,6 +174,77 @@ def tagger_section(w, tagger, ds):
     w("")
 
 
+def cascade_section(w, c):
+    """The cascade (benches/results/cascade.json, from benches/cascade.sh): latency per stage and
+    accuracy against the full model, then the hand-written record of its design
+    (benches/report/cascade.md)."""
+    w("## The cascade: the encoder only where it is needed")
+    w("")
+    w(f"Measured by `{c['command']}` on {c['date']} at commit `{c['commit']}`; load average {c['load_before_latency']} "
+      f"before the latency runs and {c['load_after_latency']} after (2 cores; nothing else of ours ran beside them). "
+      "Each pair of rows comes from one command with and without `--full`, so the ratio is steadier than the milliseconds.")
+    w("")
+    w("### Latency, one thread, by the stage that answered")
+    w("")
+    w("| corpus | mode | stage | share | mean ms | p50 ms | p90 ms | p99 ms | p50 / bare encoder p50 | texts/s on 2 threads | RSS after load |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    for l in c["latency"]:
+        p = l["parse"]
+        ratio = l["parse_over_bare_p50"]
+        w(f"| `{l['corpus']}` ({l['texts']} texts) | {l['mode']} | **all** | 100% | {p['mean_ms']:.2f} | **{p['p50_ms']:.2f}** | "
+          f"{p['p90_ms']:.2f} | {p['p99_ms']:.2f} | {ratio if ratio is not None else '-'} | {l['throughput_per_s']:.0f} | "
+          f"{num(l['rss_after_load_mib'], '{:.0f}')} MiB |")
+        if l["mode"] == "cascade":
+            for st in l["stages"]:
+                w(f"| | | {st['stage']} | {pct(st['share'])} | {st['mean_ms']:.2f} | {st['p50_ms']:.2f} | {st['p90_ms']:.2f} | {st['p99_ms']:.2f} | | | |")
+        b = l.get("bare_encoder")
+        if b and l["mode"] == "full":
+            w(f"| | | bare encoder run (same tokens) | | {b['mean_ms']:.2f} | {b['p50_ms']:.2f} | {b['p90_ms']:.2f} | {b['p99_ms']:.2f} | | | |")
+    w("")
+    w("### Accuracy: the cascade against the full model")
+    w("")
+    w("Public benchmarks (`nlu benchmark`; the exit threshold is chosen on the validation split, on Banking77 out of fold "
+      "on the training split; the headline policy of each run):")
+    w("")
+    w("| dataset | threshold | answered by the sparse head (calibration / test) | accuracy full → cascade | in-scope accuracy full → cascade | out-of-scope recall full → cascade |")
+    w("|---|---|---|---|---|---|")
+    for r in c["benchmarks"]:
+        f, k = r["full"], r["cascade"]
+        name = r["dataset"] + (f" (out-of-scope as {r['oos_mode']}, {f['policy']})" if r["oos_mode"] else f" ({f['policy']})")
+        rec = (f"{pct(f['out_of_scope_recall'])} → {pct(k['out_of_scope_recall'])} "
+               f"({100 * (k['out_of_scope_recall'] - f['out_of_scope_recall']):+.1f})") if f["out_of_scope_recall"] is not None else "-"
+        w(f"| {name} | {r['threshold']} | {pct(r['calibration_answered'])} / **{pct(r['answered'])}** | "
+          f"{pct(f['accuracy'])} → {pct(k['accuracy'])} ({100 * (k['accuracy'] - f['accuracy']):+.2f}) | "
+          f"{pct(f['in_scope_accuracy'])} → {pct(k['in_scope_accuracy'])} ({100 * (k['in_scope_accuracy'] - f['in_scope_accuracy']):+.2f}) | {rec} |")
+    w("")
+    w("ChatOps held-out files and cross-lingual transfer (`nlu eval`, with and without `--full`):")
+    w("")
+    w("| cases | model | answered by the sparse head | intent accuracy full → cascade | out-of-scope recall full → cascade | in-scope rejected full → cascade | entity F1 full → cascade |")
+    w("|---|---|---|---|---|---|---|")
+    rows = [(f"tests/data/{k}-heldout.jsonl", "ops-intents", v) for k, v in c["chatops"].items()]
+    for key, v in c["crosslingual"].items():
+        lang, s = key.split("-")
+        rows.append((f"tests/data/intents-{s}.jsonl", f"trained on training-data/{lang} only", v))
+    for cases, model, v in rows:
+        st = v["cascade"]["stages"]
+        total = sum(st.values()) or 1
+        share = pct(st.get("sparse", 0) / total)
+        groups = [("all", v["full"]["all"], v["cascade"]["all"])]
+        groups += [(l, v["full"][l], v["cascade"][l]) for l in ("en", "zh") if l in v["full"]]
+        for g, f, k in groups:
+            w(f"| `{cases}` ({g}, {f['cases']}) | {model} | {share if g == 'all' else ''} | "
+              f"{pct(f['intent_accuracy'])} → {pct(k['intent_accuracy'])} | {pct(f['out_of_scope_recall'])} → {pct(k['out_of_scope_recall'])} | "
+              f"{pct(f['in_scope_rejected'])} → {pct(k['in_scope_rejected'])} | {f['entity_f1']:.3f} → {k['entity_f1']:.3f} |")
+    w("")
+    fragment = ROOT / "benches" / "report" / "cascade.md"
+    if fragment.exists():
+        text = fragment.read_text(encoding="utf-8")
+        body = text.split("-->", 1)[1].strip() if text.startswith("<!--") else text.strip()
+        for line in body.splitlines():
+            w(line)
+        w("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default=str(ROOT / "benches" / "results"))
@@ -252,7 +323,7 @@ def main():
             w(f"| {name} slots (entity tagger): precision / recall / F1, exact span and type | "
               f"{pct(t['precision'])} / {pct(t['recall'])} / {100 * t['f1']:.1f} (Joint BERT: 97.0) |")
     if b:
-        w(f"| `parse` latency, 1 thread, p50 / p99 | {num(b['parse.p50_ms'])} ms / {num(b['parse.p99_ms'])} ms |")
+        w(f"| `parse` latency of the full model (every text through the encoder; `bench-run*.json`), 1 thread, p50 / p99 | {num(b['parse.p50_ms'])} ms / {num(b['parse.p99_ms'])} ms |")
         w(f"| overhead: `parse` p50 / bare ONNX Runtime encoder run p50 (same tokens) | {num(b['overhead_ratio_p50'], '{:.3f}')} "
           f"(median per-text ratio {num(b['overhead_ratio_median_per_text'], '{:.3f}')}) |")
         w(f"| throughput on {b['threads']} threads | {num(b['throughput_per_s'], '{:.0f}')} texts/s "
@@ -260,6 +331,12 @@ def main():
         w(f"| memory of a loaded parser (peak RSS, 1 thread / {b['threads']} threads) | "
           f"{num(b['peak_rss_single_thread_mib'], '{:.0f}')} MiB / {num(b['peak_rss_threads_mib'], '{:.0f}')} MiB |")
         w(f"| model load (first, with ONNX Runtime / again) | {num(b['load_ms'], '{:.0f}')} ms / {num(b['reload_ms'], '{:.0f}')} ms |")
+    for l in (res.get("cascade") or {}).get("latency", []):
+        if l["mode"] == "cascade":
+            sparse = next((st["share"] for st in l["stages"] if st["stage"] == "sparse"), 0)
+            w(f"| the cascade on `{l['corpus']}`: `parse` p50 / p99, share answered without the encoder, texts/s on 2 threads | "
+              f"{l['parse']['p50_ms']:.2f} ms / {l['parse']['p99_ms']:.2f} ms, {pct(sparse)}, {l['throughput_per_s']:.0f} "
+              f"(p50 / bare encoder p50: {l['parse_over_bare_p50']}; see *The cascade*) |")
     w("")
 
     # ---------- targets
@@ -276,6 +353,9 @@ def main():
         w(f"| model load under 1 s | {num(l, '{:.0f}')} ms | {'yes' if l and l < 1000 else 'no'} |")
         w("| no allocation-heavy work per parse that a profile shows | see *Where the time goes* | see there |")
         w("")
+
+    if res.get("cascade"):
+        cascade_section(w, res["cascade"])
 
     # ---------- speed
     w("## Speed and size")
@@ -569,6 +649,7 @@ def main():
     w("benches/run-report.sh            # ~25 min on 2 cores; datasets from datasets/")
     w("benches/baselines/rasa/run.sh snips clinc150 banking77   # Rasa, separately: ~10-20 min install, 1-4 h per dataset on a busy 2-core machine")
     w("benches/head-comparison.sh        # the gated head's benchmarks and the cross-lingual figures (head-*.json; embeddings cached in .cache/embeddings)")
+    w("benches/cascade.sh                # the cascade against the full model: benchmarks, held-out files, cross-lingual, latency (cascade*.json)")
     w("python3 benches/report/make_report.py         # re-render from benches/results/*.json (needs matplotlib)")
     w("```")
     w("")

@@ -8,6 +8,7 @@
 //! (each extra thread gets its own encoder session); the bare session comes last, so it is
 //! in none of those figures.
 
+use crate::classifier::cascade::Stage;
 use crate::classifier::encoder::ENCODER_FILE;
 use crate::classifier::RuntimeOptions;
 use crate::error::{NluError, Result};
@@ -119,6 +120,8 @@ pub struct BenchOptions {
     pub throughput_rounds: usize,
     /// Also time a bare ONNX Runtime session of the encoder on the same tokens.
     pub bare: bool,
+    /// Parse through the cascade (off: the full model on every text, `--full`).
+    pub cascade: bool,
 }
 
 /// `path` relative to the current directory when it lies under it, so that a committed report
@@ -142,15 +145,21 @@ pub struct BenchReport {
     pub load_ms: f64,
     /// A second load of the same model (ONNX Runtime and the file cache warm).
     pub reload_ms: f64,
+    /// Whether the parses went through the cascade (`false`: `--full`, or a model without a
+    /// sparse head).
+    pub cascade: bool,
     /// `parse` on one thread, each corpus text `rounds` times.
     pub parse: Latency,
+    /// The same samples by the stage that answered, cheapest first, with their share.
+    pub stages: Vec<StageLatency>,
     /// Tokenization alone, same texts.
     pub tokenize: Latency,
     /// Interleaved with `bare`: `parse` of each text, then the bare session on its tokens.
     pub parse_interleaved: Option<Latency>,
     /// A bare ONNX Runtime session of `encoder.onnx` on the pre-tokenized ids.
     pub bare: Option<Latency>,
-    /// `parse_interleaved.p50 / bare.p50`: the pipeline's overhead over the model run.
+    /// `parse_interleaved.p50 / bare.p50`: the pipeline's overhead over the model run (with
+    /// the cascade, its speed-up when under 1).
     pub overhead_ratio_p50: Option<f64>,
     /// Median over texts of (parse time / bare time) for that text.
     pub overhead_ratio_median_per_text: Option<f64>,
@@ -169,6 +178,35 @@ pub struct BenchReport {
     pub bare_samples_ms: Vec<f64>,
 }
 
+/// The parses one stage of the cascade answered.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StageLatency {
+    pub stage: Stage,
+    /// Share of the single-thread parses this stage answered.
+    pub share: f64,
+    pub latency: Latency,
+}
+
+/// Groups latency samples by the stage that answered each, cheapest stage first (stages
+/// with no sample are left out).
+pub fn stage_latencies(samples: &[(Duration, Stage)]) -> Vec<StageLatency> {
+    Stage::ALL
+        .iter()
+        .filter_map(|&stage| {
+            let own: Vec<Duration> = samples
+                .iter()
+                .filter(|(_, s)| *s == stage)
+                .map(|(d, _)| *d)
+                .collect();
+            (!own.is_empty()).then(|| StageLatency {
+                stage,
+                share: own.len() as f64 / samples.len() as f64,
+                latency: Latency::from_samples(&own),
+            })
+        })
+        .collect()
+}
+
 /// Runs the measurements.
 pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     let runtime = RuntimeOptions {
@@ -180,6 +218,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     let popts = ParserOptions {
         runtime,
         catalog: Some(catalog),
+        cascade: options.cascade,
         ..Default::default()
     };
     // the first load (timed cold) is dropped before the second, kept one, so that two
@@ -214,8 +253,8 @@ fn run_loaded(
     for _ in 0..options.rounds.max(1) {
         for t in corpus {
             let s = Instant::now();
-            std::hint::black_box(parser.parse(std::hint::black_box(t))?);
-            samples.push(s.elapsed());
+            let (_, stage) = std::hint::black_box(parser.parse_staged(std::hint::black_box(t))?);
+            samples.push((s.elapsed(), stage));
         }
     }
     let single_elapsed = single_start.elapsed().as_secs_f64();
@@ -228,6 +267,8 @@ fn run_loaded(
     }
     let peak_single = resident_memory_mib().map(|m| m.1);
     let throughput_1 = samples.len() as f64 / single_elapsed;
+    let stages = stage_latencies(&samples);
+    let samples: Vec<Duration> = samples.into_iter().map(|(d, _)| d).collect();
 
     // throughput on N threads
     let threads = options.threads.max(1);
@@ -305,6 +346,8 @@ fn run_loaded(
     Ok(BenchReport {
         model_dir: portable_path(&options.model_dir),
         corpus_texts: corpus.len(),
+        cascade: parser.cascade(),
+        stages,
         load_ms,
         reload_ms,
         parse: Latency::from_samples(&samples),
@@ -379,6 +422,15 @@ impl BenchReport {
         let _ = writeln!(s, "corpus           {} texts", self.corpus_texts);
         let _ = writeln!(
             s,
+            "cascade          {}",
+            if self.cascade {
+                "on (the sparse head answers the texts it is sure of)"
+            } else {
+                "off (the full model on every text)"
+            }
+        );
+        let _ = writeln!(
+            s,
             "load             {:.0} ms (first, with ONNX Runtime), {:.0} ms (again)",
             self.load_ms, self.reload_ms
         );
@@ -395,6 +447,12 @@ impl BenchReport {
             );
         };
         row("parse, 1 thread", &self.parse);
+        for st in &self.stages {
+            row(
+                &format!("  answered by {} ({:.1}%)", st.stage, st.share * 100.0),
+                &st.latency,
+            );
+        }
         row("tokenize", &self.tokenize);
         if let (Some(p), Some(b)) = (&self.parse_interleaved, &self.bare) {
             row("parse (interleaved)", p);
@@ -448,6 +506,26 @@ mod tests {
         assert!((l.mean_ms - 3.0).abs() < 1e-9);
         assert!((l.min_ms - 1.0).abs() < 1e-9 && (l.max_ms - 5.0).abs() < 1e-9);
         assert!((l.p99_ms - 4.96).abs() < 1e-9);
+    }
+
+    #[test]
+    fn samples_are_grouped_by_the_stage_that_answered() {
+        let ms = Duration::from_millis;
+        let samples = [
+            (ms(1), Stage::Sparse),
+            (ms(9), Stage::Full),
+            (ms(3), Stage::Sparse),
+            (ms(2), Stage::Sparse),
+        ];
+        let st = stage_latencies(&samples);
+        assert_eq!(st.len(), 2);
+        assert_eq!((st[0].stage, st[0].share), (Stage::Sparse, 0.75));
+        assert_eq!(st[0].latency.samples, 3);
+        assert!((st[0].latency.p50_ms - 2.0).abs() < 1e-9);
+        assert_eq!((st[1].stage, st[1].share), (Stage::Full, 0.25));
+        assert!((st[1].latency.max_ms - 9.0).abs() < 1e-9);
+        // a stage with no sample is left out
+        assert_eq!(stage_latencies(&samples[1..2]).len(), 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! fallback policy, producing the contract's [`ParseResult`].
 
 use crate::catalog::Catalog;
+use crate::classifier::cascade::Stage;
 use crate::classifier::{Classifier, RuntimeOptions};
 use crate::entities::{EntityExtractor, ExtractContext, Extraction};
 use crate::error::{NluError, Result};
@@ -36,6 +37,10 @@ pub struct ParserOptions {
     pub catalog: Option<Catalog>,
     /// The time zone in which [`Parser::parse`] resolves time expressions.
     pub time_zone: Tz,
+    /// Let the sparse head answer the texts it is sure of without an encoder run (see
+    /// [`crate::classifier::cascade`]; default on). Off, every text runs the full model, for
+    /// comparison (`--full` on the command line).
+    pub cascade: bool,
 }
 
 impl Default for ParserOptions {
@@ -45,6 +50,7 @@ impl Default for ParserOptions {
             runtime: RuntimeOptions::default(),
             catalog: None,
             time_zone: chrono_tz::UTC,
+            cascade: true,
         }
     }
 }
@@ -70,6 +76,7 @@ pub struct Parser {
     thresholds: Thresholds,
     extractor: ArcSwap<EntityExtractor>,
     time_zone: Tz,
+    cascade: bool,
 }
 
 impl Parser {
@@ -116,6 +123,7 @@ impl Parser {
             thresholds,
             extractor: ArcSwap::from_pointee(extractor),
             time_zone: options.time_zone,
+            cascade: options.cascade,
         })
     }
 
@@ -178,15 +186,42 @@ impl Parser {
 
     /// Parses one text, resolving times against `now`.
     pub fn parse_at(&self, text: &str, now: DateTime<Tz>) -> Result<ParseResult> {
+        self.parse_staged_at(text, now).map(|(r, _)| r)
+    }
+
+    /// Parses one text and says which stage of the cascade answered (for benchmarks and
+    /// diagnostics; the result is [`Parser::parse`]'s).
+    pub fn parse_staged(&self, text: &str) -> Result<(ParseResult, Stage)> {
+        self.parse_staged_at(text, chrono::Utc::now().with_timezone(&self.time_zone))
+    }
+
+    /// Whether the cascade is on (the model has a sparse head and the options allow it).
+    pub fn cascade(&self) -> bool {
+        self.cascade && self.classifier.cascade().is_some()
+    }
+
+    /// [`Parser::parse_at`], with the stage that answered. An empty text runs no model and
+    /// counts as the sparse stage's.
+    pub fn parse_staged_at(&self, text: &str, now: DateTime<Tz>) -> Result<(ParseResult, Stage)> {
         let clean = sanitize(text, MAX_CLASSIFY_CHARS);
         if clean.trim().is_empty() {
-            return Ok(empty_result(text));
+            return Ok((empty_result(text), Stage::Sparse));
         }
-        let c = self
-            .classifier
-            .classify_with(&clean, self.tagger.is_some())?;
+        let states = self.tagger.is_some();
+        let c = if self.cascade {
+            // for an intent whose entities the tagger finds, the sparse head answers only for
+            // a text without spans for it: the tagger reads the encoder's token states
+            let tagged = |k: usize| {
+                matches!((&self.tagger, self.intents.get(k)),
+                    (Some(t), Some(spec)) if t.tags_intent(&spec.name))
+            };
+            self.classifier
+                .classify_cascade(&clean, states, self.thresholds, &tagged)?
+        } else {
+            self.classifier.classify_with(&clean, states)?
+        };
         if !c.is_readable() {
-            return Ok(empty_result(text));
+            return Ok((empty_result(text), c.stage));
         }
         let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
         let tagged = match (&self.tagger, &c.token_states) {
@@ -204,7 +239,7 @@ impl Parser {
         };
         let extraction = self.extractor.load().extract_with(&scope, &ctx, &tagged);
         apply_entities(&mut result, extraction, spec.is_some_and(|s| s.entities));
-        Ok(result)
+        Ok((result, c.stage))
     }
 
     /// Parses several texts on all cores; the results are the same as parsing each alone.

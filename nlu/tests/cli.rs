@@ -94,7 +94,7 @@ fn missing_model_dir_is_a_clear_error() {
 
 fn copy_model(to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
-    for f in ["model.json", "head.onnx"] {
+    for f in ["model.json", "head.onnx", "sparse-head.onnx"] {
         std::fs::copy(common::model_dir().join(f), to.join(f)).unwrap();
     }
     let meta = std::fs::read_to_string(to.join("model.json")).unwrap();
@@ -195,6 +195,39 @@ fn eval_reports_metrics_per_language() {
     let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("accuracy") && text.contains("zh"), "{text}");
+}
+
+/// `nlu eval` counts which stage of the cascade answered; `--full` sends every case to the
+/// full model, and the figures of these cases do not change.
+#[test]
+fn eval_counts_the_cascade_stages_and_full_turns_the_cascade_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("cases.jsonl");
+    std::fs::write(
+        &p,
+        concat!(
+            "{\"text\": \"list all jobs\", \"intent\": \"list_jobs\", \"entities\": []}\n",
+            "{\"text\": \"restart checkout on staging because the pool is exhausted\", \"intent\": \"run_job\"}\n",
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["eval", "--cases", p.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        let o = nlu(&args, None);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let cascade = run(&[]);
+    assert_eq!(cascade["stages"]["sparse"], 1, "{}", cascade["stages"]);
+    assert_eq!(cascade["stages"]["full"], 1, "{}", cascade["stages"]);
+    let full = run(&["--full"]);
+    assert_eq!(full["stages"], serde_json::json!({"full": 2}));
+    assert_eq!(full["overall"]["intent_accuracy"], 1.0);
+    assert_eq!(cascade["overall"]["intent_accuracy"], 1.0);
+    let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("answered by: full 1 (50.0%), sparse 1 (50.0%)"), "{text}");
 }
 
 #[test]

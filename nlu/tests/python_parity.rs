@@ -16,7 +16,7 @@ fn python_onnxruntime_gives_the_same_probabilities() {
         "logs for 4812",
         "Café español 👋",
     ];
-    let parser = common::parser();
+    let parser = common::full_parser();
     for (text, (labels, probs)) in texts.iter().zip(common::onnxruntime_probabilities(&texts)) {
         let rust = parser.parse(text).unwrap();
         for (label, p) in labels.iter().zip(&probs) {
@@ -39,4 +39,42 @@ fn python_onnxruntime_gives_the_same_tag_probabilities() {
     let parser = nlu::Parser::load(dir.path()).unwrap();
     let texts = ["is it going to rain in Lisbon tomorrow", "南京明天会下雨吗"];
     common::assert_tag_probabilities_match(&parser, dir.path(), &texts, 1e-5);
+}
+
+/// The cascade's sparse head too: Python's onnxruntime runs `sparse-head.onnx` on the token
+/// ids and gets the parser's sparse probabilities, known fraction and span probability.
+#[test]
+fn python_onnxruntime_gives_the_same_sparse_head_outputs() {
+    let texts = [
+        "status of #4812",
+        "list the jobs",
+        "restart checkout because the pool is exhausted",
+        "取消 4812",
+        "Café español 👋",
+    ];
+    let parser = common::parser();
+    let dir = common::model_dir();
+    for (text, py) in texts.iter().zip(common::onnxruntime_outputs(&dir, &texts)) {
+        let rust = parser
+            .classifier()
+            .sparse_scores(text)
+            .unwrap()
+            .expect("the committed model has a sparse head");
+        let probs = common::floats(&py["sparse_probabilities"]);
+        assert_eq!(probs.len(), rust.probabilities.len(), "{text}");
+        for (p, r) in probs.iter().zip(&rust.probabilities) {
+            assert!(
+                (p - r).abs() < 1e-5,
+                "{text}: python {probs:?} rust {:?}",
+                rust.probabilities
+            );
+        }
+        let known = py["known_fraction"].as_f64().unwrap() as f32;
+        assert!((known - rust.known_fraction).abs() < 1e-6, "{text}");
+        let span = py["span_probability"].as_f64().expect("a span probability") as f32;
+        let r = rust
+            .span_probability
+            .expect("the committed model has a span gate");
+        assert!((span - r).abs() < 1e-5, "{text}: python {span} rust {r}");
+    }
 }

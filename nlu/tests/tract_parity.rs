@@ -19,7 +19,7 @@ fn tract_matches_onnxruntime() {
         "cancel that",
     ];
     assert_eq!(nlu::runtime::BACKEND, "tract");
-    let parser = common::parser();
+    let parser = common::full_parser();
     for (text, (labels, probs)) in texts.iter().zip(common::onnxruntime_probabilities(&texts)) {
         let rust = parser.parse(text).unwrap();
         let best = probs
@@ -63,4 +63,37 @@ fn tract_runs_the_tagger_as_onnxruntime_does() {
             .collect();
         assert_eq!(found, vec![(city, start, end)], "{text}");
     }
+}
+
+/// The cascade's sparse head (`sparse-head.onnx`, float only) on tract gives Python
+/// onnxruntime's probabilities, known fraction and span probability, and the cascade the
+/// same stages and outcomes as with ONNX Runtime.
+#[test]
+fn tract_runs_the_sparse_head_as_onnxruntime_does() {
+    let texts = [
+        "list all jobs",
+        "cancel 4401 because it targets the wrong host",
+        "取消 4812",
+    ];
+    let parser = common::parser();
+    for (text, py) in texts
+        .iter()
+        .zip(common::onnxruntime_outputs(&common::model_dir(), &texts))
+    {
+        let rust = parser.classifier().sparse_scores(text).unwrap().unwrap();
+        for (p, r) in common::floats(&py["sparse_probabilities"])
+            .iter()
+            .zip(&rust.probabilities)
+        {
+            assert!((p - r).abs() < 1e-4, "{text}: onnxruntime {p} tract {r}");
+        }
+        let span = py["span_probability"].as_f64().unwrap() as f32;
+        assert!(
+            (span - rust.span_probability.unwrap()).abs() < 1e-4,
+            "{text}"
+        );
+    }
+    let (r, stage) = parser.parse_staged("list all jobs").unwrap();
+    assert_eq!(stage, nlu::classifier::cascade::Stage::Sparse);
+    assert_eq!(r.intent.name.as_str(), "list_jobs");
 }

@@ -78,6 +78,24 @@ fn trained_head_matches_its_onnx_graph() {
         for (a, b) in rust.iter().zip(&onnx) {
             assert!((a - b).abs() < 1e-5, "{text}: rust {rust:?} onnx {onnx:?}");
         }
+        // the cascade's sparse head: its graph computes what its Rust weights do
+        let cascade = model
+            .cascade
+            .as_ref()
+            .expect("a sparse head is trained by default");
+        let rust = cascade.weights.scores(&tokens.ids);
+        let onnx = classifier
+            .sparse_scores(text)
+            .unwrap()
+            .expect("sparse-head.onnx");
+        for (a, b) in rust.probabilities.iter().zip(&onnx.probabilities) {
+            assert!((a - b).abs() < 1e-5, "{text}: rust {rust:?} onnx {onnx:?}");
+        }
+        assert!(
+            (rust.known_fraction - onnx.known_fraction).abs() < 1e-6,
+            "{text}"
+        );
+        assert_eq!(onnx.span_probability, None, "no tagger, no span gate");
     }
     // the texts cover the gate's range: the joint model alone, the dense one alone, a mix
     assert_eq!(weights[0], 1.0, "{weights:?}");
@@ -88,6 +106,62 @@ fn trained_head_matches_its_onnx_graph() {
     assert_eq!(
         parser.parse("status of #5").unwrap().intent_ranking[0].name,
         nlu::IntentName::from("job_status")
+    );
+}
+
+/// A model with an entity tagger gets the sparse head's span gate, and its graph computes
+/// what its Rust weights do; without a sparse head (`cascade: false`) no file is written and
+/// a stale one is removed.
+#[test]
+fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
+    let dir = common::train_smart_home();
+    let meta = nlu::model::ModelMeta::load(dir.path()).unwrap();
+    let rule = meta.cascade.expect("an exit rule");
+    let span = rule.span_calibration.expect("the span gate's figures");
+    assert_eq!(span.recall, 1.0, "{span:?}");
+    assert!(rule.span_threshold.is_some_and(|t| t > 0.0 && t <= 0.5));
+    let classifier = Classifier::load(dir.path(), RuntimeOptions::default()).unwrap();
+    let data = common::repo_root().join("examples/smart-home");
+    let options = TrainOptions {
+        progress: false,
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let model = train::train_dir(&data, tmp.path(), &common::encoder_dir(), &options).unwrap();
+    let weights = &model.cascade.as_ref().unwrap().weights;
+    assert!(weights.span.is_some());
+    for text in [
+        "will it rain in Lisbon tomorrow",
+        "turn on the kitchen light",
+        "南京明天会下雨吗",
+    ] {
+        let tokens = classifier.encoder().tokenize(text).unwrap();
+        let rust = weights.scores(&tokens.ids);
+        let onnx = classifier.sparse_scores(text).unwrap().unwrap();
+        let (a, b) = (
+            rust.span_probability.unwrap(),
+            onnx.span_probability.unwrap(),
+        );
+        assert!((a - b).abs() < 1e-5, "{text}: rust {a} onnx {b}");
+    }
+    // without the cascade: no sparse head, and the one of the earlier training is removed
+    let no_cascade = TrainOptions {
+        cascade: false,
+        ..options
+    };
+    let model = train::train_dir(&data, tmp.path(), &common::encoder_dir(), &no_cascade).unwrap();
+    assert!(model.cascade.is_none());
+    assert!(!tmp.path().join("sparse-head.onnx").exists());
+    let meta = nlu::model::ModelMeta::load(tmp.path()).unwrap();
+    assert!(meta.cascade.is_none());
+    let parser = nlu::Parser::load(tmp.path()).unwrap();
+    assert!(!parser.cascade());
+    assert_eq!(
+        parser
+            .parse_staged("will it rain in Lisbon tomorrow")
+            .unwrap()
+            .1,
+        nlu::classifier::cascade::Stage::Full
     );
 }
 

@@ -7,7 +7,9 @@ It repeats what the parser does: the `query: ` prefix, the tokenizer with trunca
 model's window, the encoder graph, then the head graph (which computes its own n-gram
 features from the token ids). When the model has an entity tagger (`tagger.onnx`), it also
 runs the tagger graph on the encoder's `token_states` and prints `tag_probabilities`, one
-list per token.
+list per token. When it has the cascade's sparse head (`sparse-head.onnx`), it runs it on the
+token ids and prints `sparse_probabilities`, `known_fraction` and, for a model with a
+tagger, `span_probability`.
 """
 import json
 import os
@@ -32,6 +34,10 @@ def main():
     tagger = None
     if os.path.exists(tagger_path):
         tagger = ort.InferenceSession(tagger_path, opts, providers=["CPUExecutionProvider"])
+    sparse_path = os.path.join(model_dir, "sparse-head.onnx")
+    sparse = None
+    if os.path.exists(sparse_path):
+        sparse = ort.InferenceSession(sparse_path, opts, providers=["CPUExecutionProvider"])
     for line in sys.stdin.read().splitlines():
         ids = np.array([tok.encode("query: " + line).ids], dtype=np.int64)
         mask = np.ones_like(ids)
@@ -41,6 +47,13 @@ def main():
         if tagger is not None:
             tags = tagger.run(["tag_probabilities"], {"token_states": states})[0][0]
             row["tag_probabilities"] = [[float(p) for p in piece] for piece in tags]
+        if sparse is not None:
+            names = [o.name for o in sparse.get_outputs()]
+            out = dict(zip(names, sparse.run(names, {"input_ids": ids, "attention_mask": mask})))
+            row["sparse_probabilities"] = [float(p) for p in out["probabilities"][0]]
+            row["known_fraction"] = float(out["known_fraction"][0][0])
+            if "span_probability" in out:
+                row["span_probability"] = float(out["span_probability"][0][0])
         print(json.dumps(row, ensure_ascii=False))
 
 

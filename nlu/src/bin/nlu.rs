@@ -74,6 +74,9 @@ enum Command {
         /// Skip the comparison with a bare ONNX Runtime session.
         #[arg(long)]
         no_bare: bool,
+        /// Run the full model on every text: no answer from the cascade's sparse head.
+        #[arg(long)]
+        full: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -219,6 +222,9 @@ struct ParseArgs {
     /// Time zone for time expressions, e.g. Asia/Shanghai (default: the offset of --now, else UTC).
     #[arg(long)]
     tz: Option<String>,
+    /// Run the full model on every text: no answer from the cascade's sparse head.
+    #[arg(long)]
+    full: bool,
 }
 
 impl ParseArgs {
@@ -252,6 +258,7 @@ impl ParseArgs {
             nlu::ParserOptions {
                 catalog: Some(catalog),
                 time_zone: zone,
+                cascade: !self.full,
                 ..Default::default()
             },
         )?;
@@ -475,6 +482,7 @@ fn run(cli: Cli) -> Result<()> {
             rounds,
             throughput_rounds,
             no_bare,
+            full,
             json,
         } => {
             let corpus = match corpus {
@@ -490,6 +498,7 @@ fn run(cli: Cli) -> Result<()> {
                 warmup: 1,
                 throughput_rounds,
                 bare: !no_bare,
+                cascade: !full,
             };
             let report = nlu::bench::run(&options)?;
             if json {
@@ -570,8 +579,12 @@ fn run(cli: Cli) -> Result<()> {
             let known: Vec<nlu::IntentName> =
                 parser.intents().iter().map(|i| i.name.clone()).collect();
             eval::check_intents(&cases_path, &cases, &known)?;
-            let results = eval::parse_cases(&parser, &cases, now)?;
-            let report = eval::evaluate(&cases, &results, &parser.entity_intents());
+            let (results, stages): (Vec<_>, Vec<_>) =
+                eval::parse_cases_staged(&parser, &cases, now)?
+                    .into_iter()
+                    .unzip();
+            let mut report = eval::evaluate(&cases, &results, &parser.entity_intents());
+            report.count_stages(&stages);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -212,123 +212,22 @@ impl HeadWeights {
             name: "nlu-intent-head".into(),
             ..Default::default()
         };
-        // Fold idf into the sparse weights: Σ idf[b]·W[b] over the text's n-grams.
-        let mut sparse_idf = self.sparse.clone();
-        for (b, w) in self.idf.iter().enumerate() {
-            for v in &mut sparse_idf[b * self.classes..(b + 1) * self.classes] {
-                *v *= w;
-            }
-        }
-        let idf2: Vec<f32> = self.idf.iter().map(|w| w * w).collect();
-        let buckets = self.buckets as i64;
-        let gate_len = self.gate.known.len() as i64;
+        add_ngram_logits(&mut g, &self.sparse, &self.idf, self.classes);
         let gate_inv_width = 1.0 / (self.gate.high - self.gate.low).max(1e-6);
-        g.initializers = vec![
+        g.initializers.extend([
             Tensor::float("w_dense", &[self.dim as i64, c], self.dense.clone()),
-            Tensor::float("w_sparse", &[buckets, c], sparse_idf),
             Tensor::float("bias", &[c], self.bias.clone()),
-            Tensor::float("idf2", &[buckets], idf2),
             Tensor::float("inv_temperature", &[], vec![1.0 / self.temperature]),
-            Tensor::float("eps", &[], vec![1e-24]),
-            Tensor::int64("mul_a", &[], vec![HASH_MUL_A]),
-            Tensor::int64("mul_b", &[], vec![HASH_MUL_B]),
-            Tensor::int64("offset", &[], vec![HASH_OFFSET]),
-            Tensor::int64("buckets", &[], vec![buckets]),
-            Tensor::int64("s0", &[1], vec![0]),
-            Tensor::int64("s1", &[1], vec![1]),
-            Tensor::int64("e_last", &[1], vec![-1]),
-            Tensor::int64("e_max", &[1], vec![i64::MAX]),
-            Tensor::int64("axis1", &[1], vec![1]),
-            Tensor::int64("axis2", &[1], vec![2]),
             Tensor::float(
                 "w_dense_only",
                 &[self.dim as i64, c],
                 self.dense_only.clone(),
             ),
             Tensor::float("bias_dense_only", &[c], self.dense_only_bias.clone()),
-            Tensor::uint8("gate_known", &[gate_len], self.gate.known.clone()),
-            Tensor::uint8("gate_counted", &[gate_len], self.gate.counted.clone()),
-            Tensor::int64("gate_last", &[], vec![gate_len - 1]),
             Tensor::float("gate_low", &[], vec![self.gate.low]),
             Tensor::float("gate_inv_width", &[], vec![gate_inv_width]),
             Tensor::float("zero", &[], vec![0.0]),
-            Tensor::float("one", &[], vec![1.0]),
-        ];
-        g.node(
-            "Cast",
-            &["attention_mask"],
-            "mask",
-            vec![("to", Attr::Int(1))],
-        );
-        g.node("Mul", &["input_ids", "mul_a"], "uni_h", vec![]);
-        g.node("Mod", &["uni_h", "buckets"], "uni_slot", vec![]);
-        g.node(
-            "Slice",
-            &["input_ids", "s0", "e_last", "axis1"],
-            "ids_left",
-            vec![],
-        );
-        g.node(
-            "Slice",
-            &["input_ids", "s1", "e_max", "axis1"],
-            "ids_right",
-            vec![],
-        );
-        g.node("Mul", &["ids_left", "mul_b"], "bi_l", vec![]);
-        g.node("Mul", &["ids_right", "mul_a"], "bi_r", vec![]);
-        g.node("Add", &["bi_l", "bi_r"], "bi_lr", vec![]);
-        g.node("Add", &["bi_lr", "offset"], "bi_h", vec![]);
-        g.node("Mod", &["bi_h", "buckets"], "bi_slot", vec![]);
-        g.node(
-            "Slice",
-            &["mask", "s0", "e_last", "axis1"],
-            "mask_left",
-            vec![],
-        );
-        g.node(
-            "Slice",
-            &["mask", "s1", "e_max", "axis1"],
-            "mask_right",
-            vec![],
-        );
-        g.node("Mul", &["mask_left", "mask_right"], "bi_mask", vec![]);
-        g.node(
-            "Concat",
-            &["uni_slot", "bi_slot"],
-            "slots",
-            vec![("axis", Attr::Int(1))],
-        );
-        g.node(
-            "Concat",
-            &["mask", "bi_mask"],
-            "slot_mask",
-            vec![("axis", Attr::Int(1))],
-        );
-        g.node("Gather", &["w_sparse", "slots"], "slot_w", vec![]);
-        g.node("Unsqueeze", &["slot_mask", "axis2"], "slot_mask3", vec![]);
-        g.node("Mul", &["slot_w", "slot_mask3"], "slot_w_masked", vec![]);
-        g.node(
-            "ReduceSum",
-            &["slot_w_masked", "axis1"],
-            "sparse_sum",
-            vec![("keepdims", Attr::Int(0))],
-        );
-        g.node("Gather", &["idf2", "slots"], "slot_idf2", vec![]);
-        g.node(
-            "Mul",
-            &["slot_idf2", "slot_mask"],
-            "slot_idf2_masked",
-            vec![],
-        );
-        g.node(
-            "ReduceSum",
-            &["slot_idf2_masked", "axis1"],
-            "norm2",
-            vec![("keepdims", Attr::Int(1))],
-        );
-        g.node("Max", &["norm2", "eps"], "norm2_safe", vec![]);
-        g.node("Sqrt", &["norm2_safe"], "norm", vec![]);
-        g.node("Div", &["sparse_sum", "norm"], "sparse_logits", vec![]);
+        ]);
         g.node(
             "MatMul",
             &["sentence_embedding", "w_dense"],
@@ -343,42 +242,7 @@ impl HeadWeights {
         );
         g.node("Add", &["sum_logits", "bias"], "joint_logits", vec![]);
         // the gate: share of the text's counted tokens that the training data held
-        g.node("Min", &["input_ids", "gate_last"], "gate_ids", vec![]);
-        g.node("Gather", &["gate_known", "gate_ids"], "known_u8", vec![]);
-        g.node("Cast", &["known_u8"], "known_f", vec![("to", Attr::Int(1))]);
-        g.node(
-            "Gather",
-            &["gate_counted", "gate_ids"],
-            "counted_u8",
-            vec![],
-        );
-        g.node(
-            "Cast",
-            &["counted_u8"],
-            "counted_f",
-            vec![("to", Attr::Int(1))],
-        );
-        g.node("Mul", &["known_f", "mask"], "known_m", vec![]);
-        g.node("Mul", &["counted_f", "mask"], "counted_m", vec![]);
-        g.node(
-            "ReduceSum",
-            &["known_m", "axis1"],
-            "known_n",
-            vec![("keepdims", Attr::Int(1))],
-        );
-        g.node(
-            "ReduceSum",
-            &["counted_m", "axis1"],
-            "counted_n",
-            vec![("keepdims", Attr::Int(1))],
-        );
-        g.node("Max", &["counted_n", "one"], "counted_safe", vec![]);
-        g.node(
-            "Div",
-            &["known_n", "counted_safe"],
-            "known_fraction",
-            vec![],
-        );
+        add_known_fraction(&mut g, &self.gate);
         g.node("Sub", &["known_fraction", "gate_low"], "gate_shift", vec![]);
         g.node("Mul", &["gate_shift", "gate_inv_width"], "gate_lin", vec![]);
         g.node("Max", &["gate_lin", "zero"], "gate_pos", vec![]);
@@ -452,6 +316,197 @@ impl HeadWeights {
     }
 }
 
+/// Adds to `g` what computes the n-gram logits of [`super::features`] from the graph inputs
+/// `input_ids` and `attention_mask`: the value `sparse_logits` (`Σ idf[b]·W[b]` over the
+/// text's n-gram slots, divided by the features' norm), and `mask` (the attention mask as
+/// floats). `weights` is `[buckets × classes]`, row-major; `idf` is `[buckets]`. Shared by the
+/// head and the sparse head ([`super::sparse_head`]), so both read a text's n-grams alike.
+pub(crate) fn add_ngram_logits(g: &mut Graph, weights: &[f32], idf: &[f32], classes: usize) {
+    let buckets = idf.len() as i64;
+    // fold idf into the weights: Σ idf[b]·W[b] over the text's n-grams
+    let mut weights_idf = weights.to_vec();
+    for (b, w) in idf.iter().enumerate() {
+        for v in &mut weights_idf[b * classes..(b + 1) * classes] {
+            *v *= w;
+        }
+    }
+    let idf2: Vec<f32> = idf.iter().map(|w| w * w).collect();
+    g.initializers.extend([
+        Tensor::float("w_sparse", &[buckets, classes as i64], weights_idf),
+        Tensor::float("idf2", &[buckets], idf2),
+        Tensor::float("eps", &[], vec![1e-24]),
+        Tensor::int64("mul_a", &[], vec![HASH_MUL_A]),
+        Tensor::int64("mul_b", &[], vec![HASH_MUL_B]),
+        Tensor::int64("offset", &[], vec![HASH_OFFSET]),
+        Tensor::int64("buckets", &[], vec![buckets]),
+        Tensor::int64("s0", &[1], vec![0]),
+        Tensor::int64("s1", &[1], vec![1]),
+        Tensor::int64("e_last", &[1], vec![-1]),
+        Tensor::int64("e_max", &[1], vec![i64::MAX]),
+        Tensor::int64("axis1", &[1], vec![1]),
+        Tensor::int64("axis2", &[1], vec![2]),
+    ]);
+    g.node(
+        "Cast",
+        &["attention_mask"],
+        "mask",
+        vec![("to", Attr::Int(1))],
+    );
+    g.node("Mul", &["input_ids", "mul_a"], "uni_h", vec![]);
+    g.node("Mod", &["uni_h", "buckets"], "uni_slot", vec![]);
+    g.node(
+        "Slice",
+        &["input_ids", "s0", "e_last", "axis1"],
+        "ids_left",
+        vec![],
+    );
+    g.node(
+        "Slice",
+        &["input_ids", "s1", "e_max", "axis1"],
+        "ids_right",
+        vec![],
+    );
+    g.node("Mul", &["ids_left", "mul_b"], "bi_l", vec![]);
+    g.node("Mul", &["ids_right", "mul_a"], "bi_r", vec![]);
+    g.node("Add", &["bi_l", "bi_r"], "bi_lr", vec![]);
+    g.node("Add", &["bi_lr", "offset"], "bi_h", vec![]);
+    g.node("Mod", &["bi_h", "buckets"], "bi_slot", vec![]);
+    g.node(
+        "Slice",
+        &["mask", "s0", "e_last", "axis1"],
+        "mask_left",
+        vec![],
+    );
+    g.node(
+        "Slice",
+        &["mask", "s1", "e_max", "axis1"],
+        "mask_right",
+        vec![],
+    );
+    g.node("Mul", &["mask_left", "mask_right"], "bi_mask", vec![]);
+    g.node(
+        "Concat",
+        &["uni_slot", "bi_slot"],
+        "slots",
+        vec![("axis", Attr::Int(1))],
+    );
+    g.node(
+        "Concat",
+        &["mask", "bi_mask"],
+        "slot_mask",
+        vec![("axis", Attr::Int(1))],
+    );
+    g.node("Gather", &["w_sparse", "slots"], "slot_w", vec![]);
+    g.node("Unsqueeze", &["slot_mask", "axis2"], "slot_mask3", vec![]);
+    g.node("Mul", &["slot_w", "slot_mask3"], "slot_w_masked", vec![]);
+    g.node(
+        "ReduceSum",
+        &["slot_w_masked", "axis1"],
+        "sparse_sum",
+        vec![("keepdims", Attr::Int(0))],
+    );
+    g.node("Gather", &["idf2", "slots"], "slot_idf2", vec![]);
+    g.node(
+        "Mul",
+        &["slot_idf2", "slot_mask"],
+        "slot_idf2_masked",
+        vec![],
+    );
+    g.node(
+        "ReduceSum",
+        &["slot_idf2_masked", "axis1"],
+        "norm2",
+        vec![("keepdims", Attr::Int(1))],
+    );
+    g.node("Max", &["norm2", "eps"], "norm2_safe", vec![]);
+    g.node("Sqrt", &["norm2_safe"], "norm", vec![]);
+    g.node("Div", &["sparse_sum", "norm"], "sparse_logits", vec![]);
+}
+
+/// Adds to a graph that [`add_ngram_logits`] built one more linear map of the same n-gram
+/// features: `output` (`[batch × width]`) is `Σ idf[b]·W[b]` over the text's slots divided
+/// by the features' norm, for the initializer `name` holding `weights` (`[buckets × width]`).
+pub(crate) fn add_ngram_output(
+    g: &mut Graph,
+    name: &str,
+    weights: &[f32],
+    idf: &[f32],
+    width: usize,
+    output: &str,
+) {
+    let mut weights_idf = weights.to_vec();
+    for (b, w) in idf.iter().enumerate() {
+        for v in &mut weights_idf[b * width..(b + 1) * width] {
+            *v *= w;
+        }
+    }
+    g.initializers.push(Tensor::float(
+        name,
+        &[idf.len() as i64, width as i64],
+        weights_idf,
+    ));
+    let gathered = format!("{name}_slots");
+    let masked = format!("{name}_masked");
+    let sum = format!("{name}_sum");
+    g.node("Gather", &[name, "slots"], &gathered, vec![]);
+    g.node("Mul", &[&gathered, "slot_mask3"], &masked, vec![]);
+    g.node(
+        "ReduceSum",
+        &[&masked, "axis1"],
+        &sum,
+        vec![("keepdims", Attr::Int(0))],
+    );
+    g.node("Div", &[&sum, "norm"], output, vec![]);
+}
+
+/// Adds to `g` what computes `known_fraction` (`[batch × 1]`, [`TokenGate::known_fraction`])
+/// from `input_ids` and the float `mask` of [`add_ngram_logits`].
+pub(crate) fn add_known_fraction(g: &mut Graph, gate: &TokenGate) {
+    let gate_len = gate.known.len() as i64;
+    g.initializers.extend([
+        Tensor::uint8("gate_known", &[gate_len], gate.known.clone()),
+        Tensor::uint8("gate_counted", &[gate_len], gate.counted.clone()),
+        Tensor::int64("gate_last", &[], vec![gate_len - 1]),
+        Tensor::float("one", &[], vec![1.0]),
+    ]);
+    g.node("Min", &["input_ids", "gate_last"], "gate_ids", vec![]);
+    g.node("Gather", &["gate_known", "gate_ids"], "known_u8", vec![]);
+    g.node("Cast", &["known_u8"], "known_f", vec![("to", Attr::Int(1))]);
+    g.node(
+        "Gather",
+        &["gate_counted", "gate_ids"],
+        "counted_u8",
+        vec![],
+    );
+    g.node(
+        "Cast",
+        &["counted_u8"],
+        "counted_f",
+        vec![("to", Attr::Int(1))],
+    );
+    g.node("Mul", &["known_f", "mask"], "known_m", vec![]);
+    g.node("Mul", &["counted_f", "mask"], "counted_m", vec![]);
+    g.node(
+        "ReduceSum",
+        &["known_m", "axis1"],
+        "known_n",
+        vec![("keepdims", Attr::Int(1))],
+    );
+    g.node(
+        "ReduceSum",
+        &["counted_m", "axis1"],
+        "counted_n",
+        vec![("keepdims", Attr::Int(1))],
+    );
+    g.node("Max", &["counted_n", "one"], "counted_safe", vec![]);
+    g.node(
+        "Div",
+        &["known_n", "counted_safe"],
+        "known_fraction",
+        vec![],
+    );
+}
+
 /// `dense + g · (joint − dense)`, element by element (the graph's order of operations).
 pub fn mix(dense: &[f32], joint: &[f32], g: f32) -> Vec<f32> {
     dense
@@ -469,6 +524,31 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
+/// A session pool of a classifier graph (the head, or the sparse head), checked to have an
+/// output `probabilities` with `classes` classes.
+pub(crate) fn load_classifier_graph(
+    path: &Path,
+    classes: usize,
+    sessions: usize,
+) -> Result<SessionPool> {
+    let pool = SessionPool::load(path, 1, sessions)?;
+    let out_classes = pool.with_first(|s| {
+        s.outputs()
+            .iter()
+            .find(|o| o.name() == "probabilities")
+            .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
+    });
+    if out_classes != Some(classes as i64) {
+        return Err(NluError::onnx(
+            path,
+            format!(
+                "expected an output `probabilities` with {classes} classes, found {out_classes:?}; retrain the model with `nlu train`"
+            ),
+        ));
+    }
+    Ok(pool)
+}
+
 /// The head as loaded for inference: an ONNX Runtime session of `head.onnx`.
 #[derive(Debug)]
 pub struct Head {
@@ -479,21 +559,7 @@ pub struct Head {
 impl Head {
     /// Loads `head.onnx`; `classes` is checked against the graph's output.
     pub fn load(path: &Path, classes: usize, sessions: usize) -> Result<Self> {
-        let pool = SessionPool::load(path, 1, sessions)?;
-        let out_classes = pool.with_first(|s| {
-            s.outputs()
-                .iter()
-                .find(|o| o.name() == "probabilities")
-                .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
-        });
-        if out_classes != Some(classes as i64) {
-            return Err(NluError::onnx(
-                path,
-                format!(
-                    "expected an output `probabilities` with {classes} classes, found {out_classes:?}; retrain the model with `nlu train`"
-                ),
-            ));
-        }
+        let pool = load_classifier_graph(path, classes, sessions)?;
         Ok(Head { pool, classes })
     }
 

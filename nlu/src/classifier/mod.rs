@@ -1,16 +1,21 @@
-//! Intent classification: tokenizer, encoder session, trained head.
+//! Intent classification: tokenizer, encoder session, trained head, and the sparse head
+//! that answers the easy texts without the encoder ([`cascade`]).
 
+pub mod cascade;
 pub mod encoder;
 pub mod features;
 pub mod head;
 pub(crate) mod session_pool;
 pub mod shared_weights;
+pub mod sparse_head;
 pub mod unigram;
 
 use crate::error::Result;
-use crate::model::ModelMeta;
+use crate::model::{ModelMeta, Thresholds};
+use cascade::{CascadeMeta, Stage};
 use encoder::Encoder;
 use head::Head;
+use sparse_head::{SparseHead, SPARSE_HEAD_FILE};
 use std::path::Path;
 
 /// How many threads and sessions the classifier may use.
@@ -40,6 +45,10 @@ pub struct Classifier {
     pub(crate) meta: ModelMeta,
     pub(crate) encoder: Encoder,
     head: Head,
+    /// The cascade's first stage and its exit rule, when the model has them.
+    sparse: Option<(SparseHead, CascadeMeta)>,
+    /// Index of the `out_of_scope` label, if any.
+    oos: Option<usize>,
 }
 
 /// What the classifier says about one text.
@@ -54,8 +63,11 @@ pub struct Classification {
     pub readable_fraction: f32,
     /// The characters of the text each token covers ([`encoder::Tokens::spans`]).
     pub spans: Vec<Option<(usize, usize)>>,
-    /// `[tokens × dim]` token states, when asked for ([`Classifier::classify_with`]).
+    /// `[tokens × dim]` token states, when asked for ([`Classifier::classify_with`]) and
+    /// the encoder ran.
     pub token_states: Option<ndarray::Array2<f32>>,
+    /// The stage whose probabilities these are.
+    pub stage: Stage,
 }
 
 /// Under this [`Classification::readable_fraction`] a text is not understood, whatever the
@@ -85,11 +97,30 @@ impl Classifier {
             meta.labels.len(),
             options.max_sessions,
         )?;
+        let sparse = match &meta.cascade {
+            Some(rule) => Some((
+                SparseHead::load(
+                    &dir.join(SPARSE_HEAD_FILE),
+                    meta.labels.len(),
+                    options.max_sessions,
+                )?,
+                rule.clone(),
+            )),
+            None => None,
+        };
+        let oos = meta.labels.iter().position(|l| l == "out_of_scope");
         Ok(Classifier {
             meta,
             encoder,
             head,
+            sparse,
+            oos,
         })
+    }
+
+    /// The cascade's exit rule, when the model has a sparse head.
+    pub fn cascade(&self) -> Option<&CascadeMeta> {
+        self.sparse.as_ref().map(|(_, rule)| rule)
     }
 
     /// The labels, in the head's output order.
@@ -124,7 +155,71 @@ impl Classifier {
             spans: tokens.spans,
             token_states: encoded.states,
             probabilities,
+            stage: Stage::Full,
         })
+    }
+
+    /// Classifies one text through the cascade ([`cascade`]): the sparse head answers when
+    /// it is sure (under `thresholds`, the parser's) and, if `tagged` says its top label is
+    /// one whose entities the tagger finds, its span gate says the text holds no span;
+    /// otherwise the full model runs, keeping the token states if `states`. A text the
+    /// encoder could not read (see [`Classification::is_readable`]) gets the sparse head's
+    /// probabilities without an encoder run. Without a sparse head, the same as
+    /// [`Classifier::classify_with`].
+    pub fn classify_cascade(
+        &self,
+        text: &str,
+        states: bool,
+        thresholds: Thresholds,
+        tagged: &dyn Fn(usize) -> bool,
+    ) -> Result<Classification> {
+        let Some((sparse, rule)) = &self.sparse else {
+            return self.classify_with(text, states);
+        };
+        let tokens = self.encoder.tokenize(text)?;
+        let scores = sparse.scores(&tokens.ids)?;
+        let readable = tokens.readable_fraction();
+        let answers = readable < MIN_READABLE_FRACTION
+            || (cascade::sparse_answers(
+                &scores.probabilities,
+                scores.known_fraction,
+                rule,
+                self.oos,
+                thresholds,
+            ) && crate::train::logreg::argmax(&scores.probabilities)
+                .is_some_and(|k| !tagged(k) || rule.span_free(scores.span_probability)));
+        if answers {
+            return Ok(Classification {
+                readable_fraction: readable,
+                tokens: tokens.ids,
+                spans: tokens.spans,
+                token_states: None,
+                probabilities: scores.probabilities,
+                stage: Stage::Sparse,
+            });
+        }
+        let encoded = self.encoder.encode_tokens(&tokens, states)?;
+        let probabilities = self.head.probabilities(&encoded.embedding, &tokens.ids)?;
+        Ok(Classification {
+            readable_fraction: readable,
+            tokens: tokens.ids,
+            spans: tokens.spans,
+            token_states: encoded.states,
+            probabilities,
+            stage: Stage::Full,
+        })
+    }
+
+    /// The sparse head's probabilities and known fraction for one text (none without a
+    /// sparse head).
+    pub fn sparse_scores(&self, text: &str) -> Result<Option<sparse_head::SparseScores>> {
+        match &self.sparse {
+            Some((sparse, _)) => {
+                let tokens = self.encoder.tokenize(text)?;
+                sparse.scores(&tokens.ids).map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// Runs only the head on an embedding and its token ids.

@@ -9,8 +9,10 @@
 use super::datasets::{Dataset, OosMode, Slot, Splits, OUT_OF_SCOPE};
 use super::slots::{self, SlotScores};
 use super::{confusion_pairs, intent_metrics, IntentMetrics, Prf, Scored};
+use crate::classifier::cascade::{self, CascadeMeta};
 use crate::classifier::encoder::Encoder;
 use crate::classifier::head::{Head, HEAD_FILE};
+use crate::classifier::sparse_head::{SparseHead, SPARSE_HEAD_FILE};
 use crate::error::{NluError, Result};
 use crate::model::Thresholds;
 use crate::parser::decide_labels;
@@ -226,6 +228,20 @@ pub struct RunReport {
     /// items; for a model with an out-of-scope class, all items).
     pub reliability: Vec<Bin>,
     pub model_dir: Option<PathBuf>,
+    /// The same test split through the cascade (the sparse head answers where it is sure),
+    /// when the model has a sparse head.
+    pub cascade: Option<CascadeRun>,
+}
+
+/// The cascade on a benchmark's test split, next to the full model's [`RunReport::scores`].
+#[derive(Debug, Clone, Serialize)]
+pub struct CascadeRun {
+    /// The exit rule, with its figures on the validation split (or out of fold).
+    pub rule: CascadeMeta,
+    /// Share of the test texts the sparse head answered.
+    pub answered: f32,
+    /// Scores of the cascade's decisions, under the same policies as the full model's.
+    pub scores: Vec<PolicyScores>,
 }
 
 /// Everything one `nlu benchmark` run measured.
@@ -587,25 +603,60 @@ fn run_one(
         // the literature's accuracy on closed-set benchmarks is the argmax's
         policies.reverse();
     }
-    let mut scores = Vec::new();
-    let mut confusions = Vec::new();
-    for (k, (policy, t)) in policies.iter().enumerate() {
-        let (m, in_scope, pairs) = score(&probs, &gold, &label_names, oos, *t);
-        if k == 0 {
-            confusions = pairs.iter().take(25).cloned().collect();
+    let policy_scores = |probs: &[Vec<f32>]| {
+        policies
+            .iter()
+            .map(|(policy, t)| {
+                let (m, in_scope, pairs) = score(probs, &gold, &label_names, oos, *t);
+                let scores = PolicyScores {
+                    policy: policy.to_string(),
+                    fallback: t.fallback,
+                    accuracy: m.intent_accuracy,
+                    in_scope_accuracy: in_scope.intent_accuracy,
+                    out_of_scope: has_oos.then_some(m.out_of_scope),
+                    in_scope_rejected: m.in_scope_rejected,
+                    macro_f1: m.macro_f1,
+                    expected_calibration_error: m.expected_calibration_error,
+                    confusions: pairs.iter().take(15).cloned().collect(),
+                };
+                (scores, pairs)
+            })
+            .collect::<Vec<_>>()
+    };
+    // the cascade: the sparse head's probabilities where it answers, under the model's
+    // thresholds, the full model's elsewhere
+    let cascade_run = match &model.cascade {
+        Some(c) => {
+            let sparse = SparseHead::load(&dir.join(SPARSE_HEAD_FILE), label_names.len(), 1)?;
+            let mut mixed = probs.clone();
+            let mut answered = 0usize;
+            for (i, ids) in embedded.test.tokens.iter().enumerate() {
+                let s = sparse.scores(ids)?;
+                if cascade::sparse_answers(
+                    &s.probabilities,
+                    s.known_fraction,
+                    &c.rule,
+                    oos,
+                    model.thresholds,
+                ) {
+                    mixed[i] = s.probabilities;
+                    answered += 1;
+                }
+            }
+            Some(CascadeRun {
+                rule: c.rule.clone(),
+                answered: answered as f32 / probs.len().max(1) as f32,
+                scores: policy_scores(&mixed).into_iter().map(|(s, _)| s).collect(),
+            })
         }
-        scores.push(PolicyScores {
-            policy: policy.to_string(),
-            fallback: t.fallback,
-            accuracy: m.intent_accuracy,
-            in_scope_accuracy: in_scope.intent_accuracy,
-            out_of_scope: has_oos.then_some(m.out_of_scope),
-            in_scope_rejected: m.in_scope_rejected,
-            macro_f1: m.macro_f1,
-            expected_calibration_error: m.expected_calibration_error,
-            confusions: pairs.into_iter().take(15).collect(),
-        });
-    }
+        None => None,
+    };
+    let full_scores = policy_scores(&probs);
+    let confusions: Vec<(String, String, usize)> = full_scores
+        .first()
+        .map(|(_, pairs)| pairs.iter().take(25).cloned().collect())
+        .unwrap_or_default();
+    let scores: Vec<PolicyScores> = full_scores.into_iter().map(|(s, _)| s).collect();
     // reliability of the top-1 probability
     let (conf, correct): (Vec<f32>, Vec<bool>) = probs
         .iter()
@@ -633,6 +684,7 @@ fn run_one(
         confusions,
         reliability: calibrate::reliability(&conf, &correct, 10),
         model_dir: None,
+        cascade: cascade_run,
     })
 }
 
@@ -746,6 +798,31 @@ impl BenchmarkReport {
                     p.macro_f1,
                     p.expected_calibration_error
                 );
+            }
+            if let Some(c) = &r.cascade {
+                let _ = writeln!(
+                    s,
+                    "  cascade: the sparse head (threshold {:.3}) answers {:.1}% of the test texts",
+                    c.rule.threshold,
+                    100.0 * c.answered
+                );
+                for (full, p) in r.scores.iter().zip(&c.scores) {
+                    let rec = |x: &PolicyScores| {
+                        x.out_of_scope
+                            .map_or("-".to_string(), |o| format!("{:.1}%", 100.0 * o.recall))
+                    };
+                    let _ = writeln!(
+                        s,
+                        "  {:<9} accuracy {:.1}% (full {:.1}%), in-scope {:.1}% (full {:.1}%), OOS recall {} (full {})",
+                        p.policy,
+                        100.0 * p.accuracy,
+                        100.0 * full.accuracy,
+                        100.0 * p.in_scope_accuracy,
+                        100.0 * full.in_scope_accuracy,
+                        rec(p),
+                        rec(full)
+                    );
+                }
             }
             if !r.confusions.is_empty() {
                 let _ = writeln!(s, "  most confused (expected -> got):");

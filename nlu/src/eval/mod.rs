@@ -103,6 +103,18 @@ pub fn parse_cases(
     cases: &[Case],
     default_now: Option<chrono::DateTime<chrono_tz::Tz>>,
 ) -> Result<Vec<ParseResult>> {
+    Ok(parse_cases_staged(parser, cases, default_now)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect())
+}
+
+/// [`parse_cases`], with the stage of the cascade that answered each case.
+pub fn parse_cases_staged(
+    parser: &crate::Parser,
+    cases: &[Case],
+    default_now: Option<chrono::DateTime<chrono_tz::Tz>>,
+) -> Result<Vec<(ParseResult, crate::classifier::cascade::Stage)>> {
     crate::parallel::parallel_map(cases, |c| {
         let now = match &c.now {
             Some(n) => chrono::DateTime::parse_from_rfc3339(n)
@@ -116,7 +128,7 @@ pub fn parse_cases(
                 default_now.unwrap_or_else(|| chrono::Utc::now().with_timezone(&parser.time_zone()))
             }
         };
-        parser.parse_at(&c.text, now)
+        parser.parse_staged_at(&c.text, now)
     })
 }
 
@@ -198,6 +210,10 @@ pub struct Report {
     /// Share of the cases that name a language whose detected `lang` matches it, among those
     /// whose text has letters (None when no such case names one).
     pub lang_accuracy: Option<f32>,
+    /// How many cases each stage of the cascade answered (`sparse`, `full`; see
+    /// [`Report::count_stages`]); empty when not counted.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages: BTreeMap<String, usize>,
 }
 
 /// The intent a result reports for scoring: `out_of_scope` whenever the outcome says so.
@@ -472,10 +488,19 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult], entity_intents: &[Inten
         misses,
         reliability: calibrate::reliability(&conf, &correct, 10),
         lang_accuracy,
+        stages: BTreeMap::new(),
     }
 }
 
 impl Report {
+    /// Records which stage of the cascade answered each case.
+    pub fn count_stages(&mut self, stages: &[crate::classifier::cascade::Stage]) {
+        self.stages.clear();
+        for s in stages {
+            *self.stages.entry(s.name().to_string()).or_default() += 1;
+        }
+    }
+
     /// A readable text report.
     pub fn to_text(&self, max_misses: usize) -> String {
         use std::fmt::Write;
@@ -519,6 +544,15 @@ impl Report {
         }
         if let Some(a) = self.lang_accuracy {
             let _ = writeln!(s, "\nlanguage detected right: {:.1}%", 100.0 * a);
+        }
+        if !self.stages.is_empty() {
+            let total: usize = self.stages.values().sum();
+            let parts: Vec<String> = self
+                .stages
+                .iter()
+                .map(|(k, n)| format!("{k} {n} ({:.1}%)", 100.0 * *n as f32 / total.max(1) as f32))
+                .collect();
+            let _ = writeln!(s, "answered by: {}", parts.join(", "));
         }
         if !self.confusions.is_empty() {
             let _ = writeln!(s, "\nmost confused (expected -> got):");

@@ -3,7 +3,9 @@
 //! A trained model is a directory holding
 //! - `model.json`: labels, thresholds, temperature, feature settings, the path of the
 //!   encoder directory (relative to the model directory) and a summary of the training run;
-//! - `head.onnx`: the trained head (see [`crate::classifier::head`]).
+//! - `head.onnx`: the trained head (see [`crate::classifier::head`]);
+//! - `sparse-head.onnx`: the cascade's n-gram head (see [`crate::classifier::cascade`]);
+//! - `tagger.onnx`, when the training data annotates entity types that a tagger learns.
 //!
 //! The encoder (`encoder.onnx`, `tokenizer.json`) lives in its own directory, shared by all
 //! heads trained on it, so that retraining rewrites kilobytes, not the encoder's megabytes.
@@ -84,6 +86,10 @@ pub struct ModelMeta {
     /// types that a tagger learns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tagger: Option<crate::tagger::TaggerMeta>,
+    /// The exit rule of the sparse head (`sparse-head.onnx`), the cascade's first stage; a
+    /// model without one always runs the encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cascade: Option<crate::classifier::cascade::CascadeMeta>,
 }
 
 /// What a model knows besides its classifier, derived from the training data and its

@@ -29,6 +29,21 @@ pub fn parser() -> &'static nlu::Parser {
     })
 }
 
+/// The committed model with the cascade off: the full model on every text (what the Python
+/// and tract parity tests reproduce).
+pub fn full_parser() -> &'static nlu::Parser {
+    static PARSER: OnceLock<nlu::Parser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        let options = nlu::ParserOptions {
+            cascade: false,
+            ..Default::default()
+        };
+        nlu::Parser::load_with(&model_dir(), options).unwrap_or_else(|e| {
+            panic!("loading the committed model failed (run scripts/install-onnxruntime.sh first?): {e}")
+        })
+    })
+}
+
 /// Labels and probabilities that Python's onnxruntime computes for `texts` from the committed
 /// model directory alone (`tests/python/parity.py`), one entry per text.
 ///

@@ -1,0 +1,433 @@
+//! The cascade: spend the encoder only on the texts that need it.
+//!
+//! A parse first runs the sparse head ([`super::sparse_head`]) on the token ids: the
+//! tokenizer and a few sparse dot products, tens of microseconds. When the sparse head is
+//! sure enough, its answer is the parse's; otherwise the text goes to the full model (the
+//! encoder and the gated head), as every text did before. The sparse head answers only when
+//! - its top probability is at least [`CascadeMeta::threshold`], chosen at training time on
+//!   out-of-fold (or validation) predictions by [`choose_exit`], so that the cascade loses at
+//!   most a budget of accuracy and of out-of-scope recall against the full model;
+//! - at least [`CascadeMeta::min_known_fraction`] of the text's tokens occur in the training
+//!   data (a text in another language or vocabulary is the encoder's job: n-gram weights know
+//!   nothing of it);
+//! - its decision is `understood`, or `out_of_scope` by the out-of-scope class: a text it
+//!   would reject by the fallback threshold, or ask about, goes to the full model;
+//! - and, for an intent whose entities the tagger finds (it reads the encoder's token
+//!   states), the sparse head's span gate says the text holds no span for the tagger: its
+//!   probability is under [`CascadeMeta::span_threshold`], chosen so that no annotated
+//!   training text of those intents would have skipped the tagger out of fold.
+//!
+//! A model trained before the cascade existed has no sparse head and always runs in full,
+//! and [`crate::ParserOptions::cascade`] switches the cascade off for comparison.
+
+use crate::model::Thresholds;
+use crate::parser::decide_labels;
+use crate::result::Outcome;
+use serde::{Deserialize, Serialize};
+
+/// Which stage of the cascade answered a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The sparse head, on n-grams of the token ids (no encoder run).
+    Sparse,
+    /// The encoder and the full head.
+    Full,
+}
+
+impl Stage {
+    /// Every stage, cheapest first.
+    pub const ALL: [Stage; 2] = [Stage::Sparse, Stage::Full];
+
+    /// The stage's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Sparse => "sparse",
+            Stage::Full => "full",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The exit rule of the sparse head, stored in `model.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CascadeMeta {
+    /// The sparse head answers when its top probability is at least this.
+    pub threshold: f32,
+    /// ... and at least this share of the text's tokens occur in the training data.
+    pub min_known_fraction: f32,
+    /// What the rule did on the predictions it was chosen on.
+    pub calibration: ExitFigures,
+    /// For the tagger's intents: the sparse head may answer only when its span probability
+    /// is under this (none: never for those intents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_threshold: Option<f32>,
+    /// How the span threshold did out of fold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_calibration: Option<SpanFigures>,
+}
+
+/// The span gate's threshold on out-of-fold predictions of the tagger intents' examples.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpanFigures {
+    /// Examples with a span for the tagger, and without.
+    pub with_spans: usize,
+    pub without_spans: usize,
+    /// Share of the examples with spans that the gate lets through to the tagger (1: all).
+    pub recall: f32,
+    /// Share of the examples without spans that may skip the tagger.
+    pub skipped: f32,
+}
+
+impl CascadeMeta {
+    /// Whether the sparse head may answer for an intent that the tagger tags, given the
+    /// text's span probability.
+    pub fn span_free(&self, span_probability: Option<f32>) -> bool {
+        matches!((self.span_threshold, span_probability), (Some(t), Some(p)) if p < t)
+    }
+}
+
+/// The span gate's threshold: half the lowest out-of-fold span probability of an example
+/// with spans (so that every one of them keeps the tagger, with a margin), at most 0.5.
+/// `None` when there are no examples with spans or without.
+///
+/// ```
+/// use nlu::classifier::cascade::span_threshold;
+/// let (t, f) = span_threshold(&[0.9, 0.4, 0.05, 0.01, 0.3], &[true, true, false, false, false]).unwrap();
+/// assert_eq!(t, 0.2);
+/// assert_eq!(f.recall, 1.0);
+/// assert!((f.skipped - 2.0 / 3.0).abs() < 1e-6);
+/// ```
+pub fn span_threshold(probabilities: &[f32], has_span: &[bool]) -> Option<(f32, SpanFigures)> {
+    let lowest = probabilities
+        .iter()
+        .zip(has_span)
+        .filter(|(_, &h)| h)
+        .map(|(&p, _)| p)
+        .fold(f32::INFINITY, f32::min);
+    let with = has_span.iter().filter(|&&h| h).count();
+    let without = has_span.len() - with;
+    if with == 0 || without == 0 {
+        return None;
+    }
+    let t = (lowest * 0.5).min(0.5);
+    let passed = |want: bool| {
+        probabilities
+            .iter()
+            .zip(has_span)
+            .filter(|(&p, &h)| h == want && p >= t)
+            .count()
+    };
+    Some((
+        t,
+        SpanFigures {
+            with_spans: with,
+            without_spans: without,
+            recall: passed(true) as f32 / with as f32,
+            skipped: 1.0 - passed(false) as f32 / without as f32,
+        },
+    ))
+}
+
+/// The full model against the cascade on the rows an exit threshold was chosen on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExitFigures {
+    /// Rows the threshold was chosen on.
+    pub rows: usize,
+    /// Share of rows that the sparse head answers.
+    pub answered: f32,
+    /// Share of the answered rows on which it decides as the full model does.
+    pub agreement: f32,
+    /// In-scope accuracy (a rejection counts as wrong) of the full model, and of the cascade.
+    pub full_accuracy: f32,
+    pub cascade_accuracy: f32,
+    /// Out-of-scope recall of the full model and of the cascade (none without such rows).
+    pub full_out_of_scope_recall: Option<f32>,
+    pub cascade_out_of_scope_recall: Option<f32>,
+    /// The most accuracy and recall the threshold was allowed to lose.
+    pub budget: f32,
+}
+
+/// One calibration row for [`choose_exit`].
+#[derive(Debug, Clone)]
+pub struct ExitRow {
+    /// The sparse head's calibrated probabilities.
+    pub sparse: Vec<f32>,
+    /// Whether enough of the row's tokens were known for the sparse head to answer.
+    pub eligible: bool,
+    /// The full model's calibrated probabilities.
+    pub full: Vec<f32>,
+    /// The true label; `None` for an out-of-scope row of a model without such a class.
+    pub label: Option<usize>,
+}
+
+/// Whether the sparse head answers a text: its probabilities clear `threshold`, it decides
+/// `understood` or `out_of_scope` by that class (never a fallback rejection or a question),
+/// and the text's known fraction clears `min_known_fraction`.
+pub fn sparse_answers(
+    probabilities: &[f32],
+    known_fraction: f32,
+    rule: &CascadeMeta,
+    oos: Option<usize>,
+    thresholds: Thresholds,
+) -> bool {
+    if known_fraction < rule.min_known_fraction {
+        return false;
+    }
+    confident(probabilities, rule.threshold, oos, thresholds)
+}
+
+fn confident(probabilities: &[f32], threshold: f32, oos: Option<usize>, t: Thresholds) -> bool {
+    let top = probabilities.iter().copied().fold(0.0f32, f32::max);
+    if probabilities.is_empty() || top < threshold {
+        return false;
+    }
+    let d = decide_labels(probabilities, oos, t);
+    match d.outcome {
+        Outcome::Understood => true,
+        Outcome::OutOfScope => d.label.is_some() && d.label == oos && top >= t.fallback,
+        _ => false,
+    }
+}
+
+/// Thresholds tried by [`choose_exit`], lowest first.
+fn exit_grid() -> Vec<f32> {
+    let mut g: Vec<f32> = (0..8).map(|i| 0.6 + 0.05 * i as f32).collect();
+    g.extend([0.96, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999]);
+    g
+}
+
+/// Whether a decision on probabilities `p` is right for `label`.
+fn correct(p: &[f32], label: Option<usize>, oos: Option<usize>, t: Thresholds) -> bool {
+    let d = decide_labels(p, oos, t);
+    let rejected = d.outcome == Outcome::OutOfScope;
+    match label {
+        Some(y) if Some(y) != oos => !rejected && d.label == Some(y),
+        _ => rejected,
+    }
+}
+
+/// In-scope accuracy and out-of-scope recall of choosing, per row, the sparse head's
+/// probabilities where `answers[i]` and the full model's elsewhere.
+fn figures(
+    rows: &[ExitRow],
+    answers: &[bool],
+    oos: Option<usize>,
+    t: Thresholds,
+) -> (f32, Option<f32>) {
+    let (mut ok_in, mut n_in, mut ok_out, mut n_out) = (0usize, 0usize, 0usize, 0usize);
+    for (r, &a) in rows.iter().zip(answers) {
+        let p = if a { &r.sparse } else { &r.full };
+        let hit = correct(p, r.label, oos, t);
+        let in_scope = r.label.is_some_and(|y| Some(y) != oos);
+        if in_scope {
+            n_in += 1;
+            ok_in += usize::from(hit);
+        } else {
+            n_out += 1;
+            ok_out += usize::from(hit);
+        }
+    }
+    (
+        ok_in as f32 / n_in.max(1) as f32,
+        (n_out > 0).then(|| ok_out as f32 / n_out as f32),
+    )
+}
+
+/// Chooses the sparse head's exit threshold on calibration rows: the lowest threshold of a
+/// fixed grid (0.6 to 0.999) at which, and at every higher one, the cascade's in-scope
+/// accuracy and out-of-scope recall are each at most `budget` below the full model's. When
+/// none qualifies, the threshold is above 1 and the sparse head never answers.
+///
+/// ```
+/// use nlu::classifier::cascade::{choose_exit, ExitRow};
+/// use nlu::model::Thresholds;
+/// // the sparse head is sure and right on the first rows, unsure on the last
+/// let row = |sparse: [f32; 2], label| ExitRow {
+///     sparse: sparse.to_vec(),
+///     eligible: true,
+///     full: if label == 0 { vec![0.9, 0.1] } else { vec![0.1, 0.9] },
+///     label: Some(label),
+/// };
+/// let rows = vec![row([0.97, 0.03], 0), row([0.02, 0.98], 1), row([0.7, 0.3], 1)];
+/// let rule = choose_exit(&rows, None, Thresholds::default(), 0.003, 0.6);
+/// assert!(rule.threshold > 0.7 && rule.threshold <= 0.97);
+/// assert_eq!(rule.calibration.cascade_accuracy, 1.0);
+/// ```
+pub fn choose_exit(
+    rows: &[ExitRow],
+    oos: Option<usize>,
+    thresholds: Thresholds,
+    budget: f32,
+    min_known_fraction: f32,
+) -> CascadeMeta {
+    let all_full = vec![false; rows.len()];
+    let (full_acc, full_rec) = figures(rows, &all_full, oos, thresholds);
+    let answers_at = |tau: f32| -> Vec<bool> {
+        rows.iter()
+            .map(|r| r.eligible && confident(&r.sparse, tau, oos, thresholds))
+            .collect()
+    };
+    let within = |answers: &[bool]| {
+        let (acc, rec) = figures(rows, answers, oos, thresholds);
+        let rec_ok = match (full_rec, rec) {
+            (Some(f), Some(c)) => f - c <= budget + 1e-6,
+            _ => true,
+        };
+        full_acc - acc <= budget + 1e-6 && rec_ok
+    };
+    // the lowest threshold from which on every higher one stays within the budget
+    let grid = exit_grid();
+    let mut threshold = 1.01;
+    for &tau in grid.iter().rev() {
+        if within(&answers_at(tau)) {
+            threshold = tau;
+        } else {
+            break;
+        }
+    }
+    let answers = answers_at(threshold);
+    let (acc, rec) = figures(rows, &answers, oos, thresholds);
+    let answered = answers.iter().filter(|&&a| a).count();
+    let agree = rows
+        .iter()
+        .zip(&answers)
+        .filter(|(r, &a)| {
+            a && {
+                let s = decide_labels(&r.sparse, oos, thresholds);
+                let f = decide_labels(&r.full, oos, thresholds);
+                s.outcome == f.outcome && s.label == f.label
+            }
+        })
+        .count();
+    CascadeMeta {
+        threshold,
+        min_known_fraction,
+        span_threshold: None,
+        span_calibration: None,
+        calibration: ExitFigures {
+            rows: rows.len(),
+            answered: answered as f32 / rows.len().max(1) as f32,
+            agreement: agree as f32 / answered.max(1) as f32,
+            full_accuracy: full_acc,
+            cascade_accuracy: acc,
+            full_out_of_scope_recall: full_rec,
+            cascade_out_of_scope_recall: rec,
+            budget,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(threshold: f32) -> CascadeMeta {
+        CascadeMeta {
+            threshold,
+            min_known_fraction: 0.6,
+            calibration: ExitFigures::default(),
+            span_threshold: None,
+            span_calibration: None,
+        }
+    }
+
+    #[test]
+    fn the_sparse_head_answers_only_when_sure_and_on_known_words() {
+        let t = Thresholds::default();
+        let r = rule(0.9);
+        assert!(sparse_answers(&[0.95, 0.05], 0.8, &r, None, t));
+        assert!(!sparse_answers(&[0.85, 0.15], 0.8, &r, None, t));
+        assert!(!sparse_answers(&[0.95, 0.05], 0.5, &r, None, t));
+        // out of scope by its class: answered; label 1 is the out-of-scope class
+        assert!(sparse_answers(&[0.04, 0.96], 0.8, &r, Some(1), t));
+        assert!(!sparse_answers(&[], 1.0, &r, None, t));
+        // a threshold under the fallback never lets it reject by low confidence
+        let low = rule(0.3);
+        let strict = Thresholds { fallback: 0.7, ..t };
+        assert!(!sparse_answers(
+            &[0.5, 0.3, 0.2],
+            1.0,
+            &low,
+            Some(2),
+            strict
+        ));
+        // nor ask a question: the top two within the ambiguity margin
+        let wide = Thresholds {
+            ambiguity_margin: 0.5,
+            ..t
+        };
+        assert!(!sparse_answers(&[0.7, 0.3], 1.0, &rule(0.6), None, wide));
+    }
+
+    fn row(sparse: Vec<f32>, full: Vec<f32>, label: Option<usize>) -> ExitRow {
+        ExitRow {
+            sparse,
+            eligible: true,
+            full,
+            label,
+        }
+    }
+
+    #[test]
+    fn the_exit_threshold_keeps_the_loss_within_the_budget() {
+        // class 2 is out of scope. The full model is right everywhere; the sparse head is
+        // right when it is at least 0.95 sure, and wrong (confidently, 0.9) on two rows.
+        let mut rows = Vec::new();
+        for i in 0..100 {
+            let y = i % 3;
+            let mut full = vec![0.05; 3];
+            full[y] = 0.9;
+            let mut sparse = vec![0.01; 3];
+            sparse[y] = 0.98;
+            rows.push(row(sparse, full, Some(y)));
+        }
+        for y in [0, 2] {
+            let mut full = vec![0.05; 3];
+            full[y] = 0.9;
+            let mut sparse = vec![0.05; 3];
+            sparse[(y + 1) % 3] = 0.9;
+            rows.push(row(sparse, full, Some(y)));
+        }
+        let t = Thresholds::default();
+        let r = choose_exit(&rows, Some(2), t, 0.003, 0.6);
+        assert!(r.threshold > 0.9 && r.threshold <= 0.98, "{r:?}");
+        assert_eq!(r.calibration.cascade_accuracy, 1.0);
+        assert_eq!(r.calibration.cascade_out_of_scope_recall, Some(1.0));
+        assert!((r.calibration.answered - 100.0 / 102.0).abs() < 1e-6);
+        assert_eq!(r.calibration.agreement, 1.0);
+        // with a budget that one error fits in (1 of 68 in-scope rows, 1 of 34 out of
+        // scope), the threshold may go lower
+        let loose = choose_exit(&rows, Some(2), t, 0.05, 0.6);
+        assert!(loose.threshold <= 0.9, "{loose:?}");
+        // rows whose tokens are unknown are never answered
+        for r in &mut rows {
+            r.eligible = false;
+        }
+        let none = choose_exit(&rows, Some(2), t, 0.003, 0.6);
+        assert_eq!(none.calibration.answered, 0.0);
+    }
+
+    #[test]
+    fn a_sparse_head_that_is_never_reliable_never_answers() {
+        let rows: Vec<ExitRow> = (0..50)
+            .map(|i| {
+                let y = i % 2;
+                let mut full = vec![0.1; 2];
+                full[y] = 0.9;
+                let mut sparse = vec![0.001; 2];
+                sparse[1 - y] = 0.999;
+                row(sparse, full, Some(y))
+            })
+            .collect();
+        let r = choose_exit(&rows, None, Thresholds::default(), 0.003, 0.6);
+        assert!(r.threshold > 1.0);
+        assert_eq!(r.calibration.answered, 0.0);
+        assert_eq!(r.calibration.cascade_accuracy, 1.0);
+    }
+}
