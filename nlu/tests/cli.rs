@@ -118,6 +118,27 @@ fn corrupt_onnx_is_a_clear_error() {
     assert!(!e.contains("panicked"), "{e}");
 }
 
+/// A model whose `model.json` names a cascade but whose `sparse-head.onnx` is missing or not
+/// a graph fails to load with the file's name, and `--full` does not hide it (the model
+/// directory is broken either way).
+#[test]
+fn a_missing_or_corrupt_sparse_head_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    copy_model(&m);
+    let sparse = m.join("sparse-head.onnx");
+    std::fs::remove_file(&sparse).unwrap();
+    let o = nlu(&["parse", "--model", m.to_str().unwrap(), "list all jobs"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("sparse-head.onnx") && e.contains("not found"), "{e}");
+    std::fs::write(&sparse, b"\x00\x01 not a protobuf").unwrap();
+    let o = nlu(&["parse", "--full", "--model", m.to_str().unwrap(), "list all jobs"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("sparse-head.onnx") && !e.contains("panicked"), "{e}");
+}
+
 #[test]
 fn malformed_model_json_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
