@@ -246,6 +246,14 @@ impl Parser {
     pub fn parse_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<ParseResult>> {
         crate::parallel::parallel_map(texts, |t| self.parse(t.as_ref()))
     }
+
+    /// [`Parser::parse_batch`], with the stage of the cascade that answered each text.
+    pub fn parse_batch_staged<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+    ) -> Result<Vec<(ParseResult, Stage)>> {
+        crate::parallel::parallel_map(texts, |t| self.parse_staged(t.as_ref()))
+    }
 }
 
 /// Puts the extracted entities into the result; an ambiguous name in a text of an intent

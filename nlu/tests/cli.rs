@@ -128,15 +128,33 @@ fn a_missing_or_corrupt_sparse_head_is_a_clear_error() {
     copy_model(&m);
     let sparse = m.join("sparse-head.onnx");
     std::fs::remove_file(&sparse).unwrap();
-    let o = nlu(&["parse", "--model", m.to_str().unwrap(), "list all jobs"], None);
+    let o = nlu(
+        &["parse", "--model", m.to_str().unwrap(), "list all jobs"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("sparse-head.onnx") && e.contains("not found"), "{e}");
+    assert!(
+        e.contains("sparse-head.onnx") && e.contains("not found"),
+        "{e}"
+    );
     std::fs::write(&sparse, b"\x00\x01 not a protobuf").unwrap();
-    let o = nlu(&["parse", "--full", "--model", m.to_str().unwrap(), "list all jobs"], None);
+    let o = nlu(
+        &[
+            "parse",
+            "--full",
+            "--model",
+            m.to_str().unwrap(),
+            "list all jobs",
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("sparse-head.onnx") && !e.contains("panicked"), "{e}");
+    assert!(
+        e.contains("sparse-head.onnx") && !e.contains("panicked"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -248,7 +266,10 @@ fn eval_counts_the_cascade_stages_and_full_turns_the_cascade_off() {
     assert_eq!(cascade["overall"]["intent_accuracy"], 1.0);
     let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.contains("answered by: full 1 (50.0%), sparse 1 (50.0%)"), "{text}");
+    assert!(
+        text.contains("answered by: full 1 (50.0%), sparse 1 (50.0%)"),
+        "{text}"
+    );
 }
 
 #[test]

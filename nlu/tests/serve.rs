@@ -682,6 +682,22 @@ fn metrics_count_requests_latency_and_outcomes() {
     ] {
         assert!(m.lines().any(|l| l == line), "missing {line:?} in:\n{m}");
     }
+    // each parse counted by the stage of the cascade that answered it, as the parser says
+    let mut stages = std::collections::BTreeMap::new();
+    for text in [
+        "deploy api 2.4.1 to prod",
+        "把支付服务发布到生产",
+        "帮我点个外卖",
+        "cancel 4812",
+        "cancel 4813",
+    ] {
+        let stage = common::parser().parse_staged(text).unwrap().1;
+        *stages.entry(stage.name()).or_insert(0) += 1;
+    }
+    for (stage, n) in stages {
+        let line = format!("nlu_parse_stages_total{{stage=\"{stage}\"}} {n}");
+        assert!(m.lines().any(|l| l == line), "missing {line:?} in:\n{m}");
+    }
     // the scrape itself is counted after it is answered
     assert!(!m.contains("route=\"/metrics\""));
 }

@@ -32,6 +32,8 @@ struct Counters {
     trainings: BTreeMap<&'static str, u64>,
     /// (result) -> model loads by `PUT /model`
     loads: BTreeMap<&'static str, u64>,
+    /// (stage) -> parses answered by that stage of the cascade
+    stages: BTreeMap<&'static str, u64>,
 }
 
 /// The server's metrics.
@@ -83,6 +85,11 @@ impl Metrics {
             .outcomes
             .entry((intent.to_string(), outcome.to_string()))
             .or_default() += 1;
+    }
+
+    /// Counts one parse by the stage of the cascade that answered it.
+    pub fn record_stage(&self, stage: crate::classifier::cascade::Stage) {
+        *self.lock().stages.entry(stage.name()).or_default() += 1;
     }
 
     pub(crate) fn record_training(&self, ok: bool) {
@@ -149,6 +156,10 @@ impl Metrics {
                 escape(intent),
                 escape(outcome)
             );
+        }
+        out.push_str("# HELP nlu_parse_stages_total Parses, by the stage of the cascade that answered (sparse: no encoder run).\n# TYPE nlu_parse_stages_total counter\n");
+        for (stage, n) in &c.stages {
+            let _ = writeln!(out, "nlu_parse_stages_total{{stage=\"{stage}\"}} {n}");
         }
         out.push_str("# HELP nlu_training_jobs_total Training jobs finished, by result.\n# TYPE nlu_training_jobs_total counter\n");
         for (result, n) in &c.trainings {

@@ -33,6 +33,7 @@ mod tar;
 pub use error::{ApiError, ServeError, MINIMUM_COMPATIBLE_VERSION, RASA_API_VERSION};
 pub use metrics::Metrics;
 
+use crate::classifier::cascade::Stage;
 use crate::{Catalog, NluError, Outcome, ParseResult, Parser, ParserOptions};
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
@@ -452,11 +453,12 @@ fn outcome_name(o: Outcome) -> &'static str {
     }
 }
 
-fn record_outcomes(state: &AppState, results: &[ParseResult]) {
-    for r in results {
+fn record_outcomes(state: &AppState, results: &[(ParseResult, Stage)]) {
+    for (r, stage) in results {
         state
             .metrics
             .record_outcome(r.intent.name.as_str(), outcome_name(r.outcome));
+        state.metrics.record_stage(*stage);
     }
 }
 
@@ -480,11 +482,12 @@ async fn parse(
         }
     };
     let model = state.model.load_full();
-    let result = tokio::task::spawn_blocking(move || model.parser.parse(&text))
+    let staged = tokio::task::spawn_blocking(move || model.parser.parse_staged(&text))
         .await
         .map_err(|e| ApiError::ParsingError(e.to_string()))?
         .map_err(|e| ApiError::ParsingError(e.to_string()))?;
-    record_outcomes(&state, std::slice::from_ref(&result));
+    record_outcomes(&state, std::slice::from_ref(&staged));
+    let result = staged.0;
     Ok(JsonBody(ParseResponse {
         result,
         message_id: req.message_id,
@@ -508,11 +511,12 @@ async fn parse_batch(
     let bytes = body_bytes(&state, body)?;
     let req: BatchRequest = json_body(&bytes)?;
     let model = state.model.load_full();
-    let results = tokio::task::spawn_blocking(move || model.parser.parse_batch(&req.texts))
+    let staged = tokio::task::spawn_blocking(move || model.parser.parse_batch_staged(&req.texts))
         .await
         .map_err(|e| ApiError::ParsingError(e.to_string()))?
         .map_err(|e| ApiError::ParsingError(e.to_string()))?;
-    record_outcomes(&state, &results);
+    record_outcomes(&state, &staged);
+    let results = staged.into_iter().map(|(r, _)| r).collect();
     Ok(JsonBody(BatchResponse { results }))
 }
 
