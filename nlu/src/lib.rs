@@ -35,7 +35,12 @@
 //! # Ok::<(), nlu::NluError>(())
 //! ```
 //!
-//! Modules, one per stage: [`classifier`] (tokenizer, encoder, head), [`entities`]
+//! A parse spends the encoder only where it is needed: a sparse n-gram head answers the texts
+//! it is sure of in tens of microseconds, and the rest run the encoder and the full head
+//! ([`classifier::cascade`]; [`ParserOptions::cascade`] turns it off, and
+//! [`Parser::parse_staged`] says which stage answered).
+//!
+//! Modules, one per stage: [`classifier`] (tokenizer, encoder, head, sparse head), [`entities`]
 //! (gazetteers, patterns, numbers, time, overlaps), [`catalog`], [`parser`] (the fallback
 //! policy), [`train`] (Rasa YAML reader, logistic regression, calibration), [`eval`]
 //! (metrics, public-benchmark readers), [`bench`] (speed and size), [`model`] (the model directory format), [`runtime`] (finding ONNX Runtime).
