@@ -43,7 +43,7 @@
 //! Modules, one per stage: [`classifier`] (tokenizer, encoder, head, sparse head), [`entities`]
 //! (gazetteers, patterns, numbers, time, overlaps), [`catalog`], [`parser`] (the fallback
 //! policy), [`train`] (Rasa YAML reader, logistic regression, calibration), [`eval`]
-//! (metrics, public-benchmark readers), [`bench`] (speed and size), [`model`] (the model directory format), [`runtime`] (finding ONNX Runtime).
+//! (metrics, public-benchmark readers), [`bench`](mod@crate::bench) (speed and size), [`model`] (the model directory format), [`runtime`] (finding ONNX Runtime).
 
 pub mod bench;
 pub mod catalog;

@@ -338,7 +338,7 @@ pub struct ParseResult {
     pub entities: Vec<Entity>,
     pub outcome: Outcome,
     pub clarification: Option<Clarification>,
-    /// The language the text is written in ([`Lang::detect`]); replies follow it.
+    /// The language the text is written in ([`crate::lang::Lang::detect`]); replies follow it.
     #[serde(default)]
     pub lang: crate::Lang,
 }

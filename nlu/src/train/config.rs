@@ -23,7 +23,7 @@
 //!
 //! `params = ["domain", "reason"]` names tagged types that are free-text job parameters: a
 //! span of one is reported as a `param` entity, `name=value` (`domain=shop.example.com` for
-//! "renew the certs of [shop.example.com](domain)"), as an explicit `domain=...` would be.
+//! "renew the certs of \[shop.example.com\](domain)"), as an explicit `domain=...` would be.
 //! Such a type makes no lookup table: its values are open text, not names.
 //!
 //! `out_of_scope_share = 0.1` says how common out-of-scope messages are in the traffic the

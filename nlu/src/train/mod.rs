@@ -95,7 +95,7 @@ pub struct TrainOptions {
     /// Most L-BFGS iterations per fit.
     pub max_iter: usize,
     /// The share of out-of-scope texts expected in real traffic, when it differs from the
-    /// training data's: the out-of-scope prior is chosen for it ([`oos_shift`]).
+    /// training data's: the out-of-scope prior is chosen for it (out of fold, in `fit_head`).
     pub out_of_scope_share: Option<f32>,
     /// Also train the sparse head that answers sure texts without the encoder
     /// ([`crate::classifier::cascade`]; never for a dense-only head).
