@@ -549,6 +549,25 @@ pub(crate) fn load_classifier_graph(
     Ok(pool)
 }
 
+/// `input_ids` and `attention_mask` of one token sequence, as a batch of one.
+pub(crate) fn id_batch(path: &Path, ids: &[i64]) -> Result<(Array2<i64>, Array2<i64>)> {
+    let n = ids.len();
+    let ids = Array2::from_shape_vec((1, n), ids.to_vec()).map_err(|e| NluError::onnx(path, e))?;
+    Ok((ids, Array2::<i64>::ones((1, n))))
+}
+
+/// The values of the float output `name` of a run of the graph at `path`.
+pub(crate) fn float_output(
+    outputs: &ort::session::SessionOutputs<'_>,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<f32>> {
+    let (_, data) = outputs[name]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| NluError::onnx(path, e))?;
+    Ok(data.to_vec())
+}
+
 /// The head as loaded for inference: an ONNX Runtime session of `head.onnx`.
 #[derive(Debug)]
 pub struct Head {
@@ -566,12 +585,9 @@ impl Head {
     /// Calibrated probabilities for one text.
     pub fn probabilities(&self, embedding: &[f32], ids: &[i64]) -> Result<Vec<f32>> {
         let path = self.pool.path();
-        let n = ids.len();
         let emb = Array2::from_shape_vec((1, embedding.len()), embedding.to_vec())
             .map_err(|e| NluError::onnx(path, e))?;
-        let ids =
-            Array2::from_shape_vec((1, n), ids.to_vec()).map_err(|e| NluError::onnx(path, e))?;
-        let mask = Array2::<i64>::ones((1, n));
+        let (ids, mask) = id_batch(path, ids)?;
         self.pool.run(|session| {
             let inputs = ort::inputs![
                 "sentence_embedding" => TensorRef::from_array_view(&emb).map_err(|e| NluError::onnx(path, e))?,
@@ -579,13 +595,11 @@ impl Head {
                 "attention_mask" => TensorRef::from_array_view(&mask).map_err(|e| NluError::onnx(path, e))?,
             ];
             let outputs = session.run(inputs).map_err(|e| NluError::onnx(path, e))?;
-            let (_, data) = outputs["probabilities"]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| NluError::onnx(path, e))?;
+            let data = float_output(&outputs, "probabilities", path)?;
             if data.len() != self.classes {
                 return Err(NluError::onnx(path, "unexpected output size"));
             }
-            Ok(data.to_vec())
+            Ok(data)
         })
     }
 }

@@ -23,13 +23,12 @@
 
 use super::features::{self, SparseVec};
 use super::head::{
-    add_known_fraction, add_ngram_logits, add_ngram_output, load_classifier_graph, softmax,
-    TokenGate,
+    add_known_fraction, add_ngram_logits, add_ngram_output, float_output, id_batch,
+    load_classifier_graph, softmax, TokenGate,
 };
 use super::session_pool::SessionPool;
 use crate::error::{NluError, Result};
 use crate::model::onnx_writer::{Attr, DataType, Dim, Graph, Tensor, ValueInfo};
-use ndarray::Array2;
 use ort::value::TensorRef;
 use std::path::Path;
 
@@ -202,38 +201,30 @@ impl SparseHead {
     /// Calibrated probabilities and known fraction of one token sequence.
     pub fn scores(&self, ids: &[i64]) -> Result<SparseScores> {
         let path = self.pool.path();
-        let n = ids.len();
-        let ids =
-            Array2::from_shape_vec((1, n), ids.to_vec()).map_err(|e| NluError::onnx(path, e))?;
-        let mask = Array2::<i64>::ones((1, n));
+        let (ids, mask) = id_batch(path, ids)?;
         self.pool.run(|session| {
             let inputs = ort::inputs![
                 "input_ids" => TensorRef::from_array_view(&ids).map_err(|e| NluError::onnx(path, e))?,
                 "attention_mask" => TensorRef::from_array_view(&mask).map_err(|e| NluError::onnx(path, e))?,
             ];
             let outputs = session.run(inputs).map_err(|e| NluError::onnx(path, e))?;
-            let (_, probs) = outputs["probabilities"]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| NluError::onnx(path, e))?;
-            let (_, known) = outputs["known_fraction"]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| NluError::onnx(path, e))?;
-            if probs.len() != self.classes || known.len() != 1 {
-                return Err(NluError::onnx(path, "unexpected output size"));
-            }
-            let span_probability = if self.span {
-                let (_, p) = outputs["span_probability"]
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| NluError::onnx(path, e))?;
-                Some(p.first().copied().ok_or_else(|| NluError::onnx(path, "empty span_probability"))?)
+            let probabilities = float_output(&outputs, "probabilities", path)?;
+            let known = float_output(&outputs, "known_fraction", path)?;
+            let span = if self.span {
+                Some(float_output(&outputs, "span_probability", path)?)
             } else {
                 None
             };
-            Ok(SparseScores {
-                probabilities: probs.to_vec(),
-                known_fraction: known[0],
-                span_probability,
-            })
+            match (known.as_slice(), span.as_deref()) {
+                ([known_fraction], None | Some([_])) if probabilities.len() == self.classes => {
+                    Ok(SparseScores {
+                        probabilities,
+                        known_fraction: *known_fraction,
+                        span_probability: span.and_then(|s| s.first().copied()),
+                    })
+                }
+                _ => Err(NluError::onnx(path, "unexpected output size")),
+            }
         })
     }
 }
