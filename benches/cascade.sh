@@ -56,7 +56,8 @@ def evals(prefix):
         r = json.load(open(f"{tmp}/{prefix}-{mode}.json"))
         out[mode] = {"all": metrics(r["overall"]),
                      **{l: metrics(m) for l, m in sorted(r["per_language"].items())},
-                     "stages": r.get("stages", {})}
+                     "stages": r.get("stages", {}),
+                     "per_stage": {s: metrics(m) for s, m in sorted(r.get("per_stage", {}).items())}}
     return out
 def policy(p):
     o = p.get("out_of_scope")

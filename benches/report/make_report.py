@@ -219,7 +219,7 @@ def cascade_section(w, c):
     w("")
     w("ChatOps held-out files and cross-lingual transfer (`nlu eval`, with and without `--full`):")
     w("")
-    w("| cases | model | answered by the sparse head | intent accuracy full → cascade | out-of-scope recall full → cascade | in-scope rejected full → cascade | entity F1 full → cascade |")
+    w("| cases | model | answered by the sparse head (its accuracy there / the full stage's on the rest) | intent accuracy full → cascade | out-of-scope recall full → cascade | in-scope rejected full → cascade | entity F1 full → cascade |")
     w("|---|---|---|---|---|---|---|")
     rows = [(f"tests/data/{k}-heldout.jsonl", "ops-intents", v) for k, v in c["chatops"].items()]
     for key, v in c["crosslingual"].items():
@@ -229,6 +229,9 @@ def cascade_section(w, c):
         st = v["cascade"]["stages"]
         total = sum(st.values()) or 1
         share = pct(st.get("sparse", 0) / total)
+        per = v["cascade"].get("per_stage") or {}
+        if per:
+            share += " (" + " / ".join(pct(per[s]["intent_accuracy"]) if s in per else "-" for s in ("sparse", "full")) + ")"
         groups = [("all", v["full"]["all"], v["cascade"]["all"])]
         groups += [(l, v["full"][l], v["cascade"][l]) for l in ("en", "zh") if l in v["full"]]
         for g, f, k in groups:

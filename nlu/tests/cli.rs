@@ -267,9 +267,17 @@ fn eval_counts_the_cascade_stages_and_full_turns_the_cascade_off() {
     let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
-        text.contains("answered by: full 1 (50.0%), sparse 1 (50.0%)"),
+        text.contains(
+            "answered by: full 1 (50.0%, accuracy 100.0%), sparse 1 (50.0%, accuracy 100.0%)"
+        ),
         "{text}"
     );
+    assert_eq!(cascade["per_stage"]["sparse"]["cases"], 1);
+    assert_eq!(
+        cascade["per_stage"]["sparse"]["per_intent"]["list_jobs"]["support"],
+        1
+    );
+    assert_eq!(full["per_stage"]["full"]["cases"], 2);
 }
 
 #[test]

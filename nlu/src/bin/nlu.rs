@@ -583,8 +583,9 @@ fn run(cli: Cli) -> Result<()> {
                 eval::parse_cases_staged(&parser, &cases, now)?
                     .into_iter()
                     .unzip();
-            let mut report = eval::evaluate(&cases, &results, &parser.entity_intents());
-            report.count_stages(&stages);
+            let entity_intents = parser.entity_intents();
+            let mut report = eval::evaluate(&cases, &results, &entity_intents);
+            report.record_stages(&cases, &results, &stages, &entity_intents);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -211,9 +211,12 @@ pub struct Report {
     /// whose text has letters (None when no such case names one).
     pub lang_accuracy: Option<f32>,
     /// How many cases each stage of the cascade answered (`sparse`, `full`; see
-    /// [`Report::count_stages`]); empty when not counted.
+    /// [`Report::record_stages`]); empty when not recorded.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub stages: BTreeMap<String, usize>,
+    /// The metrics of the cases each stage answered.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_stage: BTreeMap<String, Metrics>,
 }
 
 /// The intent a result reports for scoring: `out_of_scope` whenever the outcome says so.
@@ -489,15 +492,34 @@ pub fn evaluate(cases: &[Case], results: &[ParseResult], entity_intents: &[Inten
         reliability: calibrate::reliability(&conf, &correct, 10),
         lang_accuracy,
         stages: BTreeMap::new(),
+        per_stage: BTreeMap::new(),
     }
 }
 
 impl Report {
-    /// Records which stage of the cascade answered each case.
-    pub fn count_stages(&mut self, stages: &[crate::classifier::cascade::Stage]) {
+    /// Records which stage of the cascade answered each case (`stages[i]` for `cases[i]`,
+    /// whose result is `results[i]`): how many each answered, and the metrics of those cases.
+    pub fn record_stages(
+        &mut self,
+        cases: &[Case],
+        results: &[ParseResult],
+        stages: &[crate::classifier::cascade::Stage],
+        entity_intents: &[IntentName],
+    ) {
         self.stages.clear();
-        for s in stages {
-            *self.stages.entry(s.name().to_string()).or_default() += 1;
+        self.per_stage.clear();
+        for stage in crate::classifier::cascade::Stage::ALL {
+            let idx: Vec<usize> = (0..stages.len().min(cases.len()).min(results.len()))
+                .filter(|&i| stages[i] == stage)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let c: Vec<&Case> = idx.iter().map(|&i| &cases[i]).collect();
+            let r: Vec<&ParseResult> = idx.iter().map(|&i| &results[i]).collect();
+            self.stages.insert(stage.name().to_string(), idx.len());
+            self.per_stage
+                .insert(stage.name().to_string(), metrics(&c, &r, entity_intents));
         }
     }
 
@@ -550,7 +572,17 @@ impl Report {
             let parts: Vec<String> = self
                 .stages
                 .iter()
-                .map(|(k, n)| format!("{k} {n} ({:.1}%)", 100.0 * *n as f32 / total.max(1) as f32))
+                .map(|(k, n)| {
+                    let acc = self
+                        .per_stage
+                        .get(k)
+                        .map(|m| format!(", accuracy {:.1}%", 100.0 * m.intent_accuracy))
+                        .unwrap_or_default();
+                    format!(
+                        "{k} {n} ({:.1}%{acc})",
+                        100.0 * *n as f32 / total.max(1) as f32
+                    )
+                })
                 .collect();
             let _ = writeln!(s, "answered by: {}", parts.join(", "));
         }
