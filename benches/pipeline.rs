@@ -3,9 +3,12 @@
 //! - `tokenize`: the tokenizer (with the `query: ` prefix), short and long, English and Chinese;
 //! - `encoder`: one encoder run on pre-tokenized ids;
 //! - `head`: the trained head (ONNX) on an embedding;
-//! - `parse`: the whole `Parser::parse`;
-//! - `parse_batch`: 32 mixed texts through `Parser::parse_batch`;
-//! - `overhead`: `Parser::parse` beside a bare ONNX Runtime session of `encoder.onnx` run on
+//! - `sparse_head`: the cascade's sparse head (ONNX) on a text's token ids, tokenizer included;
+//! - `parse`: the whole `Parser::parse` with the full model (`--full`);
+//! - `parse_cascade`: the whole `Parser::parse` through the cascade (the default), which the
+//!   sparse head answers for some of the inputs;
+//! - `parse_batch`: 32 mixed texts through `Parser::parse_batch` (the cascade on);
+//! - `overhead`: `Parser::parse` with the full model beside a bare ONNX Runtime session of `encoder.onnx` run on
 //!   the same tokens; the ratio of the two is the pipeline's own overhead
 //!   (`benches/report/criterion_ratio.py` reads it from `target/criterion`).
 //!
@@ -41,7 +44,8 @@ fn inputs() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn parser() -> Parser {
+/// The committed model with the catalog; `cascade: false` runs the full model on every text.
+fn load_parser(cascade: bool) -> Parser {
     let dir = nlu::default_model_dir().expect("models/ops-intents");
     Parser::load_with(
         &dir,
@@ -55,6 +59,7 @@ fn parser() -> Parser {
                 nlu::Catalog::load(&nlu::default_catalog_path().expect("config/catalog.toml"))
                     .expect("catalog"),
             ),
+            cascade,
             ..Default::default()
         },
     )
@@ -62,7 +67,8 @@ fn parser() -> Parser {
 }
 
 fn stages(c: &mut Criterion) {
-    let parser = parser();
+    let parser = load_parser(false);
+    let cascade = load_parser(true);
     let classifier = parser.classifier();
     let encoder = classifier.encoder();
 
@@ -97,20 +103,30 @@ fn stages(c: &mut Criterion) {
     }
     g.finish();
 
-    let mut g = c.benchmark_group("parse");
+    let mut g = c.benchmark_group("sparse_head");
     for (name, text) in inputs() {
         g.bench_with_input(BenchmarkId::from_parameter(name), text, |b, t| {
-            b.iter(|| parser.parse(black_box(t)).unwrap())
+            b.iter(|| classifier.sparse_scores(black_box(t)).unwrap())
         });
     }
     g.finish();
+
+    for (group, p) in [("parse", &parser), ("parse_cascade", &cascade)] {
+        let mut g = c.benchmark_group(group);
+        for (name, text) in inputs() {
+            g.bench_with_input(BenchmarkId::from_parameter(name), text, |b, t| {
+                b.iter(|| p.parse(black_box(t)).unwrap())
+            });
+        }
+        g.finish();
+    }
 
     let batch: Vec<&str> = corpus().into_iter().take(32).collect();
     let mut g = c.benchmark_group("parse_batch");
     g.throughput(Throughput::Elements(batch.len() as u64));
     g.sample_size(10);
     g.bench_function("mixed_32", |b| {
-        b.iter(|| parser.parse_batch(black_box(&batch)).unwrap())
+        b.iter(|| cascade.parse_batch(black_box(&batch)).unwrap())
     });
     g.finish();
 

@@ -425,7 +425,7 @@ def main():
         inputs = ["en_short", "zh_short", "en_long", "zh_long"]
         w("| benchmark | " + " | ".join(inputs) + " |")
         w("|---|" + "---|" * len(inputs))
-        for group in ["tokenize", "encoder", "head", "parse", "overhead/bare_ort", "overhead/parse"]:
+        for group in ["tokenize", "encoder", "head", "sparse_head", "parse", "parse_cascade", "overhead/bare_ort", "overhead/parse"]:
             row = [crit.get(f"{group}/{i}") for i in inputs]
             if any(v is not None for v in row):
                 w(f"| {group} | " + " | ".join(num(v / 1e3 if v else None, '{:.1f}') for v in row) + " |")
