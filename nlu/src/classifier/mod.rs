@@ -147,6 +147,11 @@ impl Classifier {
     /// (for the entity tagger).
     pub fn classify_with(&self, text: &str, states: bool) -> Result<Classification> {
         let tokens = self.encoder.tokenize(text)?;
+        self.classify_full(tokens, states)
+    }
+
+    /// The full model (encoder and head) on a tokenized text.
+    fn classify_full(&self, tokens: encoder::Tokens, states: bool) -> Result<Classification> {
         let encoded = self.encoder.encode_tokens(&tokens, states)?;
         let probabilities = self.head.probabilities(&encoded.embedding, &tokens.ids)?;
         Ok(Classification {
@@ -198,16 +203,7 @@ impl Classifier {
                 stage: Stage::Sparse,
             });
         }
-        let encoded = self.encoder.encode_tokens(&tokens, states)?;
-        let probabilities = self.head.probabilities(&encoded.embedding, &tokens.ids)?;
-        Ok(Classification {
-            readable_fraction: readable,
-            tokens: tokens.ids,
-            spans: tokens.spans,
-            token_states: encoded.states,
-            probabilities,
-            stage: Stage::Full,
-        })
+        self.classify_full(tokens, states)
     }
 
     /// The sparse head's probabilities and known fraction for one text (none without a
