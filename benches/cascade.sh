@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The cascade's figures: the sparse head answering the texts it is sure of, against the full
-# model on every text (`--full`), each pair measured in one run. Writes
+# The cascade's figures: the sparse head, then the early head on the encoder's first layers,
+# answering the texts they are sure of, against the full model on every text (`--full`), each
+# pair measured in one run. Writes
 # benches/results/cascade.json (and cascade-{snips,banking77,clinc150}.json, the whole
 # `nlu benchmark` reports), rendered by benches/report/make_report.py:
 # - public benchmarks: `nlu benchmark` scores the test split with the full model and through
-#   the cascade (exit threshold chosen on the validation split, or out of fold on Banking77);
+#   the cascade (exit thresholds chosen on the validation split, or out of fold on Banking77);
 # - ChatOps held-out files: `nlu eval`, with and without `--full`;
 # - cross-lingual transfer: trained on training-data/en (or zh) only, `nlu eval` on the
 #   held-out and dev intents, with and without `--full`;
@@ -71,11 +72,15 @@ for ds in ("snips", "banking77", "clinc150"):
         c = run.get("cascade")
         if not c:
             continue
+        e = c.get("early")
+        early = {"layer": e["exit"]["layer"], "threshold": round(e["exit"]["rule"]["threshold"], 3),
+                 "calibration_answered": round(e["exit"]["rule"]["calibration"]["answered"], 4),
+                 "answered": round(e["answered"], 4)} if e else None
         benchmarks.append({"dataset": ds, "oos_mode": run.get("oos_mode"),
                            "threshold": round(c["rule"]["threshold"], 3),
                            "calibrated_on": run["calibrated_on"],
                            "calibration_answered": round(c["rule"]["calibration"]["answered"], 4),
-                           "answered": round(c["answered"], 4),
+                           "answered": round(c["answered"], 4), "early": early,
                            "full": policy(run["scores"][0]), "cascade": policy(c["scores"][0])})
 latency = []
 for corpus in ("corpus", "chat-corpus"):

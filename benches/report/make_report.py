@@ -206,20 +206,23 @@ def cascade_section(w, c):
     w("Public benchmarks (`nlu benchmark`; the exit threshold is chosen on the validation split, on Banking77 out of fold "
       "on the training split; the headline policy of each run):")
     w("")
-    w("| dataset | threshold | answered by the sparse head (calibration / test) | accuracy full → cascade | in-scope accuracy full → cascade | out-of-scope recall full → cascade |")
-    w("|---|---|---|---|---|---|")
+    w("| dataset | thresholds (sparse / early) | answered by the sparse head (calibration / test) | answered by the early head (calibration / test) | accuracy full → cascade | in-scope accuracy full → cascade | out-of-scope recall full → cascade |")
+    w("|---|---|---|---|---|---|---|")
     for r in c["benchmarks"]:
         f, k = r["full"], r["cascade"]
         name = r["dataset"] + (f" (out-of-scope as {r['oos_mode']}, {f['policy']})" if r["oos_mode"] else f" ({f['policy']})")
+        early = r.get("early")
+        early_share = f"{pct(early['calibration_answered'])} / **{pct(early['answered'])}**" if early else "-"
+        thresholds = f"{r['threshold']} / {early['threshold']}" if early else f"{r['threshold']} / -"
         rec = (f"{pct(f['out_of_scope_recall'])} → {pct(k['out_of_scope_recall'])} "
                f"({100 * (k['out_of_scope_recall'] - f['out_of_scope_recall']):+.1f})") if f["out_of_scope_recall"] is not None else "-"
-        w(f"| {name} | {r['threshold']} | {pct(r['calibration_answered'])} / **{pct(r['answered'])}** | "
+        w(f"| {name} | {thresholds} | {pct(r['calibration_answered'])} / **{pct(r['answered'])}** | {early_share} | "
           f"{pct(f['accuracy'])} → {pct(k['accuracy'])} ({100 * (k['accuracy'] - f['accuracy']):+.2f}) | "
           f"{pct(f['in_scope_accuracy'])} → {pct(k['in_scope_accuracy'])} ({100 * (k['in_scope_accuracy'] - f['in_scope_accuracy']):+.2f}) | {rec} |")
     w("")
     w("ChatOps held-out files and cross-lingual transfer (`nlu eval`, with and without `--full`):")
     w("")
-    w("| cases | model | answered by the sparse head (its accuracy there / the full stage's on the rest) | intent accuracy full → cascade | out-of-scope recall full → cascade | in-scope rejected full → cascade | entity F1 full → cascade |")
+    w("| cases | model | answered by the sparse / early / full stage (the accuracy of each on its texts) | intent accuracy full → cascade | out-of-scope recall full → cascade | in-scope rejected full → cascade | entity F1 full → cascade |")
     w("|---|---|---|---|---|---|---|")
     rows = [(f"tests/data/{k}-heldout.jsonl", "ops-intents", v) for k, v in c["chatops"].items()]
     for key, v in c["crosslingual"].items():
@@ -228,10 +231,10 @@ def cascade_section(w, c):
     for cases, model, v in rows:
         st = v["cascade"]["stages"]
         total = sum(st.values()) or 1
-        share = pct(st.get("sparse", 0) / total)
+        share = " / ".join(pct(st.get(s, 0) / total) for s in ("sparse", "early", "full"))
         per = v["cascade"].get("per_stage") or {}
         if per:
-            share += " (" + " / ".join(pct(per[s]["intent_accuracy"]) if s in per else "-" for s in ("sparse", "full")) + ")"
+            share += " (" + " / ".join(pct(per[s]["intent_accuracy"]) if s in per else "-" for s in ("sparse", "early", "full")) + ")"
         groups = [("all", v["full"]["all"], v["cascade"]["all"])]
         groups += [(l, v["full"][l], v["cascade"][l]) for l in ("en", "zh") if l in v["full"]]
         for g, f, k in groups:
@@ -336,9 +339,9 @@ def main():
         w(f"| model load (first, with ONNX Runtime / again) | {num(b['load_ms'], '{:.0f}')} ms / {num(b['reload_ms'], '{:.0f}')} ms |")
     for l in (res.get("cascade") or {}).get("latency", []):
         if l["mode"] == "cascade":
-            sparse = next((st["share"] for st in l["stages"] if st["stage"] == "sparse"), 0)
-            w(f"| the cascade on `{l['corpus']}`: `parse` p50 / p99, share answered without the encoder, texts/s on 2 threads | "
-              f"{l['parse']['p50_ms']:.2f} ms / {l['parse']['p99_ms']:.2f} ms, {pct(sparse)}, {l['throughput_per_s']:.0f} "
+            share = lambda name: next((st["share"] for st in l["stages"] if st["stage"] == name), 0)
+            w(f"| the cascade on `{l['corpus']}`: `parse` p50 / p99, share answered by the sparse head / by the early head, texts/s on 2 threads | "
+              f"{l['parse']['p50_ms']:.2f} ms / {l['parse']['p99_ms']:.2f} ms, {pct(share('sparse'))} / {pct(share('early'))}, {l['throughput_per_s']:.0f} "
               f"(p50 / bare encoder p50: {l['parse_over_bare_p50']}; see *The cascade*) |")
     w("")
 

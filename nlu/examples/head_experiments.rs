@@ -27,7 +27,7 @@ struct Set {
 fn embed(encoder: &Encoder, name: &str, texts: Vec<String>) -> anyhow::Result<Embedded> {
     let cache = EmbeddingCache::new(default_cache_dir());
     let path = cache.path(name, encoder, &texts)?;
-    if let Some(e) = EmbeddingCache::load(&path, texts.len(), encoder.dim()) {
+    if let Some(e) = EmbeddingCache::load(&path, texts.len(), encoder.dim(), encoder.exit_layer()) {
         return Ok(e);
     }
     let e = train::embed_all(encoder, &texts, true)?;
@@ -88,6 +88,7 @@ fn concat(a: &Set, b: &Set) -> Set {
         emb: Embedded {
             embeddings: emb,
             tokens: a.emb.tokens.iter().chain(&b.emb.tokens).cloned().collect(),
+            early: None,
         },
     }
 }
@@ -274,6 +275,7 @@ fn main() -> anyhow::Result<()> {
                 emb: Embedded {
                     embeddings: both.emb.embeddings.select(ndarray::Axis(0), idx),
                     tokens: idx.iter().map(|&i| both.emb.tokens[i].clone()).collect(),
+                    early: None,
                 },
             };
             let tr = pick(&train_idx);

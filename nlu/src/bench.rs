@@ -424,7 +424,7 @@ impl BenchReport {
             s,
             "cascade          {}",
             if self.cascade {
-                "on (the sparse head answers the texts it is sure of)"
+                "on (the sparse head, then the early head, answer the texts they are sure of)"
             } else {
                 "off (the full model on every text)"
             }

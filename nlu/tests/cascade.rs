@@ -1,6 +1,8 @@
-//! The cascade on the committed model: where the sparse head answers, the parse is the full
-//! model's (outcome, intent and entities), on the held-out files and the chat corpus; where
-//! it does not, the parse is exactly the full model's; and it answers a real share of texts.
+//! The cascade on the committed model: where the sparse head or the early head answers, the
+//! parse is the full model's (outcome, intent and entities), on the held-out files and the
+//! chat corpus; where neither does, the parse is exactly the full model's; and each answers
+//! a real share of texts. The encoder cut for the early exit computes what the whole one
+//! does.
 
 mod common;
 
@@ -61,7 +63,7 @@ fn the_sparse_head_answers_as_the_full_model_would() {
         .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
         .unwrap();
     let texts = texts();
-    let (mut sparse, mut differ) = (0usize, Vec::new());
+    let (mut answered, mut differ) = (std::collections::BTreeMap::new(), Vec::new());
     for t in &texts {
         let (c, stage) = cascade.parse_staged_at(t, now).unwrap();
         let (f, full_stage) = full.parse_staged_at(t, now).unwrap();
@@ -70,27 +72,32 @@ fn the_sparse_head_answers_as_the_full_model_would() {
             full_stage == Stage::Full || empty,
             "{t}: --full ran {full_stage}"
         );
+        *answered.entry(stage).or_insert(0usize) += 1;
         match stage {
             Stage::Full => assert_eq!(c, f, "{t}: the full stage must be the full model"),
-            Stage::Sparse => {
-                sparse += 1;
+            Stage::Sparse | Stage::Early => {
                 if gist(&c) != gist(&f) {
-                    differ.push(format!("{t:?}: cascade {} / full {}", gist(&c), gist(&f)));
+                    differ.push(format!(
+                        "{t:?} ({stage}): cascade {} / full {}",
+                        gist(&c),
+                        gist(&f)
+                    ));
                 }
             }
         }
     }
-    let share = sparse as f64 / texts.len() as f64;
+    let share = |s: Stage| answered.get(&s).copied().unwrap_or(0) as f64 / texts.len() as f64;
     assert!(texts.len() > 1000, "{} texts", texts.len());
-    // the committed model's sparse head answers about half of these texts
-    assert!(share > 0.3, "the sparse head answered only {share:.3}");
-    // the exit threshold allows 0.3 points of loss against the full model; a difference is
+    // the committed model's sparse head answers about half of these texts, and the early
+    // head a share of the others
+    assert!(share(Stage::Sparse) > 0.3, "{answered:?}");
+    assert!(share(Stage::Early) > 0.05, "{answered:?}");
+    // the exit thresholds allow 0.3 points of loss against the full model; a difference is
     // not always a loss, but there may be no more differences than that
     assert!(
         differ.len() as f64 <= 0.003 * texts.len() as f64,
-        "{} of {} sparse answers differ from the full model:\n{}",
+        "{} of the cascade's early answers ({answered:?}) differ from the full model:\n{}",
         differ.len(),
-        sparse,
         differ.join("\n")
     );
 }
@@ -129,5 +136,59 @@ fn the_full_switch_runs_the_encoder_on_every_text() {
     let parser = common::full_parser();
     for t in ["list all jobs", "yes", "取消 4812"] {
         assert_eq!(parser.parse_staged(t).unwrap().1, Stage::Full, "{t}");
+    }
+}
+
+#[test]
+fn the_cut_encoder_computes_what_the_whole_one_does() {
+    use nlu::classifier::encoder::Encoder;
+    let dir = common::encoder_dir();
+    let whole = Encoder::load(&dir, 128, 1, 1).unwrap();
+    assert_eq!(whole.exit_layer(), None);
+    for layer in [2, 4] {
+        let cut = Encoder::load_with_exit(&dir, 128, 1, 1, Some(layer)).unwrap();
+        assert_eq!(cut.exit_layer(), Some(layer));
+        assert_eq!((cut.dim(), cut.has_token_states()), (384, true));
+        for t in [
+            "list all jobs",
+            "部署 api 到生产环境",
+            "run backup-database on db-01 because the disk is almost full",
+            "",
+        ] {
+            let tokens = whole.tokenize(t).unwrap();
+            let a = whole.encode_tokens(&tokens, true).unwrap();
+            let early = cut.encode_early(&tokens).unwrap();
+            assert_eq!(early.hidden.shape(), [1, tokens.ids.len(), 384]);
+            let norm: f32 = early.embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "{t}: |early| = {norm}");
+            let b = cut.encode_late(&tokens, &early, true).unwrap();
+            // a whole run of the cut encoder is the two segments in a row
+            assert_eq!(b, cut.encode_tokens(&tokens, true).unwrap(), "{t}");
+            let diff = a
+                .embedding
+                .iter()
+                .zip(&b.embedding)
+                .chain(
+                    a.states
+                        .as_ref()
+                        .unwrap()
+                        .iter()
+                        .zip(b.states.as_ref().unwrap().iter()),
+                )
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            // the same nodes on the same values: the same numbers
+            assert_eq!(diff, 0.0, "{t} (layer {layer})");
+        }
+    }
+    // a whole encoder has no segments, and a cut must leave layers on both sides
+    let tokens = whole.tokenize("list all jobs").unwrap();
+    let e = whole.encode_early(&tokens).unwrap_err().to_string();
+    assert!(e.contains("loaded whole"), "{e}");
+    for layer in [0, 12] {
+        let e = Encoder::load_with_exit(&dir, 128, 1, 1, Some(layer))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the encoder has 12 layers"), "{e}");
     }
 }

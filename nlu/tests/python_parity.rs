@@ -78,3 +78,48 @@ fn python_onnxruntime_gives_the_same_sparse_head_outputs() {
         assert!((span - r).abs() < 1e-5, "{text}: python {span} rust {r}");
     }
 }
+
+/// The cascade's early head: Python's onnxruntime runs the encoder's early segment (cut as the
+/// parser cuts it), pools its states and runs `early-head.onnx`, and gets the parser's early
+/// probabilities.
+#[test]
+fn python_onnxruntime_gives_the_same_early_head_outputs() {
+    let texts = [
+        "status of #4812",
+        "restart checkout in prod",
+        "what can you do",
+        "部署 web 到预发",
+        "tell me a joke about kubernetes",
+    ];
+    let parser = common::parser();
+    let layer = parser
+        .classifier()
+        .early_exit()
+        .expect("the committed model has an early exit")
+        .layer;
+    let encoder = std::fs::read(common::encoder_dir().join("encoder.onnx")).unwrap();
+    let cut = nlu::classifier::segments::Graph::parse(&encoder)
+        .unwrap()
+        .cut_after_layer(layer)
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let segment = tmp.path().join("early.onnx");
+    std::fs::write(&segment, &cut.early.bytes).unwrap();
+    let dir = common::model_dir();
+    let rows = common::onnxruntime_outputs_with(&dir, &texts, &[("NLU_EARLY_SEGMENT", &segment)]);
+    for (text, py) in texts.iter().zip(rows) {
+        let rust = parser
+            .classifier()
+            .early_probabilities(text)
+            .unwrap()
+            .expect("an early head");
+        let probs = common::floats(&py["early_probabilities"]);
+        assert_eq!(probs.len(), rust.len(), "{text}");
+        for (p, r) in probs.iter().zip(&rust) {
+            assert!(
+                (p - r).abs() < 1e-5,
+                "{text}: python {probs:?} rust {rust:?}"
+            );
+        }
+    }
+}

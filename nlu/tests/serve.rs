@@ -506,8 +506,11 @@ fn trains_loads_and_parses_with_the_new_model() {
     // the tar holds the model directory
     let stem = file.strip_suffix(".tar").unwrap();
     assert_eq!(&r.body[257..262], b"ustar");
-    let first_entry = format!("{stem}/head.onnx");
+    // entries in name order: the cascade's early head first, then the full head
+    let first_entry = format!("{stem}/early-head.onnx");
     assert_eq!(&r.body[..first_entry.len()], first_entry.as_bytes());
+    let head = format!("{stem}/head.onnx");
+    assert!(r.body.windows(head.len()).any(|w| w == head.as_bytes()));
 
     // still the old model until PUT /model
     let before = server.post_json(&authed("/model/parse"), &json!({"text": "我要一杯拿铁"}));

@@ -9,7 +9,10 @@ features from the token ids). When the model has an entity tagger (`tagger.onnx`
 runs the tagger graph on the encoder's `token_states` and prints `tag_probabilities`, one
 list per token. When it has the cascade's sparse head (`sparse-head.onnx`), it runs it on the
 token ids and prints `sparse_probabilities`, `known_fraction` and, for a model with a
-tagger, `span_probability`.
+tagger, `span_probability`. When it has the cascade's early head (`early-head.onnx`) and the
+environment names the encoder's early segment (`NLU_EARLY_SEGMENT`, a file the test writes
+by cutting the encoder as the parser does), it runs the segment, pools its hidden states
+(mean over the tokens, unit length) and runs the early head: `early_probabilities`.
 """
 import json
 import os
@@ -28,6 +31,8 @@ def main():
     tok.enable_truncation(meta["max_tokens"])
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
+    # the parser's setting: basic graph rewrites only (see nlu/src/classifier/session_pool.rs)
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     encoder = ort.InferenceSession(os.path.join(enc_dir, "encoder.onnx"), opts, providers=["CPUExecutionProvider"])
     head = ort.InferenceSession(os.path.join(model_dir, "head.onnx"), opts, providers=["CPUExecutionProvider"])
     tagger_path = os.path.join(model_dir, "tagger.onnx")
@@ -38,6 +43,14 @@ def main():
     sparse = None
     if os.path.exists(sparse_path):
         sparse = ort.InferenceSession(sparse_path, opts, providers=["CPUExecutionProvider"])
+    # the cascade's early head, when the test hands over the encoder's early segment (the
+    # parser cuts the encoder when it loads it; NLU_EARLY_SEGMENT is that segment's file)
+    early_path = os.path.join(model_dir, "early-head.onnx")
+    segment_path = os.environ.get("NLU_EARLY_SEGMENT")
+    early = early_head = None
+    if segment_path and os.path.exists(early_path):
+        early = ort.InferenceSession(segment_path, opts, providers=["CPUExecutionProvider"])
+        early_head = ort.InferenceSession(early_path, opts, providers=["CPUExecutionProvider"])
     for line in sys.stdin.read().splitlines():
         ids = np.array([tok.encode("query: " + line).ids], dtype=np.int64)
         mask = np.ones_like(ids)
@@ -54,6 +67,13 @@ def main():
             row["known_fraction"] = float(out["known_fraction"][0][0])
             if "span_probability" in out:
                 row["span_probability"] = float(out["span_probability"][0][0])
+        if early is not None:
+            hidden = early.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            pooled = hidden.mean(axis=1)
+            pooled = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+            p = early_head.run(["probabilities"], {"sentence_embedding": pooled.astype(np.float32),
+                                                   "input_ids": ids, "attention_mask": mask})[0][0]
+            row["early_probabilities"] = [float(v) for v in p]
         print(json.dumps(row, ensure_ascii=False))
 
 

@@ -52,6 +52,12 @@ enum Command {
         /// Head: gated (default), joint (embedding + n-grams only) or dense (embedding only).
         #[arg(long, default_value_t = TrainOptions::default().head)]
         head: nlu::train::HeadKind,
+        /// The encoder layer after which the cascade's early head reads the hidden states.
+        #[arg(long, default_value_t = nlu::train::DEFAULT_EARLY_LAYER)]
+        early_layer: usize,
+        /// No early head: the cascade goes from the sparse head to the full model.
+        #[arg(long)]
+        no_early: bool,
     },
     /// Measure speed and size: load time, latency percentiles, overhead over a bare model
     /// run, throughput and peak memory.
@@ -74,7 +80,7 @@ enum Command {
         /// Skip the comparison with a bare ONNX Runtime session.
         #[arg(long)]
         no_bare: bool,
-        /// Run the full model on every text: no answer from the cascade's sparse head.
+        /// Run the full model on every text: no answer from the cascade's sparse or early head.
         #[arg(long)]
         full: bool,
         /// Print the report as JSON.
@@ -222,7 +228,7 @@ struct ParseArgs {
     /// Time zone for time expressions, e.g. Asia/Shanghai (default: the offset of --now, else UTC).
     #[arg(long)]
     tz: Option<String>,
-    /// Run the full model on every text: no answer from the cascade's sparse head.
+    /// Run the full model on every text: no answer from the cascade's sparse or early head.
     #[arg(long)]
     full: bool,
 }
@@ -397,6 +403,8 @@ fn run(cli: Cli) -> Result<()> {
             folds,
             buckets,
             head,
+            early_layer,
+            no_early,
         } => {
             let encoder = encoder_dir(encoder)?;
             let options = TrainOptions {
@@ -404,6 +412,7 @@ fn run(cli: Cli) -> Result<()> {
                 folds,
                 buckets,
                 head,
+                early_layer: (!no_early).then_some(early_layer),
                 ..Default::default()
             };
             let model = train::train_dir(&data, &out, &encoder, &options)?;
@@ -474,6 +483,26 @@ fn run(cli: Cli) -> Result<()> {
                 "thresholds: fallback {:.3}, ambiguity margin {:.3}",
                 model.thresholds.fallback, model.thresholds.ambiguity_margin
             );
+            let stage = |name: &str, r: &nlu::classifier::cascade::CascadeMeta| {
+                let c = &r.calibration;
+                println!(
+                    "cascade, {name}: exit at {:.3}; out of fold it answers {:.1}% of the examples, \
+                     in-scope accuracy {:.2}% -> {:.2}% (full model -> cascade)",
+                    r.threshold,
+                    100.0 * c.answered,
+                    100.0 * c.full_accuracy,
+                    100.0 * c.cascade_accuracy
+                );
+            };
+            if let Some(c) = &model.cascade {
+                stage("sparse head", &c.rule);
+            }
+            if let Some(e) = &model.early {
+                stage(
+                    &format!("early head (layer {})", e.exit.layer),
+                    &e.exit.rule,
+                );
+            }
         }
         Command::Bench {
             model,

@@ -31,18 +31,22 @@ use serde::{Deserialize, Serialize};
 pub enum Stage {
     /// The sparse head, on n-grams of the token ids (no encoder run).
     Sparse,
+    /// The early head, on the pooled states of the encoder's first layers (the early
+    /// segment of the cut encoder).
+    Early,
     /// The encoder and the full head.
     Full,
 }
 
 impl Stage {
     /// Every stage, cheapest first.
-    pub const ALL: [Stage; 2] = [Stage::Sparse, Stage::Full];
+    pub const ALL: [Stage; 3] = [Stage::Sparse, Stage::Early, Stage::Full];
 
     /// The stage's name in reports.
     pub fn name(self) -> &'static str {
         match self {
             Stage::Sparse => "sparse",
+            Stage::Early => "early",
             Stage::Full => "full",
         }
     }
@@ -70,6 +74,22 @@ pub struct CascadeMeta {
     /// How the span threshold did out of fold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_calibration: Option<SpanFigures>,
+}
+
+/// The file of the early head, next to `head.onnx`.
+pub const EARLY_HEAD_FILE: &str = "early-head.onnx";
+
+/// The cascade's second stage, stored in `model.json`: where the encoder is cut, and when
+/// the head on the early layers' pooled states (`early-head.onnx`, a head of the same kind
+/// as `head.onnx`) answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyExit {
+    /// The encoder is cut after this layer (1-based).
+    pub layer: usize,
+    /// The early head's exit rule; its figures count the rows that the sparse head answered
+    /// as answered by it (the rule was chosen for the cascade as a whole). For the tagger's
+    /// intents the sparse head's span gate decides, as for the sparse head.
+    pub rule: CascadeMeta,
 }
 
 /// The span gate's threshold on out-of-fold predictions of the tagger intents' examples.
@@ -156,10 +176,13 @@ pub struct ExitFigures {
 /// One calibration row for [`choose_exit`].
 #[derive(Debug, Clone)]
 pub struct ExitRow {
-    /// The sparse head's calibrated probabilities.
-    pub sparse: Vec<f32>,
-    /// Whether enough of the row's tokens were known for the sparse head to answer.
+    /// The stage's calibrated probabilities (the sparse head's, or the early head's).
+    pub probabilities: Vec<f32>,
+    /// Whether enough of the row's tokens were known for the stage to answer.
     pub eligible: bool,
+    /// The probabilities of an earlier stage that answered the row (which this stage then
+    /// never sees): the cascade's loss is counted over all its stages.
+    pub earlier: Option<Vec<f32>>,
     /// The full model's calibrated probabilities.
     pub full: Vec<f32>,
     /// The true label; `None` for an out-of-scope row of a model without such a class.
@@ -195,6 +218,12 @@ fn confident(probabilities: &[f32], threshold: f32, oos: Option<usize>, t: Thres
     }
 }
 
+/// Whether a stage with exit threshold `threshold` answers a calibration row: no earlier
+/// stage did, the row is eligible, and the stage is sure (see [`sparse_answers`]).
+pub fn stage_answers(row: &ExitRow, threshold: f32, oos: Option<usize>, t: Thresholds) -> bool {
+    row.earlier.is_none() && row.eligible && confident(&row.probabilities, threshold, oos, t)
+}
+
 /// Thresholds tried by [`choose_exit`], lowest first.
 fn exit_grid() -> Vec<f32> {
     let mut g: Vec<f32> = (0..8).map(|i| 0.6 + 0.05 * i as f32).collect();
@@ -212,17 +241,23 @@ fn correct(p: &[f32], label: Option<usize>, oos: Option<usize>, t: Thresholds) -
     }
 }
 
-/// In-scope accuracy and out-of-scope recall of choosing, per row, the sparse head's
-/// probabilities where `answers[i]` and the full model's elsewhere.
+/// In-scope accuracy and out-of-scope recall of choosing, per row, an earlier stage's
+/// probabilities where it answered, the stage's where `answers[i]`, and the full model's
+/// elsewhere; with `answers` `None`, the full model's on every row.
 fn figures(
     rows: &[ExitRow],
-    answers: &[bool],
+    answers: Option<&[bool]>,
     oos: Option<usize>,
     t: Thresholds,
 ) -> (f32, Option<f32>) {
     let (mut ok_in, mut n_in, mut ok_out, mut n_out) = (0usize, 0usize, 0usize, 0usize);
-    for (r, &a) in rows.iter().zip(answers) {
-        let p = if a { &r.sparse } else { &r.full };
+    for (i, r) in rows.iter().enumerate() {
+        let p = match (answers, &r.earlier) {
+            (None, _) => &r.full,
+            (Some(_), Some(p)) => p,
+            (Some(a), None) if a[i] => &r.probabilities,
+            (Some(_), None) => &r.full,
+        };
         let hit = correct(p, r.label, oos, t);
         let in_scope = r.label.is_some_and(|y| Some(y) != oos);
         if in_scope {
@@ -239,18 +274,21 @@ fn figures(
     )
 }
 
-/// Chooses the sparse head's exit threshold on calibration rows: the lowest threshold of a
-/// fixed grid (0.6 to 0.999) at which, and at every higher one, the cascade's in-scope
-/// accuracy and out-of-scope recall are each at most `budget` below the full model's. When
-/// none qualifies, the threshold is above 1 and the sparse head never answers.
+/// Chooses a stage's exit threshold on calibration rows: the lowest threshold of a fixed
+/// grid (0.6 to 0.999) at which, and at every higher one, the cascade's in-scope accuracy
+/// and out-of-scope recall are each at most `budget` below the full model's. Rows that an
+/// earlier stage answered ([`ExitRow::earlier`]) keep its answer, so a later stage's budget
+/// is what the earlier ones left. When none qualifies, the threshold is above 1 and the
+/// stage never answers.
 ///
 /// ```
 /// use nlu::classifier::cascade::{choose_exit, ExitRow};
 /// use nlu::model::Thresholds;
 /// // the sparse head is sure and right on the first rows, unsure on the last
 /// let row = |sparse: [f32; 2], label| ExitRow {
-///     sparse: sparse.to_vec(),
+///     probabilities: sparse.to_vec(),
 ///     eligible: true,
+///     earlier: None,
 ///     full: if label == 0 { vec![0.9, 0.1] } else { vec![0.1, 0.9] },
 ///     label: Some(label),
 /// };
@@ -266,15 +304,14 @@ pub fn choose_exit(
     budget: f32,
     min_known_fraction: f32,
 ) -> CascadeMeta {
-    let all_full = vec![false; rows.len()];
-    let (full_acc, full_rec) = figures(rows, &all_full, oos, thresholds);
+    let (full_acc, full_rec) = figures(rows, None, oos, thresholds);
     let answers_at = |tau: f32| -> Vec<bool> {
         rows.iter()
-            .map(|r| r.eligible && confident(&r.sparse, tau, oos, thresholds))
+            .map(|r| stage_answers(r, tau, oos, thresholds))
             .collect()
     };
     let within = |answers: &[bool]| {
-        let (acc, rec) = figures(rows, answers, oos, thresholds);
+        let (acc, rec) = figures(rows, Some(answers), oos, thresholds);
         let rec_ok = match (full_rec, rec) {
             (Some(f), Some(c)) => f - c <= budget + 1e-6,
             _ => true,
@@ -292,14 +329,14 @@ pub fn choose_exit(
         }
     }
     let answers = answers_at(threshold);
-    let (acc, rec) = figures(rows, &answers, oos, thresholds);
+    let (acc, rec) = figures(rows, Some(&answers), oos, thresholds);
     let answered = answers.iter().filter(|&&a| a).count();
     let agree = rows
         .iter()
         .zip(&answers)
         .filter(|(r, &a)| {
             a && {
-                let s = decide_labels(&r.sparse, oos, thresholds);
+                let s = decide_labels(&r.probabilities, oos, thresholds);
                 let f = decide_labels(&r.full, oos, thresholds);
                 s.outcome == f.outcome && s.label == f.label
             }
@@ -367,8 +404,9 @@ mod tests {
 
     fn row(sparse: Vec<f32>, full: Vec<f32>, label: Option<usize>) -> ExitRow {
         ExitRow {
-            sparse,
+            probabilities: sparse,
             eligible: true,
+            earlier: None,
             full,
             label,
         }

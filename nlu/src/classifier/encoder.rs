@@ -6,10 +6,10 @@
 //! dynamic activation scales: a text embeds the same way at training time, in `parse` and
 //! in `parse_batch`.
 
-use super::session_pool::SessionPool;
+use super::session_pool::{SegmentPools, SessionPool};
 use super::unigram::CompactUnigram;
 use crate::error::{NluError, Result};
-use ndarray::Array2;
+use ndarray::{Array2, Array3};
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 use tokenizers::{
@@ -116,13 +116,30 @@ fn is_punctuation(c: char) -> bool {
 pub struct Encoder {
     dir: PathBuf,
     tokenizer: TextTokenizer,
-    pool: SessionPool,
+    runs: Runs,
     dim: usize,
     max_tokens: usize,
     /// Id of the unknown token, when the vocabulary has one.
     unk_id: Option<u32>,
     /// Whether the graph has the [`TOKEN_STATES`] output.
     token_states: bool,
+}
+
+/// How the encoder graph runs: whole, or cut in two after a layer for the early exit.
+#[derive(Debug)]
+enum Runs {
+    Whole(SessionPool),
+    Split { layer: usize, pools: SegmentPools },
+}
+
+impl Runs {
+    /// The pool that gives the graph's outputs.
+    fn last(&self) -> &SessionPool {
+        match self {
+            Runs::Whole(pool) => pool,
+            Runs::Split { pools, .. } => &pools.late,
+        }
+    }
 }
 
 /// What one encoder run gives: the sentence embedding and, when asked for, the states of
@@ -136,12 +153,37 @@ pub struct Encoded {
     pub states: Option<Array2<f32>>,
 }
 
+/// What the early segment of a split encoder gives ([`Encoder::encode_early`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Early {
+    /// `[1 × tokens × dim]`: the hidden states after the exit layer, which the late segment
+    /// continues from.
+    pub hidden: Array3<f32>,
+    /// Their mean over the tokens, scaled to unit length (pooled as the sentence embedding
+    /// is pooled from the last layer).
+    pub embedding: Vec<f32>,
+}
+
 impl Encoder {
     /// Loads `encoder.onnx` and `tokenizer.json` from `dir`.
     ///
     /// The tokenizer is read on a second thread while ONNX Runtime creates the session; a
     /// missing or corrupt file of either kind is an error here (the tokenizer's first).
     pub fn load(dir: &Path, max_tokens: usize, threads: usize, sessions: usize) -> Result<Self> {
+        Self::load_with_exit(dir, max_tokens, threads, sessions, None)
+    }
+
+    /// [`Encoder::load`], with the graph cut after layer `exit_layer` when given
+    /// ([`super::segments`]): [`Encoder::encode_early`] then runs the layers up to the cut,
+    /// and [`Encoder::encode_late`] the rest. A whole run is the two in a row, with the same
+    /// result as the uncut graph's.
+    pub fn load_with_exit(
+        dir: &Path,
+        max_tokens: usize,
+        threads: usize,
+        sessions: usize,
+        exit_layer: Option<usize>,
+    ) -> Result<Self> {
         let tok_path = dir.join(TOKENIZER_FILE);
         let onnx = dir.join(ENCODER_FILE);
         for (path, name) in [(&tok_path, TOKENIZER_FILE), (&onnx, ENCODER_FILE)] {
@@ -152,11 +194,15 @@ impl Encoder {
                 });
             }
         }
-        let (tokenizer, pool) = std::thread::scope(|scope| {
+        let (tokenizer, runs) = std::thread::scope(|scope| {
             let tokenizer = std::thread::Builder::new()
                 .name("nlu-tokenizer-load".into())
                 .spawn_scoped(scope, || TextTokenizer::load(&tok_path, max_tokens));
-            let pool = SessionPool::load(&onnx, threads, sessions);
+            let runs = match exit_layer {
+                None => SessionPool::load(&onnx, threads, sessions).map(Runs::Whole),
+                Some(layer) => SessionPool::load_segments(&onnx, threads, sessions, layer)
+                    .map(|pools| Runs::Split { layer, pools }),
+            };
             let tokenizer = match tokenizer {
                 Ok(handle) => handle.join().unwrap_or_else(|_| {
                     Err(NluError::Tokenizer {
@@ -167,10 +213,11 @@ impl Encoder {
                 // no thread to spare: load it here
                 Err(_) => TextTokenizer::load(&tok_path, max_tokens),
             };
-            (tokenizer, pool)
+            (tokenizer, runs)
         });
         let tokenizer = tokenizer?;
-        let pool = pool?;
+        let runs = runs?;
+        let pool = runs.last();
         let dim = pool.with_first(|s| {
             s.outputs()
                 .first()
@@ -191,10 +238,18 @@ impl Encoder {
             unk_id,
             token_states,
             tokenizer,
-            pool,
+            runs,
             dim,
             max_tokens,
         })
+    }
+
+    /// The layer after which the graph is cut for the early exit, if it is.
+    pub fn exit_layer(&self) -> Option<usize> {
+        match &self.runs {
+            Runs::Whole(_) => None,
+            Runs::Split { layer, .. } => Some(*layer),
+        }
     }
 
     /// The directory the encoder was loaded from.
@@ -284,21 +339,41 @@ impl Encoder {
     /// Runs the encoder on one tokenized text: its embedding and, if `states`, the states
     /// of its tokens (an error when the graph has no [`TOKEN_STATES`] output).
     pub fn encode_tokens(&self, tokens: &Tokens, states: bool) -> Result<Encoded> {
-        if states && !self.token_states {
-            return Err(NluError::onnx(
-                self.pool.path(),
-                format!(
-                    "the encoder has no `{TOKEN_STATES}` output, which the entity tagger \
-                     reads; rebuild it with scripts/encoder/build.sh"
-                ),
-            ));
+        match &self.runs {
+            Runs::Whole(pool) => {
+                self.check_states(states)?;
+                let (ids, mask) = self.id_arrays(tokens)?;
+                pool.run(|session| {
+                    let path = pool.path();
+                    let ids_t =
+                        TensorRef::from_array_view(&ids).map_err(|e| NluError::onnx(path, e))?;
+                    let mask_t =
+                        TensorRef::from_array_view(&mask).map_err(|e| NluError::onnx(path, e))?;
+                    let outputs = session
+                        .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
+                        .map_err(|e| NluError::onnx(path, e))?;
+                    read_encoded(&outputs, path, tokens.ids.len(), states)
+                })
+            }
+            Runs::Split { .. } => {
+                let early = self.encode_early(tokens)?;
+                self.encode_late(tokens, &early, states)
+            }
         }
+    }
+
+    /// Runs the early segment of a split encoder ([`Encoder::load_with_exit`]): the hidden
+    /// states after the exit layer and their pooled embedding. An error when the encoder is
+    /// not split.
+    pub fn encode_early(&self, tokens: &Tokens) -> Result<Early> {
+        let Runs::Split { pools, .. } = &self.runs else {
+            return Err(self.not_split());
+        };
+        let (ids, mask) = self.id_arrays(tokens)?;
         let n = tokens.ids.len();
-        let ids = Array2::from_shape_vec((1, n), tokens.ids.clone())
-            .map_err(|e| NluError::onnx(self.pool.path(), e))?;
-        let mask = Array2::<i64>::ones((1, n));
-        self.pool.run(|session| {
-            let path = self.pool.path();
+        let pool = &pools.early;
+        let hidden = pool.run(|session| {
+            let path = pool.path();
             let ids_t = TensorRef::from_array_view(&ids).map_err(|e| NluError::onnx(path, e))?;
             let mask_t = TensorRef::from_array_view(&mask).map_err(|e| NluError::onnx(path, e))?;
             let outputs = session
@@ -307,33 +382,125 @@ impl Encoder {
             let (_, data) = outputs[0]
                 .try_extract_tensor::<f32>()
                 .map_err(|e| NluError::onnx(path, e))?;
-            let embedding = data.to_vec();
-            let states = if states {
-                let (_, data) = outputs[TOKEN_STATES]
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| NluError::onnx(path, e))?;
-                let dim = data.len().checked_div(n).unwrap_or(0);
-                if dim == 0 || data.len() != n * dim {
+            let dim = token_width(data.len(), n, &pools.hidden, path)?;
+            Array3::from_shape_vec((1, n, dim), data.to_vec()).map_err(|e| NluError::onnx(path, e))
+        })?;
+        let mut embedding = hidden
+            .index_axis(ndarray::Axis(0), 0)
+            .mean_axis(ndarray::Axis(0))
+            .map(|m| m.to_vec())
+            .unwrap_or_default();
+        let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            embedding.iter_mut().for_each(|v| *v /= norm);
+        }
+        Ok(Early { hidden, embedding })
+    }
+
+    /// Runs the late segment of a split encoder from the early one's hidden states: what
+    /// [`Encoder::encode_tokens`] gives for the same tokens.
+    pub fn encode_late(&self, tokens: &Tokens, early: &Early, states: bool) -> Result<Encoded> {
+        let Runs::Split { pools, .. } = &self.runs else {
+            return Err(self.not_split());
+        };
+        self.check_states(states)?;
+        let (ids, mask) = self.id_arrays(tokens)?;
+        let pool = &pools.late;
+        pool.run(|session| {
+            let path = pool.path();
+            let err = |e: ort::Error| NluError::onnx(path, e);
+            let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::new();
+            for name in &pools.late_inputs {
+                let value = if *name == pools.hidden {
+                    TensorRef::from_array_view(&early.hidden)
+                        .map_err(err)?
+                        .into()
+                } else if name == "input_ids" {
+                    TensorRef::from_array_view(&ids).map_err(err)?.into()
+                } else if name == "attention_mask" {
+                    TensorRef::from_array_view(&mask).map_err(err)?.into()
+                } else {
                     return Err(NluError::onnx(
                         path,
-                        format!("`{TOKEN_STATES}` has {} values for {n} tokens", data.len()),
+                        format!("the late segment reads `{name}`, which the encoder cannot feed"),
                     ));
-                }
-                Some(
-                    Array2::from_shape_vec((n, dim), data.to_vec())
-                        .map_err(|e| NluError::onnx(path, e))?,
-                )
-            } else {
-                None
-            };
-            Ok(Encoded { embedding, states })
+                };
+                inputs.push((name.clone(), value));
+            }
+            let outputs = session.run(inputs).map_err(err)?;
+            read_encoded(&outputs, path, tokens.ids.len(), states)
         })
+    }
+
+    fn not_split(&self) -> NluError {
+        NluError::onnx(
+            self.runs.last().path(),
+            "the encoder was loaded whole; the early exit needs it cut after a layer",
+        )
+    }
+
+    fn check_states(&self, states: bool) -> Result<()> {
+        if states && !self.token_states {
+            return Err(NluError::onnx(
+                self.runs.last().path(),
+                format!(
+                    "the encoder has no `{TOKEN_STATES}` output, which the entity tagger \
+                     reads; rebuild it with scripts/encoder/build.sh"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The batch of one text: its ids and an all-ones mask.
+    fn id_arrays(&self, tokens: &Tokens) -> Result<(Array2<i64>, Array2<i64>)> {
+        let n = tokens.ids.len();
+        let ids = Array2::from_shape_vec((1, n), tokens.ids.clone())
+            .map_err(|e| NluError::onnx(self.runs.last().path(), e))?;
+        Ok((ids, Array2::<i64>::ones((1, n))))
     }
 
     /// Tokenizes and embeds one text.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
         self.embed_tokens(&self.tokenize(text)?)
     }
+}
+
+/// The width of a `[tokens × dim]` output with `len` values for `n` tokens (an error when
+/// they do not divide).
+fn token_width(len: usize, n: usize, name: &str, path: &Path) -> Result<usize> {
+    let dim = len.checked_div(n).unwrap_or(0);
+    if dim == 0 || len != n * dim {
+        return Err(NluError::onnx(
+            path,
+            format!("`{name}` has {len} values for {n} tokens"),
+        ));
+    }
+    Ok(dim)
+}
+
+/// The sentence embedding (the first output) and, if `states`, the [`TOKEN_STATES`] of a
+/// run over `n` tokens.
+fn read_encoded(
+    outputs: &ort::session::SessionOutputs<'_>,
+    path: &Path,
+    n: usize,
+    states: bool,
+) -> Result<Encoded> {
+    let (_, data) = outputs[0]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| NluError::onnx(path, e))?;
+    let embedding = data.to_vec();
+    let states = if states {
+        let (_, data) = outputs[TOKEN_STATES]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| NluError::onnx(path, e))?;
+        let dim = token_width(data.len(), n, TOKEN_STATES, path)?;
+        Some(Array2::from_shape_vec((n, dim), data.to_vec()).map_err(|e| NluError::onnx(path, e))?)
+    } else {
+        None
+    };
+    Ok(Encoded { embedding, states })
 }
 
 /// A `tokenizer.json` with a Unigram model, run by [`CompactUnigram`].

@@ -5,6 +5,7 @@ pub mod cascade;
 pub mod encoder;
 pub mod features;
 pub mod head;
+pub mod segments;
 pub(crate) mod session_pool;
 pub mod shared_weights;
 pub mod sparse_head;
@@ -12,7 +13,7 @@ pub mod unigram;
 
 use crate::error::Result;
 use crate::model::{ModelMeta, Thresholds};
-use cascade::{CascadeMeta, Stage};
+use cascade::{CascadeMeta, EarlyExit, Stage, EARLY_HEAD_FILE};
 use encoder::Encoder;
 use head::Head;
 use sparse_head::{SparseHead, SPARSE_HEAD_FILE};
@@ -47,6 +48,8 @@ pub struct Classifier {
     head: Head,
     /// The cascade's first stage and its exit rule, when the model has them.
     sparse: Option<(SparseHead, CascadeMeta)>,
+    /// Its second stage (the head on the early layers) and exit rule, when the model has it.
+    early: Option<(Head, EarlyExit)>,
     /// Index of the `out_of_scope` label, if any.
     oos: Option<usize>,
 }
@@ -86,11 +89,14 @@ impl Classifier {
     /// Loads a model directory (its `model.json`, `head.onnx` and the encoder it names).
     pub fn load(dir: &Path, options: RuntimeOptions) -> Result<Self> {
         let meta = ModelMeta::load(dir)?;
-        let encoder = Encoder::load(
+        // the early exit is the cascade's second stage: only after a first one
+        let early_exit = meta.early_exit.clone().filter(|_| meta.cascade.is_some());
+        let encoder = Encoder::load_with_exit(
             &meta.encoder_dir(dir),
             meta.max_tokens,
             options.intra_threads,
             options.max_sessions,
+            early_exit.as_ref().map(|e| e.layer),
         )?;
         let head = Head::load(
             &dir.join(head::HEAD_FILE),
@@ -108,12 +114,24 @@ impl Classifier {
             )),
             None => None,
         };
+        let early = match early_exit {
+            Some(exit) => Some((
+                Head::load(
+                    &dir.join(EARLY_HEAD_FILE),
+                    meta.labels.len(),
+                    options.max_sessions,
+                )?,
+                exit,
+            )),
+            None => None,
+        };
         let oos = meta.labels.iter().position(|l| l == "out_of_scope");
         Ok(Classifier {
             meta,
             encoder,
             head,
             sparse,
+            early,
             oos,
         })
     }
@@ -121,6 +139,11 @@ impl Classifier {
     /// The cascade's exit rule, when the model has a sparse head.
     pub fn cascade(&self) -> Option<&CascadeMeta> {
         self.sparse.as_ref().map(|(_, rule)| rule)
+    }
+
+    /// The cascade's early exit (its second stage), when the model has one.
+    pub fn early_exit(&self) -> Option<&EarlyExit> {
+        self.early.as_ref().map(|(_, exit)| exit)
     }
 
     /// The labels, in the head's output order.
@@ -153,6 +176,15 @@ impl Classifier {
     /// The full model (encoder and head) on a tokenized text.
     fn classify_full(&self, tokens: encoder::Tokens, states: bool) -> Result<Classification> {
         let encoded = self.encoder.encode_tokens(&tokens, states)?;
+        self.full_answer(tokens, encoded)
+    }
+
+    /// The full head's answer on an encoder run.
+    fn full_answer(
+        &self,
+        tokens: encoder::Tokens,
+        encoded: encoder::Encoded,
+    ) -> Result<Classification> {
         let probabilities = self.head.probabilities(&encoded.embedding, &tokens.ids)?;
         Ok(Classification {
             readable_fraction: tokens.readable_fraction(),
@@ -164,12 +196,18 @@ impl Classifier {
         })
     }
 
-    /// Classifies one text through the cascade ([`cascade`]): the sparse head answers when
-    /// it is sure (under `thresholds`, the parser's) and, if `tagged` says its top label is
-    /// one whose entities the tagger finds, its span gate says the text holds no span;
-    /// otherwise the full model runs, keeping the token states if `states`. A text the
-    /// encoder could not read (see [`Classification::is_readable`]) gets the sparse head's
-    /// probabilities without an encoder run. Without a sparse head, the same as
+    /// Classifies one text through the cascade ([`cascade`]), each stage answering when it
+    /// is sure (under `thresholds`, the parser's) and, if `tagged` says its top label is one
+    /// whose entities the tagger finds, the sparse head's span gate says the text holds no
+    /// span:
+    /// 1. the sparse head, on the token ids;
+    /// 2. with an early exit, the early head on the pooled states of the encoder's first
+    ///    layers;
+    /// 3. the full model, continuing from the early layers' states when they ran, keeping the
+    ///    token states if `states`.
+    ///
+    /// A text the encoder could not read (see [`Classification::is_readable`]) gets the
+    /// sparse head's probabilities without an encoder run. Without a sparse head, the same as
     /// [`Classifier::classify_with`].
     pub fn classify_cascade(
         &self,
@@ -184,26 +222,40 @@ impl Classifier {
         let tokens = self.encoder.tokenize(text)?;
         let scores = sparse.scores(&tokens.ids)?;
         let readable = tokens.readable_fraction();
-        let answers = readable < MIN_READABLE_FRACTION
-            || (cascade::sparse_answers(
-                &scores.probabilities,
+        // whether a stage with these probabilities and exit rule answers
+        let answers = |probabilities: &[f32], stage_rule: &CascadeMeta| {
+            cascade::sparse_answers(
+                probabilities,
                 scores.known_fraction,
-                rule,
+                stage_rule,
                 self.oos,
                 thresholds,
-            ) && crate::train::logreg::argmax(&scores.probabilities)
-                .is_some_and(|k| !tagged(k) || rule.span_free(scores.span_probability)));
-        if answers {
-            return Ok(Classification {
+            ) && crate::train::logreg::argmax(probabilities)
+                .is_some_and(|k| !tagged(k) || rule.span_free(scores.span_probability))
+        };
+        let answer = |tokens: encoder::Tokens, probabilities: Vec<f32>, stage: Stage| {
+            Ok(Classification {
                 readable_fraction: readable,
                 tokens: tokens.ids,
                 spans: tokens.spans,
                 token_states: None,
-                probabilities: scores.probabilities,
-                stage: Stage::Sparse,
-            });
+                probabilities,
+                stage,
+            })
+        };
+        if readable < MIN_READABLE_FRACTION || answers(&scores.probabilities, rule) {
+            return answer(tokens, scores.probabilities, Stage::Sparse);
         }
-        self.classify_full(tokens, states)
+        let Some((early_head, exit)) = &self.early else {
+            return self.classify_full(tokens, states);
+        };
+        let early = self.encoder.encode_early(&tokens)?;
+        let probabilities = early_head.probabilities(&early.embedding, &tokens.ids)?;
+        if answers(&probabilities, &exit.rule) {
+            return answer(tokens, probabilities, Stage::Early);
+        }
+        let encoded = self.encoder.encode_late(&tokens, &early, states)?;
+        self.full_answer(tokens, encoded)
     }
 
     /// The sparse head's probabilities and known fraction for one text (none without a
@@ -213,6 +265,19 @@ impl Classifier {
             Some((sparse, _)) => {
                 let tokens = self.encoder.tokenize(text)?;
                 sparse.scores(&tokens.ids).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The early head's probabilities for one text, from the pooled states after the exit
+    /// layer (none without an early exit).
+    pub fn early_probabilities(&self, text: &str) -> Result<Option<Vec<f32>>> {
+        match &self.early {
+            Some((head, _)) => {
+                let tokens = self.encoder.tokenize(text)?;
+                let early = self.encoder.encode_early(&tokens)?;
+                head.probabilities(&early.embedding, &tokens.ids).map(Some)
             }
             None => Ok(None),
         }

@@ -16,10 +16,10 @@ use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
 /// Wire types of the protobuf encoding.
-const VARINT: u64 = 0;
-const FIXED64: u64 = 1;
-const LEN: u64 = 2;
-const FIXED32: u64 = 5;
+pub(super) const VARINT: u64 = 0;
+pub(super) const FIXED64: u64 = 1;
+pub(super) const LEN: u64 = 2;
+pub(super) const FIXED32: u64 = 5;
 
 const MODEL_GRAPH: u64 = 7;
 const GRAPH_INITIALIZER: u64 = 5;
@@ -169,7 +169,7 @@ fn put_len_field(out: &mut Vec<u8>, field: u64, data: &[u8]) {
 }
 
 /// Decodes a varint from a slice.
-fn slice_varint(b: &[u8], i: &mut usize) -> std::io::Result<u64> {
+pub(super) fn slice_varint(b: &[u8], i: &mut usize) -> std::io::Result<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b

@@ -62,8 +62,9 @@ pub struct EmbeddingCache {
     dir: PathBuf,
 }
 
-/// First bytes of a cache file.
-const CACHE_MAGIC: &[u8; 8] = b"NLUEMB01";
+/// First bytes of a cache file (version 2: with the early layers' pooled states when the
+/// encoder was cut for the early exit).
+const CACHE_MAGIC: &[u8; 8] = b"NLUEMB02";
 
 /// 64-bit FNV-1a.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +101,7 @@ impl EmbeddingCache {
             h.write(&bytes);
         }
         h.write(&(encoder.max_tokens() as u64).to_le_bytes());
+        h.write(&(encoder.exit_layer().unwrap_or(0) as u64).to_le_bytes());
         for t in texts {
             h.write(&(t.len() as u64).to_le_bytes());
             h.write(t.as_bytes());
@@ -107,22 +109,36 @@ impl EmbeddingCache {
         Ok(self.dir.join(format!("{name}-{:016x}.bin", h.0)))
     }
 
-    /// Reads a cache file written for `n` texts of `dim` values each; `None` when it is
-    /// missing or does not match.
-    pub fn load(path: &Path, n: usize, dim: usize) -> Option<Embedded> {
+    /// Reads a cache file written for `n` texts of `dim` values each, with the early layers'
+    /// states after `layer` when given; `None` when it is missing or does not match.
+    pub fn load(path: &Path, n: usize, dim: usize, layer: Option<usize>) -> Option<Embedded> {
         let bytes = std::fs::read(path).ok()?;
         let mut r = Reader {
             bytes: &bytes,
             at: 0,
         };
-        if r.take(8)? != CACHE_MAGIC || r.u64()? != n as u64 || r.u64()? != dim as u64 {
+        if r.take(8)? != CACHE_MAGIC
+            || r.u64()? != n as u64
+            || r.u64()? != dim as u64
+            || r.u64()? != layer.unwrap_or(0) as u64
+        {
             return None;
         }
-        let mut values = Vec::with_capacity(n * dim);
-        for _ in 0..n * dim {
-            values.push(f32::from_le_bytes(r.take(4)?.try_into().ok()?));
-        }
-        let embeddings = ndarray::Array2::from_shape_vec((n, dim), values).ok()?;
+        let matrix = |r: &mut Reader<'_>| {
+            let mut values = Vec::with_capacity(n * dim);
+            for _ in 0..n * dim {
+                values.push(f32::from_le_bytes(r.take(4)?.try_into().ok()?));
+            }
+            ndarray::Array2::from_shape_vec((n, dim), values).ok()
+        };
+        let embeddings = matrix(&mut r)?;
+        let early = match layer {
+            Some(layer) => Some(train::EarlyEmbeddings {
+                layer,
+                embeddings: matrix(&mut r)?,
+            }),
+            None => None,
+        };
         let mut tokens = Vec::with_capacity(n);
         for _ in 0..n {
             let len = usize::try_from(r.u64()?).ok()?;
@@ -132,7 +148,11 @@ impl EmbeddingCache {
             }
             tokens.push(ids);
         }
-        (r.at == bytes.len()).then_some(Embedded { embeddings, tokens })
+        (r.at == bytes.len()).then_some(Embedded {
+            embeddings,
+            tokens,
+            early,
+        })
     }
 
     /// Writes `data` to `path` (through a temporary file, renamed into place).
@@ -142,7 +162,10 @@ impl EmbeddingCache {
         out.extend_from_slice(CACHE_MAGIC);
         out.extend_from_slice(&(n as u64).to_le_bytes());
         out.extend_from_slice(&(dim as u64).to_le_bytes());
-        for v in data.embeddings.iter() {
+        let layer = data.early.as_ref().map_or(0, |e| e.layer);
+        out.extend_from_slice(&(layer as u64).to_le_bytes());
+        let early = data.early.iter().flat_map(|e| e.embeddings.iter());
+        for v in data.embeddings.iter().chain(early) {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for ids in &data.tokens {
@@ -240,8 +263,21 @@ pub struct CascadeRun {
     pub rule: CascadeMeta,
     /// Share of the test texts the sparse head answered.
     pub answered: f32,
+    /// The early head, when the cascade has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early: Option<EarlyRun>,
     /// Scores of the cascade's decisions, under the same policies as the full model's.
     pub scores: Vec<PolicyScores>,
+}
+
+/// The cascade's early head on a benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlyRun {
+    /// Where the encoder is cut, and the exit rule with its figures on the validation split
+    /// (or out of fold; they count the sparse head's answers as the cascade's).
+    pub exit: cascade::EarlyExit,
+    /// Share of the test texts the early head answered.
+    pub answered: f32,
 }
 
 /// Everything one `nlu benchmark` run measured.
@@ -289,6 +325,10 @@ fn rows(e: &Embedded, idx: &[usize]) -> Embedded {
     Embedded {
         embeddings: e.embeddings.select(ndarray::Axis(0), idx),
         tokens: idx.iter().map(|&i| e.tokens[i].clone()).collect(),
+        early: e.early.as_ref().map(|x| crate::train::EarlyEmbeddings {
+            layer: x.layer,
+            embeddings: x.embeddings.select(ndarray::Axis(0), idx),
+        }),
     }
 }
 
@@ -314,7 +354,7 @@ fn embed_splits(
     let cached = path
         .as_deref()
         .filter(|_| !states)
-        .and_then(|p| EmbeddingCache::load(p, texts.len(), encoder.dim()));
+        .and_then(|p| EmbeddingCache::load(p, texts.len(), encoder.dim(), encoder.exit_layer()));
     let from_cache = cached.is_some();
     let (all, mut token_states) = match cached {
         Some(all) => {
@@ -365,7 +405,18 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let encoder = Encoder::load(&options.encoder, options.train.max_tokens, 1, threads)?;
+    // cut for the cascade's early head, as `nlu train` does
+    let exit_layer = options
+        .train
+        .early_layer
+        .filter(|_| options.train.cascade && options.train.head != train::HeadKind::Dense);
+    let encoder = Encoder::load_with_exit(
+        &options.encoder,
+        options.train.max_tokens,
+        1,
+        threads,
+        exit_layer,
+    )?;
     let start = Instant::now();
     tracing::info!(
         dataset = %options.dataset,
@@ -628,24 +679,45 @@ fn run_one(
     let cascade_run = match &model.cascade {
         Some(c) => {
             let sparse = SparseHead::load(&dir.join(SPARSE_HEAD_FILE), label_names.len(), 1)?;
+            // the early head reads the test texts' pooled early states
+            let early = match (&model.early, &embedded.test.early) {
+                (Some(e), Some(states)) => Some((
+                    e,
+                    Head::load(&dir.join(cascade::EARLY_HEAD_FILE), label_names.len(), 1)?,
+                    states,
+                )),
+                _ => None,
+            };
             let mut mixed = probs.clone();
-            let mut answered = 0usize;
+            let (mut answered, mut answered_early) = (0usize, 0usize);
             for (i, ids) in embedded.test.tokens.iter().enumerate() {
                 let s = sparse.scores(ids)?;
-                if cascade::sparse_answers(
-                    &s.probabilities,
-                    s.known_fraction,
-                    &c.rule,
-                    oos,
-                    model.thresholds,
-                ) {
+                let sure = |p: &[f32], rule: &CascadeMeta| {
+                    cascade::sparse_answers(p, s.known_fraction, rule, oos, model.thresholds)
+                };
+                if sure(&s.probabilities, &c.rule) {
                     mixed[i] = s.probabilities;
                     answered += 1;
+                } else if let Some((e, head, states)) = &early {
+                    let row = states.embeddings.row(i);
+                    let row = row
+                        .as_slice()
+                        .ok_or_else(|| NluError::Training("embedding row not contiguous".into()))?;
+                    let p = head.probabilities(row, ids)?;
+                    if sure(&p, &e.exit.rule) {
+                        mixed[i] = p;
+                        answered_early += 1;
+                    }
                 }
             }
+            let n = probs.len().max(1) as f32;
             Some(CascadeRun {
                 rule: c.rule.clone(),
-                answered: answered as f32 / probs.len().max(1) as f32,
+                answered: answered as f32 / n,
+                early: early.map(|(e, _, _)| EarlyRun {
+                    exit: e.exit.clone(),
+                    answered: answered_early as f32 / n,
+                }),
                 scores: policy_scores(&mixed).into_iter().map(|(s, _)| s).collect(),
             })
         }
@@ -875,18 +947,39 @@ mod tests {
             )
             .unwrap(),
             tokens: vec![vec![0, 250_001, 2], vec![0, 2]],
+            early: None,
         };
         EmbeddingCache::save(&path, &data).unwrap();
-        let back = EmbeddingCache::load(&path, 2, 3).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3, None).unwrap();
         assert_eq!(back.embeddings, data.embeddings);
         assert_eq!(back.tokens, data.tokens);
-        assert!(EmbeddingCache::load(&path, 3, 3).is_none());
-        assert!(EmbeddingCache::load(&path, 2, 4).is_none());
+        assert!(back.early.is_none());
+        assert!(EmbeddingCache::load(&path, 3, 3, None).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 4, None).is_none());
+        // written without the early layers' states: no use to a cut encoder
+        assert!(EmbeddingCache::load(&path, 2, 3, Some(2)).is_none());
         // a truncated file is ignored
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-        assert!(EmbeddingCache::load(&path, 2, 3).is_none());
-        assert!(EmbeddingCache::load(&dir.path().join("missing.bin"), 2, 3).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, None).is_none());
+        assert!(EmbeddingCache::load(&dir.path().join("missing.bin"), 2, 3, None).is_none());
+        // with the early layers' states
+        let early =
+            ndarray::Array2::from_shape_vec((2, 3), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let data = Embedded {
+            early: Some(crate::train::EarlyEmbeddings {
+                layer: 2,
+                embeddings: early.clone(),
+            }),
+            ..data
+        };
+        EmbeddingCache::save(&path, &data).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3, Some(2)).unwrap();
+        assert_eq!(back.embeddings, data.embeddings);
+        let e = back.early.unwrap();
+        assert_eq!((e.layer, e.embeddings), (2, early));
+        assert!(EmbeddingCache::load(&path, 2, 3, Some(4)).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, None).is_none());
     }
 
     #[test]

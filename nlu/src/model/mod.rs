@@ -5,6 +5,7 @@
 //!   encoder directory (relative to the model directory) and a summary of the training run;
 //! - `head.onnx`: the trained head (see [`crate::classifier::head`]);
 //! - `sparse-head.onnx`: the cascade's n-gram head (see [`crate::classifier::cascade`]);
+//! - `early-head.onnx`: the cascade's head on the encoder's first layers;
 //! - `tagger.onnx`, when the training data annotates entity types that a tagger learns.
 //!
 //! The encoder (`encoder.onnx`, `tokenizer.json`) lives in its own directory, shared by all
@@ -90,6 +91,10 @@ pub struct ModelMeta {
     /// model without one always runs the encoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cascade: Option<crate::classifier::cascade::CascadeMeta>,
+    /// The cascade's second stage (`early-head.onnx`): where the encoder is cut and when the
+    /// early head answers. Only with a sparse head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_exit: Option<crate::classifier::cascade::EarlyExit>,
 }
 
 /// What a model knows besides its classifier, derived from the training data and its

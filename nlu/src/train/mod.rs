@@ -103,6 +103,9 @@ pub struct TrainOptions {
     /// The most in-scope accuracy, and out-of-scope recall, that the cascade may lose against
     /// the full model on the calibration predictions (0.003: 0.3 points).
     pub cascade_budget: f32,
+    /// With the cascade: the encoder layer after which the early head reads the hidden
+    /// states (the cascade's second stage; `None`: no early head).
+    pub early_layer: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -123,15 +126,29 @@ impl Default for TrainOptions {
             out_of_scope_share: None,
             cascade: true,
             cascade_budget: 0.003,
+            early_layer: Some(DEFAULT_EARLY_LAYER),
         }
     }
 }
+
+/// The encoder layer after which the early head reads by default.
+pub const DEFAULT_EARLY_LAYER: usize = 2;
 
 /// Embeddings and token ids of a list of texts.
 #[derive(Debug, Clone)]
 pub struct Embedded {
     pub embeddings: Array2<f32>,
     pub tokens: Vec<Vec<i64>>,
+    /// The pooled hidden states after an early layer, when the encoder was cut there.
+    pub early: Option<EarlyEmbeddings>,
+}
+
+/// The early layers' pooled states of a list of texts ([`crate::classifier::encoder::Early`]).
+#[derive(Debug, Clone)]
+pub struct EarlyEmbeddings {
+    /// The layer they were read after (1-based).
+    pub layer: usize,
+    pub embeddings: Array2<f32>,
 }
 
 /// The token states of one text and the characters each token covers, for the tagger.
@@ -147,6 +164,7 @@ pub fn embed_all(encoder: &Encoder, texts: &[String], progress: bool) -> Result<
 }
 
 /// Embeds `texts`, and keeps the token states of each if `states` (else the list is empty).
+/// With an encoder cut for the early exit, the early layers' pooled states come too.
 pub fn embed_all_with_states(
     encoder: &Encoder,
     texts: &[String],
@@ -166,34 +184,60 @@ pub fn embed_all_with_states(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let layer = encoder.exit_layer();
     let rows = crate::parallel::parallel_map(texts, |text| {
         let tokens = encoder.tokenize(text)?;
-        let encoded = encoder.encode_tokens(&tokens, states)?;
+        let (encoded, early) = match layer {
+            Some(_) => {
+                let early = encoder.encode_early(&tokens)?;
+                let encoded = encoder.encode_late(&tokens, &early, states)?;
+                (encoded, Some(early.embedding))
+            }
+            None => (encoder.encode_tokens(&tokens, states)?, None),
+        };
         bar.inc(1);
         let kept = encoded.states.map(|states| TokenStates {
             spans: tokens.spans,
             states,
         });
-        Ok((tokens.ids, encoded.embedding, kept))
+        Ok((tokens.ids, encoded.embedding, early, kept))
     })?;
     bar.finish_and_clear();
     let mut embeddings = Array2::zeros((n, dim));
+    let mut early_rows = layer.map(|_| Array2::zeros((n, dim)));
     let mut tokens = Vec::with_capacity(n);
     let mut all_states = Vec::new();
-    for (i, (ids, emb, kept)) in rows.into_iter().enumerate() {
-        if emb.len() != dim {
+    for (i, (ids, emb, early, kept)) in rows.into_iter().enumerate() {
+        let wrong = [Some(&emb), early.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|e| e.len() != dim);
+        if let Some(e) = wrong {
             return Err(NluError::Training(format!(
                 "encoder returned {} values, expected {dim}",
-                emb.len()
+                e.len()
             )));
         }
         embeddings
             .row_mut(i)
             .assign(&ndarray::ArrayView1::from(&emb));
+        if let (Some(rows), Some(e)) = (early_rows.as_mut(), early) {
+            rows.row_mut(i).assign(&ndarray::ArrayView1::from(&e));
+        }
         tokens.push(ids);
         all_states.extend(kept);
     }
-    Ok((Embedded { embeddings, tokens }, all_states))
+    let early = layer
+        .zip(early_rows)
+        .map(|(layer, embeddings)| EarlyEmbeddings { layer, embeddings });
+    Ok((
+        Embedded {
+            embeddings,
+            tokens,
+            early,
+        },
+        all_states,
+    ))
 }
 
 /// The two models of a head, as fitted on some rows (either may be absent, see
@@ -494,6 +538,19 @@ pub struct TrainedModel {
     pub summary: TrainingSummary,
     /// The sparse head and its exit rule, when the cascade was trained.
     pub cascade: Option<TrainedCascade>,
+    /// The early head and its exit rule, when the cascade was trained on an encoder cut for
+    /// the early exit.
+    pub early: Option<TrainedEarly>,
+    /// The head's calibrated probabilities on the rows it was calibrated on (out of fold, or
+    /// the validation split), in their order.
+    pub calibration_probabilities: Vec<Vec<f32>>,
+}
+
+/// The cascade's early head and its exit rule.
+#[derive(Debug, Clone)]
+pub struct TrainedEarly {
+    pub head: HeadWeights,
+    pub exit: cascade::EarlyExit,
 }
 
 /// The cascade's sparse head and its exit rule.
@@ -523,7 +580,7 @@ fn cascade_for(
     idf: &[f32],
     rows: CalibrationRows<'_>,
     options: &TrainOptions,
-) -> Option<TrainedCascade> {
+) -> Option<(TrainedCascade, Vec<ExitRow>)> {
     let CalibrationRows {
         parts,
         full,
@@ -547,12 +604,13 @@ fn cascade_for(
         .zip(full)
         .zip(labels)
         .map(|((p, f), &label)| ExitRow {
-            sparse: p
+            probabilities: p
                 .sparse
                 .as_ref()
                 .map(|z| softmax(&z.iter().map(|v| v / temperature).collect::<Vec<_>>()))
                 .unwrap_or_default(),
             eligible: p.known >= options.gate_high,
+            earlier: None,
             full: f.clone(),
             label,
         })
@@ -569,7 +627,7 @@ fn cascade_for(
         answered = rule.calibration.answered,
         "sparse head's exit threshold"
     );
-    Some(TrainedCascade {
+    let cascade = TrainedCascade {
         weights: SparseHeadWeights {
             buckets: options.buckets,
             classes: w.bias.len(),
@@ -581,7 +639,68 @@ fn cascade_for(
             span: None,
         },
         rule,
-    })
+    };
+    Some((cascade, rows))
+}
+
+/// The rows of `data` with the early layers' pooled states as their embeddings.
+fn early_rows(data: &Embedded, early: &EarlyEmbeddings) -> Embedded {
+    Embedded {
+        embeddings: early.embeddings.clone(),
+        tokens: data.tokens.clone(),
+        early: None,
+    }
+}
+
+/// The options of the early head's own fit: the same, without a cascade of its own.
+fn early_options(options: &TrainOptions) -> TrainOptions {
+    TrainOptions {
+        cascade: false,
+        ..*options
+    }
+}
+
+/// The cascade's early head (`head`, fitted on the early layers' pooled states after `layer`
+/// of the same rows and calibrated on the same rows as the full head) and its exit rule,
+/// chosen on the rows that the sparse head (`sparse_rows`, with its `rule`) leaves to the
+/// encoder, with what is left of the budget. `known` is each row's known-token fraction.
+fn early_for(
+    layer: usize,
+    head: TrainedModel,
+    sparse: (&[ExitRow], &CascadeMeta),
+    known: &[f32],
+    oos: Option<usize>,
+    thresholds: Thresholds,
+    options: &TrainOptions,
+) -> TrainedEarly {
+    let (sparse_rows, sparse_rule) = sparse;
+    // as for the sparse head: a text in words the training data lacks (another language)
+    // gets the full model, whose cross-lingual transfer the early layers do not have
+    let early_known = options.gate_high;
+    let rows: Vec<ExitRow> = sparse_rows
+        .iter()
+        .zip(&head.calibration_probabilities)
+        .zip(known)
+        .map(|((r, p), &known)| ExitRow {
+            probabilities: p.clone(),
+            eligible: known >= early_known,
+            earlier: cascade::stage_answers(r, sparse_rule.threshold, oos, thresholds)
+                .then(|| r.probabilities.clone()),
+            full: r.full.clone(),
+            label: r.label,
+        })
+        .collect();
+    let rule = cascade::choose_exit(&rows, oos, thresholds, options.cascade_budget, early_known);
+    tracing::info!(
+        layer,
+        threshold = rule.threshold,
+        answered = rule.calibration.answered,
+        "early head's exit threshold"
+    );
+    TrainedEarly {
+        head: head.head,
+        exit: cascade::EarlyExit { layer, rule },
+    }
 }
 
 /// Fits the sparse head's span gate on the examples of the tagger's intents (`in_tagged`):
@@ -810,6 +929,8 @@ fn assemble(
         thresholds: fit.thresholds,
         summary,
         cascade: None,
+        early: None,
+        calibration_probabilities: Vec::new(),
     }
 }
 
@@ -960,6 +1081,22 @@ pub fn fit_head(
         thresholds,
     };
     let cascade = cascade_for(&w, &idf, rows, options);
+    let early = match (&cascade, &data.early) {
+        (Some((c, rows)), Some(e)) => {
+            let head = fit_head(
+                &early_rows(data, e),
+                labels,
+                label_names,
+                &early_options(options),
+            )?;
+            let known: Vec<f32> = oof_parts.iter().map(|p| p.known).collect();
+            let rule = (rows.as_slice(), &c.rule);
+            Some(early_for(
+                e.layer, head, rule, &known, oos, thresholds, options,
+            ))
+        }
+        _ => None,
+    };
     let fit = Fit {
         weights: &w,
         idf,
@@ -967,7 +1104,9 @@ pub fn fit_head(
         thresholds,
     };
     let mut model = assemble(fit, label_names, per_class, folds, options, &scores, start);
-    model.cascade = cascade;
+    model.cascade = cascade.map(|(c, _)| c);
+    model.early = early;
+    model.calibration_probabilities = probs;
     Ok(model)
 }
 
@@ -1094,6 +1233,24 @@ pub fn fit_head_validated(
         thresholds,
     };
     let cascade = cascade_for(&w, &idf, rows, options);
+    let early = match (&cascade, &train.early, &val.early) {
+        (Some((c, rows)), Some(t), Some(v)) => {
+            let head = fit_head_validated(
+                &early_rows(train, t),
+                labels,
+                label_names,
+                &early_rows(val, v),
+                val_labels,
+                &early_options(options),
+            )?;
+            let known: Vec<f32> = val_parts.iter().map(|p| p.known).collect();
+            let rule = (rows.as_slice(), &c.rule);
+            Some(early_for(
+                t.layer, head, rule, &known, oos, thresholds, options,
+            ))
+        }
+        _ => None,
+    };
     let fit = Fit {
         weights: &w,
         idf,
@@ -1101,7 +1258,9 @@ pub fn fit_head_validated(
         thresholds,
     };
     let mut model = assemble(fit, label_names, per_class, 0, options, &scores, start);
-    model.cascade = cascade;
+    model.cascade = cascade.map(|(c, _)| c);
+    model.early = early;
+    model.calibration_probabilities = probs;
     Ok(model)
 }
 
@@ -1144,6 +1303,17 @@ pub fn save_with_spec(
         }
         None => {}
     }
+    let early_path = out.join(cascade::EARLY_HEAD_FILE);
+    match &model.early {
+        Some(e) => {
+            let bytes = e.head.to_graph(&model.labels).to_bytes();
+            std::fs::write(&early_path, bytes).map_err(|e| NluError::io(&early_path, e))?;
+        }
+        None if early_path.exists() => {
+            std::fs::remove_file(&early_path).map_err(|e| NluError::io(&early_path, e))?;
+        }
+        None => {}
+    }
     let tagger_path = out.join(crate::tagger::TAGGER_FILE);
     match tagger {
         Some(t) => {
@@ -1169,6 +1339,7 @@ pub fn save_with_spec(
         entities: spec.entities.clone(),
         tagger: tagger.map(|t| t.meta.clone()),
         cascade: model.cascade.as_ref().map(|c| c.rule.clone()),
+        early_exit: model.early.as_ref().map(|e| e.exit.clone()),
     };
     meta.save(out)
 }
@@ -1209,7 +1380,8 @@ pub fn train_dir(
         .map(|e| label_names.iter().position(|l| *l == e.intent).unwrap_or(0))
         .collect();
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-    let encoder = Encoder::load(encoder_dir, options.max_tokens, 1, 4)?;
+    let exit_layer = options.early_layer.filter(|_| trains_cascade(options));
+    let encoder = Encoder::load_with_exit(encoder_dir, options.max_tokens, 1, 4, exit_layer)?;
     tracing::info!(
         examples = texts.len(),
         intents = label_names.len(),
@@ -1344,7 +1516,14 @@ mod tests {
             labels.push(c);
         }
         let embeddings = Array2::from_shape_vec((labels.len(), 4), rows).unwrap();
-        (Embedded { embeddings, tokens }, labels)
+        (
+            Embedded {
+                embeddings,
+                tokens,
+                early: None,
+            },
+            labels,
+        )
     }
 
     fn names() -> Vec<String> {

@@ -122,6 +122,15 @@ pub fn floats(v: &serde_json::Value) -> Vec<f32> {
 /// What `tests/python/parity.py` prints for each text with the model in `dir`: one JSON
 /// object per text (`labels`, `probabilities`, and `tag_probabilities` with a tagger).
 pub fn onnxruntime_outputs(dir: &Path, texts: &[&str]) -> Vec<serde_json::Value> {
+    onnxruntime_outputs_with(dir, texts, &[])
+}
+
+/// [`onnxruntime_outputs`] with environment variables for the script (`NLU_EARLY_SEGMENT`).
+pub fn onnxruntime_outputs_with(
+    dir: &Path,
+    texts: &[&str],
+    env: &[(&str, &Path)],
+) -> Vec<serde_json::Value> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let python = std::env::var_os("NLU_TEST_PYTHON")
@@ -135,6 +144,7 @@ pub fn onnxruntime_outputs(dir: &Path, texts: &[&str]) -> Vec<serde_json::Value>
     let mut child = Command::new(python)
         .arg(repo_root().join("tests/python/parity.py"))
         .arg(dir)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
