@@ -1292,39 +1292,41 @@ pub fn save_with_spec(
     let graph = model.head.to_graph(&model.labels);
     let head_path = out.join(HEAD_FILE);
     std::fs::write(&head_path, graph.to_bytes()).map_err(|e| NluError::io(&head_path, e))?;
-    let sparse_path = out.join(SPARSE_HEAD_FILE);
-    match &model.cascade {
-        Some(c) => {
-            let bytes = c.weights.to_graph(&model.labels).to_bytes();
-            std::fs::write(&sparse_path, bytes).map_err(|e| NluError::io(&sparse_path, e))?;
+    // the optional graphs: written when the model has them, a stale one of an earlier
+    // training removed when it has not
+    let tagger_names: Option<Vec<String>> =
+        tagger.map(|t| t.meta.types.iter().map(|k| k.to_string()).collect());
+    let optional = [
+        (
+            SPARSE_HEAD_FILE,
+            model
+                .cascade
+                .as_ref()
+                .map(|c| c.weights.to_graph(&model.labels).to_bytes()),
+        ),
+        (
+            cascade::EARLY_HEAD_FILE,
+            model
+                .early
+                .as_ref()
+                .map(|e| e.head.to_graph(&model.labels).to_bytes()),
+        ),
+        (
+            crate::tagger::TAGGER_FILE,
+            tagger
+                .zip(tagger_names.as_ref())
+                .map(|(t, names)| t.weights.to_graph(names).to_bytes()),
+        ),
+    ];
+    for (file, bytes) in optional {
+        let path = out.join(file);
+        match bytes {
+            Some(bytes) => std::fs::write(&path, bytes).map_err(|e| NluError::io(&path, e))?,
+            None if path.exists() => {
+                std::fs::remove_file(&path).map_err(|e| NluError::io(&path, e))?
+            }
+            None => {}
         }
-        None if sparse_path.exists() => {
-            std::fs::remove_file(&sparse_path).map_err(|e| NluError::io(&sparse_path, e))?;
-        }
-        None => {}
-    }
-    let early_path = out.join(cascade::EARLY_HEAD_FILE);
-    match &model.early {
-        Some(e) => {
-            let bytes = e.head.to_graph(&model.labels).to_bytes();
-            std::fs::write(&early_path, bytes).map_err(|e| NluError::io(&early_path, e))?;
-        }
-        None if early_path.exists() => {
-            std::fs::remove_file(&early_path).map_err(|e| NluError::io(&early_path, e))?;
-        }
-        None => {}
-    }
-    let tagger_path = out.join(crate::tagger::TAGGER_FILE);
-    match tagger {
-        Some(t) => {
-            let names: Vec<String> = t.meta.types.iter().map(|k| k.to_string()).collect();
-            let bytes = t.weights.to_graph(&names).to_bytes();
-            std::fs::write(&tagger_path, bytes).map_err(|e| NluError::io(&tagger_path, e))?;
-        }
-        None if tagger_path.exists() => {
-            std::fs::remove_file(&tagger_path).map_err(|e| NluError::io(&tagger_path, e))?;
-        }
-        None => {}
     }
     let meta = ModelMeta {
         format: FORMAT.to_string(),
