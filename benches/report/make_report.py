@@ -157,8 +157,9 @@ def tagger_section(w, tagger, ds):
     w("")
     w("| system | precision | recall | F1 | train time |")
     w("|---|---|---|---|---|")
-    w("| **nlu** tagger (token states of layers 4, 8, 12; a hidden layer of 128 over 3-token windows and the "
-      "sentence's mean state; softmax over 3-token windows of it; BIO Viterbi with transition scores at weight 0.5) | "
+    w("| **nlu** tagger (token states of layers 4, 8, 12; a hidden layer of 192 over 3-token windows and the "
+      "sentence's mean state; 3-token windows of it give each piece's tag scores; trained as a linear-chain CRF "
+      "under the BIO constraints, decoded by Viterbi with the learnt transition scores) | "
       f"{pct(t['precision'])} | {pct(t['recall'])} | **{100 * t['f1']:.1f}** | {slots['fit_seconds']:.0f} s fit "
       f"(the token states come from the embedding pass: {tagger['texts_embedded']:,} texts in {tagger['embed_seconds']:.0f} s) |")
     w(f"| the same, on the validation split | | | {100 * slots['val_f1']:.1f} | |")

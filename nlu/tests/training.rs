@@ -264,12 +264,14 @@ fn the_saved_tagger_graph_matches_its_weights() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(nlu::tagger::TAGGER_FILE);
-    // with and without the hidden layer, with and without the sentence's mean state
-    for (hidden, context) in [(0, false), (16, false), (16, true)] {
+    // with and without the hidden layer, with and without the sentence's mean state, trained
+    // as a CRF or per piece (the graph is the same)
+    for (hidden, context, crf) in [(0, false, true), (16, false, false), (16, true, true)] {
         let opts = TaggerOptions {
             min_steps: 200,
             hidden,
             context,
+            crf,
             ..Default::default()
         };
         let w = fit(&seqs, 1, &opts).unwrap();

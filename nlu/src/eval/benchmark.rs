@@ -526,9 +526,15 @@ fn run_slots(
         .map(|t| crate::result::EntityKind::from(t.as_str()))
         .collect();
     let start = Instant::now();
+    let intents: Vec<crate::result::IntentName> = splits
+        .train
+        .iter()
+        .map(|e| crate::result::IntentName::from(e.label.as_str()))
+        .collect();
     let trained = tagger::train::train(
         train_states,
         &annotations,
+        &intents,
         kinds,
         &tagger::train::TaggerOptions::default(),
     )?;

@@ -2,8 +2,9 @@
 //! that no lookup table lists, from the encoder's token states.
 //!
 //! A hidden layer over windows of three token states and the sentence's mean state, then a
-//! softmax over windows of three hidden states, gives each piece a BIO tag probability ([`train`]); Viterbi decoding under
-//! the BIO constraints, with learnt transition scores ([`bio::viterbi_with`]), picks the
+//! softmax over windows of three hidden states, gives each piece a BIO tag probability
+//! ([`train`]), trained as a linear-chain CRF ([`crf`]); Viterbi decoding under the BIO
+//! constraints, with the CRF's learnt transition scores ([`bio::viterbi_with`]), picks the
 //! tags, and the tagged pieces become character spans of the text, widened to whole words.
 //! The layers are saved as `tagger.onnx` next to `head.onnx`, and the entity types and
 //! transition scores in `model.json`. The same encoder run serves the intent head and the
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod bio;
+pub mod crf;
 pub mod train;
 
 use crate::classifier::session_pool::SessionPool;

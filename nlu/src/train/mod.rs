@@ -1408,32 +1408,28 @@ pub fn train_dir(
                     .collect()
             })
             .collect();
-        let mut intents: Vec<crate::IntentName> = data
+        let example_intents: Vec<crate::IntentName> = data
             .examples
             .iter()
-            .zip(&annotations)
-            .filter(|(_, a)| !a.is_empty())
-            .map(|(e, _)| crate::IntentName::from(e.intent.as_str()))
+            .map(|e| crate::IntentName::from(e.intent.as_str()))
             .collect();
-        intents.sort();
-        intents.dedup();
         tracing::info!(types = tagger_types.len(), "training the entity tagger");
-        let mut tagger = crate::tagger::train::train(
+        let tagger = crate::tagger::train::train(
             states,
             &annotations,
+            &example_intents,
             tagger_types,
             &crate::tagger::train::TaggerOptions::default(),
         )?;
+        let intents = &tagger.meta.intents;
         if let Some(c) = model.cascade.as_mut() {
-            let in_tagged: Vec<bool> = data
-                .examples
+            let in_tagged: Vec<bool> = example_intents
                 .iter()
-                .map(|e| intents.iter().any(|i| i.as_str() == e.intent))
+                .map(|i| intents.contains(i))
                 .collect();
             let has_span: Vec<bool> = annotations.iter().map(|a| !a.is_empty()).collect();
             fit_span_gate(c, &embedded.tokens, &in_tagged, &has_span, options)?;
         }
-        tagger.meta.intents = intents;
         Some(tagger)
     };
     save_with_spec(
