@@ -50,8 +50,8 @@ pub struct TaggerOptions {
     /// tag sequences, and the transition scores are learnt with the layers (else each
     /// piece's tag is a softmax of its own, and the transition scores come from counts).
     pub crf: bool,
-    /// Weight of the tag-transition scores learnt from the gold tags in decoding; 0: only
-    /// the BIO constraints.
+    /// Without `crf`: weight of the tag-transition scores counted from the gold tags in
+    /// decoding; 0: only the BIO constraints. (A CRF's learnt scores are used as they are.)
     pub transitions: f32,
     pub learning_rate: f32,
     /// L2 penalty on the weights.
