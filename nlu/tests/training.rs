@@ -109,6 +109,36 @@ fn trained_head_matches_its_onnx_graph() {
     );
 }
 
+/// With the early exit, a model with an entity tagger also gets the early span gate on the
+/// pooled early states: out of fold it keeps the tagger for every annotated example and
+/// clears some of the others, and it does not clear texts with a city for the tagger.
+#[test]
+fn the_early_span_gate_keeps_the_tagger_for_texts_with_spans() {
+    let dir = common::train_smart_home();
+    let meta = nlu::model::ModelMeta::load(dir.path()).unwrap();
+    let gate = meta
+        .early_exit
+        .expect("an early exit")
+        .span
+        .expect("an early span gate");
+    assert_eq!(gate.calibration.recall, 1.0, "{:?}", gate.calibration);
+    assert!(gate.calibration.skipped > 0.0, "{:?}", gate.calibration);
+    assert!(gate.threshold > 0.0 && gate.threshold <= 0.5);
+    let classifier = Classifier::load(dir.path(), RuntimeOptions::default()).unwrap();
+    assert_eq!(gate.weights.len(), classifier.encoder().dim());
+    for text in ["will it rain in Lisbon tomorrow", "南京明天会下雨吗"] {
+        let tokens = classifier.encoder().tokenize(text).unwrap();
+        let early = classifier.encoder().encode_early(&tokens).unwrap();
+        let sparse = classifier.sparse_scores(text).unwrap().unwrap();
+        let p = gate.probability(&early.embedding, sparse.span_probability);
+        assert!(p.is_some(), "{text}");
+        assert!(
+            !gate.span_free(&early.embedding, sparse.span_probability),
+            "{text}: {p:?}"
+        );
+    }
+}
+
 /// A model with an entity tagger gets the sparse head's span gate, and its graph computes
 /// what its Rust weights do; without a sparse head (`cascade: false`) no file is written and
 /// a stale one is removed.

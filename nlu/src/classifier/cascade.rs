@@ -17,6 +17,11 @@
 //!   probability is under [`CascadeMeta::span_threshold`], chosen so that no annotated
 //!   training text of those intents would have skipped the tagger out of fold.
 //!
+//! The early head ([`EarlyExit`]) answers under the same conditions, with its own exit
+//! threshold, except that a text of those intents may also be cleared by the early span gate
+//! ([`EarlySpanGate`]): a logistic regression on the pooled early states and the sparse
+//! gate's log-odds, which tells apart texts whose n-grams alone leave the sparse gate unsure.
+//!
 //! A model trained before the cascade existed has no sparse head and always runs in full,
 //! and [`crate::ParserOptions::cascade`] switches the cascade off for comparison.
 
@@ -88,8 +93,80 @@ pub struct EarlyExit {
     pub layer: usize,
     /// The early head's exit rule; its figures count the rows that the sparse head answered
     /// as answered by it (the rule was chosen for the cascade as a whole). For the tagger's
-    /// intents the sparse head's span gate decides, as for the sparse head.
+    /// intents, the text must be span-free by the sparse head's span gate or by [`Self::span`].
     pub rule: CascadeMeta,
+    /// A second span gate, on the early layers' pooled states, which clears texts that the
+    /// n-gram gate cannot (none: only the sparse head's gate decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<EarlySpanGate>,
+}
+
+/// A binary logistic regression on the early layers' pooled states (the early head's input)
+/// and the sparse head's span gate's log-odds: the probability that a text holds a span for
+/// the entity tagger. Its threshold, like the sparse head's ([`span_threshold`]), keeps the
+/// tagger for every annotated training text of the tagger's intents out of fold.
+///
+/// ```
+/// use nlu::classifier::cascade::{EarlySpanGate, SpanFigures};
+/// let gate = EarlySpanGate {
+///     weights: vec![4.0, -4.0],
+///     sparse: 1.0,
+///     bias: 0.0,
+///     threshold: 0.1,
+///     calibration: SpanFigures::default(),
+/// };
+/// // the sparse gate unsure (0.5, log-odds 0): the states decide
+/// assert!(gate.span_free(&[0.0, 1.0], Some(0.5))); // p = 0.018
+/// assert!(!gate.span_free(&[1.0, 0.0], Some(0.5))); // p = 0.982
+/// // the sparse gate sure of a span outweighs them
+/// assert!(!gate.span_free(&[0.0, 1.0], Some(0.999)));
+/// // an embedding of another size, or no sparse gate, never clears a text
+/// assert!(!gate.span_free(&[0.0], Some(0.5)));
+/// assert!(!gate.span_free(&[0.0, 1.0], None));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlySpanGate {
+    /// One weight per dimension of the pooled states.
+    pub weights: Vec<f32>,
+    /// The weight of the sparse head's span gate's log-odds ([`log_odds`]).
+    pub sparse: f32,
+    pub bias: f32,
+    /// A text is span-free when its probability is under this.
+    pub threshold: f32,
+    /// How the threshold did out of fold.
+    pub calibration: SpanFigures,
+}
+
+impl EarlySpanGate {
+    /// The probability that a text holds a span, given its pooled early states and the
+    /// sparse head's span probability (none when the embedding is not of the gate's size or
+    /// there is no sparse probability).
+    pub fn probability(&self, embedding: &[f32], sparse: Option<f32>) -> Option<f32> {
+        let sparse = sparse?;
+        (embedding.len() == self.weights.len()).then(|| {
+            let z: f32 = self.bias
+                + self.sparse * log_odds(sparse)
+                + self
+                    .weights
+                    .iter()
+                    .zip(embedding)
+                    .map(|(w, x)| w * x)
+                    .sum::<f32>();
+            1.0 / (1.0 + (-z).exp())
+        })
+    }
+
+    /// Whether the text may skip the tagger.
+    pub fn span_free(&self, embedding: &[f32], sparse: Option<f32>) -> bool {
+        self.probability(embedding, sparse)
+            .is_some_and(|p| p < self.threshold)
+    }
+}
+
+/// `ln(p / (1 - p))`, with `p` kept within `[1e-6, 1 - 1e-6]`.
+pub fn log_odds(p: f32) -> f32 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
 }
 
 /// The span gate's threshold on out-of-fold predictions of the tagger intents' examples.
@@ -372,6 +449,30 @@ mod tests {
             span_threshold: None,
             span_calibration: None,
         }
+    }
+
+    /// `model.json` of a model trained before the early span gate loads without one, and
+    /// one with a gate keeps it.
+    #[test]
+    fn an_early_exit_reads_with_and_without_its_span_gate() {
+        let old = r#"{"layer": 2, "rule": {"threshold": 0.9, "min_known_fraction": 0.6,
+            "calibration": {"rows": 1, "answered": 0.5, "agreement": 1.0, "full_accuracy": 1.0,
+            "cascade_accuracy": 1.0, "full_out_of_scope_recall": null,
+            "cascade_out_of_scope_recall": null, "budget": 0.003}}}"#;
+        let exit: EarlyExit = serde_json::from_str(old).unwrap();
+        assert_eq!(exit.span, None);
+        let with = EarlyExit {
+            span: Some(EarlySpanGate {
+                weights: vec![0.5, -0.5],
+                sparse: 0.3,
+                bias: 0.1,
+                threshold: 0.02,
+                calibration: SpanFigures::default(),
+            }),
+            ..exit
+        };
+        let json = serde_json::to_string(&with).unwrap();
+        assert_eq!(serde_json::from_str::<EarlyExit>(&json).unwrap(), with);
     }
 
     #[test]

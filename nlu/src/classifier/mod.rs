@@ -11,7 +11,7 @@ pub mod shared_weights;
 pub mod sparse_head;
 pub mod unigram;
 
-use crate::error::Result;
+use crate::error::{NluError, Result};
 use crate::model::{ModelMeta, Thresholds};
 use cascade::{CascadeMeta, EarlyExit, Stage, EARLY_HEAD_FILE};
 use encoder::Encoder;
@@ -114,6 +114,19 @@ impl Classifier {
             )),
             None => None,
         };
+        if let Some(gate) = early_exit.as_ref().and_then(|e| e.span.as_ref()) {
+            if gate.weights.len() != encoder.dim() {
+                return Err(NluError::ModelDir {
+                    path: dir.to_path_buf(),
+                    reason: format!(
+                        "model.json's early span gate has {} weights for the encoder's {} \
+                         dimensions; retrain the model with `nlu train`",
+                        gate.weights.len(),
+                        encoder.dim()
+                    ),
+                });
+            }
+        }
         let early = match early_exit {
             Some(exit) => Some((
                 Head::load(
@@ -198,8 +211,8 @@ impl Classifier {
 
     /// Classifies one text through the cascade ([`cascade`]), each stage answering when it
     /// is sure (under `thresholds`, the parser's) and, if `tagged` says its top label is one
-    /// whose entities the tagger finds, the sparse head's span gate says the text holds no
-    /// span:
+    /// whose entities the tagger finds, the sparse head's span gate (or, for the early head,
+    /// the early span gate, [`cascade::EarlySpanGate`]) says the text holds no span:
     /// 1. the sparse head, on the token ids;
     /// 2. with an early exit, the early head on the pooled states of the encoder's first
     ///    layers;
@@ -222,8 +235,9 @@ impl Classifier {
         let tokens = self.encoder.tokenize(text)?;
         let scores = sparse.scores(&tokens.ids)?;
         let readable = tokens.readable_fraction();
-        // whether a stage with these probabilities and exit rule answers
-        let answers = |probabilities: &[f32], stage_rule: &CascadeMeta| {
+        // whether a stage with these probabilities and exit rule answers; `span_free`: the
+        // stage's own span gate clears the text (the sparse head's gate always counts)
+        let answers = |probabilities: &[f32], stage_rule: &CascadeMeta, span_free: bool| {
             cascade::sparse_answers(
                 probabilities,
                 scores.known_fraction,
@@ -231,7 +245,7 @@ impl Classifier {
                 self.oos,
                 thresholds,
             ) && crate::train::logreg::argmax(probabilities)
-                .is_some_and(|k| !tagged(k) || rule.span_free(scores.span_probability))
+                .is_some_and(|k| !tagged(k) || span_free || rule.span_free(scores.span_probability))
         };
         let answer = |tokens: encoder::Tokens, probabilities: Vec<f32>, stage: Stage| {
             Ok(Classification {
@@ -243,7 +257,7 @@ impl Classifier {
                 stage,
             })
         };
-        if readable < MIN_READABLE_FRACTION || answers(&scores.probabilities, rule) {
+        if readable < MIN_READABLE_FRACTION || answers(&scores.probabilities, rule, false) {
             return answer(tokens, scores.probabilities, Stage::Sparse);
         }
         let Some((early_head, exit)) = &self.early else {
@@ -251,7 +265,11 @@ impl Classifier {
         };
         let early = self.encoder.encode_early(&tokens)?;
         let probabilities = early_head.probabilities(&early.embedding, &tokens.ids)?;
-        if answers(&probabilities, &exit.rule) {
+        let early_span_free = exit
+            .span
+            .as_ref()
+            .is_some_and(|g| g.span_free(&early.embedding, scores.span_probability));
+        if answers(&probabilities, &exit.rule, early_span_free) {
             return answer(tokens, probabilities, Stage::Early);
         }
         let encoded = self.encoder.encode_late(&tokens, &early, states)?;

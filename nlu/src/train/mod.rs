@@ -699,23 +699,28 @@ fn early_for(
     );
     TrainedEarly {
         head: head.head,
-        exit: cascade::EarlyExit { layer, rule },
+        exit: cascade::EarlyExit {
+            layer,
+            rule,
+            // fitted with the tagger, when there is one
+            span: None,
+        },
     }
 }
 
 /// Fits the sparse head's span gate on the examples of the tagger's intents (`in_tagged`):
-/// whether each holds a span for the tagger (`has_span`). The threshold keeps the tagger for
-/// every such example out of fold ([`cascade::span_threshold`]). Without examples with
-/// spans and without, the sparse head never answers for those intents.
+/// whether each holds a span for the tagger (`has_span`), from its n-grams. The threshold
+/// keeps the tagger for every such example out of fold ([`cascade::span_threshold`]).
+/// Without examples with spans and without, the sparse head never answers for those intents.
+/// Returns the gate's out-of-fold probabilities of those examples, in order.
 fn fit_span_gate(
     cascade: &mut TrainedCascade,
     tokens: &[Vec<i64>],
     in_tagged: &[bool],
     has_span: &[bool],
     options: &TrainOptions,
-) -> Result<()> {
+) -> Result<Option<Vec<f32>>> {
     let idx: Vec<usize> = (0..tokens.len()).filter(|&i| in_tagged[i]).collect();
-    let labels: Vec<usize> = idx.iter().map(|&i| usize::from(has_span[i])).collect();
     let w = &cascade.weights;
     let data = Dataset {
         dense: Array2::zeros((idx.len(), 0)),
@@ -723,23 +728,115 @@ fn fit_span_gate(
             .iter()
             .map(|&i| features::featurize(&features::slots(&tokens[i], w.buckets), &w.idf))
             .collect(),
-        labels: labels.clone(),
+        labels: idx.iter().map(|&i| usize::from(has_span[i])).collect(),
         classes: 2,
         buckets: w.buckets,
     };
+    let Some(fit) = fit_gate(&data, options)? else {
+        return Ok(None);
+    };
+    let GateFit {
+        last,
+        threshold,
+        figures,
+        oof,
+    } = fit;
+    cascade.weights.span = Some(crate::classifier::sparse_head::SpanGate {
+        weights: last.sparse.outer_iter().map(|r| r[1] - r[0]).collect(),
+        bias: last.bias[1] - last.bias[0],
+    });
+    tracing::info!(threshold, skipped = figures.skipped, "span gate");
+    cascade.rule.span_threshold = Some(threshold);
+    cascade.rule.span_calibration = Some(figures);
+    Ok(Some(oof))
+}
+
+/// Fits the early span gate ([`cascade::EarlySpanGate`]) as [`fit_span_gate`] fits the
+/// sparse head's, from the early layers' pooled states (`states`, one row per example) and
+/// the sparse gate's log-odds (its out-of-fold probabilities `sparse_oof` of the tagger
+/// intents' examples, in order, so that the gate learns how far to trust it on texts it
+/// was not fitted on): it clears texts whose n-grams alone leave the sparse gate unsure.
+fn fit_early_span_gate(
+    early: &mut TrainedEarly,
+    states: &Array2<f32>,
+    sparse_oof: &[f32],
+    in_tagged: &[bool],
+    has_span: &[bool],
+    options: &TrainOptions,
+) -> Result<()> {
+    let idx: Vec<usize> = (0..states.nrows()).filter(|&i| in_tagged[i]).collect();
+    if sparse_oof.len() != idx.len() {
+        return Err(NluError::Training(format!(
+            "{} span probabilities for {} examples of the tagger's intents",
+            sparse_oof.len(),
+            idx.len()
+        )));
+    }
+    let mut dense = Array2::<f32>::zeros((idx.len(), states.ncols() + 1));
+    for (row, (&i, &p)) in idx.iter().zip(sparse_oof).enumerate() {
+        dense
+            .row_mut(row)
+            .slice_mut(ndarray::s![..states.ncols()])
+            .assign(&states.row(i));
+        dense[[row, states.ncols()]] = cascade::log_odds(p);
+    }
+    let data = Dataset {
+        dense,
+        sparse: vec![Default::default(); idx.len()],
+        labels: idx.iter().map(|&i| usize::from(has_span[i])).collect(),
+        classes: 2,
+        buckets: 0,
+    };
+    let Some(GateFit {
+        last,
+        threshold,
+        figures,
+        ..
+    }) = fit_gate(&data, options)?
+    else {
+        return Ok(());
+    };
+    tracing::info!(threshold, skipped = figures.skipped, "early span gate");
+    let mut weights: Vec<f32> = last.dense.outer_iter().map(|r| r[1] - r[0]).collect();
+    let sparse = weights.pop().unwrap_or(0.0);
+    early.exit.span = Some(cascade::EarlySpanGate {
+        weights,
+        sparse,
+        bias: last.bias[1] - last.bias[0],
+        threshold,
+        calibration: figures,
+    });
+    Ok(())
+}
+
+/// A span gate fitted by [`fit_gate`].
+struct GateFit {
+    /// The fit on all rows.
+    last: logreg::Weights,
+    threshold: f32,
+    figures: cascade::SpanFigures,
+    /// The out-of-fold span probability of each row.
+    oof: Vec<f32>,
+}
+
+/// A binary span gate on `data` (label 1: the example holds a span for the tagger): its
+/// out-of-fold probabilities choose the threshold ([`cascade::span_threshold`]), and the
+/// fit on all rows is the gate. `None` when either label has fewer examples than folds.
+fn fit_gate(data: &Dataset, options: &TrainOptions) -> Result<Option<GateFit>> {
+    let labels = &data.labels;
     let folds = options.folds.max(2);
     if labels.iter().filter(|&&y| y == 1).count() < folds
         || labels.iter().filter(|&&y| y == 0).count() < folds
     {
-        return Ok(());
+        return Ok(None);
     }
     // the intent models' penalty: on the ChatOps data, out of fold, it lets 75% of the
     // examples without spans skip the tagger (1e-4: 63%, 1e-3: 28%) with none of those with
-    // spans skipping it
+    // spans skipping it (n-gram gate)
     let opts = fit_options(options);
-    let assignment = fold_assignment(&labels, 2, folds, options.seed);
+    let assignment = fold_assignment(labels, 2, folds, options.seed);
     let jobs: Vec<Option<usize>> = (0..folds).map(Some).chain([None]).collect();
-    let fitted = crate::parallel::parallel_map(&jobs, |job| {
+    let mut fitted = crate::parallel::parallel_map(&jobs, |job| {
         let rows: Vec<usize> = (0..labels.len())
             .filter(|&i| job.is_none_or(|f| assignment[i] != f))
             .collect();
@@ -756,22 +853,19 @@ fn fit_span_gate(
             }
         }
     }
-    let Some((threshold, figures)) =
-        cascade::span_threshold(&oof, &labels.iter().map(|&y| y == 1).collect::<Vec<_>>())
-    else {
-        return Ok(());
+    let has_span: Vec<bool> = labels.iter().map(|&y| y == 1).collect();
+    let Some((threshold, figures)) = cascade::span_threshold(&oof, &has_span) else {
+        return Ok(None);
     };
     let last = fitted
-        .last()
+        .pop()
         .ok_or_else(|| NluError::Training("the span gate's final fit is missing".into()))?;
-    cascade.weights.span = Some(crate::classifier::sparse_head::SpanGate {
-        weights: last.sparse.outer_iter().map(|r| r[1] - r[0]).collect(),
-        bias: last.bias[1] - last.bias[0],
-    });
-    tracing::info!(threshold, skipped = figures.skipped, "span gate");
-    cascade.rule.span_threshold = Some(threshold);
-    cascade.rule.span_calibration = Some(figures);
-    Ok(())
+    Ok(Some(GateFit {
+        last,
+        threshold,
+        figures,
+        oof,
+    }))
 }
 
 /// Stratified fold number of each row.
@@ -1421,14 +1515,21 @@ pub fn train_dir(
             tagger_types,
             &crate::tagger::train::TaggerOptions::default(),
         )?;
+        // the cascade's span gates: whether each example of the tagger's intents holds a span
         let intents = &tagger.meta.intents;
-        if let Some(c) = model.cascade.as_mut() {
-            let in_tagged: Vec<bool> = example_intents
-                .iter()
-                .map(|i| intents.contains(i))
-                .collect();
-            let has_span: Vec<bool> = annotations.iter().map(|a| !a.is_empty()).collect();
-            fit_span_gate(c, &embedded.tokens, &in_tagged, &has_span, options)?;
+        let in_tagged: Vec<bool> = example_intents
+            .iter()
+            .map(|i| intents.contains(i))
+            .collect();
+        let has_span: Vec<bool> = annotations.iter().map(|a| !a.is_empty()).collect();
+        let sparse_oof = match model.cascade.as_mut() {
+            Some(c) => fit_span_gate(c, &embedded.tokens, &in_tagged, &has_span, options)?,
+            None => None,
+        };
+        if let (Some(early), Some(e), Some(oof)) =
+            (model.early.as_mut(), embedded.early.as_ref(), sparse_oof)
+        {
+            fit_early_span_gate(early, &e.embeddings, &oof, &in_tagged, &has_span, options)?;
         }
         Some(tagger)
     };
