@@ -212,7 +212,10 @@ impl EntityExtractor {
     /// counts; synonyms apply to its value. A span of a free-text parameter type
     /// ([`EntitySpec::params`]) is reported as a `param` entity, `name=value`, and ranks
     /// with the structured tokens: the text it quotes holds no other entity, and an explicit
-    /// `name="value"` around it wins by length.
+    /// `name="value"` around it wins by length. But a parameter is part of a request: a
+    /// free-text span that leaves fewer than [`MIN_REQUEST_WORDS`] words of the text outside
+    /// it has taken in the request itself ("ugh, #5120 was launched with the wrong branch,
+    /// cancel it") and is dropped, so that the request's own entities stay.
     pub fn extract_with(
         &self,
         text: &str,
@@ -256,11 +259,15 @@ impl EntityExtractor {
                 c.tier = c.tier.max(tier::TRAINED);
                 agreed = true;
             }
+            let param = self.params.contains(&span.entity);
+            if param && words_outside(&t.chars, span.start, span.end) < MIN_REQUEST_WORDS {
+                continue;
+            }
             if !agreed && span.end <= t.len() {
                 let text = t.slice(span.start, span.end);
                 // a free-text parameter quotes the user: what it contains is not a request's
                 // entity ("because the backup on db-02 hangs")
-                let (kind, value, rank) = if self.params.contains(&span.entity) {
+                let (kind, value, rank) = if param {
                     (
                         EntityKind::PARAM,
                         format!("{}={text}", span.entity),
@@ -295,6 +302,28 @@ impl EntityExtractor {
         }
         out
     }
+}
+
+/// The fewest words that a text must hold outside a tagged free-text parameter for the span
+/// to be kept ([`EntityExtractor::extract_with`]): a verb and its object, or "停 7120".
+pub const MIN_REQUEST_WORDS: usize = 2;
+
+/// How many words of `chars` lie outside `start..end`: runs of Latin-script word characters
+/// (letters, digits; "#5120" is one), and each CJK character.
+fn words_outside(chars: &[char], start: usize, end: usize) -> usize {
+    let mut words = 0;
+    let mut in_word = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let latin = !(start..end).contains(&i) && is_latin_word(c);
+        if latin && !in_word {
+            words += 1;
+        }
+        if !(start..end).contains(&i) && is_cjk(c) {
+            words += 1;
+        }
+        in_word = latin;
+    }
+    words
 }
 
 fn lower(s: &str) -> String {
@@ -508,6 +537,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn words_outside_a_span_count_latin_words_and_cjk_characters() {
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        let t = chars("ugh, #5120 was launched, cancel it");
+        assert_eq!(words_outside(&t, 5, t.len()), 1);
+        assert_eq!(words_outside(&t, 0, 0), 6);
+        // a word cut by the span's edge counts once on each side it shows
+        assert_eq!(words_outside(&t, 7, 8), 7);
+        let z = chars("取消 5120，因为磁盘满了");
+        assert_eq!(words_outside(&z, 8, z.len()), 3);
+        assert_eq!(words_outside(&z, 0, z.len()), 0);
+    }
+
+    #[test]
     fn tagged_spans_rank_below_names_and_take_synonyms() {
         let catalog = Catalog::from_toml_str("[[apps]]\nid = \"api\"\n", "inline").unwrap();
         let spec = EntitySpec {
@@ -603,6 +645,34 @@ mod tests {
                 ),
             ]
         );
+        // a reason that takes in the whole request is not a parameter of it: the execution id
+        // and the job stay (texts written for this test, not from the held-out files)
+        let text = "argh, #6230 started the backup twice, kill it";
+        assert_eq!(
+            pairs(ex.extract_with(text, &ctx, &[reason(6, 45)])),
+            vec![
+                (
+                    "execution_id".into(),
+                    "6230".into(),
+                    6,
+                    11,
+                    Extractor::Regex
+                ),
+                (
+                    "job".into(),
+                    "backup-database".into(),
+                    24,
+                    30,
+                    Extractor::Gazetteer
+                ),
+            ]
+        );
+        // a few words around it are a request: "stop #7120 because" keeps its reason, in
+        // Chinese too
+        let text = "停 #7120，因为数据已经同步完了";
+        let got = pairs(ex.extract_with(text, &ctx, &[reason(10, 18)]));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1].1, "reason=数据已经同步完了");
         // an explicit reason="..." around the tagged words wins, with its own value
         let text = "cancel #4812 reason=\"wrong host\"";
         assert_eq!(
