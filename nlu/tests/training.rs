@@ -111,11 +111,15 @@ fn trained_head_matches_its_onnx_graph() {
 
 /// With the early exit, a model with an entity tagger also gets the early span gate on the
 /// pooled early states: out of fold it keeps the tagger for every annotated example and
-/// clears some of the others, and it does not clear texts with a city for the tagger.
+/// clears some of the others, and it does not clear texts with a city for the tagger. The
+/// cascade records the training data's languages.
 #[test]
 fn the_early_span_gate_keeps_the_tagger_for_texts_with_spans() {
     let dir = common::train_smart_home();
     let meta = nlu::model::ModelMeta::load(dir.path()).unwrap();
+    // the example is written in both languages, so the cascade's heads read both
+    let languages = &meta.cascade.as_ref().expect("a cascade").languages;
+    assert_eq!(languages, &vec![nlu::Lang::En, nlu::Lang::Zh]);
     let gate = meta
         .early_exit
         .expect("an early exit")

@@ -21,10 +21,13 @@
 //! threshold, except that a text of those intents may also be cleared by the early span gate
 //! ([`EarlySpanGate`]): a logistic regression on the pooled early states and the sparse
 //! gate's log-odds, which tells apart texts whose n-grams alone leave the sparse gate unsure.
+//! Both heads answer only texts in a language of the training data
+//! ([`CascadeMeta::languages`]).
 //!
 //! A model trained before the cascade existed has no sparse head and always runs in full,
 //! and [`crate::ParserOptions::cascade`] switches the cascade off for comparison.
 
+use crate::lang::Lang;
 use crate::model::Thresholds;
 use crate::parser::decide_labels;
 use crate::result::Outcome;
@@ -79,6 +82,13 @@ pub struct CascadeMeta {
     /// How the span threshold did out of fold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_calibration: Option<SpanFigures>,
+    /// The languages of the training data ([`training_languages`]; set on the sparse head's
+    /// rule, which decides for both heads): the sparse and early heads answer only texts in
+    /// these (empty: any). Neither n-grams nor the first layers hold much of the encoder's
+    /// cross-lingual alignment, so a text in a language they were not trained on goes to
+    /// the full model, even when its ids and job names pass the known-token gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<Lang>,
 }
 
 /// The file of the early head, next to `head.onnx`.
@@ -99,6 +109,37 @@ pub struct EarlyExit {
     /// n-gram gate cannot (none: only the sparse head's gate decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span: Option<EarlySpanGate>,
+}
+
+/// The languages that at least a tenth of `texts` are written in ([`Lang::detect_opt`]),
+/// in [`Lang::ALL`]'s order.
+///
+/// ```
+/// use nlu::classifier::cascade::training_languages;
+/// use nlu::Lang;
+/// let mut texts = vec!["restart api"; 19];
+/// texts.push("重启 api");
+/// assert_eq!(training_languages(texts.iter().copied()), vec![Lang::En]);
+/// texts.extend(["部署 api"; 2]);
+/// assert_eq!(training_languages(texts.iter().copied()), vec![Lang::En, Lang::Zh]);
+/// ```
+pub fn training_languages<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Lang> {
+    let mut counts = [0usize; Lang::ALL.len()];
+    let mut total = 0usize;
+    for text in texts {
+        total += 1;
+        if let Some(l) = Lang::detect_opt(text) {
+            if let Some(i) = Lang::ALL.iter().position(|&x| x == l) {
+                counts[i] += 1;
+            }
+        }
+    }
+    Lang::ALL
+        .iter()
+        .zip(counts)
+        .filter(|&(_, n)| n > 0 && n * 10 >= total)
+        .map(|(&l, _)| l)
+        .collect()
 }
 
 /// A binary logistic regression on the early layers' pooled states (the early head's input)
@@ -182,6 +223,29 @@ pub struct SpanFigures {
 }
 
 impl CascadeMeta {
+    /// Whether the cascade's heads may answer `text`, by its language: one of
+    /// [`Self::languages`], or a text with no language of its own (`#4812`).
+    ///
+    /// ```
+    /// use nlu::classifier::cascade::{CascadeMeta, ExitFigures};
+    /// use nlu::Lang;
+    /// let rule = CascadeMeta {
+    ///     threshold: 0.9,
+    ///     min_known_fraction: 0.6,
+    ///     calibration: ExitFigures::default(),
+    ///     span_threshold: None,
+    ///     span_calibration: None,
+    ///     languages: vec![Lang::En],
+    /// };
+    /// assert!(rule.reads("cancel 4812"));
+    /// assert!(rule.reads("4812"));
+    /// assert!(!rule.reads("取消 4812"));
+    /// ```
+    pub fn reads(&self, text: &str) -> bool {
+        self.languages.is_empty()
+            || Lang::detect_opt(text).is_none_or(|l| self.languages.contains(&l))
+    }
+
     /// Whether the sparse head may answer for an intent that the tagger tags, given the
     /// text's span probability.
     pub fn span_free(&self, span_probability: Option<f32>) -> bool {
@@ -424,6 +488,8 @@ pub fn choose_exit(
         min_known_fraction,
         span_threshold: None,
         span_calibration: None,
+        // set by the caller, which has the texts
+        languages: Vec::new(),
         calibration: ExitFigures {
             rows: rows.len(),
             answered: answered as f32 / rows.len().max(1) as f32,
@@ -448,6 +514,7 @@ mod tests {
             calibration: ExitFigures::default(),
             span_threshold: None,
             span_calibration: None,
+            languages: Vec::new(),
         }
     }
 

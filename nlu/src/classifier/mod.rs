@@ -257,7 +257,11 @@ impl Classifier {
                 stage,
             })
         };
-        if readable < MIN_READABLE_FRACTION || answers(&scores.probabilities, rule, false) {
+        // a text in a language the training data lacks gets the full model
+        let reads = rule.reads(text);
+        if readable < MIN_READABLE_FRACTION
+            || (reads && answers(&scores.probabilities, rule, false))
+        {
             return answer(tokens, scores.probabilities, Stage::Sparse);
         }
         let Some((early_head, exit)) = &self.early else {
@@ -269,7 +273,7 @@ impl Classifier {
             .span
             .as_ref()
             .is_some_and(|g| g.span_free(&early.embedding, scores.span_probability));
-        if answers(&probabilities, &exit.rule, early_span_free) {
+        if reads && answers(&probabilities, &exit.rule, early_span_free) {
             return answer(tokens, probabilities, Stage::Early);
         }
         let encoded = self.encoder.encode_late(&tokens, &early, states)?;

@@ -594,7 +594,7 @@ fn run_one(
     let index = |l: &str| label_names.iter().position(|x| x == l);
     let labels: Vec<usize> = sub.train.iter().filter_map(|e| index(&e.label)).collect();
     let start = Instant::now();
-    let (model, calibrated_on): (TrainedModel, String) = if splits.val.is_empty() {
+    let (mut model, calibrated_on): (TrainedModel, String) = if splits.val.is_empty() {
         let mut o = options.train;
         o.folds = options.folds_without_val.max(2);
         let m = train::fit_head(&train_rows, &labels, &label_names, &o)?;
@@ -615,6 +615,9 @@ fn run_one(
         (m, "validation split".to_string())
     };
     let fit_seconds = start.elapsed().as_secs_f32();
+    if let Some(c) = model.cascade.as_mut() {
+        c.rule.languages = cascade::training_languages(sub.train.iter().map(|e| e.text.as_str()));
+    }
     train::save(&model, dir, &options.encoder, options.train.max_tokens)?;
     // score the test split through the saved ONNX head
     let head = Head::load(&dir.join(HEAD_FILE), label_names.len(), 1)?;
@@ -697,6 +700,10 @@ fn run_one(
             let mut mixed = probs.clone();
             let (mut answered, mut answered_early) = (0usize, 0usize);
             for (i, ids) in embedded.test.tokens.iter().enumerate() {
+                // a text in a language the training data lacks gets the full model
+                if !c.rule.reads(&splits.test[i].text) {
+                    continue;
+                }
                 let s = sparse.scores(ids)?;
                 let sure = |p: &[f32], rule: &CascadeMeta| {
                     cascade::sparse_answers(p, s.known_fraction, rule, oos, model.thresholds)

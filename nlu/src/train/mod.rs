@@ -1486,6 +1486,9 @@ pub fn train_dir(
     let (embedded, states) =
         embed_all_with_states(&encoder, &texts, !tagger_types.is_empty(), options.progress)?;
     let mut model = fit_head(&embedded, &labels, &label_names, options)?;
+    if let Some(c) = model.cascade.as_mut() {
+        c.rule.languages = cascade::training_languages(texts.iter().map(String::as_str));
+    }
     let tagger = if tagger_types.is_empty() {
         None
     } else {
