@@ -267,14 +267,17 @@ impl Classifier {
         let Some((early_head, exit)) = &self.early else {
             return self.classify_full(tokens, states);
         };
+        // the early segment runs either way: the late one continues from its states
         let early = self.encoder.encode_early(&tokens)?;
-        let probabilities = early_head.probabilities(&early.embedding, &tokens.ids)?;
-        let early_span_free = exit
-            .span
-            .as_ref()
-            .is_some_and(|g| g.span_free(&early.embedding, scores.span_probability));
-        if reads && answers(&probabilities, &exit.rule, early_span_free) {
-            return answer(tokens, probabilities, Stage::Early);
+        if reads {
+            let probabilities = early_head.probabilities(&early.embedding, &tokens.ids)?;
+            let span_free = exit
+                .span
+                .as_ref()
+                .is_some_and(|g| g.span_free(&early.embedding, scores.span_probability));
+            if answers(&probabilities, &exit.rule, span_free) {
+                return answer(tokens, probabilities, Stage::Early);
+            }
         }
         let encoded = self.encoder.encode_late(&tokens, &early, states)?;
         self.full_answer(tokens, encoded)

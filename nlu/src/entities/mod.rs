@@ -314,11 +314,9 @@ fn words_outside(chars: &[char], start: usize, end: usize) -> usize {
     let mut words = 0;
     let mut in_word = false;
     for (i, &c) in chars.iter().enumerate() {
-        let latin = !(start..end).contains(&i) && is_latin_word(c);
-        if latin && !in_word {
-            words += 1;
-        }
-        if !(start..end).contains(&i) && is_cjk(c) {
+        let outside = !(start..end).contains(&i);
+        let latin = outside && is_latin_word(c);
+        if (latin && !in_word) || (outside && is_cjk(c)) {
             words += 1;
         }
         in_word = latin;
