@@ -27,7 +27,10 @@ struct Set {
 fn embed(encoder: &Encoder, name: &str, texts: Vec<String>) -> anyhow::Result<Embedded> {
     let cache = EmbeddingCache::new(default_cache_dir());
     let path = cache.path(name, encoder, &texts)?;
-    if let Some(e) = EmbeddingCache::load(&path, texts.len(), encoder.dim(), encoder.exit_layer()) {
+    let (n, dim) = (texts.len(), encoder.feature_dim());
+    if let Some(e) =
+        EmbeddingCache::load(&path, n, dim, encoder.exit_layer(), encoder.pooled_layer())
+    {
         return Ok(e);
     }
     let e = train::embed_all(encoder, &texts, true)?;
@@ -87,6 +90,8 @@ fn concat(a: &Set, b: &Set) -> Set {
         lang: a.lang.iter().chain(&b.lang).cloned().collect(),
         emb: Embedded {
             embeddings: emb,
+            sentence_dim: a.emb.sentence_dim,
+            pooled_layer: a.emb.pooled_layer,
             tokens: a.emb.tokens.iter().chain(&b.emb.tokens).cloned().collect(),
             early: None,
         },
@@ -217,7 +222,18 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let encoder = Encoder::load(&root.join("models/multilingual-e5-small"), 128, 1, 2)?;
+    // POOLED=4|8|12: the head also reads that layer's pooled states (default: the training
+    // default, DEFAULT_POOLED_LAYER); POOLED=0: the sentence embedding alone
+    let pooled = match std::env::var("POOLED")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        Some(0) => None,
+        Some(l) => Some(l),
+        None => TrainOptions::default().pooled_layer,
+    };
+    let encoder = Encoder::load(&root.join("models/multilingual-e5-small"), 128, 1, 2)?
+        .with_pooled_layer(pooled)?;
     let en = rasa_set(&encoder, &root.join("training-data/en"), "en")?;
     let zh = rasa_set(&encoder, &root.join("training-data/zh"), "zh")?;
     let both = concat(&en, &zh);
@@ -274,6 +290,8 @@ fn main() -> anyhow::Result<()> {
                 lang: idx.iter().map(|&i| both.lang[i].clone()).collect(),
                 emb: Embedded {
                     embeddings: both.emb.embeddings.select(ndarray::Axis(0), idx),
+                    sentence_dim: both.emb.sentence_dim,
+                    pooled_layer: both.emb.pooled_layer,
                     tokens: idx.iter().map(|&i| both.emb.tokens[i].clone()).collect(),
                     early: None,
                 },

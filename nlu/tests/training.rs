@@ -58,8 +58,26 @@ fn trained_head_matches_its_onnx_graph() {
     );
     assert_eq!(model.summary.examples, 18);
     assert!(model.head.temperature > 0.0);
+    // the joint model reads layer 8's pooled states after the sentence embedding; the
+    // dense-only model reads the sentence embedding alone
+    assert_eq!(model.pooled_layer, Some(8));
+    assert_eq!(model.head.dim, 2 * 384);
+    let classes = model.labels.len();
+    assert!(model.head.dense_only[384 * classes..]
+        .iter()
+        .all(|&w| w == 0.0));
+    assert!(model.head.dense_only[..384 * classes]
+        .iter()
+        .any(|&w| w != 0.0));
+    assert!(model.head.dense[384 * classes..].iter().any(|&w| w != 0.0));
 
     let classifier = Classifier::load(&out, RuntimeOptions::default()).unwrap();
+    assert_eq!(
+        classifier.meta().pooled_layer,
+        Some(8),
+        "model.json records the layer"
+    );
+    assert_eq!(classifier.encoder().feature_dim(), 2 * 384);
     let mut weights = Vec::new();
     for text in [
         "run the backup on db-02",
@@ -338,4 +356,31 @@ fn the_saved_tagger_graph_matches_its_weights() {
     // a graph with another number of tags is refused with what to do
     let err = nlu::tagger::Tagger::load(&path, &meta(&["a", "b"], Vec::new()), 1).unwrap_err();
     assert!(err.to_string().contains("retrain"), "{err}");
+}
+
+/// A pooled layer that the encoder's `token_states` does not hold is refused at load, with
+/// what to do; layer 8 pools to a second unit-length block after the sentence embedding.
+#[test]
+fn the_encoder_pools_only_a_layer_its_token_states_hold() {
+    use nlu::classifier::encoder::Encoder;
+    let load = || Encoder::load(&common::encoder_dir(), 128, 1, 1).unwrap();
+    let err = load().with_pooled_layer(Some(5)).unwrap_err().to_string();
+    assert!(
+        err.contains("layer 5") && err.contains("[4, 8, 12]"),
+        "{err}"
+    );
+    assert!(err.contains("retrain it with `nlu train`"), "{err}");
+    let plain = load();
+    let pooled = load().with_pooled_layer(Some(8)).unwrap();
+    assert_eq!((plain.feature_dim(), pooled.feature_dim()), (384, 768));
+    let text = "restart checkout in staging";
+    let a = plain.embed(text).unwrap();
+    let b = pooled.embed(text).unwrap();
+    assert_eq!(
+        &b[..384],
+        &a[..],
+        "the sentence embedding comes first, unchanged"
+    );
+    let norm: f32 = b[384..].iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "|pooled| = {norm}");
 }

@@ -5,7 +5,9 @@ Reads texts (one per line) on stdin and prints, per text, a JSON object with the
 probabilities. The Rust test `nlu/tests/python_parity.rs` compares them with `nlu parse`.
 It repeats what the parser does: the `query: ` prefix, the tokenizer with truncation to the
 model's window, the encoder graph, then the head graph (which computes its own n-gram
-features from the token ids). When the model has an entity tagger (`tagger.onnx`), it also
+features from the token ids); for a model whose head reads a middle layer's pooled states
+(`pooled_layer` in model.json), their mean over the tokens, at unit length, follows the
+sentence embedding in the head's input. When the model has an entity tagger (`tagger.onnx`), it also
 runs the tagger graph on the encoder's `token_states` and prints `tag_probabilities`, one
 list per token. When it has the cascade's sparse head (`sparse-head.onnx`), it runs it on the
 token ids and prints `sparse_probabilities`, `known_fraction` and, for a model with a
@@ -21,6 +23,10 @@ import sys
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
+
+# the layers whose states the encoder's `token_states` output holds, side by side
+# (scripts/encoder/build_encoder.py's TOKEN_STATE_LAYERS)
+TOKEN_STATE_LAYERS = (4, 8, 12)
 
 
 def main():
@@ -55,6 +61,14 @@ def main():
         ids = np.array([tok.encode("query: " + line).ids], dtype=np.int64)
         mask = np.ones_like(ids)
         emb, states = encoder.run(["sentence_embedding", "token_states"], {"input_ids": ids, "attention_mask": mask})
+        if meta.get("pooled_layer"):
+            # the head also reads a middle layer's token states: their mean over the tokens,
+            # unit length, after the sentence embedding (the parser's `Encoder::with_pooled_layer`)
+            dim = emb.shape[1]
+            block = TOKEN_STATE_LAYERS.index(meta["pooled_layer"])
+            pooled = states[0][:, block * dim:(block + 1) * dim].mean(axis=0)
+            pooled = pooled / np.linalg.norm(pooled)
+            emb = np.concatenate([emb, pooled[None, :].astype(np.float32)], axis=1)
         probs = head.run(["probabilities"], {"sentence_embedding": emb, "input_ids": ids, "attention_mask": mask})[0][0]
         row = {"text": line, "labels": meta["labels"], "probabilities": [float(p) for p in probs]}
         if tagger is not None:

@@ -58,6 +58,10 @@ enum Command {
         /// No early head: the cascade goes from the sparse head to the full model.
         #[arg(long)]
         no_early: bool,
+        /// The encoder layer (4, 8 or 12) whose pooled token states the head reads beside
+        /// the sentence embedding; 0: the sentence embedding alone.
+        #[arg(long, default_value_t = nlu::train::DEFAULT_POOLED_LAYER)]
+        pooled_layer: usize,
     },
     /// Measure speed and size: load time, latency percentiles, overhead over a bare model
     /// run, throughput and peak memory.
@@ -405,6 +409,7 @@ fn run(cli: Cli) -> Result<()> {
             head,
             early_layer,
             no_early,
+            pooled_layer,
         } => {
             let encoder = encoder_dir(encoder)?;
             let options = TrainOptions {
@@ -413,6 +418,7 @@ fn run(cli: Cli) -> Result<()> {
                 buckets,
                 head,
                 early_layer: (!no_early).then_some(early_layer),
+                pooled_layer: (pooled_layer != 0).then_some(pooled_layer),
                 ..Default::default()
             };
             let model = train::train_dir(&data, &out, &encoder, &options)?;

@@ -19,8 +19,12 @@ use tokenizers::{
 
 /// File names inside an encoder directory.
 pub const ENCODER_FILE: &str = "encoder.onnx";
-/// The encoder graph's optional second output: the last layer's state of every token.
+/// The encoder graph's optional second output: the states of every token after each of
+/// [`TOKEN_STATE_LAYERS`], side by side.
 pub const TOKEN_STATES: &str = "token_states";
+/// The layers (1-based) whose states [`TOKEN_STATES`] holds, in order (as
+/// `scripts/encoder/build_encoder.py` writes them).
+pub const TOKEN_STATE_LAYERS: [usize; 3] = [4, 8, 12];
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
 /// The prefix multilingual-e5 expects before a query.
@@ -123,6 +127,9 @@ pub struct Encoder {
     unk_id: Option<u32>,
     /// Whether the graph has the [`TOKEN_STATES`] output.
     token_states: bool,
+    /// The layer whose pooled token states follow the sentence embedding in
+    /// [`Encoded::embedding`] ([`Encoder::with_pooled_layer`]).
+    pooled_layer: Option<usize>,
 }
 
 /// How the encoder graph runs: whole, or cut in two after a layer for the early exit.
@@ -142,13 +149,15 @@ impl Runs {
     }
 }
 
-/// What one encoder run gives: the sentence embedding and, when asked for, the states of
-/// its tokens.
+/// What one encoder run gives: the head's input and, when asked for, the states of its
+/// tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Encoded {
-    /// The unit-length sentence embedding.
+    /// The unit-length sentence embedding; with a pooled layer
+    /// ([`Encoder::with_pooled_layer`]), followed by the unit-length mean of that layer's
+    /// token states ([`Encoder::feature_dim`] values in all).
     pub embedding: Vec<f32>,
-    /// `[tokens × dim]`: the last layer's state of each token, in the order of
+    /// `[tokens × (layers × dim)]`: the [`TOKEN_STATES`] of each token, in the order of
     /// [`Tokens::ids`].
     pub states: Option<Array2<f32>>,
 }
@@ -237,11 +246,65 @@ impl Encoder {
             dir: dir.to_path_buf(),
             unk_id,
             token_states,
+            pooled_layer: None,
             tokenizer,
             runs,
             dim,
             max_tokens,
         })
+    }
+
+    /// Makes every run also pool the token states after `layer` (one of
+    /// [`TOKEN_STATE_LAYERS`]): their mean over the tokens, scaled to unit length, follows the
+    /// sentence embedding in [`Encoded::embedding`]. The middle layers keep more of a text's
+    /// words than the last one, which helps a head in the training data's languages. `None`
+    /// leaves the sentence embedding alone. An error when the graph has no
+    /// [`TOKEN_STATES`] output or `layer` is not in it.
+    ///
+    /// ```no_run
+    /// # fn main() -> nlu::Result<()> {
+    /// use nlu::classifier::encoder::Encoder;
+    /// let encoder = Encoder::load("models/multilingual-e5-small".as_ref(), 128, 1, 1)?
+    ///     .with_pooled_layer(Some(8))?;
+    /// let features = encoder.embed("restart api in prod")?;
+    /// assert_eq!(features.len(), encoder.feature_dim());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_pooled_layer(mut self, layer: Option<usize>) -> Result<Self> {
+        if let Some(layer) = layer {
+            let path = self.runs.last().path();
+            if !self.token_states {
+                return Err(NluError::onnx(
+                    path,
+                    format!(
+                        "the model pools the states of layer {layer}, but the encoder has no \
+                         `{TOKEN_STATES}` output; rebuild it with scripts/encoder/build.sh"
+                    ),
+                ));
+            }
+            if !TOKEN_STATE_LAYERS.contains(&layer) {
+                return Err(NluError::onnx(
+                    path,
+                    format!(
+                        "the model pools the states of layer {layer}, but `{TOKEN_STATES}` holds \
+                         layers {TOKEN_STATE_LAYERS:?}; retrain it with `nlu train`"
+                    ),
+                ));
+            }
+        }
+        self.pooled_layer = layer;
+        Ok(self)
+    }
+
+    /// The layer whose pooled states follow the sentence embedding, if any.
+    pub fn pooled_layer(&self) -> Option<usize> {
+        self.pooled_layer
+    }
+
+    /// The length of [`Encoded::embedding`]: [`Encoder::dim`], twice with a pooled layer.
+    pub fn feature_dim(&self) -> usize {
+        self.dim * (1 + usize::from(self.pooled_layer.is_some()))
     }
 
     /// The layer after which the graph is cut for the early exit, if it is.
@@ -331,7 +394,8 @@ impl Encoder {
         })
     }
 
-    /// Runs the encoder on one tokenized text and returns its unit-length embedding.
+    /// Runs the encoder on one tokenized text and returns its unit-length embedding (with a
+    /// pooled layer, followed by its pooled states: the head's input).
     pub fn embed_tokens(&self, tokens: &Tokens) -> Result<Vec<f32>> {
         Ok(self.encode_tokens(tokens, false)?.embedding)
     }
@@ -352,7 +416,13 @@ impl Encoder {
                     let outputs = session
                         .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
                         .map_err(|e| NluError::onnx(path, e))?;
-                    read_encoded(&outputs, path, tokens.ids.len(), states)
+                    read_encoded(
+                        &outputs,
+                        path,
+                        tokens.ids.len(),
+                        states,
+                        self.pooled_block(),
+                    )
                 })
             }
             Runs::Split { .. } => {
@@ -428,7 +498,13 @@ impl Encoder {
                 inputs.push((name.clone(), value));
             }
             let outputs = session.run(inputs).map_err(err)?;
-            read_encoded(&outputs, path, tokens.ids.len(), states)
+            read_encoded(
+                &outputs,
+                path,
+                tokens.ids.len(),
+                states,
+                self.pooled_block(),
+            )
         })
     }
 
@@ -437,6 +513,12 @@ impl Encoder {
             self.runs.last().path(),
             "the encoder was loaded whole; the early exit needs it cut after a layer",
         )
+    }
+
+    /// The index of the pooled layer's block in [`TOKEN_STATES`].
+    fn pooled_block(&self) -> Option<usize> {
+        self.pooled_layer
+            .and_then(|l| TOKEN_STATE_LAYERS.iter().position(|&k| k == l))
     }
 
     fn check_states(&self, states: bool) -> Result<()> {
@@ -479,28 +561,63 @@ fn token_width(len: usize, n: usize, name: &str, path: &Path) -> Result<usize> {
     Ok(dim)
 }
 
-/// The sentence embedding (the first output) and, if `states`, the [`TOKEN_STATES`] of a
+/// The sentence embedding (the first output), followed by the pooled states of block
+/// `pooled` of the [`TOKEN_STATES`] when given, and, if `states`, the [`TOKEN_STATES`] of a
 /// run over `n` tokens.
 fn read_encoded(
     outputs: &ort::session::SessionOutputs<'_>,
     path: &Path,
     n: usize,
     states: bool,
+    pooled: Option<usize>,
 ) -> Result<Encoded> {
     let (_, data) = outputs[0]
         .try_extract_tensor::<f32>()
         .map_err(|e| NluError::onnx(path, e))?;
-    let embedding = data.to_vec();
-    let states = if states {
+    let mut embedding = data.to_vec();
+    let all = if states || pooled.is_some() {
         let (_, data) = outputs[TOKEN_STATES]
             .try_extract_tensor::<f32>()
             .map_err(|e| NluError::onnx(path, e))?;
-        let dim = token_width(data.len(), n, TOKEN_STATES, path)?;
-        Some(Array2::from_shape_vec((n, dim), data.to_vec()).map_err(|e| NluError::onnx(path, e))?)
+        let width = token_width(data.len(), n, TOKEN_STATES, path)?;
+        Some(
+            Array2::from_shape_vec((n, width), data.to_vec())
+                .map_err(|e| NluError::onnx(path, e))?,
+        )
     } else {
         None
     };
-    Ok(Encoded { embedding, states })
+    if let (Some(block), Some(all)) = (pooled, &all) {
+        embedding.extend(pool_block(all, block, embedding.len()).ok_or_else(|| {
+            NluError::onnx(
+                path,
+                format!(
+                    "`{TOKEN_STATES}` is {} wide, too narrow for block {block} of {}",
+                    all.ncols(),
+                    embedding.len()
+                ),
+            )
+        })?);
+    }
+    Ok(Encoded {
+        embedding,
+        states: all.filter(|_| states),
+    })
+}
+
+/// The mean over the tokens of columns `block × dim .. (block + 1) × dim` of `states`,
+/// scaled to unit length; `None` when `states` is narrower.
+pub fn pool_block(states: &Array2<f32>, block: usize, dim: usize) -> Option<Vec<f32>> {
+    if states.ncols() < (block + 1) * dim {
+        return None;
+    }
+    let cols = states.slice(ndarray::s![.., block * dim..(block + 1) * dim]);
+    let mut mean = cols.mean_axis(ndarray::Axis(0))?.to_vec();
+    let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        mean.iter_mut().for_each(|v| *v /= norm);
+    }
+    Some(mean)
 }
 
 /// A `tokenizer.json` with a Unigram model, run by [`CompactUnigram`].
@@ -583,6 +700,24 @@ mod tests {
         assert_eq!(readability("\u{2581}?", false), Readability::Neutral);
         assert_eq!(readability("？", false), Readability::Neutral);
         assert_eq!(readability("\u{2581}", false), Readability::Neutral);
+    }
+
+    #[test]
+    fn a_pooled_block_is_the_unit_length_mean_of_its_columns() {
+        // two tokens, three blocks of two columns
+        let states = Array2::from_shape_vec(
+            (2, 6),
+            vec![1.0, 0.0, 3.0, 4.0, 9.0, 9.0, 3.0, 0.0, 3.0, 4.0, 9.0, 9.0],
+        )
+        .unwrap();
+        assert_eq!(pool_block(&states, 0, 2), Some(vec![1.0, 0.0]));
+        assert_eq!(pool_block(&states, 1, 2), Some(vec![0.6, 0.8]));
+        // past the last block: no value, not a panic
+        assert_eq!(pool_block(&states, 3, 2), None);
+        assert_eq!(pool_block(&states, 1, 4), None);
+        // all zeros stay zeros
+        let zeros = Array2::zeros((3, 4));
+        assert_eq!(pool_block(&zeros, 1, 2), Some(vec![0.0, 0.0]));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The trained head: two multinomial logistic regressions over the frozen sentence
-//! embedding, mixed per text by how much of the text the training data covered, with
-//! temperature scaling, written as a small ONNX graph.
+//! The trained head: two multinomial logistic regressions over the frozen encoder's output,
+//! mixed per text by how much of the text the training data covered, with temperature
+//! scaling, written as a small ONNX graph.
 //!
 //! ```text
 //! joint  = embedding · W_dense + ngram_features · W_sparse + bias      (sharp in-language)
@@ -9,6 +9,13 @@
 //! logits = (dense + g · (joint − dense)) / T
 //! probabilities = softmax(logits)
 //! ```
+//!
+//! `embedding` is the sentence embedding, followed, for a model trained with a pooled layer
+//! (`pooled_layer` in `model.json`, layer 8 by default), by the unit-length mean of that
+//! layer's token states ([`super::encoder::Encoder::with_pooled_layer`]). A middle layer
+//! keeps more of the words than the pooled last one, which sharpens the joint model; `V` is
+//! zero on those columns, because what they add is the training language's words, which is
+//! what the dense-only model must not lean on.
 //!
 //! `known_fraction` is the share of a text's tokens (ignoring the ones every training text
 //! has: `<s>`, `</s>`, the `query: ` prefix) that occur in the training data. The hashed

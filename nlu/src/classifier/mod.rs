@@ -97,7 +97,8 @@ impl Classifier {
             options.intra_threads,
             options.max_sessions,
             early_exit.as_ref().map(|e| e.layer),
-        )?;
+        )?
+        .with_pooled_layer(meta.pooled_layer)?;
         let head = Head::load(
             &dir.join(head::HEAD_FILE),
             meta.labels.len(),

@@ -63,8 +63,9 @@ pub struct EmbeddingCache {
 }
 
 /// First bytes of a cache file (version 2: with the early layers' pooled states when the
-/// encoder was cut for the early exit).
-const CACHE_MAGIC: &[u8; 8] = b"NLUEMB02";
+/// encoder was cut for the early exit; version 3: with the pooled layer and the width of the
+/// sentence embedding).
+const CACHE_MAGIC: &[u8; 8] = b"NLUEMB03";
 
 /// 64-bit FNV-1a.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +103,7 @@ impl EmbeddingCache {
         }
         h.write(&(encoder.max_tokens() as u64).to_le_bytes());
         h.write(&(encoder.exit_layer().unwrap_or(0) as u64).to_le_bytes());
+        h.write(&(encoder.pooled_layer().unwrap_or(0) as u64).to_le_bytes());
         for t in texts {
             h.write(&(t.len() as u64).to_le_bytes());
             h.write(t.as_bytes());
@@ -109,9 +111,16 @@ impl EmbeddingCache {
         Ok(self.dir.join(format!("{name}-{:016x}.bin", h.0)))
     }
 
-    /// Reads a cache file written for `n` texts of `dim` values each, with the early layers'
-    /// states after `layer` when given; `None` when it is missing or does not match.
-    pub fn load(path: &Path, n: usize, dim: usize, layer: Option<usize>) -> Option<Embedded> {
+    /// Reads a cache file written for `n` texts of `dim` values each (the sentence embedding,
+    /// then the states of layer `pooled` when given), with the early layers' states after
+    /// `layer` when given; `None` when it is missing or does not match.
+    pub fn load(
+        path: &Path,
+        n: usize,
+        dim: usize,
+        layer: Option<usize>,
+        pooled: Option<usize>,
+    ) -> Option<Embedded> {
         let bytes = std::fs::read(path).ok()?;
         let mut r = Reader {
             bytes: &bytes,
@@ -121,9 +130,11 @@ impl EmbeddingCache {
             || r.u64()? != n as u64
             || r.u64()? != dim as u64
             || r.u64()? != layer.unwrap_or(0) as u64
+            || r.u64()? != pooled.unwrap_or(0) as u64
         {
             return None;
         }
+        let sentence_dim = usize::try_from(r.u64()?).ok().filter(|&d| d <= dim)?;
         let matrix = |r: &mut Reader<'_>| {
             let mut values = Vec::with_capacity(n * dim);
             for _ in 0..n * dim {
@@ -150,6 +161,8 @@ impl EmbeddingCache {
         }
         (r.at == bytes.len()).then_some(Embedded {
             embeddings,
+            sentence_dim,
+            pooled_layer: pooled,
             tokens,
             early,
         })
@@ -164,6 +177,8 @@ impl EmbeddingCache {
         out.extend_from_slice(&(dim as u64).to_le_bytes());
         let layer = data.early.as_ref().map_or(0, |e| e.layer);
         out.extend_from_slice(&(layer as u64).to_le_bytes());
+        out.extend_from_slice(&(data.pooled_layer.unwrap_or(0) as u64).to_le_bytes());
+        out.extend_from_slice(&(data.sentence_dim as u64).to_le_bytes());
         let early = data.early.iter().flat_map(|e| e.embeddings.iter());
         for v in data.embeddings.iter().chain(early) {
             out.extend_from_slice(&v.to_le_bytes());
@@ -324,6 +339,8 @@ pub struct SlotReport {
 fn rows(e: &Embedded, idx: &[usize]) -> Embedded {
     Embedded {
         embeddings: e.embeddings.select(ndarray::Axis(0), idx),
+        sentence_dim: e.sentence_dim,
+        pooled_layer: e.pooled_layer,
         tokens: idx.iter().map(|&i| e.tokens[i].clone()).collect(),
         early: e.early.as_ref().map(|x| crate::train::EarlyEmbeddings {
             layer: x.layer,
@@ -351,10 +368,15 @@ fn embed_splits(
         None => None,
     };
     // the token states are not cached: with them, the encoder runs anyway
-    let cached = path
-        .as_deref()
-        .filter(|_| !states)
-        .and_then(|p| EmbeddingCache::load(p, texts.len(), encoder.dim(), encoder.exit_layer()));
+    let cached = path.as_deref().filter(|_| !states).and_then(|p| {
+        EmbeddingCache::load(
+            p,
+            texts.len(),
+            encoder.feature_dim(),
+            encoder.exit_layer(),
+            encoder.pooled_layer(),
+        )
+    });
     let from_cache = cached.is_some();
     let (all, mut token_states) = match cached {
         Some(all) => {
@@ -405,18 +427,8 @@ pub fn run(options: &BenchmarkOptions) -> Result<BenchmarkReport> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    // cut for the cascade's early head, as `nlu train` does
-    let exit_layer = options
-        .train
-        .early_layer
-        .filter(|_| options.train.cascade && options.train.head != train::HeadKind::Dense);
-    let encoder = Encoder::load_with_exit(
-        &options.encoder,
-        options.train.max_tokens,
-        1,
-        threads,
-        exit_layer,
-    )?;
+    // cut for the cascade's early head and pooling a layer, as `nlu train` does
+    let encoder = train::training_encoder(&options.encoder, &options.train, threads)?;
     let start = Instant::now();
     tracing::info!(
         dataset = %options.dataset,
@@ -959,23 +971,25 @@ mod tests {
                 vec![0.5, -1.0, 2.0, 0.0, 1e-3, 7.0],
             )
             .unwrap(),
+            sentence_dim: 3,
+            pooled_layer: None,
             tokens: vec![vec![0, 250_001, 2], vec![0, 2]],
             early: None,
         };
         EmbeddingCache::save(&path, &data).unwrap();
-        let back = EmbeddingCache::load(&path, 2, 3, None).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3, None, None).unwrap();
         assert_eq!(back.embeddings, data.embeddings);
         assert_eq!(back.tokens, data.tokens);
         assert!(back.early.is_none());
-        assert!(EmbeddingCache::load(&path, 3, 3, None).is_none());
-        assert!(EmbeddingCache::load(&path, 2, 4, None).is_none());
+        assert!(EmbeddingCache::load(&path, 3, 3, None, None).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 4, None, None).is_none());
         // written without the early layers' states: no use to a cut encoder
-        assert!(EmbeddingCache::load(&path, 2, 3, Some(2)).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, Some(2), None).is_none());
         // a truncated file is ignored
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-        assert!(EmbeddingCache::load(&path, 2, 3, None).is_none());
-        assert!(EmbeddingCache::load(&dir.path().join("missing.bin"), 2, 3, None).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, None, None).is_none());
+        assert!(EmbeddingCache::load(&dir.path().join("missing.bin"), 2, 3, None, None).is_none());
         // with the early layers' states
         let early =
             ndarray::Array2::from_shape_vec((2, 3), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
@@ -987,12 +1001,23 @@ mod tests {
             ..data
         };
         EmbeddingCache::save(&path, &data).unwrap();
-        let back = EmbeddingCache::load(&path, 2, 3, Some(2)).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3, Some(2), None).unwrap();
         assert_eq!(back.embeddings, data.embeddings);
         let e = back.early.unwrap();
         assert_eq!((e.layer, e.embeddings), (2, early));
-        assert!(EmbeddingCache::load(&path, 2, 3, Some(4)).is_none());
-        assert!(EmbeddingCache::load(&path, 2, 3, None).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, Some(4), None).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, None, None).is_none());
+        // with a pooled layer: written for it, read back only for it
+        let data = Embedded {
+            sentence_dim: 2,
+            pooled_layer: Some(8),
+            ..data
+        };
+        EmbeddingCache::save(&path, &data).unwrap();
+        let back = EmbeddingCache::load(&path, 2, 3, Some(2), Some(8)).unwrap();
+        assert_eq!((back.sentence_dim, back.pooled_layer), (2, Some(8)));
+        assert!(EmbeddingCache::load(&path, 2, 3, Some(2), Some(4)).is_none());
+        assert!(EmbeddingCache::load(&path, 2, 3, Some(2), None).is_none());
     }
 
     #[test]

@@ -95,6 +95,11 @@ pub struct ModelMeta {
     /// early head answers. Only with a sparse head.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_exit: Option<crate::classifier::cascade::EarlyExit>,
+    /// The encoder layer whose pooled token states follow the sentence embedding in the
+    /// head's input ([`crate::classifier::encoder::Encoder::with_pooled_layer`]); `None`:
+    /// the sentence embedding alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooled_layer: Option<usize>,
 }
 
 /// What a model knows besides its classifier, derived from the training data and its

@@ -106,6 +106,10 @@ pub struct TrainOptions {
     /// With the cascade: the encoder layer after which the early head reads the hidden
     /// states (the cascade's second stage; `None`: no early head).
     pub early_layer: Option<usize>,
+    /// The encoder layer (one of [`crate::classifier::encoder::TOKEN_STATE_LAYERS`]) whose
+    /// pooled token states the joint model reads beside the sentence embedding; the
+    /// dense-only model never does. `None`: the sentence embedding alone.
+    pub pooled_layer: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -127,6 +131,7 @@ impl Default for TrainOptions {
             cascade: true,
             cascade_budget: 0.003,
             early_layer: Some(DEFAULT_EARLY_LAYER),
+            pooled_layer: Some(DEFAULT_POOLED_LAYER),
         }
     }
 }
@@ -134,10 +139,23 @@ impl Default for TrainOptions {
 /// The encoder layer after which the early head reads by default.
 pub const DEFAULT_EARLY_LAYER: usize = 2;
 
+/// The encoder layer whose pooled states the joint model reads by default. Chosen on the
+/// ChatOps training data out of fold and on the dev file (`head_experiments`), see
+/// benches/REPORT.md.
+pub const DEFAULT_POOLED_LAYER: usize = 8;
+
 /// Embeddings and token ids of a list of texts.
 #[derive(Debug, Clone)]
 pub struct Embedded {
+    /// The head's input per text: the sentence embedding, then the pooled states of a layer
+    /// when the encoder pools one ([`Encoder::with_pooled_layer`]).
     pub embeddings: Array2<f32>,
+    /// How many leading columns of `embeddings` are the sentence embedding: all that the
+    /// dense-only model reads (a middle layer's states carry the training language's words,
+    /// which do not carry across languages).
+    pub sentence_dim: usize,
+    /// The layer whose pooled states follow the sentence embedding, if any.
+    pub pooled_layer: Option<usize>,
     pub tokens: Vec<Vec<i64>>,
     /// The pooled hidden states after an early layer, when the encoder was cut there.
     pub early: Option<EarlyEmbeddings>,
@@ -172,7 +190,8 @@ pub fn embed_all_with_states(
     progress: bool,
 ) -> Result<(Embedded, Vec<TokenStates>)> {
     let n = texts.len();
-    let dim = encoder.dim();
+    let dim = encoder.feature_dim();
+    let early_dim = encoder.dim();
     let bar = if progress {
         indicatif::ProgressBar::new(n as u64)
     } else {
@@ -204,18 +223,16 @@ pub fn embed_all_with_states(
     })?;
     bar.finish_and_clear();
     let mut embeddings = Array2::zeros((n, dim));
-    let mut early_rows = layer.map(|_| Array2::zeros((n, dim)));
+    let mut early_rows = layer.map(|_| Array2::zeros((n, early_dim)));
     let mut tokens = Vec::with_capacity(n);
     let mut all_states = Vec::new();
     for (i, (ids, emb, early, kept)) in rows.into_iter().enumerate() {
-        let wrong = [Some(&emb), early.as_ref()]
+        let wrong = [(Some(&emb), dim), (early.as_ref(), early_dim)]
             .into_iter()
-            .flatten()
-            .find(|e| e.len() != dim);
-        if let Some(e) = wrong {
+            .find_map(|(e, want)| e.filter(|e| e.len() != want).map(|e| (e.len(), want)));
+        if let Some((got, want)) = wrong {
             return Err(NluError::Training(format!(
-                "encoder returned {} values, expected {dim}",
-                e.len()
+                "encoder returned {got} values, expected {want}"
             )));
         }
         embeddings
@@ -233,6 +250,8 @@ pub fn embed_all_with_states(
     Ok((
         Embedded {
             embeddings,
+            sentence_dim: encoder.dim(),
+            pooled_layer: encoder.pooled_layer(),
             tokens,
             early,
         },
@@ -441,9 +460,12 @@ fn gate_for(kind: HeadKind, tokens: &[&Vec<i64>], options: &TrainOptions) -> Tok
 }
 
 /// The dense features of `data` alone, for the dense-only model.
-fn dense_only(data: &Dataset) -> Dataset {
+/// The first `sentence_dim` columns of `data`'s embeddings (the sentence embedding) alone,
+/// for the dense-only model.
+fn dense_only(data: &Dataset, sentence_dim: usize) -> Dataset {
+    let cols = sentence_dim.min(data.dense.ncols());
     Dataset {
-        dense: data.dense.clone(),
+        dense: data.dense.slice(ndarray::s![.., ..cols]).to_owned(),
         sparse: vec![features::SparseVec::default(); data.len()],
         labels: data.labels.clone(),
         classes: data.classes,
@@ -544,6 +566,9 @@ pub struct TrainedModel {
     /// The head's calibrated probabilities on the rows it was calibrated on (out of fold, or
     /// the validation split), in their order.
     pub calibration_probabilities: Vec<Vec<f32>>,
+    /// The encoder layer whose pooled states the head reads beside the sentence embedding
+    /// ([`Encoder::with_pooled_layer`]), if any.
+    pub pooled_layer: Option<usize>,
 }
 
 /// The cascade's early head and its exit rule.
@@ -647,6 +672,8 @@ fn cascade_for(
 fn early_rows(data: &Embedded, early: &EarlyEmbeddings) -> Embedded {
     Embedded {
         embeddings: early.embeddings.clone(),
+        sentence_dim: early.embeddings.ncols(),
+        pooled_layer: None,
         tokens: data.tokens.clone(),
         early: None,
     }
@@ -953,6 +980,8 @@ fn rejection_rates(
 /// The fitted and calibrated parts of a head.
 struct Fit<'a> {
     weights: &'a Pair,
+    /// The width of the head's input (the dense-only model reads its leading columns).
+    dim: usize,
     idf: Vec<f32>,
     temperature: f32,
     thresholds: Thresholds,
@@ -970,11 +999,7 @@ fn assemble(
 ) -> TrainedModel {
     let pair = fit.weights;
     let classes = label_names.len();
-    let dim = pair
-        .joint
-        .as_ref()
-        .or(pair.dense.as_ref())
-        .map_or(0, |w| w.dense.nrows());
+    let dim = fit.dim;
     let (dense, sparse, bias) = match &pair.joint {
         Some(w) => (
             w.dense.iter().copied().collect(),
@@ -987,8 +1012,13 @@ fn assemble(
             vec![0.0; classes],
         ),
     };
+    // the dense-only model reads the sentence embedding alone: zero weights for the rest
     let (dense_only, dense_only_bias) = match &pair.dense {
-        Some(w) => (w.dense.iter().copied().collect(), w.bias.clone()),
+        Some(w) => {
+            let mut rows: Vec<f32> = w.dense.iter().copied().collect();
+            rows.resize(dim * classes, 0.0);
+            (rows, w.bias.clone())
+        }
         None => (vec![0.0; dim * classes], vec![0.0; classes]),
     };
     let head = HeadWeights {
@@ -1025,6 +1055,7 @@ fn assemble(
         cascade: None,
         early: None,
         calibration_probabilities: Vec::new(),
+        pooled_layer: None,
     }
 }
 
@@ -1057,7 +1088,7 @@ pub fn fit_head(
         )));
     }
     let (dataset, idf) = training_set(data, labels, classes, options);
-    let dense_set = dense_only(&dataset);
+    let dense_set = dense_only(&dataset, data.sentence_dim);
     // out-of-fold logits, and the final model on all rows: independent fits, run side by
     // side on the machine's cores (each one is deterministic, so the result is the same as
     // fitting them one after the other). Each fold's gate knows only its training rows'
@@ -1193,11 +1224,13 @@ pub fn fit_head(
     };
     let fit = Fit {
         weights: &w,
+        dim: data.embeddings.ncols(),
         idf,
         temperature,
         thresholds,
     };
     let mut model = assemble(fit, label_names, per_class, folds, options, &scores, start);
+    model.pooled_layer = data.pooled_layer;
     model.cascade = cascade.map(|(c, _)| c);
     model.early = early;
     model.calibration_probabilities = probs;
@@ -1257,14 +1290,18 @@ pub fn fit_head_validated(
     };
     let mut w = fit_pair(
         &dataset,
-        &dense_only(&dataset),
+        &dense_only(&dataset, train.sentence_dim),
         &train.tokens,
         None,
         options,
     )?;
     tracing::info!(seconds = start.elapsed().as_secs_f32(), "head fitted");
     let val_tokens: Vec<&[i64]> = val.tokens.iter().map(Vec::as_slice).collect();
-    let val_parts = w.parts(&val_set, &dense_only(&val_set), &val_tokens);
+    let val_parts = w.parts(
+        &val_set,
+        &dense_only(&val_set, val.sentence_dim),
+        &val_tokens,
+    );
     let (t_joint, t_dense) = part_temperatures(&val_parts, val_labels);
     w.scale(t_joint, t_dense);
     let val_logits: Vec<Vec<f32>> = mix_parts(&val_parts, t_joint, t_dense);
@@ -1347,11 +1384,13 @@ pub fn fit_head_validated(
     };
     let fit = Fit {
         weights: &w,
+        dim: train.embeddings.ncols(),
         idf,
         temperature,
         thresholds,
     };
     let mut model = assemble(fit, label_names, per_class, 0, options, &scores, start);
+    model.pooled_layer = train.pooled_layer;
     model.cascade = cascade.map(|(c, _)| c);
     model.early = early;
     model.calibration_probabilities = probs;
@@ -1436,8 +1475,21 @@ pub fn save_with_spec(
         tagger: tagger.map(|t| t.meta.clone()),
         cascade: model.cascade.as_ref().map(|c| c.rule.clone()),
         early_exit: model.early.as_ref().map(|e| e.exit.clone()),
+        pooled_layer: model.pooled_layer,
     };
     meta.save(out)
+}
+
+/// The encoder for a training run with `options`: cut for the cascade's early head when it
+/// trains one, and pooling [`TrainOptions::pooled_layer`] for the head when the graph has
+/// the token states and the head is not dense-only.
+pub fn training_encoder(dir: &Path, options: &TrainOptions, sessions: usize) -> Result<Encoder> {
+    let exit_layer = options.early_layer.filter(|_| trains_cascade(options));
+    let encoder = Encoder::load_with_exit(dir, options.max_tokens, 1, sessions, exit_layer)?;
+    let pooled = options
+        .pooled_layer
+        .filter(|_| encoder.has_token_states() && options.head != HeadKind::Dense);
+    encoder.with_pooled_layer(pooled)
 }
 
 /// Trains a model from a directory of Rasa YAML files and writes it to `out`.
@@ -1476,8 +1528,7 @@ pub fn train_dir(
         .map(|e| label_names.iter().position(|l| *l == e.intent).unwrap_or(0))
         .collect();
     let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-    let exit_layer = options.early_layer.filter(|_| trains_cascade(options));
-    let encoder = Encoder::load_with_exit(encoder_dir, options.max_tokens, 1, 4, exit_layer)?;
+    let encoder = training_encoder(encoder_dir, options, 4)?;
     tracing::info!(
         examples = texts.len(),
         intents = label_names.len(),
@@ -1621,6 +1672,8 @@ mod tests {
         (
             Embedded {
                 embeddings,
+                sentence_dim: 4,
+                pooled_layer: None,
                 tokens,
                 early: None,
             },
