@@ -167,7 +167,15 @@ def tagger_section(w, tagger, ds):
     w("")
     w(f"Command: `{tagger['command']}` (its `slots` part, in `benches/results/tagger-{ds}.json`); measured {tagger['measured']}.")
     w("")
-    fragment = ROOT / "benches" / "report" / "tagger.md"
+    include_fragment(w, "tagger.md")
+
+
+def include_fragment(w, name):
+    """Writes benches/report/NAME (a hand-written record, without its leading HTML comment),
+    when it exists."""
+    fragment = ROOT / "benches" / "report" / name
+    if not fragment.exists():
+        return
     text = fragment.read_text(encoding="utf-8")
     body = text.split("-->", 1)[1].strip() if text.startswith("<!--") else text.strip()
     for line in body.splitlines():
@@ -243,13 +251,7 @@ def cascade_section(w, c):
               f"{pct(f['intent_accuracy'])} → {pct(k['intent_accuracy'])} | {pct(f['out_of_scope_recall'])} → {pct(k['out_of_scope_recall'])} | "
               f"{pct(f['in_scope_rejected'])} → {pct(k['in_scope_rejected'])} | {f['entity_f1']:.3f} → {k['entity_f1']:.3f} |")
     w("")
-    fragment = ROOT / "benches" / "report" / "cascade.md"
-    if fragment.exists():
-        text = fragment.read_text(encoding="utf-8")
-        body = text.split("-->", 1)[1].strip() if text.startswith("<!--") else text.strip()
-        for line in body.splitlines():
-            w(line)
-        w("")
+    include_fragment(w, "cascade.md")
 
 
 def main():
@@ -627,6 +629,7 @@ def main():
         w("")
         w(f"Command: `{cross['command']}`.")
         w("")
+    include_fragment(w, "head.md")
 
     # ---------- figures
     if made or any((ROOT / "benches" / "figures" / f).exists() for f in ["latency.png", "confusions.png", "reliability.png"]):

@@ -23,7 +23,8 @@ fn load(cascade: bool) -> Parser {
     .unwrap()
 }
 
-fn texts() -> Vec<String> {
+/// The held-out cases (with their expected parse) and the chat corpus's texts (without).
+fn cases() -> Vec<(String, Option<nlu::eval::Case>)> {
     let root = common::repo_root();
     let mut out = Vec::new();
     for name in [
@@ -32,9 +33,10 @@ fn texts() -> Vec<String> {
         "robustness-heldout.jsonl",
     ] {
         let cases = nlu::eval::read_cases(&root.join("tests/data").join(name)).unwrap();
-        out.extend(cases.into_iter().map(|c| c.text));
+        out.extend(cases.into_iter().map(|c| (c.text.clone(), Some(c))));
     }
-    out.extend(nlu::bench::read_corpus(&root.join("benches/chat-corpus.txt")).unwrap());
+    let corpus = nlu::bench::read_corpus(&root.join("benches/chat-corpus.txt")).unwrap();
+    out.extend(corpus.into_iter().map(|t| (t, None)));
     out
 }
 
@@ -62,9 +64,22 @@ fn the_sparse_head_answers_as_the_full_model_would() {
     let now = chrono_tz::UTC
         .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
         .unwrap();
-    let texts = texts();
-    let (mut answered, mut differ) = (std::collections::BTreeMap::new(), Vec::new());
-    for t in &texts {
+    let cases = cases();
+    let texts: Vec<&String> = cases.iter().map(|(t, _)| t).collect();
+    let intents = full.entity_intents();
+    // whether a parse is the expected one: intent, outcome and entities, as `nlu eval` scores
+    let right = |case: &nlu::eval::Case, r: &nlu::ParseResult| {
+        nlu::eval::evaluate(
+            std::slice::from_ref(case),
+            std::slice::from_ref(r),
+            &intents,
+        )
+        .misses
+        .is_empty()
+    };
+    let (mut answered, mut differ, mut lost) =
+        (std::collections::BTreeMap::new(), Vec::new(), 0usize);
+    for (t, case) in &cases {
         let (c, stage) = cascade.parse_staged_at(t, now).unwrap();
         let (f, full_stage) = full.parse_staged_at(t, now).unwrap();
         let empty = t.trim().is_empty();
@@ -77,8 +92,13 @@ fn the_sparse_head_answers_as_the_full_model_would() {
             Stage::Full => assert_eq!(c, f, "{t}: the full stage must be the full model"),
             Stage::Sparse | Stage::Early => {
                 if gist(&c) != gist(&f) {
+                    // a loss: the full model's parse is the expected one and the cascade's
+                    // is not, or (a chat-corpus text) no expectation says which is right
+                    let loss = case.as_ref().is_none_or(|k| right(k, &f) && !right(k, &c));
+                    lost += usize::from(loss);
                     differ.push(format!(
-                        "{t:?} ({stage}): cascade {} / full {}",
+                        "{t:?} ({stage}{}): cascade {} / full {}",
+                        if loss { ", a loss" } else { "" },
                         gist(&c),
                         gist(&f)
                     ));
@@ -92,14 +112,17 @@ fn the_sparse_head_answers_as_the_full_model_would() {
     // head a share of the others
     assert!(share(Stage::Sparse) > 0.3, "{answered:?}");
     assert!(share(Stage::Early) > 0.05, "{answered:?}");
-    // the exit thresholds allow 0.3 points of loss against the full model; a difference is
-    // not always a loss, but there may be no more differences than that
-    assert!(
-        differ.len() as f64 <= 0.003 * texts.len() as f64,
-        "{} of the cascade's early answers ({answered:?}) differ from the full model:\n{}",
+    // the exit thresholds allow the cascade to get wrong 0.3% of the texts the full model
+    // gets right (`choose_exit`): so many losses at most, counting every difference on a text
+    // without an expected parse as one; and differences of any kind stay rare
+    let report = format!(
+        "{} of the cascade's answers ({answered:?}) differ from the full model, {lost} of them \
+         losses:\n{}",
         differ.len(),
         differ.join("\n")
     );
+    assert!(lost as f64 <= 0.003 * texts.len() as f64, "{report}");
+    assert!(differ.len() as f64 <= 0.01 * texts.len() as f64, "{report}");
 }
 
 #[test]

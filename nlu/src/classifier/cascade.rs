@@ -372,6 +372,11 @@ fn exit_grid() -> Vec<f32> {
     g
 }
 
+/// Whether a decision on probabilities `p` turns the text away as out of scope.
+fn rejects(p: &[f32], oos: Option<usize>, t: Thresholds) -> bool {
+    decide_labels(p, oos, t).outcome == Outcome::OutOfScope
+}
+
 /// Whether a decision on probabilities `p` is right for `label`.
 fn correct(p: &[f32], label: Option<usize>, oos: Option<usize>, t: Thresholds) -> bool {
     let d = decide_labels(p, oos, t);
@@ -380,6 +385,51 @@ fn correct(p: &[f32], label: Option<usize>, oos: Option<usize>, t: Thresholds) -
         Some(y) if Some(y) != oos => !rejected && d.label == Some(y),
         _ => rejected,
     }
+}
+
+/// The rows that the full model gets right and the cascade wrong (the cascade: an earlier
+/// stage's answer where it answered, the stage's where `answers[i]`, else the full model's),
+/// in scope and out of scope, with the number of rows of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Losses {
+    in_scope: usize,
+    in_scope_rows: usize,
+    out_of_scope: usize,
+    out_of_scope_rows: usize,
+    /// In-scope rows the full model rejects and the cascade answers with an intent.
+    overruled: usize,
+    /// Rows the full model rejects (out of scope, by its class or the fallback).
+    rejected_rows: usize,
+}
+
+fn losses(rows: &[ExitRow], answers: &[bool], oos: Option<usize>, t: Thresholds) -> Losses {
+    let mut l = Losses::default();
+    for (r, &a) in rows.iter().zip(answers) {
+        let in_scope = r.label.is_some_and(|y| Some(y) != oos);
+        if in_scope {
+            l.in_scope_rows += 1;
+        } else {
+            l.out_of_scope_rows += 1;
+        }
+        let full_rejects = rejects(&r.full, oos, t);
+        l.rejected_rows += usize::from(full_rejects);
+        let p = match (&r.earlier, a) {
+            (Some(p), _) => p,
+            (None, true) => &r.probabilities,
+            (None, false) => continue,
+        };
+        if in_scope && full_rejects && !rejects(p, oos, t) {
+            l.overruled += 1;
+        }
+        if correct(&r.full, r.label, oos, t) && !correct(p, r.label, oos, t) {
+            if in_scope {
+                l.in_scope += 1;
+            } else {
+                l.out_of_scope += 1;
+            }
+        }
+    }
+    l
 }
 
 /// In-scope accuracy and out-of-scope recall of choosing, per row, an earlier stage's
@@ -416,11 +466,19 @@ fn figures(
 }
 
 /// Chooses a stage's exit threshold on calibration rows: the lowest threshold of a fixed
-/// grid (0.6 to 0.999) at which, and at every higher one, the cascade's in-scope accuracy
-/// and out-of-scope recall are each at most `budget` below the full model's. Rows that an
-/// earlier stage answered ([`ExitRow::earlier`]) keep its answer, so a later stage's budget
-/// is what the earlier ones left. When none qualifies, the threshold is above 1 and the
-/// stage never answers.
+/// grid (0.6 to 0.999) at which, and at every higher one, the cascade gets wrong at most
+/// `budget` of the in-scope rows, and at most `budget` of the out-of-scope rows, that the
+/// full model gets right, and overrules at most `budget` of the full model's rejections
+/// (it answers an intent where the full model turns the text away, whatever the label).
+/// Rows where the cascade is right and the full model wrong earn nothing back: on a few
+/// calibration rows such gains and the losses cancel by chance, and on new texts they do
+/// not. The rejections count whatever the label because out-of-scope rows are often few:
+/// CLINC150's validation split has 100, on which a stage that met the net budget lost
+/// nothing, and on the test split it lost 2.5 points of out-of-scope recall; the in-scope
+/// texts the full model rejects are the evidence of how readily a stage answers texts it
+/// should not. Rows that an earlier stage answered ([`ExitRow::earlier`]) keep its answer,
+/// so a later stage's budget is what the earlier ones left. When none qualifies, the
+/// threshold is above 1 and the stage never answers.
 ///
 /// ```
 /// use nlu::classifier::cascade::{choose_exit, ExitRow};
@@ -452,12 +510,11 @@ pub fn choose_exit(
             .collect()
     };
     let within = |answers: &[bool]| {
-        let (acc, rec) = figures(rows, Some(answers), oos, thresholds);
-        let rec_ok = match (full_rec, rec) {
-            (Some(f), Some(c)) => f - c <= budget + 1e-6,
-            _ => true,
-        };
-        full_acc - acc <= budget + 1e-6 && rec_ok
+        let l = losses(rows, answers, oos, thresholds);
+        let allowed = |n: usize| (budget * n as f32 + 1e-4).floor() as usize;
+        l.in_scope <= allowed(l.in_scope_rows)
+            && l.out_of_scope <= allowed(l.out_of_scope_rows)
+            && l.out_of_scope + l.overruled <= allowed(l.rejected_rows)
     };
     // the lowest threshold from which on every higher one stays within the budget
     let grid = exit_grid();
@@ -617,6 +674,60 @@ mod tests {
         }
         let none = choose_exit(&rows, Some(2), t, 0.003, 0.6);
         assert_eq!(none.calibration.answered, 0.0);
+    }
+
+    /// A stage that fixes as many rows of the full model's as it breaks is no better than
+    /// one that only breaks them: gains do not pay for losses.
+    #[test]
+    fn gains_on_some_rows_do_not_pay_for_losses_on_others() {
+        // class 1 is out of scope. 200 rows both are sure of and right on; then 3 in-scope
+        // rows the full model gets wrong and the stage right, and 3 it breaks (all at 0.9)
+        let mut rows = Vec::new();
+        for i in 0..200 {
+            let y = i % 2;
+            let mut p = vec![0.02; 2];
+            p[y] = 0.98;
+            rows.push(row(p.clone(), p, Some(y)));
+        }
+        for _ in 0..3 {
+            // the full model says out of scope, the stage the right intent
+            rows.push(row(vec![0.9, 0.1], vec![0.1, 0.9], Some(0)));
+            // the full model is right, the stage says out of scope
+            rows.push(row(vec![0.1, 0.9], vec![0.9, 0.1], Some(0)));
+        }
+        let t = Thresholds::default();
+        let r = choose_exit(&rows, Some(1), t, 0.003, 0.6);
+        // net, the cascade would lose nothing at 0.9; it must stop above it
+        assert!(r.threshold > 0.9 && r.threshold <= 0.98, "{r:?}");
+        assert!((r.calibration.answered - 200.0 / 206.0).abs() < 1e-6);
+        // a budget with room for the three losses (3 of the 106 in-scope rows) lets it
+        // answer them
+        let loose = choose_exit(&rows, Some(1), t, 0.03, 0.6);
+        assert!(loose.threshold <= 0.9, "{loose:?}");
+    }
+
+    /// A stage that answers texts the full model turns away is held back even when it is
+    /// right on them: out-of-scope rows may be too few to show what it does to those.
+    #[test]
+    fn a_stage_may_not_overrule_the_full_models_rejections() {
+        // class 1 is out of scope; 300 rows both are sure of, only 10 of them out of scope
+        let mut rows = Vec::new();
+        for i in 0..300 {
+            let y = usize::from(i % 30 == 0);
+            let mut p = vec![0.02; 2];
+            p[y] = 0.98;
+            rows.push(row(p.clone(), p, Some(y)));
+        }
+        // 2 in-scope rows the full model rejects and the stage answers, right, at 0.9
+        for _ in 0..2 {
+            rows.push(row(vec![0.9, 0.1], vec![0.2, 0.8], Some(0)));
+        }
+        let t = Thresholds::default();
+        let r = choose_exit(&rows, Some(1), t, 0.003, 0.6);
+        assert!(r.threshold > 0.9, "{r:?}");
+        // no out-of-scope row is lost, and accuracy even rises: only the rejections count
+        let loose = choose_exit(&rows, Some(1), t, 0.2, 0.6);
+        assert!(loose.threshold <= 0.9, "{loose:?}");
     }
 
     #[test]
