@@ -9,7 +9,7 @@
 use super::session_pool::{SegmentPools, SessionPool};
 use super::unigram::CompactUnigram;
 use crate::error::{NluError, Result};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, ArrayView2};
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 use tokenizers::{
@@ -455,15 +455,9 @@ impl Encoder {
             let dim = token_width(data.len(), n, &pools.hidden, path)?;
             Array3::from_shape_vec((1, n, dim), data.to_vec()).map_err(|e| NluError::onnx(path, e))
         })?;
-        let mut embedding = hidden
-            .index_axis(ndarray::Axis(0), 0)
-            .mean_axis(ndarray::Axis(0))
-            .map(|m| m.to_vec())
-            .unwrap_or_default();
-        let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            embedding.iter_mut().for_each(|v| *v /= norm);
-        }
+        let width = hidden.shape()[2];
+        let embedding =
+            pool_block(hidden.index_axis(ndarray::Axis(0), 0), 0, width).unwrap_or_default();
         Ok(Early { hidden, embedding })
     }
 
@@ -588,16 +582,18 @@ fn read_encoded(
         None
     };
     if let (Some(block), Some(all)) = (pooled, &all) {
-        embedding.extend(pool_block(all, block, embedding.len()).ok_or_else(|| {
-            NluError::onnx(
-                path,
-                format!(
-                    "`{TOKEN_STATES}` is {} wide, too narrow for block {block} of {}",
-                    all.ncols(),
-                    embedding.len()
-                ),
-            )
-        })?);
+        embedding.extend(
+            pool_block(all.view(), block, embedding.len()).ok_or_else(|| {
+                NluError::onnx(
+                    path,
+                    format!(
+                        "`{TOKEN_STATES}` is {} wide, too narrow for block {block} of {}",
+                        all.ncols(),
+                        embedding.len()
+                    ),
+                )
+            })?,
+        );
     }
     Ok(Encoded {
         embedding,
@@ -607,7 +603,7 @@ fn read_encoded(
 
 /// The mean over the tokens of columns `block × dim .. (block + 1) × dim` of `states`,
 /// scaled to unit length; `None` when `states` is narrower.
-pub fn pool_block(states: &Array2<f32>, block: usize, dim: usize) -> Option<Vec<f32>> {
+pub fn pool_block(states: ArrayView2<'_, f32>, block: usize, dim: usize) -> Option<Vec<f32>> {
     if states.ncols() < (block + 1) * dim {
         return None;
     }
@@ -710,14 +706,14 @@ mod tests {
             vec![1.0, 0.0, 3.0, 4.0, 9.0, 9.0, 3.0, 0.0, 3.0, 4.0, 9.0, 9.0],
         )
         .unwrap();
-        assert_eq!(pool_block(&states, 0, 2), Some(vec![1.0, 0.0]));
-        assert_eq!(pool_block(&states, 1, 2), Some(vec![0.6, 0.8]));
+        assert_eq!(pool_block(states.view(), 0, 2), Some(vec![1.0, 0.0]));
+        assert_eq!(pool_block(states.view(), 1, 2), Some(vec![0.6, 0.8]));
         // past the last block: no value, not a panic
-        assert_eq!(pool_block(&states, 3, 2), None);
-        assert_eq!(pool_block(&states, 1, 4), None);
+        assert_eq!(pool_block(states.view(), 3, 2), None);
+        assert_eq!(pool_block(states.view(), 1, 4), None);
         // all zeros stay zeros
         let zeros = Array2::zeros((3, 4));
-        assert_eq!(pool_block(&zeros, 1, 2), Some(vec![0.0, 0.0]));
+        assert_eq!(pool_block(zeros.view(), 1, 2), Some(vec![0.0, 0.0]));
     }
 
     #[test]
