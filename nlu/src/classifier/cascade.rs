@@ -402,6 +402,16 @@ struct Losses {
     rejected_rows: usize,
 }
 
+/// The probabilities the cascade decides a calibration row by: an earlier stage's where it
+/// answered, the stage's where it answers (`answered`), else the full model's.
+fn chosen(r: &ExitRow, answered: bool) -> &[f32] {
+    match &r.earlier {
+        Some(p) => p,
+        None if answered => &r.probabilities,
+        None => &r.full,
+    }
+}
+
 fn losses(rows: &[ExitRow], answers: &[bool], oos: Option<usize>, t: Thresholds) -> Losses {
     let mut l = Losses::default();
     for (r, &a) in rows.iter().zip(answers) {
@@ -413,11 +423,10 @@ fn losses(rows: &[ExitRow], answers: &[bool], oos: Option<usize>, t: Thresholds)
         }
         let full_rejects = rejects(&r.full, oos, t);
         l.rejected_rows += usize::from(full_rejects);
-        let p = match (&r.earlier, a) {
-            (Some(p), _) => p,
-            (None, true) => &r.probabilities,
-            (None, false) => continue,
-        };
+        if r.earlier.is_none() && !a {
+            continue;
+        }
+        let p = chosen(r, a);
         if in_scope && full_rejects && !rejects(p, oos, t) {
             l.overruled += 1;
         }
@@ -443,11 +452,9 @@ fn figures(
 ) -> (f32, Option<f32>) {
     let (mut ok_in, mut n_in, mut ok_out, mut n_out) = (0usize, 0usize, 0usize, 0usize);
     for (i, r) in rows.iter().enumerate() {
-        let p = match (answers, &r.earlier) {
-            (None, _) => &r.full,
-            (Some(_), Some(p)) => p,
-            (Some(a), None) if a[i] => &r.probabilities,
-            (Some(_), None) => &r.full,
+        let p = match answers {
+            None => &r.full,
+            Some(a) => chosen(r, a[i]),
         };
         let hit = correct(p, r.label, oos, t);
         let in_scope = r.label.is_some_and(|y| Some(y) != oos);

@@ -416,13 +416,7 @@ impl Encoder {
                     let outputs = session
                         .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
                         .map_err(|e| NluError::onnx(path, e))?;
-                    read_encoded(
-                        &outputs,
-                        path,
-                        tokens.ids.len(),
-                        states,
-                        self.pooled_block(),
-                    )
+                    self.read_run(&outputs, path, tokens, states)
                 })
             }
             Runs::Split { .. } => {
@@ -492,13 +486,7 @@ impl Encoder {
                 inputs.push((name.clone(), value));
             }
             let outputs = session.run(inputs).map_err(err)?;
-            read_encoded(
-                &outputs,
-                path,
-                tokens.ids.len(),
-                states,
-                self.pooled_block(),
-            )
+            self.read_run(&outputs, path, tokens, states)
         })
     }
 
@@ -507,6 +495,18 @@ impl Encoder {
             self.runs.last().path(),
             "the encoder was loaded whole; the early exit needs it cut after a layer",
         )
+    }
+
+    /// What a whole or late run over `tokens` gave ([`read_encoded`], with this encoder's
+    /// pooled layer).
+    fn read_run(
+        &self,
+        outputs: &ort::session::SessionOutputs<'_>,
+        path: &Path,
+        tokens: &Tokens,
+        states: bool,
+    ) -> Result<Encoded> {
+        read_encoded(outputs, path, tokens.ids.len(), states, self.pooled_block())
     }
 
     /// The index of the pooled layer's block in [`TOKEN_STATES`].
