@@ -516,33 +516,14 @@ fn run_slots(
     test_states: &[TokenStates],
     dir: &Path,
 ) -> Result<SlotReport> {
-    let mut types: Vec<String> = splits
-        .train
-        .iter()
-        .flat_map(|e| e.slots.iter().map(|s| s.entity.clone()))
-        .collect();
-    types.sort();
-    types.dedup();
-    let annotations: Vec<Vec<tagger::bio::TypedSpan>> = splits
-        .train
-        .iter()
-        .map(|e| {
-            e.slots
-                .iter()
-                .filter_map(|s| Some((types.iter().position(|t| *t == s.entity)?, s.start, s.end)))
-                .collect()
-        })
-        .collect();
-    let kinds: Vec<crate::result::EntityKind> = types
-        .iter()
-        .map(|t| crate::result::EntityKind::from(t.as_str()))
-        .collect();
+    let training = slots::SlotTraining::of(&splits.train);
+    let kinds = training.kinds();
+    let slots::SlotTraining {
+        types,
+        annotations,
+        intents,
+    } = training;
     let start = Instant::now();
-    let intents: Vec<crate::result::IntentName> = splits
-        .train
-        .iter()
-        .map(|e| crate::result::IntentName::from(e.label.as_str()))
-        .collect();
     let trained = tagger::train::train(
         train_states,
         &annotations,

@@ -2,8 +2,10 @@
 //! type, start and end all equal a gold span's; precision, recall and F1 are micro-averaged
 //! over all spans, and also given per type.
 
-use super::datasets::Slot;
+use super::datasets::{Labeled, Slot};
 use super::Prf;
+use crate::result::{EntityKind, IntentName};
+use crate::tagger::bio::TypedSpan;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,6 +61,72 @@ pub fn score(gold: &[Vec<Slot>], predicted: &[Vec<Slot>]) -> SlotScores {
             .into_iter()
             .map(|(k, (tp, fp, fn_))| (k, Prf::from_counts(tp, fp, fn_)))
             .collect(),
+    }
+}
+
+/// What the entity tagger is trained on from a split with slot annotations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotTraining {
+    /// The entity types that the texts annotate, sorted.
+    pub types: Vec<String>,
+    /// Each text's spans: index into `types`, character start and end.
+    pub annotations: Vec<Vec<TypedSpan>>,
+    /// Each text's intent.
+    pub intents: Vec<IntentName>,
+}
+
+impl SlotTraining {
+    /// The types, spans and intents of `items`, in their order.
+    ///
+    /// ```
+    /// use nlu::eval::datasets::{Labeled, Slot};
+    /// use nlu::eval::slots::SlotTraining;
+    /// let slot = |e: &str, a, b| Slot { entity: e.into(), start: a, end: b };
+    /// let items = vec![
+    ///     Labeled { text: "play jazz by miles".into(), label: "PlayMusic".into(),
+    ///               slots: vec![slot("genre", 5, 9), slot("artist", 13, 18)] },
+    ///     Labeled { text: "hello".into(), label: "Greet".into(), slots: vec![] },
+    /// ];
+    /// let t = SlotTraining::of(&items);
+    /// assert_eq!(t.types, vec!["artist", "genre"]);
+    /// assert_eq!(t.annotations, vec![vec![(1, 5, 9), (0, 13, 18)], vec![]]);
+    /// assert_eq!(t.intents[1].as_str(), "Greet");
+    /// ```
+    pub fn of(items: &[Labeled]) -> SlotTraining {
+        let mut types: Vec<String> = items
+            .iter()
+            .flat_map(|e| e.slots.iter().map(|s| s.entity.clone()))
+            .collect();
+        types.sort();
+        types.dedup();
+        let annotations = items
+            .iter()
+            .map(|e| {
+                e.slots
+                    .iter()
+                    .filter_map(|s| {
+                        Some((types.iter().position(|t| *t == s.entity)?, s.start, s.end))
+                    })
+                    .collect()
+            })
+            .collect();
+        let intents = items
+            .iter()
+            .map(|e| IntentName::from(e.label.as_str()))
+            .collect();
+        SlotTraining {
+            types,
+            annotations,
+            intents,
+        }
+    }
+
+    /// The types as entity kinds.
+    pub fn kinds(&self) -> Vec<EntityKind> {
+        self.types
+            .iter()
+            .map(|t| EntityKind::from(t.as_str()))
+            .collect()
     }
 }
 
