@@ -183,7 +183,7 @@ fn main() -> anyhow::Result<()> {
                             .text
                             .chars()
                             .skip(s.start)
-                            .take(s.end - s.start)
+                            .take(s.end.saturating_sub(s.start))
                             .collect();
                         format!("{}={t}", s.entity)
                     })
@@ -191,9 +191,7 @@ fn main() -> anyhow::Result<()> {
                     .join(" | ")
             };
             println!(
-                "  {}
-    gold: {}
-    pred: {}",
+                "  {}\n    gold: {}\n    pred: {}",
                 item.text,
                 show(&item.slots),
                 show(pred)
