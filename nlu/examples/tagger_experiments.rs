@@ -114,13 +114,7 @@ fn main() -> anyhow::Result<()> {
         &TrainOptions::default(),
         threads,
     )?;
-    let texts: Vec<String> = splits
-        .train
-        .iter()
-        .chain(&splits.val)
-        .chain(&splits.test)
-        .map(|e| e.text.clone())
-        .collect();
+    let texts = splits.texts();
     let start = Instant::now();
     let (_, mut states) = train::embed_all_with_states(&encoder, &texts, true, true)?;
     eprintln!(

@@ -356,13 +356,7 @@ fn embed_splits(
     cache: Option<(&EmbeddingCache, &str)>,
     states: bool,
 ) -> Result<EmbeddedSplits> {
-    let texts: Vec<String> = s
-        .train
-        .iter()
-        .chain(&s.val)
-        .chain(&s.test)
-        .map(|e| e.text.clone())
-        .collect();
+    let texts = s.texts();
     let path = match cache {
         Some((c, name)) => Some(c.path(name, encoder, &texts)?),
         None => None,

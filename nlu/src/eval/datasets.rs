@@ -122,6 +122,16 @@ impl Splits {
         labels.dedup();
         labels
     }
+
+    /// Every text of the train, validation and test splits, in that order.
+    pub fn texts(&self) -> Vec<String> {
+        self.train
+            .iter()
+            .chain(&self.val)
+            .chain(&self.test)
+            .map(|e| e.text.clone())
+            .collect()
+    }
 }
 
 /// A public benchmark this module reads.
