@@ -7,7 +7,10 @@
 //! cargo run -p nlu --example head_experiments -- [dev.jsonl] [CONFIG...]
 //! ```
 //! A CONFIG is `kind[:l2:dense_l2:low:high]`, e.g. `gated:1e-6:1e-4:0.4:0.8` (default: the
-//! joint head, the dense head and the default gated head).
+//! joint head, the dense head and the default gated head). `TRANSLATE=1` trains the
+//! one-language models with the dictionary translations `nlu train` adds to intents that
+//! lack a language (`SHOW_TRANSLATIONS=1` lists them; `TRANSLATE_ALL=1` trains every model
+//! on them, not the dense-only one alone).
 
 use nlu::classifier::encoder::Encoder;
 use nlu::eval::benchmark::{default_cache_dir, EmbeddingCache};
@@ -22,6 +25,9 @@ struct Set {
     labels: Vec<String>,
     lang: Vec<String>,
     emb: Embedded,
+    /// False for a dictionary translation (trained as `nlu train` does: the dense-only
+    /// model alone; TRANSLATE_ALL=1: every model, as an earlier variant did).
+    written: Vec<bool>,
 }
 
 fn embed(encoder: &Encoder, name: &str, texts: Vec<String>) -> anyhow::Result<Embedded> {
@@ -38,18 +44,45 @@ fn embed(encoder: &Encoder, name: &str, texts: Vec<String>) -> anyhow::Result<Em
     Ok(e)
 }
 
-fn rasa_set(encoder: &Encoder, dir: &Path, lang: &str) -> anyhow::Result<Set> {
+fn rasa_set(encoder: &Encoder, dir: &Path, lang: &str, translate: bool) -> anyhow::Result<Set> {
     let data = nlu::train::rasa::read_dir(dir)?;
-    let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
-    let labels = data.examples.iter().map(|e| e.intent.clone()).collect();
+    let mut texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+    let mut labels: Vec<String> = data.examples.iter().map(|e| e.intent.clone()).collect();
+    let originals = texts.len();
+    if translate {
+        use nlu::train::translate::{translate_missing, Lexicon, Source};
+        let lexicon = Lexicon::load(&encoder_root().join("models/lexicon-en-zh"))?;
+        let sources: Vec<Source> = data
+            .examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Source {
+                text: &e.text,
+                label: i,
+            })
+            .collect();
+        for (t, i) in translate_missing(&lexicon, &sources) {
+            if std::env::var("SHOW_TRANSLATIONS").is_ok() {
+                println!("    {} -> {t}", data.examples[i].text);
+            }
+            texts.push(t);
+            labels.push(data.examples[i].intent.clone());
+        }
+    }
     let emb = embed(encoder, &format!("train-{lang}"), texts.clone())?;
+    let all = std::env::var("TRANSLATE_ALL").is_ok();
     Ok(Set {
         name: format!("training-data/{lang}"),
         lang: vec![lang.to_string(); texts.len()],
+        written: (0..texts.len()).map(|i| all || i < originals).collect(),
         texts,
         labels,
         emb,
     })
+}
+
+fn encoder_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn jsonl_set(encoder: &Encoder, path: &Path) -> anyhow::Result<Set> {
@@ -71,6 +104,7 @@ fn jsonl_set(encoder: &Encoder, path: &Path) -> anyhow::Result<Set> {
         .unwrap_or_default();
     let emb = embed(encoder, &name, texts.clone())?;
     Ok(Set {
+        written: vec![true; texts.len()],
         name: path.display().to_string(),
         texts,
         labels,
@@ -88,6 +122,7 @@ fn concat(a: &Set, b: &Set) -> Set {
         texts: a.texts.iter().chain(&b.texts).cloned().collect(),
         labels: a.labels.iter().chain(&b.labels).cloned().collect(),
         lang: a.lang.iter().chain(&b.lang).cloned().collect(),
+        written: a.written.iter().chain(&b.written).copied().collect(),
         emb: Embedded {
             embeddings: emb,
             sentence_dim: a.emb.sentence_dim,
@@ -153,7 +188,13 @@ fn fit(set: &Set, names: &[String], o: &TrainOptions) -> anyhow::Result<train::T
         .iter()
         .map(|l| names.iter().position(|n| n == l).unwrap_or(0))
         .collect();
-    Ok(train::fit_head(&set.emb, &labels, names, o)?)
+    Ok(train::fit_head_translated(
+        &set.emb,
+        &labels,
+        names,
+        o,
+        Some(&set.written),
+    )?)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -234,8 +275,13 @@ fn main() -> anyhow::Result<()> {
     };
     let encoder = Encoder::load(&root.join("models/multilingual-e5-small"), 128, 1, 2)?
         .with_pooled_layer(pooled)?;
-    let en = rasa_set(&encoder, &root.join("training-data/en"), "en")?;
-    let zh = rasa_set(&encoder, &root.join("training-data/zh"), "zh")?;
+    let en = rasa_set(&encoder, &root.join("training-data/en"), "en", false)?;
+    let zh = rasa_set(&encoder, &root.join("training-data/zh"), "zh", false)?;
+    // TRANSLATE=1: the one-language models are trained with the dictionary translations that
+    // `nlu train` adds to intents that lack a language
+    let translate = std::env::var("TRANSLATE").is_ok();
+    let en_train = rasa_set(&encoder, &root.join("training-data/en"), "en", translate)?;
+    let zh_train = rasa_set(&encoder, &root.join("training-data/zh"), "zh", translate)?;
     let both = concat(&en, &zh);
     let dev = match &dev_path {
         Some(p) => Some(jsonl_set(&encoder, p)?),
@@ -288,6 +334,7 @@ fn main() -> anyhow::Result<()> {
                 texts: idx.iter().map(|&i| both.texts[i].clone()).collect(),
                 labels: idx.iter().map(|&i| both.labels[i].clone()).collect(),
                 lang: idx.iter().map(|&i| both.lang[i].clone()).collect(),
+                written: idx.iter().map(|&i| both.written[i]).collect(),
                 emb: Embedded {
                     embeddings: both.emb.embeddings.select(ndarray::Axis(0), idx),
                     sentence_dim: both.emb.sentence_dim,
@@ -357,7 +404,7 @@ fn main() -> anyhow::Result<()> {
         o.gate_low = num(3, o.gate_low);
         o.gate_high = num(4, o.gate_high);
         println!("== {cfg}");
-        let m = fit(&en, &names, &o)?;
+        let m = fit(&en_train, &names, &o)?;
         println!("  en-only -> {}", score(&m, &zh, show));
         if std::env::var("SHIFT").is_ok() {
             let mean = |e: &Embedded| e.embeddings.mean_axis(ndarray::Axis(0)).expect("rows");
@@ -367,6 +414,7 @@ fn main() -> anyhow::Result<()> {
                 texts: zh.texts.clone(),
                 labels: zh.labels.clone(),
                 lang: zh.lang.clone(),
+                written: zh.written.clone(),
                 emb: zh.emb.clone(),
             };
             for mut r in shifted.emb.embeddings.outer_iter_mut() {
@@ -388,6 +436,7 @@ fn main() -> anyhow::Result<()> {
                     texts: set.texts.clone(),
                     labels: set.labels.clone(),
                     lang: set.lang.clone(),
+                    written: set.written.clone(),
                     emb: e,
                 }
             };
@@ -401,7 +450,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(d) = &dev {
             println!("  en-only -> dev {}", score(&m, d, show));
         }
-        let m = fit(&zh, &names, &o)?;
+        let m = fit(&zh_train, &names, &o)?;
         println!("  zh-only -> {}", score(&m, &en, show));
         if let Some(d) = &dev {
             println!("  zh-only -> dev {}", score(&m, d, show));

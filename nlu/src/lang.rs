@@ -65,7 +65,7 @@ impl Lang {
 }
 
 /// A Han character (kana and hangul are not: Japanese and Korean are not Chinese).
-fn is_han(c: char) -> bool {
+pub(crate) fn is_han(c: char) -> bool {
     matches!(c as u32,
         0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }

@@ -58,6 +58,42 @@ fn parse_reads_stdin_lines() {
     assert_eq!(lines[2]["intent"]["name"], "smalltalk");
 }
 
+/// A reader that stops early (`nlu parse < texts | head -1`) ends `nlu` quietly: no panic
+/// about a broken pipe on stderr.
+#[test]
+#[cfg(unix)]
+fn a_reader_that_stops_early_ends_the_cli_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nlu"))
+        .arg("parse")
+        .current_dir(common::repo_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nlu");
+    let mut input = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..2000 {
+            if input.write_all(b"cancel 4812\n").is_err() {
+                break; // nlu has gone
+            }
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("cancel_job"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    const SIGPIPE: i32 = 13; // on Linux and the BSDs
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
+}
+
 #[test]
 fn an_invalid_utf8_line_is_reported_and_the_stream_goes_on() {
     let o = nlu(&["parse"], Some(b"help\n\xff\xfe oops\nthanks!\n\xc3\n"));

@@ -348,3 +348,59 @@ fn the_cli_trains_parses_and_evaluates_any_data_set() {
         "{err}"
     );
 }
+
+/// The smart-home model trained on its English examples only, with or without the
+/// dictionary translations `nlu train` adds to intents that lack a language.
+fn english_only(translate: bool) -> (tempfile::TempDir, nlu::train::TrainedModel) {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::copy(data_dir().join("en.yml"), data.path().join("en.yml")).unwrap();
+    let config = std::fs::read_to_string(data_dir().join("nlu.toml")).unwrap();
+    std::fs::write(
+        data.path().join("nlu.toml"),
+        format!("translate = {translate}\n{config}"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let options = nlu::train::TrainOptions {
+        progress: false,
+        ..Default::default()
+    };
+    let model =
+        nlu::train::train_dir(data.path(), out.path(), &common::encoder_dir(), &options).unwrap();
+    (out, model)
+}
+
+/// Trained on English examples only, the model also learns from their word-by-word Chinese
+/// translations ("turn off the light" → "关灯" is what the encoder alone got wrong).
+#[test]
+fn english_examples_are_translated_into_chinese_for_training() {
+    let (dir, model) = english_only(true);
+    // every English example that the lexicon changes, once each
+    assert_eq!(model.summary.translated, 82);
+    assert_eq!(model.summary.examples, 164);
+    let p = Parser::load(dir.path()).unwrap();
+    for (text, intent) in [
+        ("关灯", "turn_off_light"),
+        ("开灯", "turn_on_light"),
+        ("把卧室的灯关掉", "turn_off_light"),
+        ("今天会下雨吗", "weather"),
+    ] {
+        let r = p.parse_at(text, now()).unwrap();
+        assert_eq!(
+            (r.intent.name.as_str(), r.outcome),
+            (intent, Outcome::Understood),
+            "{text}: {r:?}"
+        );
+    }
+    // without the translations, the short command is not understood
+    let (dir, model) = english_only(false);
+    assert_eq!(model.summary.translated, 0);
+    let r = Parser::load(dir.path())
+        .unwrap()
+        .parse_at("关灯", now())
+        .unwrap();
+    assert!(
+        r.intent.name != "turn_off_light" || r.outcome != Outcome::Understood,
+        "{r:?}"
+    );
+}

@@ -342,9 +342,28 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Err(e) = run(Cli::parse()) {
+    let cli = Cli::parse();
+    #[cfg(feature = "serve")]
+    let serving = matches!(cli.command, Command::Serve(_));
+    #[cfg(not(feature = "serve"))]
+    let serving = false;
+    if !serving {
+        quiet_on_closed_stdout();
+    }
+    if let Err(e) = run(cli) {
         eprintln!("nlu: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Ends the process quietly, as other Unix tools do, when whoever reads its output stops
+/// (`nlu parse ... | head -1`), instead of panicking on the next write. Not for `nlu serve`,
+/// which must outlive a client that hangs up.
+fn quiet_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -423,8 +442,14 @@ fn run(cli: Cli) -> Result<()> {
             };
             let model = train::train_dir(&data, &out, &encoder, &options)?;
             let s = &model.summary;
+            let translated = match s.translated {
+                0 => String::new(),
+                n => format!(
+                    " ({n} of them translated into a language their intent had no examples in)"
+                ),
+            };
             println!(
-                "trained {} intents ({}) on {} examples in {:.1} s -> {}",
+                "trained {} intents ({}) on {} examples{translated} in {:.1} s -> {}",
                 model.labels.len(),
                 model.labels.join(", "),
                 s.examples,

@@ -56,6 +56,14 @@ pub struct TrainingSummary {
     pub oof_in_scope_rejected: f32,
     pub oof_out_of_scope_recall: f32,
     pub seconds: f32,
+    /// Dictionary translations added to the examples of intents that lack a language
+    /// ([`crate::train::translate`]); they are counted in `examples` too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub translated: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The contents of `model.json`.

@@ -31,6 +31,10 @@
 //! are usually many, to cover what the model must reject): the prior of the `out_of_scope`
 //! intent is chosen for that share (default: the examples' share).
 //!
+//! `translate = false` turns off the dictionary translation of examples: by default an
+//! intent whose examples are all (or nearly all) in English is also trained on a word-by-word
+//! Chinese translation of them, and the other way round ([`crate::train::translate`]).
+//!
 //! The file is optional. Entity types come from the data:
 //! - `lookup:` blocks are lookup tables; a `synonym:` whose value is an entry of a table
 //!   adds its texts to that entry;
@@ -74,6 +78,9 @@ pub struct DataConfig {
     /// The share of out-of-scope messages expected in real traffic (0 to 1), for the
     /// out-of-scope prior; `None`: as in the training data.
     pub out_of_scope_share: Option<f32>,
+    /// Whether intents whose examples are (almost) all in one language are trained on a
+    /// dictionary translation of them too ([`crate::train::translate`]); `None`: yes.
+    pub translate: Option<bool>,
     /// Where it was read from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,

@@ -7,6 +7,7 @@ pub mod calibrate;
 pub mod config;
 pub mod logreg;
 pub mod rasa;
+pub mod translate;
 
 use crate::classifier::cascade::{self, CascadeMeta, ExitRow};
 use crate::classifier::encoder::Encoder;
@@ -496,17 +497,26 @@ fn fit_pair(
     dense_data: &Dataset,
     tokens: &[Vec<i64>],
     idx: Option<&[usize]>,
+    written: Option<&[bool]>,
     options: &TrainOptions,
 ) -> Result<Pair> {
     let kind = options.head;
-    let (sub, dense_sub, toks): (Dataset, Dataset, Vec<&Vec<i64>>) = match idx {
-        Some(idx) => (
-            data.subset(idx),
-            dense_data.subset(idx),
-            idx.iter().map(|&i| &tokens[i]).collect(),
-        ),
-        None => (data.clone(), dense_data.clone(), tokens.iter().collect()),
+    let all: Vec<usize> = match idx {
+        Some(idx) => idx.to_vec(),
+        None => (0..data.labels.len()).collect(),
     };
+    // translations train the dense-only model alone: the joint and sparse models, and the
+    // gate's vocabulary, know the examples as written
+    let own: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| written.is_none_or(|w| w[i]))
+        .collect();
+    let (sub, dense_sub, toks): (Dataset, Dataset, Vec<&Vec<i64>>) = (
+        data.subset(&own),
+        dense_data.subset(&all),
+        own.iter().map(|&i| &tokens[i]).collect(),
+    );
     let joint_opts = fit_options(options);
     let dense_opts = FitOptions {
         l2: options.dense_l2,
@@ -916,13 +926,20 @@ fn training_set(
     labels: &[usize],
     classes: usize,
     options: &TrainOptions,
+    written: Option<&[bool]>,
 ) -> (Dataset, Vec<f32>) {
     let slots: Vec<Vec<usize>> = data
         .tokens
         .iter()
         .map(|ids| features::slots(ids, options.buckets))
         .collect();
-    let idf = features::idf(&slots, options.buckets);
+    let own: Vec<Vec<usize>> = slots
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| written.is_none_or(|w| w[*i]))
+        .map(|(_, s)| s.clone())
+        .collect();
+    let idf = features::idf(&own, options.buckets);
     let dataset = Dataset {
         dense: data.embeddings.clone(),
         sparse: slots.iter().map(|s| features::featurize(s, &idf)).collect(),
@@ -1046,6 +1063,7 @@ fn assemble(
         oof_in_scope_rejected: scores.in_scope_rejected,
         oof_out_of_scope_recall: scores.out_of_scope_recall.unwrap_or(0.0),
         seconds: start.elapsed().as_secs_f32(),
+        translated: 0,
     };
     TrainedModel {
         labels: label_names.to_vec(),
@@ -1069,6 +1087,23 @@ pub fn fit_head(
     label_names: &[String],
     options: &TrainOptions,
 ) -> Result<TrainedModel> {
+    fit_head_translated(data, labels, label_names, options, None)
+}
+
+/// [`fit_head`] over examples and their dictionary translations ([`translate`]): rows where
+/// `written` is false are translations. They train the dense-only model alone, which reads
+/// the multilingual sentence embedding and scores the texts whose tokens the training data
+/// does not hold; the joint and sparse models, the gate's vocabulary, the temperature, the
+/// out-of-scope prior, the thresholds and the summary's out-of-fold figures are those of the
+/// examples as written. So a translation teaches the model the other language without
+/// changing how it reads its own (`None`: every row is written).
+pub fn fit_head_translated(
+    data: &Embedded,
+    labels: &[usize],
+    label_names: &[String],
+    options: &TrainOptions,
+    written: Option<&[bool]>,
+) -> Result<TrainedModel> {
     let start = Instant::now();
     let classes = label_names.len();
     let n = labels.len();
@@ -1087,7 +1122,12 @@ pub fn fit_head(
             options.folds.max(2)
         )));
     }
-    let (dataset, idf) = training_set(data, labels, classes, options);
+    if written.is_some_and(|c| c.len() != n) {
+        return Err(NluError::Training(
+            "the written-row marks and the labels differ in number".into(),
+        ));
+    }
+    let (dataset, idf) = training_set(data, labels, classes, options, written);
     let dense_set = dense_only(&dataset, data.sentence_dim);
     // out-of-fold logits, and the final model on all rows: independent fits, run side by
     // side on the machine's cores (each one is deterministic, so the result is the same as
@@ -1106,6 +1146,7 @@ pub fn fit_head(
                     &dense_set,
                     &data.tokens,
                     Some(&train_idx),
+                    written,
                     options,
                 )?;
                 tracing::debug!(fold = f, "fold fitted");
@@ -1122,7 +1163,14 @@ pub fn fit_head(
             }
             None => (
                 None,
-                Some(fit_pair(&dataset, &dense_set, &data.tokens, None, options)?),
+                Some(fit_pair(
+                    &dataset,
+                    &dense_set,
+                    &data.tokens,
+                    None,
+                    written,
+                    options,
+                )?),
             ),
         })
     })?;
@@ -1149,9 +1197,19 @@ pub fn fit_head(
     }
     let mut w = all.ok_or_else(|| NluError::Training("the final fit is missing".into()))?;
     let known: Vec<Option<usize>> = labels.iter().copied().map(Some).collect();
-    let (t_joint, t_dense) = part_temperatures(&oof_parts, &known);
+    let cal: Vec<usize> = (0..n).filter(|&i| written.is_none_or(|c| c[i])).collect();
+    let pick = |v: &[Option<usize>]| cal.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let (t_joint, t_dense) = part_temperatures(
+        &cal.iter()
+            .map(|&i| oof_parts[i].clone())
+            .collect::<Vec<_>>(),
+        &pick(&known),
+    );
     w.scale(t_joint, t_dense);
-    let oof = mix_parts(&oof_parts, t_joint, t_dense);
+    let oof_all = mix_parts(&oof_parts, t_joint, t_dense);
+    let labels_all = labels;
+    let labels: &[usize] = &cal.iter().map(|&i| labels_all[i]).collect::<Vec<_>>();
+    let oof: Vec<Vec<f32>> = cal.iter().map(|&i| oof_all[i].clone()).collect();
     let temperature = calibrate::fit_temperature(&oof, labels);
     // the prior of the out-of-scope class: the shift of its logit that maximizes out-of-fold
     // accuracy under the thresholds chosen with it
@@ -1198,21 +1256,23 @@ pub fn fit_head(
         in_scope_rejected,
         out_of_scope_recall,
     };
+    let oof_parts: Vec<Parts> = cal.iter().map(|&i| oof_parts[i].clone()).collect();
     let rows = CalibrationRows {
         parts: &oof_parts,
         full: &probs,
-        labels: &known,
+        labels: &pick(&known),
         oos,
         thresholds,
     };
     let cascade = cascade_for(&w, &idf, rows, options);
     let early = match (&cascade, &data.early) {
         (Some((c, rows)), Some(e)) => {
-            let head = fit_head(
+            let head = fit_head_translated(
                 &early_rows(data, e),
-                labels,
+                labels_all,
                 label_names,
                 &early_options(options),
+                written,
             )?;
             let known: Vec<f32> = oof_parts.iter().map(|p| p.known).collect();
             let rule = (rows.as_slice(), &c.rule);
@@ -1276,7 +1336,7 @@ pub fn fit_head_validated(
             label_names[c]
         )));
     }
-    let (dataset, idf) = training_set(train, labels, classes, options);
+    let (dataset, idf) = training_set(train, labels, classes, options, None);
     let val_set = Dataset {
         dense: val.embeddings.clone(),
         sparse: val
@@ -1292,6 +1352,7 @@ pub fn fit_head_validated(
         &dataset,
         &dense_only(&dataset, train.sentence_dim),
         &train.tokens,
+        None,
         None,
         options,
     )?;
@@ -1527,18 +1588,32 @@ pub fn train_dir(
         .iter()
         .map(|e| label_names.iter().position(|l| *l == e.intent).unwrap_or(0))
         .collect();
-    let texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+    let mut texts: Vec<String> = data.examples.iter().map(|e| e.text.clone()).collect();
+    let originals = texts.len();
+    let translations = translations(&data, &config, &labels, encoder_dir)?;
+    let mut labels = labels;
+    for (text, label) in translations {
+        texts.push(text);
+        labels.push(label);
+    }
     let encoder = training_encoder(encoder_dir, options, 4)?;
     tracing::info!(
-        examples = texts.len(),
+        examples = originals,
+        translated = texts.len() - originals,
         intents = label_names.len(),
         "embedding training data"
     );
-    let (embedded, states) =
+    let (embedded, mut states) =
         embed_all_with_states(&encoder, &texts, !tagger_types.is_empty(), options.progress)?;
-    let mut model = fit_head(&embedded, &labels, &label_names, options)?;
+    // the tagger learns from the annotated examples only
+    states.truncate(originals);
+    let written: Vec<bool> = (0..texts.len()).map(|i| i < originals).collect();
+    let mut model = fit_head_translated(&embedded, &labels, &label_names, options, Some(&written))?;
+    model.summary.translated = texts.len() - originals;
     if let Some(c) = model.cascade.as_mut() {
-        c.rule.languages = cascade::training_languages(texts.iter().map(String::as_str));
+        // the sparse head answers only the languages of the examples as written
+        c.rule.languages =
+            cascade::training_languages(texts[..originals].iter().map(String::as_str));
     }
     let tagger = if tagger_types.is_empty() {
         None
@@ -1571,11 +1646,14 @@ pub fn train_dir(
         )?;
         // the cascade's span gates: whether each example of the tagger's intents holds a span
         let intents = &tagger.meta.intents;
-        let in_tagged: Vec<bool> = example_intents
+        // (translations are no example of the gate's, as their spans are not annotated)
+        let mut in_tagged: Vec<bool> = example_intents
             .iter()
             .map(|i| intents.contains(i))
             .collect();
-        let has_span: Vec<bool> = annotations.iter().map(|a| !a.is_empty()).collect();
+        in_tagged.resize(texts.len(), false);
+        let mut has_span: Vec<bool> = annotations.iter().map(|a| !a.is_empty()).collect();
+        has_span.resize(texts.len(), false);
         let sparse_oof = match model.cascade.as_mut() {
             Some(c) => fit_span_gate(c, &embedded.tokens, &in_tagged, &has_span, options)?,
             None => None,
@@ -1596,6 +1674,47 @@ pub fn train_dir(
         tagger.as_ref(),
     )?;
     Ok(model)
+}
+
+/// Dictionary translations of the examples of intents that lack a language, with their
+/// labels ([`translate`]): none when `nlu.toml` says `translate = false`, or when no intent
+/// lacks one. The lexicon is read from beside the encoder directory; without it a warning
+/// is logged and the examples are used as they are.
+fn translations(
+    data: &rasa::TrainingData,
+    config: &config::DataConfig,
+    labels: &[usize],
+    encoder_dir: &Path,
+) -> Result<Vec<(String, usize)>> {
+    if !config.translate.unwrap_or(true) {
+        return Ok(Vec::new());
+    }
+    let sources: Vec<translate::Source> = data
+        .examples
+        .iter()
+        .zip(labels)
+        .map(|(e, &label)| translate::Source {
+            text: &e.text,
+            label,
+        })
+        .collect();
+    let lexicon = match translate::Lexicon::beside_encoder(encoder_dir) {
+        Some(dir) => translate::Lexicon::load(&dir)?,
+        None => {
+            if translate::missing_languages(&sources)
+                .iter()
+                .any(Option::is_some)
+            {
+                tracing::warn!(
+                    "some intents have examples in one language only, and there is no \
+                     translation lexicon beside the encoder ({}): they are trained as written",
+                    translate::LEXICON_DIR
+                );
+            }
+            return Ok(Vec::new());
+        }
+    };
+    Ok(translate::translate_missing(&lexicon, &sources))
 }
 
 /// `to` expressed relative to `from` when both resolve, else `to` made absolute.
@@ -1706,6 +1825,35 @@ mod tests {
         assert_eq!(m.summary.examples_per_intent[1], ("b".to_string(), 10));
         assert_eq!(m.summary.oof_accuracy, 1.0);
         assert_eq!(m.summary.oof_out_of_scope_recall, 1.0);
+    }
+
+    /// Rows marked as translations train the dense-only model, but the out-of-fold figures
+    /// and the thresholds come from the written rows: 6 rows of class 0 labelled class 1
+    /// make no error there.
+    #[test]
+    fn translated_rows_do_not_count_in_the_calibration() {
+        let (mut data, mut labels) = clusters(10, 0.2);
+        let (noise, _) = clusters(2, 0.2);
+        data.embeddings
+            .append(ndarray::Axis(0), noise.embeddings.view())
+            .unwrap();
+        data.tokens.extend(noise.tokens);
+        labels.extend([1; 6]);
+        let written: Vec<bool> = (0..labels.len()).map(|i| i < 30).collect();
+        let m = fit_head_translated(&data, &labels, &names(), &small(), Some(&written)).unwrap();
+        assert_eq!(m.summary.examples, 36);
+        assert_eq!(m.summary.oof_accuracy, 1.0);
+        assert_eq!(m.calibration_probabilities.len(), 30);
+        // with every row counted, the mislabelled ones are errors
+        let all = fit_head(&data, &labels, &names(), &small()).unwrap();
+        assert!(
+            all.summary.oof_accuracy < 1.0,
+            "{}",
+            all.summary.oof_accuracy
+        );
+        let err = fit_head_translated(&data, &labels, &names(), &small(), Some(&written[1..]))
+            .unwrap_err();
+        assert!(err.to_string().contains("differ in number"), "{err}");
     }
 
     #[test]
