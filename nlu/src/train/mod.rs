@@ -1110,22 +1110,27 @@ pub fn fit_head_translated(
     if classes < 2 {
         return Err(NluError::Training("need at least two intents".into()));
     }
-    let mut per_class = vec![0usize; classes];
-    for &y in labels {
-        per_class[y] += 1;
-    }
-    if let Some(c) = per_class.iter().position(|&k| k < options.folds.max(2)) {
-        return Err(NluError::Training(format!(
-            "intent `{}` has {} examples; each needs at least {}",
-            label_names[c],
-            per_class[c],
-            options.folds.max(2)
-        )));
-    }
     if written.is_some_and(|c| c.len() != n) {
         return Err(NluError::Training(
             "the written-row marks and the labels differ in number".into(),
         ));
+    }
+    let mut per_class = vec![0usize; classes];
+    // translations do not make up for examples an intent lacks
+    let mut own_per_class = vec![0usize; classes];
+    for (i, &y) in labels.iter().enumerate() {
+        per_class[y] += 1;
+        if written.is_none_or(|w| w[i]) {
+            own_per_class[y] += 1;
+        }
+    }
+    if let Some(c) = own_per_class.iter().position(|&k| k < options.folds.max(2)) {
+        return Err(NluError::Training(format!(
+            "intent `{}` has {} examples; each needs at least {}",
+            label_names[c],
+            own_per_class[c],
+            options.folds.max(2)
+        )));
     }
     let (dataset, idf) = training_set(data, labels, classes, options, written);
     let dense_set = dense_only(&dataset, data.sentence_dim);
