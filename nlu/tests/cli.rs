@@ -5,15 +5,20 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn nlu(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nlu"))
+/// `nlu ARGS` started in the repository, with stdin, stdout and stderr piped.
+fn spawn_nlu(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_nlu"))
         .args(args)
         .current_dir(common::repo_root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run nlu");
+        .expect("run nlu")
+}
+
+fn nlu(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = spawn_nlu(args);
     {
         let mut input = child.stdin.take().unwrap();
         if let Some(bytes) = stdin {
@@ -65,14 +70,7 @@ fn parse_reads_stdin_lines() {
 fn a_reader_that_stops_early_ends_the_cli_quietly() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nlu"))
-        .arg("parse")
-        .current_dir(common::repo_root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run nlu");
+    let mut child = spawn_nlu(&["parse"]);
     let mut input = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         for _ in 0..2000 {
