@@ -224,9 +224,10 @@ impl Parser {
             return Ok((empty_result(text), c.stage));
         }
         let mut result = decide(&self.intents, self.thresholds, text, &c.probabilities);
-        let tagged = match (&self.tagger, &c.token_states) {
-            (Some(tagger), Some(states)) if tagger.tags_intent(&result.intent.name) => {
-                tagger.tag(&clean, &c.spans, states)?
+        let tagged = match (&self.tagger, c.tagged, &c.token_states) {
+            (Some(tagger), Some(early), _) if tagger.tags_intent(&result.intent.name) => early,
+            (Some(tagger), None, Some(states)) if tagger.tags_intent(&result.intent.name) => {
+                tagger.tag(&clean, &c.spans, states.view())?
             }
             _ => Vec::new(),
         };

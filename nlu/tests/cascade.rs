@@ -131,16 +131,6 @@ fn texts_that_need_the_encoder_go_to_it() {
     let stage = |t: &str| parser.parse_staged(t).unwrap().1;
     // a known command: answered without the encoder
     assert_eq!(stage("list all jobs"), Stage::Sparse);
-    // a reason for the tagger, in a run_job text: the encoder's token states are needed
-    let (r, s) = parser
-        .parse_staged("run backup-database on db-01 because the disk is almost full")
-        .unwrap();
-    assert_eq!(s, Stage::Full);
-    assert!(
-        r.entities.iter().any(|e| e.value.starts_with("reason=")),
-        "{:?}",
-        r.entities
-    );
     // words the training data never held (another language): the encoder's job
     assert_eq!(
         stage("Zeig mir bitte den Zustand von Auftrag 4812"),
@@ -152,6 +142,78 @@ fn texts_that_need_the_encoder_go_to_it() {
     // emoji alone: unreadable, out of scope, and no encoder run
     let (r, s) = parser.parse_staged("🎉🎉🎉").unwrap();
     assert_eq!((r.outcome, s), (nlu::Outcome::OutOfScope, Stage::Sparse));
+}
+
+#[test]
+fn texts_with_reasons_and_domains_get_the_full_models_spans_at_any_stage() {
+    let cascade = load(true);
+    let full = load(false);
+    let early_tagger = cascade
+        .classifier()
+        .early_exit()
+        .and_then(|e| e.tagger.as_ref())
+        .expect("the committed model's early stage has a tagger");
+    assert_eq!(
+        early_tagger.meta.types,
+        full.tagger().expect("a tagger").types(),
+        "the early tagger tags the full one's types"
+    );
+    let texts = [
+        "cancel 4401 because it targets the wrong host",
+        "取消 4401，因为选错主机了",
+        "run backup-database on db-01 because the disk is almost full",
+        "续期 portal.example.net 的证书",
+        "renew certificates for shop.example.org",
+        "restart api in prod because memory keeps growing",
+        "deploy web 5.0.1 to staging since the hotfix is ready",
+        "因为内存泄漏，重启生产的 payment",
+    ];
+    let mut early = Vec::new();
+    for t in texts {
+        let (c, stage) = cascade.parse_staged(t).unwrap();
+        let f = full.parse(t).unwrap();
+        assert_ne!(
+            stage,
+            Stage::Sparse,
+            "{t}: a text with spans needs token states"
+        );
+        assert_eq!(gist(&c), gist(&f), "{t} ({stage})");
+        if stage == Stage::Early {
+            early.push(t);
+        }
+    }
+    // the early tagger is sure of the short ones, with the spans the full tagger finds
+    for t in [
+        "cancel 4401 because it targets the wrong host",
+        "取消 4401，因为选错主机了",
+    ] {
+        assert!(
+            early.contains(&t),
+            "{t} went to the full model; early: {early:?}"
+        );
+    }
+    let (r, _) = cascade
+        .parse_staged("cancel 4401 because it targets the wrong host")
+        .unwrap();
+    let reason = r
+        .entities
+        .iter()
+        .find(|e| e.value.starts_with("reason="))
+        .expect("a reason");
+    assert_eq!(
+        (
+            reason.value.as_str(),
+            reason.start,
+            reason.end,
+            reason.extractor
+        ),
+        (
+            "reason=it targets the wrong host",
+            20,
+            45,
+            nlu::Extractor::Tagger
+        )
+    );
 }
 
 #[test]

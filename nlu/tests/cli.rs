@@ -281,6 +281,7 @@ fn eval_counts_the_cascade_stages_and_full_turns_the_cascade_off() {
         concat!(
             "{\"text\": \"list all jobs\", \"intent\": \"list_jobs\", \"entities\": []}\n",
             "{\"text\": \"restart checkout on staging because the pool is exhausted\", \"intent\": \"run_job\"}\n",
+            "{\"text\": \"please deploy the api service version 2.6.0 to the staging environment once the integration tests are green, and tell me when it is done\", \"intent\": \"deploy_app\"}\n",
         ),
     )
     .unwrap();
@@ -292,17 +293,22 @@ fn eval_counts_the_cascade_stages_and_full_turns_the_cascade_off() {
         serde_json::from_slice(&o.stdout).unwrap()
     };
     let cascade = run(&[]);
-    assert_eq!(cascade["stages"]["sparse"], 1, "{}", cascade["stages"]);
-    assert_eq!(cascade["stages"]["full"], 1, "{}", cascade["stages"]);
+    // a known command without the encoder; a reason that the early stage's tagger is sure
+    // of; a long request that only the full model is sure of
+    assert_eq!(
+        cascade["stages"],
+        serde_json::json!({"sparse": 1, "early": 1, "full": 1})
+    );
     let full = run(&["--full"]);
-    assert_eq!(full["stages"], serde_json::json!({"full": 2}));
+    assert_eq!(full["stages"], serde_json::json!({"full": 3}));
     assert_eq!(full["overall"]["intent_accuracy"], 1.0);
     assert_eq!(cascade["overall"]["intent_accuracy"], 1.0);
     let o = nlu(&["eval", "--cases", p.to_str().unwrap()], None);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
         text.contains(
-            "answered by: full 1 (50.0%, accuracy 100.0%), sparse 1 (50.0%, accuracy 100.0%)"
+            "answered by: early 1 (33.3%, accuracy 100.0%), full 1 (33.3%, accuracy 100.0%), \
+             sparse 1 (33.3%, accuracy 100.0%)"
         ),
         "{text}"
     );
@@ -311,7 +317,7 @@ fn eval_counts_the_cascade_stages_and_full_turns_the_cascade_off() {
         cascade["per_stage"]["sparse"]["per_intent"]["list_jobs"]["support"],
         1
     );
-    assert_eq!(full["per_stage"]["full"]["cases"], 2);
+    assert_eq!(full["per_stage"]["full"]["cases"], 3);
 }
 
 #[test]

@@ -232,6 +232,61 @@ fn the_tagger_finds_cities_it_was_never_shown() {
     );
 }
 
+/// The early stage has a tagger of its own for the same type, and whichever stage answers,
+/// the cities are the full model's.
+#[test]
+fn the_early_stage_tags_cities_as_the_full_model_does() {
+    let p = parser();
+    let early = p
+        .classifier()
+        .early_exit()
+        .and_then(|e| e.tagger.as_ref())
+        .expect("the early stage has a tagger");
+    assert_eq!(early.meta.types, ["city"]);
+    assert!(model_dir().join("early-tagger.onnx").is_file());
+    assert!(
+        (0.6..=0.999).contains(&early.threshold),
+        "{}",
+        early.threshold
+    );
+    let full = Parser::load_with(
+        model_dir(),
+        nlu::ParserOptions {
+            cascade: false,
+            time_zone: chrono_tz::Asia::Shanghai,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut stages = Vec::new();
+    for text in [
+        "is it going to rain in Lisbon tomorrow",
+        "how warm is it in Buenos Aires",
+        "weather in london",
+        "will it snow in Oslo",
+        "南京明天会下雨吗",
+        "查一下西安的天气",
+        "成都冷不冷",
+    ] {
+        let (c, stage) = p.parse_staged_at(text, now()).unwrap();
+        let f = full.parse_at(text, now()).unwrap();
+        assert_eq!(
+            (c.intent.name.as_str(), entities(&c)),
+            (f.intent.name.as_str(), entities(&f)),
+            "{text} ({stage})"
+        );
+        stages.push((text, stage));
+    }
+    // a city found by the early tagger, with no run of the later layers
+    assert!(
+        stages.contains(&(
+            "is it going to rain in Lisbon tomorrow",
+            nlu::classifier::cascade::Stage::Early
+        )),
+        "{stages:?}"
+    );
+}
+
 #[test]
 fn a_bare_number_is_read_by_the_intent_and_unknown_requests_are_rejected() {
     let p = parser();

@@ -337,7 +337,7 @@ fn the_saved_tagger_graph_matches_its_weights() {
         let loaded = nlu::tagger::Tagger::load(&path, &meta(&["city"], Vec::new()), 1).unwrap();
         for s in &seqs[..5] {
             let want = w.probabilities(s.states.view());
-            let got = loaded.probabilities(&s.states).unwrap();
+            let got = loaded.probabilities(s.states.view()).unwrap();
             assert_eq!(got.dim(), (5, 3));
             for (a, b) in got.iter().zip(want.iter()) {
                 assert!(

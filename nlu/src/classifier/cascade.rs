@@ -21,6 +21,12 @@
 //! threshold, except that a text of those intents may also be cleared by the early span gate
 //! ([`EarlySpanGate`]): a logistic regression on the pooled early states and the sparse
 //! gate's log-odds, which tells apart texts whose n-grams alone leave the sparse gate unsure.
+//! A model whose early stage has a tagger of its own ([`EarlyTagger`], on the token states
+//! after the exit layer) tags every text of those intents there instead: the early head
+//! answers with that tagger's spans when the probability of its decoded tag sequence clears
+//! a threshold chosen out of fold ([`early_tagger_threshold`]), or without spans when the
+//! sparse head's span gate clears the text; the early span gate is then not consulted (it
+//! cleared texts with a domain that the early tagger finds).
 //! Both heads answer only texts in a language of the training data
 //! ([`CascadeMeta::languages`]).
 //!
@@ -106,9 +112,113 @@ pub struct EarlyExit {
     /// intents, the text must be span-free by the sparse head's span gate or by [`Self::span`].
     pub rule: CascadeMeta,
     /// A second span gate, on the early layers' pooled states, which clears texts that the
-    /// n-gram gate cannot (none: only the sparse head's gate decides).
+    /// n-gram gate cannot (none: only the sparse head's gate decides). Not consulted when
+    /// the stage has a tagger of its own ([`Self::tagger`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span: Option<EarlySpanGate>,
+    /// The early stage's own entity tagger (none: a text of the tagger's intents that the
+    /// span gates do not clear goes on to the full model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagger: Option<EarlyTagger>,
+}
+
+/// The file of the early stage's tagger, next to `tagger.onnx`.
+pub const EARLY_TAGGER_FILE: &str = "early-tagger.onnx";
+
+/// The early stage's entity tagger, stored in `model.json` (its layers in
+/// `early-tagger.onnx`): a tagger of the same kind as `tagger.onnx`, on the token states
+/// after the exit layer. When the early head is sure of a text of the tagger's intents, the
+/// early stage answers with this tagger's spans if the probability of its decoded tag
+/// sequence is at least [`EarlyTagger::threshold`], or without spans if the sparse head's
+/// span gate clears the text; otherwise the text goes on to the full model and its tagger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyTagger {
+    /// Its entity types (the full tagger's, in the same order), transition scores and
+    /// intents.
+    pub meta: crate::tagger::TaggerMeta,
+    /// The least probability of the decoded tag sequence ([`crate::tagger::crf::path_probability`])
+    /// at which the early stage answers with its spans.
+    pub threshold: f32,
+    /// How the threshold did out of fold.
+    pub calibration: EarlyTaggerFigures,
+}
+
+/// The early tagger's threshold on out-of-fold predictions of the examples of the tagger's
+/// intents ([`early_tagger_threshold`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EarlyTaggerFigures {
+    /// Examples of the tagger's intents, and those of them with spans.
+    pub examples: usize,
+    pub with_spans: usize,
+    /// Share of the examples whose tag sequence clears the threshold.
+    pub answered: f32,
+    /// Share of those whose spans differ from the annotated ones.
+    pub wrong: f32,
+}
+
+/// One out-of-fold prediction of the early tagger: the probability of its decoded tag
+/// sequence, and whether its spans are the annotated ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaggedRow {
+    pub probability: f32,
+    pub correct: bool,
+}
+
+/// The early tagger's threshold: the lowest of the exit grid (0.6 to 0.999) at which, and at
+/// every higher one, the rows it lets through hold at most `budget` (a share of all rows)
+/// of wrong spans. `None` when no grid value keeps to the budget, or there are no rows:
+/// the early stage then never answers with its own spans.
+///
+/// ```
+/// use nlu::classifier::cascade::{early_tagger_threshold, TaggedRow};
+/// let row = |probability, correct| TaggedRow { probability, correct };
+/// let mut rows = vec![row(0.99, true); 400];
+/// rows.push(row(0.6, false));
+/// rows.push(row(0.8, true));
+/// // one wrong row at 0.6: the threshold must rise above it
+/// let (t, figures) = early_tagger_threshold(&rows, 0.0).unwrap();
+/// assert!(t > 0.6 && t <= 0.8, "{t}");
+/// assert_eq!(figures.answered, 401.0 / 402.0);
+/// assert_eq!(figures.wrong, 0.0);
+/// // a budget of one wrong row in 402 lets it through
+/// assert_eq!(early_tagger_threshold(&rows, 0.003).unwrap().0, 0.6);
+/// // wrong at the top: no threshold keeps to the budget
+/// assert!(early_tagger_threshold(&[row(0.999, false), row(0.9, true)], 0.0).is_none());
+/// ```
+pub fn early_tagger_threshold(
+    rows: &[TaggedRow],
+    budget: f32,
+) -> Option<(f32, EarlyTaggerFigures)> {
+    let allowed = (budget * rows.len() as f32).floor() as usize;
+    let figures = |t: f32| {
+        let answered: Vec<&TaggedRow> = rows.iter().filter(|r| r.probability >= t).collect();
+        let wrong = answered.iter().filter(|r| !r.correct).count();
+        (answered.len(), wrong)
+    };
+    let grid = exit_grid();
+    // from the top down: the lowest value whose every higher value keeps to the budget
+    let mut chosen = None;
+    for &t in grid.iter().rev() {
+        if figures(t).1 > allowed {
+            break;
+        }
+        chosen = Some(t);
+    }
+    let t = chosen.filter(|_| !rows.is_empty())?;
+    let (answered, wrong) = figures(t);
+    Some((
+        t,
+        EarlyTaggerFigures {
+            examples: rows.len(),
+            with_spans: 0,
+            answered: answered as f32 / rows.len() as f32,
+            wrong: if answered == 0 {
+                0.0
+            } else {
+                wrong as f32 / answered as f32
+            },
+        },
+    ))
 }
 
 /// The languages that at least a tenth of `texts` are written in ([`Lang::detect_opt`]),
@@ -585,13 +695,14 @@ mod tests {
     /// `model.json` of a model trained before the early span gate loads without one, and
     /// one with a gate keeps it.
     #[test]
-    fn an_early_exit_reads_with_and_without_its_span_gate() {
+    fn an_early_exit_reads_with_and_without_its_span_gate_and_tagger() {
         let old = r#"{"layer": 2, "rule": {"threshold": 0.9, "min_known_fraction": 0.6,
             "calibration": {"rows": 1, "answered": 0.5, "agreement": 1.0, "full_accuracy": 1.0,
             "cascade_accuracy": 1.0, "full_out_of_scope_recall": null,
             "cascade_out_of_scope_recall": null, "budget": 0.003}}}"#;
         let exit: EarlyExit = serde_json::from_str(old).unwrap();
         assert_eq!(exit.span, None);
+        assert_eq!(exit.tagger, None);
         let with = EarlyExit {
             span: Some(EarlySpanGate {
                 weights: vec![0.5, -0.5],
@@ -599,6 +710,16 @@ mod tests {
                 bias: 0.1,
                 threshold: 0.02,
                 calibration: SpanFigures::default(),
+            }),
+            tagger: Some(EarlyTagger {
+                meta: crate::tagger::TaggerMeta {
+                    types: vec!["reason".into()],
+                    examples: 3,
+                    transitions: Vec::new(),
+                    intents: vec!["run_job".into()],
+                },
+                threshold: 0.9,
+                calibration: EarlyTaggerFigures::default(),
             }),
             ..exit
         };

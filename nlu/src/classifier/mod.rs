@@ -13,7 +13,8 @@ pub mod unigram;
 
 use crate::error::{NluError, Result};
 use crate::model::{ModelMeta, Thresholds};
-use cascade::{CascadeMeta, EarlyExit, Stage, EARLY_HEAD_FILE};
+use crate::tagger::{Tagged, Tagger};
+use cascade::{CascadeMeta, EarlyExit, Stage, EARLY_HEAD_FILE, EARLY_TAGGER_FILE};
 use encoder::Encoder;
 use head::Head;
 use sparse_head::{SparseHead, SPARSE_HEAD_FILE};
@@ -49,9 +50,18 @@ pub struct Classifier {
     /// The cascade's first stage and its exit rule, when the model has them.
     sparse: Option<(SparseHead, CascadeMeta)>,
     /// Its second stage (the head on the early layers) and exit rule, when the model has it.
-    early: Option<(Head, EarlyExit)>,
+    early: Option<EarlyStage>,
     /// Index of the `out_of_scope` label, if any.
     oos: Option<usize>,
+}
+
+/// The cascade's second stage: the head on the early layers' pooled states, its exit rule,
+/// and its own entity tagger when the model has one.
+#[derive(Debug)]
+struct EarlyStage {
+    head: Head,
+    exit: EarlyExit,
+    tagger: Option<Tagger>,
 }
 
 /// What the classifier says about one text.
@@ -71,6 +81,10 @@ pub struct Classification {
     pub token_states: Option<ndarray::Array2<f32>>,
     /// The stage whose probabilities these are.
     pub stage: Stage,
+    /// The entity spans that the early stage's own tagger found, when that stage answered
+    /// a text of the tagger's intents with them ([`cascade::EarlyTagger`]): the parser
+    /// takes these instead of running the full tagger.
+    pub tagged: Option<Vec<Tagged>>,
 }
 
 /// Under this [`Classification::readable_fraction`] a text is not understood, whatever the
@@ -129,14 +143,22 @@ impl Classifier {
             }
         }
         let early = match early_exit {
-            Some(exit) => Some((
-                Head::load(
+            Some(exit) => Some(EarlyStage {
+                head: Head::load(
                     &dir.join(EARLY_HEAD_FILE),
                     meta.labels.len(),
                     options.max_sessions,
                 )?,
+                tagger: match &exit.tagger {
+                    Some(t) => Some(Tagger::load(
+                        &dir.join(EARLY_TAGGER_FILE),
+                        &t.meta,
+                        options.max_sessions,
+                    )?),
+                    None => None,
+                },
                 exit,
-            )),
+            }),
             None => None,
         };
         let oos = meta.labels.iter().position(|l| l == "out_of_scope");
@@ -157,7 +179,7 @@ impl Classifier {
 
     /// The cascade's early exit (its second stage), when the model has one.
     pub fn early_exit(&self) -> Option<&EarlyExit> {
-        self.early.as_ref().map(|(_, exit)| exit)
+        self.early.as_ref().map(|e| &e.exit)
     }
 
     /// The labels, in the head's output order.
@@ -207,6 +229,7 @@ impl Classifier {
             token_states: encoded.states,
             probabilities,
             stage: Stage::Full,
+            tagged: None,
         })
     }
 
@@ -216,7 +239,10 @@ impl Classifier {
     /// the early span gate, [`cascade::EarlySpanGate`]) says the text holds no span:
     /// 1. the sparse head, on the token ids;
     /// 2. with an early exit, the early head on the pooled states of the encoder's first
-    ///    layers;
+    ///    layers; when the stage has a tagger of its own ([`cascade::EarlyTagger`]), it
+    ///    tags the texts of the tagger's intents instead of asking the early span gate, and
+    ///    the stage answers with its spans ([`Classification::tagged`]) when it is sure of
+    ///    them;
     /// 3. the full model, continuing from the early layers' states when they ran, keeping the
     ///    token states if `states`.
     ///
@@ -236,19 +262,27 @@ impl Classifier {
         let tokens = self.encoder.tokenize(text)?;
         let scores = sparse.scores(&tokens.ids)?;
         let readable = tokens.readable_fraction();
-        // whether a stage with these probabilities and exit rule answers; `span_free`: the
-        // stage's own span gate clears the text (the sparse head's gate always counts)
-        let answers = |probabilities: &[f32], stage_rule: &CascadeMeta, span_free: bool| {
+        // the label a stage with these probabilities and exit rule is sure of, if any
+        let sure = |probabilities: &[f32], stage_rule: &CascadeMeta| {
             cascade::sparse_answers(
                 probabilities,
                 scores.known_fraction,
                 stage_rule,
                 self.oos,
                 thresholds,
-            ) && crate::train::logreg::argmax(probabilities)
-                .is_some_and(|k| !tagged(k) || span_free || rule.span_free(scores.span_probability))
+            )
+            .then(|| crate::train::logreg::argmax(probabilities))
+            .flatten()
         };
-        let answer = |tokens: encoder::Tokens, probabilities: Vec<f32>, stage: Stage| {
+        // whether label `k` may skip the tagger: not one of its intents, or the text cleared
+        // by the stage's own span gate (`span_free`) or the sparse head's
+        let skips_tagger = |k: usize, span_free: bool| {
+            !tagged(k) || span_free || rule.span_free(scores.span_probability)
+        };
+        let answer = |tokens: encoder::Tokens,
+                      probabilities: Vec<f32>,
+                      stage: Stage,
+                      tagged: Option<Vec<Tagged>>| {
             Ok(Classification {
                 readable_fraction: readable,
                 tokens: tokens.ids,
@@ -256,28 +290,47 @@ impl Classifier {
                 token_states: None,
                 probabilities,
                 stage,
+                tagged,
             })
         };
         // a text in a language the training data lacks gets the full model
         let reads = rule.reads(text);
         if readable < MIN_READABLE_FRACTION
-            || (reads && answers(&scores.probabilities, rule, false))
+            || (reads && sure(&scores.probabilities, rule).is_some_and(|k| skips_tagger(k, false)))
         {
-            return answer(tokens, scores.probabilities, Stage::Sparse);
+            return answer(tokens, scores.probabilities, Stage::Sparse, None);
         }
-        let Some((early_head, exit)) = &self.early else {
+        let Some(stage) = &self.early else {
             return self.classify_full(tokens, states);
         };
         // the early segment runs either way: the late one continues from its states
         let early = self.encoder.encode_early(&tokens)?;
         if reads {
-            let probabilities = early_head.probabilities(&early.embedding, &tokens.ids)?;
-            let span_free = exit
-                .span
-                .as_ref()
-                .is_some_and(|g| g.span_free(&early.embedding, scores.span_probability));
-            if answers(&probabilities, &exit.rule, span_free) {
-                return answer(tokens, probabilities, Stage::Early);
+            let probabilities = stage.head.probabilities(&early.embedding, &tokens.ids)?;
+            if let Some(k) = sure(&probabilities, &stage.exit.rule) {
+                match (&stage.tagger, &stage.exit.tagger) {
+                    // with a tagger of its own, the early stage tags every text of the
+                    // tagger's intents, and answers with its spans when it is sure of them
+                    // (or without, when the sparse head's span gate clears the text)
+                    (Some(tagger), Some(meta)) if tagged(k) => {
+                        let hidden = early.hidden.index_axis(ndarray::Axis(0), 0);
+                        let (spans, p) = tagger.tag_scored(text, &tokens.spans, hidden)?;
+                        if p >= meta.threshold {
+                            return answer(tokens, probabilities, Stage::Early, Some(spans));
+                        }
+                        if skips_tagger(k, false) {
+                            return answer(tokens, probabilities, Stage::Early, None);
+                        }
+                    }
+                    _ => {
+                        let span_free = stage.exit.span.as_ref().is_some_and(|g| {
+                            g.span_free(&early.embedding, scores.span_probability)
+                        });
+                        if skips_tagger(k, span_free) {
+                            return answer(tokens, probabilities, Stage::Early, None);
+                        }
+                    }
+                }
             }
         }
         let encoded = self.encoder.encode_late(&tokens, &early, states)?;
@@ -300,10 +353,13 @@ impl Classifier {
     /// layer (none without an early exit).
     pub fn early_probabilities(&self, text: &str) -> Result<Option<Vec<f32>>> {
         match &self.early {
-            Some((head, _)) => {
+            Some(stage) => {
                 let tokens = self.encoder.tokenize(text)?;
                 let early = self.encoder.encode_early(&tokens)?;
-                head.probabilities(&early.embedding, &tokens.ids).map(Some)
+                stage
+                    .head
+                    .probabilities(&early.embedding, &tokens.ids)
+                    .map(Some)
             }
             None => Ok(None),
         }

@@ -534,7 +534,7 @@ fn run_slots(
     let score_split = |items: &[super::datasets::Labeled], states: &[TokenStates]| {
         let mut predicted = Vec::with_capacity(items.len());
         for (item, st) in items.iter().zip(states) {
-            let spans = loaded.tag(&item.text, &st.spans, &st.states)?;
+            let spans = loaded.tag(&item.text, &st.spans, st.states.view())?;
             predicted.push(
                 spans
                     .into_iter()

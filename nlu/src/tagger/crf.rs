@@ -50,36 +50,16 @@ pub fn nll(
     {
         return f32::INFINITY;
     }
-    // exp of the emissions, shifted by each row's maximum
-    let mut shift = vec![0.0f32; n];
-    let mut e = Array2::<f32>::zeros((n, tags));
-    for i in 0..n {
-        let row = emissions.row(i);
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        shift[i] = max;
-        for t in 0..tags {
-            e[[i, t]] = (row[t] - max).exp();
-        }
-    }
-    // scaled forward pass: alpha[i] sums to 1, c[i] is the scale
+    let Some(Forward {
+        e,
+        alpha,
+        scales: c,
+        shift,
+    }) = forward(emissions, factors)
+    else {
+        return f32::INFINITY;
+    };
     let inner = factors.slice(s![1.., ..]);
-    let mut alpha = Array2::<f32>::zeros((n, tags));
-    let mut c = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut row = if i == 0 {
-            factors.row(0).to_owned()
-        } else {
-            alpha.row(i - 1).dot(&inner)
-        };
-        row *= &e.row(i);
-        let sum = row.sum();
-        if sum <= 0.0 || !sum.is_finite() {
-            return f32::INFINITY;
-        }
-        c.push(sum);
-        row /= sum;
-        alpha.row_mut(i).assign(&row);
-    }
     // scaled backward pass; w[i] = e[i] ⊙ beta[i] / c[i]
     let mut beta = Array2::<f32>::zeros((n, tags));
     beta.row_mut(n - 1).fill(1.0);
@@ -117,13 +97,108 @@ pub fn nll(
         }
     }
     // -log P(gold) = log Z - score(gold)
-    let log_z: f32 = c.iter().map(|v| v.ln()).sum::<f32>() + shift.iter().sum::<f32>();
-    let mut score = 0.0;
-    for i in 0..n {
-        let row = if i == 0 { 0 } else { 1 + gold[i - 1] };
-        score += emissions[[i, gold[i]]] + factors[[row, gold[i]]].ln();
+    log_partition(&c, &shift) - path_score(emissions, gold, factors)
+}
+
+/// The probability of the tag sequence `path` under `emissions` and the transition
+/// `factors` (as in [`nll`]): how sure the tagger is of a decoded sequence. Zero for a
+/// sequence the constraints forbid; an empty sequence is certain.
+///
+/// ```
+/// use ndarray::array;
+/// use nlu::tagger::crf::{path_probability, transition_factors};
+/// // one type: tags O, B, I; no learnt transition scores
+/// let factors = transition_factors(&[], 3);
+/// let emissions = array![[2.0f32, 0.0, 0.0], [2.0, 0.0, 0.0]];
+/// let p = path_probability(emissions.view(), &[0, 0], &factors);
+/// // O O against the five sequences the BIO constraints allow (I never starts a span)
+/// let z = (4.0f32).exp() + 2.0 * (2.0f32).exp() + 2.0;
+/// assert!((p - (4.0f32).exp() / z).abs() < 1e-5);
+/// assert_eq!(path_probability(emissions.view(), &[2, 0], &factors), 0.0);
+/// ```
+pub fn path_probability(emissions: ArrayView2<f32>, path: &[usize], factors: &Array2<f32>) -> f32 {
+    let (n, tags) = emissions.dim();
+    if n == 0 {
+        return 1.0;
     }
-    log_z - score
+    if path.len() != n
+        || path
+            .iter()
+            .enumerate()
+            .any(|(i, &t)| t >= tags || !bio::allowed(i.checked_sub(1).map(|p| path[p]), t))
+    {
+        return 0.0;
+    }
+    match forward(emissions, factors) {
+        Some(f) => (path_score(emissions, path, factors) - log_partition(&f.scales, &f.shift))
+            .exp()
+            .min(1.0),
+        None => 0.0,
+    }
+}
+
+/// The scaled forward pass of a sequence: `alpha[i]` sums to 1, with scale `scales[i]`.
+struct Forward {
+    /// `exp` of the emissions, shifted by each row's maximum (`shift`).
+    e: Array2<f32>,
+    alpha: Array2<f32>,
+    scales: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+/// The forward pass of `emissions` (`[pieces × tags]`, at least one piece) under the
+/// transition `factors`; `None` when no sequence is possible.
+fn forward(emissions: ArrayView2<f32>, factors: &Array2<f32>) -> Option<Forward> {
+    let (n, tags) = emissions.dim();
+    let mut shift = vec![0.0f32; n];
+    let mut e = Array2::<f32>::zeros((n, tags));
+    for i in 0..n {
+        let row = emissions.row(i);
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        shift[i] = max;
+        for t in 0..tags {
+            e[[i, t]] = (row[t] - max).exp();
+        }
+    }
+    let inner = factors.slice(s![1.., ..]);
+    let mut alpha = Array2::<f32>::zeros((n, tags));
+    let mut scales = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut row = if i == 0 {
+            factors.row(0).to_owned()
+        } else {
+            alpha.row(i - 1).dot(&inner)
+        };
+        row *= &e.row(i);
+        let sum = row.sum();
+        if sum <= 0.0 || !sum.is_finite() {
+            return None;
+        }
+        scales.push(sum);
+        row /= sum;
+        alpha.row_mut(i).assign(&row);
+    }
+    Some(Forward {
+        e,
+        alpha,
+        scales,
+        shift,
+    })
+}
+
+/// `log Z` from a forward pass's scales and shifts.
+fn log_partition(scales: &[f32], shift: &[f32]) -> f32 {
+    scales.iter().map(|v| v.ln()).sum::<f32>() + shift.iter().sum::<f32>()
+}
+
+/// The unnormalized log score of `path`: its emissions and transitions.
+fn path_score(emissions: ArrayView2<f32>, path: &[usize], factors: &Array2<f32>) -> f32 {
+    let mut score = 0.0;
+    for (i, &t) in path.iter().enumerate() {
+        let row = if i == 0 { 0 } else { 1 + path[i - 1] };
+        score += emissions[[i, t]] + factors[[row, t]].ln();
+    }
+    score
 }
 
 #[cfg(test)]
@@ -230,5 +305,22 @@ mod tests {
                 dt[k]
             );
         }
+    }
+
+    #[test]
+    fn a_path_probability_is_the_brute_force_one() {
+        let (e, trans, gold) = toy();
+        let tags = e.ncols();
+        let f = transition_factors(&trans, tags);
+        let want = (-brute_nll(&e, &gold, &trans)).exp();
+        let got = path_probability(e.view(), &gold, &f);
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        // the Viterbi path is the likeliest: no other sequence beats it
+        let flat: Vec<f32> = e.iter().copied().collect();
+        let best = bio::viterbi_with(&flat, tags, &trans);
+        let p_best = path_probability(e.view(), &best, &f);
+        assert!(p_best >= got, "{p_best} < {got}");
+        assert_eq!(path_probability(e.view(), &[0, 2, 0, 0], &f), 0.0);
+        assert_eq!(path_probability(e.view(), &[0, 0], &f), 0.0);
     }
 }

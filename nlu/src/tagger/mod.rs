@@ -27,7 +27,7 @@ pub mod train;
 use crate::classifier::session_pool::SessionPool;
 use crate::error::{NluError, Result};
 use crate::result::{EntityKind, IntentName};
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -130,11 +130,11 @@ impl Tagger {
     }
 
     /// Tag probabilities of each piece, `[pieces × tags]`, from the token states of one text.
-    pub fn probabilities(&self, states: &Array2<f32>) -> Result<Array2<f32>> {
+    pub fn probabilities(&self, states: ArrayView2<f32>) -> Result<Array2<f32>> {
         let path = self.pool.path();
         let n = states.nrows();
         // a batch of one, without a copy
-        let input = states.view().insert_axis(Axis(0));
+        let input = states.insert_axis(Axis(0));
         let tags = bio::tag_count(self.types.len());
         self.pool.run(|session| {
             let t = TensorRef::from_array_view(input).map_err(|e| NluError::onnx(path, e))?;
@@ -154,10 +154,23 @@ impl Tagger {
         &self,
         text: &str,
         pieces: &[Option<(usize, usize)>],
-        states: &Array2<f32>,
+        states: ArrayView2<f32>,
     ) -> Result<Vec<Tagged>> {
+        Ok(self.tag_scored(text, pieces, states)?.0)
+    }
+
+    /// [`Tagger::tag`], with the probability of the decoded tag sequence under the CRF
+    /// ([`crf::path_probability`]): how sure the tagger is of the whole answer, spans and
+    /// the pieces outside them alike.
+    pub fn tag_scored(
+        &self,
+        text: &str,
+        pieces: &[Option<(usize, usize)>],
+        states: ArrayView2<f32>,
+    ) -> Result<(Vec<Tagged>, f32)> {
         let probs = self.probabilities(states)?;
-        Ok(decode(text, pieces, &probs, &self.transitions)
+        let (spans, probability) = decode_scored(text, pieces, &probs, &self.transitions);
+        let tagged = spans
             .into_iter()
             .filter_map(|((k, start, end), confidence)| {
                 Some(Tagged {
@@ -167,7 +180,8 @@ impl Tagger {
                     confidence,
                 })
             })
-            .collect())
+            .collect();
+        Ok((tagged, probability))
     }
 }
 
@@ -179,6 +193,18 @@ pub fn decode(
     probs: &Array2<f32>,
     transitions: &[f32],
 ) -> Vec<(bio::TypedSpan, f32)> {
+    decode_scored(text, pieces, probs, transitions).0
+}
+
+/// [`decode`], with the probability of the decoded tag sequence under the CRF whose
+/// emissions are the log probabilities and whose transition scores are `transitions`
+/// ([`crf::path_probability`]).
+pub fn decode_scored(
+    text: &str,
+    pieces: &[Option<(usize, usize)>],
+    probs: &Array2<f32>,
+    transitions: &[f32],
+) -> (Vec<(bio::TypedSpan, f32)>, f32) {
     let tags = probs.ncols();
     let mut covered = Vec::new();
     let mut p = Vec::new();
@@ -190,6 +216,14 @@ pub fn decode(
     }
     let log: Vec<f32> = p.iter().map(|&v| v.max(1e-12).ln()).collect();
     let path = bio::viterbi_with(&log, tags, transitions);
+    let probability = match Array2::from_shape_vec((path.len(), tags), log) {
+        Ok(emissions) => crf::path_probability(
+            emissions.view(),
+            &path,
+            &crf::transition_factors(transitions, tags),
+        ),
+        Err(_) => 0.0,
+    };
     let chars: Vec<char> = text.chars().collect();
-    bio::spans(&path, &p, tags, &covered, &chars)
+    (bio::spans(&path, &p, tags, &covered, &chars), probability)
 }

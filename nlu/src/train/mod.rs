@@ -5,6 +5,7 @@
 
 pub mod calibrate;
 pub mod config;
+mod early_tagger;
 pub mod logreg;
 pub mod rasa;
 pub mod translate;
@@ -586,6 +587,8 @@ pub struct TrainedModel {
 pub struct TrainedEarly {
     pub head: HeadWeights,
     pub exit: cascade::EarlyExit,
+    /// The early stage's tagger ([`cascade::EarlyExit::tagger`] describes it).
+    pub tagger: Option<crate::tagger::train::TaggerWeights>,
 }
 
 /// The cascade's sparse head and its exit rule.
@@ -741,7 +744,9 @@ fn early_for(
             rule,
             // fitted with the tagger, when there is one
             span: None,
+            tagger: None,
         },
+        tagger: None,
     }
 }
 
@@ -1516,6 +1521,21 @@ pub fn save_with_spec(
                 .zip(tagger_names.as_ref())
                 .map(|(t, names)| t.weights.to_graph(names).to_bytes()),
         ),
+        (
+            cascade::EARLY_TAGGER_FILE,
+            model.early.as_ref().and_then(|e| {
+                let names: Vec<String> = e
+                    .exit
+                    .tagger
+                    .as_ref()?
+                    .meta
+                    .types
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect();
+                Some(e.tagger.as_ref()?.to_graph(&names).to_bytes())
+            }),
+        ),
     ];
     for (file, bytes) in optional {
         let path = out.join(file);
@@ -1667,6 +1687,18 @@ pub fn train_dir(
             (model.early.as_mut(), embedded.early.as_ref(), sparse_oof)
         {
             fit_early_span_gate(early, &e.embeddings, &oof, &in_tagged, &has_span, options)?;
+        }
+        if let Some(early) = model.early.as_mut() {
+            tracing::info!("training the early stage's entity tagger");
+            early_tagger::fit(
+                early,
+                &encoder,
+                &texts[..originals],
+                &annotations,
+                &example_intents,
+                &tagger.meta,
+                options,
+            )?;
         }
         Some(tagger)
     };

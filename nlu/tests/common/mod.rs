@@ -94,7 +94,9 @@ pub fn assert_tag_probabilities_match(
             .classify_with(text, true)
             .expect("classify");
         let states = c.token_states.expect("token states");
-        let rust = tagger.probabilities(&states).expect("tag probabilities");
+        let rust = tagger
+            .probabilities(states.view())
+            .expect("tag probabilities");
         let rows = py["tag_probabilities"]
             .as_array()
             .expect("tag_probabilities");
