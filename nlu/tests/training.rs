@@ -162,8 +162,8 @@ fn the_early_span_gate_keeps_the_tagger_for_texts_with_spans() {
 }
 
 /// A model with an entity tagger gets the sparse head's span gate, and its graph computes
-/// what its Rust weights do; without a sparse head (`cascade: false`) no file is written and
-/// a stale one is removed.
+/// what its Rust weights do; without a sparse head (`cascade: false`) none of the cascade's
+/// files is written and stale ones are removed.
 #[test]
 fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
     let dir = common::train_smart_home();
@@ -182,6 +182,8 @@ fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
     let model = train::train_dir(&data, tmp.path(), &common::encoder_dir(), &options).unwrap();
     let weights = &model.cascade.as_ref().unwrap().weights;
     assert!(weights.span.is_some());
+    // the early stage's tagger is written beside the early head
+    assert!(tmp.path().join("early-tagger.onnx").is_file());
     for text in [
         "will it rain in Lisbon tomorrow",
         "turn on the kitchen light",
@@ -203,7 +205,9 @@ fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
     };
     let model = train::train_dir(&data, tmp.path(), &common::encoder_dir(), &no_cascade).unwrap();
     assert!(model.cascade.is_none());
-    assert!(!tmp.path().join("sparse-head.onnx").exists());
+    for stale in ["sparse-head.onnx", "early-head.onnx", "early-tagger.onnx"] {
+        assert!(!tmp.path().join(stale).exists(), "{stale}");
+    }
     let meta = nlu::model::ModelMeta::load(tmp.path()).unwrap();
     assert!(meta.cascade.is_none());
     let parser = nlu::Parser::load(tmp.path()).unwrap();

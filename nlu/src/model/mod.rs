@@ -6,6 +6,7 @@
 //! - `head.onnx`: the trained head (see [`crate::classifier::head`]);
 //! - `sparse-head.onnx`: the cascade's n-gram head (see [`crate::classifier::cascade`]);
 //! - `early-head.onnx`: the cascade's head on the encoder's first layers;
+//! - `early-tagger.onnx`: the cascade's entity tagger on the same layers' token states;
 //! - `tagger.onnx`, when the training data annotates entity types that a tagger learns.
 //!
 //! The encoder (`encoder.onnx`, `tokenizer.json`) lives in its own directory, shared by all

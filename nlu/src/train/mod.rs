@@ -1482,8 +1482,9 @@ pub fn save(model: &TrainedModel, out: &Path, encoder_dir: &Path, max_tokens: us
 }
 
 /// Writes `model.json` (with the intents' settings and the entity types of `spec`),
-/// `head.onnx` and, with a tagger, `tagger.onnx` of a trained model into `out` (a
-/// `tagger.onnx` of an earlier training is removed when there is none).
+/// `head.onnx` and the optional graphs of a trained model into `out`: the cascade's
+/// `sparse-head.onnx`, `early-head.onnx` and `early-tagger.onnx`, and with a tagger
+/// `tagger.onnx` (one of an earlier training that this model lacks is removed).
 pub fn save_with_spec(
     model: &TrainedModel,
     out: &Path,
