@@ -156,7 +156,8 @@ impl Tagger {
         pieces: &[Option<(usize, usize)>],
         states: ArrayView2<f32>,
     ) -> Result<Vec<Tagged>> {
-        Ok(self.tag_scored(text, pieces, states)?.0)
+        let probs = self.probabilities(states)?;
+        Ok(self.typed(decode(text, pieces, &probs, &self.transitions)))
     }
 
     /// [`Tagger::tag`], with the probability of the decoded tag sequence under the CRF
@@ -170,7 +171,12 @@ impl Tagger {
     ) -> Result<(Vec<Tagged>, f32)> {
         let probs = self.probabilities(states)?;
         let (spans, probability) = decode_scored(text, pieces, &probs, &self.transitions);
-        let tagged = spans
+        Ok((self.typed(spans), probability))
+    }
+
+    /// Decoded spans with their types' names.
+    fn typed(&self, spans: Vec<(bio::TypedSpan, f32)>) -> Vec<Tagged> {
+        spans
             .into_iter()
             .filter_map(|((k, start, end), confidence)| {
                 Some(Tagged {
@@ -180,8 +186,7 @@ impl Tagger {
                     confidence,
                 })
             })
-            .collect();
-        Ok((tagged, probability))
+            .collect()
     }
 }
 
@@ -193,7 +198,7 @@ pub fn decode(
     probs: &Array2<f32>,
     transitions: &[f32],
 ) -> Vec<(bio::TypedSpan, f32)> {
-    decode_scored(text, pieces, probs, transitions).0
+    Decoded::new(text, pieces, probs, transitions).spans
 }
 
 /// [`decode`], with the probability of the decoded tag sequence under the CRF whose
@@ -205,25 +210,51 @@ pub fn decode_scored(
     probs: &Array2<f32>,
     transitions: &[f32],
 ) -> (Vec<(bio::TypedSpan, f32)>, f32) {
+    let d = Decoded::new(text, pieces, probs, transitions);
     let tags = probs.ncols();
-    let mut covered = Vec::new();
-    let mut p = Vec::new();
-    for (i, piece) in pieces.iter().enumerate().take(probs.nrows()) {
-        if let Some(span) = piece {
-            covered.push(*span);
-            p.extend(probs.row(i).iter().copied());
-        }
-    }
-    let log: Vec<f32> = p.iter().map(|&v| v.max(1e-12).ln()).collect();
-    let path = bio::viterbi_with(&log, tags, transitions);
-    let probability = match Array2::from_shape_vec((path.len(), tags), log) {
+    let probability = match Array2::from_shape_vec((d.path.len(), tags), d.log) {
         Ok(emissions) => crf::path_probability(
             emissions.view(),
-            &path,
+            &d.path,
             &crf::transition_factors(transitions, tags),
         ),
         Err(_) => 0.0,
     };
-    let chars: Vec<char> = text.chars().collect();
-    (bio::spans(&path, &p, tags, &covered, &chars), probability)
+    (d.spans, probability)
+}
+
+/// A Viterbi decoding over the pieces that cover text.
+struct Decoded {
+    spans: Vec<(bio::TypedSpan, f32)>,
+    /// The tag of each covered piece.
+    path: Vec<usize>,
+    /// The log probabilities of the covered pieces' tags, row after row.
+    log: Vec<f32>,
+}
+
+impl Decoded {
+    fn new(
+        text: &str,
+        pieces: &[Option<(usize, usize)>],
+        probs: &Array2<f32>,
+        transitions: &[f32],
+    ) -> Self {
+        let tags = probs.ncols();
+        let mut covered = Vec::new();
+        let mut p = Vec::new();
+        for (i, piece) in pieces.iter().enumerate().take(probs.nrows()) {
+            if let Some(span) = piece {
+                covered.push(*span);
+                p.extend(probs.row(i).iter().copied());
+            }
+        }
+        let log: Vec<f32> = p.iter().map(|&v| v.max(1e-12).ln()).collect();
+        let path = bio::viterbi_with(&log, tags, transitions);
+        let chars: Vec<char> = text.chars().collect();
+        Decoded {
+            spans: bio::spans(&path, &p, tags, &covered, &chars),
+            path,
+            log,
+        }
+    }
 }
