@@ -17,7 +17,10 @@ use crate::tagger::bio::TypedSpan;
 use crate::tagger::train::{train, TaggerOptions};
 use crate::tagger::{decode_scored, TaggerMeta};
 
-/// The token states after the exit layer of each text (the encoder must be cut there).
+/// The token states after the exit layer of each text (the encoder must be cut there). The
+/// early segment runs again here (its layers only: about a millisecond a text) rather than
+/// the embedding pass keeping every text's states, which a benchmark's tens of thousands of
+/// texts do not need.
 fn early_states(encoder: &Encoder, texts: &[String]) -> Result<Vec<TokenStates>> {
     crate::parallel::parallel_map(texts, |text| {
         let tokens = encoder.tokenize(text)?;
