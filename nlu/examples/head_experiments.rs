@@ -10,7 +10,9 @@
 //! joint head, the dense head and the default gated head). `TRANSLATE=1` trains the
 //! one-language models with the dictionary translations `nlu train` adds to intents that
 //! lack a language (`SHOW_TRANSLATIONS=1` lists them; `TRANSLATE_ALL=1` trains every model
-//! on them, not the dense-only one alone).
+//! on them, not the dense-only one alone). `TRANSLATE_TEST=w` also scores the one-language
+//! models by translate-test: each text's probabilities mixed with those of its dictionary
+//! translation into the training language, the translation weighing `w`.
 
 use nlu::classifier::encoder::Encoder;
 use nlu::eval::benchmark::{default_cache_dir, EmbeddingCache};
@@ -180,6 +182,78 @@ fn score(model: &train::TrainedModel, set: &Set, show: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Accuracy and in-scope rejections per language, as [`score`] counts them, when each text's
+/// probabilities are mixed with those of its translation (`translated`, row for row), the
+/// translation weighing `weight`; a text the translation left as it was keeps its own.
+fn score_translated(
+    model: &train::TrainedModel,
+    set: &Set,
+    translated: &Set,
+    weight: f32,
+) -> String {
+    let oos = model.labels.iter().position(|l| l == "out_of_scope");
+    let mut per: std::collections::BTreeMap<&str, (usize, usize, usize, usize)> =
+        Default::default();
+    for i in 0..set.texts.len() {
+        let own = model
+            .head
+            .probabilities(&set.emb.embeddings.row(i).to_vec(), &set.emb.tokens[i]);
+        let other = model.head.probabilities(
+            &translated.emb.embeddings.row(i).to_vec(),
+            &translated.emb.tokens[i],
+        );
+        let w = if translated.texts[i] == set.texts[i] {
+            0.0
+        } else {
+            weight
+        };
+        let p: Vec<f32> = own
+            .iter()
+            .zip(&other)
+            .map(|(a, b)| (1.0 - w) * a + w * b)
+            .collect();
+        let d = decide_labels(&p, oos, model.thresholds);
+        let got = match (d.outcome, d.label) {
+            (Outcome::OutOfScope, _) | (_, None) => "out_of_scope",
+            (_, Some(k)) => model.labels[k].as_str(),
+        };
+        let e = per.entry(set.lang[i].as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(got == set.labels[i]);
+        if set.labels[i] != "out_of_scope" {
+            e.2 += 1;
+            e.3 += usize::from(got == "out_of_scope");
+        }
+    }
+    per.iter()
+        .map(|(l, (n, right, ins, rej))| {
+            format!(
+                "{l}: {:.1}% of {n} (rejected {:.1}%)",
+                100.0 * *right as f32 / *n as f32,
+                100.0 * *rej as f32 / (*ins).max(1) as f32
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `set` with each text translated word by word into `to` (a text already in `to` as it is).
+fn translate_set(encoder: &Encoder, set: &Set, to: nlu::Lang) -> anyhow::Result<Set> {
+    let lexicon =
+        nlu::train::translate::Lexicon::load(&encoder_root().join("models/lexicon-en-zh"))?;
+    let texts: Vec<String> = set.texts.iter().map(|t| lexicon.translate(t, to)).collect();
+    let name = format!("{}-to-{to}", set.name.replace('/', "_"));
+    let emb = embed(encoder, &name, texts.clone())?;
+    Ok(Set {
+        name,
+        texts,
+        labels: set.labels.clone(),
+        lang: set.lang.clone(),
+        written: set.written.clone(),
+        emb,
+    })
 }
 
 fn fit(set: &Set, names: &[String], o: &TrainOptions) -> anyhow::Result<train::TrainedModel> {
@@ -450,10 +524,41 @@ fn main() -> anyhow::Result<()> {
         if let Some(d) = &dev {
             println!("  en-only -> dev {}", score(&m, d, show));
         }
+        let translate_test: Option<f32> = std::env::var("TRANSLATE_TEST")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        // translate-test: the other language's texts, and the dev file, in the training one
+        let translated = |m: &train::TrainedModel, set: &Set, to: nlu::Lang, w: f32| {
+            translate_set(&encoder, set, to).map(|t| score_translated(m, set, &t, w))
+        };
+        if let Some(w) = translate_test {
+            println!(
+                "  en-only -> translate-test {w}: {}",
+                translated(&m, &zh, nlu::Lang::En, w)?
+            );
+            if let Some(d) = &dev {
+                println!(
+                    "  en-only -> dev, translate-test {w}: {}",
+                    translated(&m, d, nlu::Lang::En, w)?
+                );
+            }
+        }
         let m = fit(&zh_train, &names, &o)?;
         println!("  zh-only -> {}", score(&m, &en, show));
         if let Some(d) = &dev {
             println!("  zh-only -> dev {}", score(&m, d, show));
+        }
+        if let Some(w) = translate_test {
+            println!(
+                "  zh-only -> translate-test {w}: {}",
+                translated(&m, &en, nlu::Lang::Zh, w)?
+            );
+            if let Some(d) = &dev {
+                println!(
+                    "  zh-only -> dev, translate-test {w}: {}",
+                    translated(&m, d, nlu::Lang::Zh, w)?
+                );
+            }
         }
         let m = fit(&both, &names, &o)?;
         let s = &m.summary;

@@ -8,7 +8,9 @@
 //! ```
 //! A CONFIG is comma-separated `key=value` settings of [`TaggerOptions`]: `hidden`, `epochs`,
 //! `seed`, `lr`, `l2`, `batch`, `crf` (0/1), `context` (0/1), e.g. `hidden=192,seed=18`
-//! (default: one run with the default options).
+//! (default: one run with the default options). `ENSEMBLE=1` fits every CONFIG and scores
+//! them as one tagger instead: the geometric mean of their tag probabilities, decoded with
+//! the mean of their transition scores (`ENSEMBLE=1 ... -- seed=17 seed=18 seed=19`).
 
 use nlu::eval::datasets::{Dataset, Labeled, OosMode, Slot};
 use nlu::eval::slots;
@@ -52,14 +54,61 @@ fn predict(
         .zip(states)
         .map(|(item, st)| {
             let probs = weights.probabilities(st.states.view());
-            tagger::decode(&item.text, &st.spans, &probs, transitions)
-                .into_iter()
-                .map(|((k, start, end), _)| Slot {
-                    entity: types[k].clone(),
-                    start,
-                    end,
-                })
-                .collect()
+            decoded(item, st, &probs, transitions, types)
+        })
+        .collect()
+}
+
+/// The slots that Viterbi decoding finds in one text's tag probabilities.
+fn decoded(
+    item: &Labeled,
+    st: &TokenStates,
+    probs: &ndarray::Array2<f32>,
+    transitions: &[f32],
+    types: &[String],
+) -> Vec<Slot> {
+    tagger::decode(&item.text, &st.spans, probs, transitions)
+        .into_iter()
+        .map(|((k, start, end), _)| Slot {
+            entity: types[k].clone(),
+            start,
+            end,
+        })
+        .collect()
+}
+
+/// Predicted slots of each text by an ensemble of taggers: the geometric mean of their tag
+/// probabilities, decoded with the mean of their transition scores.
+fn predict_ensemble(
+    fitted: &[tagger::train::TrainedTagger],
+    types: &[String],
+    items: &[Labeled],
+    states: &[TokenStates],
+) -> Vec<Vec<Slot>> {
+    let k = fitted.len().max(1) as f32;
+    let mut transitions = vec![0f32; fitted.first().map_or(0, |f| f.meta.transitions.len())];
+    for f in fitted {
+        for (a, b) in transitions.iter_mut().zip(&f.meta.transitions) {
+            *a += b / k;
+        }
+    }
+    items
+        .iter()
+        .zip(states)
+        .map(|(item, st)| {
+            let mut log_mean: Option<ndarray::Array2<f32>> = None;
+            for f in fitted {
+                let p = f
+                    .weights
+                    .probabilities(st.states.view())
+                    .mapv(|v| v.max(1e-12).ln() / k);
+                log_mean = Some(match log_mean {
+                    Some(m) => m + p,
+                    None => p,
+                });
+            }
+            let probs = log_mean.map(|m| m.mapv(f32::exp)).unwrap_or_default();
+            decoded(item, st, &probs, &transitions, types)
         })
         .collect()
 }
@@ -129,6 +178,37 @@ fn main() -> anyhow::Result<()> {
 
     let training = slots::SlotTraining::of(&splits.train);
     let (types, kinds) = (&training.types, training.kinds());
+    let gold = |items: &[Labeled]| items.iter().map(|e| e.slots.clone()).collect::<Vec<_>>();
+    if std::env::var_os("ENSEMBLE").is_some() {
+        let start = Instant::now();
+        let fitted = options
+            .iter()
+            .map(|opts| {
+                tagger::train::train(
+                    train_states.clone(),
+                    &training.annotations,
+                    &training.intents,
+                    kinds.clone(),
+                    opts,
+                )
+            })
+            .collect::<nlu::Result<Vec<_>>>()?;
+        let fit = start.elapsed().as_secs_f32();
+        let (val_pred, test_pred) = (
+            predict_ensemble(&fitted, types, &splits.val, &val_states),
+            predict_ensemble(&fitted, types, &splits.test, &test_states),
+        );
+        let val = slots::score(&gold(&splits.val), &val_pred);
+        let test = slots::score(&gold(&splits.test), &test_pred);
+        println!(
+            "[ensemble of {}: {}] validation F1 {:.1} (test {:.1}); fit {fit:.0} s",
+            fitted.len(),
+            configs.join(" "),
+            val.all.f1 * 100.0,
+            test.all.f1 * 100.0,
+        );
+        return Ok(());
+    }
     for (config, opts) in configs.iter().zip(&options) {
         let start = Instant::now();
         let trained = tagger::train::train(
@@ -142,7 +222,6 @@ fn main() -> anyhow::Result<()> {
         let t = &trained.meta.transitions;
         let val_pred = predict(&trained.weights, t, types, &splits.val, &val_states);
         let test_pred = predict(&trained.weights, t, types, &splits.test, &test_states);
-        let gold = |items: &[Labeled]| items.iter().map(|e| e.slots.clone()).collect::<Vec<_>>();
         let val = slots::score(&gold(&splits.val), &val_pred);
         let test = slots::score(&gold(&splits.test), &test_pred);
         println!(
