@@ -137,13 +137,33 @@ fn concat(a: &Set, b: &Set) -> Set {
 
 /// Accuracy (out-of-scope right when rejected), in-scope rejected, per language.
 fn score(model: &train::TrainedModel, set: &Set, show: usize) -> String {
+    score_mixed(model, set, show, None)
+}
+
+/// [`score`], with each text's probabilities mixed, when `mix` gives them, with those of its
+/// translation (a set row for row with `set`; translate-test), the translation weighing the
+/// given share; a text the translation left as it was keeps its own.
+fn score_mixed(
+    model: &train::TrainedModel,
+    set: &Set,
+    show: usize,
+    mix: Option<(&Set, f32)>,
+) -> String {
     let oos = model.labels.iter().position(|l| l == "out_of_scope");
     let mut per: std::collections::BTreeMap<String, (usize, usize, usize, usize, usize)> =
         Default::default();
     let mut shown = 0;
     for i in 0..set.texts.len() {
         let emb = set.emb.embeddings.row(i).to_vec();
-        let p = model.head.probabilities(&emb, &set.emb.tokens[i]);
+        let mut p = model.head.probabilities(&emb, &set.emb.tokens[i]);
+        if let Some((t, w)) = mix.filter(|(t, _)| t.texts[i] != set.texts[i]) {
+            let q = model
+                .head
+                .probabilities(&t.emb.embeddings.row(i).to_vec(), &t.emb.tokens[i]);
+            for (a, b) in p.iter_mut().zip(&q) {
+                *a = (1.0 - w) * *a + w * b;
+            }
+        }
         let d = decide_labels(&p, oos, model.thresholds);
         let got = match (d.outcome, d.label) {
             (Outcome::OutOfScope, _) | (_, None) => "out_of_scope",
@@ -178,61 +198,6 @@ fn score(model: &train::TrainedModel, set: &Set, show: usize) -> String {
                 100.0 * *r as f32 / *n as f32,
                 100.0 * *rej as f32 / (*ins).max(1) as f32,
                 100.0 * *top as f32 / *n as f32
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Accuracy and in-scope rejections per language, as [`score`] counts them, when each text's
-/// probabilities are mixed with those of its translation (`translated`, row for row), the
-/// translation weighing `weight`; a text the translation left as it was keeps its own.
-fn score_translated(
-    model: &train::TrainedModel,
-    set: &Set,
-    translated: &Set,
-    weight: f32,
-) -> String {
-    let oos = model.labels.iter().position(|l| l == "out_of_scope");
-    let mut per: std::collections::BTreeMap<&str, (usize, usize, usize, usize)> =
-        Default::default();
-    for i in 0..set.texts.len() {
-        let own = model
-            .head
-            .probabilities(&set.emb.embeddings.row(i).to_vec(), &set.emb.tokens[i]);
-        let other = model.head.probabilities(
-            &translated.emb.embeddings.row(i).to_vec(),
-            &translated.emb.tokens[i],
-        );
-        let w = if translated.texts[i] == set.texts[i] {
-            0.0
-        } else {
-            weight
-        };
-        let p: Vec<f32> = own
-            .iter()
-            .zip(&other)
-            .map(|(a, b)| (1.0 - w) * a + w * b)
-            .collect();
-        let d = decide_labels(&p, oos, model.thresholds);
-        let got = match (d.outcome, d.label) {
-            (Outcome::OutOfScope, _) | (_, None) => "out_of_scope",
-            (_, Some(k)) => model.labels[k].as_str(),
-        };
-        let e = per.entry(set.lang[i].as_str()).or_default();
-        e.0 += 1;
-        e.1 += usize::from(got == set.labels[i]);
-        if set.labels[i] != "out_of_scope" {
-            e.2 += 1;
-            e.3 += usize::from(got == "out_of_scope");
-        }
-    }
-    per.iter()
-        .map(|(l, (n, right, ins, rej))| {
-            format!(
-                "{l}: {:.1}% of {n} (rejected {:.1}%)",
-                100.0 * *right as f32 / *n as f32,
-                100.0 * *rej as f32 / (*ins).max(1) as f32
             )
         })
         .collect::<Vec<_>>()
@@ -528,38 +493,24 @@ fn main() -> anyhow::Result<()> {
             .ok()
             .and_then(|v| v.parse().ok());
         // translate-test: the other language's texts, and the dev file, in the training one
-        let translated = |m: &train::TrainedModel, set: &Set, to: nlu::Lang, w: f32| {
-            translate_set(&encoder, set, to).map(|t| score_translated(m, set, &t, w))
-        };
-        if let Some(w) = translate_test {
-            println!(
-                "  en-only -> translate-test {w}: {}",
-                translated(&m, &zh, nlu::Lang::En, w)?
-            );
-            if let Some(d) = &dev {
-                println!(
-                    "  en-only -> dev, translate-test {w}: {}",
-                    translated(&m, d, nlu::Lang::En, w)?
-                );
+        let translated = |who: &str, m: &train::TrainedModel, other: &Set, to: nlu::Lang| {
+            let Some(w) = translate_test else {
+                return Ok::<_, anyhow::Error>(());
+            };
+            for set in std::iter::once(other).chain(dev.as_ref()) {
+                let t = translate_set(&encoder, set, to)?;
+                let s = score_mixed(m, set, 0, Some((&t, w)));
+                println!("  {who} -> {}, translate-test {w}: {s}", set.name);
             }
-        }
+            Ok(())
+        };
+        translated("en-only", &m, &zh, nlu::Lang::En)?;
         let m = fit(&zh_train, &names, &o)?;
         println!("  zh-only -> {}", score(&m, &en, show));
         if let Some(d) = &dev {
             println!("  zh-only -> dev {}", score(&m, d, show));
         }
-        if let Some(w) = translate_test {
-            println!(
-                "  zh-only -> translate-test {w}: {}",
-                translated(&m, &en, nlu::Lang::Zh, w)?
-            );
-            if let Some(d) = &dev {
-                println!(
-                    "  zh-only -> dev, translate-test {w}: {}",
-                    translated(&m, d, nlu::Lang::Zh, w)?
-                );
-            }
-        }
+        translated("zh-only", &m, &en, nlu::Lang::Zh)?;
         let m = fit(&both, &names, &o)?;
         let s = &m.summary;
         println!(
