@@ -7,7 +7,8 @@
 //! cargo run -p nlu --release --example tagger_experiments -- [CONFIG...]
 //! ```
 //! A CONFIG is comma-separated `key=value` settings of [`TaggerOptions`]: `hidden`, `epochs`,
-//! `seed`, `lr`, `l2`, `batch`, `crf` (0/1), `context` (0/1), e.g. `hidden=192,seed=18`
+//! `seed`, `lr`, `l2`, `batch`, `crf` (0/1), `context` (0/1), `lexicon` (folds; 0: none),
+//! e.g. `hidden=192,seed=18`
 //! (default: one run with the default options). `ENSEMBLE=1` fits every CONFIG and scores
 //! them as one tagger instead: the geometric mean of their tag probabilities, decoded with
 //! the mean of their transition scores (`ENSEMBLE=1 ... -- seed=17 seed=18 seed=19`).
@@ -35,28 +36,42 @@ fn parse_config(s: &str) -> anyhow::Result<TaggerOptions> {
             "batch" => o.batch = v.parse()?,
             "crf" => o.crf = v == "1",
             "context" => o.context = v == "1",
+            "lexicon" => o.lexicon_folds = v.parse()?,
             _ => anyhow::bail!("unknown setting `{k}`"),
         }
     }
     Ok(o)
 }
 
+/// Tag probabilities of one text by a fitted tagger (with its lexicon's features).
+fn probabilities(
+    trained: &tagger::train::TrainedTagger,
+    matcher: Option<&tagger::lexicon::LexiconMatcher>,
+    item: &Labeled,
+    st: &TokenStates,
+) -> ndarray::Array2<f32> {
+    let lexicon = matcher.map(|m| m.features(&item.text, &st.spans, st.states.nrows()));
+    trained
+        .weights
+        .probabilities(st.states.view(), lexicon.as_ref().map(|l| l.view()))
+}
+
 /// Predicted slots of each text.
 fn predict(
-    weights: &tagger::train::TaggerWeights,
-    transitions: &[f32],
+    trained: &tagger::train::TrainedTagger,
     types: &[String],
     items: &[Labeled],
     states: &[TokenStates],
-) -> Vec<Vec<Slot>> {
-    items
+) -> anyhow::Result<Vec<Vec<Slot>>> {
+    let matcher = trained.matcher()?;
+    Ok(items
         .iter()
         .zip(states)
         .map(|(item, st)| {
-            let probs = weights.probabilities(st.states.view());
-            decoded(item, st, &probs, transitions, types)
+            let probs = probabilities(trained, matcher.as_ref(), item, st);
+            decoded(item, st, &probs, &trained.meta.transitions, types)
         })
-        .collect()
+        .collect())
 }
 
 /// The slots that Viterbi decoding finds in one text's tag probabilities.
@@ -84,7 +99,11 @@ fn predict_ensemble(
     types: &[String],
     items: &[Labeled],
     states: &[TokenStates],
-) -> Vec<Vec<Slot>> {
+) -> anyhow::Result<Vec<Vec<Slot>>> {
+    let matchers = fitted
+        .iter()
+        .map(|f| f.matcher())
+        .collect::<nlu::Result<Vec<_>>>()?;
     let k = fitted.len().max(1) as f32;
     let mut transitions = vec![0f32; fitted.first().map_or(0, |f| f.meta.transitions.len())];
     for f in fitted {
@@ -92,16 +111,13 @@ fn predict_ensemble(
             *a += b / k;
         }
     }
-    items
+    Ok(items
         .iter()
         .zip(states)
         .map(|(item, st)| {
             let mut log_mean: Option<ndarray::Array2<f32>> = None;
-            for f in fitted {
-                let p = f
-                    .weights
-                    .probabilities(st.states.view())
-                    .mapv(|v| v.max(1e-12).ln() / k);
+            for (f, m) in fitted.iter().zip(&matchers) {
+                let p = probabilities(f, m.as_ref(), item, st).mapv(|v| v.max(1e-12).ln() / k);
                 log_mean = Some(match log_mean {
                     Some(m) => m + p,
                     None => p,
@@ -110,7 +126,7 @@ fn predict_ensemble(
             let probs = log_mean.map(|m| m.mapv(f32::exp)).unwrap_or_default();
             decoded(item, st, &probs, &transitions, types)
         })
-        .collect()
+        .collect())
 }
 
 /// Counts the errors by kind: a gold span with a predicted one of the same range but another
@@ -177,6 +193,7 @@ fn main() -> anyhow::Result<()> {
     let train_states = states;
 
     let training = slots::SlotTraining::of(&splits.train);
+    let train_texts: Vec<&str> = splits.train.iter().map(|e| e.text.as_str()).collect();
     let (types, kinds) = (&training.types, training.kinds());
     let gold = |items: &[Labeled]| items.iter().map(|e| e.slots.clone()).collect::<Vec<_>>();
     if std::env::var_os("ENSEMBLE").is_some() {
@@ -185,6 +202,7 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .map(|opts| {
                 tagger::train::train(
+                    &train_texts,
                     train_states.clone(),
                     &training.annotations,
                     &training.intents,
@@ -195,8 +213,8 @@ fn main() -> anyhow::Result<()> {
             .collect::<nlu::Result<Vec<_>>>()?;
         let fit = start.elapsed().as_secs_f32();
         let (val_pred, test_pred) = (
-            predict_ensemble(&fitted, types, &splits.val, &val_states),
-            predict_ensemble(&fitted, types, &splits.test, &test_states),
+            predict_ensemble(&fitted, types, &splits.val, &val_states)?,
+            predict_ensemble(&fitted, types, &splits.test, &test_states)?,
         );
         let val = slots::score(&gold(&splits.val), &val_pred);
         let test = slots::score(&gold(&splits.test), &test_pred);
@@ -212,6 +230,7 @@ fn main() -> anyhow::Result<()> {
     for (config, opts) in configs.iter().zip(&options) {
         let start = Instant::now();
         let trained = tagger::train::train(
+            &train_texts,
             train_states.clone(),
             &training.annotations,
             &training.intents,
@@ -219,9 +238,8 @@ fn main() -> anyhow::Result<()> {
             opts,
         )?;
         let fit = start.elapsed().as_secs_f32();
-        let t = &trained.meta.transitions;
-        let val_pred = predict(&trained.weights, t, types, &splits.val, &val_states);
-        let test_pred = predict(&trained.weights, t, types, &splits.test, &test_states);
+        let val_pred = predict(&trained, types, &splits.val, &val_states)?;
+        let test_pred = predict(&trained, types, &splits.test, &test_states)?;
         let val = slots::score(&gold(&splits.val), &val_pred);
         let test = slots::score(&gold(&splits.test), &test_pred);
         println!(

@@ -31,14 +31,24 @@ fn python_onnxruntime_gives_the_same_probabilities() {
     }
 }
 
-/// The entity tagger too: Python's onnxruntime runs the encoder's `token_states` through
-/// `tagger.onnx` and gets the parser's tag probabilities, token by token.
+/// The entity tagger too: Python's onnxruntime runs the encoder's `token_states` (and the
+/// lexicon features that the script computes on its own) through `tagger.onnx` and gets the
+/// parser's tag probabilities, token by token. "San Francisco", an annotated city, is in the
+/// tagger's lexicon: its two pieces' features are 1 on both sides.
 #[test]
 fn python_onnxruntime_gives_the_same_tag_probabilities() {
     let dir = common::train_smart_home();
     let parser = nlu::Parser::load(dir.path()).unwrap();
-    let texts = ["is it going to rain in Lisbon tomorrow", "南京明天会下雨吗"];
-    common::assert_tag_probabilities_match(&parser, dir.path(), &texts, 1e-5);
+    let texts = [
+        "is it going to rain in Lisbon tomorrow",
+        "南京明天会下雨吗",
+        "will it be sunny in San Francisco on Friday",
+    ];
+    let matched = common::assert_tag_probabilities_match(&parser, dir.path(), &texts, 1e-5);
+    assert_eq!(
+        matched, 2,
+        "the begin and continue features of San Francisco"
+    );
 }
 
 /// The cascade's sparse head too: Python's onnxruntime runs `sparse-head.onnx` on the token

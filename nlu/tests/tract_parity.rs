@@ -51,7 +51,10 @@ fn tract_runs_the_tagger_as_onnxruntime_does() {
     let dir = common::train_smart_home();
     let parser = nlu::Parser::load(dir.path()).unwrap();
     let texts = ["is it going to rain in Lisbon tomorrow", "南京明天会下雨吗"];
-    common::assert_tag_probabilities_match(&parser, dir.path(), &texts, 0.02);
+    let known = "will it be sunny in San Francisco on Friday";
+    let all = [texts[0], texts[1], known];
+    let matched = common::assert_tag_probabilities_match(&parser, dir.path(), &all, 0.02);
+    assert_eq!(matched, 2, "the lexicon features of San Francisco");
     let cities = [("Lisbon", 23, 29), ("南京", 0, 2)];
     for (text, (city, start, end)) in texts.iter().zip(cities) {
         let r = parser.parse(text).unwrap();

@@ -287,15 +287,25 @@ fn meta(types: &[&str], transitions: Vec<f32>) -> nlu::tagger::TaggerMeta {
         examples: 1,
         transitions,
         intents: Vec::new(),
+        lexicon: Default::default(),
     }
 }
 
 /// The tagger's saved graph (`Conv` over the token states, run by ONNX Runtime) gives the
-/// probabilities its Rust weights give.
+/// probabilities its Rust weights give, with and without the lexicon's input.
 #[test]
 fn the_saved_tagger_graph_matches_its_weights() {
     use ndarray::Array2;
+    use nlu::tagger::lexicon::Lexicon;
     use nlu::tagger::train::{fit, Sequence, TaggerOptions};
+    // each text is five one-letter words, one piece each; "c d" is a known city
+    let text = "a b c d e";
+    let pieces: Vec<Option<(usize, usize)>> = (0..5).map(|j| Some((2 * j, 2 * j + 1))).collect();
+    let lexicon = Lexicon::from_spans([(text, &[(0, 4, 7)][..])]);
+    let matcher = lexicon.matcher(1).unwrap();
+    let features = matcher.features(text, &pieces, 5);
+    assert_eq!(features.column(0).to_vec(), vec![0., 0., 1., 0., 0.]);
+    assert_eq!(features.column(1).to_vec(), vec![0., 0., 0., 1., 0.]);
     // 6-dimensional states with a pattern per tag, plus noise
     let mut seqs = Vec::new();
     for i in 0..30usize {
@@ -315,14 +325,29 @@ fn the_saved_tagger_graph_matches_its_weights() {
             .collect();
         seqs.push(Sequence {
             states: Array2::from_shape_vec((5, 6), flat).unwrap(),
+            lexicon: features.clone(),
             tags: tags.into_iter().map(Some).collect(),
         });
     }
+    let without: Vec<Sequence> = seqs
+        .iter()
+        .map(|s| Sequence {
+            lexicon: Array2::zeros((5, 0)),
+            ..s.clone()
+        })
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(nlu::tagger::TAGGER_FILE);
     // with and without the hidden layer, with and without the sentence's mean state, trained
-    // as a CRF or per piece (the graph is the same)
-    for (hidden, context, crf) in [(0, false, true), (16, false, false), (16, true, true)] {
+    // as a CRF or per piece (the graph is the same), with and without the lexicon (read by
+    // the hidden layer only)
+    for (hidden, context, crf, with_lexicon) in [
+        (0, false, true, false),
+        (16, false, false, false),
+        (16, true, true, false),
+        (16, true, true, true),
+        (0, false, true, true),
+    ] {
         let opts = TaggerOptions {
             min_steps: 200,
             hidden,
@@ -330,25 +355,54 @@ fn the_saved_tagger_graph_matches_its_weights() {
             crf,
             ..Default::default()
         };
-        let w = fit(&seqs, 1, &opts).unwrap();
+        let w = fit(if with_lexicon { &seqs } else { &without }, 1, &opts).unwrap();
         assert_eq!(w.hidden.is_some(), hidden > 0);
+        let reads_lexicon = with_lexicon && hidden > 0;
+        assert_eq!(
+            w.lexicon.as_ref().map(|(h, t)| (h.dim(), t.dim())),
+            reads_lexicon.then_some(((2, 16), (2, 3)))
+        );
         let rows = w.hidden.as_ref().map_or(0, |h| h.0.nrows());
         assert_eq!(
             rows,
             [0, 18, 24][usize::from(hidden > 0) + usize::from(context)]
         );
         std::fs::write(&path, w.to_graph(&["city".into()]).to_bytes()).unwrap();
-        let loaded = nlu::tagger::Tagger::load(&path, &meta(&["city"], Vec::new()), 1).unwrap();
+        let mut m = meta(&["city"], Vec::new());
+        if reads_lexicon {
+            m.lexicon = lexicon.clone();
+        } else {
+            // a lexicon that the graph has no input for is refused
+            let wrong = nlu::tagger::TaggerMeta {
+                lexicon: lexicon.clone(),
+                ..m.clone()
+            };
+            let err = nlu::tagger::Tagger::load(&path, &wrong, 1).unwrap_err();
+            assert!(err.to_string().contains("`lexicon` input"), "{err}");
+        }
+        let loaded = nlu::tagger::Tagger::load(&path, &m, 1).unwrap();
         for s in &seqs[..5] {
-            let want = w.probabilities(s.states.view());
-            let got = loaded.probabilities(s.states.view()).unwrap();
+            let want = w.probabilities(s.states.view(), reads_lexicon.then(|| s.lexicon.view()));
+            let got = loaded
+                .probabilities(text, &pieces, s.states.view())
+                .unwrap();
             assert_eq!(got.dim(), (5, 3));
             for (a, b) in got.iter().zip(want.iter()) {
                 assert!(
                     (a - b).abs() < 1e-5,
-                    "hidden {hidden}, {context}: {a} vs {b}"
+                    "hidden {hidden}, {context}, lexicon {with_lexicon}: {a} vs {b}"
                 );
             }
+        }
+        if reads_lexicon {
+            // the features count: without them the graph gives other probabilities
+            let zero = Array2::zeros((5, 2));
+            let apart = w.probabilities(seqs[0].states.view(), Some(zero.view()));
+            let with = w.probabilities(seqs[0].states.view(), Some(seqs[0].lexicon.view()));
+            assert!(apart
+                .iter()
+                .zip(with.iter())
+                .any(|(a, b)| (a - b).abs() > 1e-4));
         }
     }
     // transition scores of the wrong size are refused

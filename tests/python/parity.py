@@ -8,8 +8,9 @@ model's window, the encoder graph, then the head graph (which computes its own n
 features from the token ids); for a model whose head reads a middle layer's pooled states
 (`pooled_layer` in model.json), their mean over the tokens, at unit length, follows the
 sentence embedding in the head's input. When the model has an entity tagger (`tagger.onnx`), it also
-runs the tagger graph on the encoder's `token_states` and prints `tag_probabilities`, one
-list per token. When it has the cascade's sparse head (`sparse-head.onnx`), it runs it on the
+runs the tagger graph on the encoder's `token_states` (and, for a tagger that reads a lexicon
+of annotated values, on the `lexicon` features that `lexicon_features` computes as
+`nlu/src/tagger/lexicon.rs` does) and prints `tag_probabilities`, one list per token. When it has the cascade's sparse head (`sparse-head.onnx`), it runs it on the
 token ids and prints `sparse_probabilities`, `known_fraction` and, for a model with a
 tagger, `span_probability`. When it has the cascade's early head (`early-head.onnx`) and the
 environment names the encoder's early segment (`NLU_EARLY_SEGMENT`, a file the test writes
@@ -27,6 +28,74 @@ from tokenizers import Tokenizer
 # the layers whose states the encoder's `token_states` output holds, side by side
 # (scripts/encoder/build_encoder.py's TOKEN_STATE_LAYERS)
 TOKEN_STATE_LAYERS = (4, 8, 12)
+
+
+QUERY_PREFIX = "query: "
+
+
+def normalize_char(c):
+    """`nlu::entities::normalize_char`: full-width forms folded, lower case."""
+    o = ord(c)
+    if 0xFF01 <= o <= 0xFF5E:
+        c = chr(o - 0xFEE0)
+    else:
+        c = {"\u3000": " ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+             "\u3002": ".", "\u3001": ","}.get(c, c)
+    low = c.lower()
+    return low if len(low) == 1 else c
+
+
+def is_cjk(c):
+    o = ord(c)
+    return 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF or 0xAC00 <= o <= 0xD7AF
+
+
+def is_latin_word(c):
+    return (c.isascii() and (c.isalnum() or c == "_")) or (c.isalnum() and not c.isascii() and not is_cjk(c))
+
+
+def piece_spans(enc, text):
+    """Each piece's character range in the text without the prefix (`Encoder::tokenize`)."""
+    full = QUERY_PREFIX + text
+    prefix, prefix_chars = len(QUERY_PREFIX.rstrip()), len(QUERY_PREFIX)
+    spans = []
+    for (start, end), special in zip(enc.offsets, enc.special_tokens_mask):
+        if special == 1 or end <= prefix:
+            spans.append(None)
+            continue
+        end = min(end, len(full))
+        start = min(start, end)
+        while start < end and full[start].isspace():
+            start += 1
+        spans.append((max(start, prefix_chars) - prefix_chars, max(end, prefix_chars) - prefix_chars))
+    return spans
+
+
+def lexicon_features(lexicon, types, text, spans):
+    """`LexiconMatcher::features`: per piece, 1 in column 2k where it begins a known value of
+    type k and in column 2k + 1 where it continues one."""
+    norm = "".join(normalize_char(c) for c in text)
+    out = np.zeros((len(spans), 2 * types), dtype=np.float32)
+    for value, kinds in lexicon.items():
+        at = norm.find(value)
+        while at >= 0:
+            s, e = at, at + len(value)
+            left = not is_latin_word(norm[s]) or s == 0 or not is_latin_word(norm[s - 1])
+            right = not is_latin_word(norm[e - 1]) or e == len(norm) or not is_latin_word(norm[e])
+            if left and right:
+                begun = False
+                for i, piece in enumerate(spans):
+                    if piece is None:
+                        continue
+                    a, b = piece
+                    if not (s <= a < e if a < b else s < a < e):
+                        continue
+                    offset = 1 if (begun or a >= b) else 0
+                    begun = begun or a < b
+                    for k in kinds:
+                        out[i, 2 * k + offset] = 1.0
+            at = norm.find(value, at + 1)
+    return out
 
 
 def main():
@@ -58,7 +127,8 @@ def main():
         early = ort.InferenceSession(segment_path, opts, providers=["CPUExecutionProvider"])
         early_head = ort.InferenceSession(early_path, opts, providers=["CPUExecutionProvider"])
     for line in sys.stdin.read().splitlines():
-        ids = np.array([tok.encode("query: " + line).ids], dtype=np.int64)
+        enc = tok.encode(QUERY_PREFIX + line)
+        ids = np.array([enc.ids], dtype=np.int64)
         mask = np.ones_like(ids)
         emb, states = encoder.run(["sentence_embedding", "token_states"], {"input_ids": ids, "attention_mask": mask})
         if meta.get("pooled_layer"):
@@ -72,7 +142,13 @@ def main():
         probs = head.run(["probabilities"], {"sentence_embedding": emb, "input_ids": ids, "attention_mask": mask})[0][0]
         row = {"text": line, "labels": meta["labels"], "probabilities": [float(p) for p in probs]}
         if tagger is not None:
-            tags = tagger.run(["tag_probabilities"], {"token_states": states})[0][0]
+            inputs = {"token_states": states}
+            lexicon = meta["tagger"].get("lexicon")
+            if lexicon:
+                f = lexicon_features(lexicon, len(meta["tagger"]["types"]), line, piece_spans(enc, line))
+                inputs["lexicon"] = f[None, :, :]
+                row["lexicon_features"] = f.tolist()
+            tags = tagger.run(["tag_probabilities"], inputs)[0][0]
             row["tag_probabilities"] = [[float(p) for p in piece] for piece in tags]
         if sparse is not None:
             names = [o.name for o in sparse.get_outputs()]

@@ -717,6 +717,7 @@ mod tests {
                     examples: 3,
                     transitions: Vec::new(),
                     intents: vec!["run_job".into()],
+                    lexicon: Default::default(),
                 },
                 threshold: 0.9,
                 calibration: EarlyTaggerFigures::default(),

@@ -518,7 +518,9 @@ fn run_slots(
         intents,
     } = training;
     let start = Instant::now();
+    let texts: Vec<&str> = splits.train.iter().map(|e| e.text.as_str()).collect();
     let trained = tagger::train::train(
+        &texts,
         train_states,
         &annotations,
         &intents,

@@ -6,6 +6,8 @@
 //! ([`train`]), trained as a linear-chain CRF ([`crf`]); Viterbi decoding under the BIO
 //! constraints, with the CRF's learnt transition scores ([`bio::viterbi_with`]), picks the
 //! tags, and the tagged pieces become character spans of the text, widened to whole words.
+//! Each piece also reads whether it begins or continues a value that the training examples
+//! annotate ([`lexicon`]), so that a name seen in training is found again whole.
 //! The layers are saved as `tagger.onnx` next to `head.onnx`, and the entity types and
 //! transition scores in `model.json`. The same encoder run serves the intent head and the
 //! tagger.
@@ -22,6 +24,7 @@
 
 pub mod bio;
 pub mod crf;
+pub mod lexicon;
 pub mod train;
 
 use crate::classifier::session_pool::SessionPool;
@@ -50,6 +53,10 @@ pub struct TaggerMeta {
     /// intents only (empty: every text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<IntentName>,
+    /// The annotated values whose matches the tagger reads as features
+    /// ([`lexicon`]; empty: it reads none, and its graph has no `lexicon` input).
+    #[serde(default, skip_serializing_if = "lexicon::Lexicon::is_empty")]
+    pub lexicon: lexicon::Lexicon,
 }
 
 /// A span the tagger found.
@@ -70,6 +77,8 @@ pub struct Tagger {
     types: Vec<EntityKind>,
     transitions: Vec<f32>,
     intents: Vec<IntentName>,
+    /// The matcher of the lexicon whose features the graph's `lexicon` input takes.
+    lexicon: Option<lexicon::LexiconMatcher>,
 }
 
 impl Tagger {
@@ -95,11 +104,19 @@ impl Tagger {
             });
         }
         let pool = SessionPool::load(path, 1, sessions)?;
-        let tags = pool.with_first(|s| {
-            s.outputs()
-                .iter()
-                .find(|o| o.name() == "tag_probabilities")
-                .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
+        let (tags, lexicon_columns) = pool.with_first(|s| {
+            let last =
+                |v: &ort::value::ValueType| v.tensor_shape().and_then(|sh| sh.last().copied());
+            (
+                s.outputs()
+                    .iter()
+                    .find(|o| o.name() == "tag_probabilities")
+                    .and_then(|o| last(o.dtype())),
+                s.inputs()
+                    .iter()
+                    .find(|i| i.name() == "lexicon")
+                    .and_then(|i| last(i.dtype())),
+            )
         });
         let expected = tag_count as i64;
         if tags != Some(expected) {
@@ -111,11 +128,27 @@ impl Tagger {
                 ),
             ));
         }
+        let lexicon = if meta.lexicon.is_empty() {
+            None
+        } else {
+            Some(meta.lexicon.matcher(types.len())?)
+        };
+        let want = lexicon.as_ref().map(|m| m.columns() as i64);
+        if lexicon_columns != want {
+            return Err(NluError::onnx(
+                path,
+                format!(
+                    "model.json's tagger lexicon needs a `lexicon` input of {want:?} columns, \
+                     the graph has {lexicon_columns:?}; retrain the model with `nlu train`"
+                ),
+            ));
+        }
         Ok(Tagger {
             pool,
             types,
             transitions: meta.transitions.clone(),
             intents: meta.intents.clone(),
+            lexicon,
         })
     }
 
@@ -129,18 +162,46 @@ impl Tagger {
         self.intents.is_empty() || self.intents.contains(intent)
     }
 
-    /// Tag probabilities of each piece, `[pieces × tags]`, from the token states of one text.
-    pub fn probabilities(&self, states: ArrayView2<f32>) -> Result<Array2<f32>> {
+    /// The lexicon features that it reads for a text with `rows` token states, when it reads
+    /// a lexicon ([`lexicon::LexiconMatcher::features`]).
+    pub fn lexicon_features(
+        &self,
+        text: &str,
+        pieces: &[Option<(usize, usize)>],
+        rows: usize,
+    ) -> Option<Array2<f32>> {
+        Some(self.lexicon.as_ref()?.features(text, pieces, rows))
+    }
+
+    /// Tag probabilities of each piece, `[pieces × tags]`, from the token states of one text
+    /// (and, when the tagger reads a lexicon, the matches of its values in `text`; `pieces`
+    /// as in [`Tagger::tag`]).
+    pub fn probabilities(
+        &self,
+        text: &str,
+        pieces: &[Option<(usize, usize)>],
+        states: ArrayView2<f32>,
+    ) -> Result<Array2<f32>> {
         let path = self.pool.path();
         let n = states.nrows();
         // a batch of one, without a copy
         let input = states.insert_axis(Axis(0));
+        let features = self
+            .lexicon
+            .as_ref()
+            .map(|m| m.features(text, pieces, n).insert_axis(Axis(0)));
         let tags = bio::tag_count(self.types.len());
         self.pool.run(|session| {
             let t = TensorRef::from_array_view(input).map_err(|e| NluError::onnx(path, e))?;
-            let outputs = session
-                .run(ort::inputs!["token_states" => t])
-                .map_err(|e| NluError::onnx(path, e))?;
+            let outputs = match &features {
+                Some(f) => {
+                    let f = TensorRef::from_array_view(f.view())
+                        .map_err(|e| NluError::onnx(path, e))?;
+                    session.run(ort::inputs!["token_states" => t, "lexicon" => f])
+                }
+                None => session.run(ort::inputs!["token_states" => t]),
+            }
+            .map_err(|e| NluError::onnx(path, e))?;
             let (_, data) = outputs["tag_probabilities"]
                 .try_extract_tensor::<f32>()
                 .map_err(|e| NluError::onnx(path, e))?;
@@ -156,7 +217,7 @@ impl Tagger {
         pieces: &[Option<(usize, usize)>],
         states: ArrayView2<f32>,
     ) -> Result<Vec<Tagged>> {
-        let probs = self.probabilities(states)?;
+        let probs = self.probabilities(text, pieces, states)?;
         Ok(self.typed(decode(text, pieces, &probs, &self.transitions)))
     }
 
@@ -169,7 +230,7 @@ impl Tagger {
         pieces: &[Option<(usize, usize)>],
         states: ArrayView2<f32>,
     ) -> Result<(Vec<Tagged>, f32)> {
-        let probs = self.probabilities(states)?;
+        let probs = self.probabilities(text, pieces, states)?;
         let (spans, probability) = decode_scored(text, pieces, &probs, &self.transitions);
         Ok((self.typed(spans), probability))
     }

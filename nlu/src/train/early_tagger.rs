@@ -78,6 +78,7 @@ pub(super) fn fit(
             .filter(|&i| job.is_none_or(|f| assignment[i] != f))
             .collect();
         train(
+            &rows.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>(),
             rows.iter().map(|&i| states[i].clone()).collect(),
             &rows
                 .iter()
@@ -91,8 +92,15 @@ pub(super) fn fit(
     let mut rows = Vec::new();
     for (job, trained) in jobs.iter().zip(&fitted) {
         let Some(f) = job else { continue };
+        let matcher = trained.matcher()?;
         for i in (0..texts.len()).filter(|&i| assignment[i] == *f && groups[i] > 0) {
-            let probs = trained.weights.probabilities(states[i].states.view());
+            let st = &states[i];
+            let lexicon = matcher
+                .as_ref()
+                .map(|m| m.features(&texts[i], &st.spans, st.states.nrows()));
+            let probs = trained
+                .weights
+                .probabilities(st.states.view(), lexicon.as_ref().map(|l| l.view()));
             let (spans, probability) = decode_scored(
                 &texts[i],
                 &states[i].spans,

@@ -1663,7 +1663,9 @@ pub fn train_dir(
             .map(|e| crate::IntentName::from(e.intent.as_str()))
             .collect();
         tracing::info!(types = tagger_types.len(), "training the entity tagger");
+        let written_texts: Vec<&str> = texts[..originals].iter().map(String::as_str).collect();
         let tagger = crate::tagger::train::train(
+            &written_texts,
             states,
             &annotations,
             &example_intents,

@@ -80,22 +80,31 @@ pub fn train_smart_home() -> tempfile::TempDir {
 
 /// Asserts that the tagger of `parser` (loaded from `dir`) gives the tag probabilities that
 /// Python's onnxruntime computes from `dir` for each of `texts`, token by token, within
-/// `tolerance`.
+/// `tolerance`, and, when it reads a lexicon, the same lexicon features. Returns how many
+/// features were 1 over all the texts.
 pub fn assert_tag_probabilities_match(
     parser: &nlu::Parser,
     dir: &Path,
     texts: &[&str],
     tolerance: f32,
-) {
+) -> usize {
     let tagger = parser.tagger().expect("the model has a tagger");
+    let mut matched = 0;
     for (text, py) in texts.iter().zip(onnxruntime_outputs(dir, texts)) {
         let c = parser
             .classifier()
             .classify_with(text, true)
             .expect("classify");
         let states = c.token_states.expect("token states");
+        if let Some(features) = tagger.lexicon_features(text, &c.spans, states.nrows()) {
+            let rows = py["lexicon_features"].as_array().expect("lexicon_features");
+            let py_rows: Vec<Vec<f32>> = rows.iter().map(floats).collect();
+            let rust_rows: Vec<Vec<f32>> = features.outer_iter().map(|r| r.to_vec()).collect();
+            assert_eq!(py_rows, rust_rows, "{text}: lexicon features");
+            matched += features.iter().filter(|&&v| v == 1.0).count();
+        }
         let rust = tagger
-            .probabilities(states.view())
+            .probabilities(text, &c.spans, states.view())
             .expect("tag probabilities");
         let rows = py["tag_probabilities"]
             .as_array()
@@ -110,6 +119,7 @@ pub fn assert_tag_probabilities_match(
             }
         }
     }
+    matched
 }
 
 /// A JSON array of numbers.
