@@ -196,20 +196,21 @@ fn main() -> anyhow::Result<()> {
     let train_texts: Vec<&str> = splits.train.iter().map(|e| e.text.as_str()).collect();
     let (types, kinds) = (&training.types, training.kinds());
     let gold = |items: &[Labeled]| items.iter().map(|e| e.slots.clone()).collect::<Vec<_>>();
+    let fit_one = |opts: &TaggerOptions| {
+        tagger::train::train(
+            &train_texts,
+            train_states.clone(),
+            &training.annotations,
+            &training.intents,
+            kinds.clone(),
+            opts,
+        )
+    };
     if std::env::var_os("ENSEMBLE").is_some() {
         let start = Instant::now();
         let fitted = options
             .iter()
-            .map(|opts| {
-                tagger::train::train(
-                    &train_texts,
-                    train_states.clone(),
-                    &training.annotations,
-                    &training.intents,
-                    kinds.clone(),
-                    opts,
-                )
-            })
+            .map(fit_one)
             .collect::<nlu::Result<Vec<_>>>()?;
         let fit = start.elapsed().as_secs_f32();
         let (val_pred, test_pred) = (
@@ -229,14 +230,7 @@ fn main() -> anyhow::Result<()> {
     }
     for (config, opts) in configs.iter().zip(&options) {
         let start = Instant::now();
-        let trained = tagger::train::train(
-            &train_texts,
-            train_states.clone(),
-            &training.annotations,
-            &training.intents,
-            kinds.clone(),
-            opts,
-        )?;
+        let trained = fit_one(opts)?;
         let fit = start.elapsed().as_secs_f32();
         let val_pred = predict(&trained, types, &splits.val, &val_states)?;
         let test_pred = predict(&trained, types, &splits.test, &test_states)?;

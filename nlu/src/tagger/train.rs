@@ -268,11 +268,7 @@ impl TaggerWeights {
                 // the sentence's mean state, through its own rows of the layer, added to
                 // every piece
                 let ctx = w1.slice(s![window_rows.., ..]);
-                g.initializers.push(Tensor::float(
-                    "context_w",
-                    &[dim as i64, h as i64],
-                    ctx.iter().copied().collect(),
-                ));
+                g.initializers.push(matrix("context_w", ctx));
                 g.node(
                     "ReduceMean",
                     &["token_states"],
@@ -298,11 +294,7 @@ impl TaggerWeights {
             let mut pre = "hidden_pre";
             if let Some((wl, _)) = &self.lexicon {
                 // each piece's lexicon features, through their own rows of the layer
-                g.initializers.push(Tensor::float(
-                    "lexicon_w",
-                    &[wl.nrows() as i64, h as i64],
-                    wl.iter().copied().collect(),
-                ));
+                g.initializers.push(matrix("lexicon_w", wl.view()));
                 g.node("MatMul", &["lexicon", "lexicon_w"], "lexicon_rows", vec![]);
                 g.node(
                     "Transpose",
@@ -343,11 +335,7 @@ impl TaggerWeights {
         let mut logits = "logits";
         if let Some((_, wt)) = &self.lexicon {
             // and straight into each piece's own tag scores
-            g.initializers.push(Tensor::float(
-                "lexicon_tags_w",
-                &[wt.nrows() as i64, tags as i64],
-                wt.iter().copied().collect(),
-            ));
+            g.initializers.push(matrix("lexicon_tags_w", wt.view()));
             g.node(
                 "MatMul",
                 &["lexicon", "lexicon_tags_w"],
@@ -376,6 +364,15 @@ impl TaggerWeights {
         g.metadata = vec![("entity_types".into(), types.join(","))];
         g
     }
+}
+
+/// A float matrix initializer of the graph, row after row.
+fn matrix(name: &str, m: ArrayView2<f32>) -> Tensor {
+    Tensor::float(
+        name,
+        &[m.nrows() as i64, m.ncols() as i64],
+        m.iter().copied().collect(),
+    )
 }
 
 /// A float `[batch, sequence, size]` graph input or output.
