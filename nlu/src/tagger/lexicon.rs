@@ -8,8 +8,11 @@
 //! example come from the values of the *other* folds' examples ([`out_of_fold_features`]):
 //! at training time as at run time, some values are known and some are not.
 //!
-//! Matching is on the text lower-cased with full-width forms folded (as the gazetteers
-//! match), with values in Latin script on word boundaries and values in Chinese anywhere.
+//! Matching is on the text lower-cased with full-width forms folded (the gazetteers'
+//! normalisation). A value that begins (ends) with a Latin letter or digit must not have one
+//! right before (after) it; values in Chinese match anywhere.
+//! (The catalog gazetteer's boundaries are stricter: they also refuse `-`, `.` or `/`
+//! followed by a letter, so that `web` is not found in `web-01`.)
 //!
 //! ```
 //! use nlu::tagger::lexicon::Lexicon;
