@@ -54,6 +54,23 @@ def is_latin_word(c):
     return (c.isascii() and (c.isalnum() or c == "_")) or (c.isalnum() and not c.isascii() and not is_cjk(c))
 
 
+def stands_alone(norm, s, e):
+    """`Text::stands_alone`: a Latin edge touches no Latin letter or digit, nor a `-`, `.` or
+    `/` next to one."""
+
+    def latin(i):
+        return 0 <= i < len(norm) and is_latin_word(norm[i])
+
+    def free(outside, beyond):
+        if 0 <= outside < len(norm) and norm[outside] in "-./":
+            return not latin(beyond)
+        return not latin(outside)
+
+    left = not latin(s) or free(s - 1, s - 2)
+    right = not latin(e - 1) or free(e, e + 1)
+    return left and right
+
+
 def piece_spans(enc, text):
     """Each piece's character range in the text without the prefix (`Encoder::tokenize`)."""
     full = QUERY_PREFIX + text
@@ -80,9 +97,7 @@ def lexicon_features(lexicon, types, text, spans):
         at = norm.find(value)
         while at >= 0:
             s, e = at, at + len(value)
-            left = not is_latin_word(norm[s]) or s == 0 or not is_latin_word(norm[s - 1])
-            right = not is_latin_word(norm[e - 1]) or e == len(norm) or not is_latin_word(norm[e])
-            if left and right:
+            if stands_alone(norm, s, e):
                 begun = False
                 for i, piece in enumerate(spans):
                     if piece is None:

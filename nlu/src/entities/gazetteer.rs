@@ -518,12 +518,7 @@ impl Gazetteer {
             if s >= e {
                 continue;
             }
-            let first = t.chars[s];
-            let last = t.chars[e - 1];
-            if is_latin_word(first) && !left_boundary(t, s) {
-                continue;
-            }
-            if is_latin_word(last) && !right_boundary(t, e) {
+            if !t.stands_alone(s, e) {
                 continue;
             }
             let pes = &self.pats[m.pattern().as_usize()];
@@ -749,24 +744,6 @@ fn is_inflection(q: &str, name: &str) -> bool {
         q.strip_prefix(base)
             .is_some_and(|rest| matches!(rest, "s" | "es" | "d" | "ed" | "ing" | "er" | "ers"))
     })
-}
-
-fn left_boundary(t: &Text, s: usize) -> bool {
-    match t.before(s) {
-        None => true,
-        Some(c) if is_latin_word(c) => false,
-        Some('-' | '.' | '/') => !t.before(s - 1).is_some_and(is_latin_word),
-        Some(_) => true,
-    }
-}
-
-fn right_boundary(t: &Text, e: usize) -> bool {
-    match t.at(e) {
-        None => true,
-        Some(c) if is_latin_word(c) => false,
-        Some('-' | '.' | '/') => !t.at(e + 1).is_some_and(is_latin_word),
-        Some(_) => true,
-    }
 }
 
 /// Whether a guarded environment name ("test", "live") is used as an environment here.

@@ -492,6 +492,26 @@ impl<'a> Text<'a> {
         self.chars.get(ch).copied()
     }
 
+    /// Whether the characters `s..e` (not empty) stand as words of their own, as every
+    /// dictionary match must (catalog names, lookup tables, the tagger's lexicon): an edge
+    /// that is a Latin letter or digit may not touch another one, nor a `-`, `.` or `/` that
+    /// touches one, so that `web` is not found in `web-01` nor `example.com` in
+    /// `api.example.com`. An edge in Chinese may touch anything.
+    pub fn stands_alone(&self, s: usize, e: usize) -> bool {
+        let latin = |c: Option<char>| c.is_some_and(is_latin_word);
+        let left = !latin(self.at(s))
+            || match self.before(s) {
+                Some('-' | '.' | '/') => !latin(self.before(s - 1)),
+                c => !latin(c),
+            };
+        let right = !latin(e.checked_sub(1).and_then(|i| self.at(i)))
+            || match self.at(e) {
+                Some('-' | '.' | '/') => !latin(self.at(e + 1)),
+                c => !latin(c),
+            };
+        left && right
+    }
+
     /// The word (Latin letters/digits) that ends right before `ch`, skipping spaces.
     pub fn prev_word(&self, ch: usize) -> Option<&str> {
         let mut e = ch;
@@ -533,6 +553,27 @@ pub(crate) fn is_latin_word(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_match_stands_alone_unless_a_latin_edge_touches_a_word() {
+        let alone = |text: &str, s: usize, e: usize| Text::new(text).stands_alone(s, e);
+        // "web" in ...
+        assert!(alone("restart web now", 8, 11));
+        assert!(alone("web", 0, 3));
+        assert!(alone("restart web.", 8, 11));
+        assert!(alone("(web)", 1, 4));
+        assert!(!alone("restart webs", 8, 11));
+        assert!(!alone("restart web-01", 8, 11));
+        assert!(!alone("restart my-web", 11, 14));
+        assert!(!alone("api.example.com", 4, 15));
+        assert!(alone("see example.com/", 4, 15));
+        assert!(!alone("see example.com/x", 4, 15));
+        // a Chinese edge touches anything; a Latin one still may not
+        assert!(alone("重启生产环境", 2, 4));
+        assert!(alone("重启web服务", 2, 5));
+        assert!(alone("x生产", 1, 3));
+        assert!(!alone("重启 web01", 3, 6));
+    }
 
     #[test]
     fn words_outside_a_span_count_latin_words_and_cjk_characters() {

@@ -9,10 +9,10 @@
 //! at training time as at run time, some values are known and some are not.
 //!
 //! Matching is on the text lower-cased with full-width forms folded (the gazetteers'
-//! normalisation). A value that begins (ends) with a Latin letter or digit must not have one
-//! right before (after) it; values in Chinese match anywhere.
-//! (The catalog gazetteer's boundaries are stricter: they also refuse `-`, `.` or `/`
-//! followed by a letter, so that `web` is not found in `web-01`.)
+//! normalisation), on the word boundaries of every dictionary match in this crate (as the
+//! catalog's gazetteer): a value that begins (ends) with a Latin letter or digit must not
+//! have one right before (after) it, nor a `-`, `.` or `/` next to one, so that `web` is not
+//! found in `web-01`; values in Chinese match anywhere.
 //!
 //! ```
 //! use nlu::tagger::lexicon::Lexicon;
@@ -25,13 +25,15 @@
 //! let matcher = lexicon.matcher(2)?;
 //! assert_eq!(matcher.matches("put this on my dinner jazz list"), vec![(15, 26, vec![0])]);
 //! assert_eq!(matcher.matches("来点周杰伦的歌"), vec![(2, 5, vec![1])]);
-//! // not inside a word
+//! // not inside a word, nor joined to one by `-`, `.` or `/`
 //! assert!(matcher.matches("dinner jazzy").is_empty());
+//! assert!(matcher.matches("my-dinner jazz").is_empty());
+//! assert_eq!(matcher.matches("dinner jazz."), vec![(0, 11, vec![0])]);
 //! # Ok::<(), nlu::NluError>(())
 //! ```
 
 use super::bio::TypedSpan;
-use crate::entities::{is_latin_word, Text};
+use crate::entities::Text;
 use crate::error::{NluError, Result};
 use crate::train::TokenStates;
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -149,10 +151,7 @@ impl LexiconMatcher {
             if s >= e {
                 continue;
             }
-            let on_boundary = (!is_latin_word(t.chars[s])
-                || !t.before(s).is_some_and(is_latin_word))
-                && (!is_latin_word(t.chars[e - 1]) || !t.at(e).is_some_and(is_latin_word));
-            if on_boundary {
+            if t.stands_alone(s, e) {
                 if let Some(kinds) = self.kinds.get(m.pattern().as_usize()) {
                     out.push((s, e, kinds.clone()));
                 }
