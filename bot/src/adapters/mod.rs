@@ -1,6 +1,6 @@
 //! Chat adapters: each turns a platform's events into [`Message`]s and sends [`Outgoing`]
 //! messages back. The terminal is the built-in one; Slack, Matrix and others implement the
-//! same trait, which [`crate::app::serve`] drives.
+//! same trait, which [`crate::app::serve()`] drives.
 
 pub mod matrix;
 pub mod slack;

@@ -17,7 +17,7 @@ pub struct RunSpec {
     pub argv: Vec<String>,
     /// Extra environment variables: values may hold `{param}` placeholders, or be `$NAME` /
     /// `${NAME}` (read from the bot's environment when the job starts). A secret-looking name
-    /// with a literal value is refused ([`crate::policy::env_secrets`]).
+    /// with a literal value is refused ([`crate::config::env_secrets`]).
     pub env: BTreeMap<String, String>,
     /// The working directory (default: the configuration file's folder).
     pub cwd: PathBuf,

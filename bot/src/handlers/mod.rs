@@ -92,7 +92,7 @@ pub struct Ctx<'a> {
     pub bot: Services<'a>,
     pub msg: &'a Message,
     pub now: DateTime<Utc>,
-    /// The language of the replies ([`Bot::reply_lang`]).
+    /// The language of the replies ([`crate::bot::Bot::reply_lang`]).
     pub lang: Lang,
 }
 

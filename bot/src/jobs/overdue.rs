@@ -45,7 +45,7 @@ impl SchedulerConfig {
 }
 
 /// Why a run may not be scheduled for `at` (`now` being now): further ahead than
-/// `max_ahead` ("more than 30 days ahead ([scheduler] max_ahead)"); `None` when it may.
+/// `max_ahead` ("more than 30 days ahead (\[scheduler\] max_ahead)"); `None` when it may.
 pub fn too_far_ahead(
     c: &SchedulerConfig,
     at: DateTime<Utc>,

@@ -308,7 +308,7 @@ fn matches_user(record: &serde_json::Value, user: &str) -> bool {
 }
 
 /// Writes the records (each with its hash) as JSON lines, filtered by time and user (chat
-/// user id, `platform:user-id`, or mapped user; see [`matches_user`]). Returns how many were
+/// user id, `platform:user-id`, or mapped user; see `matches_user`). Returns how many were
 /// written.
 pub fn export(
     store: &Store,

@@ -1,5 +1,5 @@
 //! The few client-server API calls the bot needs, over `reqwest`, and the shapes of their
-//! answers. Each call is one HTTP request; retrying is the caller's ([`super::retry`]).
+//! answers. Each call is one HTTP request; retrying is the caller's ([`super::retry`](mod@super::retry)).
 
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -1,11 +1,11 @@
 //! The Matrix adapter: the client-server API spoken directly over HTTP (`reqwest`), no SDK.
 //!
-//! - [`config`]: `[adapters.matrix]` and the credentials (environment or files only);
+//! - [`MatrixConfig`]: `[adapters.matrix]` and the credentials (environment or files only);
 //! - [`api`]: the requests and their answers;
 //! - [`sync`]: the `/sync` long-poll loop: room messages -> [`Message`]s, invites accepted;
 //! - [`outbox`]: replies and updates, in order per thread, with charts uploaded as images;
-//! - [`format`]: Markdown -> safe HTML, thread relations, image contents;
-//! - [`retry`]: `retry_after_ms`, exponential backoff with jitter.
+//! - [`format`](mod@format): Markdown -> safe HTML, thread relations, image contents;
+//! - [`retry`](mod@retry): `retry_after_ms`, exponential backoff with jitter.
 //!
 //! A room is the channel `matrix:!room:server`; a command's replies and the later updates of
 //! the executions it started go into a thread under the command (or into the thread it was

@@ -84,8 +84,8 @@ enum Unit {
     Code(Vec<String>),
 }
 
-/// The bot's text as mrkdwn pieces, each at most [`SECTION_MAX`] characters: output lines
-/// (`  | …`) become code blocks, other lines go through [`inline`].
+/// The bot's text as mrkdwn pieces, each at most `SECTION_MAX` characters: output lines
+/// (`  | …`) become code blocks, other lines go through `inline`.
 pub fn mrkdwn_sections(text: &str) -> Vec<String> {
     let mut units: Vec<Unit> = Vec::new();
     for line in text.lines() {

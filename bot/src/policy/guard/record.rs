@@ -5,7 +5,8 @@ use super::*;
 
 impl Guard {
     /// Records an entry (masking its text and parameters) and logs it. A failure to record is
-    /// logged; callers that must not act without a record use [`Guard::record_or_refuse`].
+    /// an error carrying the store's detail: a caller that must not act without a record
+    /// refuses with it; one that records what has already happened may go on without it.
     pub fn record(&self, actor: &Actor, mut e: Entry) -> Result<i64, UserError> {
         e.platform = actor.platform.clone();
         e.channel = actor.channel.clone();
