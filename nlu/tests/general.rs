@@ -15,17 +15,7 @@ fn data_dir() -> PathBuf {
 
 /// The model trained once for all tests of this file.
 fn model_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let options = nlu::train::TrainOptions {
-            progress: false,
-            ..Default::default()
-        };
-        nlu::train::train_dir(&data_dir(), dir.path(), &common::encoder_dir(), &options).unwrap();
-        dir
-    })
-    .path()
+    common::smart_home().path()
 }
 
 fn parser() -> &'static Parser {
@@ -314,8 +304,10 @@ fn the_cli_trains_parses_and_evaluates_any_data_set() {
     let nlu = env!("CARGO_BIN_EXE_nlu");
     let tmp = tempfile::tempdir().unwrap();
     let model = tmp.path().join("home");
+    // `--no-early`: the cascade without its early head (whose tagger is half of a training's
+    // time; the library's tests train the default)
     let out = std::process::Command::new(nlu)
-        .args(["train", "--data"])
+        .args(["train", "--no-early", "--data"])
         .arg(data_dir())
         .arg("--out")
         .arg(&model)
@@ -337,6 +329,14 @@ fn the_cli_trains_parses_and_evaluates_any_data_set() {
     );
     assert!(stdout.contains("entity tagger: city ("), "{stdout}");
     assert!(stdout.contains("tags the texts of weather)"), "{stdout}");
+    assert!(
+        stdout.contains("cascade, sparse head: exit at "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("early head"), "{stdout}");
+    assert!(model.join("sparse-head.onnx").is_file());
+    assert!(!model.join("early-head.onnx").exists());
+    assert!(!model.join("early-tagger.onnx").exists());
     let out = std::process::Command::new(nlu)
         .args(["parse", "--model"])
         .arg(&model)
@@ -416,8 +416,11 @@ fn english_only(translate: bool) -> (tempfile::TempDir, nlu::train::TrainedModel
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
+    // no cascade: these tests are about what the full model learns (and the cascade's early
+    // tagger is half of a training's time)
     let options = nlu::train::TrainOptions {
         progress: false,
+        cascade: false,
         ..Default::default()
     };
     let model =

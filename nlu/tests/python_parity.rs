@@ -38,7 +38,7 @@ fn python_onnxruntime_gives_the_same_probabilities() {
 /// after "north-" it is part of another word, and both sides find no match there.
 #[test]
 fn python_onnxruntime_gives_the_same_tag_probabilities() {
-    let dir = common::train_smart_home();
+    let dir = common::smart_home();
     let parser = nlu::Parser::load(dir.path()).unwrap();
     let texts = [
         "is it going to rain in Lisbon tomorrow",

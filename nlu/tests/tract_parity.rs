@@ -48,7 +48,7 @@ fn tract_matches_onnxruntime() {
 /// probabilities within the int8 tolerance, and the same spans.
 #[test]
 fn tract_runs_the_tagger_as_onnxruntime_does() {
-    let dir = common::train_smart_home();
+    let dir = common::smart_home();
     let parser = nlu::Parser::load(dir.path()).unwrap();
     let texts = ["is it going to rain in Lisbon tomorrow", "南京明天会下雨吗"];
     let known = "will it be sunny in San Francisco on Friday";

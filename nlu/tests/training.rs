@@ -133,7 +133,7 @@ fn trained_head_matches_its_onnx_graph() {
 /// cascade records the training data's languages.
 #[test]
 fn the_early_span_gate_keeps_the_tagger_for_texts_with_spans() {
-    let dir = common::train_smart_home();
+    let dir = common::smart_home();
     let meta = nlu::model::ModelMeta::load(dir.path()).unwrap();
     // the example is written in both languages, so the cascade's heads read both
     let languages = &meta.cascade.as_ref().expect("a cascade").languages;
@@ -166,24 +166,17 @@ fn the_early_span_gate_keeps_the_tagger_for_texts_with_spans() {
 /// files is written and stale ones are removed.
 #[test]
 fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
-    let dir = common::train_smart_home();
+    let dir = common::smart_home();
     let meta = nlu::model::ModelMeta::load(dir.path()).unwrap();
     let rule = meta.cascade.expect("an exit rule");
     let span = rule.span_calibration.expect("the span gate's figures");
     assert_eq!(span.recall, 1.0, "{span:?}");
     assert!(rule.span_threshold.is_some_and(|t| t > 0.0 && t <= 0.5));
     let classifier = Classifier::load(dir.path(), RuntimeOptions::default()).unwrap();
-    let data = common::repo_root().join("examples/smart-home");
-    let options = TrainOptions {
-        progress: false,
-        ..Default::default()
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let model = train::train_dir(&data, tmp.path(), &common::encoder_dir(), &options).unwrap();
-    let weights = &model.cascade.as_ref().unwrap().weights;
+    let weights = &dir.model.cascade.as_ref().unwrap().weights;
     assert!(weights.span.is_some());
     // the early stage's tagger is written beside the early head
-    assert!(tmp.path().join("early-tagger.onnx").is_file());
+    assert!(dir.path().join("early-tagger.onnx").is_file());
     for text in [
         "will it rain in Lisbon tomorrow",
         "turn on the kitchen light",
@@ -199,9 +192,14 @@ fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
         assert!((a - b).abs() < 1e-5, "{text}: rust {a} onnx {b}");
     }
     // without the cascade: no sparse head, and the one of the earlier training is removed
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_model(dir.path(), tmp.path());
+    assert!(tmp.path().join("sparse-head.onnx").is_file());
+    let data = common::repo_root().join("examples/smart-home");
     let no_cascade = TrainOptions {
+        progress: false,
         cascade: false,
-        ..options
+        ..Default::default()
     };
     let model = train::train_dir(&data, tmp.path(), &common::encoder_dir(), &no_cascade).unwrap();
     assert!(model.cascade.is_none());

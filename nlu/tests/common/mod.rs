@@ -65,17 +65,45 @@ pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)>
         .collect()
 }
 
-/// The smart-home example (`examples/smart-home`, with its entity tagger) trained into a
-/// temporary directory.
-pub fn train_smart_home() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let options = nlu::train::TrainOptions {
-        progress: false,
-        ..Default::default()
-    };
-    let data = repo_root().join("examples/smart-home");
-    nlu::train::train_dir(&data, dir.path(), &encoder_dir(), &options).expect("training");
-    dir
+/// The smart-home example (`examples/smart-home`, with its entity tagger and cascade),
+/// trained with the default options.
+pub struct SmartHome {
+    /// Where the model was written.
+    pub dir: tempfile::TempDir,
+    /// What `train_dir` returned.
+    pub model: nlu::train::TrainedModel,
+}
+
+impl SmartHome {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The smart-home example trained once per test binary, on the first call, and shared by
+/// its tests (a training takes about a minute on two cores; tests that write to a model
+/// directory copy it first, with [`copy_model`]).
+pub fn smart_home() -> &'static SmartHome {
+    static TRAINED: OnceLock<SmartHome> = OnceLock::new();
+    TRAINED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let options = nlu::train::TrainOptions {
+            progress: false,
+            ..Default::default()
+        };
+        let data = repo_root().join("examples/smart-home");
+        let model =
+            nlu::train::train_dir(&data, dir.path(), &encoder_dir(), &options).expect("training");
+        SmartHome { dir, model }
+    })
+}
+
+/// Copies the files of the model directory `from` into `to`.
+pub fn copy_model(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("the model directory") {
+        let entry = entry.expect("a directory entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copying a model file");
+    }
 }
 
 /// Asserts that the tagger of `parser` (loaded from `dir`) gives the tag probabilities that
