@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 fn data_dir() -> PathBuf {
-    common::repo_root().join("examples/smart-home")
+    common::smart_home_data()
 }
 
 /// The model trained once for all tests of this file.

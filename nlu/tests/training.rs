@@ -195,7 +195,7 @@ fn the_span_gate_matches_its_onnx_graph_and_the_cascade_can_be_left_out() {
     let tmp = tempfile::tempdir().unwrap();
     common::copy_model(dir.path(), tmp.path());
     assert!(tmp.path().join("sparse-head.onnx").is_file());
-    let data = common::repo_root().join("examples/smart-home");
+    let data = common::smart_home_data();
     let no_cascade = TrainOptions {
         progress: false,
         cascade: false,

@@ -65,6 +65,11 @@ pub fn onnxruntime_probabilities(texts: &[&str]) -> Vec<(Vec<String>, Vec<f32>)>
         .collect()
 }
 
+/// The smart-home example's training data (`examples/smart-home`).
+pub fn smart_home_data() -> PathBuf {
+    repo_root().join("examples/smart-home")
+}
+
 /// The smart-home example (`examples/smart-home`, with its entity tagger and cascade),
 /// trained with the default options.
 pub struct SmartHome {
@@ -91,9 +96,8 @@ pub fn smart_home() -> &'static SmartHome {
             progress: false,
             ..Default::default()
         };
-        let data = repo_root().join("examples/smart-home");
-        let model =
-            nlu::train::train_dir(&data, dir.path(), &encoder_dir(), &options).expect("training");
+        let model = nlu::train::train_dir(&smart_home_data(), dir.path(), &encoder_dir(), &options)
+            .expect("training");
         SmartHome { dir, model }
     })
 }
