@@ -8,10 +8,12 @@
 //! ```
 //! A CONFIG is comma-separated `key=value` settings of [`TaggerOptions`]: `hidden`, `epochs`,
 //! `seed`, `lr`, `l2`, `batch`, `crf` (0/1), `context` (0/1), `lexicon` (folds; 0: none),
-//! e.g. `hidden=192,seed=18`
+//! `min_steps`, `max_epochs`, e.g. `hidden=192,seed=18`
 //! (default: one run with the default options). `ENSEMBLE=1` fits every CONFIG and scores
 //! them as one tagger instead: the geometric mean of their tag probabilities, decoded with
 //! the mean of their transition scores (`ENSEMBLE=1 ... -- seed=17 seed=18 seed=19`).
+//! `SUBSAMPLE=n` trains on n evenly spaced training texts only (a small data set), e.g.
+//! `SUBSAMPLE=100 ... -- min_steps=1000 min_steps=200`.
 
 use nlu::eval::datasets::{Dataset, Labeled, OosMode, Slot};
 use nlu::eval::slots;
@@ -37,6 +39,8 @@ fn parse_config(s: &str) -> anyhow::Result<TaggerOptions> {
             "crf" => o.crf = v == "1",
             "context" => o.context = v == "1",
             "lexicon" => o.lexicon_folds = v.parse()?,
+            "min_steps" => o.min_steps = v.parse()?,
+            "max_epochs" => o.max_epochs = v.parse()?,
             _ => anyhow::bail!("unknown setting `{k}`"),
         }
     }
@@ -190,7 +194,22 @@ fn main() -> anyhow::Result<()> {
     let (a, b) = (splits.train.len(), splits.train.len() + splits.val.len());
     let test_states = states.split_off(b);
     let val_states = states.split_off(a);
-    let train_states = states;
+    let mut train_states = states;
+    let mut splits = splits;
+    // SUBSAMPLE=n: train on n of the training texts (every k-th), as a small data set
+    if let Some(n) = std::env::var("SUBSAMPLE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let k = (splits.train.len() / n).max(1);
+        let keep: Vec<usize> = (0..splits.train.len())
+            .filter(|i| i % k == 0)
+            .take(n)
+            .collect();
+        splits.train = keep.iter().map(|&i| splits.train[i].clone()).collect();
+        train_states = keep.iter().map(|&i| train_states[i].clone()).collect();
+        eprintln!("training on {} texts", splits.train.len());
+    }
 
     let training = slots::SlotTraining::of(&splits.train);
     let train_texts: Vec<&str> = splits.train.iter().map(|e| e.text.as_str()).collect();
