@@ -49,7 +49,7 @@ pub struct TaggerOptions {
     pub epochs: usize,
     pub min_steps: usize,
     /// The most passes that `min_steps` may ask for: on a few dozen texts, a thousand updates
-    /// are hundreds of passes over the same pieces, which cost time and teach nothing more.
+    /// are hundreds of passes over the same pieces, which cost time and teach little more.
     pub max_epochs: usize,
     /// Pieces per mini-batch (whole sequences).
     pub batch: usize,
@@ -82,7 +82,7 @@ impl TaggerOptions {
     /// ```
     /// use nlu::tagger::train::TaggerOptions;
     /// let o = TaggerOptions::default(); // 6 epochs, 1,000 updates, at most 50 passes
-    /// assert_eq!(o.passes(2_000), 6); // SNIPS: 6 passes make 12,000 updates
+    /// assert_eq!(o.passes(600), 6); // thousands of texts: 6 passes, 3,600 updates
     /// assert_eq!(o.passes(25), 40); // a few hundred texts: 1,000 updates
     /// assert_eq!(o.passes(7), 50); // a few dozen texts: 350 updates
     /// ```
